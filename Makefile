@@ -1,0 +1,38 @@
+# Two commands do everything: `make run` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint migrate demo clean
+
+$(PY):
+	@python_bin=$$(sh .ci/find-python) || exit 1; \
+	echo "Creating $(VENV) with $$python_bin"; \
+	"$$python_bin" -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py demo_load
+
+run: demo
+	@echo "Serving on http://$(HOST):$(PORT)/  (pharmacy site: http://$(HOST):$(PORT)/pharmacy/)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

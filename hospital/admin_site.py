@@ -1,0 +1,23 @@
+from django.contrib.admin import AdminSite
+from django.utils.translation import gettext_lazy as _
+
+from hospital.models import Role
+
+
+class PharmacyAdminSite(AdminSite):
+    """The pharmacy's own site at /pharmacy/: pharmacists and administrators only, never nurses."""
+
+    site_header = _("Hospital pharmacy")
+    site_title = _("Pharmacy")
+    index_title = _("Formulary, orders and wristbands")
+
+    def has_permission(self, request):
+        user = request.user
+        return bool(
+            user.is_active
+            and user.is_staff
+            and (user.is_superuser or user.has_role(Role.PHARMACIST, Role.ADMIN))
+        )
+
+
+pharmacy_site = PharmacyAdminSite(name="pharmacy")

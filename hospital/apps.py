@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class HospitalConfig(AppConfig):
+    name = "hospital"
+    verbose_name = "Hospital"
+
+    def ready(self):
+        from hospital.roles import sync_role_groups
+
+        # After the last app migrates, so that every app's permissions exist.
+        post_migrate.connect(sync_role_groups, dispatch_uid="hospital.sync_role_groups")

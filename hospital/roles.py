@@ -1,0 +1,44 @@
+"""Each Role is a Group with a fixed set of model permissions, re-synchronised after every migrate."""
+
+from django.contrib.auth.models import Group, Permission
+
+from hospital.models import Role
+
+VIEW_WARDS = [f"wards.view_{m}" for m in ("ward", "bed", "patient", "admission", "allergy", "wristband")]
+VIEW_PHARMACY = [
+    f"pharmacy.view_{m}"
+    for m in ("substance", "medication", "package", "lotrecall", "medicationorder", "scheduleddose")
+]
+EDIT_FORMULARY = [
+    f"pharmacy.{action}_{m}"
+    for m in ("substance", "medication", "package", "lotrecall", "medicationorder")
+    for action in ("add", "change")
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.NURSE: VIEW_WARDS + VIEW_PHARMACY,
+    Role.CHARGE_NURSE: VIEW_WARDS + VIEW_PHARMACY,
+    Role.PHARMACIST: VIEW_WARDS
+    + VIEW_PHARMACY
+    + EDIT_FORMULARY
+    + ["wards.add_wristband", "wards.add_allergy", "wards.change_allergy"],
+    Role.ADMIN: VIEW_WARDS
+    + VIEW_PHARMACY
+    + EDIT_FORMULARY
+    + [f"wards.{action}_{m}" for m in ("ward", "bed", "patient", "admission", "allergy")
+       for action in ("add", "change")]
+    + ["wards.add_wristband", "hospital.view_user", "hospital.add_user", "hospital.change_user"],
+}
+
+
+def sync_role_groups(**_kwargs) -> None:
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = set()
+        for dotted in codenames:
+            app_label, codename = dotted.split(".")
+            wanted.update(
+                Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+                .values_list("pk", flat=True)
+            )
+        group.permissions.set(wanted)

@@ -1,0 +1,9 @@
+"""Test runs: SQLite by default; `DATABASE_URL=postgres://…` runs the same suite on PostgreSQL."""
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = "test-only-not-secret"  # noqa: S105
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# Hashing PINs and passwords at full strength makes the suite minutes slower and proves nothing.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

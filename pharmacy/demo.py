@@ -1,0 +1,260 @@
+"""The demo hospital of fixtures/demo_hospital.json: loaded into the database (safe to repeat)
+and drawn as printable barcodes under fixtures/barcodes/."""
+
+import calendar
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from hospital import gs1
+from pharmacy.models import (
+    LotRecall,
+    Medication,
+    MedicationOrder,
+    OrderStatus,
+    Package,
+    ScheduleKind,
+    Substance,
+)
+from pharmacy.services import scheduled_doses_generate
+from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
+from wards.services import admission_discharge, wristband_issue
+
+DEMO_FILE = settings.BASE_DIR / "fixtures" / "demo_hospital.json"
+# Orders get stable ids from their demo key, so a second load finds them instead of adding more.
+DEMO_NAMESPACE = uuid.UUID("5d7c3a52-8e0b-4f43-9f5b-6f1a4f0c2b11")
+
+
+@dataclass
+class DemoLot:
+    gtin: str
+    lot: str
+    expiry_raw: str  # GS1 YYMMDD; day 00 means the last day of the month
+    serials: list[str]
+    recalled_reason: str = ""
+
+    @property
+    def expiry(self) -> date:
+        year, month, day = 2000 + int(self.expiry_raw[:2]), int(self.expiry_raw[2:4]), int(self.expiry_raw[4:])
+        return date(year, month, day or calendar.monthrange(year, month)[1])
+
+
+@dataclass
+class DemoSummary:
+    staff: list[dict] = field(default_factory=list)
+    patients: list[dict] = field(default_factory=list)
+    created: dict[str, int] = field(default_factory=dict)
+
+
+def read_demo(path: Path = DEMO_FILE) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _gs1_expiry(value: str) -> str:
+    if len(value) == 6 and value.isdigit():
+        return value
+    year, month, day = value.split("-")
+    return f"{year[2:]}{month}{day}"
+
+
+def demo_lots(data: dict) -> list[DemoLot]:
+    lots = []
+    for medication in data["medications"]:
+        for package in medication["packages"]:
+            gtin = gs1.normalize_gtin(gs1.make_gtin(package["gtin_ref"]))
+            for lot in package.get("lots", []):
+                serials = [f"{lot['lot'][:12]}S{n:03d}" for n in range(1, lot["serials"] + 1)]
+                lots.append(DemoLot(gtin, lot["lot"], _gs1_expiry(lot["expiry"]), serials, lot.get("recalled", "")))
+    return lots
+
+
+def _local(day_offset: int, at: time) -> datetime:
+    tz = timezone.get_default_timezone()
+    today = timezone.localdate()
+    return datetime.combine(today + timedelta(days=day_offset), at, tzinfo=tz)
+
+
+def _due_now_times() -> list[str]:
+    """Twice a day, the first at the hour nearest to now, so a fresh demo always has a dose due."""
+    nearest = (timezone.localtime() + timedelta(minutes=30)).replace(minute=0, second=0, microsecond=0)
+    return sorted({f"{nearest.hour:02d}:00", f"{(nearest.hour + 12) % 24:02d}:00"})
+
+
+@transaction.atomic
+def demo_hospital_load(data: dict | None = None) -> DemoSummary:
+    data = data or read_demo()
+    summary = DemoSummary()
+    count = summary.created
+
+    def tally(name: str, created: bool):
+        count[name] = count.get(name, 0) + int(created)
+
+    wards = {}
+    for spec in data["wards"]:
+        ward, created = Ward.objects.update_or_create(
+            code=spec["code"],
+            defaults={"name": spec["name"], "window_minutes": spec["window_minutes"],
+                      "time_critical_window_minutes": spec["time_critical_window_minutes"]},
+        )
+        tally("wards", created)
+        wards[ward.code] = ward
+        for bed_code in spec["beds"]:
+            tally("beds", Bed.objects.get_or_create(ward=ward, code=bed_code)[1])
+
+    user_model = get_user_model()
+    staff = {}
+    for spec in data["staff"]:
+        user, created = user_model.objects.get_or_create(username=spec["username"])
+        tally("staff", created)
+        user.first_name, user.last_name = spec["first_name"], spec["last_name"]
+        user.is_staff = spec.get("is_staff", False)
+        user.badge_gsrn = gs1.make_gsrn(spec["badge_ref"]) if spec["badge_ref"] else None
+        if spec["pin"]:
+            user.set_pin(spec["pin"])
+        if spec.get("password"):
+            user.set_password(spec["password"])
+        else:
+            user.set_unusable_password()
+        user.save()
+        user.groups.set([Group.objects.get_or_create(name=spec["role"])[0]])
+        for ward_code in spec["wards"]:
+            wards[ward_code].staff.add(user)
+        staff[user.username] = user
+        summary.staff.append({
+            "username": user.username, "name": f"{user.last_name} {user.first_name}", "role": spec["role"],
+            "badge": user.badge_gsrn, "pin": spec["pin"], "password": spec.get("password"),
+        })
+    pharmacist = next(user for user in staff.values() if user.has_role("pharmacist"))
+
+    substances = {}
+    for spec in data["substances"]:
+        substances[spec["code"]], created = Substance.objects.update_or_create(
+            code=spec["code"],
+            defaults={"name": spec["name"], "allergy_class_code": spec.get("class_code", ""),
+                      "allergy_class_name": spec.get("class_name", "")},
+        )
+        tally("substances", created)
+
+    medications = {}
+    for spec in data["medications"]:
+        per_value, per_unit = spec.get("per", ["1", "each"])
+        medication, created = Medication.objects.update_or_create(
+            code=spec["code"],
+            defaults={
+                "name": spec["name"], "substance": substances[spec["substance"]],
+                "strength_value": Decimal(spec["strength"][0]), "strength_unit": spec["strength"][1],
+                "per_value": Decimal(per_value), "per_unit": per_unit, "dose_form": spec["form"],
+                "routes": spec["routes"], "high_alert": spec.get("high_alert", False),
+                "time_critical": spec.get("time_critical", False), "controlled": spec.get("controlled", False),
+                "divisible": spec.get("divisible", False),
+            },
+        )
+        tally("medications", created)
+        medications[medication.code] = medication
+        for package_spec in spec["packages"]:
+            quantity, quantity_unit = package_spec.get("quantity", ["1", "each"])
+            _package, created = Package.objects.update_or_create(
+                gtin=gs1.normalize_gtin(gs1.make_gtin(package_spec["gtin_ref"])),
+                defaults={
+                    "medication": medication, "quantity": Decimal(quantity), "quantity_unit": quantity_unit,
+                    "description": package_spec.get("description", ""),
+                    "manufacturer": package_spec.get("manufacturer", ""),
+                    "registration_number": package_spec.get("registration_number", ""),
+                    "hospital_repackaged": package_spec.get("hospital_repackaged", False),
+                },
+            )
+            tally("packages", created)
+
+    for lot in demo_lots(data):
+        if lot.recalled_reason:
+            tally("lot_recalls", LotRecall.objects.get_or_create(
+                package=Package.objects.get(gtin=lot.gtin), lot=lot.lot,
+                defaults={"recalled_at": timezone.now(), "reason": lot.recalled_reason, "recorded_by": pharmacist},
+            )[1])
+
+    admissions = {}
+    for spec in data["patients"]:
+        patient, created = Patient.objects.update_or_create(
+            mrn=spec["mrn"],
+            defaults={"gsrn": gs1.make_gsrn(spec["gsrn_ref"]), "full_name": spec["full_name"],
+                      "date_of_birth": date.fromisoformat(spec["date_of_birth"]), "sex": spec["sex"]},
+        )
+        tally("patients", created)
+        for allergy in spec["allergies"]:
+            Allergy.objects.update_or_create(
+                patient=patient, allergen_code=allergy["code"],
+                defaults={"allergen_name": allergy["name"], "severity": allergy["severity"],
+                          "reaction": allergy["reaction"]},
+            )
+        admission = patient.admissions.order_by("admitted_at").first()
+        if admission is None:
+            ward = wards[spec["ward"]]
+            admission = Admission.objects.create(
+                patient=patient, ward=ward,
+                bed=Bed.objects.get(ward=ward, code=spec["bed"]) if spec["bed"] else None,
+                admitted_at=_local(-spec["admitted_days_ago"], time(9, 0)),
+            )
+            wristband_issue(admission=admission, printed_by=pharmacist)
+            if "discharged_days_ago" in spec:
+                admission_discharge(admission=admission, discharged_at=_local(-spec["discharged_days_ago"], time(10, 0)))
+            if "deceased_hours_ago" in spec:
+                patient.deceased_at = timezone.now() - timedelta(hours=spec["deceased_hours_ago"])
+                patient.save(update_fields=["deceased_at"])
+            tally("admissions", True)
+        admissions[patient.mrn] = admission
+        band = Wristband.objects.filter(patient=patient).order_by("-instance").first()
+        summary.patients.append({
+            "mrn": patient.mrn, "name": patient.full_name, "date_of_birth": patient.date_of_birth.isoformat(),
+            "ward": admission.ward.code, "bed": admission.bed.code if admission.bed else "",
+            "gsrn": patient.gsrn, "band_instance": band.instance, "band_active": band.voided_at is None,
+            "note": spec.get("_note", ""),
+        })
+
+    for spec in data["orders"]:
+        _order_load(spec, admissions[spec["mrn"]], medications[spec["medication"]], pharmacist, tally)
+
+    scheduled_doses_generate()
+    return summary
+
+
+def _order_load(spec, admission, medication, pharmacist, tally) -> None:
+    external_id = uuid.uuid5(DEMO_NAMESPACE, spec["key"])
+    if MedicationOrder.objects.filter(external_id=external_id).exists():
+        return
+    schedule = spec["schedule"]
+    fields = {"schedule_kind": ScheduleKind.TIMES_OF_DAY}
+    if schedule == "due_now":
+        fields["times_of_day"] = _due_now_times()
+    elif "times" in schedule:
+        fields["times_of_day"] = schedule["times"]
+    elif "interval_hours" in schedule:
+        fields.update(schedule_kind=ScheduleKind.INTERVAL, interval_hours=schedule["interval_hours"])
+    else:
+        fields.update(
+            schedule_kind=ScheduleKind.PRN, prn_indication=schedule["prn"],
+            prn_min_interval_minutes=schedule["min_interval_minutes"],
+            prn_max_per_24h=Decimal(schedule["max_per_24h"]),
+        )
+    status = spec.get("status", OrderStatus.ACTIVE)
+    start_at = admission.admitted_at + timedelta(hours=1)
+    verified = status != OrderStatus.PENDING_VERIFICATION
+    MedicationOrder.objects.create(
+        external_id=external_id, admission=admission, medication=medication,
+        dose_value=Decimal(spec["dose"][0]), dose_unit=spec["dose"][1], route=spec["route"],
+        start_at=start_at, status=status, status_reason=spec.get("status_reason", ""),
+        prescriber_name="BS. Nguyễn Hữu Thắng (demo)", instructions=spec.get("note", ""),
+        verified_by=pharmacist if verified else None,
+        verified_at=start_at + timedelta(minutes=20) if verified else None,
+        status_changed_at=timezone.now() if status not in (OrderStatus.ACTIVE, OrderStatus.PENDING_VERIFICATION) else None,
+        **fields,
+    )
+    tally("orders", True)

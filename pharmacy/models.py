@@ -1,0 +1,344 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from hospital import gs1
+from hospital.models import BaseModel
+from wards.models import Admission
+
+
+class DoseUnit(models.TextChoices):
+    MCG = "mcg", "mcg"
+    MG = "mg", "mg"
+    G = "g", "g"
+    ML = "mL", "mL"
+    L = "L", "L"
+    IU = "IU", _("IU")
+    EACH = "each", _("unit(s)")
+
+
+class DoseForm(models.TextChoices):
+    TABLET = "tablet", _("tablet")
+    TABLET_ER = "tablet_er", _("extended-release tablet")
+    CAPSULE = "capsule", _("capsule")
+    CAPSULE_ER = "capsule_er", _("extended-release capsule")
+    ORAL_SOLUTION = "oral_solution", _("oral solution")
+    ORAL_SUSPENSION = "oral_suspension", _("oral suspension")
+    INJECTION = "injection", _("solution for injection")
+    POWDER_FOR_INJECTION = "powder_injection", _("powder for injection")
+    INFUSION = "infusion", _("solution for infusion")
+    SUPPOSITORY = "suppository", _("suppository")
+    INHALATION = "inhalation", _("inhalation")
+    EYE_DROPS = "eye_drops", _("eye drops")
+    TOPICAL = "topical", _("cream or ointment")
+
+
+class Route(models.TextChoices):
+    """Codes from HL7 table 0162, so that interop can send them unchanged."""
+
+    PO = "PO", _("oral")
+    SL = "SL", _("sublingual")
+    NG = "NG", _("nasogastric")
+    IV = "IV", _("intravenous")
+    IM = "IM", _("intramuscular")
+    SC = "SC", _("subcutaneous")
+    PR = "PR", _("rectal")
+    IH = "IH", _("inhalation")
+    OP = "OP", _("ophthalmic")
+    TP = "TP", _("topical")
+
+
+class Substance(BaseModel):
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    # Allergies may name a class ("penicillins") rather than the substance ("amoxicillin").
+    allergy_class_code = models.SlugField(_("allergy class code"), max_length=60, blank=True)
+    allergy_class_name = models.CharField(_("allergy class"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("substance")
+        verbose_name_plural = _("substances")
+
+    def __str__(self):
+        return self.name
+
+
+def validate_routes(value):
+    if not isinstance(value, list) or not value:
+        raise ValidationError(_("List at least one route."))
+    unknown = [route for route in value if route not in Route.values]
+    if unknown:
+        raise ValidationError(_("Unknown routes: %(routes)s"), params={"routes": ", ".join(map(str, unknown))})
+
+
+class Medication(BaseModel):
+    """A formulary item. Strength is `strength_value strength_unit` per `per_value per_unit`
+    (500 mg per 1 each for a tablet; 250 mg per 5 mL for a syrup; 100 IU per 1 mL for insulin)."""
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    substance = models.ForeignKey(Substance, on_delete=models.PROTECT, related_name="medications")
+    strength_value = models.DecimalField(_("strength"), max_digits=12, decimal_places=4)
+    strength_unit = models.CharField(_("strength unit"), max_length=4, choices=DoseUnit.choices)
+    per_value = models.DecimalField(_("per"), max_digits=12, decimal_places=4, default=1)
+    per_unit = models.CharField(_("per unit"), max_length=4, choices=DoseUnit.choices, default=DoseUnit.EACH)
+    dose_form = models.CharField(_("dose form"), max_length=20, choices=DoseForm.choices)
+    routes = models.JSONField(_("allowed routes"), default=list, validators=[validate_routes])
+    high_alert = models.BooleanField(_("high-alert (needs a witness)"), default=False)
+    time_critical = models.BooleanField(_("time-critical"), default=False)
+    controlled = models.BooleanField(_("controlled substance"), default=False)
+    # One unit may hold more than a dose (liquid, injectable, scored tablet): give part, document waste.
+    divisible = models.BooleanField(_("divisible"), default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("medication")
+        verbose_name_plural = _("medications")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(strength_value__gt=0) & Q(per_value__gt=0),
+                name="%(app_label)s_%(class)s_strength_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(strength_unit__in=DoseUnit.values) & Q(per_unit__in=DoseUnit.values),
+                name="%(app_label)s_%(class)s_units_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(dose_form__in=DoseForm.values), name="%(app_label)s_%(class)s_dose_form_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+gtin14_validator = RegexValidator(r"^\d{14}$", _("Store the GTIN as 14 digits."))
+
+
+def validate_gtin_check_digit(value: str):
+    if not gs1.is_valid_gtin(value):
+        raise ValidationError(_("%(gtin)s is not a valid GTIN (check digit)."), params={"gtin": value})
+
+
+class Package(BaseModel):
+    """A scannable product: GTIN → medication, and how much medication one scan is."""
+
+    gtin = models.CharField(
+        _("GTIN"), max_length=14, unique=True, validators=[gtin14_validator, validate_gtin_check_digit],
+        help_text=_("14 digits; EAN-13 codes are stored with a leading zero."),
+    )
+    medication = models.ForeignKey(Medication, on_delete=models.PROTECT, related_name="packages")
+    quantity = models.DecimalField(_("quantity per scan"), max_digits=10, decimal_places=4, default=1)
+    quantity_unit = models.CharField(
+        _("quantity unit"), max_length=4, choices=DoseUnit.choices, default=DoseUnit.EACH
+    )
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    manufacturer = models.CharField(_("manufacturer"), max_length=200, blank=True)
+    registration_number = models.CharField(_("registration number (SĐK)"), max_length=40, blank=True)
+    hospital_repackaged = models.BooleanField(_("repackaged by the hospital pharmacy"), default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["medication__name", "gtin"]
+        verbose_name = _("package")
+        verbose_name_plural = _("packages")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="%(app_label)s_%(class)s_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(gtin__regex=r"^\d{14}$"), name="%(app_label)s_%(class)s_gtin_14_digits"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_unit__in=DoseUnit.values), name="%(app_label)s_%(class)s_unit_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.gtin} {self.medication.name}"
+
+    def clean(self):
+        if self.gtin and gs1.is_valid_gtin(self.gtin):
+            self.gtin = gs1.normalize_gtin(self.gtin)
+
+
+class LotRecall(BaseModel):
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="recalls")
+    lot = models.CharField(_("lot"), max_length=20)
+    recalled_at = models.DateTimeField(_("recalled since"))
+    reason = models.CharField(_("reason"), max_length=300)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-recalled_at"]
+        verbose_name = _("lot recall")
+        verbose_name_plural = _("lot recalls")
+        constraints = [
+            models.UniqueConstraint(fields=["package", "lot"], name="%(app_label)s_%(class)s_unique_lot"),
+            models.CheckConstraint(condition=~Q(lot=""), name="%(app_label)s_%(class)s_lot_not_blank"),
+        ]
+
+    def __str__(self):
+        return f"{self.package.gtin} lot {self.lot}"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_VERIFICATION = "pending_verification", _("awaiting pharmacist verification")
+    ACTIVE = "active", _("active")
+    ON_HOLD = "on_hold", _("on hold")
+    DISCONTINUED = "discontinued", _("discontinued")
+    COMPLETED = "completed", _("completed")
+
+
+class ScheduleKind(models.TextChoices):
+    TIMES_OF_DAY = "times", _("at times of day")
+    INTERVAL = "interval", _("every N hours")
+    PRN = "prn", _("as needed (PRN)")
+
+
+def validate_times_of_day(value):
+    if not isinstance(value, list) or not value:
+        raise ValidationError(_("List at least one time of day (HH:MM)."))
+    for item in value:
+        hours, _sep, minutes = str(item).partition(":")
+        if not (len(str(item)) == 5 and hours.isdigit() and minutes.isdigit()
+                and int(hours) < 24 and int(minutes) < 60):
+            raise ValidationError(_("%(value)s is not a time of day (HH:MM)."), params={"value": item})
+    if len(set(value)) != len(value):
+        raise ValidationError(_("Each time of day may appear once."))
+
+
+class MedicationOrder(BaseModel):
+    admission = models.ForeignKey(Admission, on_delete=models.PROTECT, related_name="orders")
+    medication = models.ForeignKey(Medication, on_delete=models.PROTECT, related_name="orders")
+    dose_value = models.DecimalField(_("dose"), max_digits=12, decimal_places=4)
+    dose_unit = models.CharField(_("dose unit"), max_length=4, choices=DoseUnit.choices)
+    route = models.CharField(_("route"), max_length=3, choices=Route.choices)
+    schedule_kind = models.CharField(_("schedule"), max_length=10, choices=ScheduleKind.choices)
+    # Local wall-clock times (Asia/Ho_Chi_Minh), "HH:MM", for TIMES_OF_DAY.
+    times_of_day = models.JSONField(_("times of day"), default=list, blank=True)
+    interval_hours = models.PositiveSmallIntegerField(_("every N hours"), null=True, blank=True)
+    prn_indication = models.CharField(_("PRN indication"), max_length=200, blank=True)
+    prn_min_interval_minutes = models.PositiveIntegerField(_("PRN minimum interval (minutes)"), null=True, blank=True)
+    prn_max_per_24h = models.DecimalField(
+        _("PRN maximum per 24 h (in the dose unit)"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    start_at = models.DateTimeField(_("start"))
+    stop_at = models.DateTimeField(_("stop"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=24, choices=OrderStatus.choices, default=OrderStatus.PENDING_VERIFICATION
+    )
+    prescriber_name = models.CharField(_("prescriber"), max_length=200)
+    instructions = models.CharField(_("instructions"), max_length=300, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("verified by"),
+    )
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    status_reason = models.CharField(_("reason for status"), max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start_at"]
+        verbose_name = _("medication order")
+        verbose_name_plural = _("medication orders")
+        constraints = [
+            models.CheckConstraint(condition=Q(dose_value__gt=0), name="%(app_label)s_%(class)s_dose_positive"),
+            models.CheckConstraint(
+                condition=Q(dose_unit__in=DoseUnit.values), name="%(app_label)s_%(class)s_dose_unit_valid"
+            ),
+            models.CheckConstraint(condition=Q(route__in=Route.values), name="%(app_label)s_%(class)s_route_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=OrderStatus.values), name="%(app_label)s_%(class)s_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(schedule_kind__in=ScheduleKind.values),
+                name="%(app_label)s_%(class)s_schedule_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(schedule_kind=ScheduleKind.INTERVAL)
+                | Q(interval_hours__gte=1, interval_hours__lte=168),
+                name="%(app_label)s_%(class)s_interval_needs_hours",
+                violation_error_message=_("An every-N-hours order needs N between 1 and 168."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(schedule_kind=ScheduleKind.PRN)
+                | (Q(prn_min_interval_minutes__gt=0) & Q(prn_max_per_24h__gt=0) & ~Q(prn_indication="")),
+                name="%(app_label)s_%(class)s_prn_needs_limits",
+                violation_error_message=_(
+                    "A PRN order needs an indication, a minimum interval and a 24-hour maximum."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(stop_at__isnull=True) | Q(stop_at__gt=F("start_at")),
+                name="%(app_label)s_%(class)s_stop_after_start",
+                violation_error_message=_("The stop time must be after the start time."),
+            ),
+            models.CheckConstraint(
+                condition=Q(verified_at__isnull=True, verified_by__isnull=True)
+                | Q(verified_at__isnull=False, verified_by__isnull=False),
+                name="%(app_label)s_%(class)s_verified_by_and_at_together",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[OrderStatus.ACTIVE, OrderStatus.ON_HOLD, OrderStatus.COMPLETED])
+                | Q(verified_at__isnull=False),
+                name="%(app_label)s_%(class)s_active_needs_verification",
+                violation_error_message=_("Only a verified order can be active, on hold or completed."),
+            ),
+        ]
+        indexes = [models.Index(fields=["admission", "status"])]
+
+    def __str__(self):
+        return f"{self.medication.name} {self.dose_value.normalize():f} {self.dose_unit} {self.route}"
+
+    @property
+    def is_prn(self) -> bool:
+        return self.schedule_kind == ScheduleKind.PRN
+
+    def clean(self):
+        if self.schedule_kind == ScheduleKind.TIMES_OF_DAY:
+            try:
+                validate_times_of_day(self.times_of_day)
+            except ValidationError as error:
+                raise ValidationError({"times_of_day": error.messages}) from error
+        if (
+            self.medication_id
+            and self.route
+            and self.route not in (self.medication.routes or [])
+        ):
+            raise ValidationError({"route": _("This medication cannot be given by this route.")})
+
+
+class DoseState(models.TextChoices):
+    SCHEDULED = "scheduled", _("scheduled")
+    GIVEN = "given", _("given")
+    NOT_GIVEN = "not_given", _("not given")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class ScheduledDose(BaseModel):
+    order = models.ForeignKey(MedicationOrder, on_delete=models.PROTECT, related_name="scheduled_doses")
+    due_at = models.DateTimeField(_("due at"))
+    state = models.CharField(_("state"), max_length=10, choices=DoseState.choices, default=DoseState.SCHEDULED)
+
+    class Meta:
+        ordering = ["due_at"]
+        verbose_name = _("scheduled dose")
+        verbose_name_plural = _("scheduled doses")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "due_at"], name="%(app_label)s_%(class)s_unique_due_at"),
+            models.CheckConstraint(
+                condition=Q(state__in=DoseState.values), name="%(app_label)s_%(class)s_state_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["due_at", "state"])]
+
+    def __str__(self):
+        return f"{self.order} @ {self.due_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,75 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from hospital.admin_site import pharmacy_site
+from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
+from wards.services import wristband_issue
+
+
+class BedInline(admin.TabularInline):
+    model = Bed
+    extra = 0
+    fields = ["code"]
+
+
+@admin.register(Ward, site=pharmacy_site)
+class WardAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "window_minutes", "time_critical_window_minutes"]
+    search_fields = ["code", "name"]
+    inlines = [BedInline]
+    filter_horizontal = ["staff"]
+
+
+class AllergyInline(admin.TabularInline):
+    model = Allergy
+    extra = 0
+    fields = ["allergen_code", "allergen_name", "severity", "reaction"]
+
+
+class AdmissionInline(admin.TabularInline):
+    model = Admission
+    extra = 0
+    fields = ["ward", "bed", "admitted_at", "discharged_at"]
+    show_change_link = True
+
+
+@admin.register(Patient, site=pharmacy_site)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ["mrn", "full_name", "date_of_birth", "sex", "gsrn", "deceased_at"]
+    search_fields = ["mrn", "full_name", "gsrn", "national_id", "health_insurance_number"]
+    list_filter = ["sex"]
+    inlines = [AllergyInline, AdmissionInline]
+
+
+@admin.register(Admission, site=pharmacy_site)
+class AdmissionAdmin(admin.ModelAdmin):
+    list_display = ["patient", "ward", "bed", "admitted_at", "discharged_at"]
+    list_filter = ["ward", ("discharged_at", admin.EmptyFieldListFilter)]
+    search_fields = ["patient__mrn", "patient__full_name"]
+    list_select_related = ["patient", "ward", "bed__ward"]
+    autocomplete_fields = ["patient"]
+    actions = ["print_new_wristband"]
+
+    @admin.action(description=_("Print a new wristband (voids the current one)"))
+    def print_new_wristband(self, request, queryset):
+        for admission in queryset.filter(discharged_at__isnull=True):
+            band = wristband_issue(admission=admission, printed_by=request.user)
+            self.message_user(request, _("Issued wristband %(band)s") % {"band": band}, messages.SUCCESS)
+
+
+@admin.register(Wristband, site=pharmacy_site)
+class WristbandAdmin(admin.ModelAdmin):
+    list_display = ["patient", "instance", "admission", "printed_at", "printed_by", "voided_at", "void_reason"]
+    list_filter = [("voided_at", admin.EmptyFieldListFilter)]
+    search_fields = ["patient__mrn", "patient__full_name", "patient__gsrn"]
+    list_select_related = ["patient", "admission__ward", "printed_by"]
+
+    # Bands are issued and voided through services only (reissue must void the old band).
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,213 @@
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from hospital.models import BaseModel, gsrn_validator
+
+
+class Ward(BaseModel):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    # Time-window policy: a scheduled dose given within ± this many minutes of its due time is on time.
+    window_minutes = models.PositiveSmallIntegerField(_("dose window (minutes)"), default=60)
+    time_critical_window_minutes = models.PositiveSmallIntegerField(
+        _("time-critical dose window (minutes)"), default=30
+    )
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="wards", verbose_name=_("assigned staff")
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("ward")
+        verbose_name_plural = _("wards")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_minutes__gt=0) & Q(time_critical_window_minutes__gt=0),
+                name="%(app_label)s_%(class)s_windows_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} – {self.name}"
+
+
+class Bed(BaseModel):
+    ward = models.ForeignKey(Ward, on_delete=models.PROTECT, related_name="beds")
+    code = models.CharField(_("code"), max_length=20)
+
+    class Meta:
+        ordering = ["ward__code", "code"]
+        verbose_name = _("bed")
+        verbose_name_plural = _("beds")
+        constraints = [
+            models.UniqueConstraint(fields=["ward", "code"], name="%(app_label)s_%(class)s_unique_code"),
+        ]
+
+    def __str__(self):
+        return f"{self.ward.code}/{self.code}"
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+    OTHER = "O", _("Other")
+    UNKNOWN = "U", _("Unknown")
+
+
+class Patient(BaseModel):
+    mrn = models.CharField(
+        _("MRN"), max_length=20, unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9-]{4,20}$", _("Upper-case letters, digits and dashes."))],
+    )
+    # GS1 AI 8018: the patient's Global Service Relation Number, printed on every wristband.
+    gsrn = models.CharField(_("GSRN"), max_length=18, unique=True, validators=[gsrn_validator])
+    full_name = models.CharField(_("full name"), max_length=200)
+    date_of_birth = models.DateField(_("date of birth"))
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    national_id = models.CharField(_("national ID"), max_length=20, blank=True)
+    health_insurance_number = models.CharField(_("health insurance number"), max_length=20, blank=True)
+    deceased_at = models.DateTimeField(_("deceased at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["full_name"]
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
+        constraints = [
+            models.CheckConstraint(condition=Q(sex__in=Sex.values), name="%(app_label)s_%(class)s_sex_valid"),
+            models.CheckConstraint(
+                condition=Q(gsrn__regex=r"^\d{18}$"), name="%(app_label)s_%(class)s_gsrn_18_digits"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.mrn})"
+
+
+class Admission(BaseModel):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="admissions")
+    ward = models.ForeignKey(Ward, on_delete=models.PROTECT, related_name="admissions")
+    bed = models.ForeignKey(Bed, on_delete=models.PROTECT, null=True, blank=True, related_name="admissions")
+    admitted_at = models.DateTimeField(_("admitted at"))
+    discharged_at = models.DateTimeField(_("discharged at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-admitted_at"]
+        verbose_name = _("admission")
+        verbose_name_plural = _("admissions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(discharged_at__isnull=True),
+                name="%(app_label)s_%(class)s_one_open_per_patient",
+                violation_error_message=_("This patient already has an open admission."),
+            ),
+            models.UniqueConstraint(
+                fields=["bed"], condition=Q(discharged_at__isnull=True, bed__isnull=False),
+                name="%(app_label)s_%(class)s_one_open_per_bed",
+                violation_error_message=_("This bed is already occupied."),
+            ),
+            models.CheckConstraint(
+                condition=Q(discharged_at__isnull=True) | Q(discharged_at__gt=F("admitted_at")),
+                name="%(app_label)s_%(class)s_discharge_after_admission",
+                violation_error_message=_("Discharge must be after admission."),
+            ),
+        ]
+        indexes = [models.Index(fields=["ward", "discharged_at"])]
+
+    def __str__(self):
+        return f"{self.patient} @ {self.ward.code}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.discharged_at is None
+
+
+class AllergySeverity(models.TextChoices):
+    MILD = "mild", _("Mild")
+    MODERATE = "moderate", _("Moderate")
+    SEVERE = "severe", _("Severe")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Allergy(BaseModel):
+    """An allergy to a substance or an allergy class, by code.
+
+    Codes (not a foreign key to the formulary) because patients are allergic to things the
+    formulary does not stock; the rules match `allergen_code` against a medication's substance
+    code and its allergy-class code.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergies")
+    allergen_code = models.SlugField(_("substance or class code"), max_length=60)
+    allergen_name = models.CharField(_("substance or class"), max_length=200)
+    severity = models.CharField(
+        _("severity"), max_length=10, choices=AllergySeverity.choices, default=AllergySeverity.UNKNOWN
+    )
+    reaction = models.CharField(_("reaction"), max_length=200, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient", "allergen_name"]
+        verbose_name = _("allergy")
+        verbose_name_plural = _("allergies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "allergen_code"], name="%(app_label)s_%(class)s_unique_allergen"
+            ),
+            models.CheckConstraint(
+                condition=Q(severity__in=AllergySeverity.values),
+                name="%(app_label)s_%(class)s_severity_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.allergen_name} ({self.get_severity_display()})"
+
+
+class Wristband(BaseModel):
+    """One printed band. AI 8019 `instance` numbers a patient's bands across admissions, never reused."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="wristbands")
+    admission = models.ForeignKey(Admission, on_delete=models.PROTECT, related_name="wristbands")
+    instance = models.PositiveBigIntegerField(_("band instance (SRIN)"), validators=[MinValueValidator(1)])
+    printed_at = models.DateTimeField(_("printed at"))
+    printed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("printed by")
+    )
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    void_reason = models.CharField(_("void reason"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["patient", "-instance"]
+        verbose_name = _("wristband")
+        verbose_name_plural = _("wristbands")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "instance"], name="%(app_label)s_%(class)s_instance_unique_per_patient",
+                violation_error_message=_("This band instance was already issued for this patient."),
+            ),
+            models.UniqueConstraint(
+                fields=["admission"], condition=Q(voided_at__isnull=True),
+                name="%(app_label)s_%(class)s_one_active_per_admission",
+                violation_error_message=_("This admission already has an active wristband."),
+            ),
+            models.CheckConstraint(
+                condition=Q(instance__gte=1) & Q(instance__lte=9_999_999_999),
+                name="%(app_label)s_%(class)s_instance_in_srin_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True, void_reason="")
+                | (Q(voided_at__isnull=False) & ~Q(void_reason="")),
+                name="%(app_label)s_%(class)s_void_needs_reason",
+                violation_error_message=_("A voided wristband needs a reason, and only a voided one."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.patient.mrn} #{self.instance}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.voided_at is None
