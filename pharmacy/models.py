@@ -162,9 +162,11 @@ class Package(BaseModel):
     def __str__(self):
         return f"{self.gtin} {self.medication.name}"
 
-    def clean(self):
-        if self.gtin and gs1.is_valid_gtin(self.gtin):
-            self.gtin = gs1.normalize_gtin(self.gtin)
+    def clean_fields(self, exclude=None):
+        # EAN-13, UPC-A and EAN-8 are typed as printed; they are stored as GTIN-14.
+        if self.gtin and gs1.is_valid_gtin(self.gtin.strip()):
+            self.gtin = gs1.normalize_gtin(self.gtin.strip())
+        super().clean_fields(exclude=exclude)
 
 
 class LotRecall(BaseModel):
@@ -264,13 +266,17 @@ class MedicationOrder(BaseModel):
             ),
             models.CheckConstraint(
                 condition=~Q(schedule_kind=ScheduleKind.INTERVAL)
-                | Q(interval_hours__gte=1, interval_hours__lte=168),
+                | Q(interval_hours__isnull=False, interval_hours__gte=1, interval_hours__lte=168),
                 name="%(app_label)s_%(class)s_interval_needs_hours",
                 violation_error_message=_("An every-N-hours order needs N between 1 and 168."),
             ),
             models.CheckConstraint(
                 condition=~Q(schedule_kind=ScheduleKind.PRN)
-                | (Q(prn_min_interval_minutes__gt=0) & Q(prn_max_per_24h__gt=0) & ~Q(prn_indication="")),
+                | (
+                    Q(prn_min_interval_minutes__isnull=False, prn_min_interval_minutes__gt=0)
+                    & Q(prn_max_per_24h__isnull=False, prn_max_per_24h__gt=0)
+                    & ~Q(prn_indication="")
+                ),
                 name="%(app_label)s_%(class)s_prn_needs_limits",
                 violation_error_message=_(
                     "A PRN order needs an indication, a minimum interval and a 24-hour maximum."

@@ -6,3 +6,6 @@ from .base import env_list
 DEBUG = True
 SECRET_KEY = "local-development-only-not-secret"  # noqa: S105
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+# Serve static files from the apps directly; no collectstatic step for development or tests.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,184 @@
+from datetime import date, timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from hospital import gs1
+from hospital.models import Role, User
+from pharmacy.models import (
+    LotRecall,
+    Medication,
+    MedicationOrder,
+    OrderStatus,
+    Package,
+    ScheduledDose,
+    ScheduleKind,
+    Substance,
+)
+from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
+
+
+def _add_role(user, create, role):
+    if create and role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = "Hoa"
+    last_name = "Nguyễn Thị"
+    badge_gsrn = factory.Sequence(lambda n: gs1.make_gsrn(f"95200029{n:09d}"))
+    is_active = True
+
+    role = factory.PostGeneration(lambda obj, create, extracted, **kw: _add_role(obj, create, extracted))
+
+    @factory.post_generation
+    def pin(obj, create, extracted, **kwargs):
+        obj.set_pin(extracted or "1234")
+        if create:
+            obj.save()
+
+
+class NurseFactory(UserFactory):
+    role = factory.PostGeneration(lambda obj, create, extracted, **kw: _add_role(obj, create, extracted or Role.NURSE))
+
+
+class PharmacistFactory(UserFactory):
+    role = factory.PostGeneration(
+        lambda obj, create, extracted, **kw: _add_role(obj, create, extracted or Role.PHARMACIST)
+    )
+    is_staff = True
+
+
+class WardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Ward
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"W{n}")
+    name = factory.Sequence(lambda n: f"Khoa {n}")
+
+
+class BedFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Bed
+
+    ward = factory.SubFactory(WardFactory)
+    code = factory.Sequence(lambda n: f"{n:02d}")
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    mrn = factory.Sequence(lambda n: f"BN{n:010d}")
+    gsrn = factory.Sequence(lambda n: gs1.make_gsrn(f"95200019{n:09d}"))
+    full_name = "Trần Thị Bích Ngọc"
+    date_of_birth = date(1968, 11, 2)
+    sex = "F"
+
+
+class AdmissionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Admission
+
+    patient = factory.SubFactory(PatientFactory)
+    ward = factory.SubFactory(WardFactory)
+    bed = None
+    admitted_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+
+
+class AllergyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Allergy
+
+    patient = factory.SubFactory(PatientFactory)
+    allergen_code = "penicillins"
+    allergen_name = "Penicillin"
+    severity = "severe"
+
+
+class WristbandFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Wristband
+
+    admission = factory.SubFactory(AdmissionFactory)
+    patient = factory.SelfAttribute("admission.patient")
+    instance = factory.Sequence(lambda n: n + 1)
+    printed_at = factory.LazyFunction(timezone.now)
+    printed_by = factory.SubFactory(PharmacistFactory)
+
+
+class SubstanceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Substance
+        django_get_or_create = ["code"]
+
+    code = "paracetamol"
+    name = "Paracetamol"
+
+
+class MedicationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Medication
+
+    code = factory.Sequence(lambda n: f"med-{n}")
+    name = "Paracetamol 500 mg viên nén"
+    substance = factory.SubFactory(SubstanceFactory)
+    strength_value = Decimal("500")
+    strength_unit = "mg"
+    dose_form = "tablet"
+    routes = factory.LazyFunction(lambda: ["PO"])
+
+
+class PackageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Package
+
+    gtin = factory.Sequence(lambda n: gs1.normalize_gtin(gs1.make_gtin(f"952000{n:06d}")))
+    medication = factory.SubFactory(MedicationFactory)
+    quantity = Decimal("1")
+    quantity_unit = "each"
+
+
+class LotRecallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LotRecall
+
+    package = factory.SubFactory(PackageFactory)
+    lot = "LOT1"
+    recalled_at = factory.LazyFunction(timezone.now)
+    reason = "Contamination"
+    recorded_by = factory.SubFactory(PharmacistFactory)
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MedicationOrder
+
+    admission = factory.SubFactory(AdmissionFactory)
+    medication = factory.SubFactory(MedicationFactory)
+    dose_value = Decimal("500")
+    dose_unit = "mg"
+    route = "PO"
+    schedule_kind = ScheduleKind.TIMES_OF_DAY
+    times_of_day = factory.LazyFunction(lambda: ["08:00", "20:00"])
+    start_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=12))
+    status = OrderStatus.ACTIVE
+    prescriber_name = "BS. Lê Văn Tâm"
+    verified_by = factory.SubFactory(PharmacistFactory)
+    verified_at = factory.LazyFunction(timezone.now)
+
+
+class ScheduledDoseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ScheduledDose
+
+    order = factory.SubFactory(OrderFactory)
+    due_at = factory.LazyFunction(timezone.now)

@@ -1,0 +1,142 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from hospital import gs1
+from pharmacy.models import OrderStatus, Package, ScheduledDose, ScheduleKind
+from tests.constraints import assert_refused_twice
+from tests.factories import (
+    AdmissionFactory,
+    LotRecallFactory,
+    MedicationFactory,
+    OrderFactory,
+    PackageFactory,
+    PharmacistFactory,
+    ScheduledDoseFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def build_order(**overrides):
+    fields = {"admission": AdmissionFactory(), "medication": MedicationFactory(),
+              "verified_by": PharmacistFactory(), **overrides}
+    return OrderFactory.build(**fields)
+
+
+def test_gtin_is_unique():
+    package = PackageFactory()
+    duplicate = Package(gtin=package.gtin, medication=package.medication)
+    assert_refused_twice(duplicate)
+
+
+def test_gtin_must_be_14_digits():
+    package = PackageFactory.build(gtin="12345", medication=MedicationFactory())
+    assert_refused_twice(package)
+
+
+def test_gtin_with_a_wrong_check_digit_fails_validation():
+    good = PackageFactory.build(medication=MedicationFactory())
+    wrong = good.gtin[:-1] + str((int(good.gtin[-1]) + 1) % 10)
+    with pytest.raises(ValidationError, match="check digit"):
+        Package(gtin=wrong, medication=good.medication).full_clean()
+
+
+def test_ean13_is_stored_as_gtin14():
+    ean13 = gs1.make_gtin("893601234500")
+    package = Package(gtin=ean13, medication=MedicationFactory())
+    package.full_clean()
+    assert package.gtin == "0" + ean13
+
+
+def test_package_quantity_must_be_positive():
+    package = PackageFactory.build(medication=MedicationFactory(), quantity=Decimal("0"))
+    assert_refused_twice(package)
+
+
+def test_medication_strength_must_be_positive():
+    medication = MedicationFactory.build(strength_value=Decimal("-1"))
+    medication.substance.save()
+    assert_refused_twice(medication)
+
+
+def test_medication_dose_form_must_be_known():
+    medication = MedicationFactory.build(dose_form="lozenge")
+    medication.substance.save()
+    assert_refused_twice(medication)
+
+
+def test_medication_needs_known_routes():
+    medication = MedicationFactory.build(routes=["XX"])
+    medication.substance.save()
+    with pytest.raises(ValidationError, match="Unknown routes"):
+        medication.full_clean()
+
+
+def test_order_dose_must_be_positive():
+    assert_refused_twice(build_order(dose_value=Decimal("0")))
+
+
+@pytest.mark.parametrize("field,value", [("status", "paused"), ("route", "XX"), ("dose_unit", "tsp"),
+                                         ("schedule_kind", "sometimes")])
+def test_order_choices_are_enforced(field, value):
+    assert_refused_twice(build_order(**{field: value}))
+
+
+def test_active_order_must_be_verified():
+    assert_refused_twice(build_order(status=OrderStatus.ACTIVE, verified_by=None, verified_at=None))
+
+
+def test_verified_by_and_verified_at_go_together():
+    assert_refused_twice(build_order(status=OrderStatus.PENDING_VERIFICATION, verified_at=None))
+
+
+def test_prn_order_needs_interval_maximum_and_indication():
+    assert_refused_twice(build_order(schedule_kind=ScheduleKind.PRN, times_of_day=[],
+                                     prn_indication="Đau", prn_min_interval_minutes=240))
+
+
+def test_complete_prn_order_is_accepted():
+    order = build_order(schedule_kind=ScheduleKind.PRN, times_of_day=[], prn_indication="Đau",
+                        prn_min_interval_minutes=240, prn_max_per_24h=Decimal("4000"))
+    order.full_clean()
+    order.save()
+
+
+def test_interval_order_needs_hours():
+    assert_refused_twice(build_order(schedule_kind=ScheduleKind.INTERVAL, interval_hours=None))
+
+
+def test_stop_must_follow_start():
+    start = timezone.now()
+    assert_refused_twice(build_order(start_at=start, stop_at=start - timedelta(hours=1)))
+
+
+@pytest.mark.parametrize("times", [[], ["8:00"], ["25:00"], ["08:00", "08:00"], "08:00"])
+def test_times_of_day_are_validated(times):
+    with pytest.raises(ValidationError):
+        build_order(times_of_day=times).full_clean()
+
+
+def test_order_route_must_be_allowed_for_the_medication():
+    with pytest.raises(ValidationError, match="route"):
+        build_order(route="IV").full_clean()
+
+
+def test_one_scheduled_dose_per_order_and_time():
+    dose = ScheduledDoseFactory()
+    assert_refused_twice(ScheduledDose(order=dose.order, due_at=dose.due_at))
+
+
+def test_scheduled_dose_state_must_be_known():
+    dose = ScheduledDoseFactory.build(order=OrderFactory(), state="lost")
+    assert_refused_twice(dose)
+
+
+def test_a_lot_is_recalled_once_per_package():
+    recall = LotRecallFactory()
+    again = LotRecallFactory.build(package=recall.package, lot=recall.lot, recorded_by=recall.recorded_by)
+    assert_refused_twice(again)

@@ -1,0 +1,92 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from hospital.exceptions import ApplicationError
+from pharmacy.models import DoseState, OrderStatus, ScheduledDose, ScheduleKind
+from pharmacy.services import (
+    OrderStateError,
+    order_discontinue,
+    order_hold,
+    order_resume,
+    order_verify,
+    scheduled_doses_generate,
+)
+from tests.factories import NurseFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def pending_order(**fields):
+    return OrderFactory(status=OrderStatus.PENDING_VERIFICATION, verified_by=None, verified_at=None, **fields)
+
+
+def test_pharmacist_verifies_a_pending_order_and_its_doses_appear(pharmacist):
+    # given
+    order = pending_order(schedule_kind=ScheduleKind.INTERVAL, times_of_day=[], interval_hours=6,
+                          start_at=timezone.now() - timedelta(hours=1))
+    # when
+    verified = order_verify(order=order, pharmacist=pharmacist)
+    # then
+    assert verified.status == OrderStatus.ACTIVE
+    assert verified.verified_by == pharmacist and verified.verified_at is not None
+    assert ScheduledDose.objects.filter(order=order).count() >= 8  # 48 h horizon / 6 h
+
+
+def test_a_nurse_cannot_verify(nurse):
+    with pytest.raises(ApplicationError) as refused:
+        order_verify(order=pending_order(), pharmacist=nurse)
+    assert refused.value.code == "NOT_A_PHARMACIST"
+
+
+def test_an_active_order_cannot_be_verified_twice(pharmacist):
+    order = OrderFactory()
+    with pytest.raises(OrderStateError):
+        order_verify(order=order, pharmacist=pharmacist)
+
+
+def test_hold_and_resume_need_the_right_state_and_a_reason():
+    order = OrderFactory()
+    with pytest.raises(ApplicationError):
+        order_hold(order=order, reason=" ")
+    held = order_hold(order=order, reason="Huyết áp thấp")
+    assert held.status == OrderStatus.ON_HOLD and held.status_reason == "Huyết áp thấp"
+    with pytest.raises(OrderStateError):
+        order_hold(order=order, reason="again")
+    assert order_resume(order=order).status == OrderStatus.ACTIVE
+
+
+def test_discontinue_cancels_future_doses_but_keeps_past_ones():
+    order = OrderFactory(schedule_kind=ScheduleKind.INTERVAL, times_of_day=[], interval_hours=4,
+                         start_at=timezone.now() - timedelta(hours=10))
+    scheduled_doses_generate(order=order)
+    past = order.scheduled_doses.filter(due_at__lte=timezone.now()).count()
+    order_discontinue(order=order, reason="Đổi kháng sinh")
+    assert order.scheduled_doses.filter(state=DoseState.SCHEDULED).count() == past
+    assert order.scheduled_doses.filter(state=DoseState.CANCELLED, due_at__lte=timezone.now()).count() == 0
+    with pytest.raises(OrderStateError):
+        order_discontinue(order=order, reason="again")
+
+
+def test_generating_doses_twice_adds_nothing():
+    order = OrderFactory(times_of_day=["08:00", "20:00"], start_at=timezone.now() - timedelta(days=2))
+    scheduled_doses_generate()
+    first = ScheduledDose.objects.filter(order=order).count()
+    scheduled_doses_generate()
+    assert ScheduledDose.objects.filter(order=order).count() == first
+    # 24 h back and 48 h ahead, twice a day: 6 doses, give or take the one nearest each edge
+    assert 5 <= first <= 7
+
+
+def test_discontinued_orders_get_no_new_doses():
+    order = OrderFactory(status=OrderStatus.DISCONTINUED, status_reason="x")
+    scheduled_doses_generate()
+    assert not ScheduledDose.objects.filter(order=order).exists()
+
+
+def test_pending_orders_get_doses_so_the_nurse_sees_what_awaits_verification():
+    order = pending_order()
+    scheduled_doses_generate()
+    assert ScheduledDose.objects.filter(order=order).exists()
+    assert NurseFactory().may_administer

@@ -1,0 +1,118 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.constraints import assert_refused_twice
+from tests.factories import (
+    AdmissionFactory,
+    AllergyFactory,
+    BedFactory,
+    PatientFactory,
+    PharmacistFactory,
+    WardFactory,
+    WristbandFactory,
+)
+from wards.models import Admission, Allergy, Patient, Wristband
+
+pytestmark = pytest.mark.django_db
+
+
+def test_second_open_admission_for_a_patient_is_refused():
+    # given
+    first = AdmissionFactory()
+    # when / then
+    second = Admission(patient=first.patient, ward=first.ward, admitted_at=timezone.now())
+    assert_refused_twice(second)
+
+
+def test_a_discharged_admission_does_not_block_readmission():
+    earlier = AdmissionFactory(discharged_at=timezone.now())
+    again = Admission(patient=earlier.patient, ward=earlier.ward, admitted_at=timezone.now())
+    again.full_clean()
+    again.save()
+    assert earlier.patient.admissions.count() == 2
+
+
+def test_two_open_admissions_in_one_bed_are_refused():
+    bed = BedFactory()
+    AdmissionFactory(ward=bed.ward, bed=bed)
+    other = Admission(patient=PatientFactory(), ward=bed.ward, bed=bed, admitted_at=timezone.now())
+    assert_refused_twice(other)
+
+
+def test_discharge_before_admission_is_refused():
+    admission = AdmissionFactory.build(
+        patient=PatientFactory(), ward=WardFactory(), admitted_at=timezone.now()
+    )
+    admission.discharged_at = admission.admitted_at - timedelta(minutes=1)
+    assert_refused_twice(admission)
+
+
+def test_patient_sex_must_be_a_known_code():
+    patient = PatientFactory.build(sex="X")
+    assert_refused_twice(patient)
+
+
+def test_patient_gsrn_must_have_18_digits():
+    patient = PatientFactory.build(gsrn="95200010000000101")
+    assert_refused_twice(patient)
+
+
+def test_mrn_is_unique():
+    existing = PatientFactory()
+    duplicate = PatientFactory.build(mrn=existing.mrn)
+    assert_refused_twice(duplicate)
+
+
+def test_allergy_severity_must_be_known():
+    allergy = AllergyFactory.build(patient=PatientFactory(), severity="deadly")
+    assert_refused_twice(allergy)
+
+
+def test_same_allergen_twice_for_a_patient_is_refused():
+    first = AllergyFactory()
+    second = Allergy(patient=first.patient, allergen_code=first.allergen_code, allergen_name="x")
+    assert_refused_twice(second)
+
+
+def test_second_active_wristband_for_an_admission_is_refused():
+    band = WristbandFactory()
+    second = Wristband(
+        patient=band.patient, admission=band.admission, instance=band.instance + 1,
+        printed_at=timezone.now(), printed_by=band.printed_by,
+    )
+    assert_refused_twice(second)
+
+
+def test_band_instance_is_never_reused_for_a_patient():
+    band = WristbandFactory(voided_at=timezone.now(), void_reason="Reprinted")
+    reuse = Wristband(
+        patient=band.patient, admission=band.admission, instance=band.instance,
+        printed_at=timezone.now(), printed_by=band.printed_by,
+    )
+    assert_refused_twice(reuse)
+
+
+def test_voided_band_needs_a_reason():
+    band = WristbandFactory.build(
+        admission=AdmissionFactory(), printed_by=PharmacistFactory(), voided_at=timezone.now(), void_reason=""
+    )
+    band.patient = band.admission.patient
+    assert_refused_twice(band)
+
+
+def test_band_instance_must_fit_ai_8019():
+    band = WristbandFactory.build(admission=AdmissionFactory(), printed_by=PharmacistFactory(), instance=10**10)
+    band.patient = band.admission.patient
+    assert_refused_twice(band)
+
+
+def test_ward_windows_must_be_positive():
+    ward = WardFactory.build(code="ZERO", window_minutes=0)
+    assert_refused_twice(ward)
+
+
+def test_patient_str_shows_two_identifiers():
+    patient = Patient(full_name="Nguyễn Văn An", mrn="BN1")
+    assert str(patient) == "Nguyễn Văn An (BN1)"

@@ -1,0 +1,56 @@
+import pytest
+from django.utils import timezone
+
+from tests.factories import AdmissionFactory
+from wards.models import Wristband
+from wards.selectors import wristband_get_active
+from wards.services import AdmissionClosedError, admission_discharge, wristband_issue, wristband_void
+
+pytestmark = pytest.mark.django_db
+
+
+def test_reprinting_voids_the_old_band_and_takes_the_next_instance(pharmacist):
+    # given
+    admission = AdmissionFactory()
+    first = wristband_issue(admission=admission, printed_by=pharmacist)
+    # when
+    second = wristband_issue(admission=admission, printed_by=pharmacist, reason="Band damaged")
+    # then
+    first.refresh_from_db()
+    assert (first.instance, second.instance) == (1, 2)
+    assert first.voided_at is not None and first.void_reason == "Band damaged"
+    assert wristband_get_active(gsrn=admission.patient.gsrn, instance=1) is None
+    assert wristband_get_active(gsrn=admission.patient.gsrn, instance=2) == second
+
+
+def test_band_instances_continue_across_admissions(pharmacist):
+    first_stay = AdmissionFactory()
+    wristband_issue(admission=first_stay, printed_by=pharmacist)
+    admission_discharge(admission=first_stay)
+    second_stay = AdmissionFactory(patient=first_stay.patient)
+    band = wristband_issue(admission=second_stay, printed_by=pharmacist)
+    assert band.instance == 2
+    assert Wristband.objects.filter(patient=first_stay.patient, voided_at__isnull=True).count() == 1
+
+
+def test_discharge_voids_the_band(pharmacist):
+    admission = AdmissionFactory()
+    band = wristband_issue(admission=admission, printed_by=pharmacist)
+    admission_discharge(admission=admission)
+    band.refresh_from_db()
+    assert band.voided_at is not None and band.void_reason == "Patient discharged"
+
+
+def test_no_band_for_a_closed_admission(pharmacist):
+    admission = AdmissionFactory(discharged_at=timezone.now())
+    with pytest.raises(AdmissionClosedError):
+        wristband_issue(admission=admission, printed_by=pharmacist)
+
+
+def test_a_voided_band_stays_void(pharmacist):
+    band = wristband_issue(admission=AdmissionFactory(), printed_by=pharmacist)
+    wristband_void(wristband=band, reason="Lost")
+    voided_at = Wristband.objects.get(pk=band.pk).voided_at
+    wristband_void(wristband=band, reason="Again")
+    band.refresh_from_db()
+    assert band.voided_at == voided_at and band.void_reason == "Lost"
