@@ -9,8 +9,14 @@ class ApplicationError(Exception):
     code = "APPLICATION_ERROR"
     status = 400
 
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None,
-                 status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Any = None,
+        status: int | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if code is not None:

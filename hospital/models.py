@@ -37,7 +37,11 @@ class User(AbstractUser):
     """Staff. Carts log in by badge (GS1 AI 8017 GSRN) plus PIN; the pharmacy site by password."""
 
     badge_gsrn = models.CharField(
-        _("badge GSRN"), max_length=18, unique=True, null=True, blank=True,
+        _("badge GSRN"),
+        max_length=18,
+        unique=True,
+        null=True,
+        blank=True,
         validators=[gsrn_validator],
     )
     pin_hash = models.CharField(_("PIN hash"), max_length=128, blank=True, editable=False)
@@ -45,7 +49,8 @@ class User(AbstractUser):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(badge_gsrn__isnull=True) | models.Q(badge_gsrn__regex=r"^\d{18}$"),
+                condition=models.Q(badge_gsrn__isnull=True)
+                | models.Q(badge_gsrn__regex=r"^\d{18}$"),
                 name="%(app_label)s_%(class)s_badge_gsrn_18_digits",
             ),
         ]

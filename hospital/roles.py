@@ -4,7 +4,9 @@ from django.contrib.auth.models import Group, Permission
 
 from hospital.models import Role
 
-VIEW_WARDS = [f"wards.view_{m}" for m in ("ward", "bed", "patient", "admission", "allergy", "wristband")]
+VIEW_WARDS = [
+    f"wards.view_{m}" for m in ("ward", "bed", "patient", "admission", "allergy", "wristband")
+]
 VIEW_PHARMACY = [
     f"pharmacy.view_{m}"
     for m in ("substance", "medication", "package", "lotrecall", "medicationorder", "scheduleddose")
@@ -25,8 +27,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.ADMIN: VIEW_WARDS
     + VIEW_PHARMACY
     + EDIT_FORMULARY
-    + [f"wards.{action}_{m}" for m in ("ward", "bed", "patient", "admission", "allergy")
-       for action in ("add", "change")]
+    + [
+        f"wards.{action}_{m}"
+        for m in ("ward", "bed", "patient", "admission", "allergy")
+        for action in ("add", "change")
+    ]
     + ["wards.add_wristband", "hospital.view_user", "hospital.add_user", "hospital.change_user"],
 }
 
@@ -38,7 +43,8 @@ def sync_role_groups(**_kwargs) -> None:
         for dotted in codenames:
             app_label, codename = dotted.split(".")
             wanted.update(
-                Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-                .values_list("pk", flat=True)
+                Permission.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                ).values_list("pk", flat=True)
             )
         group.permissions.set(wanted)

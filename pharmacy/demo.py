@@ -2,6 +2,7 @@
 and drawn as printable barcodes under fixtures/barcodes/."""
 
 import calendar
+import io
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -44,7 +45,11 @@ class DemoLot:
 
     @property
     def expiry(self) -> date:
-        year, month, day = 2000 + int(self.expiry_raw[:2]), int(self.expiry_raw[2:4]), int(self.expiry_raw[4:])
+        year, month, day = (
+            2000 + int(self.expiry_raw[:2]),
+            int(self.expiry_raw[2:4]),
+            int(self.expiry_raw[4:]),
+        )
         return date(year, month, day or calendar.monthrange(year, month)[1])
 
 
@@ -73,7 +78,15 @@ def demo_lots(data: dict) -> list[DemoLot]:
             gtin = gs1.normalize_gtin(gs1.make_gtin(package["gtin_ref"]))
             for lot in package.get("lots", []):
                 serials = [f"{lot['lot'][:12]}S{n:03d}" for n in range(1, lot["serials"] + 1)]
-                lots.append(DemoLot(gtin, lot["lot"], _gs1_expiry(lot["expiry"]), serials, lot.get("recalled", "")))
+                lots.append(
+                    DemoLot(
+                        gtin,
+                        lot["lot"],
+                        _gs1_expiry(lot["expiry"]),
+                        serials,
+                        lot.get("recalled", ""),
+                    )
+                )
     return lots
 
 
@@ -85,7 +98,9 @@ def _local(day_offset: int, at: time) -> datetime:
 
 def _due_now_times() -> list[str]:
     """Twice a day, the first at the hour nearest to now, so a fresh demo always has a dose due."""
-    nearest = (timezone.localtime() + timedelta(minutes=30)).replace(minute=0, second=0, microsecond=0)
+    nearest = (timezone.localtime() + timedelta(minutes=30)).replace(
+        minute=0, second=0, microsecond=0
+    )
     return sorted({f"{nearest.hour:02d}:00", f"{(nearest.hour + 12) % 24:02d}:00"})
 
 
@@ -102,8 +117,11 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:
     for spec in data["wards"]:
         ward, created = Ward.objects.update_or_create(
             code=spec["code"],
-            defaults={"name": spec["name"], "window_minutes": spec["window_minutes"],
-                      "time_critical_window_minutes": spec["time_critical_window_minutes"]},
+            defaults={
+                "name": spec["name"],
+                "window_minutes": spec["window_minutes"],
+                "time_critical_window_minutes": spec["time_critical_window_minutes"],
+            },
         )
         tally("wards", created)
         wards[ward.code] = ward
@@ -129,18 +147,27 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:
         for ward_code in spec["wards"]:
             wards[ward_code].staff.add(user)
         staff[user.username] = user
-        summary.staff.append({
-            "username": user.username, "name": f"{user.last_name} {user.first_name}", "role": spec["role"],
-            "badge": user.badge_gsrn, "pin": spec["pin"], "password": spec.get("password"),
-        })
+        summary.staff.append(
+            {
+                "username": user.username,
+                "name": f"{user.last_name} {user.first_name}",
+                "role": spec["role"],
+                "badge": user.badge_gsrn,
+                "pin": spec["pin"],
+                "password": spec.get("password"),
+            }
+        )
     pharmacist = next(user for user in staff.values() if user.has_role("pharmacist"))
 
     substances = {}
     for spec in data["substances"]:
         substances[spec["code"]], created = Substance.objects.update_or_create(
             code=spec["code"],
-            defaults={"name": spec["name"], "allergy_class_code": spec.get("class_code", ""),
-                      "allergy_class_name": spec.get("class_name", "")},
+            defaults={
+                "name": spec["name"],
+                "allergy_class_code": spec.get("class_code", ""),
+                "allergy_class_name": spec.get("class_name", ""),
+            },
         )
         tally("substances", created)
 
@@ -150,11 +177,17 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:
         medication, created = Medication.objects.update_or_create(
             code=spec["code"],
             defaults={
-                "name": spec["name"], "substance": substances[spec["substance"]],
-                "strength_value": Decimal(spec["strength"][0]), "strength_unit": spec["strength"][1],
-                "per_value": Decimal(per_value), "per_unit": per_unit, "dose_form": spec["form"],
-                "routes": spec["routes"], "high_alert": spec.get("high_alert", False),
-                "time_critical": spec.get("time_critical", False), "controlled": spec.get("controlled", False),
+                "name": spec["name"],
+                "substance": substances[spec["substance"]],
+                "strength_value": Decimal(spec["strength"][0]),
+                "strength_unit": spec["strength"][1],
+                "per_value": Decimal(per_value),
+                "per_unit": per_unit,
+                "dose_form": spec["form"],
+                "routes": spec["routes"],
+                "high_alert": spec.get("high_alert", False),
+                "time_critical": spec.get("time_critical", False),
+                "controlled": spec.get("controlled", False),
                 "divisible": spec.get("divisible", False),
             },
         )
@@ -165,7 +198,9 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:
             _package, created = Package.objects.update_or_create(
                 gtin=gs1.normalize_gtin(gs1.make_gtin(package_spec["gtin_ref"])),
                 defaults={
-                    "medication": medication, "quantity": Decimal(quantity), "quantity_unit": quantity_unit,
+                    "medication": medication,
+                    "quantity": Decimal(quantity),
+                    "quantity_unit": quantity_unit,
                     "description": package_spec.get("description", ""),
                     "manufacturer": package_spec.get("manufacturer", ""),
                     "registration_number": package_spec.get("registration_number", ""),
@@ -176,51 +211,80 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:
 
     for lot in demo_lots(data):
         if lot.recalled_reason:
-            tally("lot_recalls", LotRecall.objects.get_or_create(
-                package=Package.objects.get(gtin=lot.gtin), lot=lot.lot,
-                defaults={"recalled_at": timezone.now(), "reason": lot.recalled_reason, "recorded_by": pharmacist},
-            )[1])
+            tally(
+                "lot_recalls",
+                LotRecall.objects.get_or_create(
+                    package=Package.objects.get(gtin=lot.gtin),
+                    lot=lot.lot,
+                    defaults={
+                        "recalled_at": timezone.now(),
+                        "reason": lot.recalled_reason,
+                        "recorded_by": pharmacist,
+                    },
+                )[1],
+            )
 
     admissions = {}
     for spec in data["patients"]:
         patient, created = Patient.objects.update_or_create(
             mrn=spec["mrn"],
-            defaults={"gsrn": gs1.make_gsrn(spec["gsrn_ref"]), "full_name": spec["full_name"],
-                      "date_of_birth": date.fromisoformat(spec["date_of_birth"]), "sex": spec["sex"]},
+            defaults={
+                "gsrn": gs1.make_gsrn(spec["gsrn_ref"]),
+                "full_name": spec["full_name"],
+                "date_of_birth": date.fromisoformat(spec["date_of_birth"]),
+                "sex": spec["sex"],
+            },
         )
         tally("patients", created)
         for allergy in spec["allergies"]:
             Allergy.objects.update_or_create(
-                patient=patient, allergen_code=allergy["code"],
-                defaults={"allergen_name": allergy["name"], "severity": allergy["severity"],
-                          "reaction": allergy["reaction"]},
+                patient=patient,
+                allergen_code=allergy["code"],
+                defaults={
+                    "allergen_name": allergy["name"],
+                    "severity": allergy["severity"],
+                    "reaction": allergy["reaction"],
+                },
             )
         admission = patient.admissions.order_by("admitted_at").first()
         if admission is None:
             ward = wards[spec["ward"]]
             admission = Admission.objects.create(
-                patient=patient, ward=ward,
+                patient=patient,
+                ward=ward,
                 bed=Bed.objects.get(ward=ward, code=spec["bed"]) if spec["bed"] else None,
                 admitted_at=_local(-spec["admitted_days_ago"], time(9, 0)),
             )
             wristband_issue(admission=admission, printed_by=pharmacist)
             if "discharged_days_ago" in spec:
-                admission_discharge(admission=admission, discharged_at=_local(-spec["discharged_days_ago"], time(10, 0)))
+                admission_discharge(
+                    admission=admission,
+                    discharged_at=_local(-spec["discharged_days_ago"], time(10, 0)),
+                )
             if "deceased_hours_ago" in spec:
                 patient.deceased_at = timezone.now() - timedelta(hours=spec["deceased_hours_ago"])
                 patient.save(update_fields=["deceased_at"])
             tally("admissions", True)
         admissions[patient.mrn] = admission
         band = Wristband.objects.filter(patient=patient).order_by("-instance").first()
-        summary.patients.append({
-            "mrn": patient.mrn, "name": patient.full_name, "date_of_birth": patient.date_of_birth.isoformat(),
-            "ward": admission.ward.code, "bed": admission.bed.code if admission.bed else "",
-            "gsrn": patient.gsrn, "band_instance": band.instance, "band_active": band.voided_at is None,
-            "note": spec.get("_note", ""),
-        })
+        summary.patients.append(
+            {
+                "mrn": patient.mrn,
+                "name": patient.full_name,
+                "date_of_birth": patient.date_of_birth.isoformat(),
+                "ward": admission.ward.code,
+                "bed": admission.bed.code if admission.bed else "",
+                "gsrn": patient.gsrn,
+                "band_instance": band.instance,
+                "band_active": band.voided_at is None,
+                "note": spec.get("_note", ""),
+            }
+        )
 
     for spec in data["orders"]:
-        _order_load(spec, admissions[spec["mrn"]], medications[spec["medication"]], pharmacist, tally)
+        _order_load(
+            spec, admissions[spec["mrn"]], medications[spec["medication"]], pharmacist, tally
+        )
 
     scheduled_doses_generate()
     return summary
@@ -237,10 +301,13 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
     elif "times" in schedule:
         fields["times_of_day"] = schedule["times"]
     elif "interval_hours" in schedule:
-        fields.update(schedule_kind=ScheduleKind.INTERVAL, interval_hours=schedule["interval_hours"])
+        fields.update(
+            schedule_kind=ScheduleKind.INTERVAL, interval_hours=schedule["interval_hours"]
+        )
     else:
         fields.update(
-            schedule_kind=ScheduleKind.PRN, prn_indication=schedule["prn"],
+            schedule_kind=ScheduleKind.PRN,
+            prn_indication=schedule["prn"],
             prn_min_interval_minutes=schedule["min_interval_minutes"],
             prn_max_per_24h=Decimal(schedule["max_per_24h"]),
         )
@@ -248,13 +315,141 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
     start_at = admission.admitted_at + timedelta(hours=1)
     verified = status != OrderStatus.PENDING_VERIFICATION
     MedicationOrder.objects.create(
-        external_id=external_id, admission=admission, medication=medication,
-        dose_value=Decimal(spec["dose"][0]), dose_unit=spec["dose"][1], route=spec["route"],
-        start_at=start_at, status=status, status_reason=spec.get("status_reason", ""),
-        prescriber_name="BS. Nguyễn Hữu Thắng (demo)", instructions=spec.get("note", ""),
+        external_id=external_id,
+        admission=admission,
+        medication=medication,
+        dose_value=Decimal(spec["dose"][0]),
+        dose_unit=spec["dose"][1],
+        route=spec["route"],
+        start_at=start_at,
+        status=status,
+        status_reason=spec.get("status_reason", ""),
+        prescriber_name="BS. Nguyễn Hữu Thắng (demo)",
+        instructions=spec.get("note", ""),
         verified_by=pharmacist if verified else None,
         verified_at=start_at + timedelta(minutes=20) if verified else None,
-        status_changed_at=timezone.now() if status not in (OrderStatus.ACTIVE, OrderStatus.PENDING_VERIFICATION) else None,
+        status_changed_at=timezone.now()
+        if status not in (OrderStatus.ACTIVE, OrderStatus.PENDING_VERIFICATION)
+        else None,
         **fields,
     )
     tally("orders", True)
+
+
+ROLE_TITLES = {
+    "nurse": "Điều dưỡng / Nurse",
+    "charge_nurse": "Điều dưỡng trưởng / Charge nurse",
+    "pharmacist": "Dược sĩ / Pharmacist",
+}
+
+
+def _unit_dose_element_string(lot: DemoLot, serial: str) -> str:
+    element_string = gs1.medication_element_string(
+        gs1.MedicationPayload(gtin=lot.gtin, expiry=lot.expiry, lot=lot.lot, serial=serial)
+    )
+    # A day-00 expiry ("end of that month") is printed as such, not as the date it stands for.
+    return element_string.replace(f"17{lot.expiry:%y%m%d}", f"17{lot.expiry_raw}", 1)
+
+
+def demo_barcodes_write(directory: Path, data: dict | None = None) -> dict[str, dict]:
+    """Draw every demo wristband, badge, unit-dose label and retail EAN-13; return the index."""
+    from hospital import labels
+
+    data = data or read_demo()
+    directory.mkdir(parents=True, exist_ok=True)
+    index: dict[str, dict] = {}
+
+    def write(name: str, content: bytes, entry: dict):
+        (directory / name).write_bytes(content)
+        index[name] = entry
+
+    for patient in data["patients"]:
+        payload = gs1.WristbandPayload(gsrn=gs1.make_gsrn(patient["gsrn_ref"]), instance=1)
+        element_string = gs1.wristband_element_string(payload)
+        entry = {
+            "kind": "wristband",
+            "element_string": element_string,
+            "mrn": patient["mrn"],
+            "gsrn": payload.gsrn,
+            "instance": payload.instance,
+        }
+        for fmt in ("png", "svg"):
+            write(
+                f"wristband-{patient['mrn']}.{fmt}",
+                labels.wristband_label(
+                    element_string=element_string,
+                    full_name=patient["full_name"],
+                    date_of_birth=date.fromisoformat(patient["date_of_birth"]),
+                    mrn=patient["mrn"],
+                    sex=patient["sex"],
+                    fmt=fmt,
+                ),
+                entry,
+            )
+
+    for person in data["staff"]:
+        if not person["badge_ref"]:
+            continue
+        payload = gs1.BadgePayload(gsrn=gs1.make_gsrn(person["badge_ref"]))
+        element_string = gs1.badge_element_string(payload)
+        entry = {
+            "kind": "badge",
+            "element_string": element_string,
+            "username": person["username"],
+            "gsrn": payload.gsrn,
+        }
+        for fmt in ("png", "svg"):
+            write(
+                f"badge-{person['username']}.{fmt}",
+                labels.badge_label(
+                    element_string=element_string,
+                    full_name=f"{person['last_name']} {person['first_name']}",
+                    role_title=ROLE_TITLES[person["role"]],
+                    fmt=fmt,
+                ),
+                entry,
+            )
+
+    names = {
+        gs1.normalize_gtin(gs1.make_gtin(package["gtin_ref"])): medication["name"]
+        for medication in data["medications"]
+        for package in medication["packages"]
+    }
+    for lot in demo_lots(data):
+        for serial in lot.serials:
+            element_string = _unit_dose_element_string(lot, serial)
+            write(
+                f"unit-dose-{lot.gtin}-{serial}.png",
+                labels.unit_dose_label(
+                    element_string=element_string,
+                    medication_name=names[lot.gtin],
+                    strength_text="",
+                    lot=lot.lot,
+                    expiry=lot.expiry,
+                    fmt="png",
+                ),
+                {
+                    "kind": "medication",
+                    "element_string": element_string,
+                    "gtin": lot.gtin,
+                    "lot": lot.lot,
+                    "expiry": lot.expiry.isoformat(),
+                    "serial": serial,
+                    "recalled": bool(lot.recalled_reason),
+                },
+            )
+
+    for gtin in sorted({lot.gtin for lot in demo_lots(data) if lot.gtin.startswith("0893")}):
+        image = labels.ean13_image(gtin[1:])
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", dpi=(300, 300))
+        write(
+            f"ean13-{gtin[1:]}.png",
+            buffer.getvalue(),
+            {"kind": "medication", "element_string": gtin[1:], "gtin": gtin},
+        )
+
+    (directory / "index.json").write_text(
+        json.dumps(index, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return index

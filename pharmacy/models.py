@@ -74,7 +74,9 @@ def validate_routes(value):
         raise ValidationError(_("List at least one route."))
     unknown = [route for route in value if route not in Route.values]
     if unknown:
-        raise ValidationError(_("Unknown routes: %(routes)s"), params={"routes": ", ".join(map(str, unknown))})
+        raise ValidationError(
+            _("Unknown routes: %(routes)s"), params={"routes": ", ".join(map(str, unknown))}
+        )
 
 
 class Medication(BaseModel):
@@ -87,7 +89,9 @@ class Medication(BaseModel):
     strength_value = models.DecimalField(_("strength"), max_digits=12, decimal_places=4)
     strength_unit = models.CharField(_("strength unit"), max_length=4, choices=DoseUnit.choices)
     per_value = models.DecimalField(_("per"), max_digits=12, decimal_places=4, default=1)
-    per_unit = models.CharField(_("per unit"), max_length=4, choices=DoseUnit.choices, default=DoseUnit.EACH)
+    per_unit = models.CharField(
+        _("per unit"), max_length=4, choices=DoseUnit.choices, default=DoseUnit.EACH
+    )
     dose_form = models.CharField(_("dose form"), max_length=20, choices=DoseForm.choices)
     routes = models.JSONField(_("allowed routes"), default=list, validators=[validate_routes])
     high_alert = models.BooleanField(_("high-alert (needs a witness)"), default=False)
@@ -111,7 +115,8 @@ class Medication(BaseModel):
                 name="%(app_label)s_%(class)s_units_valid",
             ),
             models.CheckConstraint(
-                condition=Q(dose_form__in=DoseForm.values), name="%(app_label)s_%(class)s_dose_form_valid"
+                condition=Q(dose_form__in=DoseForm.values),
+                name="%(app_label)s_%(class)s_dose_form_valid",
             ),
         ]
 
@@ -124,25 +129,36 @@ gtin14_validator = RegexValidator(r"^\d{14}$", _("Store the GTIN as 14 digits.")
 
 def validate_gtin_check_digit(value: str):
     if not gs1.is_valid_gtin(value):
-        raise ValidationError(_("%(gtin)s is not a valid GTIN (check digit)."), params={"gtin": value})
+        raise ValidationError(
+            _("%(gtin)s is not a valid GTIN (check digit)."), params={"gtin": value}
+        )
 
 
 class Package(BaseModel):
     """A scannable product: GTIN → medication, and how much medication one scan is."""
 
     gtin = models.CharField(
-        _("GTIN"), max_length=14, unique=True, validators=[gtin14_validator, validate_gtin_check_digit],
+        _("GTIN"),
+        max_length=14,
+        unique=True,
+        validators=[gtin14_validator, validate_gtin_check_digit],
         help_text=_("14 digits; EAN-13 codes are stored with a leading zero."),
     )
     medication = models.ForeignKey(Medication, on_delete=models.PROTECT, related_name="packages")
-    quantity = models.DecimalField(_("quantity per scan"), max_digits=10, decimal_places=4, default=1)
+    quantity = models.DecimalField(
+        _("quantity per scan"), max_digits=10, decimal_places=4, default=1
+    )
     quantity_unit = models.CharField(
         _("quantity unit"), max_length=4, choices=DoseUnit.choices, default=DoseUnit.EACH
     )
     description = models.CharField(_("description"), max_length=200, blank=True)
     manufacturer = models.CharField(_("manufacturer"), max_length=200, blank=True)
-    registration_number = models.CharField(_("registration number (SĐK)"), max_length=40, blank=True)
-    hospital_repackaged = models.BooleanField(_("repackaged by the hospital pharmacy"), default=False)
+    registration_number = models.CharField(
+        _("registration number (SĐK)"), max_length=40, blank=True
+    )
+    hospital_repackaged = models.BooleanField(
+        _("repackaged by the hospital pharmacy"), default=False
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -150,12 +166,15 @@ class Package(BaseModel):
         verbose_name = _("package")
         verbose_name_plural = _("packages")
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="%(app_label)s_%(class)s_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="%(app_label)s_%(class)s_quantity_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(gtin__regex=r"^\d{14}$"), name="%(app_label)s_%(class)s_gtin_14_digits"
             ),
             models.CheckConstraint(
-                condition=Q(quantity_unit__in=DoseUnit.values), name="%(app_label)s_%(class)s_unit_valid"
+                condition=Q(quantity_unit__in=DoseUnit.values),
+                name="%(app_label)s_%(class)s_unit_valid",
             ),
         ]
 
@@ -174,7 +193,9 @@ class LotRecall(BaseModel):
     lot = models.CharField(_("lot"), max_length=20)
     recalled_at = models.DateTimeField(_("recalled since"))
     reason = models.CharField(_("reason"), max_length=300)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -182,8 +203,12 @@ class LotRecall(BaseModel):
         verbose_name = _("lot recall")
         verbose_name_plural = _("lot recalls")
         constraints = [
-            models.UniqueConstraint(fields=["package", "lot"], name="%(app_label)s_%(class)s_unique_lot"),
-            models.CheckConstraint(condition=~Q(lot=""), name="%(app_label)s_%(class)s_lot_not_blank"),
+            models.UniqueConstraint(
+                fields=["package", "lot"], name="%(app_label)s_%(class)s_unique_lot"
+            ),
+            models.CheckConstraint(
+                condition=~Q(lot=""), name="%(app_label)s_%(class)s_lot_not_blank"
+            ),
         ]
 
     def __str__(self):
@@ -209,9 +234,16 @@ def validate_times_of_day(value):
         raise ValidationError(_("List at least one time of day (HH:MM)."))
     for item in value:
         hours, _sep, minutes = str(item).partition(":")
-        if not (len(str(item)) == 5 and hours.isdigit() and minutes.isdigit()
-                and int(hours) < 24 and int(minutes) < 60):
-            raise ValidationError(_("%(value)s is not a time of day (HH:MM)."), params={"value": item})
+        if not (
+            len(str(item)) == 5
+            and hours.isdigit()
+            and minutes.isdigit()
+            and int(hours) < 24
+            and int(minutes) < 60
+        ):
+            raise ValidationError(
+                _("%(value)s is not a time of day (HH:MM)."), params={"value": item}
+            )
     if len(set(value)) != len(value):
         raise ValidationError(_("Each time of day may appear once."))
 
@@ -227,19 +259,32 @@ class MedicationOrder(BaseModel):
     times_of_day = models.JSONField(_("times of day"), default=list, blank=True)
     interval_hours = models.PositiveSmallIntegerField(_("every N hours"), null=True, blank=True)
     prn_indication = models.CharField(_("PRN indication"), max_length=200, blank=True)
-    prn_min_interval_minutes = models.PositiveIntegerField(_("PRN minimum interval (minutes)"), null=True, blank=True)
+    prn_min_interval_minutes = models.PositiveIntegerField(
+        _("PRN minimum interval (minutes)"), null=True, blank=True
+    )
     prn_max_per_24h = models.DecimalField(
-        _("PRN maximum per 24 h (in the dose unit)"), max_digits=12, decimal_places=4, null=True, blank=True
+        _("PRN maximum per 24 h (in the dose unit)"),
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
     )
     start_at = models.DateTimeField(_("start"))
     stop_at = models.DateTimeField(_("stop"), null=True, blank=True)
     status = models.CharField(
-        _("status"), max_length=24, choices=OrderStatus.choices, default=OrderStatus.PENDING_VERIFICATION
+        _("status"),
+        max_length=24,
+        choices=OrderStatus.choices,
+        default=OrderStatus.PENDING_VERIFICATION,
     )
     prescriber_name = models.CharField(_("prescriber"), max_length=200)
     instructions = models.CharField(_("instructions"), max_length=300, blank=True)
     verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("verified by"),
     )
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
@@ -252,13 +297,19 @@ class MedicationOrder(BaseModel):
         verbose_name = _("medication order")
         verbose_name_plural = _("medication orders")
         constraints = [
-            models.CheckConstraint(condition=Q(dose_value__gt=0), name="%(app_label)s_%(class)s_dose_positive"),
             models.CheckConstraint(
-                condition=Q(dose_unit__in=DoseUnit.values), name="%(app_label)s_%(class)s_dose_unit_valid"
+                condition=Q(dose_value__gt=0), name="%(app_label)s_%(class)s_dose_positive"
             ),
-            models.CheckConstraint(condition=Q(route__in=Route.values), name="%(app_label)s_%(class)s_route_valid"),
             models.CheckConstraint(
-                condition=Q(status__in=OrderStatus.values), name="%(app_label)s_%(class)s_status_valid"
+                condition=Q(dose_unit__in=DoseUnit.values),
+                name="%(app_label)s_%(class)s_dose_unit_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(route__in=Route.values), name="%(app_label)s_%(class)s_route_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=OrderStatus.values),
+                name="%(app_label)s_%(class)s_status_valid",
             ),
             models.CheckConstraint(
                 condition=Q(schedule_kind__in=ScheduleKind.values),
@@ -293,16 +344,22 @@ class MedicationOrder(BaseModel):
                 name="%(app_label)s_%(class)s_verified_by_and_at_together",
             ),
             models.CheckConstraint(
-                condition=~Q(status__in=[OrderStatus.ACTIVE, OrderStatus.ON_HOLD, OrderStatus.COMPLETED])
+                condition=~Q(
+                    status__in=[OrderStatus.ACTIVE, OrderStatus.ON_HOLD, OrderStatus.COMPLETED]
+                )
                 | Q(verified_at__isnull=False),
                 name="%(app_label)s_%(class)s_active_needs_verification",
-                violation_error_message=_("Only a verified order can be active, on hold or completed."),
+                violation_error_message=_(
+                    "Only a verified order can be active, on hold or completed."
+                ),
             ),
         ]
         indexes = [models.Index(fields=["admission", "status"])]
 
     def __str__(self):
-        return f"{self.medication.name} {self.dose_value.normalize():f} {self.dose_unit} {self.route}"
+        return (
+            f"{self.medication.name} {self.dose_value.normalize():f} {self.dose_unit} {self.route}"
+        )
 
     @property
     def is_prn(self) -> bool:
@@ -314,11 +371,7 @@ class MedicationOrder(BaseModel):
                 validate_times_of_day(self.times_of_day)
             except ValidationError as error:
                 raise ValidationError({"times_of_day": error.messages}) from error
-        if (
-            self.medication_id
-            and self.route
-            and self.route not in (self.medication.routes or [])
-        ):
+        if self.medication_id and self.route and self.route not in (self.medication.routes or []):
             raise ValidationError({"route": _("This medication cannot be given by this route.")})
 
 
@@ -330,16 +383,22 @@ class DoseState(models.TextChoices):
 
 
 class ScheduledDose(BaseModel):
-    order = models.ForeignKey(MedicationOrder, on_delete=models.PROTECT, related_name="scheduled_doses")
+    order = models.ForeignKey(
+        MedicationOrder, on_delete=models.PROTECT, related_name="scheduled_doses"
+    )
     due_at = models.DateTimeField(_("due at"))
-    state = models.CharField(_("state"), max_length=10, choices=DoseState.choices, default=DoseState.SCHEDULED)
+    state = models.CharField(
+        _("state"), max_length=10, choices=DoseState.choices, default=DoseState.SCHEDULED
+    )
 
     class Meta:
         ordering = ["due_at"]
         verbose_name = _("scheduled dose")
         verbose_name_plural = _("scheduled doses")
         constraints = [
-            models.UniqueConstraint(fields=["order", "due_at"], name="%(app_label)s_%(class)s_unique_due_at"),
+            models.UniqueConstraint(
+                fields=["order", "due_at"], name="%(app_label)s_%(class)s_unique_due_at"
+            ),
             models.CheckConstraint(
                 condition=Q(state__in=DoseState.values), name="%(app_label)s_%(class)s_state_valid"
             ),

@@ -36,7 +36,9 @@ def due_times(
     return []
 
 
-def _times_of_day_between(times: list[time], lower: datetime, upper: datetime, tz: ZoneInfo) -> list[datetime]:
+def _times_of_day_between(
+    times: list[time], lower: datetime, upper: datetime, tz: ZoneInfo
+) -> list[datetime]:
     first_day: date = lower.astimezone(tz).date()
     last_day: date = upper.astimezone(tz).date()
     result = []
@@ -55,7 +57,9 @@ def _every_n_hours_between(
 ) -> list[datetime]:
     if step <= timedelta(0):
         return []
-    skipped = max(0, -(-(lower - anchor) // step))  # ceil division: first due time not before `lower`
+    skipped = max(
+        0, -(-(lower - anchor) // step)
+    )  # ceil division: first due time not before `lower`
     due = anchor + skipped * step
     result = []
     while due < upper:

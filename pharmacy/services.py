@@ -25,10 +25,14 @@ def _order_for_update(order: MedicationOrder) -> MedicationOrder:
 @transaction.atomic
 def order_verify(*, order: MedicationOrder, pharmacist) -> MedicationOrder:
     if not pharmacist.has_role("pharmacist"):
-        raise ApplicationError("Only a pharmacist can verify orders.", code="NOT_A_PHARMACIST", status=403)
+        raise ApplicationError(
+            "Only a pharmacist can verify orders.", code="NOT_A_PHARMACIST", status=403
+        )
     order = _order_for_update(order)
     if order.status != OrderStatus.PENDING_VERIFICATION:
-        raise OrderStateError(f"Only an order awaiting verification can be verified (it is {order.status}).")
+        raise OrderStateError(
+            f"Only an order awaiting verification can be verified (it is {order.status})."
+        )
     now = timezone.now()
     order.status = OrderStatus.ACTIVE
     order.verified_by = pharmacist
@@ -61,9 +65,9 @@ def order_discontinue(*, order: MedicationOrder, reason: str) -> MedicationOrder
     if order.status in (OrderStatus.DISCONTINUED, OrderStatus.COMPLETED):
         raise OrderStateError("This order has already ended.")
     order = _order_set_status(order, OrderStatus.DISCONTINUED, reason)
-    order.scheduled_doses.filter(state=DoseState.SCHEDULED, due_at__gt=order.status_changed_at).update(
-        state=DoseState.CANCELLED
-    )
+    order.scheduled_doses.filter(
+        state=DoseState.SCHEDULED, due_at__gt=order.status_changed_at
+    ).update(state=DoseState.CANCELLED)
     return order
 
 
@@ -77,7 +81,9 @@ def _order_set_status(order: MedicationOrder, status: str, reason: str) -> Medic
     return order
 
 
-def scheduled_doses_generate(*, order: MedicationOrder | None = None, until: datetime | None = None) -> int:
+def scheduled_doses_generate(
+    *, order: MedicationOrder | None = None, until: datetime | None = None
+) -> int:
     """Materialise due doses up to `until` (default: the configured horizon). Safe to repeat:
     the unique (order, due_at) constraint drops what already exists. Returns rows attempted."""
     now = timezone.now()

@@ -1,5 +1,14 @@
+import os
+
 import pytest
 from django.db import connection
+
+
+def pytest_configure(config):
+    # CI sets REQUIRE_POSTGRES for its PostgreSQL pass: a silent fallback to SQLite would skip
+    # every concurrency test and still look green.
+    if os.environ.get("REQUIRE_POSTGRES") and connection.vendor != "postgresql":
+        raise pytest.UsageError("REQUIRE_POSTGRES is set but the database is " + connection.vendor)
 
 
 def pytest_collection_modifyitems(config, items):

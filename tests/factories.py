@@ -36,7 +36,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     badge_gsrn = factory.Sequence(lambda n: gs1.make_gsrn(f"95200029{n:09d}"))
     is_active = True
 
-    role = factory.PostGeneration(lambda obj, create, extracted, **kw: _add_role(obj, create, extracted))
+    role = factory.PostGeneration(
+        lambda obj, create, extracted, **kw: _add_role(obj, create, extracted)
+    )
 
     @factory.post_generation
     def pin(obj, create, extracted, **kwargs):
@@ -46,7 +48,9 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class NurseFactory(UserFactory):
-    role = factory.PostGeneration(lambda obj, create, extracted, **kw: _add_role(obj, create, extracted or Role.NURSE))
+    role = factory.PostGeneration(
+        lambda obj, create, extracted, **kw: _add_role(obj, create, extracted or Role.NURSE)
+    )
 
 
 class PharmacistFactory(UserFactory):

@@ -54,12 +54,22 @@ class AdmissionAdmin(admin.ModelAdmin):
     def print_new_wristband(self, request, queryset):
         for admission in queryset.filter(discharged_at__isnull=True):
             band = wristband_issue(admission=admission, printed_by=request.user)
-            self.message_user(request, _("Issued wristband %(band)s") % {"band": band}, messages.SUCCESS)
+            self.message_user(
+                request, _("Issued wristband %(band)s") % {"band": band}, messages.SUCCESS
+            )
 
 
 @admin.register(Wristband, site=pharmacy_site)
 class WristbandAdmin(admin.ModelAdmin):
-    list_display = ["patient", "instance", "admission", "printed_at", "printed_by", "voided_at", "void_reason"]
+    list_display = [
+        "patient",
+        "instance",
+        "admission",
+        "printed_at",
+        "printed_by",
+        "voided_at",
+        "void_reason",
+    ]
     list_filter = [("voided_at", admin.EmptyFieldListFilter)]
     search_fields = ["patient__mrn", "patient__full_name", "patient__gsrn"]
     list_select_related = ["patient", "admission__ward", "printed_by"]

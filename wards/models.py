@@ -43,7 +43,9 @@ class Bed(BaseModel):
         verbose_name = _("bed")
         verbose_name_plural = _("beds")
         constraints = [
-            models.UniqueConstraint(fields=["ward", "code"], name="%(app_label)s_%(class)s_unique_code"),
+            models.UniqueConstraint(
+                fields=["ward", "code"], name="%(app_label)s_%(class)s_unique_code"
+            ),
         ]
 
     def __str__(self):
@@ -59,8 +61,12 @@ class Sex(models.TextChoices):
 
 class Patient(BaseModel):
     mrn = models.CharField(
-        _("MRN"), max_length=20, unique=True,
-        validators=[RegexValidator(r"^[A-Z0-9-]{4,20}$", _("Upper-case letters, digits and dashes."))],
+        _("MRN"),
+        max_length=20,
+        unique=True,
+        validators=[
+            RegexValidator(r"^[A-Z0-9-]{4,20}$", _("Upper-case letters, digits and dashes."))
+        ],
     )
     # GS1 AI 8018: the patient's Global Service Relation Number, printed on every wristband.
     gsrn = models.CharField(_("GSRN"), max_length=18, unique=True, validators=[gsrn_validator])
@@ -68,7 +74,9 @@ class Patient(BaseModel):
     date_of_birth = models.DateField(_("date of birth"))
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     national_id = models.CharField(_("national ID"), max_length=20, blank=True)
-    health_insurance_number = models.CharField(_("health insurance number"), max_length=20, blank=True)
+    health_insurance_number = models.CharField(
+        _("health insurance number"), max_length=20, blank=True
+    )
     deceased_at = models.DateTimeField(_("deceased at"), null=True, blank=True)
 
     class Meta:
@@ -76,7 +84,9 @@ class Patient(BaseModel):
         verbose_name = _("patient")
         verbose_name_plural = _("patients")
         constraints = [
-            models.CheckConstraint(condition=Q(sex__in=Sex.values), name="%(app_label)s_%(class)s_sex_valid"),
+            models.CheckConstraint(
+                condition=Q(sex__in=Sex.values), name="%(app_label)s_%(class)s_sex_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(gsrn__regex=r"^\d{18}$"), name="%(app_label)s_%(class)s_gsrn_18_digits"
             ),
@@ -89,7 +99,9 @@ class Patient(BaseModel):
 class Admission(BaseModel):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="admissions")
     ward = models.ForeignKey(Ward, on_delete=models.PROTECT, related_name="admissions")
-    bed = models.ForeignKey(Bed, on_delete=models.PROTECT, null=True, blank=True, related_name="admissions")
+    bed = models.ForeignKey(
+        Bed, on_delete=models.PROTECT, null=True, blank=True, related_name="admissions"
+    )
     admitted_at = models.DateTimeField(_("admitted at"))
     discharged_at = models.DateTimeField(_("discharged at"), null=True, blank=True)
 
@@ -99,12 +111,14 @@ class Admission(BaseModel):
         verbose_name_plural = _("admissions")
         constraints = [
             models.UniqueConstraint(
-                fields=["patient"], condition=Q(discharged_at__isnull=True),
+                fields=["patient"],
+                condition=Q(discharged_at__isnull=True),
                 name="%(app_label)s_%(class)s_one_open_per_patient",
                 violation_error_message=_("This patient already has an open admission."),
             ),
             models.UniqueConstraint(
-                fields=["bed"], condition=Q(discharged_at__isnull=True, bed__isnull=False),
+                fields=["bed"],
+                condition=Q(discharged_at__isnull=True, bed__isnull=False),
                 name="%(app_label)s_%(class)s_one_open_per_bed",
                 violation_error_message=_("This bed is already occupied."),
             ),
@@ -143,7 +157,10 @@ class Allergy(BaseModel):
     allergen_code = models.SlugField(_("substance or class code"), max_length=60)
     allergen_name = models.CharField(_("substance or class"), max_length=200)
     severity = models.CharField(
-        _("severity"), max_length=10, choices=AllergySeverity.choices, default=AllergySeverity.UNKNOWN
+        _("severity"),
+        max_length=10,
+        choices=AllergySeverity.choices,
+        default=AllergySeverity.UNKNOWN,
     )
     reaction = models.CharField(_("reaction"), max_length=200, blank=True)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
@@ -171,10 +188,15 @@ class Wristband(BaseModel):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="wristbands")
     admission = models.ForeignKey(Admission, on_delete=models.PROTECT, related_name="wristbands")
-    instance = models.PositiveBigIntegerField(_("band instance (SRIN)"), validators=[MinValueValidator(1)])
+    instance = models.PositiveBigIntegerField(
+        _("band instance (SRIN)"), validators=[MinValueValidator(1)]
+    )
     printed_at = models.DateTimeField(_("printed at"))
     printed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("printed by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("printed by"),
     )
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     void_reason = models.CharField(_("void reason"), max_length=200, blank=True)
@@ -185,11 +207,15 @@ class Wristband(BaseModel):
         verbose_name_plural = _("wristbands")
         constraints = [
             models.UniqueConstraint(
-                fields=["patient", "instance"], name="%(app_label)s_%(class)s_instance_unique_per_patient",
-                violation_error_message=_("This band instance was already issued for this patient."),
+                fields=["patient", "instance"],
+                name="%(app_label)s_%(class)s_instance_unique_per_patient",
+                violation_error_message=_(
+                    "This band instance was already issued for this patient."
+                ),
             ),
             models.UniqueConstraint(
-                fields=["admission"], condition=Q(voided_at__isnull=True),
+                fields=["admission"],
+                condition=Q(voided_at__isnull=True),
                 name="%(app_label)s_%(class)s_one_active_per_admission",
                 violation_error_message=_("This admission already has an active wristband."),
             ),
@@ -201,7 +227,9 @@ class Wristband(BaseModel):
                 condition=Q(voided_at__isnull=True, void_reason="")
                 | (Q(voided_at__isnull=False) & ~Q(void_reason="")),
                 name="%(app_label)s_%(class)s_void_needs_reason",
-                violation_error_message=_("A voided wristband needs a reason, and only a voided one."),
+                violation_error_message=_(
+                    "A voided wristband needs a reason, and only a voided one."
+                ),
             ),
         ]
 

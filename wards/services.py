@@ -28,7 +28,11 @@ def wristband_issue(*, admission: Admission, printed_by, reason: str = "") -> Wr
     )
     last_instance = patient.wristbands.aggregate(last=Max("instance"))["last"] or 0
     return Wristband.objects.create(
-        patient=patient, admission=admission, instance=last_instance + 1, printed_at=now, printed_by=printed_by
+        patient=patient,
+        admission=admission,
+        instance=last_instance + 1,
+        printed_at=now,
+        printed_by=printed_by,
     )
 
 

@@ -9,7 +9,9 @@ from .base import env_bool, env_list
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("SECRET_KEY must be set to a random string of at least 50 characters")
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random string of at least 50 characters"
+    )
 if not os.environ.get("DATABASE_URL"):
     raise ImproperlyConfigured("DATABASE_URL must be set (postgres://user:password@host:5432/name)")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")

@@ -29,18 +29,27 @@ def test_loading_the_demo_twice_duplicates_nothing():
 
 def test_demo_has_the_promised_shape():
     demo_hospital_load()
-    open_admissions = Admission.objects.filter(discharged_at__isnull=True, patient__deceased_at__isnull=True)
+    open_admissions = Admission.objects.filter(
+        discharged_at__isnull=True, patient__deceased_at__isnull=True
+    )
     assert open_admissions.count() == 16
     assert Package.objects.count() >= 25
     assert LotRecall.objects.count() == 1
     statuses = set(MedicationOrder.objects.values_list("status", flat=True))
-    assert {OrderStatus.ACTIVE, OrderStatus.ON_HOLD, OrderStatus.DISCONTINUED,
-            OrderStatus.PENDING_VERIFICATION} <= statuses
+    assert {
+        OrderStatus.ACTIVE,
+        OrderStatus.ON_HOLD,
+        OrderStatus.DISCONTINUED,
+        OrderStatus.PENDING_VERIFICATION,
+    } <= statuses
     assert MedicationOrder.objects.filter(schedule_kind="prn").count() >= 3
     assert MedicationOrder.objects.filter(medication__high_alert=True).exists()
     assert MedicationOrder.objects.filter(medication__time_critical=True).exists()
     assert all(gs1.is_valid_gsrn(gsrn) for gsrn in Patient.objects.values_list("gsrn", flat=True))
-    assert any(any(ch in name for ch in "ăâđêôơư") for name in Patient.objects.values_list("full_name", flat=True))
+    assert any(
+        any(ch in name for ch in "ăâđêôơư")
+        for name in Patient.objects.values_list("full_name", flat=True)
+    )
 
 
 def test_every_active_admission_has_exactly_one_active_band():
@@ -57,7 +66,8 @@ def test_a_due_now_order_has_a_dose_within_its_window():
     demo_hospital_load()
     now = timezone.now()
     due_soon = ScheduledDose.objects.filter(
-        order__status=OrderStatus.ACTIVE, due_at__gte=now - timezone.timedelta(minutes=31),
+        order__status=OrderStatus.ACTIVE,
+        due_at__gte=now - timezone.timedelta(minutes=31),
         due_at__lte=now + timezone.timedelta(minutes=31),
     )
     assert due_soon.exists()

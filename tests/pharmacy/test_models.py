@@ -22,8 +22,12 @@ pytestmark = pytest.mark.django_db
 
 
 def build_order(**overrides):
-    fields = {"admission": AdmissionFactory(), "medication": MedicationFactory(),
-              "verified_by": PharmacistFactory(), **overrides}
+    fields = {
+        "admission": AdmissionFactory(),
+        "medication": MedicationFactory(),
+        "verified_by": PharmacistFactory(),
+        **overrides,
+    }
     return OrderFactory.build(**fields)
 
 
@@ -80,8 +84,10 @@ def test_order_dose_must_be_positive():
     assert_refused_twice(build_order(dose_value=Decimal("0")))
 
 
-@pytest.mark.parametrize("field,value", [("status", "paused"), ("route", "XX"), ("dose_unit", "tsp"),
-                                         ("schedule_kind", "sometimes")])
+@pytest.mark.parametrize(
+    "field,value",
+    [("status", "paused"), ("route", "XX"), ("dose_unit", "tsp"), ("schedule_kind", "sometimes")],
+)
 def test_order_choices_are_enforced(field, value):
     assert_refused_twice(build_order(**{field: value}))
 
@@ -95,13 +101,24 @@ def test_verified_by_and_verified_at_go_together():
 
 
 def test_prn_order_needs_interval_maximum_and_indication():
-    assert_refused_twice(build_order(schedule_kind=ScheduleKind.PRN, times_of_day=[],
-                                     prn_indication="Đau", prn_min_interval_minutes=240))
+    assert_refused_twice(
+        build_order(
+            schedule_kind=ScheduleKind.PRN,
+            times_of_day=[],
+            prn_indication="Đau",
+            prn_min_interval_minutes=240,
+        )
+    )
 
 
 def test_complete_prn_order_is_accepted():
-    order = build_order(schedule_kind=ScheduleKind.PRN, times_of_day=[], prn_indication="Đau",
-                        prn_min_interval_minutes=240, prn_max_per_24h=Decimal("4000"))
+    order = build_order(
+        schedule_kind=ScheduleKind.PRN,
+        times_of_day=[],
+        prn_indication="Đau",
+        prn_min_interval_minutes=240,
+        prn_max_per_24h=Decimal("4000"),
+    )
     order.full_clean()
     order.save()
 
@@ -138,5 +155,7 @@ def test_scheduled_dose_state_must_be_known():
 
 def test_a_lot_is_recalled_once_per_package():
     recall = LotRecallFactory()
-    again = LotRecallFactory.build(package=recall.package, lot=recall.lot, recorded_by=recall.recorded_by)
+    again = LotRecallFactory.build(
+        package=recall.package, lot=recall.lot, recorded_by=recall.recorded_by
+    )
     assert_refused_twice(again)

@@ -19,13 +19,19 @@ pytestmark = pytest.mark.django_db
 
 
 def pending_order(**fields):
-    return OrderFactory(status=OrderStatus.PENDING_VERIFICATION, verified_by=None, verified_at=None, **fields)
+    return OrderFactory(
+        status=OrderStatus.PENDING_VERIFICATION, verified_by=None, verified_at=None, **fields
+    )
 
 
 def test_pharmacist_verifies_a_pending_order_and_its_doses_appear(pharmacist):
     # given
-    order = pending_order(schedule_kind=ScheduleKind.INTERVAL, times_of_day=[], interval_hours=6,
-                          start_at=timezone.now() - timedelta(hours=1))
+    order = pending_order(
+        schedule_kind=ScheduleKind.INTERVAL,
+        times_of_day=[],
+        interval_hours=6,
+        start_at=timezone.now() - timedelta(hours=1),
+    )
     # when
     verified = order_verify(order=order, pharmacist=pharmacist)
     # then
@@ -58,19 +64,28 @@ def test_hold_and_resume_need_the_right_state_and_a_reason():
 
 
 def test_discontinue_cancels_future_doses_but_keeps_past_ones():
-    order = OrderFactory(schedule_kind=ScheduleKind.INTERVAL, times_of_day=[], interval_hours=4,
-                         start_at=timezone.now() - timedelta(hours=10))
+    order = OrderFactory(
+        schedule_kind=ScheduleKind.INTERVAL,
+        times_of_day=[],
+        interval_hours=4,
+        start_at=timezone.now() - timedelta(hours=10),
+    )
     scheduled_doses_generate(order=order)
     past = order.scheduled_doses.filter(due_at__lte=timezone.now()).count()
     order_discontinue(order=order, reason="Đổi kháng sinh")
     assert order.scheduled_doses.filter(state=DoseState.SCHEDULED).count() == past
-    assert order.scheduled_doses.filter(state=DoseState.CANCELLED, due_at__lte=timezone.now()).count() == 0
+    assert (
+        order.scheduled_doses.filter(state=DoseState.CANCELLED, due_at__lte=timezone.now()).count()
+        == 0
+    )
     with pytest.raises(OrderStateError):
         order_discontinue(order=order, reason="again")
 
 
 def test_generating_doses_twice_adds_nothing():
-    order = OrderFactory(times_of_day=["08:00", "20:00"], start_at=timezone.now() - timedelta(days=2))
+    order = OrderFactory(
+        times_of_day=["08:00", "20:00"], start_at=timezone.now() - timedelta(days=2)
+    )
     scheduled_doses_generate()
     first = ScheduledDose.objects.filter(order=order).count()
     scheduled_doses_generate()
@@ -90,3 +105,14 @@ def test_pending_orders_get_doses_so_the_nurse_sees_what_awaits_verification():
     scheduled_doses_generate()
     assert ScheduledDose.objects.filter(order=order).exists()
     assert NurseFactory().may_administer
+
+
+def test_scheduled_doses_command_fills_the_window(capsys):
+    from django.core.management import call_command
+
+    order = OrderFactory(
+        times_of_day=["08:00", "20:00"], start_at=timezone.now() - timedelta(days=2)
+    )
+    call_command("scheduled_doses")
+    assert ScheduledDose.objects.filter(order=order).count() >= 5
+    assert "Scheduled doses up to 48 h ahead" in capsys.readouterr().out

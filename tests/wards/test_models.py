@@ -79,8 +79,11 @@ def test_same_allergen_twice_for_a_patient_is_refused():
 def test_second_active_wristband_for_an_admission_is_refused():
     band = WristbandFactory()
     second = Wristband(
-        patient=band.patient, admission=band.admission, instance=band.instance + 1,
-        printed_at=timezone.now(), printed_by=band.printed_by,
+        patient=band.patient,
+        admission=band.admission,
+        instance=band.instance + 1,
+        printed_at=timezone.now(),
+        printed_by=band.printed_by,
     )
     assert_refused_twice(second)
 
@@ -88,22 +91,30 @@ def test_second_active_wristband_for_an_admission_is_refused():
 def test_band_instance_is_never_reused_for_a_patient():
     band = WristbandFactory(voided_at=timezone.now(), void_reason="Reprinted")
     reuse = Wristband(
-        patient=band.patient, admission=band.admission, instance=band.instance,
-        printed_at=timezone.now(), printed_by=band.printed_by,
+        patient=band.patient,
+        admission=band.admission,
+        instance=band.instance,
+        printed_at=timezone.now(),
+        printed_by=band.printed_by,
     )
     assert_refused_twice(reuse)
 
 
 def test_voided_band_needs_a_reason():
     band = WristbandFactory.build(
-        admission=AdmissionFactory(), printed_by=PharmacistFactory(), voided_at=timezone.now(), void_reason=""
+        admission=AdmissionFactory(),
+        printed_by=PharmacistFactory(),
+        voided_at=timezone.now(),
+        void_reason="",
     )
     band.patient = band.admission.patient
     assert_refused_twice(band)
 
 
 def test_band_instance_must_fit_ai_8019():
-    band = WristbandFactory.build(admission=AdmissionFactory(), printed_by=PharmacistFactory(), instance=10**10)
+    band = WristbandFactory.build(
+        admission=AdmissionFactory(), printed_by=PharmacistFactory(), instance=10**10
+    )
     band.patient = band.admission.patient
     assert_refused_twice(band)
 

@@ -4,7 +4,12 @@ from django.utils import timezone
 from tests.factories import AdmissionFactory
 from wards.models import Wristband
 from wards.selectors import wristband_get_active
-from wards.services import AdmissionClosedError, admission_discharge, wristband_issue, wristband_void
+from wards.services import (
+    AdmissionClosedError,
+    admission_discharge,
+    wristband_issue,
+    wristband_void,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -7,19 +7,28 @@ class Command(BaseCommand):
     help = "Load the demo hospital (fixtures/demo_hospital.json). Safe to run again: nothing is duplicated."
 
     def add_arguments(self, parser):
-        parser.add_argument("--quiet-logins", action="store_true", help="Do not print the demo logins.")
+        parser.add_argument(
+            "--quiet-logins", action="store_true", help="Do not print the demo logins."
+        )
 
     def handle(self, *args, quiet_logins=False, **options):
         summary = demo_hospital_load()
-        created = ", ".join(f"{count} {name}" for name, count in summary.created.items() if count) or "nothing new"
+        created = (
+            ", ".join(f"{count} {name}" for name, count in summary.created.items() if count)
+            or "nothing new"
+        )
         self.stdout.write(self.style.SUCCESS(f"Demo hospital loaded ({created})."))
         if quiet_logins:
             return
-        self.stdout.write("\nDemo logins (cart: badge + PIN; pharmacy site /pharmacy/: username + password)")
+        self.stdout.write(
+            "\nDemo logins (cart: badge + PIN; pharmacy site /pharmacy/: username + password)"
+        )
         for person in summary.staff:
             login = f"password {person['password']}" if person["password"] else ""
             badge = f"badge (8017){person['badge']}  PIN {person['pin']}" if person["badge"] else ""
-            self.stdout.write(f"  {person['role']:<13} {person['username']:<16} {person['name']:<22} {badge}  {login}")
+            self.stdout.write(
+                f"  {person['role']:<13} {person['username']:<16} {person['name']:<22} {badge}  {login}"
+            )
         self.stdout.write("\nPatients (wristband = (8018)GSRN(8019)instance)")
         for patient in summary.patients:
             state = "" if patient["band_active"] else "  [band void]"

@@ -1,0 +1,50 @@
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions
+
+from hospital.api import exception_handler
+from hospital.exceptions import ApplicationError
+
+
+class WristbandVoidError(ApplicationError):
+    code = "WRISTBAND_VOID"
+    status = 422
+
+
+@pytest.mark.parametrize(
+    "exc,status,code",
+    [
+        (WristbandVoidError("This band was replaced."), 422, "WRISTBAND_VOID"),
+        (ApplicationError("no", code="REASON_REQUIRED", status=400), 400, "REASON_REQUIRED"),
+        (exceptions.ValidationError({"code": ["This field is required."]}), 400, "INVALID_INPUT"),
+        (DjangoValidationError({"gtin": ["bad"]}), 400, "INVALID_INPUT"),
+        (exceptions.NotAuthenticated(), 401, "NOT_AUTHENTICATED"),
+        (exceptions.PermissionDenied(), 403, "PERMISSION_DENIED"),
+        (PermissionDenied(), 403, "PERMISSION_DENIED"),
+        (Http404(), 404, "NOT_FOUND"),
+        (exceptions.ParseError(), 400, "PARSE_ERROR"),
+        (exceptions.Throttled(wait=3), 429, "THROTTLED"),
+        (ZeroDivisionError(), 500, "SERVER_ERROR"),
+    ],
+)
+def test_every_error_has_the_one_json_shape(exc, status, code):
+    response = exception_handler(exc, {})
+    assert response.status_code == status
+    error = response.data["error"]
+    assert error["code"] == code
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["details"], dict | list)
+
+
+def test_validation_details_keep_the_field_messages():
+    response = exception_handler(
+        exceptions.ValidationError({"code": ["This field is required."]}), {}
+    )
+    assert response.data["error"]["details"] == {"code": ["This field is required."]}
+
+
+def test_an_unexpected_error_reveals_nothing_of_the_exception():
+    response = exception_handler(RuntimeError("password=hunter2 at /srv/app.py line 3"), {})
+    assert "hunter2" not in str(response.data)
