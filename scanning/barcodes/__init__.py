@@ -1,0 +1,19 @@
+"""Barcode images in, decoded symbols out. Pure: no ORM, no settings."""
+
+from scanning.barcodes.decode import (
+    DecodedSymbol,
+    ImageRejected,
+    decode_image,
+    decode_pil,
+    load_image,
+    pyzbar_available,
+)
+
+__all__ = [
+    "DecodedSymbol",
+    "ImageRejected",
+    "decode_image",
+    "decode_pil",
+    "load_image",
+    "pyzbar_available",
+]
