@@ -1,0 +1,247 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from hospital.models import BaseModel
+from pharmacy.models import DoseUnit, MedicationOrder, Package, Route, ScheduledDose
+from wards.models import Admission, Patient, Ward
+
+
+class ScanPurpose(models.TextChoices):
+    DECODE = "decode", _("decode only")
+    CHECK = "check", _("check")
+    RECORD = "record", _("record")
+    NOT_GIVEN = "not_given", _("not given")
+
+
+class ScanEvent(BaseModel):
+    """Every check or record attempt, accepted or refused: what was scanned and what we said.
+    Append-only: nothing updates or deletes these rows."""
+
+    performer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    cart = models.CharField(_("cart"), max_length=60, blank=True)
+    ward = models.ForeignKey(
+        Ward, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    purpose = models.CharField(_("purpose"), max_length=10, choices=ScanPurpose.choices)
+    # [{"slot", "raw", "text", "symbology_id", "kind", "keyed", "error"}], raw capped in length.
+    scans = models.JSONField(_("scans"), default=list)
+    verdict = models.CharField(_("verdict"), max_length=5, blank=True)
+    findings = models.JSONField(_("findings"), default=list)
+    administration = models.ForeignKey(
+        "Administration",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="scan_events",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("scan event")
+        verbose_name_plural = _("scan events")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(purpose__in=ScanPurpose.values),
+                name="%(app_label)s_%(class)s_purpose_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict__in=["", "go", "warn", "stop"]),
+                name="%(app_label)s_%(class)s_verdict_valid",
+            ),
+        ]
+
+
+class AdministrationStatus(models.TextChoices):
+    COMPLETED = "completed", _("given")
+    NOT_DONE = "not_done", _("not given")
+    ENTERED_IN_ERROR = "entered_in_error", _("entered in error")
+
+
+class NotGivenReason(models.TextChoices):
+    REFUSED = "refused", _("patient refused")
+    HELD_CLINICAL = "held_clinical", _("held for a clinical reason")
+    NPO = "npo", _("nil by mouth")
+    PATIENT_ABSENT = "patient_absent", _("patient absent")
+    UNAVAILABLE = "unavailable", _("medication unavailable")
+    OTHER = "other", _("other (comment required)")
+
+
+class CorrectionReason(models.TextChoices):
+    WRONG_PATIENT = "wrong_patient", _("recorded for the wrong patient")
+    WRONG_DOSE = "wrong_dose", _("wrong amount recorded")
+    NOT_GIVEN = "not_given", _("recorded but not given")
+    DUPLICATE = "duplicate", _("duplicate record")
+    OTHER = "other", _("other (comment required)")
+
+
+class Administration(BaseModel):
+    """The legal record of a dose given or not given. Never updated in place: a correction is a new
+    `entered_in_error` row pointing at the row it corrects, optionally followed by a replacement
+    that points at the row it replaces."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="administrations")
+    admission = models.ForeignKey(
+        Admission, on_delete=models.PROTECT, related_name="administrations"
+    )
+    order = models.ForeignKey(
+        MedicationOrder, on_delete=models.PROTECT, related_name="administrations"
+    )
+    scheduled_dose = models.ForeignKey(
+        ScheduledDose,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="administrations",
+    )
+    status = models.CharField(_("status"), max_length=20, choices=AdministrationStatus.choices)
+    performer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    administered_at = models.DateTimeField(_("administered at"))
+    amount = models.DecimalField(
+        _("amount"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    unit = models.CharField(_("unit"), max_length=4, choices=DoseUnit.choices, blank=True)
+    route = models.CharField(_("route"), max_length=3, choices=Route.choices, blank=True)
+    site = models.CharField(_("site"), max_length=60, blank=True)
+    is_partial = models.BooleanField(_("partial dose"), default=False)
+    reason = models.CharField(_("reason"), max_length=20, blank=True)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    cart = models.CharField(_("cart"), max_length=60, blank=True)
+    corrects = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="correction",
+        help_text=_("The record this entered-in-error record withdraws."),
+    )
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replacement",
+        help_text=_("The withdrawn record this record stands in for."),
+    )
+
+    class Meta:
+        ordering = ["-administered_at"]
+        verbose_name = _("administration")
+        verbose_name_plural = _("administrations")
+        constraints = [
+            # The guard against double doses, whatever the code above it does.
+            models.UniqueConstraint(
+                fields=["scheduled_dose"],
+                condition=Q(
+                    status="completed", replaces__isnull=True, scheduled_dose__isnull=False
+                ),
+                name="%(app_label)s_%(class)s_one_given_per_dose",
+                violation_error_message=_("This dose has already been given."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=AdministrationStatus.values),
+                name="%(app_label)s_%(class)s_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="completed")
+                | (Q(amount__isnull=False, amount__gt=0) & ~Q(unit="") & ~Q(route="")),
+                name="%(app_label)s_%(class)s_given_has_amount_unit_route",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="not_done") | ~Q(reason=""),
+                name="%(app_label)s_%(class)s_not_done_needs_reason",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="entered_in_error") & Q(corrects__isnull=False) & ~Q(reason=""))
+                | (~Q(status="entered_in_error") & Q(corrects__isnull=True)),
+                name="%(app_label)s_%(class)s_correction_points_at_record",
+            ),
+            models.CheckConstraint(
+                condition=Q(replaces__isnull=True) | Q(status="completed") | Q(status="not_done"),
+                name="%(app_label)s_%(class)s_replacement_is_a_record",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "administered_at"]),
+            models.Index(fields=["order", "status", "administered_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.order} → {self.patient.mrn} {self.status} @ {self.administered_at:%Y-%m-%d %H:%M}"
+
+
+class AdministeredUnit(BaseModel):
+    """One scanned (or keyed) package unit of a given dose: a two-tablet dose has two."""
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, related_name="units"
+    )
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="+")
+    gtin = models.CharField(_("GTIN"), max_length=14)
+    lot = models.CharField(_("lot"), max_length=20, blank=True)
+    expiry = models.DateField(_("expiry"), null=True, blank=True)
+    serial = models.CharField(_("serial"), max_length=20, blank=True)
+    scanned = models.BooleanField(_("scanned (not keyed)"), default=True)
+
+    class Meta:
+        verbose_name = _("administered unit")
+        verbose_name_plural = _("administered units")
+        constraints = [
+            # A serialised unit is given once, ever; an entered-in-error record keeps its serials used.
+            models.UniqueConstraint(
+                fields=["gtin", "serial"],
+                condition=~Q(serial=""),
+                name="%(app_label)s_%(class)s_serial_used_once",
+                violation_error_message=_("This unit has already been administered."),
+            ),
+        ]
+
+
+class Override(BaseModel):
+    """Why a WARN finding was accepted."""
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, related_name="overrides"
+    )
+    finding_code = models.CharField(_("finding"), max_length=40)
+    reason = models.CharField(_("reason"), max_length=40)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("override")
+        verbose_name_plural = _("overrides")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["administration", "finding_code"],
+                name="%(app_label)s_%(class)s_one_per_finding",
+            ),
+        ]
+
+
+class IdempotentRequest(BaseModel):
+    """The first answer to a request with an Idempotency-Key, replayed to retries of it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=200)
+    endpoint = models.CharField(max_length=100)
+    request_fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"], name="%(app_label)s_%(class)s_unique_key"
+            ),
+        ]

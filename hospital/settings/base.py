@@ -29,7 +29,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.admin",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "hospital",
     "wards",
@@ -102,6 +104,8 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: its WWW-Authenticate header makes anonymous requests a 401, not a 403.
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -114,11 +118,18 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The docs page serves Swagger UI from our own static files: no CDN, hospitals are often offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"DoseUnitEnum": "pharmacy.models.DoseUnit"},
 }
 
 # Barcode images: Pillow's own bomb limit (179 MP) is far too high for a cart frame.
 BARCODE_MAX_IMAGE_BYTES = int(os.environ.get("BARCODE_MAX_IMAGE_BYTES", str(8 * 1024 * 1024)))
 BARCODE_MAX_IMAGE_PIXELS = int(os.environ.get("BARCODE_MAX_IMAGE_PIXELS", str(20_000_000)))
+# A JSON body must fit a base64 image at the byte limit (4/3 larger) plus the rest of the request.
+DATA_UPLOAD_MAX_MEMORY_SIZE = BARCODE_MAX_IMAGE_BYTES * 4 // 3 + 1024 * 1024
 # Some wedge scanners cannot send ASCII 29 (GS) and are configured to send a printable stand-in.
 BARCODE_GS_SUBSTITUTE = os.environ.get("BARCODE_GS_SUBSTITUTE", "")
 

@@ -1,5 +1,5 @@
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions
@@ -26,6 +26,7 @@ class WristbandVoidError(ApplicationError):
         (Http404(), 404, "NOT_FOUND"),
         (exceptions.ParseError(), 400, "PARSE_ERROR"),
         (exceptions.Throttled(wait=3), 429, "THROTTLED"),
+        (RequestDataTooBig(), 413, "REQUEST_TOO_LARGE"),
         (ZeroDivisionError(), 500, "SERVER_ERROR"),
     ],
 )

@@ -1,0 +1,52 @@
+"""Replaying the first answer to a retried POST (a cart on flaky Wi-Fi re-sends).
+
+The key row is inserted first, in the same transaction as the work. A concurrent request with
+the same key blocks on the unique index until the first commits, then finds the committed row
+and replays its answer."""
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+
+from hospital.api import error_body
+from scanning.models import IdempotentRequest
+
+MAX_KEY_LENGTH = 200
+
+
+def request_fingerprint(data) -> str:
+    canonical = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotent_call(
+    *, user, key: str | None, endpoint: str, data, run: Callable[[], tuple[int, dict]]
+) -> tuple[int, dict]:
+    with transaction.atomic(durable=True):
+        if not key:
+            return run()
+        fingerprint = request_fingerprint(data)
+        try:
+            with transaction.atomic():
+                row = IdempotentRequest.objects.create(
+                    user=user,
+                    key=key,
+                    endpoint=endpoint,
+                    request_fingerprint=fingerprint,
+                    response_status=0,
+                    response_body={},
+                )
+        except IntegrityError:
+            row = IdempotentRequest.objects.get(user=user, key=key)
+            if row.endpoint != endpoint or row.request_fingerprint != fingerprint:
+                return 422, error_body(
+                    "IDEMPOTENCY_KEY_REUSED",
+                    "This Idempotency-Key was used for a different request.",
+                )
+            return row.response_status, row.response_body
+        status, body = run()
+        row.response_status, row.response_body = status, body
+        row.save(update_fields=["response_status", "response_body"])
+        return status, body

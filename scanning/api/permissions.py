@@ -1,0 +1,27 @@
+from rest_framework.permissions import BasePermission
+
+from hospital.models import Role
+
+
+class MayAdminister(BasePermission):
+    """Nurses and charge nurses: the people who give medication at the bedside."""
+
+    message = "Only nurses may do this."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.may_administer)
+
+
+class IsClinicalStaff(BasePermission):
+    """Anyone who may read a patient's medication record."""
+
+    message = "Only clinical staff may read medication records."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and user.is_active
+            and user.has_role(Role.NURSE, Role.CHARGE_NURSE, Role.PHARMACIST, Role.ADMIN)
+        )

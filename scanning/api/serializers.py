@@ -1,0 +1,145 @@
+import base64
+import binascii
+
+from django.conf import settings
+from rest_framework import serializers
+
+from pharmacy.models import DoseUnit, Route
+from scanning.models import CorrectionReason, NotGivenReason
+from scanning.scans import ScanInput
+
+MAX_CODE_LENGTH = 4096
+
+
+class ScanSerializer(serializers.Serializer):
+    """`{"code": "...", "keyed": false}` from a wedge scanner, or `{"image": "<base64>"}` from a camera."""
+
+    code = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_CODE_LENGTH
+    )
+    keyed = serializers.BooleanField(required=False, default=False)
+    image = serializers.CharField(
+        required=False, max_length=settings.BARCODE_MAX_IMAGE_BYTES * 4 // 3 + 200
+    )
+
+    def validate(self, attrs):
+        if ("code" in attrs) == ("image" in attrs):
+            raise serializers.ValidationError("Send exactly one of 'code' or 'image'.")
+        return attrs
+
+    def to_scan(self, data=None) -> ScanInput:
+        data = data if data is not None else self.validated_data
+        if "image" in data:
+            return ScanInput(image=decode_base64_image(data["image"]))
+        return ScanInput(code=data["code"], keyed=data.get("keyed", False))
+
+
+def decode_base64_image(value: str) -> bytes:
+    if value.startswith("data:") and "," in value[:100]:
+        value = value.split(",", 1)[1]
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise serializers.ValidationError({"image": ["Not valid base64."]}) from error
+
+
+def scan_input(data: dict) -> ScanInput:
+    return ScanSerializer().to_scan(data)
+
+
+class CheckInputSerializer(serializers.Serializer):
+    patient = ScanSerializer()
+    medications = ScanSerializer(many=True, required=False, default=list, max_length=20)
+    witness = ScanSerializer(required=False)
+    witness_pin = serializers.CharField(required=False, allow_blank=True, default="", max_length=8)
+    order = serializers.UUIDField(required=False)
+    cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+    ward = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
+
+
+class OverrideSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=40)
+    reason = serializers.CharField(max_length=40)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class RecordInputSerializer(CheckInputSerializer):
+    amount = serializers.DecimalField(required=False, max_digits=12, decimal_places=4, min_value=0)
+    unit = serializers.ChoiceField(choices=DoseUnit.choices, required=False)
+    route = serializers.ChoiceField(choices=Route.choices, required=False)
+    site = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+    overrides = OverrideSerializer(many=True, required=False, default=list, max_length=30)
+
+    def validate(self, attrs):
+        if ("amount" in attrs) != ("unit" in attrs):
+            raise serializers.ValidationError("Send 'amount' and 'unit' together.")
+        return attrs
+
+
+class NotGivenInputSerializer(serializers.Serializer):
+    patient = ScanSerializer()
+    order = serializers.UUIDField()
+    scheduled_dose = serializers.UUIDField(required=False)
+    reason = serializers.ChoiceField(choices=NotGivenReason.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+
+
+class CorrectInputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=CorrectionReason.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    replacement_amount = serializers.DecimalField(
+        required=False, max_digits=12, decimal_places=4, min_value=0
+    )
+    replacement_unit = serializers.ChoiceField(choices=DoseUnit.choices, required=False)
+
+
+class BadgeLoginSerializer(serializers.Serializer):
+    badge = ScanSerializer()
+    pin = serializers.CharField(max_length=8, min_length=4)
+    cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+    ward = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
+    token = serializers.BooleanField(required=False, default=False)
+
+
+class UnitOutputSerializer(serializers.Serializer):
+    gtin = serializers.CharField()
+    lot = serializers.CharField()
+    expiry = serializers.DateField(allow_null=True)
+    serial = serializers.CharField()
+    scanned = serializers.BooleanField()
+
+
+class OverrideOutputSerializer(serializers.Serializer):
+    finding_code = serializers.CharField()
+    reason = serializers.CharField()
+    comment = serializers.CharField()
+
+
+class AdministrationOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="external_id")
+    status = serializers.CharField()
+    patient = serializers.CharField(source="patient.mrn")
+    order = serializers.UUIDField(source="order.external_id")
+    medication = serializers.CharField(source="order.medication.name")
+    scheduled_dose = serializers.UUIDField(
+        source="scheduled_dose.external_id", allow_null=True, default=None
+    )
+    due_at = serializers.DateTimeField(
+        source="scheduled_dose.due_at", allow_null=True, default=None
+    )
+    administered_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField(source="created_at")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=4, allow_null=True)
+    unit = serializers.CharField()
+    route = serializers.CharField()
+    site = serializers.CharField()
+    is_partial = serializers.BooleanField()
+    performer = serializers.CharField(source="performer.username")
+    witness = serializers.CharField(source="witness.username", allow_null=True, default=None)
+    reason = serializers.CharField()
+    comment = serializers.CharField()
+    corrects = serializers.UUIDField(source="corrects.external_id", allow_null=True, default=None)
+    replaces = serializers.UUIDField(source="replaces.external_id", allow_null=True, default=None)
+    units = UnitOutputSerializer(many=True)
+    overrides = OverrideOutputSerializer(many=True)

@@ -1,0 +1,477 @@
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils import timezone, translation
+from drf_spectacular.utils import extend_schema
+from rest_framework.authtoken.models import Token
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hospital import gs1
+from hospital.exceptions import ApplicationError
+from pharmacy.models import MedicationOrder, ScheduledDose
+from scanning.api import serializers as s
+from scanning.api.idempotency import MAX_KEY_LENGTH, idempotent_call
+from scanning.api.permissions import IsClinicalStaff, MayAdminister
+from scanning.barcodes import ImageRejected, decode_image
+from scanning.dose import Quantity
+from scanning.models import Administration
+from scanning.scans import ResolvedScan, scan_resolve
+from scanning.selectors import dose_list_due_for_ward, mar_get, staff_get_by_badge
+from scanning.services import (
+    CheckRequest,
+    OverrideInput,
+    administration_check,
+    administration_correct,
+    administration_not_given,
+    administration_record,
+    finding_as_dict,
+)
+from wards.models import Patient, Ward
+
+
+def language() -> str:
+    return "en" if (translation.get_language() or "vi").startswith("en") else "vi"
+
+
+def _check_request(request, data) -> CheckRequest:
+    """The cart's own ward and name come from its login session unless the request names them."""
+    session = getattr(request, "session", {})
+    order_id = None
+    if data.get("order"):
+        order_id = (
+            MedicationOrder.objects.filter(external_id=data["order"])
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if order_id is None:
+            raise ApplicationError("Unknown order.", code="ORDER_UNKNOWN", status=404)
+    return CheckRequest(
+        patient=s.scan_input(data["patient"]),
+        medications=tuple(s.scan_input(scan) for scan in data.get("medications", [])),
+        witness=s.scan_input(data["witness"]) if data.get("witness") else None,
+        witness_pin=data.get("witness_pin", ""),
+        order_id=order_id,
+        cart=data.get("cart") or session.get("cart", ""),
+        ward_code=data.get("ward") or session.get("ward") or None,
+    )
+
+
+def _quantity(value, unit) -> str | None:
+    if value is None:
+        return None
+    return f"{Decimal(value).normalize():f} {unit}"
+
+
+def check_body(result, context) -> dict:
+    lang = language()
+    patient = context.patient
+    order = context.orders.get(result.order.id) if result.order is not None else None
+    dose = context.doses.get(result.dose.id) if result.dose is not None else None
+    summary = result.dose_summary
+    return {
+        "verdict": result.verdict,
+        "patient": {
+            "mrn": patient.mrn,
+            "full_name": patient.full_name,
+            "date_of_birth": patient.date_of_birth.isoformat(),
+        }
+        if patient is not None
+        else None,
+        "order": {
+            "id": str(order.external_id),
+            "medication": order.medication.name,
+            "dose": _quantity(order.dose_value, order.dose_unit),
+            "route": order.route,
+            "status": order.status,
+            "prn": order.is_prn,
+        }
+        if order is not None
+        else None,
+        "scheduled_dose": {
+            "id": str(dose.external_id),
+            "due_at": timezone.localtime(dose.due_at).isoformat(),
+            "state": dose.state,
+        }
+        if dose is not None
+        else None,
+        "dose": {
+            "ordered": _quantity(summary.ordered.value, summary.ordered.unit),
+            "scanned": _quantity(summary.scanned.value, summary.scanned.unit)
+            if summary.scanned
+            else None,
+            "comparison": summary.comparison,
+        }
+        if summary is not None
+        else None,
+        "findings": [finding_as_dict(finding, lang) for finding in result.findings],
+    }
+
+
+class BadgeLoginApi(APIView):
+    """A cart logs in with a badge scan and PIN (session); an API client may ask for a token."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=s.BadgeLoginSerializer, responses={200: dict})
+    def post(self, request):
+        data = s.BadgeLoginSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        scan = scan_resolve(
+            data.validated_data["badge"] and s.scan_input(data.validated_data["badge"]),
+            max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
+            max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
+            gs_substitute=settings.BARCODE_GS_SUBSTITUTE,
+        )
+        user = staff_get_by_badge(scan=scan)
+        if user is None or not user.is_active or not user.check_pin(data.validated_data["pin"]):
+            raise ApplicationError(
+                "Badge or PIN not recognised.", code="BADGE_LOGIN_FAILED", status=401
+            )
+        body = {
+            "username": user.username,
+            "name": user.get_full_name(),
+            "roles": sorted(user.roles),
+        }
+        if data.validated_data["token"]:
+            body["token"] = Token.objects.get_or_create(user=user)[0].key
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session["cart"] = data.validated_data["cart"]
+            request.session["ward"] = data.validated_data["ward"]
+        return Response(body)
+
+
+class ScanDecodeApi(APIView):
+    """Image (base64 JSON or multipart `image`) or text → the symbols in it. No side effects."""
+
+    permission_classes = [IsClinicalStaff]
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(request=s.ScanSerializer, responses={200: dict})
+    def post(self, request):
+        upload = request.FILES.get("image") if hasattr(request, "FILES") else None
+        if upload is not None:
+            if upload.size > settings.BARCODE_MAX_IMAGE_BYTES:
+                raise ApplicationError(
+                    "The image is too large.", code=ImageRejected.TOO_LARGE, status=413
+                )
+            scan = s.ScanInput(image=upload.read())
+        else:
+            data = s.ScanSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            scan = data.to_scan()
+        if scan.image is not None:
+            try:
+                symbols = decode_image(
+                    scan.image,
+                    max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
+                    max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
+                )
+            except ImageRejected as rejected:
+                status = (
+                    413
+                    if rejected.code in (ImageRejected.TOO_LARGE, ImageRejected.TOO_MANY_PIXELS)
+                    else 400
+                )
+                raise ApplicationError(
+                    rejected.message, code=rejected.code, status=status
+                ) from rejected
+            result = [
+                {
+                    **symbol.as_dict(),
+                    **gs1.parse_scan(
+                        symbol.text, symbology_id=symbol.symbology_id, is_gs1=symbol.is_gs1
+                    ).as_dict(),
+                    "text": symbol.text,
+                }
+                for symbol in symbols
+            ]
+        else:
+            resolved: ResolvedScan = scan_resolve(
+                scan, max_bytes=0, max_pixels=0, gs_substitute=settings.BARCODE_GS_SUBSTITUTE
+            )
+            result = [parsed.as_dict() for parsed in resolved.parsed]
+        return Response({"symbols": result})
+
+
+class ScanCheckApi(APIView):
+    permission_classes = [MayAdminister]
+
+    @extend_schema(request=s.CheckInputSerializer, responses={200: dict})
+    def post(self, request):
+        data = s.CheckInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcome = administration_check(
+            performer=request.user, request=_check_request(request, data.validated_data)
+        )
+        return Response(check_body(outcome.result, outcome.context))
+
+
+class AdministrationsApi(APIView):
+    """POST records a dose given; GET is the feed of every record, in the order written."""
+
+    def get_permissions(self):
+        return [IsClinicalStaff()] if self.request.method == "GET" else [MayAdminister()]
+
+    @extend_schema(
+        request=s.RecordInputSerializer, responses={201: s.AdministrationOutputSerializer}
+    )
+    def post(self, request):
+        data = s.RecordInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > MAX_KEY_LENGTH:
+            raise ApplicationError("Idempotency-Key is too long.", code="INVALID_IDEMPOTENCY_KEY")
+        valid = data.validated_data
+
+        def run() -> tuple[int, dict]:
+            outcome = administration_record(
+                performer=request.user,
+                request=_check_request(request, valid),
+                overrides=[
+                    OverrideInput(o["code"], o["reason"], o.get("comment", ""))
+                    for o in valid["overrides"]
+                ],
+                amount=Quantity(valid["amount"], valid["unit"]) if "amount" in valid else None,
+                route=valid.get("route", ""),
+                site=valid.get("site", ""),
+            )
+            if outcome.administration is None:
+                status = 409 if outcome.refusal_code == "ALREADY_GIVEN" else 422
+                check = check_body(outcome.result, outcome.context)
+                return status, {
+                    "error": {
+                        "code": outcome.refusal_code,
+                        "message": outcome.refusal_message,
+                        "details": {
+                            **outcome.details,
+                            "findings": check.get("findings", []),
+                            "verdict": check.get("verdict"),
+                        },
+                    }
+                }
+            return 201, s.AdministrationOutputSerializer(outcome.administration).data
+
+        status, body = idempotent_call(
+            user=request.user,
+            key=key or None,
+            endpoint="administrations",
+            data=request.data,
+            run=run,
+        )
+        return Response(body, status=status)
+
+    @extend_schema(responses={200: s.AdministrationOutputSerializer(many=True)})
+    def get(self, request):
+        queryset = Administration.objects.select_related(
+            "patient",
+            "order__medication",
+            "scheduled_dose",
+            "performer",
+            "witness",
+            "corrects",
+            "replaces",
+        ).prefetch_related("units", "overrides")
+        since = request.query_params.get("since")
+        if since:
+            try:
+                moment = datetime.fromisoformat(since)
+            except ValueError as error:
+                raise ApplicationError(
+                    "since is an ISO 8601 date-time.", code="INVALID_INPUT"
+                ) from error
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment)
+            queryset = queryset.filter(created_at__gte=moment)
+        if request.query_params.get("ward"):
+            queryset = queryset.filter(admission__ward__code=request.query_params["ward"])
+        paginator = FeedPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(
+            s.AdministrationOutputSerializer(page, many=True).data
+        )
+
+
+class AdministrationNotGivenApi(APIView):
+    permission_classes = [MayAdminister]
+
+    @extend_schema(
+        request=s.NotGivenInputSerializer, responses={201: s.AdministrationOutputSerializer}
+    )
+    def post(self, request):
+        data = s.NotGivenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        valid = data.validated_data
+        order = get_object_or_404(
+            MedicationOrder.objects.select_related("admission"), external_id=valid["order"]
+        )
+        dose = None
+        if valid.get("scheduled_dose"):
+            dose = get_object_or_404(ScheduledDose, external_id=valid["scheduled_dose"])
+        with transaction.atomic(durable=True):
+            administration = administration_not_given(
+                performer=request.user,
+                patient=s.scan_input(valid["patient"]),
+                order=order,
+                reason=valid["reason"],
+                comment=valid["comment"],
+                scheduled_dose=dose,
+                cart=valid["cart"],
+            )
+        return Response(s.AdministrationOutputSerializer(administration).data, status=201)
+
+
+class AdministrationCorrectApi(APIView):
+    permission_classes = [MayAdminister]
+
+    @extend_schema(request=s.CorrectInputSerializer, responses={201: dict})
+    def post(self, request, external_id):
+        data = s.CorrectInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        valid = data.validated_data
+        if ("replacement_amount" in valid) != ("replacement_unit" in valid):
+            raise ApplicationError(
+                "Send replacement_amount and replacement_unit together.", code="INVALID_INPUT"
+            )
+        original = get_object_or_404(Administration, external_id=external_id)
+        with transaction.atomic(durable=True):
+            withdrawal, replacement = administration_correct(
+                performer=request.user,
+                administration=original,
+                reason=valid["reason"],
+                comment=valid["comment"],
+                replacement_amount=Quantity(valid["replacement_amount"], valid["replacement_unit"])
+                if "replacement_amount" in valid
+                else None,
+            )
+        return Response(
+            {
+                "entered_in_error": s.AdministrationOutputSerializer(withdrawal).data,
+                "replacement": s.AdministrationOutputSerializer(replacement).data
+                if replacement
+                else None,
+            },
+            status=201,
+        )
+
+
+class PatientMarApi(APIView):
+    permission_classes = [IsClinicalStaff]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, mrn):
+        patient = get_object_or_404(Patient, mrn=mrn)
+        day = _date_param(request.query_params.get("date"))
+        mar = mar_get(patient=patient, day=day)
+        admission = mar["admission"]
+        by_dose: dict[int, list] = {}
+        for administration in mar["administrations"]:
+            by_dose.setdefault(administration.scheduled_dose_id, []).append(administration)
+        return Response(
+            {
+                "patient": {
+                    "mrn": patient.mrn,
+                    "full_name": patient.full_name,
+                    "date_of_birth": patient.date_of_birth.isoformat(),
+                },
+                "date": day.isoformat(),
+                "admission": {
+                    "ward": admission.ward.code,
+                    "bed": admission.bed.code if admission.bed else None,
+                    "admitted_at": admission.admitted_at,
+                }
+                if admission
+                else None,
+                "orders": [
+                    {
+                        "id": str(order.external_id),
+                        "medication": order.medication.name,
+                        "dose": _quantity(order.dose_value, order.dose_unit),
+                        "route": order.route,
+                        "schedule": order.schedule_kind,
+                        "times_of_day": order.times_of_day,
+                        "interval_hours": order.interval_hours,
+                        "prn_indication": order.prn_indication,
+                        "status": order.status,
+                        "doses": [
+                            {
+                                "id": str(dose.external_id),
+                                "due_at": timezone.localtime(dose.due_at).isoformat(),
+                                "state": dose.state,
+                                "administrations": [
+                                    str(a.external_id) for a in by_dose.get(dose.pk, [])
+                                ],
+                            }
+                            for dose in order.day_doses
+                        ],
+                    }
+                    for order in mar["orders"]
+                ],
+                "administrations": s.AdministrationOutputSerializer(
+                    mar["administrations"], many=True
+                ).data,
+            }
+        )
+
+
+class WardDueApi(APIView):
+    permission_classes = [IsClinicalStaff]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, code):
+        ward = get_object_or_404(Ward, code=code)
+        try:
+            hours = int(request.query_params.get("window", "4"))
+        except ValueError as error:
+            raise ApplicationError("window is a number of hours.", code="INVALID_INPUT") from error
+        if not 1 <= hours <= 48:
+            raise ApplicationError("window must be between 1 and 48 hours.", code="INVALID_INPUT")
+        rows = dose_list_due_for_ward(ward=ward, now=timezone.now(), hours_ahead=hours)
+        return Response(
+            {
+                "ward": ward.code,
+                "doses": [
+                    {
+                        "id": str(row["dose"].external_id),
+                        "status": row["status"],
+                        "due_at": timezone.localtime(row["dose"].due_at).isoformat(),
+                        "patient": {
+                            "mrn": row["dose"].order.admission.patient.mrn,
+                            "full_name": row["dose"].order.admission.patient.full_name,
+                        },
+                        "bed": row["dose"].order.admission.bed.code
+                        if row["dose"].order.admission.bed
+                        else None,
+                        "medication": row["dose"].order.medication.name,
+                        "dose": _quantity(
+                            row["dose"].order.dose_value, row["dose"].order.dose_unit
+                        ),
+                        "route": row["dose"].order.route,
+                    }
+                    for row in rows
+                ],
+            }
+        )
+
+
+class FeedPagination(CursorPagination):
+    ordering = ("created_at", "pk")
+    page_size = 100
+
+
+def _date_param(value):
+    if not value:
+        return timezone.localdate()
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError as error:
+        raise ApplicationError("date is YYYY-MM-DD.", code="INVALID_INPUT") from error

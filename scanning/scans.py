@@ -1,0 +1,101 @@
+"""What the cart sent → what it is. Text from a wedge scanner and images from a camera resolve to
+the same `ResolvedScan`. Pure: limits and the GS substitute are passed in."""
+
+from dataclasses import dataclass, field
+
+from hospital import gs1
+from hospital.exceptions import ApplicationError
+from scanning.barcodes import ImageRejected, decode_image
+
+MAX_RAW_AUDIT = 500  # characters of the raw payload kept in the scan event
+
+
+class ScanInputError(ApplicationError):
+    status = 400
+    code = "INVALID_SCAN"
+
+
+@dataclass(frozen=True)
+class ScanInput:
+    code: str | None = None
+    image: bytes | None = None
+    keyed: bool = False
+
+
+@dataclass(frozen=True)
+class ResolvedScan:
+    parsed: tuple[gs1.ParsedScan, ...]  # one per distinct symbol (an image may hold several)
+    keyed: bool
+    raw: str
+    source: str  # "text" | "image"
+    formats: tuple[str, ...] = field(default_factory=tuple)
+
+    def first(self, kind: str) -> gs1.ParsedScan | None:
+        return next((scan for scan in self.parsed if scan.kind == kind), None)
+
+    @property
+    def kind(self) -> str:
+        """The slot-level kind: what this scan is, preferring a recognised payload."""
+        kinds = [scan.kind for scan in self.parsed if scan.kind != "unknown"]
+        return kinds[0] if kinds else "unknown"
+
+    def audit(self, slot: str) -> dict:
+        return {
+            "slot": slot,
+            "source": self.source,
+            "raw": self.raw[:MAX_RAW_AUDIT],
+            "keyed": self.keyed,
+            "symbols": [
+                {
+                    "kind": scan.kind,
+                    "text": scan.text[:MAX_RAW_AUDIT],
+                    "symbology_id": scan.symbology_id,
+                    "error": scan.error_code,
+                }
+                for scan in self.parsed
+            ],
+        }
+
+
+def scan_resolve(
+    scan: ScanInput, *, max_bytes: int, max_pixels: int, gs_substitute: str = ""
+) -> ResolvedScan:
+    if scan.image is not None:
+        try:
+            symbols = decode_image(scan.image, max_bytes=max_bytes, max_pixels=max_pixels)
+        except ImageRejected as rejected:
+            status = (
+                413
+                if rejected.code in (ImageRejected.TOO_LARGE, ImageRejected.TOO_MANY_PIXELS)
+                else 400
+            )
+            raise ScanInputError(rejected.message, code=rejected.code, status=status) from rejected
+        parsed = _distinct(
+            gs1.parse_scan(symbol.text, symbology_id=symbol.symbology_id, is_gs1=symbol.is_gs1)
+            for symbol in symbols
+        )
+        if not parsed:
+            raise ScanInputError("No barcode could be read in the image.", code="NO_BARCODE_FOUND")
+        return ResolvedScan(
+            parsed=parsed,
+            keyed=False,
+            raw=f"<image {len(scan.image)} bytes>",
+            source="image",
+            formats=tuple(symbol.format for symbol in symbols),
+        )
+    code = scan.code if scan.code is not None else ""
+    if not code.strip():
+        raise ScanInputError("The scan is empty.", code="EMPTY_SCAN")
+    parsed = gs1.parse_scan(code, gs_substitute=gs_substitute or None)
+    return ResolvedScan(parsed=(parsed,), keyed=scan.keyed, raw=code, source="text")
+
+
+def _distinct(scans) -> tuple[gs1.ParsedScan, ...]:
+    """A label prints the same payload twice (GS1-128 and DataMatrix): count it once."""
+    seen, result = set(), []
+    for scan in scans:
+        key = (scan.kind, scan.payload) if scan.payload is not None else (scan.kind, scan.text)
+        if key not in seen:
+            seen.add(key)
+            result.append(scan)
+    return tuple(result)

@@ -1,0 +1,419 @@
+"""Reads for the scanning core. `check_context_build` gathers every fact the rules need in a fixed
+number of queries, whatever the patient's history."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
+
+from hospital import gs1
+from hospital.models import Role
+from pharmacy.models import (
+    DoseState,
+    LotRecall,
+    Medication,
+    MedicationOrder,
+    Package,
+    ScheduledDose,
+)
+from scanning import rules
+from scanning.dose import Quantity
+from scanning.models import AdministeredUnit, Administration, AdministrationStatus
+from scanning.scans import ResolvedScan
+from wards.models import Admission, Patient, Wristband
+
+DOSE_LOOKAROUND = timedelta(hours=24)
+PRN_LOOKBACK = timedelta(hours=48)
+# A dose this long past its window is no longer "overdue" but "missed".
+OVERDUE_BEFORE_MISSED = timedelta(hours=4)
+
+
+@dataclass
+class CheckContext:
+    """The facts for the rules, and the rows behind them for recording."""
+
+    facts: rules.CheckFacts
+    patient: Patient | None = None
+    admission: Admission | None = None
+    packages: dict[str, Package] = field(default_factory=dict)
+    orders: dict[int, MedicationOrder] = field(default_factory=dict)
+    doses: dict[int, ScheduledDose] = field(default_factory=dict)
+    witness: object | None = None
+    units: tuple[gs1.ParsedScan, ...] = ()
+    unit_keyed: tuple[bool, ...] = ()
+
+
+def medication_facts(medication: Medication) -> rules.MedicationFacts:
+    return rules.MedicationFacts(
+        id=medication.pk,
+        name=medication.name,
+        substance_code=medication.substance.code,
+        allergy_class_code=medication.substance.allergy_class_code,
+        dose_form=medication.dose_form,
+        routes=frozenset(medication.routes or ()),
+        strength_value=medication.strength_value,
+        strength_unit=medication.strength_unit,
+        per_value=medication.per_value,
+        per_unit=medication.per_unit,
+        high_alert=medication.high_alert,
+        time_critical=medication.time_critical,
+        divisible=medication.divisible,
+    )
+
+
+def staff_facts(user) -> rules.StaffFacts:
+    return rules.StaffFacts(
+        id=user.pk,
+        may_administer=user.may_administer,
+        is_pharmacist=user.has_role(Role.PHARMACIST),
+        active=user.is_active,
+    )
+
+
+def _patient_slot(scan: ResolvedScan) -> gs1.ParsedScan | None:
+    return scan.first("wristband")
+
+
+def _medication_slot(
+    scans: list[ResolvedScan],
+) -> tuple[tuple[gs1.ParsedScan, ...], tuple[bool, ...]]:
+    """Every symbol in the medication slot is a unit. From an image that also shows other codes
+    (a wristband in the same frame), only the medication symbols count."""
+    units, keyed = [], []
+    for scan in scans:
+        chosen = (
+            [p for p in scan.parsed if p.kind == "medication"] if scan.source == "image" else []
+        )
+        for parsed in chosen or list(scan.parsed[:1]):
+            units.append(parsed)
+            keyed.append(scan.keyed)
+    return tuple(units), tuple(keyed)
+
+
+def staff_get_by_badge(*, scan: ResolvedScan):
+    badge = scan.first("badge")
+    if badge is None:
+        return None
+    return (
+        get_user_model()
+        .objects.prefetch_related("groups")
+        .filter(badge_gsrn=badge.payload.gsrn)
+        .first()
+    )
+
+
+def check_context_build(
+    *,
+    performer,
+    cart_ward_code: str | None,
+    patient_scan: ResolvedScan,
+    unit_scans: list[ResolvedScan],
+    witness_scan: ResolvedScan | None = None,
+    witness_pin: str = "",
+    requested_order_id: int | None = None,
+    amount: Quantity | None = None,
+    now: datetime | None = None,
+) -> CheckContext:
+    now = now or timezone.now()
+    band = _patient_slot(patient_scan)
+    patient = admission = None
+    band_active = False
+    allergies: tuple[rules.AllergyFacts, ...] = ()
+    if band is not None:
+        patient = (
+            Patient.objects.filter(gsrn=band.payload.gsrn).prefetch_related("allergies").first()
+        )
+    if patient is not None:
+        band_active = Wristband.objects.filter(
+            patient=patient,
+            instance=band.payload.instance,
+            voided_at__isnull=True,
+            admission__discharged_at__isnull=True,
+        ).exists()
+        admission = (
+            Admission.objects.select_related("ward")
+            .filter(patient=patient, discharged_at__isnull=True)
+            .first()
+        )
+        allergies = tuple(
+            rules.AllergyFacts(code=a.allergen_code, name=a.allergen_name, severity=a.severity)
+            for a in patient.allergies.all()
+        )
+
+    units, unit_keyed = _medication_slot(unit_scans)
+    gtins = {u.payload.gtin for u in units if u.kind == "medication"}
+    packages = (
+        {
+            package.gtin: package
+            for package in Package.objects.select_related("medication__substance").filter(
+                gtin__in=gtins
+            )
+        }
+        if gtins
+        else {}
+    )
+    scanned_units = tuple(
+        rules.ScannedUnit(
+            kind=unit.kind,
+            gtin=unit.payload.gtin if unit.kind == "medication" else None,
+            lot=unit.payload.lot if unit.kind == "medication" else None,
+            serial=unit.payload.serial if unit.kind == "medication" else None,
+            expiry=unit.payload.expiry if unit.kind == "medication" else None,
+            keyed=keyed,
+            product=_product_facts(packages.get(unit.payload.gtin))
+            if unit.kind == "medication"
+            else None,
+        )
+        for unit, keyed in zip(units, unit_keyed, strict=True)
+    )
+
+    orders: dict[int, MedicationOrder] = {}
+    doses: dict[int, ScheduledDose] = {}
+    prior: tuple[rules.PriorDose, ...] = ()
+    if admission is not None:
+        orders = {
+            order.pk: order
+            for order in MedicationOrder.objects.filter(admission=admission)
+            .select_related("medication__substance")
+            .prefetch_related(
+                Prefetch(
+                    "scheduled_doses",
+                    queryset=ScheduledDose.objects.filter(
+                        due_at__gte=now - DOSE_LOOKAROUND, due_at__lte=now + DOSE_LOOKAROUND
+                    ).annotate(
+                        is_given=Exists(
+                            counting_given(
+                                Administration.objects.filter(scheduled_dose=OuterRef("pk"))
+                            )
+                        )
+                    ),
+                    to_attr="nearby_doses",
+                )
+            )
+        }
+        doses = {dose.pk: dose for order in orders.values() for dose in order.nearby_doses}
+        prior = tuple(
+            rules.PriorDose(
+                order_id=a.order_id, administered_at=a.administered_at, amount=a.amount, unit=a.unit
+            )
+            for a in counting_given(
+                Administration.objects.filter(
+                    order__admission=admission,
+                    administered_at__gte=now - PRN_LOOKBACK,
+                )
+            )
+        )
+
+    serial_keys = {(u.gtin, u.serial) for u in scanned_units if u.gtin and u.serial}
+    used_serials = (
+        frozenset(
+            AdministeredUnit.objects.filter(_pairs_q("gtin", "serial", serial_keys)).values_list(
+                "gtin", "serial"
+            )
+        )
+        if serial_keys
+        else frozenset()
+    )
+    lot_keys = {(u.gtin, u.lot) for u in scanned_units if u.gtin and u.lot}
+    recalled = (
+        frozenset(
+            LotRecall.objects.filter(_pairs_q("package__gtin", "lot", lot_keys)).values_list(
+                "package__gtin", "lot"
+            )
+        )
+        if lot_keys
+        else frozenset()
+    )
+
+    witness = staff_get_by_badge(scan=witness_scan) if witness_scan is not None else None
+    facts = rules.CheckFacts(
+        now=now,
+        tz=timezone.get_default_timezone(),
+        cart_ward_code=cart_ward_code,
+        patient_scan=rules.PatientScan(kind=patient_scan.kind, keyed=patient_scan.keyed),
+        patient=rules.PatientFacts(
+            id=patient.pk,
+            mrn=patient.mrn,
+            full_name=patient.full_name,
+            date_of_birth=patient.date_of_birth,
+            deceased=patient.deceased_at is not None,
+        )
+        if patient
+        else None,
+        band_active=band_active,
+        admission=rules.AdmissionFacts(
+            id=admission.pk,
+            ward_code=admission.ward.code,
+            window_minutes=admission.ward.window_minutes,
+            time_critical_window_minutes=admission.ward.time_critical_window_minutes,
+        )
+        if admission
+        else None,
+        allergies=allergies,
+        units=scanned_units,
+        orders=tuple(_order_facts(order) for order in orders.values()),
+        doses=tuple(
+            rules.DoseFacts(
+                id=d.pk, order_id=d.order_id, due_at=d.due_at, state=d.state, given=d.is_given
+            )
+            for d in doses.values()
+        ),
+        prior_doses=prior,
+        used_serials=used_serials,
+        recalled_lots=recalled,
+        performer=staff_facts(performer),
+        witness_scan_kind=witness_scan.kind if witness_scan is not None else None,
+        witness=staff_facts(witness) if witness is not None else None,
+        witness_pin_ok=bool(witness is not None and witness_pin and witness.check_pin(witness_pin)),
+        requested_order_id=requested_order_id,
+        amount=amount,
+    )
+    return CheckContext(
+        facts=facts,
+        patient=patient,
+        admission=admission,
+        packages=packages,
+        orders=orders,
+        doses=doses,
+        witness=witness,
+        units=units,
+        unit_keyed=unit_keyed,
+    )
+
+
+def counting_given(queryset):
+    """Given records that still count: completed and not withdrawn as entered in error."""
+    return queryset.filter(status=AdministrationStatus.COMPLETED, correction__isnull=True)
+
+
+def _pairs_q(first: str, second: str, pairs: set[tuple[str, str]]) -> Q:
+    query = Q(pk__in=[])
+    for a, b in pairs:
+        query |= Q(**{first: a, second: b})
+    return query
+
+
+def _product_facts(package: Package | None) -> rules.ProductFacts | None:
+    if package is None:
+        return None
+    return rules.ProductFacts(
+        gtin=package.gtin,
+        quantity=package.quantity,
+        quantity_unit=package.quantity_unit,
+        medication=medication_facts(package.medication),
+    )
+
+
+def _order_facts(order: MedicationOrder) -> rules.OrderFacts:
+    return rules.OrderFacts(
+        id=order.pk,
+        medication=medication_facts(order.medication),
+        dose_value=order.dose_value,
+        dose_unit=order.dose_unit,
+        route=order.route,
+        status=order.status,
+        verified=order.verified_at is not None,
+        start_at=order.start_at,
+        stop_at=order.stop_at,
+        is_prn=order.is_prn,
+        prn_min_interval_minutes=order.prn_min_interval_minutes,
+        prn_max_per_24h=order.prn_max_per_24h
+        if order.prn_max_per_24h is None
+        else Decimal(order.prn_max_per_24h),
+        created_at=order.created_at,
+    )
+
+
+def mar_get(*, patient: Patient, day) -> dict:
+    """One patient's medication administration record for a local date, in a fixed number of
+    queries: orders, that day's scheduled doses and administrations (with units and overrides)."""
+    tz = timezone.get_default_timezone()
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    end = start + timedelta(days=1)
+    admission = (
+        Admission.objects.select_related("ward", "bed")
+        .filter(patient=patient, admitted_at__lt=end)
+        .filter(Q(discharged_at__isnull=True) | Q(discharged_at__gte=start))
+        .order_by("-admitted_at")
+        .first()
+    )
+    orders = []
+    administrations = []
+    if admission is not None:
+        orders = list(
+            MedicationOrder.objects.filter(admission=admission)
+            .select_related("medication")
+            .prefetch_related(
+                Prefetch(
+                    "scheduled_doses",
+                    queryset=ScheduledDose.objects.filter(
+                        due_at__gte=start, due_at__lt=end
+                    ).order_by("due_at"),
+                    to_attr="day_doses",
+                )
+            )
+            .order_by("pk")
+        )
+        administrations = list(
+            Administration.objects.filter(
+                admission=admission, administered_at__gte=start, administered_at__lt=end
+            )
+            .select_related(
+                "patient",
+                "performer",
+                "witness",
+                "order__medication",
+                "scheduled_dose",
+                "corrects",
+                "replaces",
+            )
+            .prefetch_related("units", "overrides")
+            .order_by("administered_at", "pk")
+        )
+    return {
+        "patient": patient,
+        "admission": admission,
+        "orders": orders,
+        "administrations": administrations,
+        "day": day,
+    }
+
+
+def dose_list_due_for_ward(
+    *, ward, now: datetime, hours_ahead: int = 4, hours_back: int = 24
+) -> list[dict]:
+    """Open scheduled doses of the ward's admitted patients from `hours_back` ago to `hours_ahead`,
+    each classed as upcoming, due (inside the ward's window), overdue (past the window, under
+    4 hours) or missed (older), in one query."""
+    doses = (
+        ScheduledDose.objects.filter(
+            order__admission__ward=ward,
+            order__admission__discharged_at__isnull=True,
+            state=DoseState.SCHEDULED,
+            due_at__gte=now - timedelta(hours=hours_back),
+            due_at__lte=now + timedelta(hours=hours_ahead),
+        )
+        .exclude(order__status__in=["discontinued", "completed"])
+        .select_related("order__medication", "order__admission__patient", "order__admission__bed")
+        .order_by("due_at", "pk")
+    )
+    result = []
+    for dose in doses:
+        window = timedelta(
+            minutes=ward.time_critical_window_minutes
+            if dose.order.medication.time_critical
+            else ward.window_minutes
+        )
+        if dose.due_at > now + window:
+            status = "upcoming"
+        elif dose.due_at >= now - window:
+            status = "due"
+        elif dose.due_at >= now - window - OVERDUE_BEFORE_MISSED:
+            status = "overdue"
+        else:
+            status = "missed"
+        result.append({"dose": dose, "status": status})
+    return result

@@ -1,0 +1,512 @@
+"""Every write at the bedside: checks (audit only), records, not-given, corrections."""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hospital.exceptions import ApplicationError
+from hospital.models import Role
+from pharmacy.models import DoseState, MedicationOrder, ScheduledDose
+from scanning import rules
+from scanning.dose import IncomparableUnits, Quantity
+from scanning.models import (
+    AdministeredUnit,
+    Administration,
+    AdministrationStatus,
+    CorrectionReason,
+    NotGivenReason,
+    Override,
+    ScanEvent,
+    ScanPurpose,
+)
+from scanning.scans import ResolvedScan, ScanInput, scan_resolve
+from scanning.selectors import CheckContext, check_context_build, counting_given
+from scanning.signals import administration_recorded
+from wards.models import Patient
+
+
+@dataclass(frozen=True)
+class OverrideInput:
+    code: str
+    reason: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    patient: ScanInput
+    medications: tuple[ScanInput, ...] = ()
+    witness: ScanInput | None = None
+    witness_pin: str = ""
+    order_id: int | None = None
+    cart: str = ""
+    ward_code: str | None = None
+
+
+@dataclass
+class CheckOutcome:
+    result: rules.CheckResult
+    context: CheckContext
+    event: ScanEvent
+
+
+@dataclass
+class RecordOutcome:
+    """Either a new administration, or a refusal with a stable code and the findings behind it."""
+
+    result: rules.CheckResult
+    context: CheckContext
+    administration: Administration | None = None
+    refusal_code: str | None = None
+    refusal_message: str = ""
+    details: dict = field(default_factory=dict)
+
+
+class PerformerNotAllowedError(ApplicationError):
+    code = "PERFORMER_NOT_ALLOWED"
+    status = 403
+
+
+def scans_resolve(
+    request: CheckRequest,
+) -> tuple[ResolvedScan, list[ResolvedScan], ResolvedScan | None]:
+    limits = {
+        "max_bytes": settings.BARCODE_MAX_IMAGE_BYTES,
+        "max_pixels": settings.BARCODE_MAX_IMAGE_PIXELS,
+        "gs_substitute": settings.BARCODE_GS_SUBSTITUTE,
+    }
+    patient = scan_resolve(request.patient, **limits)
+    units = [scan_resolve(scan, **limits) for scan in request.medications]
+    witness = scan_resolve(request.witness, **limits) if request.witness is not None else None
+    return patient, units, witness
+
+
+def _event(
+    *,
+    performer,
+    request: CheckRequest,
+    purpose,
+    scans,
+    result=None,
+    context=None,
+    administration=None,
+):
+    return ScanEvent.objects.create(
+        performer=performer,
+        cart=request.cart[:60],
+        ward=context.admission.ward
+        if context is not None and context.admission is not None
+        else None,
+        patient=context.patient if context is not None else None,
+        purpose=purpose,
+        scans=scans,
+        verdict=result.verdict if result is not None else "",
+        findings=[finding_as_dict(f, "en") for f in result.findings] if result is not None else [],
+        administration=administration,
+    )
+
+
+def _audit_scans(
+    patient: ResolvedScan, units: list[ResolvedScan], witness: ResolvedScan | None
+) -> list[dict]:
+    scans = [patient.audit("patient"), *(unit.audit("medication") for unit in units)]
+    if witness is not None:
+        scans.append(witness.audit("witness"))
+    return scans
+
+
+def finding_as_dict(finding: rules.Finding, language: str) -> dict:
+    return {
+        "code": finding.code,
+        "severity": str(finding.severity),
+        "message": finding.message(language),
+        "data": finding.data,
+        "override_reasons": list(rules.OVERRIDE_REASONS.get(finding.code, ())),
+    }
+
+
+def administration_check(*, performer, request: CheckRequest) -> CheckOutcome:
+    """Run the rules on what the cart scanned. Writes only the scan event."""
+    patient, units, witness = scans_resolve(request)
+    context = check_context_build(
+        performer=performer,
+        cart_ward_code=request.ward_code,
+        patient_scan=patient,
+        unit_scans=units,
+        witness_scan=witness,
+        witness_pin=request.witness_pin,
+        requested_order_id=request.order_id,
+    )
+    result = rules.check_administration(context.facts)
+    event = _event(
+        performer=performer,
+        request=request,
+        purpose=ScanPurpose.CHECK,
+        scans=_audit_scans(patient, units, witness),
+        result=result,
+        context=context,
+    )
+    return CheckOutcome(result=result, context=context, event=event)
+
+
+def _lock_patient_and_orders(patient_scan: ResolvedScan) -> None:
+    """Fixed lock order for every bedside write: the patient row, then the open admission's orders
+    by primary key. Reprints lock the patient and status changes lock the order, so a record
+    never interleaves with either, and two carts on one patient take turns."""
+    band = patient_scan.first("wristband")
+    if band is None:
+        return
+    patient = Patient.objects.select_for_update().filter(gsrn=band.payload.gsrn).first()
+    if patient is None:
+        return
+    list(
+        MedicationOrder.objects.select_for_update(of=("self",))
+        .filter(admission__patient=patient, admission__discharged_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _missing_overrides(result: rules.CheckResult, overrides: list[OverrideInput]) -> list[dict]:
+    given = {override.code: override for override in overrides}
+    missing = []
+    for finding in result.warnings():
+        override = given.get(finding.code)
+        allowed = rules.OVERRIDE_REASONS.get(finding.code, ())
+        if override is None or override.reason not in allowed:
+            missing.append({"code": finding.code, "reasons": list(allowed)})
+        elif override.reason in rules.REASONS_NEEDING_COMMENT and not override.comment.strip():
+            missing.append(
+                {"code": finding.code, "reasons": list(allowed), "comment_required": True}
+            )
+    return missing
+
+
+def _recorded_amount(
+    result: rules.CheckResult, order: MedicationOrder, amount: Quantity | None
+) -> Quantity:
+    ordered = Quantity(order.dose_value, order.dose_unit)
+    if amount is not None:
+        chosen = amount
+    elif result.dose_summary is not None and result.dose_summary.comparison == "less":
+        chosen = result.dose_summary.scanned
+    else:
+        chosen = ordered
+    try:
+        return chosen.to(order.dose_unit)
+    except IncomparableUnits:
+        return chosen
+
+
+def administration_record(
+    *,
+    performer,
+    request: CheckRequest,
+    overrides: list[OverrideInput] = (),
+    amount: Quantity | None = None,
+    route: str = "",
+    site: str = "",
+) -> RecordOutcome:
+    """Record a dose given. Call inside `transaction.atomic(durable=True)`: the rules run again on
+    fresh, locked rows; the client's earlier check is never trusted."""
+    if not performer.may_administer:
+        raise PerformerNotAllowedError("Only nurses may record administrations.")
+    patient_scan, units, witness = scans_resolve(request)
+    if not units:
+        raise ApplicationError("Scan at least one medication.", code="NO_MEDICATION_SCANNED")
+    _lock_patient_and_orders(patient_scan)
+    context = check_context_build(
+        performer=performer,
+        cart_ward_code=request.ward_code,
+        patient_scan=patient_scan,
+        unit_scans=units,
+        witness_scan=witness,
+        witness_pin=request.witness_pin,
+        requested_order_id=request.order_id,
+        amount=amount,
+    )
+    result = rules.check_administration(context.facts)
+    scans = _audit_scans(patient_scan, units, witness)
+
+    def refuse(code: str, message: str, details: dict | None = None) -> RecordOutcome:
+        _event(
+            performer=performer,
+            request=request,
+            purpose=ScanPurpose.RECORD,
+            scans=scans,
+            result=result,
+            context=context,
+        )
+        return RecordOutcome(
+            result=result,
+            context=context,
+            refusal_code=code,
+            refusal_message=message,
+            details=details or {},
+        )
+
+    if "ALREADY_GIVEN" in result.codes():
+        return refuse("ALREADY_GIVEN", "This dose has already been given.")
+    if result.verdict == "stop" or result.order is None:
+        return refuse("CHECK_STOP", "The check says STOP: this dose cannot be recorded.")
+    missing = _missing_overrides(result, list(overrides))
+    if missing:
+        return refuse(
+            "OVERRIDE_REQUIRED", "Every warning needs an override reason.", {"missing": missing}
+        )
+    order = context.orders[result.order.id]
+    if route and route != order.route:
+        return refuse("ROUTE_NOT_ORDERED", f"The order is for route {order.route}, not {route}.")
+
+    dose = None
+    if result.dose is not None:
+        dose = ScheduledDose.objects.select_for_update(of=("self",)).get(pk=result.dose.id)
+    recorded = _recorded_amount(result, order, amount)
+    replaces = _withdrawn_record_to_replace(dose)
+    try:
+        with transaction.atomic():
+            administration = Administration.objects.create(
+                patient=context.patient,
+                admission=context.admission,
+                order=order,
+                scheduled_dose=dose,
+                status=AdministrationStatus.COMPLETED,
+                performer=performer,
+                witness=context.witness,
+                administered_at=timezone.now(),
+                amount=recorded.value,
+                unit=recorded.unit,
+                route=order.route,
+                site=site[:60],
+                is_partial=_is_partial(recorded, order),
+                cart=request.cart[:60],
+                replaces=replaces,
+            )
+            AdministeredUnit.objects.bulk_create(
+                [
+                    AdministeredUnit(
+                        administration=administration,
+                        package=context.packages[unit.payload.gtin],
+                        gtin=unit.payload.gtin,
+                        lot=unit.payload.lot or "",
+                        expiry=unit.payload.expiry,
+                        serial=unit.payload.serial or "",
+                        scanned=not keyed,
+                    )
+                    for unit, keyed in zip(context.units, context.unit_keyed, strict=True)
+                ]
+            )
+            chosen = {override.code: override for override in overrides}
+            Override.objects.bulk_create(
+                [
+                    Override(
+                        administration=administration,
+                        finding_code=finding.code,
+                        reason=chosen[finding.code].reason,
+                        comment=chosen[finding.code].comment[:500],
+                    )
+                    for finding in result.warnings()
+                ]
+            )
+    except IntegrityError:
+        # Only reachable if the locks above failed to serialise us; the constraints still hold.
+        return refuse("ALREADY_GIVEN", "This dose or unit has already been recorded.")
+    if dose is not None:
+        dose.state = DoseState.GIVEN
+        dose.save(update_fields=["state"])
+    _event(
+        performer=performer,
+        request=request,
+        purpose=ScanPurpose.RECORD,
+        scans=scans,
+        result=result,
+        context=context,
+        administration=administration,
+    )
+    administration_recorded.send(sender=Administration, administration=administration)
+    return RecordOutcome(result=result, context=context, administration=administration)
+
+
+def _is_partial(recorded: Quantity, order: MedicationOrder) -> bool:
+    try:
+        return recorded.to(order.dose_unit).value < order.dose_value
+    except IncomparableUnits:
+        return False
+
+
+def _withdrawn_record_to_replace(dose: ScheduledDose | None) -> Administration | None:
+    """A dose whose given record was entered in error is given again as that record's replacement,
+    which keeps "one given record per dose" a database constraint."""
+    if dose is None:
+        return None
+    withdrawn = (
+        Administration.objects.filter(
+            scheduled_dose=dose,
+            status=AdministrationStatus.COMPLETED,
+            correction__isnull=False,
+            replacement__isnull=True,
+        )
+        .order_by("-administered_at")
+        .first()
+    )
+    return withdrawn
+
+
+def administration_not_given(
+    *,
+    performer,
+    patient: ScanInput,
+    order: MedicationOrder,
+    reason: str,
+    comment: str = "",
+    scheduled_dose: ScheduledDose | None = None,
+    cart: str = "",
+) -> Administration:
+    """Document a refused, held or otherwise not-given dose (the patient's band proves who)."""
+    if not performer.may_administer:
+        raise PerformerNotAllowedError("Only nurses may document doses.")
+    if reason not in NotGivenReason.values:
+        raise ApplicationError(
+            "Unknown reason.", code="INVALID_REASON", details={"allowed": NotGivenReason.values}
+        )
+    if reason == NotGivenReason.OTHER and not comment.strip():
+        raise ApplicationError("A comment is required for 'other'.", code="COMMENT_REQUIRED")
+    request = CheckRequest(patient=patient, cart=cart)
+    patient_scan, _units, _witness = scans_resolve(request)
+    _lock_patient_and_orders(patient_scan)
+    band = patient_scan.first("wristband")
+    identified = (
+        band is not None
+        and order.admission.discharged_at is None
+        and order.admission.wristbands.filter(
+            patient__gsrn=band.payload.gsrn, instance=band.payload.instance, voided_at__isnull=True
+        ).exists()
+    )
+    if not identified:
+        raise ApplicationError(
+            "Scan the active wristband of this order's patient.",
+            code="PATIENT_NOT_IDENTIFIED",
+            status=422,
+        )
+    if scheduled_dose is not None:
+        scheduled_dose = ScheduledDose.objects.select_for_update(of=("self",)).get(
+            pk=scheduled_dose.pk
+        )
+        if scheduled_dose.order_id != order.pk:
+            raise ApplicationError(
+                "That dose belongs to another order.", code="DOSE_NOT_OF_ORDER", status=422
+            )
+        if counting_given(scheduled_dose.administrations.all()).exists():
+            raise ApplicationError(
+                "This dose has already been given.", code="ALREADY_GIVEN", status=409
+            )
+    administration = Administration.objects.create(
+        patient=order.admission.patient,
+        admission=order.admission,
+        order=order,
+        scheduled_dose=scheduled_dose,
+        status=AdministrationStatus.NOT_DONE,
+        performer=performer,
+        administered_at=timezone.now(),
+        reason=reason,
+        comment=comment.strip()[:500],
+        cart=cart[:60],
+    )
+    if scheduled_dose is not None:
+        scheduled_dose.state = DoseState.NOT_GIVEN
+        scheduled_dose.save(update_fields=["state"])
+    ScanEvent.objects.create(
+        performer=performer,
+        cart=cart[:60],
+        patient=order.admission.patient,
+        purpose=ScanPurpose.NOT_GIVEN,
+        scans=[patient_scan.audit("patient")],
+        administration=administration,
+    )
+    administration_recorded.send(sender=Administration, administration=administration)
+    return administration
+
+
+def administration_correct(
+    *,
+    performer,
+    administration: Administration,
+    reason: str,
+    comment: str = "",
+    replacement_amount: Quantity | None = None,
+) -> tuple[Administration, Administration | None]:
+    """Withdraw a record as entered in error (a new row), optionally with a corrected replacement."""
+    if not (
+        performer.may_administer
+        and (performer.pk == administration.performer_id or performer.has_role(Role.CHARGE_NURSE))
+    ):
+        raise PerformerNotAllowedError(
+            "Only the nurse who recorded it or a charge nurse may correct a record."
+        )
+    if reason not in CorrectionReason.values:
+        raise ApplicationError(
+            "Unknown reason.", code="INVALID_REASON", details={"allowed": CorrectionReason.values}
+        )
+    if reason == CorrectionReason.OTHER and not comment.strip():
+        raise ApplicationError("A comment is required for 'other'.", code="COMMENT_REQUIRED")
+    Patient.objects.select_for_update().get(pk=administration.patient_id)
+    original = Administration.objects.select_for_update(of=("self",)).get(pk=administration.pk)
+    if original.status == AdministrationStatus.ENTERED_IN_ERROR:
+        raise ApplicationError(
+            "A correction cannot itself be corrected.", code="NOT_CORRECTABLE", status=409
+        )
+    if Administration.objects.filter(corrects=original).exists():
+        raise ApplicationError(
+            "This record was already corrected.", code="ALREADY_CORRECTED", status=409
+        )
+    now = timezone.now()
+    withdrawal = Administration.objects.create(
+        patient=original.patient,
+        admission=original.admission,
+        order=original.order,
+        scheduled_dose=original.scheduled_dose,
+        status=AdministrationStatus.ENTERED_IN_ERROR,
+        performer=performer,
+        administered_at=now,
+        reason=reason,
+        comment=comment.strip()[:500],
+        corrects=original,
+        cart=original.cart,
+    )
+    administration_recorded.send(sender=Administration, administration=withdrawal)
+    replacement = None
+    if replacement_amount is not None:
+        if original.status != AdministrationStatus.COMPLETED:
+            raise ApplicationError(
+                "Only a given record can be replaced.", code="NOT_REPLACEABLE", status=422
+            )
+        if replacement_amount.value <= 0:
+            raise ApplicationError("The amount must be positive.", code="INVALID_AMOUNT")
+        order = original.order
+        replacement = Administration.objects.create(
+            patient=original.patient,
+            admission=original.admission,
+            order=order,
+            scheduled_dose=original.scheduled_dose,
+            status=AdministrationStatus.COMPLETED,
+            performer=original.performer,
+            witness=original.witness,
+            administered_at=original.administered_at,
+            amount=replacement_amount.value,
+            unit=replacement_amount.unit,
+            route=original.route,
+            site=original.site,
+            is_partial=_is_partial(replacement_amount, order),
+            reason=reason,
+            comment=comment.strip()[:500],
+            cart=original.cart,
+            replaces=original,
+        )
+        administration_recorded.send(sender=Administration, administration=replacement)
+    elif original.scheduled_dose_id is not None:
+        ScheduledDose.objects.filter(pk=original.scheduled_dose_id).update(
+            state=DoseState.SCHEDULED
+        )
+    return withdrawal, replacement

@@ -1,0 +1,6 @@
+from django.dispatch import Signal
+
+# Sent inside the recording transaction for every new Administration row (given, not given,
+# entered in error, replacement). Receivers that write (the interop outbox) commit or roll back
+# with the record. Arguments: administration.
+administration_recorded = Signal()
