@@ -400,20 +400,23 @@ def dose_list_due_for_ward(
         .select_related("order__medication", "order__admission__patient", "order__admission__bed")
         .order_by("due_at", "pk")
     )
-    result = []
-    for dose in doses:
-        window = timedelta(
-            minutes=ward.time_critical_window_minutes
-            if dose.order.medication.time_critical
-            else ward.window_minutes
-        )
-        if dose.due_at > now + window:
-            status = "upcoming"
-        elif dose.due_at >= now - window:
-            status = "due"
-        elif dose.due_at >= now - window - OVERDUE_BEFORE_MISSED:
-            status = "overdue"
-        else:
-            status = "missed"
-        result.append({"dose": dose, "status": status})
-    return result
+    return [{"dose": dose, "status": dose_timing(dose, ward=ward, now=now)} for dose in doses]
+
+
+def dose_timing(dose: ScheduledDose, *, ward, now: datetime) -> str:
+    """given / not_given / cancelled by its state; otherwise upcoming, due (inside the ward's
+    window, narrower for time-critical drugs), overdue (up to 4 h past it) or missed."""
+    if dose.state != DoseState.SCHEDULED:
+        return dose.state
+    window = timedelta(
+        minutes=ward.time_critical_window_minutes
+        if dose.order.medication.time_critical
+        else ward.window_minutes
+    )
+    if dose.due_at > now + window:
+        return "upcoming"
+    if dose.due_at >= now - window:
+        return "due"
+    if dose.due_at >= now - window - OVERDUE_BEFORE_MISSED:
+        return "overdue"
+    return "missed"

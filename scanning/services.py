@@ -22,7 +22,7 @@ from scanning.models import (
     ScanPurpose,
 )
 from scanning.scans import ResolvedScan, ScanInput, scan_resolve
-from scanning.selectors import CheckContext, check_context_build, counting_given
+from scanning.selectors import CheckContext, check_context_build, counting_given, staff_get_by_badge
 from scanning.signals import administration_recorded
 from wards.models import Patient
 
@@ -62,6 +62,26 @@ class RecordOutcome:
     refusal_code: str | None = None
     refusal_message: str = ""
     details: dict = field(default_factory=dict)
+
+
+class BadgeLoginFailedError(ApplicationError):
+    code = "BADGE_LOGIN_FAILED"
+    status = 401
+
+
+def staff_authenticate_badge(*, badge: ScanInput, pin: str):
+    """The staff member whose badge this is, if the PIN matches. One answer for every failure, so
+    that a probe cannot tell an unknown badge from a wrong PIN."""
+    scan = scan_resolve(
+        badge,
+        max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
+        max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
+        gs_substitute=settings.BARCODE_GS_SUBSTITUTE,
+    )
+    user = staff_get_by_badge(scan=scan)
+    if user is None or not user.is_active or not user.check_pin(pin):
+        raise BadgeLoginFailedError("Badge or PIN not recognised.")
+    return user
 
 
 class PerformerNotAllowedError(ApplicationError):
@@ -118,12 +138,20 @@ def _audit_scans(
 
 
 def finding_as_dict(finding: rules.Finding, language: str) -> dict:
+    english = language.startswith("en")
     return {
         "code": finding.code,
         "severity": str(finding.severity),
         "message": finding.message(language),
         "data": finding.data,
-        "override_reasons": list(rules.OVERRIDE_REASONS.get(finding.code, ())),
+        "override_reasons": [
+            {
+                "code": reason,
+                "label": rules.OVERRIDE_REASON_LABELS.get(reason, (reason, reason))[int(english)],
+                "needs_comment": reason in rules.REASONS_NEEDING_COMMENT,
+            }
+            for reason in rules.OVERRIDE_REASONS.get(finding.code, ())
+        ],
     }
 
 

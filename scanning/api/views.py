@@ -24,7 +24,7 @@ from scanning.barcodes import ImageRejected, decode_image
 from scanning.dose import Quantity
 from scanning.models import Administration
 from scanning.scans import ResolvedScan, scan_resolve
-from scanning.selectors import dose_list_due_for_ward, mar_get, staff_get_by_badge
+from scanning.selectors import dose_list_due_for_ward, dose_timing, mar_get
 from scanning.services import (
     CheckRequest,
     OverrideInput,
@@ -33,6 +33,7 @@ from scanning.services import (
     administration_not_given,
     administration_record,
     finding_as_dict,
+    staff_authenticate_badge,
 )
 from wards.models import Patient, Ward
 
@@ -82,6 +83,16 @@ def check_body(result, context) -> dict:
             "mrn": patient.mrn,
             "full_name": patient.full_name,
             "date_of_birth": patient.date_of_birth.isoformat(),
+            "allergies": [
+                {
+                    "code": allergy.allergen_code,
+                    "name": allergy.allergen_name,
+                    "severity": allergy.severity,
+                    "severity_label": allergy.get_severity_display(),
+                    "reaction": allergy.reaction,
+                }
+                for allergy in patient.allergies.all()
+            ],
         }
         if patient is not None
         else None,
@@ -125,17 +136,9 @@ class BadgeLoginApi(APIView):
     def post(self, request):
         data = s.BadgeLoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        scan = scan_resolve(
-            data.validated_data["badge"] and s.scan_input(data.validated_data["badge"]),
-            max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
-            max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
-            gs_substitute=settings.BARCODE_GS_SUBSTITUTE,
+        user = staff_authenticate_badge(
+            badge=s.scan_input(data.validated_data["badge"]), pin=data.validated_data["pin"]
         )
-        user = staff_get_by_badge(scan=scan)
-        if user is None or not user.is_active or not user.check_pin(data.validated_data["pin"]):
-            raise ApplicationError(
-                "Badge or PIN not recognised.", code="BADGE_LOGIN_FAILED", status=401
-            )
         body = {
             "username": user.username,
             "name": user.get_full_name(),
@@ -372,6 +375,7 @@ class PatientMarApi(APIView):
         patient = get_object_or_404(Patient, mrn=mrn)
         day = _date_param(request.query_params.get("date"))
         mar = mar_get(patient=patient, day=day)
+        now = timezone.now()
         admission = mar["admission"]
         by_dose: dict[int, list] = {}
         for administration in mar["administrations"]:
@@ -407,6 +411,7 @@ class PatientMarApi(APIView):
                                 "id": str(dose.external_id),
                                 "due_at": timezone.localtime(dose.due_at).isoformat(),
                                 "state": dose.state,
+                                "timing": dose_timing(dose, ward=admission.ward, now=now),
                                 "administrations": [
                                     str(a.external_id) for a in by_dose.get(dose.pk, [])
                                 ],

@@ -1,0 +1,126 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings
+from PIL import Image
+
+from pharmacy.demo import demo_hospital_load
+from tests.scanning.conftest import DEMO_NOW
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made by fixtures in
+# that same thread are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+BARCODES = settings.BASE_DIR / "fixtures" / "barcodes"
+INDEX = json.loads((BARCODES / "index.json").read_text(encoding="utf-8"))
+SCREENSHOTS = settings.BASE_DIR / "docs" / "screenshots"
+
+
+def wedge(name: str, prefix: str = "]d2") -> str:
+    """What a keyboard-wedge scanner types for a fixture label: symbology id, then the data."""
+    return prefix + INDEX[name]["element_string"]
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium is missing at {CHROMIUM}: CI must run the browser tests")
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def fake_camera(tmp_path_factory):
+    """A .y4m video of a unit-dose label in a 640×480 frame, for Chromium's fake camera."""
+    label = Image.open(BARCODES / "unit-dose-08936012345001-PCM2611AS003.png").convert("RGB")
+    frame = Image.new("RGB", (640, 480), (235, 232, 225))
+    frame.paste(label, ((640 - label.width) // 2, (480 - label.height) // 2))
+    y, cb, cr = frame.convert("YCbCr").split()
+    half = (320, 240)
+    planes = y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes()
+    path = tmp_path_factory.mktemp("camera") / "label.y4m"
+    with path.open("wb") as video:
+        video.write(b"YUV4MPEG2 W640 H480 F5:1 Ip A1:1 C420jpeg\n")
+        for _ in range(10):
+            video.write(b"FRAME\n" + planes)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path, fake_camera):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={fake_camera}",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def demo(transactional_db):
+    with time_machine.travel(DEMO_NOW, tick=True) as traveller:
+        demo_hospital_load()
+        yield traveller
+
+
+@pytest.fixture
+def page(browser, live_server, demo):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+    context.grant_permissions(["camera"], origin=live_server.url)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.base_url = live_server.url
+    yield page
+    context.close()
+    assert errors == [], errors
+
+
+def log_in(page, badge: str, pin: str, ward: str = "NOI"):
+    page.goto(page.base_url + "/cart/login/")
+    page.keyboard.type(badge, delay=3)
+    page.keyboard.press("Enter")
+    page.keyboard.type(pin)
+    page.select_option("#ward", ward)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/cart/")
+
+
+def scan(page, text: str):
+    """Type as a wedge scanner does: fast keystrokes, then Enter, into whatever has focus."""
+    page.keyboard.type(text, delay=2)
+    page.keyboard.press("Enter")
+
+
+def screenshot(page, name: str):
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def label(lot: str, number: int = 1) -> str:
+    """The fixture file of the `number`-th serialised unit of a demo lot."""
+    return next(
+        name
+        for name, entry in sorted(INDEX.items())
+        if entry.get("lot") == lot and entry.get("serial", "").endswith(f"S{number:03d}")
+    )
