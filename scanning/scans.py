@@ -8,6 +8,12 @@ from hospital.exceptions import ApplicationError
 from scanning.barcodes import ImageRejected, decode_image
 
 MAX_RAW_AUDIT = 500  # characters of the raw payload kept in the scan event
+# C0 controls but GS: PostgreSQL's JSONB cannot store NUL, and none of them belongs in a barcode we use.
+_CONTROL = {code: "\ufffd" for code in range(32) if code != 0x1D}
+
+
+def printable(text: str) -> str:
+    return text[:MAX_RAW_AUDIT].translate(_CONTROL)
 
 
 class ScanInputError(ApplicationError):
@@ -30,6 +36,9 @@ class ResolvedScan:
     source: str  # "text" | "image"
     formats: tuple[str, ...] = field(default_factory=tuple)
 
+    def distinct(self, kind: str) -> int:
+        return len({scan.payload for scan in self.parsed if scan.kind == kind})
+
     def first(self, kind: str) -> gs1.ParsedScan | None:
         return next((scan for scan in self.parsed if scan.kind == kind), None)
 
@@ -43,12 +52,12 @@ class ResolvedScan:
         return {
             "slot": slot,
             "source": self.source,
-            "raw": self.raw[:MAX_RAW_AUDIT],
+            "raw": printable(self.raw),
             "keyed": self.keyed,
             "symbols": [
                 {
                     "kind": scan.kind,
-                    "text": scan.text[:MAX_RAW_AUDIT],
+                    "text": printable(scan.text),
                     "symbology_id": scan.symbology_id,
                     "error": scan.error_code,
                 }

@@ -80,17 +80,44 @@ def _patient_slot(scan: ResolvedScan) -> gs1.ParsedScan | None:
 def _medication_slot(
     scans: list[ResolvedScan],
 ) -> tuple[tuple[gs1.ParsedScan, ...], tuple[bool, ...]]:
-    """Every symbol in the medication slot is a unit. From an image that also shows other codes
-    (a wristband in the same frame), only the medication symbols count."""
+    """The units in the medication slot. A typed scan is one unit. From an image only medication
+    symbols count, and one package printed twice (an EAN-13 beside its DataMatrix) is one unit:
+    an image holds several units of a GTIN only when they carry different serials."""
     units, keyed = [], []
     for scan in scans:
-        chosen = (
-            [p for p in scan.parsed if p.kind == "medication"] if scan.source == "image" else []
-        )
-        for parsed in chosen or list(scan.parsed[:1]):
+        medications = [p for p in scan.parsed if p.kind == "medication"]
+        if scan.source != "image" or not medications:
+            chosen = list(scan.parsed[:1])
+        else:
+            chosen = _one_per_package(medications)
+        for parsed in chosen:
             units.append(parsed)
             keyed.append(scan.keyed)
     return tuple(units), tuple(keyed)
+
+
+def _one_per_package(symbols: list[gs1.ParsedScan]) -> list[gs1.ParsedScan]:
+    by_gtin: dict[str, list[gs1.ParsedScan]] = {}
+    for symbol in symbols:
+        by_gtin.setdefault(symbol.payload.gtin, []).append(symbol)
+    chosen = []
+    for same_gtin in by_gtin.values():
+        serialised = {s.payload.serial: s for s in same_gtin if s.payload.serial}
+        if len(serialised) > 1:
+            chosen.extend(serialised.values())
+        else:
+            # the most complete reading: serial, lot and expiry over a bare EAN-13
+            chosen.append(
+                max(
+                    same_gtin,
+                    key=lambda s: (
+                        bool(s.payload.serial),
+                        bool(s.payload.lot),
+                        s.payload.expiry is not None,
+                    ),
+                )
+            )
+    return chosen
 
 
 def staff_get_by_badge(*, scan: ResolvedScan):
@@ -195,6 +222,14 @@ def check_context_build(
             )
         }
         doses = {dose.pk: dose for order in orders.values() for dose in order.nearby_doses}
+        lookback = max(
+            [PRN_LOOKBACK]
+            + [
+                timedelta(minutes=o.prn_min_interval_minutes)
+                for o in orders.values()
+                if o.prn_min_interval_minutes
+            ]
+        )
         prior = tuple(
             rules.PriorDose(
                 order_id=a.order_id, administered_at=a.administered_at, amount=a.amount, unit=a.unit
@@ -202,7 +237,7 @@ def check_context_build(
             for a in counting_given(
                 Administration.objects.filter(
                     order__admission=admission,
-                    administered_at__gte=now - PRN_LOOKBACK,
+                    administered_at__gte=now - lookback,
                 )
             )
         )

@@ -100,6 +100,14 @@ def scans_resolve(
     patient = scan_resolve(request.patient, **limits)
     units = [scan_resolve(scan, **limits) for scan in request.medications]
     witness = scan_resolve(request.witness, **limits) if request.witness is not None else None
+    # One image showing two wristbands (or two badges) must never pick one of them silently.
+    for slot, scan, kind in (("patient", patient, "wristband"), ("witness", witness, "badge")):
+        if scan is not None and scan.distinct(kind) > 1:
+            raise ApplicationError(
+                f"The {slot} image shows more than one {kind}: scan only one.",
+                code="AMBIGUOUS_SCAN",
+                status=422,
+            )
     return patient, units, witness
 
 
@@ -215,17 +223,17 @@ def _missing_overrides(result: rules.CheckResult, overrides: list[OverrideInput]
 def _recorded_amount(
     result: rules.CheckResult, order: MedicationOrder, amount: Quantity | None
 ) -> Quantity:
+    """What goes on the record, in the order's unit. A short scan records the share of the ordered
+    dose that the rules found scanned (they compare through the product's strength, so a 10 mL
+    order of a 250 mg/5 mL syrup scanned as 250 mg records 5 mL)."""
     ordered = Quantity(order.dose_value, order.dose_unit)
     if amount is not None:
-        chosen = amount
-    elif result.dose_summary is not None and result.dose_summary.comparison == "less":
-        chosen = result.dose_summary.scanned
-    else:
-        chosen = ordered
-    try:
-        return chosen.to(order.dose_unit)
-    except IncomparableUnits:
-        return chosen
+        return amount.to(order.dose_unit)
+    summary = result.dose_summary
+    if summary is not None and summary.comparison == "less" and summary.scanned is not None:
+        share = summary.scanned.to(summary.ordered.unit).value / summary.ordered.value
+        return Quantity(order.dose_value * share, order.dose_unit)
+    return ordered
 
 
 def administration_record(
@@ -285,6 +293,10 @@ def administration_record(
             "OVERRIDE_REQUIRED", "Every warning needs an override reason.", {"missing": missing}
         )
     order = context.orders[result.order.id]
+    if amount is not None and not _comparable(amount, order.dose_unit):
+        return refuse(
+            "AMOUNT_UNIT_MISMATCH", f"Give the amount in {order.dose_unit}, the unit of the order."
+        )
     if route and route != order.route:
         return refuse("ROUTE_NOT_ORDERED", f"The order is for route {order.route}, not {route}.")
 
@@ -302,7 +314,7 @@ def administration_record(
                 scheduled_dose=dose,
                 status=AdministrationStatus.COMPLETED,
                 performer=performer,
-                witness=context.witness,
+                witness=_valid_witness(context, performer),
                 administered_at=timezone.now(),
                 amount=recorded.value,
                 unit=recorded.unit,
@@ -355,6 +367,27 @@ def administration_record(
     )
     administration_recorded.send(sender=Administration, administration=administration)
     return RecordOutcome(result=result, context=context, administration=administration)
+
+
+def _valid_witness(context: CheckContext, performer):
+    """A witness goes on the record only if the rules would accept them as one."""
+    witness = context.witness
+    if (
+        witness is None
+        or not context.facts.witness_pin_ok
+        or not witness.may_administer
+        or witness.pk == performer.pk
+    ):
+        return None
+    return witness
+
+
+def _comparable(quantity: Quantity, unit: str) -> bool:
+    try:
+        quantity.to(unit)
+    except IncomparableUnits:
+        return False
+    return True
 
 
 def _is_partial(recorded: Quantity, order: MedicationOrder) -> bool:
@@ -533,8 +566,18 @@ def administration_correct(
             replaces=original,
         )
         administration_recorded.send(sender=Administration, administration=replacement)
-    elif original.scheduled_dose_id is not None:
-        ScheduledDose.objects.filter(pk=original.scheduled_dose_id).update(
-            state=DoseState.SCHEDULED
-        )
+    if original.scheduled_dose_id is not None:
+        _dose_state_refresh(original.scheduled_dose_id)
     return withdrawal, replacement
+
+
+def _dose_state_refresh(dose_id: int) -> None:
+    """A dose's state follows the records that still count: given, else not given, else scheduled."""
+    records = Administration.objects.filter(scheduled_dose_id=dose_id, correction__isnull=True)
+    if records.filter(status=AdministrationStatus.COMPLETED).exists():
+        state = DoseState.GIVEN
+    elif records.filter(status=AdministrationStatus.NOT_DONE).exists():
+        state = DoseState.NOT_GIVEN
+    else:
+        state = DoseState.SCHEDULED
+    ScheduledDose.objects.filter(pk=dose_id).exclude(state=DoseState.CANCELLED).update(state=state)

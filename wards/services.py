@@ -40,6 +40,8 @@ def wristband_issue(*, admission: Admission, printed_by, reason: str = "") -> Wr
 def wristband_void(*, wristband: Wristband, reason: str) -> Wristband:
     if not reason.strip():
         raise ApplicationError("A reason is required to void a wristband.", code="REASON_REQUIRED")
+    # The patient row first, as every bedside write does, so a record cannot slip past a void.
+    Patient.objects.select_for_update().get(pk=wristband.patient_id)
     band = Wristband.objects.select_for_update().get(pk=wristband.pk)
     if band.voided_at is None:
         band.voided_at = timezone.now()
@@ -50,6 +52,7 @@ def wristband_void(*, wristband: Wristband, reason: str) -> Wristband:
 
 @transaction.atomic
 def admission_discharge(*, admission: Admission, discharged_at=None) -> Admission:
+    Patient.objects.select_for_update().get(pk=admission.patient_id)
     admission = Admission.objects.select_for_update().get(pk=admission.pk)
     if not admission.is_open:
         return admission

@@ -12,8 +12,11 @@ if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to a random string of at least 50 characters"
     )
-if not os.environ.get("DATABASE_URL"):
-    raise ImproperlyConfigured("DATABASE_URL must be set (postgres://user:password@host:5432/name)")
+if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+    # Row locks are what keeps two carts from recording one dose twice; SQLite has none.
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be PostgreSQL (postgres://user:password@host:5432/name)"
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names this server answers to")

@@ -54,7 +54,6 @@ class CheckInputSerializer(serializers.Serializer):
     witness_pin = serializers.CharField(required=False, allow_blank=True, default="", max_length=8)
     order = serializers.UUIDField(required=False)
     cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
-    ward = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
 
 
 class OverrideSerializer(serializers.Serializer):

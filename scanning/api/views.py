@@ -38,12 +38,20 @@ from scanning.services import (
 from wards.models import Patient, Ward
 
 
+def ward_session_check(user, ward_code: str) -> None:
+    if ward_code and not user.wards.filter(code=ward_code).exists():
+        raise ApplicationError(
+            "You are not assigned to this ward.", code="WARD_NOT_ASSIGNED", status=403
+        )
+
+
 def language() -> str:
     return "en" if (translation.get_language() or "vi").startswith("en") else "vi"
 
 
 def _check_request(request, data) -> CheckRequest:
-    """The cart's own ward and name come from its login session unless the request names them."""
+    """The cart's ward comes from its login session (checked against the nurse's wards), never
+    from the request body: a client must not be able to switch WRONG_WARD off."""
     session = getattr(request, "session", {})
     order_id = None
     if data.get("order"):
@@ -61,7 +69,7 @@ def _check_request(request, data) -> CheckRequest:
         witness_pin=data.get("witness_pin", ""),
         order_id=order_id,
         cart=data.get("cart") or session.get("cart", ""),
-        ward_code=data.get("ward") or session.get("ward") or None,
+        ward_code=session.get("ward") or None,
     )
 
 
@@ -73,7 +81,8 @@ def _quantity(value, unit) -> str | None:
 
 def check_body(result, context) -> dict:
     lang = language()
-    patient = context.patient
+    # A void, superseded or unknown band identifies nobody: show no one's data.
+    patient = context.patient if context.facts.band_active else None
     order = context.orders.get(result.order.id) if result.order is not None else None
     dose = context.doses.get(result.dose.id) if result.dose is not None else None
     summary = result.dose_summary
@@ -147,6 +156,7 @@ class BadgeLoginApi(APIView):
         if data.validated_data["token"]:
             body["token"] = Token.objects.get_or_create(user=user)[0].key
         else:
+            ward_session_check(user, data.validated_data["ward"])
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             request.session["cart"] = data.validated_data["cart"]
             request.session["ward"] = data.validated_data["ward"]
@@ -292,6 +302,8 @@ class AdministrationsApi(APIView):
                 raise ApplicationError(
                     "since is an ISO 8601 date-time.", code="INVALID_INPUT"
                 ) from error
+            if not 1900 <= moment.year <= 2200:
+                raise ApplicationError("since is out of range.", code="INVALID_INPUT")
             if timezone.is_naive(moment):
                 moment = timezone.make_aware(moment)
             queryset = queryset.filter(created_at__gte=moment)
@@ -477,6 +489,9 @@ def _date_param(value):
     if not value:
         return timezone.localdate()
     try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
+        day = datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError as error:
         raise ApplicationError("date is YYYY-MM-DD.", code="INVALID_INPUT") from error
+    if not 1900 <= day.year <= 2200:
+        raise ApplicationError("date is out of range.", code="INVALID_INPUT")
+    return day

@@ -25,8 +25,11 @@ def cart_login(request):
         except ApplicationError:
             error = _("Badge or PIN not recognised.")
         else:
+            ward = request.POST.get("ward", "")[:20]
             if not user.may_administer:
                 error = _("Only nurses can use the cart.")
+            elif ward and not user.wards.filter(code=ward).exists():
+                error = _("You are not assigned to this ward.")
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 request.session["cart"] = request.POST.get("cart", "")[:60]

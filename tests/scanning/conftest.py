@@ -59,4 +59,4 @@ def nurse_client(frozen_demo):
 
 @pytest.fixture
 def pharmacist_client(frozen_demo):
-    return badge_client(TUAN_BADGE, "5555")
+    return badge_client(TUAN_BADGE, "5555", ward="")
