@@ -1,0 +1,511 @@
+"""Degraded photographs of the demo barcodes, made from the clean printable fixtures.
+
+``bench.decode`` and ``tests/scanning/test_decode_rate.py`` read what this writes to
+``fixtures/degraded/``. Rebuild it with::
+
+    .venv/bin/python -m bench.degrade [--out DIR] [--seed N]
+
+Pillow and a seeded ``random.Random`` only, so the same seed gives byte-identical files (zlib and
+libjpeg are deterministic at fixed settings). Each degradation is a function from an 8-bit
+grayscale image to another; those that need chance take a ``seed`` keyword.
+
+Before degrading, each label is cropped to the part a nurse aims the camera at and "captured"
+at 0.42-0.62 × its 300 dpi print size (drawn per image), about what a cart camera resolves at
+reading distance: the narrowest bar of a linear code is then 1.7-2.5 px and a DataMatrix module
+4-7 px, so a blur of one or two pixels matters as it does in real frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import random
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import NormalDist
+
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+ROOT = Path(__file__).resolve().parent.parent
+CLEAN_DIR = ROOT / "fixtures" / "barcodes"
+DEGRADED_DIR = ROOT / "fixtures" / "degraded"
+DEFAULT_SEED = 2026
+
+CAPTURE_SCALE = (0.42, 0.62)
+BLUR_LIGHT = 0.8
+BLUR_HEAVY = 1.3
+NOISE_SIGMA = 32
+FRAME_SIZE = (640, 480)
+WHITE = 255
+
+Degradation = Callable[..., Image.Image]
+
+
+# --------------------------------------------------------------------------- degradations
+
+
+def _rng(seed: int) -> random.Random:
+    return random.Random(seed)  # noqa: S311 - reproducible pictures, not secrets
+
+
+def gaussian_blur(image: Image.Image, *, radius: float) -> Image.Image:
+    """Out of focus or moving: Pillow's Gaussian, ``radius`` being its standard deviation in px."""
+    return image.filter(ImageFilter.GaussianBlur(radius))
+
+
+def rotate(image: Image.Image, *, degrees: float) -> Image.Image:
+    """Counter-clockwise on white paper; quarter turns are exact."""
+    quarter_turns = {
+        90: Image.Transpose.ROTATE_90,
+        180: Image.Transpose.ROTATE_180,
+        270: Image.Transpose.ROTATE_270,
+    }
+    if degrees % 360 in quarter_turns:
+        return image.transpose(quarter_turns[degrees % 360])
+    return image.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=WHITE)
+
+
+def glare(image: Image.Image, *, seed: int, strength: float = 1.15) -> Image.Image:
+    """A ceiling light on a laminated band: a soft white ellipse, saturated at its core.
+
+    ``strength`` above 1 clips the middle of the ellipse to pure white, as a camera does.
+    """
+    rng = _rng(seed)
+    width, height = image.size
+    reach = math.sqrt(width * height) * rng.uniform(0.22, 0.34)
+    centre_x = width * rng.uniform(0.35, 0.7)
+    centre_y = height * rng.uniform(0.3, 0.7)
+    half_x, half_y = reach * 1.5, reach * 0.75
+    mask = Image.new("L", image.size, 0)
+    ImageDraw.Draw(mask).ellipse(
+        (centre_x - half_x, centre_y - half_y, centre_x + half_x, centre_y + half_y), fill=255
+    )
+    mask = mask.filter(ImageFilter.GaussianBlur(reach * 0.4))
+    mask = mask.point(lambda v: min(255, round(v * strength)))
+    return Image.composite(Image.new("L", image.size, WHITE), image, mask)
+
+
+def cylinder(image: Image.Image, *, axis: float, radius: float, shade: float = 0.4) -> Image.Image:
+    """The label wrapped round a cylinder parallel to its height, seen from far in front.
+
+    ``axis`` (fraction of the width) faces the camera; ``radius`` is a fraction of the width.
+    A point at arc length ``s`` from the axis appears at ``R·sin(s/R)``, so bars squeeze together
+    towards the edges; what lies beyond 80° is out of sight. ``shade`` darkens the flanks, which
+    face away from the light.
+    """
+    width, height = image.size
+    r = radius * width
+    centre = axis * width
+    limit = math.radians(80)
+    theta_low = max(-limit, -centre / r)
+    theta_high = min(limit, (width - centre) / r)
+    left = r * math.sin(theta_low)
+    out_width = max(1, round(r * math.sin(theta_high) - left))
+
+    def source_x(out_x: float) -> float:
+        projected = max(-r, min(r, out_x + left))
+        return centre + r * math.asin(projected / r)
+
+    mesh = []
+    step = 2
+    for x0 in range(0, out_width, step):
+        x1 = min(out_width, x0 + step)
+        s0, s1 = source_x(x0), source_x(x1)
+        mesh.append(((x0, 0, x1, height), (s0, 0, s0, height, s1, height, s1, 0)))
+    warped = image.transform(
+        (out_width, height),
+        Image.Transform.MESH,
+        mesh,
+        resample=Image.Resampling.BICUBIC,
+        fillcolor=WHITE,
+    )
+    light = Image.new("L", (out_width, 1))
+    light.putdata(
+        [
+            round(255 * (1 - shade + shade * math.cos((source_x(x + 0.5) - centre) / r)))
+            for x in range(out_width)
+        ]
+    )
+    return ImageChops.multiply(warped, light.resize((out_width, height)))
+
+
+def jpeg_bytes(image: Image.Image, *, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality, optimize=False, progressive=False)
+    return buffer.getvalue()
+
+
+def jpeg(image: Image.Image, *, quality: int) -> Image.Image:
+    """What a JPEG at ``quality`` keeps: ringing and 8×8 blocks across thin bars.
+
+    ``generate`` writes ``jpeg_bytes`` itself rather than re-encoding this image, so a JPEG step's
+    file decodes to exactly what this returns.
+    """
+    return Image.open(io.BytesIO(jpeg_bytes(image, quality=quality)))
+
+
+def low_contrast(
+    image: Image.Image, *, dark: int = 112, light: int = 152, falloff: float = 0.8
+) -> Image.Image:
+    """Grey on grey: faded thermal print under dim light, brighter on one side."""
+    span = light - dark
+    flat = image.point(lambda v: dark + round(v * span / 255))
+    width, height = image.size
+    ramp = Image.new("L", (width, 1))
+    ramp.putdata(
+        [round(255 * (falloff + (1 - falloff) * x / max(1, width - 1))) for x in range(width)]
+    )
+    return ImageChops.multiply(flat, ramp.resize((width, height)))
+
+
+def noise(image: Image.Image, *, seed: int, sigma: float) -> Image.Image:
+    """Additive Gaussian sensor noise of standard deviation ``sigma`` grey levels."""
+    rng = _rng(seed)
+    normal = NormalDist(128, sigma)
+    table = [max(0, min(255, round(normal.inv_cdf((u + 0.5) / 256)))) for u in range(256)]
+    uniform = Image.frombytes("L", image.size, rng.randbytes(image.width * image.height))
+    return ImageChops.add(image, uniform.point(table), scale=1.0, offset=-128)
+
+
+def clutter(size: tuple[int, int], *, seed: int) -> Image.Image:
+    """A bedside seen past the label: sheets, a sleeve, printed forms, a monitor, out of focus."""
+    rng = _rng(seed)
+    width, height = size
+    low = rng.randint(90, 150)
+    base = Image.linear_gradient("L").resize(size).point(lambda v: low + v * 60 // 255)
+    if rng.random() < 0.5:
+        base = base.transpose(Image.Transpose.ROTATE_180)
+    draw = ImageDraw.Draw(base)
+    for _ in range(14):
+        x, y = rng.randrange(width), rng.randrange(height)
+        w, h = rng.randint(40, 260), rng.randint(30, 200)
+        shade = rng.randint(30, 240)
+        if rng.random() < 0.5:
+            draw.rectangle((x, y, x + w, y + h), fill=shade)
+        else:
+            draw.ellipse((x, y, x + w, y + h), fill=shade)
+    for _ in range(6):
+        # Lines of print: short dark dashes, like text on a chart or a drug box.
+        x, y = rng.randrange(width), rng.randrange(height)
+        for line in range(rng.randint(2, 6)):
+            cursor = x
+            for _ in range(rng.randint(3, 9)):
+                word = rng.randint(8, 40)
+                draw.rectangle(
+                    (cursor, y + line * 14, cursor + word, y + line * 14 + 6),
+                    fill=rng.randint(20, 80),
+                )
+                cursor += word + rng.randint(5, 10)
+    for _ in range(5):
+        draw.line(
+            (
+                rng.randrange(width),
+                rng.randrange(height),
+                rng.randrange(width),
+                rng.randrange(height),
+            ),
+            fill=rng.randint(0, 255),
+            width=rng.randint(2, 8),
+        )
+    return base.filter(ImageFilter.GaussianBlur(rng.uniform(1.5, 3.0)))
+
+
+def in_frame(
+    image: Image.Image, *, seed: int, size: tuple[int, int] = FRAME_SIZE, fill: float = 0.8
+) -> Image.Image:
+    """The label scaled into a camera frame, slightly askew, on a cluttered background."""
+    rng = _rng(seed)
+    frame = clutter(size, seed=rng.getrandbits(32))
+    scale = fill * min(size[0] / image.width, size[1] / image.height)
+    label = image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+        Image.Resampling.LANCZOS,
+    )
+    angle = rng.uniform(-4, 4)
+    mask = Image.new("L", label.size, 255).rotate(angle, expand=True)
+    label = label.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=WHITE)
+    x = rng.randint(0, max(0, size[0] - label.width))
+    y = rng.randint(0, max(0, size[1] - label.height))
+    frame.paste(label, (x, y), mask)
+    return frame
+
+
+def camera_frame(image: Image.Image, *, seed: int) -> Image.Image:
+    """``in_frame`` as a webcam delivers it: a little soft and a little noisy."""
+    rng = _rng(seed)
+    frame = in_frame(image, seed=rng.getrandbits(32))
+    frame = gaussian_blur(frame, radius=0.7)
+    return noise(frame, seed=rng.getrandbits(32), sigma=5)
+
+
+def perspective(image: Image.Image, *, seed: int, tilt: float = 0.3) -> Image.Image:
+    """Photographed at an angle: the far side shrinks; ``tilt`` is how much (0 = head on)."""
+    rng = _rng(seed)
+    width, height = image.size
+    pitch = tilt * rng.uniform(0.6, 1.0) / 2
+    yaw = tilt * rng.uniform(0.3, 0.7) / 2
+    # Where the label's corners land (top-left, top-right, bottom-right, bottom-left).
+    corners = [
+        (pitch * width, yaw * height),
+        ((1 - pitch) * width, 0.0),
+        (float(width), float(height)),
+        (0.0, (1 - yaw) * height),
+    ]
+    if rng.random() < 0.5:
+        corners = [(width - x, y) for x, y in (corners[1], corners[0], corners[3], corners[2])]
+    source = [(0.0, 0.0), (float(width), 0.0), (float(width), float(height)), (0.0, float(height))]
+    return image.transform(
+        image.size,
+        Image.Transform.PERSPECTIVE,
+        _perspective_coefficients(corners, source),
+        resample=Image.Resampling.BICUBIC,
+        fillcolor=WHITE,
+    )
+
+
+def _perspective_coefficients(
+    target: Sequence[tuple[float, float]], source: Sequence[tuple[float, float]]
+) -> tuple[float, ...]:
+    """Pillow's eight coefficients mapping each output point in ``target`` to ``source``."""
+    rows = []
+    for (x, y), (u, v) in zip(target, source, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y, u])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y, v])
+    return tuple(_solve(rows))
+
+
+def _solve(augmented: list[list[float]]) -> list[float]:
+    """Gauss-Jordan elimination with partial pivoting on an n × (n + 1) matrix."""
+    n = len(augmented)
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda row: abs(augmented[row][col]))
+        augmented[col], augmented[pivot] = augmented[pivot], augmented[col]
+        head = augmented[col][col]
+        augmented[col] = [value / head for value in augmented[col]]
+        for row in range(n):
+            if row != col and augmented[row][col]:
+                factor = augmented[row][col]
+                augmented[row] = [
+                    a - factor * b for a, b in zip(augmented[row], augmented[col], strict=True)
+                ]
+    return [row[n] for row in augmented]
+
+
+# --------------------------------------------------------------------------- the set
+
+
+@dataclass(frozen=True)
+class LabelKind:
+    """A printed label and how it meets a camera."""
+
+    name: str
+    fixture_prefix: str
+    sources: int
+    # The part of the label a nurse points the camera at (left, top, right, bottom, fractions).
+    aim: tuple[float, float, float, float]
+    # What it is wrapped round: the axis (fraction of the aimed width) and the radius (of the
+    # aimed width), each drawn from a range per image.
+    curve_axis: tuple[float, float]
+    curve_radius: tuple[float, float]
+
+
+KINDS = (
+    # The two codes of a band (11.6 cm of its 25 cm) round a wrist or forearm of radius 2.9 to
+    # 5.2 cm, turned so that either code, or the gap between them, faces the camera.
+    LabelKind(
+        "wristband",
+        "wristband-",
+        sources=5,
+        aim=(0.339, 0.0, 0.803, 1.0),
+        curve_axis=(0.45, 0.85),
+        curve_radius=(0.25, 0.45),
+    ),
+    # A card in a soft holder on a lanyard, gently bent.
+    LabelKind(
+        "badge",
+        "badge-",
+        sources=4,
+        aim=(0.0, 0.0, 1.0, 1.0),
+        curve_axis=(0.4, 0.6),
+        curve_radius=(0.5, 0.9),
+    ),
+    # A 5 cm unit-dose label round a vial or syringe barrel of radius 1.1 to 1.6 cm.
+    LabelKind(
+        "unit-dose",
+        "unit-dose-",
+        sources=5,
+        aim=(0.0, 0.0, 1.0, 1.0),
+        curve_axis=(0.18, 0.28),
+        curve_radius=(0.22, 0.32),
+    ),
+    # A retail pack: a bottle of radius 2 to 4 cm.
+    LabelKind(
+        "ean13",
+        "ean13-",
+        sources=4,
+        aim=(0.0, 0.0, 1.0, 1.0),
+        curve_axis=(0.4, 0.6),
+        curve_radius=(0.5, 1.0),
+    ),
+)
+
+Apply = Callable[[Image.Image, random.Random, LabelKind], Image.Image]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One degradation as applied to every source; JPEG steps are saved as JPEG."""
+
+    name: str
+    apply: Apply
+    jpeg_quality: int | None = None
+
+
+def _plain(function: Degradation, **options: object) -> Apply:
+    return lambda image, rng, kind: function(image, **options)
+
+
+def _seeded(function: Degradation, **options: object) -> Apply:
+    return lambda image, rng, kind: function(image, seed=rng.getrandbits(32), **options)
+
+
+def _as_is(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Image:
+    # The JPEG steps degrade by their encoding alone: the file decodes to what jpeg() returns.
+    return image
+
+
+def _curved(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Image:
+    return cylinder(
+        image, axis=rng.uniform(*kind.curve_axis), radius=rng.uniform(*kind.curve_radius)
+    )
+
+
+def _framed(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Image:
+    return camera_frame(image, seed=rng.getrandbits(32))
+
+
+STEPS = (
+    Step("blur-light", _plain(gaussian_blur, radius=BLUR_LIGHT)),
+    Step("blur-heavy", _plain(gaussian_blur, radius=BLUR_HEAVY)),
+    Step("rotate-7", _plain(rotate, degrees=7)),
+    Step("rotate-90", _plain(rotate, degrees=90)),
+    Step("rotate-180", _plain(rotate, degrees=180)),
+    Step("glare", _seeded(glare)),
+    Step("curved", _curved),
+    Step("jpeg-25", _as_is, jpeg_quality=25),
+    Step("jpeg-10", _as_is, jpeg_quality=10),
+    Step("low-contrast", _plain(low_contrast)),
+    Step("noise", _seeded(noise, sigma=NOISE_SIGMA)),
+    # Browsers hand a canvas over as JPEG; 85 is about what they default to.
+    Step("camera-640x480", _framed, jpeg_quality=85),
+    Step("perspective", _seeded(perspective)),
+)
+
+
+def aimed(image: Image.Image, kind: LabelKind) -> Image.Image:
+    left, top, right, bottom = kind.aim
+    width, height = image.size
+    return image.crop(
+        (round(left * width), round(top * height), round(right * width), round(bottom * height))
+    )
+
+
+def capture(image: Image.Image, *, scale: float) -> Image.Image:
+    """The printed label as the camera resolves it (see the module docstring)."""
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.convert("L").resize(size, Image.Resampling.LANCZOS)
+
+
+def pick_sources(index: dict[str, dict], kind: LabelKind) -> list[str]:
+    """``kind.sources`` PNG fixtures spread evenly over the sorted list, so lots and GTINs vary."""
+    names = sorted(
+        name for name in index if name.startswith(kind.fixture_prefix) and name.endswith(".png")
+    )
+    if len(names) <= kind.sources:
+        return names
+    stride = len(names) / kind.sources
+    return [names[int(i * stride)] for i in range(kind.sources)]
+
+
+def file_rng(seed: int, file_name: str) -> random.Random:
+    # Not hash(): string hashing is salted per process.
+    return _rng(zlib.crc32(f"{seed}:{file_name}".encode()))
+
+
+def degraded_file(
+    label: Image.Image, kind: LabelKind, step: Step, *, seed: int, file_name: str
+) -> bytes:
+    """One file's bytes: the aimed grayscale ``label`` captured, degraded by ``step``, encoded."""
+    rng = file_rng(seed, file_name)
+    captured = capture(label, scale=rng.uniform(*CAPTURE_SCALE))
+    return encoded(step.apply(captured, rng, kind), step.jpeg_quality)
+
+
+def generate(
+    out_dir: Path = DEGRADED_DIR, *, seed: int = DEFAULT_SEED, clean_dir: Path = CLEAN_DIR
+) -> list[dict]:
+    """Write every degraded image and ``index.json`` to ``out_dir``; return the index rows.
+
+    Each file is its own photograph: its capture scale and every chance in its degradation come
+    from a generator seeded with ``seed`` and the file name. Images left from an earlier run
+    under names no longer generated are removed.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clean_index = json.loads((clean_dir / "index.json").read_text(encoding="utf-8"))
+    rows = []
+    for kind in KINDS:
+        for source in pick_sources(clean_index, kind):
+            label = aimed(Image.open(clean_dir / source).convert("L"), kind)
+            for step in STEPS:
+                extension = "jpg" if step.jpeg_quality else "png"
+                file_name = f"{kind.name}-{step.name}-{Path(source).stem}.{extension}"
+                data = degraded_file(label, kind, step, seed=seed, file_name=file_name)
+                (out_dir / file_name).write_bytes(data)
+                rows.append(
+                    {
+                        "file": file_name,
+                        "kind": kind.name,
+                        "degradation": step.name,
+                        "element_string": clean_index[source]["element_string"],
+                        "source": source,
+                    }
+                )
+    written = {row["file"] for row in rows}
+    for stale in [*out_dir.glob("*.png"), *out_dir.glob("*.jpg")]:
+        if stale.name not in written:
+            stale.unlink()
+    index = {row["file"]: {k: v for k, v in row.items() if k != "file"} for row in rows}
+    (out_dir / "index.json").write_text(
+        json.dumps(index, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return rows
+
+
+def encoded(image: Image.Image, jpeg_quality: int | None) -> bytes:
+    """The file's bytes: JPEG at ``jpeg_quality``, else PNG at fixed settings."""
+    if jpeg_quality is not None:
+        return jpeg_bytes(image, quality=jpeg_quality)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False, compress_level=9)
+    return buffer.getvalue()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.degrade", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--out", type=Path, default=DEGRADED_DIR)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    args = parser.parse_args(argv)
+    rows = generate(args.out, seed=args.seed)
+    total = sum((args.out / row["file"]).stat().st_size for row in rows)
+    print(f"{len(rows)} images, {total / 1_000_000:.2f} MB, in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
