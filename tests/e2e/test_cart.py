@@ -166,3 +166,32 @@ def test_the_page_fits_a_tablet(page):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 768
     screenshot(page, "cart-tablet-vi")
+
+
+def test_a_refused_dose_is_documented_as_not_given(page):
+    log_in(page, *HOA)
+    open_patient(page, AN, "Nguyễn Văn An")
+    page.locator(".dose.due button").first.click()
+    expect(page.locator("#not-given-dialog")).to_be_visible()
+    page.click('#not-given-reasons button[data-reason="refused"]')
+    expect(page.locator("#message")).to_have_class("message ok")
+    expect(page.locator(".dose.not_given")).to_have_count(1)
+    record = Administration.objects.get()
+    assert (record.status, record.reason) == ("not_done", "refused")
+    expect(page.locator("#scan")).to_be_focused()
+
+
+def test_a_typed_code_is_flagged_and_needs_an_unable_to_scan_reason(page):
+    log_in(page, *HOA)
+    open_patient(page, AN, "Nguyễn Văn An")
+    page.click("#keyed-button")
+    page.fill("#keyed-code", "(01)08936012345001(17)271130(10)PCM2611A(21)PCM2611AS001")
+    page.click("#keyed-ok")
+    scan(page, wedge(label("PCM2611A", 2)))
+    expect(page.locator("#verdict")).to_have_class("verdict warn")
+    page.click('button[data-code="KEYED_ENTRY"][data-reason="DAMAGED_BARCODE"]')
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+    units = Administration.objects.get().units.order_by("serial")
+    assert [unit.scanned for unit in units] == [False, True]
+    assert Override.objects.get().reason == "DAMAGED_BARCODE"
