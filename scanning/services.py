@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -22,7 +23,7 @@ from scanning.models import (
     ScanPurpose,
 )
 from scanning.scans import ResolvedScan, ScanInput, scan_resolve
-from scanning.selectors import CheckContext, check_context_build, counting_given, staff_get_by_badge
+from scanning.selectors import CheckContext, check_context_build, counting_given
 from scanning.signals import administration_recorded
 from wards.models import Patient
 
@@ -69,17 +70,27 @@ class BadgeLoginFailedError(ApplicationError):
     status = 401
 
 
-def staff_authenticate_badge(*, badge: ScanInput, pin: str):
+class LockedOutError(ApplicationError):
+    code = "LOCKED_OUT"
+    status = 429
+
+
+def staff_authenticate_badge(*, request, badge: ScanInput, pin: str):
     """The staff member whose badge this is, if the PIN matches. One answer for every failure, so
-    that a probe cannot tell an unknown badge from a wrong PIN."""
+    that a probe cannot tell an unknown badge from a wrong PIN; django-axes counts the failures."""
     scan = scan_resolve(
         badge,
         max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
         max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
         gs_substitute=settings.BARCODE_GS_SUBSTITUTE,
     )
-    user = staff_get_by_badge(scan=scan)
-    if user is None or not user.is_active or not user.check_pin(pin):
+    parsed = scan.first("badge")
+    user = authenticate(
+        request, username=parsed.payload.gsrn if parsed else None, password=pin, badge=True
+    )
+    if getattr(request, "axes_locked_out", False):
+        raise LockedOutError("Too many failed attempts: this badge is locked for 15 minutes.")
+    if user is None:
         raise BadgeLoginFailedError("Badge or PIN not recognised.")
     return user
 

@@ -10,3 +10,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Serve static files from the apps directly; no collectstatic step for development or tests.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The test client's login() authenticates without a request, which django-axes refuses; the
+# lockout tests switch it back on with the settings fixture.
+AXES_ENABLED = False

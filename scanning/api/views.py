@@ -26,6 +26,7 @@ from scanning.models import Administration
 from scanning.scans import ResolvedScan, scan_resolve
 from scanning.selectors import dose_list_due_for_ward, dose_timing, mar_get
 from scanning.services import (
+    BadgeLoginFailedError,
     CheckRequest,
     OverrideInput,
     administration_check,
@@ -62,11 +63,21 @@ def _check_request(request, data) -> CheckRequest:
         )
         if order_id is None:
             raise ApplicationError("Unknown order.", code="ORDER_UNKNOWN", status=404)
+    witness_pin = data.get("witness_pin", "")
+    if data.get("witness") and witness_pin:
+        # The witness's PIN is a login like any other: failures count towards the badge's lockout,
+        # and a locked badge cannot witness even with the right PIN.
+        try:
+            staff_authenticate_badge(
+                request=request, badge=s.scan_input(data["witness"]), pin=witness_pin
+            )
+        except BadgeLoginFailedError:
+            witness_pin = ""
     return CheckRequest(
         patient=s.scan_input(data["patient"]),
         medications=tuple(s.scan_input(scan) for scan in data.get("medications", [])),
         witness=s.scan_input(data["witness"]) if data.get("witness") else None,
-        witness_pin=data.get("witness_pin", ""),
+        witness_pin=witness_pin,
         order_id=order_id,
         cart=data.get("cart") or session.get("cart", ""),
         ward_code=session.get("ward") or None,
@@ -146,7 +157,9 @@ class BadgeLoginApi(APIView):
         data = s.BadgeLoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = staff_authenticate_badge(
-            badge=s.scan_input(data.validated_data["badge"]), pin=data.validated_data["pin"]
+            request=request,
+            badge=s.scan_input(data.validated_data["badge"]),
+            pin=data.validated_data["pin"],
         )
         body = {
             "username": user.username,

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from hospital.exceptions import ApplicationError
 from scanning.scans import ScanInput
-from scanning.services import staff_authenticate_badge
+from scanning.services import LockedOutError, staff_authenticate_badge
 from wards.models import Ward
 
 
@@ -19,9 +19,12 @@ def cart_login(request):
     if request.method == "POST":
         try:
             user = staff_authenticate_badge(
+                request=request,
                 badge=ScanInput(code=request.POST.get("badge", "")[:200]),
                 pin=request.POST.get("pin", "")[:8],
             )
+        except LockedOutError:
+            error = _("Too many failed attempts: this badge is locked for 15 minutes.")
         except ApplicationError:
             error = _("Badge or PIN not recognised.")
         else:
