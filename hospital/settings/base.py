@@ -184,4 +184,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # axes announces itself on every command at INFO; failures still log at WARNING.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
