@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint migrate demo clean
+.PHONY: run test lint migrate demo clean worker listen
 
 $(PY):
 	@python_bin=$$(sh .ci/find-python) || exit 1; \
@@ -24,8 +24,17 @@ demo: migrate
 	$(PY) manage.py demo_load
 
 run: demo
-	@echo "Serving on http://$(HOST):$(PORT)/  (pharmacy site: http://$(HOST):$(PORT)/pharmacy/)"
+	@echo "Serving on http://$(HOST):$(PORT)/  (cart: /cart/, pharmacy site: /pharmacy/)"
+	@echo "Outbox worker started: HL7 goes to the destinations set in /pharmacy/"
+	@$(PY) manage.py outbox_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+worker: migrate
+	$(PY) manage.py outbox_worker
+
+listen: $(STAMP)
+	$(PY) manage.py mllp_listen --port 2575
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

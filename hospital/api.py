@@ -44,7 +44,12 @@ def exception_handler(exc, context):
         )
     code = exc.default_code.upper() if isinstance(exc, exceptions.APIException) else "ERROR"
     if isinstance(exc, exceptions.ValidationError):
-        response.data = error_body("INVALID_INPUT", "The request is not valid.", response.data)
+        details = (
+            response.data
+            if isinstance(response.data, dict)
+            else {"non_field_errors": response.data}
+        )
+        response.data = error_body("INVALID_INPUT", "The request is not valid.", details)
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
         response.data = error_body(code, str(detail))

@@ -17,13 +17,17 @@ EDIT_FORMULARY = [
     for action in ("add", "change")
 ]
 
+INTEROP_VIEW = ["interop.view_destination", "interop.view_outboundmessage"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.NURSE: VIEW_WARDS + VIEW_PHARMACY,
     Role.CHARGE_NURSE: VIEW_WARDS + VIEW_PHARMACY,
     Role.PHARMACIST: VIEW_WARDS
     + VIEW_PHARMACY
     + EDIT_FORMULARY
-    + ["wards.add_wristband", "wards.add_allergy", "wards.change_allergy"],
+    + ["wards.add_wristband", "wards.add_allergy", "wards.change_allergy"]
+    + INTEROP_VIEW
+    + ["interop.change_outboundmessage"],
     Role.ADMIN: VIEW_WARDS
     + VIEW_PHARMACY
     + EDIT_FORMULARY
@@ -32,7 +36,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         for m in ("ward", "bed", "patient", "admission", "allergy")
         for action in ("add", "change")
     ]
-    + ["wards.add_wristband", "hospital.view_user", "hospital.add_user", "hospital.change_user"],
+    + ["wards.add_wristband", "hospital.view_user", "hospital.add_user", "hospital.change_user"]
+    + INTEROP_VIEW
+    + ["interop.add_destination", "interop.change_destination", "interop.change_outboundmessage"],
 }
 
 

@@ -163,6 +163,8 @@ DOSE_SCHEDULE_HORIZON_HOURS = int(os.environ.get("DOSE_SCHEDULE_HORIZON_HOURS", 
 # The cart locks itself (and forgets the patient on screen) after this much idle time.
 CART_IDLE_LOCK_SECONDS = int(os.environ.get("CART_IDLE_LOCK_SECONDS", "120"))
 
+BENCH_BASELINE = env_bool("BENCH_BASELINE")
+
 # Everything the pages load comes from this server. The camera needs blob: for its frames.
 SECURE_CSP = {
     "default-src": [CSP.SELF],

@@ -142,3 +142,9 @@ class AdministrationOutputSerializer(serializers.Serializer):
     replaces = serializers.UUIDField(source="replaces.external_id", allow_null=True, default=None)
     units = UnitOutputSerializer(many=True)
     overrides = OverrideOutputSerializer(many=True)
+
+
+class AdministrationFeedPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = AdministrationOutputSerializer(many=True)

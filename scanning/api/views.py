@@ -3,10 +3,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.authtoken.models import Token
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -296,7 +297,14 @@ class AdministrationsApi(APIView):
         )
         return Response(body, status=status)
 
-    @extend_schema(responses={200: s.AdministrationOutputSerializer(many=True)})
+    @extend_schema(
+        responses={200: s.AdministrationFeedPageSerializer},
+        parameters=[
+            OpenApiParameter("since", str, description="ISO 8601: records written since then"),
+            OpenApiParameter("ward", str, description="ward code"),
+            OpenApiParameter("cursor", str, description="the `next` link's cursor"),
+        ],
+    )
     def get(self, request):
         queryset = Administration.objects.select_related(
             "patient",
@@ -323,7 +331,10 @@ class AdministrationsApi(APIView):
         if request.query_params.get("ward"):
             queryset = queryset.filter(admission__ward__code=request.query_params["ward"])
         paginator = FeedPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
+        try:
+            page = paginator.paginate_queryset(queryset, request, view=self)
+        except (OverflowError, DjangoValidationError) as error:
+            raise ApplicationError("The cursor is not valid.", code="INVALID_CURSOR") from error
         return paginator.get_paginated_response(
             s.AdministrationOutputSerializer(page, many=True).data
         )

@@ -187,6 +187,8 @@ def test_a_typed_code_is_flagged_and_needs_an_unable_to_scan_reason(page):
     page.click("#keyed-button")
     page.fill("#keyed-code", "(01)08936012345001(17)271130(10)PCM2611A(21)PCM2611AS001")
     page.click("#keyed-ok")
+    expect(page.locator("#verdict")).to_be_visible()
+    expect(page.locator("#scan")).to_be_focused()
     scan(page, wedge(label("PCM2611A", 2)))
     expect(page.locator("#verdict")).to_have_class("verdict warn")
     page.click('button[data-code="KEYED_ENTRY"][data-reason="DAMAGED_BARCODE"]')

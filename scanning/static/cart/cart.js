@@ -72,9 +72,16 @@
   scanField.addEventListener("blur", () => setTimeout(refocus, 150));
 
   // --- scans ----------------------------------------------------------------------------------
-  async function handleScan(scan) {
+  // Scans are handled one after another, never dropped: a scanner can send the next code before
+  // the server has answered the last one.
+  let scanQueue = Promise.resolve();
+  function handleScan(scan) {
+    scanQueue = scanQueue.then(() => handleOneScan(scan));
+    return scanQueue;
+  }
+
+  async function handleOneScan(scan) {
     resetIdle();
-    if (state.busy) return;
     state.busy = true;
     try {
       const kind = await kindOf(scan);
@@ -420,6 +427,7 @@
   $("keyed-ok").addEventListener("click", () => {
     const text = $("keyed-code").value.trim();
     $("keyed-dialog").close();
+    scanField.focus();  // at once: the next scan may already be on its way
     if (text) handleScan({ code: text, keyed: true });
   });
   $("keyed-code").addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); $("keyed-ok").click(); } });

@@ -1,0 +1,78 @@
+"""Writes for interop: queue a record for every subscribed destination, and re-queue by hand."""
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from interop.hl7v2 import message_control_id
+from interop.models import Destination, MessageType, OutboundMessage, OutboundState
+from interop.selectors import snapshot_of_new_record
+from interop.snapshot import snapshot_to_json
+from scanning.models import Administration
+
+
+def outbox_enqueue_administration(*, administration: Administration) -> list[OutboundMessage]:
+    """One RAS^O17 row per enabled destination that takes them. Called from the signal that the
+    recording transaction sends, so the rows commit or roll back with the record."""
+    destinations = [
+        destination
+        for destination in Destination.objects.filter(enabled=True).order_by("pk")
+        if destination.accepts(MessageType.RAS_O17)
+    ]
+    if not destinations:
+        return []
+    snapshot = snapshot_to_json(snapshot_of_new_record(administration))
+    message_id = message_control_id(administration.external_id)
+    prerequisites = _sent_before(administration, destinations)
+    now = timezone.now()
+    return OutboundMessage.objects.bulk_create(
+        [
+            OutboundMessage(
+                destination=destination,
+                administration=administration,
+                message_type=MessageType.RAS_O17,
+                message_id=message_id,
+                snapshot=snapshot,
+                depends_on=prerequisites.get(destination.pk),
+                next_attempt_at=now,
+            )
+            for destination in destinations
+        ]
+    )
+
+
+def _sent_before(
+    administration: Administration, destinations: list[Destination]
+) -> dict[int, OutboundMessage]:
+    """Per destination, the message that must be settled first: a withdrawal follows the record it
+    withdraws, and a replacement follows the withdrawal (so a receiver never holds two given
+    records for one dose, nor deletes a record it has not seen yet)."""
+    if administration.corrects_id is not None:
+        earlier = administration.corrects_id
+    elif administration.replaces_id is not None:
+        earlier = (
+            Administration.objects.filter(corrects_id=administration.replaces_id)
+            .values_list("pk", flat=True)
+            .first()
+        ) or administration.replaces_id
+    else:
+        return {}
+    return {
+        message.destination_id: message
+        for message in OutboundMessage.objects.filter(
+            administration_id=earlier,
+            destination__in=destinations,
+            message_type=MessageType.RAS_O17,
+        )
+    }
+
+
+def outbound_retry_now(*, messages: QuerySet) -> int:
+    """Put dead (or waiting) messages back at the front of the queue with a fresh attempt count.
+    A message a worker holds right now is left alone."""
+    with transaction.atomic():
+        return (
+            messages.exclude(state=OutboundState.DELIVERED)
+            .filter(lease_token__isnull=True)
+            .update(state=OutboundState.PENDING, attempts=0, next_attempt_at=timezone.now())
+        )

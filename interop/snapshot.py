@@ -1,0 +1,262 @@
+"""What other systems are told about one administration record, as plain data (pure).
+
+The selectors build a snapshot from the database; the HL7 v2 and FHIR mappers read only this. The
+outbox stores a snapshot taken inside the recording transaction, so a message sent hours later
+(after a receiver outage) still describes the patient, bed and record as they were when recorded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+COMPLETED = "completed"
+NOT_DONE = "not_done"
+ENTERED_IN_ERROR = "entered_in_error"
+STATUSES = frozenset({COMPLETED, NOT_DONE, ENTERED_IN_ERROR})
+REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Staff:
+    username: str
+    family_name: str = ""
+    given_name: str = ""
+
+    @property
+    def display(self) -> str:
+        return " ".join(part for part in (self.family_name, self.given_name) if part) or (
+            self.username
+        )
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One scanned (or keyed) package unit."""
+
+    gtin: str
+    lot: str = ""
+    expiry: date | None = None
+    serial: str = ""
+    scanned: bool = True
+
+
+@dataclass(frozen=True)
+class Patient:
+    id: uuid.UUID
+    mrn: str
+    full_name: str
+    date_of_birth: date
+    sex: str  # HL7 table 0001: F, M, O, U
+
+    @property
+    def name_parts(self) -> tuple[str, str, str]:
+        """(family, given, middle) of a Vietnamese name written family name first: "Nguyễn Văn An"
+        is family "Nguyễn", middle "Văn", given "An". One word is taken as the family name."""
+        words = self.full_name.split()
+        if not words:
+            return "", "", ""
+        if len(words) == 1:
+            return words[0], "", ""
+        return words[0], words[-1], " ".join(words[1:-1])
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """The entered-in-error record that later withdrew this one (read side only)."""
+
+    id: uuid.UUID
+    reason: str
+    reason_label: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class AdministrationSnapshot:
+    id: uuid.UUID
+    status: str  # completed, not_done, entered_in_error
+    administered_at: datetime
+    recorded_at: datetime
+    patient: Patient
+    encounter_id: uuid.UUID
+    ward_code: str
+    ward_name: str
+    bed_code: str
+    order_id: uuid.UUID
+    medication_code: str
+    medication_name: str
+    order_route: str
+    order_dose_unit: str
+    performer: Staff
+    amount: Decimal | None = None
+    unit: str = ""
+    route: str = ""
+    site: str = ""
+    is_partial: bool = False
+    reason: str = ""
+    reason_label: str = ""
+    comment: str = ""
+    witness: Staff | None = None
+    units: tuple[Unit, ...] = ()
+    # An entered-in-error record carries the record it withdraws; a replacement names the
+    # withdrawn record it stands in for.
+    corrects: AdministrationSnapshot | None = None
+    replaces_id: uuid.UUID | None = None
+    withdrawn_by: Withdrawal | None = None
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown administration status {self.status!r}")
+        if (self.status == ENTERED_IN_ERROR) != (self.corrects is not None):
+            raise ValueError("an entered-in-error snapshot, and only one, carries `corrects`")
+
+    @property
+    def clinical(self) -> AdministrationSnapshot:
+        """The record whose clinical content (drug, dose, time, units) this one is about."""
+        return self.corrects if self.corrects is not None else self
+
+    @property
+    def gtins(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(unit.gtin for unit in self.units if unit.gtin))
+
+    @property
+    def lots(self) -> tuple[tuple[str, date | None], ...]:
+        """Distinct (lot, expiry) pairs in scan order."""
+        return tuple(dict.fromkeys((unit.lot, unit.expiry) for unit in self.units if unit.lot))
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _staff_json(staff: Staff | None) -> dict | None:
+    if staff is None:
+        return None
+    return {
+        "username": staff.username,
+        "family_name": staff.family_name,
+        "given_name": staff.given_name,
+    }
+
+
+def snapshot_to_json(snapshot: AdministrationSnapshot) -> dict:
+    """A JSON-ready dict; `snapshot_from_json` reverses it exactly."""
+    return {
+        "id": str(snapshot.id),
+        "status": snapshot.status,
+        "administered_at": _iso(snapshot.administered_at),
+        "recorded_at": _iso(snapshot.recorded_at),
+        "patient": {
+            "id": str(snapshot.patient.id),
+            "mrn": snapshot.patient.mrn,
+            "full_name": snapshot.patient.full_name,
+            "date_of_birth": _iso(snapshot.patient.date_of_birth),
+            "sex": snapshot.patient.sex,
+        },
+        "encounter_id": str(snapshot.encounter_id),
+        "ward_code": snapshot.ward_code,
+        "ward_name": snapshot.ward_name,
+        "bed_code": snapshot.bed_code,
+        "order_id": str(snapshot.order_id),
+        "medication_code": snapshot.medication_code,
+        "medication_name": snapshot.medication_name,
+        "order_route": snapshot.order_route,
+        "order_dose_unit": snapshot.order_dose_unit,
+        "performer": _staff_json(snapshot.performer),
+        "amount": str(snapshot.amount) if snapshot.amount is not None else None,
+        "unit": snapshot.unit,
+        "route": snapshot.route,
+        "site": snapshot.site,
+        "is_partial": snapshot.is_partial,
+        "reason": snapshot.reason,
+        "reason_label": snapshot.reason_label,
+        "comment": snapshot.comment,
+        "witness": _staff_json(snapshot.witness),
+        "units": [
+            {
+                "gtin": unit.gtin,
+                "lot": unit.lot,
+                "expiry": _iso(unit.expiry),
+                "serial": unit.serial,
+                "scanned": unit.scanned,
+            }
+            for unit in snapshot.units
+        ],
+        "corrects": snapshot_to_json(snapshot.corrects) if snapshot.corrects else None,
+        "replaces_id": str(snapshot.replaces_id) if snapshot.replaces_id else None,
+        "withdrawn_by": {
+            "id": str(snapshot.withdrawn_by.id),
+            "reason": snapshot.withdrawn_by.reason,
+            "reason_label": snapshot.withdrawn_by.reason_label,
+            "recorded_at": _iso(snapshot.withdrawn_by.recorded_at),
+        }
+        if snapshot.withdrawn_by
+        else None,
+    }
+
+
+def _staff(data: dict | None) -> Staff | None:
+    return Staff(**data) if data is not None else None
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def snapshot_from_json(data: dict) -> AdministrationSnapshot:
+    patient = data["patient"]
+    withdrawn = data.get("withdrawn_by")
+    return AdministrationSnapshot(
+        id=uuid.UUID(data["id"]),
+        status=data["status"],
+        administered_at=datetime.fromisoformat(data["administered_at"]),
+        recorded_at=datetime.fromisoformat(data["recorded_at"]),
+        patient=Patient(
+            id=uuid.UUID(patient["id"]),
+            mrn=patient["mrn"],
+            full_name=patient["full_name"],
+            date_of_birth=date.fromisoformat(patient["date_of_birth"]),
+            sex=patient["sex"],
+        ),
+        encounter_id=uuid.UUID(data["encounter_id"]),
+        ward_code=data["ward_code"],
+        ward_name=data["ward_name"],
+        bed_code=data["bed_code"],
+        order_id=uuid.UUID(data["order_id"]),
+        medication_code=data["medication_code"],
+        medication_name=data["medication_name"],
+        order_route=data["order_route"],
+        order_dose_unit=data["order_dose_unit"],
+        performer=_staff(data["performer"]),
+        amount=Decimal(data["amount"]) if data["amount"] is not None else None,
+        unit=data["unit"],
+        route=data["route"],
+        site=data["site"],
+        is_partial=data["is_partial"],
+        reason=data["reason"],
+        reason_label=data["reason_label"],
+        comment=data["comment"],
+        witness=_staff(data["witness"]),
+        units=tuple(
+            Unit(
+                gtin=unit["gtin"],
+                lot=unit["lot"],
+                expiry=_date(unit["expiry"]),
+                serial=unit["serial"],
+                scanned=unit["scanned"],
+            )
+            for unit in data["units"]
+        ),
+        corrects=snapshot_from_json(data["corrects"]) if data.get("corrects") else None,
+        replaces_id=uuid.UUID(data["replaces_id"]) if data.get("replaces_id") else None,
+        withdrawn_by=Withdrawal(
+            id=uuid.UUID(withdrawn["id"]),
+            reason=withdrawn["reason"],
+            reason_label=withdrawn["reason_label"],
+            recorded_at=datetime.fromisoformat(withdrawn["recorded_at"]),
+        )
+        if withdrawn
+        else None,
+    )

@@ -1,0 +1,325 @@
+import socket
+import threading
+import uuid
+from collections import Counter
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from interop.hl7v2 import Hl7Config, ack_build, message_header
+from interop.mllp import MllpServer
+from interop.models import Destination
+from interop.snapshot import AdministrationSnapshot, Patient, Staff, Unit
+from scanning.models import AdministeredUnit, Administration
+from scanning.signals import administration_recorded
+from tests.factories import (
+    AdmissionFactory,
+    BedFactory,
+    NurseFactory,
+    OrderFactory,
+    PackageFactory,
+    PatientFactory,
+    WardFactory,
+)
+
+HCMC = ZoneInfo("Asia/Ho_Chi_Minh")
+HL7_CONFIG = Hl7Config(
+    sending_application="BCMA",
+    sending_facility="BVDEMO",
+    receiving_application="HIS",
+    receiving_facility="BVDEMO",
+)
+
+# ---------------------------------------------------------------------------------------------
+# Pure snapshots, one per kind of record, for golden files.
+
+
+def _uuid(n: int) -> uuid.UUID:
+    return uuid.UUID(f"00000000-0000-4000-8000-{n:012d}")
+
+
+GIVEN = AdministrationSnapshot(
+    id=uuid.UUID("4f1c9a2e-6b7d-4e3a-9c51-2d8e0f7a6b13"),
+    status="completed",
+    administered_at=datetime(2026, 11, 24, 8, 10, 0, tzinfo=HCMC),
+    recorded_at=datetime(2026, 11, 24, 8, 10, 2, tzinfo=HCMC),
+    patient=Patient(
+        id=_uuid(101),
+        mrn="BN2026000101",
+        full_name="Nguyễn Văn An",
+        date_of_birth=date(1956, 3, 14),
+        sex="M",
+    ),
+    encounter_id=_uuid(201),
+    ward_code="NOI",
+    ward_name="Khoa Nội tổng hợp",
+    bed_code="01",
+    order_id=_uuid(301),
+    medication_code="paracetamol-500-tab",
+    medication_name="Paracetamol 500 mg viên nén",
+    order_route="PO",
+    order_dose_unit="mg",
+    performer=Staff("dd.hoa", "Nguyễn Thị", "Hoa"),
+    amount=Decimal("1000.0000"),
+    unit="mg",
+    route="PO",
+    units=(
+        Unit("08936012345001", "PCM2611A", date(2026, 11, 30), "PCM2611AS001"),
+        Unit("08936012345001", "PCM2611A", date(2026, 11, 30), "PCM2611AS002"),
+    ),
+)
+
+PARTIAL = replace(
+    GIVEN,
+    id=uuid.UUID("9b2d4c6e-1f3a-4b5c-8d7e-0a1b2c3d4e5f"),
+    patient=replace(GIVEN.patient, full_name="Trần Thị Bích Ngọc", sex="F", mrn="BN2026000102"),
+    medication_code="morphine-10-inj",
+    medication_name="Morphin 10 mg/1 mL dung dịch tiêm",
+    order_route="SC",
+    order_dose_unit="mg",
+    amount=Decimal("2.5"),
+    unit="mg",
+    route="SC",
+    site="bụng, bên trái",
+    is_partial=True,
+    comment="Bệnh nhân buồn nôn | chỉ tiêm 2,5 mg ^ phần còn lại huỷ & ghi sổ",
+    witness=Staff("dd.binh", "Lê Văn", "Bình"),
+    units=(Unit("08936012345094", "MOR2605B", date(2027, 5, 31), "MOR2605BS007", scanned=False),),
+)
+
+NOT_GIVEN = replace(
+    GIVEN,
+    id=uuid.UUID("c3e5a7b9-2d4f-4a6c-8e0a-1b3c5d7e9f21"),
+    status="not_done",
+    amount=None,
+    unit="",
+    route="",
+    units=(),
+    reason="refused",
+    reason_label="Người bệnh từ chối",
+    comment="Người bệnh nói đã uống thuốc ở nhà",
+)
+
+HELD = replace(
+    NOT_GIVEN,
+    id=uuid.UUID("d4f6b8c0-3e5a-4b7d-9f1b-2c4d6e8f0a32"),
+    reason="npo",
+    reason_label="Nhịn ăn uống",
+    comment="",
+)
+
+ENTERED_IN_ERROR = replace(
+    GIVEN,
+    id=uuid.UUID("e5a7c9d1-4f6b-4c8e-8a2c-3d5e7f9a1b43"),
+    status="entered_in_error",
+    administered_at=datetime(2026, 11, 24, 9, 0, 0, tzinfo=HCMC),
+    recorded_at=datetime(2026, 11, 24, 9, 0, 1, tzinfo=HCMC),
+    performer=Staff("dd.lan", "Phạm Thị", "Lan"),
+    amount=None,
+    unit="",
+    route="",
+    units=(),
+    reason="wrong_dose",
+    reason_label="Ghi sai liều",
+    comment="Đã cho 500 mg, không phải 1000 mg",
+    corrects=GIVEN,
+)
+
+REPLACEMENT = replace(
+    GIVEN,
+    id=uuid.UUID("f6b8d0e2-5a7c-4d9f-9b3d-4e6f8a0b2c54"),
+    recorded_at=datetime(2026, 11, 24, 9, 0, 1, tzinfo=HCMC),
+    amount=Decimal("500"),
+    reason="wrong_dose",
+    reason_label="Ghi sai liều",
+    comment="Đã cho 500 mg, không phải 1000 mg",
+    is_partial=True,
+    replaces_id=GIVEN.id,
+)
+
+KINDS = {
+    "given": GIVEN,
+    "partial_with_witness": PARTIAL,
+    "not_given_refused": NOT_GIVEN,
+    "not_given_held": HELD,
+    "entered_in_error": ENTERED_IN_ERROR,
+    "replacement": REPLACEMENT,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Records in the database, written the way the services write them: inside a transaction that
+# sends `administration_recorded`.
+
+
+class Hospital:
+    """One ward, one admitted patient with a Vietnamese name, one order, one product."""
+
+    def __init__(self):
+        ward = WardFactory(code="NOI", name="Khoa Nội tổng hợp")
+        self.nurse = NurseFactory(first_name="Hoa", last_name="Nguyễn Thị", username="dd.hoa")
+        self.admission = AdmissionFactory(
+            patient=PatientFactory(full_name="Nguyễn Văn An", sex="M"),
+            ward=ward,
+            bed=BedFactory(ward=ward, code="01"),
+        )
+        self.patient = self.admission.patient
+        self.package = PackageFactory()
+        self.order = OrderFactory(
+            admission=self.admission, medication=self.package.medication, dose_value=Decimal("500")
+        )
+        self._serials = iter(range(1, 1_000_000))
+
+    def record(self, *, status="completed", at=None, units=1, **fields) -> Administration:
+        values = {
+            "patient": self.patient,
+            "admission": self.admission,
+            "order": self.order,
+            "status": status,
+            "performer": self.nurse,
+            "administered_at": at or timezone.now(),
+        }
+        if status == "completed":
+            values.update(amount=Decimal("500"), unit="mg", route="PO")
+        elif status == "not_done":
+            values.update(reason="refused")
+        values.update(fields)
+        with transaction.atomic():
+            administration = Administration.objects.create(**values)
+            if status == "completed":
+                AdministeredUnit.objects.bulk_create(
+                    [
+                        AdministeredUnit(
+                            administration=administration,
+                            package=self.package,
+                            gtin=self.package.gtin,
+                            lot="LOT2611",
+                            expiry=date(2027, 11, 30),
+                            serial=f"S{next(self._serials):06d}",
+                        )
+                        for _ in range(units)
+                    ]
+                )
+            administration_recorded.send(sender=Administration, administration=administration)
+        return administration
+
+    def withdraw(self, original: Administration, *, reason="wrong_dose") -> Administration:
+        with transaction.atomic():
+            withdrawal = Administration.objects.create(
+                patient=self.patient,
+                admission=self.admission,
+                order=self.order,
+                status="entered_in_error",
+                performer=self.nurse,
+                administered_at=timezone.now(),
+                reason=reason,
+                corrects=original,
+            )
+            administration_recorded.send(sender=Administration, administration=withdrawal)
+        return withdrawal
+
+
+@pytest.fixture
+def hospital(db):
+    return Hospital()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def destination(db):
+    return Destination.objects.create(
+        name="HIS", host="127.0.0.1", port=free_port(), ack_timeout_seconds=2.0, max_attempts=5
+    )
+
+
+@pytest.fixture
+def fast_retries(settings):
+    settings.INTEROP_RETRY_BASE_SECONDS = 0.01
+    settings.INTEROP_RETRY_MAX_SECONDS = 0.05
+    settings.INTEROP_CONNECT_TIMEOUT_SECONDS = 1.0
+    settings.INTEROP_LEASE_MARGIN_SECONDS = 1.0
+    return settings
+
+
+# ---------------------------------------------------------------------------------------------
+# A receiver on a real socket that counts what it saw and answers as told.
+
+
+class Receiver:
+    """An MLLP receiver on 127.0.0.1 that remembers every MSH-10 it was sent.
+
+    `answer` picks the ACK code per message (default AA); returning None sends nothing (a hung
+    receiver). It can be stopped and started again on the same port."""
+
+    def __init__(self, port: int, answer=None):
+        self.port = port
+        self.answer = answer or (lambda number, control_id: "AA")
+        self.seen: list[str] = []
+        self.answers: Counter = Counter()
+        self._lock = threading.Lock()
+        self._server: MllpServer | None = None
+        self.received = threading.Event()
+
+    def __call__(self, text: str) -> str | None:
+        received = message_header(text)
+        with self._lock:
+            self.seen.append(received.control_id)
+            number = len(self.seen)
+        self.received.set()
+        code = self.answer(number, received.control_id)
+        if code is None:
+            return None
+        with self._lock:
+            self.answers[code] += 1
+        return ack_build(
+            received,
+            code=code,
+            text="" if code == "AA" else "simulated rejection",
+            control_id=f"ACK{number}",
+            at=timezone.now(),
+        )
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> "Receiver":
+        self._server = MllpServer("127.0.0.1", self.port, self).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def counts(self) -> Counter:
+        with self._lock:
+            return Counter(self.seen)
+
+
+@pytest.fixture
+def receiver(destination):
+    created = []
+
+    def make(answer=None, start=True) -> Receiver:
+        instance = Receiver(destination.port, answer)
+        created.append(instance)
+        return instance.start() if start else instance
+
+    yield make
+    for instance in created:
+        instance.stop()
+
+
+def later(seconds: float) -> datetime:
+    return timezone.now() + timedelta(seconds=seconds)
