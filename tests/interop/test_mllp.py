@@ -30,7 +30,12 @@ def test_frame_is_start_block_utf8_end_block_carriage_return():
 
 
 @given(
-    st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x0b\x1c")), max_size=5),
+    st.lists(
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x0b\x1c")
+        ),
+        max_size=5,
+    ),
     st.data(),
 )
 def test_frames_survive_any_split_of_the_stream(messages, data):
