@@ -1,0 +1,53 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _server_url() -> str:
+    """The PostgreSQL server the suite runs on (CI: 127.0.0.1), as the benchmarks' admin URL.
+    The benchmark creates and drops a database of its own there; the test database is untouched."""
+    settings = connection.settings_dict
+    credentials = settings["USER"] or "postgres"
+    if settings["PASSWORD"]:
+        credentials += f":{settings['PASSWORD']}"
+    host = settings["HOST"] or "127.0.0.1"
+    return f"postgres://{credentials}@{host}:{settings['PORT'] or 5432}/postgres"
+
+
+@pytest.fixture(scope="module")
+def run_bench(tmp_path_factory):
+    """Runs a benchmark with --smoke once per test module (each run takes seconds)."""
+    runs: dict[str, tuple[subprocess.CompletedProcess, Path]] = {}
+
+    def run(module: str, database: str) -> tuple[subprocess.CompletedProcess, Path]:
+        if module in runs:
+            return runs[module]
+        figures = tmp_path_factory.mktemp("bench") / "figures.json"
+        completed = subprocess.run(  # noqa: S603 - our interpreter, our module
+            [
+                sys.executable,
+                "-m",
+                module,
+                "--smoke",
+                "--database",
+                f"{database}_{os.getpid()}",
+                "--json",
+                str(figures),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "BENCH_POSTGRES_URL": _server_url()},
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        runs[module] = completed, figures
+        return runs[module]
+
+    return run
