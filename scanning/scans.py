@@ -66,6 +66,12 @@ class ResolvedScan:
         }
 
 
+def image_rejected_error(rejected: ImageRejected) -> ScanInputError:
+    """Too big is 413; anything else wrong with an image is 400."""
+    too_big = rejected.code in (ImageRejected.TOO_LARGE, ImageRejected.TOO_MANY_PIXELS)
+    return ScanInputError(rejected.message, code=rejected.code, status=413 if too_big else 400)
+
+
 def scan_resolve(
     scan: ScanInput, *, max_bytes: int, max_pixels: int, gs_substitute: str = ""
 ) -> ResolvedScan:
@@ -73,12 +79,7 @@ def scan_resolve(
         try:
             symbols = decode_image(scan.image, max_bytes=max_bytes, max_pixels=max_pixels)
         except ImageRejected as rejected:
-            status = (
-                413
-                if rejected.code in (ImageRejected.TOO_LARGE, ImageRejected.TOO_MANY_PIXELS)
-                else 400
-            )
-            raise ScanInputError(rejected.message, code=rejected.code, status=status) from rejected
+            raise image_rejected_error(rejected) from rejected
         parsed = _distinct(
             gs1.parse_scan(symbol.text, symbology_id=symbol.symbology_id, is_gs1=symbol.is_gs1)
             for symbol in symbols

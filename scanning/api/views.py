@@ -24,7 +24,7 @@ from scanning.api.permissions import IsClinicalStaff, MayAdminister
 from scanning.barcodes import ImageRejected, decode_image
 from scanning.dose import Quantity
 from scanning.models import Administration
-from scanning.scans import ResolvedScan, scan_resolve
+from scanning.scans import ResolvedScan, image_rejected_error, scan_resolve
 from scanning.selectors import dose_list_due_for_ward, dose_timing, mar_get
 from scanning.services import (
     BadgeLoginFailedError,
@@ -204,14 +204,7 @@ class ScanDecodeApi(APIView):
                     max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
                 )
             except ImageRejected as rejected:
-                status = (
-                    413
-                    if rejected.code in (ImageRejected.TOO_LARGE, ImageRejected.TOO_MANY_PIXELS)
-                    else 400
-                )
-                raise ApplicationError(
-                    rejected.message, code=rejected.code, status=status
-                ) from rejected
+                raise image_rejected_error(rejected) from rejected
             result = [
                 {
                     **symbol.as_dict(),
