@@ -19,5 +19,16 @@ class PharmacyAdminSite(AdminSite):
             and (user.is_superuser or user.has_role(Role.PHARMACIST, Role.ADMIN))
         )
 
+    def get_urls(self):
+        # The pharmacy's own pages live inside the site, behind its login and permission check.
+        from django.urls import include, path
+
+        return [
+            path("verify/", include("pharmacy.verification.urls")),
+            path("print/", include("pharmacy.printing.urls")),
+            path("reports/", include("pharmacy.reports.urls")),
+            *super().get_urls(),
+        ]
+
 
 pharmacy_site = PharmacyAdminSite(name="pharmacy")

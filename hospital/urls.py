@@ -22,6 +22,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("pharmacy/", pharmacy_site.urls),
     path("cart/", include("scanning.web.urls")),
+    path("dashboard/", include("pharmacy.reports.dashboard_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("scanning.api.urls")),
     path("api/v1/", include("interop.api.urls")),

@@ -1,0 +1,3 @@
+"""The ward dashboard, mounted at /dashboard/ (charge nurses, pharmacists, administrators)."""
+
+urlpatterns: list = []

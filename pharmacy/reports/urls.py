@@ -1,0 +1,3 @@
+"""Report views, mounted inside the pharmacy site at /pharmacy/reports/."""
+
+urlpatterns: list = []

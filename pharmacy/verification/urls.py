@@ -1,0 +1,3 @@
+"""The order verification queue, mounted inside the pharmacy site at /pharmacy/verify/."""
+
+urlpatterns: list = []
