@@ -10,6 +10,7 @@ class PharmacyAdminSite(AdminSite):
     site_header = _("Hospital pharmacy")
     site_title = _("Pharmacy")
     index_title = _("Formulary, orders and wristbands")
+    index_template = "pharmacy/site_index.html"
 
     def has_permission(self, request):
         user = request.user
@@ -18,6 +19,15 @@ class PharmacyAdminSite(AdminSite):
             and user.is_staff
             and (user.is_superuser or user.has_role(Role.PHARMACIST, Role.ADMIN))
         )
+
+    def index(self, request, extra_context=None):
+        from pharmacy.selectors import order_list_awaiting_verification
+
+        extra_context = {
+            "awaiting_verification": order_list_awaiting_verification().count(),
+            **(extra_context or {}),
+        }
+        return super().index(request, extra_context)
 
     def get_urls(self):
         # The pharmacy's own pages live inside the site, behind its login and permission check.

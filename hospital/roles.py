@@ -18,6 +18,8 @@ EDIT_FORMULARY = [
 ]
 
 INTEROP_VIEW = ["interop.view_destination", "interop.view_outboundmessage"]
+# What happened at the bedside, for recalls, reports and follow-up; nobody edits it.
+VIEW_RECORDS = ["scanning.view_administration", "scanning.view_scanevent"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.NURSE: VIEW_WARDS + VIEW_PHARMACY,
@@ -27,6 +29,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + EDIT_FORMULARY
     + ["wards.add_wristband", "wards.add_allergy", "wards.change_allergy"]
     + INTEROP_VIEW
+    + VIEW_RECORDS
     + ["interop.change_outboundmessage"],
     Role.ADMIN: VIEW_WARDS
     + VIEW_PHARMACY
@@ -38,6 +41,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ]
     + ["wards.add_wristband", "hospital.view_user", "hospital.add_user", "hospital.change_user"]
     + INTEROP_VIEW
+    + VIEW_RECORDS
     + ["interop.add_destination", "interop.change_destination", "interop.change_outboundmessage"],
 }
 

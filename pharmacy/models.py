@@ -289,6 +289,14 @@ class MedicationOrder(BaseModel):
     )
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("status changed by"),
+    )
     status_reason = models.CharField(_("reason for status"), max_length=300, blank=True)
     history = HistoricalRecords()
 

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hospital.exceptions import ApplicationError
-from pharmacy.models import DoseState, MedicationOrder, OrderStatus, ScheduledDose
+from pharmacy.models import DoseState, LotRecall, MedicationOrder, OrderStatus, ScheduledDose
 from pharmacy.schedule import due_times
 
 # How far back a rolling generation reaches for orders that started long ago: enough for
@@ -38,46 +38,57 @@ def order_verify(*, order: MedicationOrder, pharmacist) -> MedicationOrder:
     order.verified_by = pharmacist
     order.verified_at = now
     order.status_changed_at = now
-    order.save(update_fields=["status", "verified_by", "verified_at", "status_changed_at"])
+    order.status_changed_by = pharmacist
+    order.save(
+        update_fields=[
+            "status",
+            "verified_by",
+            "verified_at",
+            "status_changed_at",
+            "status_changed_by",
+        ]
+    )
     scheduled_doses_generate(order=order)
     return order
 
 
 @transaction.atomic
-def order_hold(*, order: MedicationOrder, reason: str) -> MedicationOrder:
+def order_hold(*, order: MedicationOrder, reason: str, by=None) -> MedicationOrder:
     order = _order_for_update(order)
     if order.status != OrderStatus.ACTIVE:
         raise OrderStateError("Only an active order can be put on hold.")
-    return _order_set_status(order, OrderStatus.ON_HOLD, reason)
+    return _order_set_status(order, OrderStatus.ON_HOLD, reason, by)
 
 
 @transaction.atomic
-def order_resume(*, order: MedicationOrder, reason: str = "") -> MedicationOrder:
+def order_resume(*, order: MedicationOrder, reason: str = "", by=None) -> MedicationOrder:
     order = _order_for_update(order)
     if order.status != OrderStatus.ON_HOLD:
         raise OrderStateError("Only an order on hold can be resumed.")
-    return _order_set_status(order, OrderStatus.ACTIVE, reason)
+    return _order_set_status(order, OrderStatus.ACTIVE, reason, by)
 
 
 @transaction.atomic
-def order_discontinue(*, order: MedicationOrder, reason: str) -> MedicationOrder:
+def order_discontinue(*, order: MedicationOrder, reason: str, by=None) -> MedicationOrder:
     order = _order_for_update(order)
     if order.status in (OrderStatus.DISCONTINUED, OrderStatus.COMPLETED):
         raise OrderStateError("This order has already ended.")
-    order = _order_set_status(order, OrderStatus.DISCONTINUED, reason)
+    order = _order_set_status(order, OrderStatus.DISCONTINUED, reason, by)
     order.scheduled_doses.filter(
         state=DoseState.SCHEDULED, due_at__gt=order.status_changed_at
     ).update(state=DoseState.CANCELLED)
     return order
 
 
-def _order_set_status(order: MedicationOrder, status: str, reason: str) -> MedicationOrder:
+def _order_set_status(order: MedicationOrder, status: str, reason: str, by) -> MedicationOrder:
+    # `by` is None only for changes made by the system itself (e.g. a feed from the EMR).
     if status in (OrderStatus.ON_HOLD, OrderStatus.DISCONTINUED) and not reason.strip():
         raise ApplicationError("A reason is required.", code="REASON_REQUIRED")
     order.status = status
     order.status_reason = reason.strip()
     order.status_changed_at = timezone.now()
-    order.save(update_fields=["status", "status_reason", "status_changed_at"])
+    order.status_changed_by = by
+    order.save(update_fields=["status", "status_reason", "status_changed_at", "status_changed_by"])
     return order
 
 
@@ -113,3 +124,16 @@ def scheduled_doses_generate(
             rows.append(ScheduledDose(order=each, due_at=due))
     ScheduledDose.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     return len(rows)
+
+
+@transaction.atomic
+def lot_recall_record(*, recall: LotRecall, by) -> LotRecall:
+    """Record a recall: from the commit on, the bedside rules refuse this GTIN + lot
+    (LOT_RECALLED). Lots are compared as printed, so surrounding spaces are dropped."""
+    recall.lot = recall.lot.strip()
+    recall.recorded_by = by
+    if recall.recalled_at is None:
+        recall.recalled_at = timezone.now()
+    recall.full_clean()
+    recall.save()
+    return recall

@@ -455,3 +455,15 @@ def dose_timing(dose: ScheduledDose, *, ward, now: datetime) -> str:
     if dose.due_at >= now - window - OVERDUE_BEFORE_MISSED:
         return "overdue"
     return "missed"
+
+
+def lot_recipients_list(*, gtin: str, lot: str):
+    """Every administration that used units of this GTIN and lot, newest first, with the patient,
+    ward and nurse: the people a pharmacist must follow up after a recall. Withdrawn records
+    are included (the medication may still have been given) and marked by their status."""
+    return (
+        Administration.objects.filter(units__gtin=gtin, units__lot=lot)
+        .select_related("patient", "admission__ward", "admission__bed", "performer", "correction")
+        .distinct()
+        .order_by("-administered_at")
+    )

@@ -1,0 +1,234 @@
+"""The pharmacist's verification queue and the formulary's scan search, through the pharmacy site."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from pharmacy.demo import demo_hospital_load
+from pharmacy.models import MedicationOrder, OrderStatus, ScheduledDose
+from tests.factories import AllergyFactory, NurseFactory, OrderFactory, PharmacistFactory
+
+pytestmark = pytest.mark.django_db
+
+PHARMACIST = {"username": "duocsi.tuan", "password": "duocsi-demo-2026"}
+
+
+@pytest.fixture
+def pharmacist_client(client):
+    demo_hospital_load()
+    assert client.login(**PHARMACIST)
+    return client
+
+
+def pending(key: str) -> MedicationOrder:
+    return MedicationOrder.objects.get(
+        status=OrderStatus.PENDING_VERIFICATION, admission__patient__mrn=key
+    )
+
+
+def test_queue_lists_every_pending_order_oldest_first_with_allergies(pharmacist_client):
+    # given: the demo has four orders awaiting verification; make one of them the oldest
+    newest_first = list(
+        MedicationOrder.objects.filter(status=OrderStatus.PENDING_VERIFICATION).order_by("-pk")
+    )
+    for age, order in enumerate(newest_first):
+        MedicationOrder.objects.filter(pk=order.pk).update(
+            created_at=order.created_at - timedelta(minutes=age)
+        )
+    # when
+    response = pharmacist_client.get(reverse("pharmacy:verification-queue"))
+    # then
+    assert response.status_code == 200
+    shown = [order.pk for order in response.context["page"].object_list]
+    assert shown == [order.pk for order in reversed(newest_first)]
+    assert response.context["total"] == 4
+    body = response.content.decode()
+    assert "Châu Ngọc Yến" in body and "Amoxicillin" in body
+
+
+def test_queue_filters_by_ward(pharmacist_client):
+    response = pharmacist_client.get(reverse("pharmacy:verification-queue"), {"ward": "NGOAI"})
+    wards = {order.admission.ward.code for order in response.context["page"].object_list}
+    assert wards == {"NGOAI"} and response.context["total"] == 2
+
+
+def test_review_shows_the_matching_allergy_and_the_patients_other_orders(pharmacist_client):
+    order = pending("BN2026000115")
+    response = pharmacist_client.get(
+        reverse("pharmacy:verification-review", args=[order.external_id])
+    )
+    assert response.status_code == 200
+    review = response.context["review"]
+    assert [a.allergen_code for a in review.matching_allergies] == ["amoxicillin"]
+    assert 'id="allergy-warning"' in response.content.decode()
+
+
+def test_review_flags_another_live_order_of_the_same_substance(pharmacist_client):
+    order = pending("BN2026000111")  # PRN paracetamol; give him a scheduled paracetamol too
+    existing = OrderFactory(
+        admission=order.admission, medication=order.medication, status=OrderStatus.ACTIVE
+    )
+    response = pharmacist_client.get(
+        reverse("pharmacy:verification-review", args=[order.external_id])
+    )
+    assert response.context["review"].overlapping_orders == [existing]
+
+
+def test_verify_records_who_and_when_generates_doses_and_opens_the_next(pharmacist_client):
+    # given
+    order = pending("BN2026000105")
+    # when
+    response = pharmacist_client.post(
+        reverse("pharmacy:verification-transition", args=[order.external_id, "verify"])
+    )
+    # then
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ACTIVE
+    assert order.verified_by.username == "duocsi.tuan" and order.verified_at is not None
+    assert order.status_changed_by == order.verified_by
+    assert ScheduledDose.objects.filter(order=order).exists()
+    following = MedicationOrder.objects.filter(status=OrderStatus.PENDING_VERIFICATION)
+    assert response.status_code == 302
+    assert any(str(o.external_id) in response["Location"] for o in following)
+    history = list(order.history.order_by("history_date"))
+    assert history[-1].status == OrderStatus.ACTIVE
+    assert history[-1].history_user.username == "duocsi.tuan"
+
+
+def test_hold_needs_a_reason_and_records_who(pharmacist_client):
+    order = MedicationOrder.objects.filter(status=OrderStatus.ACTIVE).first()
+    url = reverse("pharmacy:verification-transition", args=[order.external_id, "hold"])
+
+    refused = pharmacist_client.post(url, {"reason": "  "}, follow=True)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ACTIVE
+    assert "Give a reason" in refused.content.decode() or "Hãy nêu lý do" in (
+        refused.content.decode()
+    )
+
+    pharmacist_client.post(url, {"reason": "Creatinin tăng"})
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ON_HOLD and order.status_reason == "Creatinin tăng"
+    assert order.status_changed_by.username == "duocsi.tuan"
+
+
+def test_discontinue_cancels_future_doses(pharmacist_client):
+    order = MedicationOrder.objects.filter(
+        status=OrderStatus.ACTIVE, scheduled_doses__isnull=False
+    ).first()
+    url = reverse("pharmacy:verification-transition", args=[order.external_id, "discontinue"])
+    pharmacist_client.post(url, {"reason": "Đổi thuốc"})
+    order.refresh_from_db()
+    assert order.status == OrderStatus.DISCONTINUED
+    assert not order.scheduled_doses.filter(
+        state="scheduled", due_at__gt=order.status_changed_at
+    ).exists()
+
+
+def test_verifying_an_order_twice_is_refused_without_a_500(pharmacist_client):
+    order = pending("BN2026000105")
+    url = reverse("pharmacy:verification-transition", args=[order.external_id, "verify"])
+    pharmacist_client.post(url)
+    response = pharmacist_client.post(url, follow=True)
+    assert response.status_code == 200
+    assert MedicationOrder.history.filter(id=order.pk, status=OrderStatus.ACTIVE).count() == 1
+
+
+def test_an_administrator_may_view_but_not_verify(client):
+    demo_hospital_load()
+    assert client.login(username="quantri", password="quantri-demo-2026")
+    order = pending("BN2026000105")
+    assert client.get(reverse("pharmacy:verification-queue")).status_code == 200
+    client.post(reverse("pharmacy:verification-transition", args=[order.external_id, "verify"]))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_VERIFICATION
+
+
+def test_nurses_and_strangers_cannot_reach_the_queue(client):
+    order = OrderFactory(
+        status=OrderStatus.PENDING_VERIFICATION, verified_by=None, verified_at=None
+    )
+    urls = [
+        reverse("pharmacy:verification-queue"),
+        reverse("pharmacy:verification-review", args=[order.external_id]),
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 302 and "/pharmacy/login/" in response["Location"]
+    nurse = NurseFactory(is_staff=True)
+    client.force_login(nurse)
+    for url in urls:
+        assert client.get(url).status_code == 302
+    client.post(reverse("pharmacy:verification-transition", args=[order.external_id, "verify"]))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_VERIFICATION
+
+
+def test_unknown_order_or_action_is_404(pharmacist_client):
+    order = pending("BN2026000105")
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert (
+        pharmacist_client.get(reverse("pharmacy:verification-review", args=[missing])).status_code
+        == 404
+    )
+    url = reverse("pharmacy:verification-transition", args=[order.external_id, "approve"])
+    assert pharmacist_client.post(url).status_code == 404
+    assert pharmacist_client.get(url.replace("approve", "verify")).status_code == 405
+
+
+def test_the_order_form_cannot_change_status_or_a_verified_dose(pharmacist_client):
+    order = MedicationOrder.objects.filter(status=OrderStatus.ACTIVE).first()
+    response = pharmacist_client.get(
+        reverse("pharmacy:pharmacy_medicationorder_change", args=[order.pk])
+    )
+    form = response.context["adminform"].form
+    assert "status" not in form.fields and "dose_value" not in form.fields
+
+
+def test_site_index_counts_the_queue(pharmacist_client):
+    response = pharmacist_client.get(reverse("pharmacy:index"))
+    assert response.context["awaiting_verification"] == 4
+    assert reverse("pharmacy:verification-queue") in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        "\x1d0108936012345001172811301" + "0PCM2611AS\x1d21001",
+        "]d20108936012345001172811301" + "0PCM2611AS\x1d21001",
+        "(01)08936012345001(17)281130(10)PCM2611AS(21)001",
+        "08936012345001",
+    ],
+)
+def test_formulary_search_takes_a_scanned_pack(pharmacist_client, search):
+    response = pharmacist_client.get(
+        reverse("pharmacy:pharmacy_medication_changelist"), {"q": search}
+    )
+    names = [m.name for m in response.context["cl"].result_list]
+    assert names == ["Paracetamol 500 mg viên nén"]
+
+
+def test_formulary_search_by_name_still_works(pharmacist_client):
+    response = pharmacist_client.get(
+        reverse("pharmacy:pharmacy_package_changelist"), {"q": "Paracetamol"}
+    )
+    assert len(response.context["cl"].result_list) >= 2
+
+
+def test_allergy_by_class_is_matched(db):
+    from pharmacy.selectors import allergy_matches
+
+    order = OrderFactory()
+    substance = order.medication.substance
+    substance.allergy_class_code = "penicillins"
+    substance.save()
+    hit = AllergyFactory(patient=order.admission.patient, allergen_code="Penicillins")
+    AllergyFactory(patient=order.admission.patient, allergen_code="sulfonamides")
+    assert allergy_matches(order, list(order.admission.patient.allergies.all())) == [hit]
+
+
+def test_pharmacist_factory_has_no_queue_items_without_orders(client):
+    client.force_login(PharmacistFactory(is_staff=True))
+    response = client.get(reverse("pharmacy:verification-queue"))
+    assert response.status_code == 200 and response.context["total"] == 0
