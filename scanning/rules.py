@@ -295,7 +295,7 @@ class CheckFacts:
     units: tuple[ScannedUnit, ...]  # the medication slot, in scan order
     orders: tuple[OrderFacts, ...]  # the patient's orders (all statuses) on the open admission
     doses: tuple[DoseFacts, ...]  # scheduled doses of those orders within ±24 h of now
-    prior_doses: tuple[PriorDose, ...]  # counting given doses of those orders, last 48 h
+    prior_doses: tuple[PriorDose, ...]  # counting given doses of the PRN orders, last 48 h
     used_serials: frozenset[tuple[str, str]]  # (gtin, serial) administered, entered-in-error too
     recalled_lots: frozenset[tuple[str, str]]  # (gtin, lot)
     performer: StaffFacts

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, Value
 from django.utils import timezone
 
 from hospital import gs1
@@ -132,6 +132,65 @@ def staff_get_by_badge(*, scan: ResolvedScan):
     )
 
 
+def _patient_admission_and_band(
+    band: gs1.WristbandPayload,
+) -> tuple[Patient | None, Admission | None, bool]:
+    """The wristband's patient, their open admission (with its ward) and whether this band is
+    the admission's active one. An admitted patient, the bedside's usual case, takes one query
+    (plus the allergies); a patient with no open admission a second."""
+    band_is_active = Exists(
+        Wristband.objects.filter(
+            patient=OuterRef("patient_id"),
+            instance=band.instance,
+            voided_at__isnull=True,
+            admission__discharged_at__isnull=True,
+        )
+    )
+    admission = (
+        Admission.objects.select_related("patient", "ward")
+        .prefetch_related("patient__allergies")
+        .annotate(band_active=band_is_active)
+        .filter(patient__gsrn=band.gsrn, discharged_at__isnull=True)
+        .first()
+    )
+    if admission is not None:
+        return admission.patient, admission, admission.band_active
+    patient = Patient.objects.filter(gsrn=band.gsrn).prefetch_related("allergies").first()
+    # A band is active only while its admission is open, so without one no band is active.
+    return patient, None, False
+
+
+def _used_serials_and_recalled_lots(
+    units: tuple[rules.ScannedUnit, ...],
+) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
+    """(gtin, serial) pairs already administered and (gtin, lot) pairs recalled, among the scanned
+    units, in one round trip."""
+    serial_keys = {(u.gtin, u.serial) for u in units if u.gtin and u.serial}
+    lot_keys = {(u.gtin, u.lot) for u in units if u.gtin and u.lot}
+    queries = []
+    if serial_keys:
+        queries.append(
+            AdministeredUnit.objects.filter(_pairs_q("gtin", "serial", serial_keys))
+            .annotate(kind=Value("serial"))
+            .values_list("gtin", "serial", "kind")
+            .order_by()
+        )
+    if lot_keys:
+        queries.append(
+            LotRecall.objects.filter(_pairs_q("package__gtin", "lot", lot_keys))
+            .annotate(kind=Value("lot"))
+            .values_list("package__gtin", "lot", "kind")
+            .order_by()
+        )
+    if not queries:
+        return frozenset(), frozenset()
+    rows = queries[0].union(*queries[1:], all=True) if len(queries) > 1 else queries[0]
+    found: dict[str, set[tuple[str, str]]] = {"serial": set(), "lot": set()}
+    for gtin, value, kind in rows:
+        found[kind].add((gtin, value))
+    return frozenset(found["serial"]), frozenset(found["lot"])
+
+
 def check_context_build(
     *,
     performer,
@@ -150,21 +209,8 @@ def check_context_build(
     band_active = False
     allergies: tuple[rules.AllergyFacts, ...] = ()
     if band is not None:
-        patient = (
-            Patient.objects.filter(gsrn=band.payload.gsrn).prefetch_related("allergies").first()
-        )
+        patient, admission, band_active = _patient_admission_and_band(band.payload)
     if patient is not None:
-        band_active = Wristband.objects.filter(
-            patient=patient,
-            instance=band.payload.instance,
-            voided_at__isnull=True,
-            admission__discharged_at__isnull=True,
-        ).exists()
-        admission = (
-            Admission.objects.select_related("ward")
-            .filter(patient=patient, discharged_at__isnull=True)
-            .first()
-        )
         allergies = tuple(
             rules.AllergyFacts(code=a.allergen_code, name=a.allergen_name, severity=a.severity)
             for a in patient.allergies.all()
@@ -222,46 +268,27 @@ def check_context_build(
             )
         }
         doses = {dose.pk: dose for order in orders.values() for dose in order.nearby_doses}
-        lookback = max(
-            [PRN_LOOKBACK]
-            + [
-                timedelta(minutes=o.prn_min_interval_minutes)
-                for o in orders.values()
-                if o.prn_min_interval_minutes
-            ]
-        )
-        prior = tuple(
-            rules.PriorDose(
-                order_id=a.order_id, administered_at=a.administered_at, amount=a.amount, unit=a.unit
+        # Only the PRN rules read earlier doses (interval and 24 h maximum).
+        prn_orders = [o for o in orders.values() if o.is_prn]
+        if prn_orders:
+            lookback = max(
+                [PRN_LOOKBACK] + [timedelta(minutes=o.prn_min_interval_minutes) for o in prn_orders]
             )
-            for a in counting_given(
-                Administration.objects.filter(
-                    order__admission=admission,
-                    administered_at__gte=now - lookback,
+            prior = tuple(
+                rules.PriorDose(
+                    order_id=a.order_id,
+                    administered_at=a.administered_at,
+                    amount=a.amount,
+                    unit=a.unit,
+                )
+                for a in counting_given(
+                    Administration.objects.filter(
+                        order__in=prn_orders, administered_at__gte=now - lookback
+                    )
                 )
             )
-        )
 
-    serial_keys = {(u.gtin, u.serial) for u in scanned_units if u.gtin and u.serial}
-    used_serials = (
-        frozenset(
-            AdministeredUnit.objects.filter(_pairs_q("gtin", "serial", serial_keys)).values_list(
-                "gtin", "serial"
-            )
-        )
-        if serial_keys
-        else frozenset()
-    )
-    lot_keys = {(u.gtin, u.lot) for u in scanned_units if u.gtin and u.lot}
-    recalled = (
-        frozenset(
-            LotRecall.objects.filter(_pairs_q("package__gtin", "lot", lot_keys)).values_list(
-                "package__gtin", "lot"
-            )
-        )
-        if lot_keys
-        else frozenset()
-    )
+    used_serials, recalled = _used_serials_and_recalled_lots(scanned_units)
 
     witness = staff_get_by_badge(scan=witness_scan) if witness_scan is not None else None
     facts = rules.CheckFacts(
