@@ -326,6 +326,13 @@ def hospital_generate(spec: HospitalSpec, *, seed: int = 2026) -> Hospital:
             Ward(code=f"W{w + 1:02d}", name=f"Khoa {w + 1:02d}") for w in range(spec.wards)
         )
         hospital.wards = [ward.code for ward in wards]
+        # Every bench nurse works every ward: the benchmark measures the bedside path, not
+        # break-the-glass logging (scanning/access.py).
+        Ward.staff.through.objects.bulk_create(
+            Ward.staff.through(ward_id=ward.pk, user_id=nurse.pk)
+            for ward in wards
+            for nurse in nurses
+        )
         beds = Bed.objects.bulk_create(
             Bed(ward=ward, code=f"{ward.code}-{b + 1:02d}")
             for ward in wards

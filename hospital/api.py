@@ -4,6 +4,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -14,13 +15,39 @@ from hospital.exceptions import ApplicationError
 logger = logging.getLogger(__name__)
 
 
+# A lost or refused connection, a deadlock victim, a lock or statement timeout, SQLite's "database
+# is locked": the transaction was rolled back and the same request may simply be sent again.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+
+
 def error_body(code: str, message: str, details=None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def database_unavailable(exc: Exception, where: str) -> tuple[dict, dict]:
+    """Log a database outage (the error's class and first line: no SQL, no parameters) and give
+    the body and headers of the 503. Not "nothing was recorded": a connection lost during COMMIT
+    leaves that unknown, which is why the answer asks for the same Idempotency-Key."""
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    logger.warning("database unavailable at %s: %s %s", where, type(exc).__name__, first_line)
+    body = error_body(
+        "DATABASE_UNAVAILABLE",
+        "The database could not be reached. Send the request again with the same "
+        "Idempotency-Key: it is recorded at most once.",
+        {"retry_after_seconds": RETRY_AFTER_SECONDS},
+    )
+    return body, {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
 
 
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        request = context.get("request")
+        match = getattr(request, "resolver_match", None)
+        body, headers = database_unavailable(exc, match.route if match else "api")
+        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=headers)
     if isinstance(exc, RequestDataTooBig):
         return Response(
             error_body("REQUEST_TOO_LARGE", "The request body is too large."),

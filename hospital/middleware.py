@@ -1,6 +1,10 @@
 from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
+
+from hospital.api import DATABASE_UNAVAILABLE, database_unavailable
 
 
 class DefaultLanguageMiddleware(MiddlewareMixin):
@@ -18,3 +22,25 @@ class DefaultLanguageMiddleware(MiddlewareMixin):
     def process_response(self, request, response):
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A lost database connection (or a deadlock victim, a lock timeout) is "try again", a 503, not
+    a 500 "something is broken". DRF's exception handler answers for the API's own views; this
+    answers for the cart pages and the pharmacy site, and for anything under /api/ that escapes
+    DRF. The page is rendered without the request: no context processor may reach the database."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DATABASE_UNAVAILABLE):
+            return None
+        match = request.resolver_match
+        body, headers = database_unavailable(exception, match.route if match else "page")
+        if request.path.startswith("/api/"):
+            return JsonResponse(body, status=503, headers=headers)
+        return HttpResponse(render_to_string("503.html"), status=503, headers=headers)

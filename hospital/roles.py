@@ -19,7 +19,11 @@ EDIT_FORMULARY = [
 
 INTEROP_VIEW = ["interop.view_destination", "interop.view_outboundmessage"]
 # What happened at the bedside, for recalls, reports and follow-up; nobody edits it.
-VIEW_RECORDS = ["scanning.view_administration", "scanning.view_scanevent"]
+VIEW_RECORDS = [
+    "scanning.view_administration",
+    "scanning.view_scanevent",
+    "hospital.view_accesslog",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.NURSE: VIEW_WARDS + VIEW_PHARMACY,

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hospital.models import BaseModel
@@ -15,9 +16,37 @@ class ScanPurpose(models.TextChoices):
     NOT_GIVEN = "not_given", _("not given")
 
 
-class ScanEvent(BaseModel):
+def _chained_created_at():
+    # Fixed when the row is built rather than at the INSERT (as auto_now_add would): an audited row
+    # is hashed before it is written, and the append-only trigger forbids adding the hash later.
+    return models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+
+
+class ChainedRecord(models.Model):
+    """A link of an audit hash chain (see scanning/audit.py and scanning/chains.py). Written once,
+    with the row, by the chain's writer; empty only on a row written around it."""
+
+    chain_seq = models.PositiveIntegerField(_("chain position"), null=True, editable=False)
+    previous_hash = models.CharField(_("previous hash"), max_length=64, blank=True, editable=False)
+    content_hash = models.CharField(_("content hash"), max_length=64, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+def _sealed_whole():
+    return models.CheckConstraint(
+        condition=Q(chain_seq__isnull=True, previous_hash="", content_hash="")
+        | (Q(chain_seq__gte=1) & ~Q(previous_hash="") & ~Q(content_hash="")),
+        name="%(app_label)s_%(class)s_chain_sealed_whole",
+    )
+
+
+class ScanEvent(ChainedRecord, BaseModel):
     """Every check or record attempt, accepted or refused: what was scanned and what we said.
-    Append-only: nothing updates or deletes these rows."""
+    Append-only: nothing updates or deletes these rows. Hash-chained per performer."""
+
+    created_at = _chained_created_at()
 
     performer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -55,7 +84,15 @@ class ScanEvent(BaseModel):
                 condition=Q(verdict__in=["", "go", "warn", "stop"]),
                 name="%(app_label)s_%(class)s_verdict_valid",
             ),
+            # One record per position: a chain cannot fork, whatever writes to it.
+            models.UniqueConstraint(
+                fields=["performer", "chain_seq"], name="%(app_label)s_%(class)s_chain_seq_unique"
+            ),
+            _sealed_whole(),
         ]
+
+    def __str__(self):
+        return f"{self.purpose} {self.verdict or '-'} @ {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class AdministrationStatus(models.TextChoices):
@@ -81,10 +118,12 @@ class CorrectionReason(models.TextChoices):
     OTHER = "other", _("other (comment required)")
 
 
-class Administration(BaseModel):
+class Administration(ChainedRecord, BaseModel):
     """The legal record of a dose given or not given. Never updated in place: a correction is a new
     `entered_in_error` row pointing at the row it corrects, optionally followed by a replacement
-    that points at the row it replaces."""
+    that points at the row it replaces. Hash-chained per patient, units and overrides included."""
+
+    created_at = _chained_created_at()
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="administrations")
     admission = models.ForeignKey(
@@ -171,6 +210,10 @@ class Administration(BaseModel):
                 condition=Q(replaces__isnull=True) | Q(status="completed") | Q(status="not_done"),
                 name="%(app_label)s_%(class)s_replacement_is_a_record",
             ),
+            models.UniqueConstraint(
+                fields=["patient", "chain_seq"], name="%(app_label)s_%(class)s_chain_seq_unique"
+            ),
+            _sealed_whole(),
         ]
         indexes = [
             models.Index(fields=["patient", "administered_at"]),
@@ -183,6 +226,8 @@ class Administration(BaseModel):
 
 class AdministeredUnit(BaseModel):
     """One scanned (or keyed) package unit of a given dose: a two-tablet dose has two."""
+
+    created_at = _chained_created_at()  # hashed with its administration
 
     administration = models.ForeignKey(
         Administration, on_delete=models.PROTECT, related_name="units"
@@ -210,6 +255,8 @@ class AdministeredUnit(BaseModel):
 
 class Override(BaseModel):
     """Why a WARN finding was accepted."""
+
+    created_at = _chained_created_at()  # hashed with its administration
 
     administration = models.ForeignKey(
         Administration, on_delete=models.PROTECT, related_name="overrides"

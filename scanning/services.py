@@ -11,6 +11,7 @@ from hospital.exceptions import ApplicationError
 from hospital.models import Role
 from pharmacy.models import DoseState, MedicationOrder, ScheduledDose
 from scanning import rules
+from scanning.chains import administration_append, scan_event_append
 from scanning.dose import IncomparableUnits, Quantity
 from scanning.models import (
     AdministeredUnit,
@@ -132,18 +133,22 @@ def _event(
     context=None,
     administration=None,
 ):
-    return ScanEvent.objects.create(
-        performer=performer,
-        cart=request.cart[:60],
-        ward=context.admission.ward
-        if context is not None and context.admission is not None
-        else None,
-        patient=context.patient if context is not None else None,
-        purpose=purpose,
-        scans=scans,
-        verdict=result.verdict if result is not None else "",
-        findings=[finding_as_dict(f, "en") for f in result.findings] if result is not None else [],
-        administration=administration,
+    return scan_event_append(
+        ScanEvent(
+            performer=performer,
+            cart=request.cart[:60],
+            ward=context.admission.ward
+            if context is not None and context.admission is not None
+            else None,
+            patient=context.patient if context is not None else None,
+            purpose=purpose,
+            scans=scans,
+            verdict=result.verdict if result is not None else "",
+            findings=[finding_as_dict(f, "en") for f in result.findings]
+            if result is not None
+            else [],
+            administration=administration,
+        )
     )
 
 
@@ -318,7 +323,9 @@ def administration_record(
     replaces = _withdrawn_record_to_replace(dose)
     try:
         with transaction.atomic():
-            administration = Administration.objects.create(
+            chosen = {override.code: override for override in overrides}
+            # Built in memory and written once: the record is hashed with its units and overrides.
+            administration = Administration(
                 patient=context.patient,
                 admission=context.admission,
                 order=order,
@@ -335,10 +342,10 @@ def administration_record(
                 cart=request.cart[:60],
                 replaces=replaces,
             )
-            AdministeredUnit.objects.bulk_create(
-                [
+            administration_append(
+                administration,
+                units=[
                     AdministeredUnit(
-                        administration=administration,
                         package=context.packages[unit.payload.gtin],
                         gtin=unit.payload.gtin,
                         lot=unit.payload.lot or "",
@@ -347,19 +354,15 @@ def administration_record(
                         scanned=not keyed,
                     )
                     for unit, keyed in zip(context.units, context.unit_keyed, strict=True)
-                ]
-            )
-            chosen = {override.code: override for override in overrides}
-            Override.objects.bulk_create(
-                [
+                ],
+                overrides=[
                     Override(
-                        administration=administration,
                         finding_code=finding.code,
                         reason=chosen[finding.code].reason,
                         comment=chosen[finding.code].comment[:500],
                     )
                     for finding in result.warnings()
-                ]
+                ],
             )
     except IntegrityError:
         # Only reachable if the locks above failed to serialise us; the constraints still hold.
@@ -474,28 +477,32 @@ def administration_not_given(
             raise ApplicationError(
                 "This dose has already been given.", code="ALREADY_GIVEN", status=409
             )
-    administration = Administration.objects.create(
-        patient=order.admission.patient,
-        admission=order.admission,
-        order=order,
-        scheduled_dose=scheduled_dose,
-        status=AdministrationStatus.NOT_DONE,
-        performer=performer,
-        administered_at=timezone.now(),
-        reason=reason,
-        comment=comment.strip()[:500],
-        cart=cart[:60],
+    administration = administration_append(
+        Administration(
+            patient=order.admission.patient,
+            admission=order.admission,
+            order=order,
+            scheduled_dose=scheduled_dose,
+            status=AdministrationStatus.NOT_DONE,
+            performer=performer,
+            administered_at=timezone.now(),
+            reason=reason,
+            comment=comment.strip()[:500],
+            cart=cart[:60],
+        )
     )
     if scheduled_dose is not None:
         scheduled_dose.state = DoseState.NOT_GIVEN
         scheduled_dose.save(update_fields=["state"])
-    ScanEvent.objects.create(
-        performer=performer,
-        cart=cart[:60],
-        patient=order.admission.patient,
-        purpose=ScanPurpose.NOT_GIVEN,
-        scans=[patient_scan.audit("patient")],
-        administration=administration,
+    scan_event_append(
+        ScanEvent(
+            performer=performer,
+            cart=cart[:60],
+            patient=order.admission.patient,
+            purpose=ScanPurpose.NOT_GIVEN,
+            scans=[patient_scan.audit("patient")],
+            administration=administration,
+        )
     )
     administration_recorded.send(sender=Administration, administration=administration)
     return administration
@@ -534,18 +541,20 @@ def administration_correct(
             "This record was already corrected.", code="ALREADY_CORRECTED", status=409
         )
     now = timezone.now()
-    withdrawal = Administration.objects.create(
-        patient=original.patient,
-        admission=original.admission,
-        order=original.order,
-        scheduled_dose=original.scheduled_dose,
-        status=AdministrationStatus.ENTERED_IN_ERROR,
-        performer=performer,
-        administered_at=now,
-        reason=reason,
-        comment=comment.strip()[:500],
-        corrects=original,
-        cart=original.cart,
+    withdrawal = administration_append(
+        Administration(
+            patient=original.patient,
+            admission=original.admission,
+            order=original.order,
+            scheduled_dose=original.scheduled_dose,
+            status=AdministrationStatus.ENTERED_IN_ERROR,
+            performer=performer,
+            administered_at=now,
+            reason=reason,
+            comment=comment.strip()[:500],
+            corrects=original,
+            cart=original.cart,
+        )
     )
     administration_recorded.send(sender=Administration, administration=withdrawal)
     replacement = None
@@ -557,24 +566,26 @@ def administration_correct(
         if replacement_amount.value <= 0:
             raise ApplicationError("The amount must be positive.", code="INVALID_AMOUNT")
         order = original.order
-        replacement = Administration.objects.create(
-            patient=original.patient,
-            admission=original.admission,
-            order=order,
-            scheduled_dose=original.scheduled_dose,
-            status=AdministrationStatus.COMPLETED,
-            performer=original.performer,
-            witness=original.witness,
-            administered_at=original.administered_at,
-            amount=replacement_amount.value,
-            unit=replacement_amount.unit,
-            route=original.route,
-            site=original.site,
-            is_partial=_is_partial(replacement_amount, order),
-            reason=reason,
-            comment=comment.strip()[:500],
-            cart=original.cart,
-            replaces=original,
+        replacement = administration_append(
+            Administration(
+                patient=original.patient,
+                admission=original.admission,
+                order=order,
+                scheduled_dose=original.scheduled_dose,
+                status=AdministrationStatus.COMPLETED,
+                performer=original.performer,
+                witness=original.witness,
+                administered_at=original.administered_at,
+                amount=replacement_amount.value,
+                unit=replacement_amount.unit,
+                route=original.route,
+                site=original.site,
+                is_partial=_is_partial(replacement_amount, order),
+                reason=reason,
+                comment=comment.strip()[:500],
+                cart=original.cart,
+                replaces=original,
+            )
         )
         administration_recorded.send(sender=Administration, administration=replacement)
     if original.scheduled_dose_id is not None:

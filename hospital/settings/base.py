@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "hospital.middleware.DefaultLanguageMiddleware",
+    "hospital.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -141,7 +142,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Bedside medication administration API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["scanning.api.permissions.IsClinicalStaff"],
     # The docs page serves Swagger UI from our own static files: no CDN, hospitals are often offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -162,6 +163,10 @@ DOSE_SCHEDULE_HORIZON_HOURS = int(os.environ.get("DOSE_SCHEDULE_HORIZON_HOURS", 
 
 # The cart locks itself (and forgets the patient on screen) after this much idle time.
 CART_IDLE_LOCK_SECONDS = int(os.environ.get("CART_IDLE_LOCK_SECONDS", "120"))
+# A cart whose clock is further than this from the server's is logged and warned (never trusted).
+CLOCK_SKEW_WARN_SECONDS = int(os.environ.get("CLOCK_SKEW_WARN_SECONDS", "120"))
+# A wristband scanned outside the nurse's wards opens that patient's record to her this long.
+BREAK_GLASS_ACCESS_HOURS = int(os.environ.get("BREAK_GLASS_ACCESS_HOURS", "12"))
 
 BENCH_BASELINE = env_bool("BENCH_BASELINE")
 
@@ -184,8 +189,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"patient_paths": {"()": "hospital.log_filters.RedactPatientPaths"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # axes announces itself on every command at INFO; failures still log at WARNING.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # axes announces itself on every command at INFO; failures still log at WARNING.
+        "axes": {"level": "WARNING"},
+        # Its 4xx and 5xx lines carry the path, and a MAR's path carries the patient's MRN.
+        "django.request": {"filters": ["patient_paths"]},
+    },
 }

@@ -17,6 +17,7 @@ from interop.api.search import SearchError, date_window, patient_id, token
 from interop.fhir import R4B, R5, VERSIONS, medication_administration, searchset_bundle
 from interop.hl7v2 import ras_o17
 from interop.selectors import administration_snapshot, administration_snapshots_search
+from scanning.access import patient_read_check
 from scanning.api.permissions import IsClinicalStaff
 from scanning.models import Administration
 from wards.models import Patient
@@ -68,18 +69,23 @@ def _fhir_response(data: dict, version: str) -> Response:
     return Response(data, content_type=f"{FHIR_JSON}; fhirVersion={VERSIONS[version]}")
 
 
-def _administration_pk(external_id: str) -> int:
+def _administration_pk(request, external_id: str) -> int:
+    """The record's key, if it exists and the user may read its patient (scanning/access.py)."""
     try:
         key = uuid.UUID(external_id)
     except ValueError:
         key = None
-    pk = (
-        Administration.objects.filter(external_id=key).values_list("pk", flat=True).first()
+    found = (
+        Administration.objects.filter(external_id=key)
+        .values_list("pk", "patient_id", "admission__ward_id")
+        .first()
         if key is not None
         else None
     )
-    if pk is None:
+    if found is None:
         raise ApplicationError("No such administration.", code="NOT_FOUND", status=404)
+    pk, patient_id, ward_id = found
+    patient_read_check(user=request.user, patient_id=patient_id, record_ward_id=ward_id)
     return pk
 
 
@@ -101,7 +107,7 @@ class MedicationAdministrationReadApi(APIView):
     )
     def get(self, request, external_id):
         version = fhir_version(request)
-        snapshot = administration_snapshot(_administration_pk(external_id))
+        snapshot = administration_snapshot(_administration_pk(request, external_id))
         return _fhir_response(
             medication_administration(snapshot, conf.fhir_config(), version), version
         )
@@ -145,6 +151,7 @@ class MedicationAdministrationSearchApi(APIView):
         if patient is None:
             total, snapshots = 0, []
         else:
+            patient_read_check(user=request.user, patient_id=patient.pk)
             total, snapshots = administration_snapshots_search(
                 patient_id=patient.pk,
                 occurred_from=window.start,
@@ -199,7 +206,7 @@ class AdministrationHl7Api(APIView):
 
     @extend_schema(responses={(200, HL7_ER7): OpenApiTypes.STR})
     def get(self, request, external_id):
-        snapshot = administration_snapshot(_administration_pk(external_id))
+        snapshot = administration_snapshot(_administration_pk(request, external_id))
         return HttpResponse(
             ras_o17(snapshot, conf.hl7_config()).encode("utf-8"),
             content_type=f"{HL7_ER7}; charset=utf-8",

@@ -11,9 +11,18 @@ from collections.abc import Callable
 from django.db import IntegrityError, transaction
 
 from hospital.api import error_body
+from hospital.exceptions import ApplicationError
 from scanning.models import IdempotentRequest
 
 MAX_KEY_LENGTH = 200
+
+
+def idempotency_key(request) -> str | None:
+    """The request's `Idempotency-Key` header, or None when it sent none."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > MAX_KEY_LENGTH:
+        raise ApplicationError("Idempotency-Key is too long.", code="INVALID_IDEMPOTENCY_KEY")
+    return key or None
 
 
 def request_fingerprint(data) -> str:
@@ -24,6 +33,10 @@ def request_fingerprint(data) -> str:
 def idempotent_call(
     *, user, key: str | None, endpoint: str, data, run: Callable[[], tuple[int, dict]]
 ) -> tuple[int, dict]:
+    """`run` inside one durable transaction, its answer kept under `key`. An `ApplicationError`
+    raised by `run` rolls the key back with the work: the error wrote nothing, so a retry runs
+    again. `endpoint` names the operation and the object it acts on: one key sent to another
+    operation, or to the same one on another record, is refused like a changed body."""
     with transaction.atomic(durable=True):
         if not key:
             return run()

@@ -47,7 +47,18 @@ def scan_input(data: dict) -> ScanInput:
     return ScanSerializer().to_scan(data)
 
 
-class CheckInputSerializer(serializers.Serializer):
+class ClientTimeSerializer(serializers.Serializer):
+    client_time = serializers.DateTimeField(
+        required=False,
+        help_text=(
+            "The cart's own clock (ISO 8601 with offset) when it sent the request. Never the time "
+            "of the record: the server's clock is. A difference over CLOCK_SKEW_WARN_SECONDS is "
+            "logged and answered with a CLOCK_SKEW entry in `warnings`."
+        ),
+    )
+
+
+class CheckInputSerializer(ClientTimeSerializer):
     patient = ScanSerializer()
     medications = ScanSerializer(many=True, required=False, default=list, max_length=20)
     witness = ScanSerializer(required=False)
@@ -75,7 +86,7 @@ class RecordInputSerializer(CheckInputSerializer):
         return attrs
 
 
-class NotGivenInputSerializer(serializers.Serializer):
+class NotGivenInputSerializer(ClientTimeSerializer):
     patient = ScanSerializer()
     order = serializers.UUIDField()
     scheduled_dose = serializers.UUIDField(required=False)
@@ -84,7 +95,7 @@ class NotGivenInputSerializer(serializers.Serializer):
     cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
 
 
-class CorrectInputSerializer(serializers.Serializer):
+class CorrectInputSerializer(ClientTimeSerializer):
     reason = serializers.ChoiceField(choices=CorrectionReason.choices)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     replacement_amount = serializers.DecimalField(

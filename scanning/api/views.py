@@ -17,9 +17,17 @@ from rest_framework.views import APIView
 
 from hospital import gs1
 from hospital.exceptions import ApplicationError
+from hospital.models import AccessReason
 from pharmacy.models import MedicationOrder, ScheduledDose
+from scanning.access import (
+    administrations_visible,
+    break_glass_record,
+    patient_read_check,
+    ward_read_check,
+)
 from scanning.api import serializers as s
-from scanning.api.idempotency import MAX_KEY_LENGTH, idempotent_call
+from scanning.api.clock import clock_warnings
+from scanning.api.idempotency import idempotency_key, idempotent_call
 from scanning.api.permissions import IsClinicalStaff, MayAdminister
 from scanning.barcodes import ImageRejected, decode_image
 from scanning.dose import Quantity
@@ -41,7 +49,14 @@ from wards.models import Patient, Ward
 
 
 def ward_session_check(user, ward_code: str) -> None:
-    if ward_code and not user.wards.filter(code=ward_code).exists():
+    """A nurse's session is a cart's: it names one of her wards, or WRONG_WARD could never warn."""
+    if not ward_code:
+        if user.may_administer:
+            raise ApplicationError(
+                "Choose the ward of this cart.", code="WARD_REQUIRED", details={"field": "ward"}
+            )
+        return
+    if not user.wards.filter(code=ward_code).exists():
         raise ApplicationError(
             "You are not assigned to this ward.", code="WARD_NOT_ASSIGNED", status=403
         )
@@ -83,6 +98,26 @@ def _check_request(request, data) -> CheckRequest:
         cart=data.get("cart") or session.get("cart", ""),
         ward_code=session.get("ward") or None,
     )
+
+
+def _break_glass(request, context, reason: str, cart: str) -> None:
+    """A scanned, active wristband of a patient outside the user's wards is logged (and opens the
+    patient's record to her for a while); see scanning/access.py."""
+    admission = context.admission if context.facts.band_active else None
+    break_glass_record(user=request.user, admission=admission, reason=reason, cart=cart)
+
+
+def _clock(request, valid, endpoint: str) -> list[dict]:
+    """Warnings about the cart's clock: logged and answered, never the time of the record."""
+    cart = valid.get("cart") or getattr(request, "session", {}).get("cart", "")
+    return clock_warnings(client_time=valid.get("client_time"), cart=cart, endpoint=endpoint)
+
+
+def _fingerprinted(data):
+    """What a retry must repeat: not the cart's clock reading, which a resent request renews."""
+    data = data.copy()
+    data.pop("client_time", None)
+    return data
 
 
 def _quantity(value, unit) -> str | None:
@@ -230,10 +265,12 @@ class ScanCheckApi(APIView):
     def post(self, request):
         data = s.CheckInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        outcome = administration_check(
-            performer=request.user, request=_check_request(request, data.validated_data)
-        )
-        return Response(check_body(outcome.result, outcome.context))
+        warnings = _clock(request, data.validated_data, "check")
+        check_request = _check_request(request, data.validated_data)
+        with transaction.atomic(durable=True):
+            outcome = administration_check(performer=request.user, request=check_request)
+            _break_glass(request, outcome.context, AccessReason.WRISTBAND_CHECK, check_request.cart)
+        return Response({**check_body(outcome.result, outcome.context), "warnings": warnings})
 
 
 class AdministrationsApi(APIView):
@@ -248,15 +285,15 @@ class AdministrationsApi(APIView):
     def post(self, request):
         data = s.RecordInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > MAX_KEY_LENGTH:
-            raise ApplicationError("Idempotency-Key is too long.", code="INVALID_IDEMPOTENCY_KEY")
+        key = idempotency_key(request)
         valid = data.validated_data
+        warnings = _clock(request, valid, "administrations")
 
         def run() -> tuple[int, dict]:
+            check_request = _check_request(request, valid)
             outcome = administration_record(
                 performer=request.user,
-                request=_check_request(request, valid),
+                request=check_request,
                 overrides=[
                     OverrideInput(o["code"], o["reason"], o.get("comment", ""))
                     for o in valid["overrides"]
@@ -265,6 +302,7 @@ class AdministrationsApi(APIView):
                 route=valid.get("route", ""),
                 site=valid.get("site", ""),
             )
+            _break_glass(request, outcome.context, AccessReason.ADMINISTRATION, check_request.cart)
             if outcome.administration is None:
                 status = 409 if outcome.refusal_code == "ALREADY_GIVEN" else 422
                 check = check_body(outcome.result, outcome.context)
@@ -279,13 +317,16 @@ class AdministrationsApi(APIView):
                         },
                     }
                 }
-            return 201, s.AdministrationOutputSerializer(outcome.administration).data
+            return 201, {
+                **s.AdministrationOutputSerializer(outcome.administration).data,
+                "warnings": warnings,
+            }
 
         status, body = idempotent_call(
             user=request.user,
-            key=key or None,
+            key=key,
             endpoint="administrations",
-            data=request.data,
+            data=_fingerprinted(request.data),
             run=run,
         )
         return Response(body, status=status)
@@ -322,7 +363,11 @@ class AdministrationsApi(APIView):
                 moment = timezone.make_aware(moment)
             queryset = queryset.filter(created_at__gte=moment)
         if request.query_params.get("ward"):
+            ward = Ward.objects.filter(code=request.query_params["ward"]).first()
+            if ward is not None:
+                ward_read_check(user=request.user, ward=ward)
             queryset = queryset.filter(admission__ward__code=request.query_params["ward"])
+        queryset = administrations_visible(user=request.user, queryset=queryset)
         paginator = FeedPagination()
         try:
             page = paginator.paginate_queryset(queryset, request, view=self)
@@ -342,14 +387,17 @@ class AdministrationNotGivenApi(APIView):
     def post(self, request):
         data = s.NotGivenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        key = idempotency_key(request)
         valid = data.validated_data
+        warnings = _clock(request, valid, "administrations/not-given")
         order = get_object_or_404(
             MedicationOrder.objects.select_related("admission"), external_id=valid["order"]
         )
         dose = None
         if valid.get("scheduled_dose"):
             dose = get_object_or_404(ScheduledDose, external_id=valid["scheduled_dose"])
-        with transaction.atomic(durable=True):
+
+        def run() -> tuple[int, dict]:
             administration = administration_not_given(
                 performer=request.user,
                 patient=s.scan_input(valid["patient"]),
@@ -359,7 +407,26 @@ class AdministrationNotGivenApi(APIView):
                 scheduled_dose=dose,
                 cart=valid["cart"],
             )
-        return Response(s.AdministrationOutputSerializer(administration).data, status=201)
+            # The service refuses unless the scanned band is the order's patient's active one.
+            break_glass_record(
+                user=request.user,
+                admission=order.admission,
+                reason=AccessReason.NOT_GIVEN,
+                cart=valid["cart"],
+            )
+            return 201, {
+                **s.AdministrationOutputSerializer(administration).data,
+                "warnings": warnings,
+            }
+
+        status, body = idempotent_call(
+            user=request.user,
+            key=key,
+            endpoint="administrations/not-given",
+            data=_fingerprinted(request.data),
+            run=run,
+        )
+        return Response(body, status=status)
 
 
 class AdministrationCorrectApi(APIView):
@@ -370,12 +437,24 @@ class AdministrationCorrectApi(APIView):
         data = s.CorrectInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         valid = data.validated_data
+        warnings = _clock(request, valid, "administrations/correct")
         if ("replacement_amount" in valid) != ("replacement_unit" in valid):
             raise ApplicationError(
                 "Send replacement_amount and replacement_unit together.", code="INVALID_INPUT"
             )
-        original = get_object_or_404(Administration, external_id=external_id)
-        with transaction.atomic(durable=True):
+        key = idempotency_key(request)
+        original = get_object_or_404(
+            Administration.objects.select_related("admission"), external_id=external_id
+        )
+        if original.performer_id != request.user.pk:
+            # A charge nurse corrects the records of her wards; the recording nurse her own.
+            patient_read_check(
+                user=request.user,
+                patient_id=original.patient_id,
+                record_ward_id=original.admission.ward_id,
+            )
+
+        def run() -> tuple[int, dict]:
             withdrawal, replacement = administration_correct(
                 performer=request.user,
                 administration=original,
@@ -385,15 +464,22 @@ class AdministrationCorrectApi(APIView):
                 if "replacement_amount" in valid
                 else None,
             )
-        return Response(
-            {
+            return 201, {
                 "entered_in_error": s.AdministrationOutputSerializer(withdrawal).data,
                 "replacement": s.AdministrationOutputSerializer(replacement).data
                 if replacement
                 else None,
-            },
-            status=201,
+                "warnings": warnings,
+            }
+
+        status, body = idempotent_call(
+            user=request.user,
+            key=key,
+            endpoint=f"administrations/{original.external_id}/correct",
+            data=_fingerprinted(request.data),
+            run=run,
         )
+        return Response(body, status=status)
 
 
 class PatientMarApi(APIView):
@@ -402,6 +488,7 @@ class PatientMarApi(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request, mrn):
         patient = get_object_or_404(Patient, mrn=mrn)
+        patient_read_check(user=request.user, patient_id=patient.pk)
         day = _date_param(request.query_params.get("date"))
         mar = mar_get(patient=patient, day=day)
         now = timezone.now()
@@ -463,6 +550,7 @@ class WardDueApi(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request, code):
         ward = get_object_or_404(Ward, code=code)
+        ward_read_check(user=request.user, ward=ward)
         try:
             hours = int(request.query_params.get("window", "4"))
         except ValueError as error:

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import login, logout
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -31,13 +32,16 @@ def cart_login(request):
             ward = request.POST.get("ward", "")[:20]
             if not user.may_administer:
                 error = _("Only nurses can use the cart.")
-            elif ward and not user.wards.filter(code=ward).exists():
+            elif not ward:
+                # A cart without a ward would never warn WRONG_WARD.
+                error = _("Choose the ward of this cart.")
+            elif not user.wards.filter(code=ward).exists():
                 error = _("You are not assigned to this ward.")
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 request.session["cart"] = request.POST.get("cart", "")[:60]
                 request.session["ward"] = request.POST.get("ward", "")[:20]
-                return redirect("cart:terminal")
+                return redirect(_safe_next(request) or "cart:terminal")
     return render(
         request,
         "cart/login.html",
@@ -46,9 +50,20 @@ def cart_login(request):
             "locked": request.GET.get("locked") == "1",
             "wards": Ward.objects.order_by("code"),
             "selected_ward": request.POST.get("ward") or request.COOKIES.get("cart_ward", ""),
+            "next": _safe_next(request),
         },
         status=401 if error else 200,
     )
+
+
+def _safe_next(request) -> str:
+    """Where to go after logging in (e.g. the charge nurse's dashboard), only within this site."""
+    target = request.POST.get("next") or request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
 
 
 def cart_strings() -> dict[str, str]:

@@ -163,6 +163,7 @@ class Hospital:
     def __init__(self):
         ward = WardFactory(code="NOI", name="Khoa Nội tổng hợp")
         self.nurse = NurseFactory(first_name="Hoa", last_name="Nguyễn Thị", username="dd.hoa")
+        ward.staff.add(self.nurse)
         self.admission = AdmissionFactory(
             patient=PatientFactory(full_name="Nguyễn Văn An", sex="M"),
             ward=ward,

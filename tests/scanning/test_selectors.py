@@ -27,6 +27,7 @@ def queries(client, path) -> int:
 
 def grow_ward(ward, patients: int, doses_per_order: int):
     nurse = NurseFactory()
+    ward.staff.add(nurse)
     for _ in range(patients):
         admission = AdmissionFactory(ward=ward, bed=BedFactory(ward=ward))
         for _order in range(3):

@@ -1,0 +1,267 @@
+"""Tamper evidence for the legal record: hash chains over administrations and scan events. Pure:
+plain values in, hashes and findings out; no ORM, no settings.
+
+A record's *content hash* is SHA-256 over a canonical JSON serialisation of every stored field (an
+administration's units and overrides included). Its *link* is SHA-256 over its position in its
+chain, the link before it and its content hash; the next record of the chain stores that link as
+its `previous_hash`. Changing a row changes its content hash, deleting one leaves a gap in the
+sequence, and inserting one breaks the link of the record after it.
+
+A chain proves that nothing was changed *after* it was written. Someone who can recompute every
+hash (they need only this file) can rewrite a chain's tail consistently: that is caught only by
+comparing the chain heads with a copy kept elsewhere."""
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, localcontext
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+VERSION = 1
+GENESIS = "0" * 64
+
+# Every stored field but the surrogate key and the chain columns. Listed rather than read from the
+# models: a new model field must not silently change the hash of every existing row. A test fails
+# until a new field is listed here, with a new VERSION and a way to tell old rows from new.
+ADMINISTRATION_FIELDS = (
+    "external_id",
+    "created_at",
+    "patient_id",
+    "admission_id",
+    "order_id",
+    "scheduled_dose_id",
+    "status",
+    "performer_id",
+    "witness_id",
+    "administered_at",
+    "amount",
+    "unit",
+    "route",
+    "site",
+    "is_partial",
+    "reason",
+    "comment",
+    "cart",
+    "corrects_id",
+    "replaces_id",
+)
+# A unit or override belongs to the administration that lists it; its own key and its
+# administration_id are covered by being hashed inside that administration.
+UNIT_FIELDS = (
+    "external_id",
+    "created_at",
+    "package_id",
+    "gtin",
+    "lot",
+    "expiry",
+    "serial",
+    "scanned",
+)
+OVERRIDE_FIELDS = ("external_id", "created_at", "finding_code", "reason", "comment")
+SCAN_EVENT_FIELDS = (
+    "external_id",
+    "created_at",
+    "performer_id",
+    "cart",
+    "ward_id",
+    "patient_id",
+    "purpose",
+    "scans",
+    "verdict",
+    "findings",
+    "administration_id",
+)
+CHAIN_FIELDS = ("chain_seq", "previous_hash", "content_hash")
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling for one value: sorted keys, no spaces, ASCII only, datetimes as ISO 8601 in
+    UTC, Decimals as strings. Numbers are written as the database gives them back (a JSONB column
+    keeps 1e16 as 10000000000000000), so a value hashes alike before the INSERT and after a read."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return _number(value)
+    if isinstance(value, Decimal):
+        return json.dumps(_decimal_text(value))
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime: audit times must be aware")
+        return json.dumps(value.astimezone(UTC).isoformat(timespec="microseconds"))
+    if isinstance(value, date):
+        return json.dumps(value.isoformat())
+    if isinstance(value, UUID):
+        return json.dumps(str(value))
+    if isinstance(value, Mapping):
+        items = sorted((str(key), item) for key, item in value.items())
+        return (
+            "{" + ",".join(f"{json.dumps(key)}:{canonical_json(item)}" for key, item in items) + "}"
+        )
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(canonical_json(item) for item in value) + "]"
+    raise TypeError(f"cannot hash a {type(value).__name__}")
+
+
+def _number(value: int | float) -> str:
+    with localcontext(prec=1000):
+        number = Decimal(repr(value) if isinstance(value, float) else value)
+        if not number.is_finite():
+            raise ValueError("NaN and infinity are not JSON")
+        return format(number.normalize(), "f")
+
+
+def _decimal_text(value: Decimal) -> str:
+    # 1000 and 1000.0000 are one amount: SQLite and PostgreSQL give back different scales.
+    return format(value.normalize(), "f") if value.is_finite() else str(value)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def fields_of(record: Any, names: Sequence[str]) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in names}
+
+
+def content_hash(table: str, fields: Mapping[str, Any], **children: Iterable[Mapping]) -> str:
+    """SHA-256 of one record. Children (an administration's units and overrides) are hashed as
+    sets: the order the database returns them in does not matter."""
+    document = {
+        "v": VERSION,
+        "table": table,
+        "fields": fields,
+        **{
+            name: sorted(canonical_json(child) for child in rows) for name, rows in children.items()
+        },
+    }
+    return _sha256(canonical_json(document))
+
+
+def administration_hash(administration: Any, units: Iterable[Any], overrides: Iterable[Any]) -> str:
+    return content_hash(
+        "scanning.administration",
+        fields_of(administration, ADMINISTRATION_FIELDS),
+        units=[fields_of(unit, UNIT_FIELDS) for unit in units],
+        overrides=[fields_of(override, OVERRIDE_FIELDS) for override in overrides],
+    )
+
+
+def scan_event_hash(event: Any) -> str:
+    return content_hash("scanning.scanevent", fields_of(event, SCAN_EVENT_FIELDS))
+
+
+def link_hash(*, seq: int, previous_hash: str, content_hash: str) -> str:
+    """What the next record of the chain stores as its `previous_hash`."""
+    return _sha256(f"{seq}|{previous_hash}|{content_hash}")
+
+
+@dataclass(frozen=True)
+class Seal:
+    chain_seq: int
+    previous_hash: str
+    content_hash: str
+
+
+def seal_next(head: tuple[int, str, str] | None, content: str) -> Seal:
+    """The chain columns of a new record, given the chain's head (seq, previous_hash,
+    content_hash), or None for the chain's first record."""
+    if head is None:
+        return Seal(chain_seq=1, previous_hash=GENESIS, content_hash=content)
+    seq, previous, head_content = head
+    return Seal(
+        chain_seq=seq + 1,
+        previous_hash=link_hash(seq=seq, previous_hash=previous, content_hash=head_content),
+        content_hash=content,
+    )
+
+
+class Problem(StrEnum):
+    CONTENT_CHANGED = "content changed"
+    SEQUENCE_GAP = "sequence gap"
+    LINK_BROKEN = "link broken"
+    NOT_CHAINED = "not chained"
+
+
+@dataclass(frozen=True)
+class StoredLink:
+    """One record as read back: its chain columns and the content hash recomputed from its row."""
+
+    chain: Any
+    record_id: int
+    seq: int | None
+    previous_hash: str
+    content_hash: str
+    recomputed_hash: str
+
+
+@dataclass(frozen=True)
+class Break:
+    table: str
+    chain: Any
+    record_id: int
+    seq: int | None
+    problem: Problem
+    detail: str
+
+
+@dataclass
+class Tally:
+    chains: int = 0
+    records: int = 0
+    broken: int = 0
+
+
+def chain_breaks(table: str, links: Iterable[StoredLink], tally: Tally) -> Iterator[Break]:
+    """The first broken link of each chain. `links` come ordered by chain, then sequence, with a
+    chain's unchained rows last; one pass, constant memory."""
+    chain: Any = object()
+    broken = False
+    expected_seq, expected_previous = 1, GENESIS
+    for link in links:
+        if link.chain != chain:
+            chain, broken = link.chain, False
+            expected_seq, expected_previous = 1, GENESIS
+            tally.chains += 1
+        tally.records += 1
+        if broken:
+            continue
+        found = _problem(link, expected_seq, expected_previous)
+        if found is not None:
+            broken = True
+            tally.broken += 1
+            yield Break(table, link.chain, link.record_id, link.seq, *found)
+            continue
+        expected_seq += 1
+        expected_previous = link_hash(
+            seq=link.seq, previous_hash=link.previous_hash, content_hash=link.content_hash
+        )
+
+
+def _problem(link: StoredLink, seq: int, previous: str) -> tuple[Problem, str] | None:
+    if link.seq is None or not link.content_hash:
+        return Problem.NOT_CHAINED, "the row has no place in the chain (written around the chain)"
+    if link.recomputed_hash != link.content_hash:
+        return (
+            Problem.CONTENT_CHANGED,
+            f"stored content hash {link.content_hash[:12]}…, the row now hashes to "
+            f"{link.recomputed_hash[:12]}…",
+        )
+    if link.seq != seq:
+        return Problem.SEQUENCE_GAP, f"expected sequence number {seq}, found {link.seq}"
+    if link.previous_hash != previous:
+        return (
+            Problem.LINK_BROKEN,
+            f"previous_hash {link.previous_hash[:12]}… does not match the record before it "
+            f"({previous[:12]}…)",
+        )
+    return None

@@ -1,0 +1,145 @@
+"""Writing and walking the audit hash chains; the hashing itself is pure (scanning/audit.py).
+
+Administrations chain per patient. Every writer of one (administration_record, _not_given,
+_correct) already holds the patient's row lock, so the head of that patient's chain cannot move
+between reading it and appending to it, and carts at different beds never wait for each other.
+
+Scan events chain per performer, the one party every event has (failed badge logins write none).
+Appending locks the performer's user row: one nurse's requests take turns, different nurses run in
+parallel. Lock order on the bedside path: the patient, then the performer, never the reverse.
+
+The unique (chain key, chain_seq) constraint makes a fork impossible even if a lock is missed: the
+second writer fails instead of branching the chain."""
+
+from collections.abc import Iterator, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import connection, models, transaction
+from django.db.models import F
+
+from scanning import audit
+from scanning.models import AdministeredUnit, Administration, Override, ScanEvent
+
+
+def administration_append(
+    administration: Administration,
+    *,
+    units: Sequence[AdministeredUnit] = (),
+    overrides: Sequence[Override] = (),
+) -> Administration:
+    """Insert an unsaved administration with its units and overrides as the next link of its
+    patient's chain. The caller holds the patient's row lock (select_for_update)."""
+    for row in (administration, *units, *overrides):
+        _normalise(row)
+    # savepoint=False: no round trip of its own inside the caller's transaction, and a
+    # transaction of its own without one, so that a record is never written without its units.
+    with transaction.atomic(savepoint=False):
+        head = _head(Administration, "patient_id", administration.patient_id)
+        _seal(administration, head, audit.administration_hash(administration, units, overrides))
+        administration.save(force_insert=True)
+        for unit in units:
+            unit.administration = administration
+        for override in overrides:
+            override.administration = administration
+        if units:
+            AdministeredUnit.objects.bulk_create(units)
+        if overrides:
+            Override.objects.bulk_create(overrides)
+    return administration
+
+
+def scan_event_append(event: ScanEvent) -> ScanEvent:
+    """Insert an unsaved scan event as the next link of its performer's chain. The performer's
+    row stays locked until the caller's transaction ends."""
+    _normalise(event)
+    with transaction.atomic(savepoint=False):
+        if connection.features.has_select_for_update:
+            _lock_row(get_user_model(), event.performer_id)
+        head = _head(ScanEvent, "performer_id", event.performer_id)
+        _seal(event, head, audit.scan_event_hash(event))
+        event.save(force_insert=True)
+    return event
+
+
+# Plain SQL for the two statements every scan adds: built through the ORM they cost ten times their
+# round trip (measured on PostgreSQL: 0.63 ms against 0.12 ms for the pair).
+
+
+def _lock_row(model: type[models.Model], pk: int) -> None:
+    table, column = map(connection.ops.quote_name, (model._meta.db_table, model._meta.pk.column))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE {column} = %s FOR UPDATE", [pk])  # noqa: S608
+
+
+def _head(model: type[models.Model], key: str, value: int) -> tuple[int, str, str] | None:
+    """The chain's last link: (chain_seq, previous_hash, content_hash), by the unique index."""
+    table, column = map(connection.ops.quote_name, (model._meta.db_table, key))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT chain_seq, previous_hash, content_hash FROM {table} "  # noqa: S608
+            f"WHERE {column} = %s AND chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1",
+            [value],
+        )
+        return cursor.fetchone()
+
+
+def _seal(row, head, content_hash: str) -> None:
+    seal = audit.seal_next(head, content_hash)
+    row.chain_seq, row.previous_hash, row.content_hash = (
+        seal.chain_seq,
+        seal.previous_hash,
+        seal.content_hash,
+    )
+
+
+def _normalise(row: models.Model) -> None:
+    """Make the values in memory the values the database will give back, so that the hash taken
+    before the INSERT is the hash recomputed from the row: decimals at the column's scale (a
+    computed share of a dose can carry more places than the column keeps)."""
+    for field in row._meta.concrete_fields:
+        value = getattr(row, field.attname)
+        if isinstance(field, models.DecimalField) and value is not None:
+            exponent = Decimal(1).scaleb(-field.decimal_places)
+            setattr(row, field.attname, field.to_python(value).quantize(exponent, ROUND_HALF_UP))
+
+
+def administration_links(*, chunk_size: int = 2000) -> Iterator[audit.StoredLink]:
+    """Every administration, chain by chain, streamed: two extra queries per chunk for the units
+    and overrides, whatever the size of the table."""
+    rows = (
+        Administration.objects.order_by(
+            "patient_id", F("chain_seq").asc(nulls_last=True), "pk"
+        ).prefetch_related("units", "overrides")
+    ).iterator(chunk_size=chunk_size)
+    for row in rows:
+        yield _link(
+            row,
+            row.patient_id,
+            audit.administration_hash(row, row.units.all(), row.overrides.all()),
+        )
+
+
+def scan_event_links(*, chunk_size: int = 2000) -> Iterator[audit.StoredLink]:
+    rows = ScanEvent.objects.order_by(
+        "performer_id", F("chain_seq").asc(nulls_last=True), "pk"
+    ).iterator(chunk_size=chunk_size)
+    for row in rows:
+        yield _link(row, row.performer_id, audit.scan_event_hash(row))
+
+
+def _link(row, chain, recomputed: str) -> audit.StoredLink:
+    return audit.StoredLink(
+        chain=chain,
+        record_id=row.pk,
+        seq=row.chain_seq,
+        previous_hash=row.previous_hash,
+        content_hash=row.content_hash,
+        recomputed_hash=recomputed,
+    )
+
+
+CHAINS = {
+    Administration._meta.db_table: ("patient", administration_links),
+    ScanEvent._meta.db_table: ("performer", scan_event_links),
+}
