@@ -2,8 +2,10 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from hospital.admin_site import pharmacy_site
+from hospital.exceptions import ApplicationError
+from pharmacy.printing.services import MAX_WRISTBANDS_PER_PRINT
+from pharmacy.printing.views import WRISTBAND_PERMISSION, wristbands_response
 from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
-from wards.services import wristband_issue
 
 
 class BedInline(admin.TabularInline):
@@ -49,14 +51,50 @@ class AdmissionAdmin(admin.ModelAdmin):
     list_select_related = ["patient", "ward", "bed__ward"]
     autocomplete_fields = ["patient"]
     actions = ["print_new_wristband"]
+    change_form_template = "pharmacy/print/admission_change_form.html"
 
-    @admin.action(description=_("Print a new wristband (voids the current one)"))
+    def has_print_wristband_permission(self, request):
+        return request.user.has_perm(WRISTBAND_PERMISSION)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            "can_print_wristband": self.has_print_wristband_permission(request),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(
+        description=_("Print a new wristband (voids the current one)"),
+        permissions=["print_wristband"],
+    )
     def print_new_wristband(self, request, queryset):
-        for admission in queryset.filter(discharged_at__isnull=True):
-            band = wristband_issue(admission=admission, printed_by=request.user)
+        """One PDF with a page per open admission (a band printer prints a band per page);
+        closed admissions are skipped and named."""
+        closed = [str(admission) for admission in queryset if not admission.is_open]
+        if closed:
             self.message_user(
-                request, _("Issued wristband %(band)s") % {"band": band}, messages.SUCCESS
+                request,
+                _("No wristband for closed admissions: %(admissions)s")
+                % {"admissions": "; ".join(closed)},
+                messages.WARNING,
             )
+        admissions = [admission for admission in queryset if admission.is_open]
+        if not admissions:
+            return None
+        if len(admissions) > MAX_WRISTBANDS_PER_PRINT:
+            self.message_user(
+                request,
+                _("Select at most %(count)d admissions at a time.")
+                % {"count": MAX_WRISTBANDS_PER_PRINT},
+                messages.ERROR,
+            )
+            return None
+        try:
+            return wristbands_response(request, admissions)
+        except ApplicationError as error:
+            # e.g. discharged meanwhile: nothing was issued, the transaction rolled back
+            self.message_user(request, str(error), messages.ERROR)
+            return None
 
 
 @admin.register(Wristband, site=pharmacy_site)
