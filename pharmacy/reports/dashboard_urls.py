@@ -1,3 +1,10 @@
 """The ward dashboard, mounted at /dashboard/ (charge nurses, pharmacists, administrators)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from pharmacy.reports import views
+
+app_name = "dashboard"
+urlpatterns = [
+    path("", views.ward_dashboard, name="ward"),
+]
