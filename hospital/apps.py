@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class HospitalConfig(AppConfig):
     name = "hospital"
-    verbose_name = "Hospital"
+    verbose_name = _("Staff and access")
 
     def ready(self):
         from hospital.roles import sync_role_groups

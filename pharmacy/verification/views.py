@@ -24,7 +24,12 @@ QUEUE_PAGE_SIZE = 100
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300, strip=True)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=300,
+        strip=True,
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("Reason (required)")}),
+    )
 
 
 def _require(request, permission: str) -> None:
