@@ -46,6 +46,8 @@ def administration_append(
             AdministeredUnit.objects.bulk_create(units)
         if overrides:
             Override.objects.bulk_create(overrides)
+    # The record as written, children included: whoever answers with it needs no second read.
+    administration._prefetched_objects_cache = {"units": list(units), "overrides": list(overrides)}
     return administration
 
 
