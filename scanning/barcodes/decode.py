@@ -14,6 +14,7 @@ import ctypes
 import functools
 import io
 import struct
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -196,15 +197,27 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> list[Decode
     return decode_pil(load_image(data, max_bytes=max_bytes, max_pixels=max_pixels))
 
 
-def decode_pil(image: Image.Image) -> list[DecodedSymbol]:
+# Retries stop once this much time has gone: a frame nothing can be read from (noise, a
+# checkerboard at the pixel limit) must not hold a worker for seconds. A real frame is read by
+# the first attempt in milliseconds; the retries exist for damaged codes in camera frames.
+RETRY_BUDGET_SECONDS = 1.0
+
+
+def decode_pil(
+    image: Image.Image, *, retry_budget: float = RETRY_BUDGET_SECONDS
+) -> list[DecodedSymbol]:
     """Every barcode in an already loaded image, cheapest reader first.
 
-    Each attempt runs only when the ones before it found nothing: zxing-cpp; zbar on the linear
-    codes; zxing-cpp with a global binarizer; a sharpened copy; a rescaled copy.
+    Each attempt runs only when the ones before it found nothing and `retry_budget` seconds
+    have not yet gone: zxing-cpp; zbar on the linear codes; zxing-cpp with a global binarizer;
+    a sharpened copy; a rescaled copy.
     """
+    started = time.monotonic()
     if image.mode != "L":
         image = _to_gray(image)
-    for attempt in _attempts(image):
+    for index, attempt in enumerate(_attempts(image)):
+        if index and time.monotonic() - started > retry_budget:
+            break
         found = _unique(attempt())
         if found:
             return found
@@ -212,15 +225,18 @@ def decode_pil(image: Image.Image) -> list[DecodedSymbol]:
 
 
 def _attempts(image: Image.Image) -> Iterator[Callable[[], Iterable[DecodedSymbol]]]:
+    # The derived images are made only if an attempt that needs them runs.
+    sharpened = functools.cache(
+        lambda: image.filter(ImageFilter.UnsharpMask(radius=2, percent=200, threshold=2))
+    )
+    rescaled = functools.cache(lambda: _rescaled(image))
     yield lambda: decode_with_zxing(image)
     yield lambda: decode_with_zbar(image)
     yield lambda: decode_with_zxing(image, binarizer=zxingcpp.Binarizer.GlobalHistogram)
-    sharpened = image.filter(ImageFilter.UnsharpMask(radius=2, percent=200, threshold=2))
-    yield lambda: decode_with_zxing(sharpened)
-    yield lambda: decode_with_zbar(sharpened)
-    rescaled = _rescaled(image)
-    yield lambda: decode_with_zxing(rescaled)
-    yield lambda: decode_with_zbar(rescaled)
+    yield lambda: decode_with_zxing(sharpened())
+    yield lambda: decode_with_zbar(sharpened())
+    yield lambda: decode_with_zxing(rescaled())
+    yield lambda: decode_with_zbar(rescaled())
 
 
 def _rescaled(image: Image.Image) -> Image.Image:

@@ -98,6 +98,10 @@ def cart_strings() -> dict[str, str]:
         "order_discontinued": _("discontinued"),
         "comment_required": _("Write a short comment"),
         "network_error": _("Connection problem – nothing was recorded. Try again."),
+        "server_unavailable": _(
+            "The system could not confirm the record. Press Record again: "
+            "the dose will not be recorded twice."
+        ),
         "camera_unavailable": _("The camera is not available."),
     }
 

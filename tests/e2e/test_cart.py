@@ -197,3 +197,37 @@ def test_a_typed_code_is_flagged_and_needs_an_unable_to_scan_reason(page):
     units = Administration.objects.get().units.order_by("serial")
     assert [unit.scanned for unit in units] == [False, True]
     assert Override.objects.get().reason == "DAMAGED_BARCODE"
+
+
+def test_a_server_failure_is_not_a_stop_and_the_retry_records_once(page):
+    # given: the first record's answer is lost to a 503 (the dose was in fact written)
+    log_in(page, *HOA)
+    open_patient(page, AN, "Nguyễn Văn An")
+    scan(page, wedge(label("PCM2611A", 1)))
+    scan(page, wedge(label("PCM2611A", 2)))
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    keys = []
+
+    def lose_the_answer(route):
+        keys.append(route.request.headers["idempotency-key"])
+        assert "client_time" in route.request.post_data_json
+        route.fetch()
+        route.fulfill(
+            status=503,
+            json={"error": {"code": "DATABASE_UNAVAILABLE", "message": "x", "details": {}}},
+        )
+
+    page.route("**/api/v1/administrations/", lose_the_answer)
+    # when
+    page.click("#record")
+    # then: an error to retry, not a STOP; Record is still there
+    expect(page.locator("#message")).to_have_class("message error")
+    expect(page.locator("#message")).to_contain_text("không bị ghi hai lần")
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    expect(page.locator("#record")).to_be_enabled()
+    page.unroute("**/api/v1/administrations/")
+    with page.expect_request("**/api/v1/administrations/") as retried:
+        page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+    assert retried.value.headers["idempotency-key"] == keys[0]
+    assert Administration.objects.count() == 1

@@ -606,3 +606,23 @@ def test_decode_command_reads_no_more_than_the_byte_cap(tmp_path, settings):
 
     assert error is not None
     assert lines[0]["error"]["code"] == "IMAGE_TOO_LARGE"
+
+
+def test_retries_stop_when_the_budget_is_spent(monkeypatch):
+    from PIL import Image
+
+    from scanning.barcodes import decode as decode_module
+
+    calls = []
+    monkeypatch.setattr(
+        decode_module, "decode_with_zxing", lambda image, **kw: calls.append("zxing") or []
+    )
+    monkeypatch.setattr(decode_module, "decode_with_zbar", lambda image: calls.append("zbar") or [])
+    blank = Image.new("L", (64, 64), 255)
+
+    assert decode_module.decode_pil(blank, retry_budget=0) == []
+    assert calls == ["zxing"]
+
+    calls.clear()
+    assert decode_module.decode_pil(blank) == []
+    assert calls == ["zxing", "zbar", "zxing", "zxing", "zbar", "zxing", "zbar"]

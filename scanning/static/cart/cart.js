@@ -24,7 +24,8 @@
     const response = await fetch(config.api + path, {
       method, credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      // The cart's clock goes along: the server records its own time and warns when they differ.
+      body: body === undefined ? undefined : JSON.stringify({ ...body, client_time: new Date().toISOString() }),
     });
     if (response.status === 401) {
       lock("expired");
@@ -186,9 +187,14 @@
     }
     const { status, data } = result;
     if (status === 201) {
-      say(format(T.recorded, { drug: data.medication, amount: `${trimNumber(data.amount)} ${data.unit}` }), "ok");
+      say(format(T.recorded, { drug: data.medication, amount: `${trimNumber(data.amount)} ${data.unit}` })
+          + warningText(data), "ok");
       clearMeds();
       await loadDoses();
+    } else if (status >= 500) {
+      // Not a STOP: the server could not answer. The same key goes again, so no second dose.
+      $("record").disabled = false;
+      say(T.server_unavailable, "error");
     } else {
       const findings = (data.error && data.error.details && data.error.details.findings) || [];
       showVerdict({ verdict: status === 409 ? "stop" : (data.error.details.verdict || "stop"), findings,
@@ -365,7 +371,13 @@
     box.className = `message ${kind}`;
     box.hidden = false;
   }
-  function errorText(data) { return (data && data.error && data.error.message) || T.network_error; }
+  function errorText(data) {
+    if (data && data.error && data.error.code === "DATABASE_UNAVAILABLE") return T.network_error;
+    return (data && data.error && data.error.message) || T.network_error;
+  }
+  function warningText(data) {
+    return (data && data.warnings || []).map((warning) => ` ⚠ ${warning.message}`).join("");
+  }
   function trimNumber(value) { return String(parseFloat(value)); }
   function formatDate(iso) { const [y, m, d] = iso.split("-"); return `${d}/${m}/${y}`; }
   function formatTime(iso) { return iso.slice(11, 16); }
