@@ -127,6 +127,15 @@ class MedicationOrderAdmin(SimpleHistoryAdmin):
         url = reverse("pharmacy:verification-review", args=[order.external_id])
         return format_html('<a href="{}">{}</a>', url, _("Open in the verification queue"))
 
+    def save_model(self, request, obj, form, change):
+        # Only what the form changed: a full save would write back the status read when the
+        # page loaded, undoing a discontinuation made meanwhile through the services.
+        if change:
+            if form.changed_data:
+                obj.save(update_fields=form.changed_data)
+        else:
+            obj.save()
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         # A verified order's clinical content is fixed: a change is a new order (and a new

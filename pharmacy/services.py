@@ -19,16 +19,24 @@ class OrderStateError(ApplicationError):
 
 
 def _order_for_update(order: MedicationOrder) -> MedicationOrder:
-    return MedicationOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
+    return MedicationOrder.objects.select_for_update(of=("self",), no_key=True).get(pk=order.pk)
 
 
 @transaction.atomic
-def order_verify(*, order: MedicationOrder, pharmacist) -> MedicationOrder:
+def order_verify(
+    *, order: MedicationOrder, pharmacist, reviewed_version: int | None = None
+) -> MedicationOrder:
+    """Verify what the pharmacist reviewed: `reviewed_version` is the order's latest history id
+    on the page they read; if anyone changed the order since, nothing is verified."""
     if not pharmacist.has_role("pharmacist"):
         raise ApplicationError(
             "Only a pharmacist can verify orders.", code="NOT_A_PHARMACIST", status=403
         )
     order = _order_for_update(order)
+    if reviewed_version is not None and reviewed_version != order_version(order):
+        raise OrderStateError(
+            "The order was changed after it was opened for review.", code="ORDER_CHANGED"
+        )
     if order.status != OrderStatus.PENDING_VERIFICATION:
         raise OrderStateError(
             f"Only an order awaiting verification can be verified (it is {order.status})."
@@ -78,6 +86,10 @@ def order_discontinue(*, order: MedicationOrder, reason: str, by=None) -> Medica
         state=DoseState.SCHEDULED, due_at__gt=order.status_changed_at
     ).update(state=DoseState.CANCELLED)
     return order
+
+
+def order_version(order: MedicationOrder) -> int | None:
+    return order.history.order_by("-history_id").values_list("history_id", flat=True).first()
 
 
 def _order_set_status(order: MedicationOrder, status: str, reason: str, by) -> MedicationOrder:

@@ -46,8 +46,16 @@ class LotRecallForm(forms.ModelForm):
                 raise forms.ValidationError(
                     {"scan": _("This is not a medication barcode.")}, code="not_medication"
                 )
-            gtin = found[0]
-            lot = lot or found[1]
+            gtin, scanned_lot = found
+            if lot and scanned_lot and lot != scanned_lot:
+                # The recall must stop the lot in hand; a leftover typed lot must not win.
+                raise forms.ValidationError(
+                    {
+                        "lot": _("The scanned pack is lot %(scanned)s, not %(typed)s.")
+                        % {"scanned": scanned_lot, "typed": lot}
+                    }
+                )
+            lot = lot or scanned_lot
         if not gtin:
             raise forms.ValidationError({"gtin": _("Scan a pack or type its GTIN.")})
         package = package_get_by_gtin(gtin.zfill(14))

@@ -79,9 +79,13 @@ def scan_event_append(event: ScanEvent) -> ScanEvent:
 
 
 def _lock_row(model: type[models.Model], pk: int) -> None:
+    # NO KEY UPDATE, like every bedside row lock: a plain FOR UPDATE also blocks the KEY SHARE
+    # lock that inserting a row pointing at this one takes, so a check holding the nurse and a
+    # record holding the patient would each wait on the other's foreign key (a deadlock).
     table, column = map(connection.ops.quote_name, (model._meta.db_table, model._meta.pk.column))
+    mode = "NO KEY UPDATE" if connection.vendor == "postgresql" else "UPDATE"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} WHERE {column} = %s FOR UPDATE", [pk])  # noqa: S608
+        cursor.execute(f"SELECT 1 FROM {table} WHERE {column} = %s FOR {mode}", [pk])  # noqa: S608
 
 
 def _head(model: type[models.Model], key: str, value: int) -> tuple[int, str, str] | None:

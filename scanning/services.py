@@ -210,11 +210,11 @@ def _lock_patient_and_orders(patient_scan: ResolvedScan) -> None:
     band = patient_scan.first("wristband")
     if band is None:
         return
-    patient = Patient.objects.select_for_update().filter(gsrn=band.payload.gsrn).first()
+    patient = Patient.objects.select_for_update(no_key=True).filter(gsrn=band.payload.gsrn).first()
     if patient is None:
         return
     list(
-        MedicationOrder.objects.select_for_update(of=("self",))
+        MedicationOrder.objects.select_for_update(of=("self",), no_key=True)
         .filter(admission__patient=patient, admission__discharged_at__isnull=True)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -318,7 +318,9 @@ def administration_record(
 
     dose = None
     if result.dose is not None:
-        dose = ScheduledDose.objects.select_for_update(of=("self",)).get(pk=result.dose.id)
+        dose = ScheduledDose.objects.select_for_update(of=("self",), no_key=True).get(
+            pk=result.dose.id
+        )
     recorded = _recorded_amount(result, order, amount)
     replaces = _withdrawn_record_to_replace(dose)
     try:
@@ -466,7 +468,7 @@ def administration_not_given(
             status=422,
         )
     if scheduled_dose is not None:
-        scheduled_dose = ScheduledDose.objects.select_for_update(of=("self",)).get(
+        scheduled_dose = ScheduledDose.objects.select_for_update(of=("self",), no_key=True).get(
             pk=scheduled_dose.pk
         )
         if scheduled_dose.order_id != order.pk:
@@ -476,6 +478,19 @@ def administration_not_given(
         if counting_given(scheduled_dose.administrations.all()).exists():
             raise ApplicationError(
                 "This dose has already been given.", code="ALREADY_GIVEN", status=409
+            )
+        # One note per dose: a double tap must not send two not-given messages downstream.
+        if scheduled_dose.administrations.filter(
+            status=AdministrationStatus.NOT_DONE, correction__isnull=True
+        ).exists():
+            raise ApplicationError(
+                "This dose is already documented as not given.",
+                code="ALREADY_DOCUMENTED",
+                status=409,
+            )
+        if scheduled_dose.state == DoseState.CANCELLED:
+            raise ApplicationError(
+                "This dose was cancelled with its order.", code="DOSE_CANCELLED", status=409
             )
     administration = administration_append(
         Administration(
@@ -530,8 +545,10 @@ def administration_correct(
         )
     if reason == CorrectionReason.OTHER and not comment.strip():
         raise ApplicationError("A comment is required for 'other'.", code="COMMENT_REQUIRED")
-    Patient.objects.select_for_update().get(pk=administration.patient_id)
-    original = Administration.objects.select_for_update(of=("self",)).get(pk=administration.pk)
+    Patient.objects.select_for_update(no_key=True).get(pk=administration.patient_id)
+    original = Administration.objects.select_for_update(of=("self",), no_key=True).get(
+        pk=administration.pk
+    )
     if original.status == AdministrationStatus.ENTERED_IN_ERROR:
         raise ApplicationError(
             "A correction cannot itself be corrected.", code="NOT_CORRECTABLE", status=409

@@ -18,7 +18,7 @@ def wristband_issue(*, admission: Admission, printed_by, reason: str = "") -> Wr
     The patient row is locked so that two reprints at once cannot both take the next instance
     number; the partial unique constraint would refuse the second anyway.
     """
-    patient = Patient.objects.select_for_update().get(pk=admission.patient_id)
+    patient = Patient.objects.select_for_update(no_key=True).get(pk=admission.patient_id)
     admission = Admission.objects.get(pk=admission.pk)
     if not admission.is_open:
         raise AdmissionClosedError("A wristband can only be printed for an open admission.")
@@ -41,8 +41,8 @@ def wristband_void(*, wristband: Wristband, reason: str) -> Wristband:
     if not reason.strip():
         raise ApplicationError("A reason is required to void a wristband.", code="REASON_REQUIRED")
     # The patient row first, as every bedside write does, so a record cannot slip past a void.
-    Patient.objects.select_for_update().get(pk=wristband.patient_id)
-    band = Wristband.objects.select_for_update().get(pk=wristband.pk)
+    Patient.objects.select_for_update(no_key=True).get(pk=wristband.patient_id)
+    band = Wristband.objects.select_for_update(no_key=True).get(pk=wristband.pk)
     if band.voided_at is None:
         band.voided_at = timezone.now()
         band.void_reason = reason.strip()
@@ -52,8 +52,8 @@ def wristband_void(*, wristband: Wristband, reason: str) -> Wristband:
 
 @transaction.atomic
 def admission_discharge(*, admission: Admission, discharged_at=None) -> Admission:
-    Patient.objects.select_for_update().get(pk=admission.patient_id)
-    admission = Admission.objects.select_for_update().get(pk=admission.pk)
+    Patient.objects.select_for_update(no_key=True).get(pk=admission.patient_id)
+    admission = Admission.objects.select_for_update(no_key=True).get(pk=admission.pk)
     if not admission.is_open:
         return admission
     admission.discharged_at = discharged_at or timezone.now()

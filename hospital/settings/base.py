@@ -168,6 +168,10 @@ CLOCK_SKEW_WARN_SECONDS = int(os.environ.get("CLOCK_SKEW_WARN_SECONDS", "120"))
 # A wristband scanned outside the nurse's wards opens that patient's record to her this long.
 BREAK_GLASS_ACCESS_HOURS = int(os.environ.get("BREAK_GLASS_ACCESS_HOURS", "12"))
 
+# History is for reading: "revert" would rewrite an order's status or a recall behind the
+# services that record who changed what (and generate or cancel doses).
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 BENCH_BASELINE = env_bool("BENCH_BASELINE")
 
 # Everything the pages load comes from this server. The camera needs blob: for its frames.

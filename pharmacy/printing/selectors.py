@@ -32,6 +32,7 @@ from pharmacy.printing.mar import (
 )
 from pharmacy.selectors import allergy_matches
 from scanning.models import Administration, AdministrationStatus, NotGivenReason
+from scanning.selectors import OVERDUE_BEFORE_MISSED
 from wards.models import Admission, Allergy, Ward
 
 DOSES_AHEAD = timedelta(hours=24)
@@ -105,10 +106,12 @@ def _other_order(order: MedicationOrder, allergies: list[Allergy]) -> MarOrder:
 
 def downtime_mar_get(*, ward: Ward, now: datetime | None = None) -> MarSheet:
     """The ward's patients (open admissions, not deceased; by bed) with their allergies, the
-    doses due from the start of the ward's window before now to 24 h ahead, their PRN and on-hold
+    doses due from the oldest still overdue (window + 4 h before now) to 24 h ahead, their PRN and on-hold
     orders and what was given or documented as not given in the last 24 h. Five queries."""
     now = now or timezone.now()
-    doses_from = now - timedelta(minutes=ward.window_minutes)
+    # As far back as the cart still shows a dose as overdue (not yet missed): a late dose must
+    # not vanish from the paper sheet.
+    doses_from = now - timedelta(minutes=ward.window_minutes) - OVERDUE_BEFORE_MISSED
     doses_until = now + DOSES_AHEAD
     given_since = now - GIVEN_BACK
 

@@ -2,6 +2,7 @@ from datetime import date, datetime, timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
@@ -10,6 +11,7 @@ from pharmacy.reports.selectors import ReportFilter, local_today
 from wards.models import Ward
 
 DEFAULT_DAYS = 7
+IN_RANGE = [MinValueValidator(date(2000, 1, 1)), MaxValueValidator(date(2100, 12, 31))]
 MAX_DAYS = 366
 
 
@@ -24,8 +26,9 @@ class ReportFilterForm(forms.Form):
     """Local dates (both included; the last 7 days by default), optionally a ward by code and a
     nurse by username."""
 
-    date_from = forms.DateField(label=_("From"), widget=DateInput())
-    date_to = forms.DateField(label=_("To"), widget=DateInput())
+    # Bounded: the local-day arithmetic (a day after the last, midnight in UTC) must stay in range.
+    date_from = forms.DateField(label=_("From"), widget=DateInput(), validators=IN_RANGE)
+    date_to = forms.DateField(label=_("To"), widget=DateInput(), validators=IN_RANGE)
     ward = forms.ModelChoiceField(
         label=_("Ward"),
         queryset=Ward.objects.order_by("code"),
@@ -53,9 +56,9 @@ class ReportFilterForm(forms.Form):
         if not data.get("date_from"):
             try:
                 last = date.fromisoformat(data["date_to"])
-            except ValueError:
-                last = today
-            data["date_from"] = (last - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+                data["date_from"] = (last - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+            except (ValueError, OverflowError):
+                data["date_from"] = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
         super().__init__(data)
         self.fields["nurse"].label_from_instance = lambda user: (
             f"{user.last_name} {user.first_name}".strip() or user.username

@@ -342,6 +342,11 @@ def _dose_outcomes(
     doses = (
         ScheduledDose.objects.filter(due_at__gte=start, due_at__lt=end)
         .exclude(state=DoseState.CANCELLED)
+        # A dose due after the patient left was never due (discharge does not cancel doses).
+        .filter(
+            Q(order__admission__discharged_at__isnull=True)
+            | Q(due_at__lt=F("order__admission__discharged_at"))
+        )
         .annotate(
             window=ExpressionWrapper(
                 window_minutes * Value(timedelta(minutes=1)), output_field=DurationField()
@@ -667,7 +672,12 @@ def report_prn(*, filters: ReportFilter) -> PrnReport:
         Q(stop_at__isnull=True) | Q(stop_at__gt=filters.start),
         Q(admission__discharged_at__isnull=True) | Q(admission__discharged_at__gt=filters.start),
     )
-    orders = orders.exclude(status=OrderStatus.PENDING_VERIFICATION)
+    # Verified, and not ended before the period: a discontinued order was in force until its
+    # status changed (stop_at stays empty when a pharmacist discontinues).
+    orders = orders.filter(verified_at__isnull=False).exclude(
+        status__in=[OrderStatus.DISCONTINUED, OrderStatus.COMPLETED],
+        status_changed_at__lte=filters.start,
+    )
     if filters.ward is not None:
         orders = orders.filter(admission__ward=filters.ward)
     for row in (

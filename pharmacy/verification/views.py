@@ -18,6 +18,7 @@ from hospital.exceptions import ApplicationError
 from pharmacy import services
 from pharmacy.models import MedicationOrder
 from pharmacy.selectors import order_list_awaiting_verification, order_review_get
+from pharmacy.services import order_version
 from wards.models import Ward
 
 QUEUE_PAGE_SIZE = 100
@@ -74,6 +75,7 @@ def review(request, order_id):
         "reason_form": ReasonForm(),
         "ward_code": ward_code,
         "can_change": request.user.has_perm("pharmacy.change_medicationorder"),
+        "version": order_version(found.order),
     }
     return TemplateResponse(request, "pharmacy/verification/review.html", context)
 
@@ -103,7 +105,9 @@ def transition(request, order_id, action: str):
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
         if action == "verify":
-            services.order_verify(order=order, pharmacist=request.user)
+            services.order_verify(
+                order=order, pharmacist=request.user, reviewed_version=_version(request)
+            )
             messages.success(request, _("Order verified: %(order)s") % {"order": order})
         elif action == "hold":
             services.order_hold(order=order, reason=reason, by=request.user)
@@ -122,8 +126,17 @@ def transition(request, order_id, action: str):
     return _after(request, order, next_in_queue=action == "verify")
 
 
+def _version(request) -> int:
+    # Required: a verify without the version the pharmacist read would verify unseen content.
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return -1
+
+
 def _message_for(error: ApplicationError) -> str:
     known = {
+        "ORDER_CHANGED": _("The order was changed after you opened it: review it again."),
         "NOT_A_PHARMACIST": _("Only a pharmacist can verify orders."),
         "REASON_REQUIRED": _("Give a reason."),
         "ORDER_STATE": _("The order has changed state meanwhile; nothing was done."),

@@ -47,8 +47,22 @@ def scan_input(data: dict) -> ScanInput:
     return ScanSerializer().to_scan(data)
 
 
+class BoundedDateTimeField(serializers.DateTimeField):
+    """A date-time whose year stays where time-zone arithmetic cannot overflow (0001-01-01 naive
+    in Asia/Ho_Chi_Minh is before the first representable instant)."""
+
+    def to_internal_value(self, value):
+        try:
+            moment = super().to_internal_value(value)
+        except OverflowError:
+            self.fail("invalid", format="ISO 8601")
+        if not 2000 <= moment.year <= 2100:
+            self.fail("invalid", format="ISO 8601, years 2000 to 2100")
+        return moment
+
+
 class ClientTimeSerializer(serializers.Serializer):
-    client_time = serializers.DateTimeField(
+    client_time = BoundedDateTimeField(
         required=False,
         help_text=(
             "The cart's own clock (ISO 8601 with offset) when it sent the request. Never the time "

@@ -6,8 +6,10 @@ The back-fill UPDATEs rows that the append-only trigger (0002) protects: on Post
 that trigger for the two tables inside this migration's transaction and enables it again before
 the transaction ends, so no other session ever sees the tables unprotected; a failure rolls the
 trigger state back with everything else. ALTER TABLE locks both tables until the migration commits:
-run it with the carts stopped (a rolling deploy would also leave old code writing unchained rows,
-which verify_audit reports)."""
+stop every app server first: old code still running afterwards cannot write at all (the hash
+columns are NOT NULL without a default), so a rolling deploy would fail the carts' records.
+It hashes with today's scanning.audit: replaying it on an old backup after the hashed field list
+changes needs a frozen copy of that module here."""
 
 import django.utils.timezone
 from django.conf import settings

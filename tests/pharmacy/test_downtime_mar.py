@@ -197,16 +197,19 @@ def test_only_the_wards_living_admitted_patients_are_listed(ward):
     assert [patient.mrn for patient in sheet.patients] == ["BN2026000101"]
 
 
-def test_doses_from_the_window_before_now_to_24_hours_ahead_of_active_orders(ward):
+def test_doses_from_the_oldest_still_overdue_to_24_hours_ahead_of_active_orders(ward):
+    # 08:10 now: the 06:00 paracetamol is overdue on the cart (missed only after 11:00), so it
+    # must be on the paper sheet too
     (an,) = downtime_mar_get(ward=ward).patients
     assert [(dose.due_at.strftime("%d %H:%M"), dose.medication) for dose in an.doses] == [
+        ("24 06:00", "Paracetamol 500 mg viên nén"),
         ("24 10:00", "Heparin 5000 IU/mL"),
         ("24 14:00", "Amoxicillin 500 mg viên nang"),
         ("24 20:00", "Paracetamol 500 mg viên nén"),
         ("24 22:00", "Vancomycin 500 mg bột pha tiêm"),
         ("25 08:00", "Paracetamol 500 mg viên nén"),
     ]
-    heparin, amoxicillin = an.doses[0], an.doses[1]
+    heparin, amoxicillin = an.doses[1], an.doses[2]
     assert heparin.high_alert and heparin.dose == "5000 IU" and heparin.route.startswith("SC")
     assert amoxicillin.allergies and "Penicillin" in amoxicillin.allergies[0]
 
@@ -252,10 +255,10 @@ def test_the_pdf_says_it_all_on_a4_landscape(ward):
     assert "Morphin 10 mg/mL ống tiêm" in text and "Đau nhiều (VAS ≥ 7)" in text
     assert "On hold – do not give" in text and "Nhịn ăn trước mổ" in text
     assert "24/11 07:55" in text and "not given: patient refused" in text
+    assert "24/11 06:00" in text  # overdue, not yet missed
     assert f"Page 1 of {len(pages)}" in text
     for absent in (
         "25/11 20:00",
-        "24/11 06:00",
         "Metformin",
         "Tạ Thị Xuân",
         "Kiều Văn Lộc",

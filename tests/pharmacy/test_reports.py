@@ -585,3 +585,22 @@ def test_a_chart_needs_one_value_per_category():
         charts.BarChart(title="x", categories=("a", "b"), series=(charts.Series("s", (1.0,)),))
     with pytest.raises(ValueError, match="unknown chart format"):
         charts.chart_render(charts.BarChart(title="x", categories=(), series=()), "gif")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "date_to=9999-12-31",
+        "date_to=0001-01-03",
+        "date_from=0001-01-01&date_to=0001-01-02",
+        "date_from=2026-11-01&date_to=9999-12-31",
+    ],
+)
+def test_dates_out_of_range_are_a_form_error_not_a_500(client, data, query):
+    client.force_login(data.pharmacist)
+    for url in [
+        f"/pharmacy/reports/prn/?{query}",
+        f"/pharmacy/reports/prn/csv/?table=by_medication&{query}",
+        f"/pharmacy/reports/prn/chart/?{query}",
+    ]:
+        assert client.get(url).status_code == 400, url

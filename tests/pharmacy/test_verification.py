@@ -1,5 +1,6 @@
 """The pharmacist's verification queue and the formulary's scan search, through the pharmacy site."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,12 @@ def pharmacist_client(client):
     demo_hospital_load()
     assert client.login(**PHARMACIST)
     return client
+
+
+def reviewed(client, order: MedicationOrder) -> dict:
+    """The verify form's fields as the review page renders them."""
+    page = client.get(reverse("pharmacy:verification-review", args=[order.external_id]))
+    return {"version": page.context["version"]}
 
 
 def pending(key: str) -> MedicationOrder:
@@ -80,7 +87,8 @@ def test_verify_records_who_and_when_generates_doses_and_opens_the_next(pharmaci
     order = pending("BN2026000105")
     # when
     response = pharmacist_client.post(
-        reverse("pharmacy:verification-transition", args=[order.external_id, "verify"])
+        reverse("pharmacy:verification-transition", args=[order.external_id, "verify"]),
+        reviewed(pharmacist_client, order),
     )
     # then
     order.refresh_from_db()
@@ -129,8 +137,9 @@ def test_discontinue_cancels_future_doses(pharmacist_client):
 def test_verifying_an_order_twice_is_refused_without_a_500(pharmacist_client):
     order = pending("BN2026000105")
     url = reverse("pharmacy:verification-transition", args=[order.external_id, "verify"])
-    pharmacist_client.post(url)
-    response = pharmacist_client.post(url, follow=True)
+    form = reviewed(pharmacist_client, order)
+    pharmacist_client.post(url, form)
+    response = pharmacist_client.post(url, form, follow=True)
     assert response.status_code == 200
     assert MedicationOrder.history.filter(id=order.pk, status=OrderStatus.ACTIVE).count() == 1
 
@@ -232,3 +241,58 @@ def test_pharmacist_factory_has_no_queue_items_without_orders(client):
     client.force_login(PharmacistFactory(is_staff=True))
     response = client.get(reverse("pharmacy:verification-queue"))
     assert response.status_code == 200 and response.context["total"] == 0
+
+
+def test_the_history_page_cannot_revert_a_discontinued_order(pharmacist_client):
+    # given: an order discontinued through the service
+    order = MedicationOrder.objects.filter(status=OrderStatus.ACTIVE).first()
+    active_version = order.history.order_by("-history_id").first()
+    pharmacist_client.post(
+        reverse("pharmacy:verification-transition", args=[order.external_id, "discontinue"]),
+        {"reason": "Bác sĩ ngừng thuốc"},
+    )
+    url = reverse(
+        "pharmacy:pharmacy_medicationorder_simple_history",
+        args=[order.pk, active_version.history_id],
+    )
+    # when: the old version's page is posted back as it stands
+    form = pharmacist_client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    if "times_of_day" in data:
+        data["times_of_day"] = json.dumps(data["times_of_day"])
+    data.update(
+        {
+            f"scheduled_doses-{name}": value
+            for name, value in [("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0")]
+        }
+    )
+    pharmacist_client.post(url, data)
+    # then
+    order.refresh_from_db()
+    assert order.status == OrderStatus.DISCONTINUED
+
+
+def test_an_order_changed_after_the_review_page_opened_is_not_verified(pharmacist_client):
+    # given: the pharmacist opens the order, then someone edits its dose
+    order = pending("BN2026000105")
+    form = reviewed(pharmacist_client, order)
+    order.dose_value = 40
+    order.save()
+    # when
+    response = pharmacist_client.post(
+        reverse("pharmacy:verification-transition", args=[order.external_id, "verify"]),
+        form,
+        follow=True,
+    )
+    # then
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_VERIFICATION
+    assert "review it again" in response.content.decode() or "xem lại" in (
+        response.content.decode()
+    )
+    # and a form without the version verifies nothing either
+    pharmacist_client.post(
+        reverse("pharmacy:verification-transition", args=[order.external_id, "verify"])
+    )
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_VERIFICATION

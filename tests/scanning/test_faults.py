@@ -318,3 +318,14 @@ def test_a_malformed_cart_clock_is_a_400(nurse_client):
     assert response.status_code == 400
     assert response.json()["error"]["details"]["client_time"]
     assert not Administration.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "client_time", ["0001-01-01T00:00:00", "9999-12-31T23:59:59+14:00", "1990-01-01T00:00:00Z"]
+)
+def test_a_cart_clock_out_of_range_is_a_400_not_a_500(nurse_client, client_time):
+    response = record(nurse_client, key="clock-5", client_time=client_time)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["client_time"]
+    assert not Administration.objects.exists()

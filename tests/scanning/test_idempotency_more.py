@@ -224,3 +224,18 @@ def test_ten_retries_of_one_correction_at_once_correct_it_once(demo_at_eight):
     assert len({r.json()["entered_in_error"]["id"] for r in responses}) == 1
     assert withdrawal_count() == 1
     assert Administration.objects.filter(replaces__isnull=False).count() == 1
+
+
+def test_a_second_not_given_for_one_scheduled_dose_is_refused_even_without_a_key(nurse_client):
+    from pharmacy.models import ScheduledDose
+
+    dose = ScheduledDose.objects.filter(order__external_id=DUC_OMEPRAZOLE).order_by("due_at").last()
+    body = not_given_body(scheduled_dose=str(dose.external_id))
+
+    first = post(nurse_client, NOT_GIVEN, body)
+    second = post(nurse_client, NOT_GIVEN, {**body, "reason": "npo"})
+
+    assert first.status_code == 201, first.json()
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "ALREADY_DOCUMENTED"
+    assert not_done_count() == 1

@@ -87,6 +87,7 @@ def test_a_recall_by_typed_gtin_and_lot_with_no_recipients(client, frozen_demo):
         ({"scan": "", "gtin": "00000000000017", "lot": "X1"}, "gtin"),
         ({"scan": "", "gtin": "08936012345001", "lot": ""}, "lot"),
         ({"scan": "", "gtin": "08936012345018", "lot": "AMX2407B"}, None),
+        ({"scan": "]d2010893601234500117281130" + "10PCM2611A", "lot": "TYPO"}, "lot"),
     ],
 )
 def test_bad_recall_input_is_a_form_error(client, frozen_demo, fields, error_field):

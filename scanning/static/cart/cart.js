@@ -415,7 +415,8 @@
 
   let notGivenTarget = null;
   function openNotGiven(order, dose) {
-    notGivenTarget = { order, dose };
+    // One key per dialog: a double tap or a retry documents the dose once.
+    notGivenTarget = { order, dose, key: crypto.randomUUID() };
     $("not-given-drug").textContent = `${order.medication} · ${formatTime(dose.due_at)}`;
     $("not-given-comment").value = "";
     $("not-given-dialog").show();
@@ -427,7 +428,7 @@
       if (reason === "other" && !comment) { $("not-given-comment").focus(); return; }
       const { status, data } = await api("POST", "administrations/not-given/", {
         patient: state.patientScan, order: notGivenTarget.order.id, scheduled_dose: notGivenTarget.dose.id,
-        reason, comment, cart: config.cart });
+        reason, comment, cart: config.cart }, { "Idempotency-Key": notGivenTarget.key });
       $("not-given-dialog").close();
       if (status === 201) { say(T.not_given_recorded, "ok"); await loadDoses(); } else say(errorText(data), "error");
       refocus();
