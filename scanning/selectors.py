@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Prefetch, Q, Value
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Value
 from django.utils import timezone
 
 from hospital import gs1
@@ -161,33 +161,46 @@ def _patient_admission_and_band(
 
 
 def _used_serials_and_recalled_lots(
-    units: tuple[rules.ScannedUnit, ...],
+    units: tuple[rules.ScannedUnit, ...], packages: dict[str, Package]
 ) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
     """(gtin, serial) pairs already administered and (gtin, lot) pairs recalled, among the scanned
-    units, in one round trip."""
+    units, in one round trip.
+
+    A unit dose the pharmacy repackaged carries its source's lot under the hospital's own GTIN,
+    so a recall of that lot of any package of the same medication recalls it too."""
     serial_keys = {(u.gtin, u.serial) for u in units if u.gtin and u.serial}
     lot_keys = {(u.gtin, u.lot) for u in units if u.gtin and u.lot}
+    repackaged = {
+        (packages[gtin].medication_id, lot): gtin
+        for gtin, lot in lot_keys
+        if gtin in packages and packages[gtin].hospital_repackaged
+    }
     queries = []
     if serial_keys:
         queries.append(
             AdministeredUnit.objects.filter(_pairs_q("gtin", "serial", serial_keys))
-            .annotate(kind=Value("serial"))
-            .values_list("gtin", "serial", "kind")
+            .annotate(kind=Value("serial"), medication=Value(0))
+            .values_list("gtin", "serial", "kind", "medication")
             .order_by()
         )
     if lot_keys:
+        recalls = _pairs_q("package__gtin", "lot", lot_keys) | _pairs_q(
+            "package__medication_id", "lot", set(repackaged)
+        )
         queries.append(
-            LotRecall.objects.filter(_pairs_q("package__gtin", "lot", lot_keys))
-            .annotate(kind=Value("lot"))
-            .values_list("package__gtin", "lot", "kind")
+            LotRecall.objects.filter(recalls)
+            .annotate(kind=Value("lot"), medication=F("package__medication_id"))
+            .values_list("package__gtin", "lot", "kind", "medication")
             .order_by()
         )
     if not queries:
         return frozenset(), frozenset()
     rows = queries[0].union(*queries[1:], all=True) if len(queries) > 1 else queries[0]
     found: dict[str, set[tuple[str, str]]] = {"serial": set(), "lot": set()}
-    for gtin, value, kind in rows:
+    for gtin, value, kind, medication in rows:
         found[kind].add((gtin, value))
+        if kind == "lot" and (medication, value) in repackaged:
+            found[kind].add((repackaged[(medication, value)], value))
     return frozenset(found["serial"]), frozenset(found["lot"])
 
 
@@ -288,7 +301,7 @@ def check_context_build(
                 )
             )
 
-    used_serials, recalled = _used_serials_and_recalled_lots(scanned_units)
+    used_serials, recalled = _used_serials_and_recalled_lots(scanned_units, packages)
 
     witness = staff_get_by_badge(scan=witness_scan) if witness_scan is not None else None
     facts = rules.CheckFacts(
@@ -488,8 +501,14 @@ def lot_recipients_list(*, gtin: str, lot: str):
     """Every administration that used units of this GTIN and lot, newest first, with the patient,
     ward and nurse: the people a pharmacist must follow up after a recall. Withdrawn records
     are included (the medication may still have been given) and marked by their status."""
+    # with the hospital's repackaged unit doses of that lot (see _used_serials_and_recalled_lots)
+    recalled_units = Q(units__gtin=gtin, units__lot=lot) | Q(
+        units__lot=lot,
+        units__package__hospital_repackaged=True,
+        units__package__medication__packages__gtin=gtin,
+    )
     return (
-        Administration.objects.filter(units__gtin=gtin, units__lot=lot)
+        Administration.objects.filter(recalled_units)
         .select_related("patient", "admission__ward", "admission__bed", "performer", "correction")
         .distinct()
         .order_by("-administered_at")

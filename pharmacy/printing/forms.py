@@ -24,7 +24,15 @@ class UnitDoseRunForm(forms.Form):
         help_text=_("The internal GTIN of a package repackaged by the pharmacy: type or scan it."),
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
     )
-    lot = forms.CharField(label=_("Lot"), max_length=20, validators=[lot_validator])
+    lot = forms.CharField(
+        label=_("Lot"),
+        max_length=20,
+        validators=[lot_validator],
+        help_text=_(
+            "The manufacturer's lot of the packs you repackaged: a recall of that lot then "
+            "stops these unit doses at the bedside too."
+        ),
+    )
     expiry = forms.DateField(
         label=_("Expiry date"),
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
@@ -81,7 +89,9 @@ class UnitDoseRunForm(forms.Form):
         if (
             package is not None
             and lot
-            and LotRecall.objects.filter(package=package, lot=lot).exists()
+            # a recall of this lot of any package of the medication (the labels carry the
+            # source's lot, and the bedside stops them alike)
+            and LotRecall.objects.filter(package__medication=package.medication, lot=lot).exists()
         ):
             self.add_error("lot", _("This lot is recalled."))
         return cleaned

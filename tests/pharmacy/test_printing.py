@@ -548,3 +548,13 @@ def test_expiring_today_is_still_printable(pharmacist_client, repackaged):
     assert response["Content-Type"] == "application/pdf"
     (page,) = read_pdf(response.content)
     assert scans(page)["DataMatrix"].payload.expiry == today
+
+
+def test_a_lot_recalled_on_the_manufacturers_pack_gets_no_unit_dose_labels(
+    pharmacist_client, repackaged
+):
+    bought = PackageFactory(hospital_repackaged=False, medication=repackaged.medication)
+    LotRecallFactory(package=bought, lot="UD-PCM-01")
+    response = run(pharmacist_client)
+    assert response.status_code == 200
+    assert "lot" in response.context["form"].errors

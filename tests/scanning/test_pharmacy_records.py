@@ -7,7 +7,7 @@ from django.urls import reverse
 from pharmacy.models import LotRecall
 from scanning.models import Administration, ScanEvent
 from tests.factories import NurseFactory
-from tests.scanning.conftest import AN_BAND, PARACETAMOL, image
+from tests.scanning.conftest import AN_BAND, NGOC_BAND, PARACETAMOL, image
 
 PARACETAMOL_GTIN = "08936012345001"
 
@@ -129,3 +129,30 @@ def test_a_nurse_cannot_read_records_through_the_pharmacy_site(client, frozen_de
     client.force_login(NurseFactory(is_staff=True))
     response = client.get(reverse("pharmacy:scanning_administration_changelist"))
     assert response.status_code == 302 and "/pharmacy/login/" in response["Location"]
+
+
+def test_a_recall_of_the_source_lot_stops_the_pharmacys_repackaged_unit_doses(client, nurse_client):
+    # given: the pharmacy repackaged paracetamol lot PCM2611A into its own unit doses
+    from pharmacy.models import Package
+    from tests.scanning.conftest import code
+
+    repackaged = Package.objects.get(hospital_repackaged=True, medication__name__contains="500")
+    unit = f"]d201{repackaged.gtin}17281130" + "10PCM2611A\x1d21UD0001"
+    body = {"patient": image(AN_BAND), "medications": [code(unit), code(unit[:-1] + "2")]}
+    assert nurse_client.post("/api/v1/administrations/", body, format="json").status_code == 201
+    # when: the manufacturer's pack of that lot is recalled
+    pharmacist_login(client)
+    client.post(
+        reverse("pharmacy:pharmacy_lotrecall_add"),
+        {"scan": "", "gtin": PARACETAMOL_GTIN, "lot": "PCM2611A", "reason": "Thu hồi"},
+    )
+    recall = LotRecall.objects.get(lot="PCM2611A")
+    # then: the repackaged unit is a STOP, and An is listed as having received the lot
+    check = nurse_client.post(
+        "/api/v1/scan/check/",
+        {"patient": image(NGOC_BAND), "medications": [code(unit[:-1] + "3")]},
+        format="json",
+    )
+    assert "LOT_RECALLED" in {finding["code"] for finding in check.json()["findings"]}
+    page = client.get(reverse("pharmacy:pharmacy_lotrecall_change", args=[recall.pk]))
+    assert "Nguyễn Văn An" in page.content.decode()
