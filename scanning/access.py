@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import F, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from hospital.exceptions import ApplicationError
 from hospital.models import AccessLog, Role
@@ -62,12 +63,21 @@ def break_glass_open(*, user, patient_id: int) -> bool:
     ).exists()
 
 
-def patient_read_check(*, user, patient_id: int, record_ward_id: int | None = None) -> None:
+_NOT_IN_YOUR_WARDS = gettext_lazy(
+    "This patient is not on a ward you are assigned to. Scan the patient's wristband "
+    "at the bedside to open the record."
+)
+
+
+def patient_read_check(*, user, patient_id: int | None, record_ward_id: int | None = None) -> None:
     """Refuse reading a patient's records unless the patient is on one of the user's wards, a
     break-the-glass scan of theirs is still open, or (`record_ward_id`) the record being read was
-    made on one of the user's wards."""
+    made on one of the user's wards. `patient_id` None (no such patient) is refused alike to
+    ward-scoped staff, so that trying identifiers tells them nothing."""
     if sees_every_ward(user):
         return
+    if patient_id is None:
+        raise PatientNotInYourWardsError(_NOT_IN_YOUR_WARDS)
     on_my_ward = Q(ward_id=_current_ward(patient_id))
     if record_ward_id is not None:
         on_my_ward |= Q(ward_id=record_ward_id)
@@ -75,12 +85,7 @@ def patient_read_check(*, user, patient_id: int, record_ward_id: int | None = No
         return
     if break_glass_open(user=user, patient_id=patient_id):
         return
-    raise PatientNotInYourWardsError(
-        _(
-            "This patient is not on a ward you are assigned to. Scan the patient's wristband "
-            "at the bedside to open the record."
-        )
-    )
+    raise PatientNotInYourWardsError(_NOT_IN_YOUR_WARDS)
 
 
 def ward_read_check(*, user, ward: Ward) -> None:

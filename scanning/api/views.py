@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -487,8 +488,11 @@ class PatientMarApi(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request, mrn):
-        patient = get_object_or_404(Patient, mrn=mrn)
-        patient_read_check(user=request.user, patient_id=patient.pk)
+        patient = Patient.objects.filter(mrn=mrn).first()
+        # An unknown MRN is refused to ward-scoped staff like another ward's patient.
+        patient_read_check(user=request.user, patient_id=patient.pk if patient else None)
+        if patient is None:
+            raise Http404
         day = _date_param(request.query_params.get("date"))
         mar = mar_get(patient=patient, day=day)
         now = timezone.now()

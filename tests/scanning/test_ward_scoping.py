@@ -139,10 +139,18 @@ def test_a_void_band_of_another_ward_opens_nothing(nurse_client):
     assert mar(nurse_client, KHOI).status_code == 403
 
 
-def test_an_unknown_mrn_is_404_before_any_ward_question(nurse_client):
-    response = mar(nurse_client, "BN0000000000")
+def test_an_unknown_mrn_is_refused_to_a_nurse_like_another_wards_patient(nurse_client):
+    # Trying MRNs must not tell a ward-scoped nurse who is in the hospital.
+    unknown, elsewhere = mar(nurse_client, "BN0000000000"), mar(nurse_client, KHOI)
 
-    assert response.status_code == 404
+    assert (unknown.status_code, error_code(unknown)) == (403, "PATIENT_NOT_IN_YOUR_WARDS")
+    assert unknown.json()["error"]["message"] == elsewhere.json()["error"]["message"]
+
+
+def test_an_unknown_mrn_is_404_to_a_pharmacist(frozen_demo):
+    client = token_client(User.objects.get(username="duocsi.tuan"))
+
+    assert mar(client, "BN0000000000").status_code == 404
 
 
 # ------------------------------------------------------------------------------ who reads every ward
