@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from hospital import gs1
-from hospital.admin_site import pharmacy_site
+from hospital.admin_site import ReadOnlyAdmin, pharmacy_site
 from hospital.models import AccessLog, User
 from pharmacy.printing.views import BADGE_PERMISSION, badges_response
 
@@ -45,7 +45,7 @@ class StaffAdmin(UserAdmin):
 
 
 @admin.register(AccessLog, site=pharmacy_site)
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(ReadOnlyAdmin):
     """Who opened which patient outside their wards, and why: read-only, like the bedside record."""
 
     list_display = ["created_at", "user", "patient", "ward", "reason", "cart"]
@@ -55,12 +55,3 @@ class AccessLogAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     fields = ["created_at", "user", "patient", "ward", "reason", "cart"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,4 +1,4 @@
-from django.contrib.admin import AdminSite
+from django.contrib.admin import AdminSite, ModelAdmin
 from django.utils.translation import gettext_lazy as _
 
 from hospital.models import Role
@@ -42,3 +42,17 @@ class PharmacyAdminSite(AdminSite):
 
 
 pharmacy_site = PharmacyAdminSite(name="pharmacy")
+
+
+class ReadOnlyAdmin(ModelAdmin):
+    """Rows written only through services (clinical records, audit logs, bands, the outbox):
+    the site shows them and never adds, changes or deletes them, whoever asks."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from hospital.admin_site import pharmacy_site
+from hospital.admin_site import ReadOnlyAdmin, pharmacy_site
 from interop.models import Destination, OutboundMessage
 from interop.selectors import destinations_with_queue
 from interop.services import outbound_retry_now
@@ -52,7 +52,7 @@ class DestinationAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboundMessage, site=pharmacy_site)
-class OutboundMessageAdmin(admin.ModelAdmin):
+class OutboundMessageAdmin(ReadOnlyAdmin):
     """The outbox, read-only: what was sent where, and why a message is stuck or dead."""
 
     list_display = [
@@ -118,15 +118,6 @@ class OutboundMessageAdmin(admin.ModelAdmin):
 
     def has_retry_permission(self, request):
         return request.user.has_perm("interop.change_outboundmessage")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("snapshot")

@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from hospital.admin_site import pharmacy_site
+from hospital.admin_site import ReadOnlyAdmin, pharmacy_site
 from pharmacy.models import LotRecall
 from pharmacy.selectors import package_get_by_gtin, scanned_gtin_and_lot
 from pharmacy.services import lot_recall_record
@@ -39,7 +39,13 @@ class LotRecallForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        gtin, lot = cleaned.get("gtin", "").strip(), (cleaned.get("lot") or "").strip()
+        typed_gtin, lot = cleaned.get("gtin", "").strip(), (cleaned.get("lot") or "").strip()
+        gtin = ""
+        if typed_gtin:
+            typed = scanned_gtin_and_lot(typed_gtin)
+            if typed is None:
+                raise forms.ValidationError({"gtin": _("This is not a valid GTIN.")})
+            gtin = typed[0]
         if cleaned.get("scan"):
             found = scanned_gtin_and_lot(cleaned["scan"])
             if found is None:
@@ -58,7 +64,7 @@ class LotRecallForm(forms.ModelForm):
             lot = lot or scanned_lot
         if not gtin:
             raise forms.ValidationError({"gtin": _("Scan a pack or type its GTIN.")})
-        package = package_get_by_gtin(gtin.zfill(14))
+        package = package_get_by_gtin(gtin)
         if package is None:
             raise forms.ValidationError(
                 {"gtin": _("No product in the formulary has GTIN %(gtin)s.") % {"gtin": gtin}}
@@ -139,19 +145,6 @@ class LotRecallAdmin(SimpleHistoryAdmin):
             rows,
         )
         return format_html('<table id="lot-recipients">{}{}</table>', head, body)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Clinical records are append-only: corrections are new records made at the cart."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class UnitInline(admin.TabularInline):

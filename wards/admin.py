@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from hospital.admin_site import pharmacy_site
+from hospital.admin_site import ReadOnlyAdmin, pharmacy_site
 from hospital.exceptions import ApplicationError
 from pharmacy.printing.services import MAX_WRISTBANDS_PER_PRINT
 from pharmacy.printing.views import WRISTBAND_PERMISSION, wristbands_response
@@ -98,7 +98,7 @@ class AdmissionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Wristband, site=pharmacy_site)
-class WristbandAdmin(admin.ModelAdmin):
+class WristbandAdmin(ReadOnlyAdmin):
     list_display = [
         "patient",
         "instance",
@@ -111,13 +111,3 @@ class WristbandAdmin(admin.ModelAdmin):
     list_filter = [("voided_at", admin.EmptyFieldListFilter)]
     search_fields = ["patient__mrn", "patient__full_name", "patient__gsrn"]
     list_select_related = ["patient", "admission__ward", "printed_by"]
-
-    # Bands are issued and voided through services only (reissue must void the old band).
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

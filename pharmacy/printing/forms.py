@@ -5,9 +5,9 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hospital import gs1
 from pharmacy.models import LotRecall, Package
 from pharmacy.printing.services import MAX_LABELS_PER_RUN
+from pharmacy.selectors import package_get_by_gtin, scanned_gtin_and_lot
 
 # GS1 AI 10 (lot): 1 to 20 characters of the GS1 "AI encodable character set 82".
 lot_validator = RegexValidator(
@@ -43,15 +43,11 @@ class UnitDoseRunForm(forms.Form):
     )
 
     def clean_gtin(self) -> Package:
-        text = self.cleaned_data["gtin"].strip()
-        if gs1.is_valid_gtin(text):
-            gtin = gs1.normalize_gtin(text)
-        else:
-            scan = gs1.parse_scan(text)
-            if scan.kind != "medication":
-                raise forms.ValidationError(_("This is not a valid GTIN."), code="invalid")
-            gtin = scan.payload.gtin
-        package = Package.objects.select_related("medication").filter(gtin=gtin).first()
+        found = scanned_gtin_and_lot(self.cleaned_data["gtin"])
+        if found is None:
+            raise forms.ValidationError(_("This is not a valid GTIN."), code="invalid")
+        gtin = found[0]
+        package = package_get_by_gtin(gtin)
         if package is None:
             raise forms.ValidationError(
                 _("No package in the formulary has the GTIN %(gtin)s."),

@@ -235,15 +235,18 @@ def _text_block(
     return baseline
 
 
-def _pdf(draw_pages, *, title: str) -> bytes:
+def _label_pdf(items: Sequence, *, size_mm, draw_page, title: str) -> bytes:
+    """One page of `size_mm` per item (label printers print a page per label)."""
+    if not items:
+        raise ValueError("nothing to print")
     register_fonts()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pageCompression=1, invariant=1)
     canvas.setTitle(title)
     canvas.setCreator("BCMA pharmacy")
-    pages = draw_pages(canvas)
-    if not pages:
-        raise ValueError("nothing to print")
+    for item in items:
+        draw_page(_LabelPage(canvas, size_mm), item)
+        canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 
@@ -314,14 +317,9 @@ def _wristband_page(page: _LabelPage, band: WristbandLabel) -> None:
 
 def wristbands_pdf(bands: Sequence[WristbandLabel]) -> bytes:
     """One 250 × 25 mm page per band: name, date of birth, sex, MRN; GS1-128 and GS1 DataMatrix."""
-
-    def draw(canvas: Canvas) -> int:
-        for band in bands:
-            _wristband_page(_LabelPage(canvas, WRISTBAND_SIZE_MM), band)
-            canvas.showPage()
-        return len(bands)
-
-    return _pdf(draw, title="Wristbands")
+    return _label_pdf(
+        bands, size_mm=WRISTBAND_SIZE_MM, draw_page=_wristband_page, title="Wristbands"
+    )
 
 
 # --------------------------------------------------------------------------- badge
@@ -381,14 +379,7 @@ def _badge_page(page: _LabelPage, badge: BadgeLabel) -> None:
 
 def badges_pdf(badges: Sequence[BadgeLabel]) -> bytes:
     """One ID-1 card (85.6 × 53.98 mm) per badge: name and role, GS1 DataMatrix and GS1-128."""
-
-    def draw(canvas: Canvas) -> int:
-        for badge in badges:
-            _badge_page(_LabelPage(canvas, BADGE_SIZE_MM), badge)
-            canvas.showPage()
-        return len(badges)
-
-    return _pdf(draw, title="Staff badges")
+    return _label_pdf(badges, size_mm=BADGE_SIZE_MM, draw_page=_badge_page, title="Staff badges")
 
 
 # --------------------------------------------------------------------------- unit dose
@@ -453,11 +444,6 @@ def _unit_dose_page(page: _LabelPage, label: UnitDoseLabel) -> None:
 
 def unit_dose_labels_pdf(unit_doses: Sequence[UnitDoseLabel]) -> bytes:
     """One 50 × 25 mm page per label: GS1 DataMatrix, name, strength, lot, expiry and serial."""
-
-    def draw(canvas: Canvas) -> int:
-        for label in unit_doses:
-            _unit_dose_page(_LabelPage(canvas, UNIT_DOSE_SIZE_MM), label)
-            canvas.showPage()
-        return len(unit_doses)
-
-    return _pdf(draw, title="Unit-dose labels")
+    return _label_pdf(
+        unit_doses, size_mm=UNIT_DOSE_SIZE_MM, draw_page=_unit_dose_page, title="Unit-dose labels"
+    )

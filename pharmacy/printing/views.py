@@ -3,7 +3,7 @@ label stock, and the downtime MAR of a ward. Every page needs the site's login (
 administrators) and the model permission of what it prints."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -33,11 +33,6 @@ DOWNTIME_PERMISSIONS = (
     "pharmacy.view_scheduleddose",
     "scanning.view_administration",
 )
-
-
-def _require(request, *permissions: str) -> None:
-    if not request.user.has_perms(permissions):
-        raise PermissionDenied
 
 
 def pdf_response(content: bytes, filename: str) -> HttpResponse:
@@ -85,9 +80,9 @@ def wristbands_response(request, admissions) -> HttpResponse:
     return pdf_response(printed.pdf, filename)
 
 
+@permission_required(WRISTBAND_PERMISSION, raise_exception=True)
 def wristband(request, admission_id):
     """GET: what a new band replaces; POST: issue it and return the PDF."""
-    _require(request, WRISTBAND_PERMISSION)
     admission = get_object_or_404(
         Admission.objects.select_related("patient", "ward", "bed"), external_id=admission_id
     )
@@ -119,8 +114,8 @@ def badges_response(request, users) -> HttpResponse:
     return pdf_response(services.badges_print(users=users), filename)
 
 
+@permission_required(BADGE_PERMISSION, raise_exception=True)
 def badge(request, user_id: int):
-    _require(request, BADGE_PERMISSION)
     user = get_object_or_404(User.objects.prefetch_related("groups"), pk=user_id)
     try:
         return badges_response(request, [user])
@@ -136,9 +131,9 @@ def badge(request, user_id: int):
 # --------------------------------------------------------------------------- unit-dose labels
 
 
+@permission_required(LABEL_PERMISSION, raise_exception=True)
 def unit_dose_labels(request):
     """A repackaging run: GTIN, lot, expiry and count in, one 50 × 25 mm label per page out."""
-    _require(request, LABEL_PERMISSION)
     form = UnitDoseRunForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         package = form.cleaned_data["gtin"]
@@ -160,8 +155,8 @@ def unit_dose_labels(request):
 # --------------------------------------------------------------------------- downtime MAR
 
 
+@permission_required(DOWNTIME_PERMISSIONS, raise_exception=True)
 def downtime_wards(request):
-    _require(request, *DOWNTIME_PERMISSIONS)
     return TemplateResponse(
         request,
         "pharmacy/print/downtime_wards.html",
@@ -169,8 +164,8 @@ def downtime_wards(request):
     )
 
 
+@permission_required(DOWNTIME_PERMISSIONS, raise_exception=True)
 def downtime_mar(request, ward_code: str):
-    _require(request, *DOWNTIME_PERMISSIONS)
     ward = Ward.objects.filter(code=ward_code).first()
     if ward is None:
         raise Http404

@@ -3,7 +3,7 @@ orders, then verify, hold, resume or discontinue it through the order services."
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
@@ -33,18 +33,13 @@ class ReasonForm(forms.Form):
     )
 
 
-def _require(request, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
 def _ward_code(request) -> str:
     code = request.GET.get("ward", "")
     return code if Ward.objects.filter(code=code).exists() else ""
 
 
+@permission_required("pharmacy.view_medicationorder", raise_exception=True)
 def queue(request):
-    _require(request, "pharmacy.view_medicationorder")
     ward_code = _ward_code(request)
     orders = order_list_awaiting_verification(ward_code=ward_code or None)
     page = Paginator(orders, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -59,8 +54,8 @@ def queue(request):
     return TemplateResponse(request, "pharmacy/verification/queue.html", context)
 
 
+@permission_required("pharmacy.view_medicationorder", raise_exception=True)
 def review(request, order_id):
-    _require(request, "pharmacy.view_medicationorder")
     ward_code = _ward_code(request)
     try:
         found = order_review_get(order_id=order_id, ward_code=ward_code or None)
@@ -95,9 +90,9 @@ def _after(request, order: MedicationOrder, next_in_queue: bool):
     return redirect(reverse("pharmacy:verification-review", args=[order.external_id]) + suffix)
 
 
+@permission_required("pharmacy.change_medicationorder", raise_exception=True)
 @require_POST
 def transition(request, order_id, action: str):
-    _require(request, "pharmacy.change_medicationorder")
     order = MedicationOrder.objects.filter(external_id=order_id).first()
     if order is None:
         raise Http404
