@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint migrate demo clean worker listen
+.PHONY: run test lint migrate demo clean worker listen system-deps
 
 $(PY):
 	@python_bin=$$(sh .ci/find-python) || exit 1; \
@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-migrate: $(STAMP)
+system-deps:
+	@sh .ci/system-deps
+
+migrate: $(STAMP) system-deps
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
@@ -36,7 +39,7 @@ worker: migrate
 listen: $(STAMP)
 	$(PY) manage.py mllp_listen --port 2575
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
