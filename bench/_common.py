@@ -15,6 +15,7 @@ import os
 import platform
 import random
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -239,9 +240,22 @@ def _insert_select(model, values: dict[str, str], rest: str, params: dict) -> in
         f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({', '.join(columns)}) "
         f"SELECT {', '.join(expressions)} {rest}"
     )
-    with connection.cursor() as cursor:
+    with client_side_cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.rowcount
+
+
+@contextmanager
+def client_side_cursor():
+    """A cursor that binds parameters in the client, whatever the settings: the generator's
+    untyped parameters (generate_series bounds, interval arithmetic) cannot be typed by the
+    server, which the app's server-side binding asks it to do (hospital/settings/base.py)."""
+    import psycopg
+    from django.db import connection
+
+    connection.ensure_connection()
+    with psycopg.ClientCursor(connection.connection) as cursor:
+        yield cursor
 
 
 def _max_id(model) -> int:

@@ -27,8 +27,10 @@ DEBUG = False
 SECRET_KEY = "bench-only-not-secret"  # noqa: S105 - never served beyond 127.0.0.1
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 DATABASES = {
-    "default": dj_database_url.parse(
-        _url, conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "600"))
+    "default": prepared_statements(  # noqa: F405
+        dj_database_url.parse(
+            _url, conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "600"))
+        )
     )
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

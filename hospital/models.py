@@ -67,8 +67,13 @@ class User(AbstractUser):
     @cached_property
     def roles(self) -> frozenset[str]:
         # Read once per instance (a request's user lives one request): the bedside path asked for
-        # the groups six times per administration. Uses prefetched groups when there are some.
-        return frozenset(group.name for group in self.groups.all()) & set(Role.values)
+        # the groups six times per administration. Uses prefetched groups when there are some;
+        # token authentication sets them from its own statement (hospital/authentication.py).
+        return self.roles_from_groups(group.name for group in self.groups.all())
+
+    @staticmethod
+    def roles_from_groups(group_names) -> frozenset[str]:
+        return frozenset(group_names) & set(Role.values)
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))

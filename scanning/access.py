@@ -101,13 +101,24 @@ def administrations_visible(*, user, queryset: QuerySet) -> QuerySet:
     return queryset.filter(admission__ward_id__in=_assignments(user).values("ward_id"))
 
 
-def break_glass_record(*, user, admission: Admission | None, reason: str, cart: str = ""):
+def break_glass_record(
+    *,
+    user,
+    admission: Admission | None,
+    reason: str,
+    cart: str = "",
+    on_assigned_ward: bool | None = None,
+):
     """Log a bedside scan of a patient outside the user's wards; nothing when the patient is on one
     of them (or the user reads every ward). `admission` is the open admission the scanned, active
-    wristband identified. Returns the new `AccessLog` row or None."""
+    wristband identified; `on_assigned_ward` whether the user is assigned to its ward, when the
+    caller has read it already (the bedside check reads it with the admission). Returns the new
+    `AccessLog` row or None."""
     if admission is None or sees_every_ward(user):
         return None
-    if _assignments(user).filter(ward_id=admission.ward_id).exists():
+    if on_assigned_ward is None:
+        on_assigned_ward = _assignments(user).filter(ward_id=admission.ward_id).exists()
+    if on_assigned_ward:
         return None
     return AccessLog.objects.create(
         user=user,

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.db.models import F
 
+from hospital import sql
 from scanning import audit
 from scanning.models import AdministeredUnit, Administration, Override, ScanEvent
 
@@ -37,7 +38,7 @@ def administration_append(
     with transaction.atomic(savepoint=False):
         head = _head(Administration, "patient_id", administration.patient_id)
         _seal(administration, head, audit.administration_hash(administration, units, overrides))
-        administration.save(force_insert=True)
+        sql.insert(administration)
         for unit in units:
             unit.administration = administration
         for override in overrides:
@@ -70,12 +71,12 @@ def scan_event_append(event: ScanEvent) -> ScanEvent:
             _lock_row(get_user_model(), event.performer_id)
         head = _head(ScanEvent, "performer_id", event.performer_id)
         _seal(event, head, audit.scan_event_hash(event))
-        event.save(force_insert=True)
+        sql.insert(event)
     return event
 
 
-# Plain SQL for the two statements every scan adds: built through the ORM they cost ten times their
-# round trip (measured on PostgreSQL: 0.63 ms against 0.12 ms for the pair).
+# Plain SQL for the statements every scan adds: built through the ORM they cost several times their
+# round trip (measured on PostgreSQL: 0.63 ms against 0.12 ms for the lock and the head).
 
 
 def _lock_row(model: type[models.Model], pk: int) -> None:

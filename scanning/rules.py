@@ -294,7 +294,9 @@ class CheckFacts:
     allergies: tuple[AllergyFacts, ...]
     units: tuple[ScannedUnit, ...]  # the medication slot, in scan order
     orders: tuple[OrderFacts, ...]  # the patient's orders (all statuses) on the open admission
-    doses: tuple[DoseFacts, ...]  # scheduled doses of those orders within ±24 h of now
+    # scheduled doses of those orders within ±24 h of now; the bedside reads only each order's
+    # last dose at or before now and first after it, the only candidates for _nearest_dose
+    doses: tuple[DoseFacts, ...]
     prior_doses: tuple[PriorDose, ...]  # counting given doses of the PRN orders, last 48 h
     used_serials: frozenset[tuple[str, str]]  # (gtin, serial) administered, entered-in-error too
     recalled_lots: frozenset[tuple[str, str]]  # (gtin, lot)

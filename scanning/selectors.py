@@ -6,24 +6,23 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, Value
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from hospital import gs1
 from hospital.models import Role
 from pharmacy.models import (
     DoseState,
-    LotRecall,
     Medication,
     MedicationOrder,
     Package,
     ScheduledDose,
 )
-from scanning import rules
+from scanning import bedside_sql, rules
 from scanning.dose import Quantity
-from scanning.models import AdministeredUnit, Administration, AdministrationStatus
+from scanning.models import Administration, AdministrationStatus
 from scanning.scans import ResolvedScan
-from wards.models import Admission, Patient, Wristband
+from wards.models import Admission, Allergy, Patient
 
 DOSE_LOOKAROUND = timedelta(hours=24)
 PRN_LOOKBACK = timedelta(hours=48)
@@ -38,6 +37,9 @@ class CheckContext:
     facts: rules.CheckFacts
     patient: Patient | None = None
     admission: Admission | None = None
+    allergies: list[Allergy] = field(default_factory=list)
+    # whether the performer is assigned to the admission's ward (break-the-glass reads it)
+    performer_on_ward: bool = False
     packages: dict[str, Package] = field(default_factory=dict)
     orders: dict[int, MedicationOrder] = field(default_factory=dict)
     doses: dict[int, ScheduledDose] = field(default_factory=dict)
@@ -132,34 +134,6 @@ def staff_get_by_badge(*, scan: ResolvedScan):
     )
 
 
-def _patient_admission_and_band(
-    band: gs1.WristbandPayload,
-) -> tuple[Patient | None, Admission | None, bool]:
-    """The wristband's patient, their open admission (with its ward) and whether this band is
-    the admission's active one. An admitted patient, the bedside's usual case, takes one query
-    (plus the allergies); a patient with no open admission a second."""
-    band_is_active = Exists(
-        Wristband.objects.filter(
-            patient=OuterRef("patient_id"),
-            instance=band.instance,
-            voided_at__isnull=True,
-            admission__discharged_at__isnull=True,
-        )
-    )
-    admission = (
-        Admission.objects.select_related("patient", "ward")
-        .prefetch_related("patient__allergies")
-        .annotate(band_active=band_is_active)
-        .filter(patient__gsrn=band.gsrn, discharged_at__isnull=True)
-        .first()
-    )
-    if admission is not None:
-        return admission.patient, admission, admission.band_active
-    patient = Patient.objects.filter(gsrn=band.gsrn).prefetch_related("allergies").first()
-    # A band is active only while its admission is open, so without one no band is active.
-    return patient, None, False
-
-
 def _used_serials_and_recalled_lots(
     units: tuple[rules.ScannedUnit, ...], packages: dict[str, Package]
 ) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
@@ -168,36 +142,18 @@ def _used_serials_and_recalled_lots(
 
     A unit dose the pharmacy repackaged carries its source's lot under the hospital's own GTIN,
     so a recall of that lot of any package of the same medication recalls it too."""
-    serial_keys = {(u.gtin, u.serial) for u in units if u.gtin and u.serial}
     lot_keys = {(u.gtin, u.lot) for u in units if u.gtin and u.lot}
     repackaged = {
         (packages[gtin].medication_id, lot): gtin
         for gtin, lot in lot_keys
         if gtin in packages and packages[gtin].hospital_repackaged
     }
-    queries = []
-    if serial_keys:
-        queries.append(
-            AdministeredUnit.objects.filter(_pairs_q("gtin", "serial", serial_keys))
-            .annotate(kind=Value("serial"), medication=Value(0))
-            .values_list("gtin", "serial", "kind", "medication")
-            .order_by()
-        )
-    if lot_keys:
-        recalls = _pairs_q("package__gtin", "lot", lot_keys) | _pairs_q(
-            "package__medication_id", "lot", set(repackaged)
-        )
-        queries.append(
-            LotRecall.objects.filter(recalls)
-            .annotate(kind=Value("lot"), medication=F("package__medication_id"))
-            .values_list("package__gtin", "lot", "kind", "medication")
-            .order_by()
-        )
-    if not queries:
-        return frozenset(), frozenset()
-    rows = queries[0].union(*queries[1:], all=True) if len(queries) > 1 else queries[0]
     found: dict[str, set[tuple[str, str]]] = {"serial": set(), "lot": set()}
-    for gtin, value, kind, medication in rows:
+    for gtin, value, kind, medication in bedside_sql.used_serials_and_recalled_lots(
+        serial_keys={(u.gtin, u.serial) for u in units if u.gtin and u.serial},
+        lot_keys=lot_keys,
+        repackaged_lot_keys=set(repackaged),
+    ):
         found[kind].add((gtin, value))
         if kind == "lot" and (medication, value) in repackaged:
             found[kind].add((repackaged[(medication, value)], value))
@@ -219,27 +175,18 @@ def check_context_build(
     now = now or timezone.now()
     band = _patient_slot(patient_scan)
     patient = admission = None
-    band_active = False
-    allergies: tuple[rules.AllergyFacts, ...] = ()
+    band_active = performer_on_ward = False
+    allergies: list[Allergy] = []
     if band is not None:
-        patient, admission, band_active = _patient_admission_and_band(band.payload)
-    if patient is not None:
-        allergies = tuple(
-            rules.AllergyFacts(code=a.allergen_code, name=a.allergen_name, severity=a.severity)
-            for a in patient.allergies.all()
+        patient, admission, band_active, performer_on_ward = bedside_sql.patient_admission_band(
+            gsrn=band.payload.gsrn, band_instance=band.payload.instance, user_id=performer.pk
         )
+    if patient is not None:
+        allergies = bedside_sql.allergies_of(patient.pk)
 
     units, unit_keyed = _medication_slot(unit_scans)
-    gtins = {u.payload.gtin for u in units if u.kind == "medication"}
-    packages = (
-        {
-            package.gtin: package
-            for package in Package.objects.select_related("medication__substance").filter(
-                gtin__in=gtins
-            )
-        }
-        if gtins
-        else {}
+    packages = bedside_sql.packages_by_gtin(
+        {u.payload.gtin for u in units if u.kind == "medication"}
     )
     scanned_units = tuple(
         rules.ScannedUnit(
@@ -260,27 +207,14 @@ def check_context_build(
     doses: dict[int, ScheduledDose] = {}
     prior: tuple[rules.PriorDose, ...] = ()
     if admission is not None:
-        orders = {
-            order.pk: order
-            for order in MedicationOrder.objects.filter(admission=admission)
-            .select_related("medication__substance")
-            .prefetch_related(
-                Prefetch(
-                    "scheduled_doses",
-                    queryset=ScheduledDose.objects.filter(
-                        due_at__gte=now - DOSE_LOOKAROUND, due_at__lte=now + DOSE_LOOKAROUND
-                    ).annotate(
-                        is_given=Exists(
-                            counting_given(
-                                Administration.objects.filter(scheduled_dose=OuterRef("pk"))
-                            )
-                        )
-                    ),
-                    to_attr="nearby_doses",
-                )
+        orders = bedside_sql.orders_of(admission.pk)
+        if orders:
+            doses = bedside_sql.doses_either_side(
+                admission_id=admission.pk,
+                now=now,
+                since=now - DOSE_LOOKAROUND,
+                until=now + DOSE_LOOKAROUND,
             )
-        }
-        doses = {dose.pk: dose for order in orders.values() for dose in order.nearby_doses}
         # Only the PRN rules read earlier doses (interval and 24 h maximum).
         prn_orders = [o for o in orders.values() if o.is_prn]
         if prn_orders:
@@ -289,15 +223,10 @@ def check_context_build(
             )
             prior = tuple(
                 rules.PriorDose(
-                    order_id=a.order_id,
-                    administered_at=a.administered_at,
-                    amount=a.amount,
-                    unit=a.unit,
+                    order_id=order_id, administered_at=administered_at, amount=amount, unit=unit
                 )
-                for a in counting_given(
-                    Administration.objects.filter(
-                        order__in=prn_orders, administered_at__gte=now - lookback
-                    )
+                for order_id, administered_at, amount, unit in bedside_sql.prior_given(
+                    order_ids=[o.pk for o in prn_orders], since=now - lookback
                 )
             )
 
@@ -327,7 +256,10 @@ def check_context_build(
         )
         if admission
         else None,
-        allergies=allergies,
+        allergies=tuple(
+            rules.AllergyFacts(code=a.allergen_code, name=a.allergen_name, severity=a.severity)
+            for a in allergies
+        ),
         units=scanned_units,
         orders=tuple(_order_facts(order) for order in orders.values()),
         doses=tuple(
@@ -350,6 +282,8 @@ def check_context_build(
         facts=facts,
         patient=patient,
         admission=admission,
+        allergies=allergies,
+        performer_on_ward=performer_on_ward,
         packages=packages,
         orders=orders,
         doses=doses,
@@ -362,13 +296,6 @@ def check_context_build(
 def counting_given(queryset):
     """Given records that still count: completed and not withdrawn as entered in error."""
     return queryset.filter(status=AdministrationStatus.COMPLETED, correction__isnull=True)
-
-
-def _pairs_q(first: str, second: str, pairs: set[tuple[str, str]]) -> Q:
-    query = Q(pk__in=[])
-    for a, b in pairs:
-        query |= Q(**{first: a, second: b})
-    return query
 
 
 def _product_facts(package: Package | None) -> rules.ProductFacts | None:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from hospital.exceptions import ApplicationError
 from hospital.models import Role
 from pharmacy.models import DoseState, MedicationOrder, ScheduledDose
-from scanning import rules
+from scanning import bedside_sql, rules
 from scanning.chains import administration_append, scan_event_append
 from scanning.dose import IncomparableUnits, Quantity
 from scanning.models import (
@@ -208,17 +208,8 @@ def _lock_patient_and_orders(patient_scan: ResolvedScan) -> None:
     by primary key. Reprints lock the patient and status changes lock the order, so a record
     never interleaves with either, and two carts on one patient take turns."""
     band = patient_scan.first("wristband")
-    if band is None:
-        return
-    patient = Patient.objects.select_for_update(no_key=True).filter(gsrn=band.payload.gsrn).first()
-    if patient is None:
-        return
-    list(
-        MedicationOrder.objects.select_for_update(of=("self",), no_key=True)
-        .filter(admission__patient=patient, admission__discharged_at__isnull=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    if band is not None:
+        bedside_sql.lock_patient_and_open_orders(band.payload.gsrn)
 
 
 def _missing_overrides(result: rules.CheckResult, overrides: list[OverrideInput]) -> list[dict]:
@@ -316,13 +307,11 @@ def administration_record(
     if route and route != order.route:
         return refuse("ROUTE_NOT_ORDERED", f"The order is for route {order.route}, not {route}.")
 
-    dose = None
-    if result.dose is not None:
-        dose = ScheduledDose.objects.select_for_update(of=("self",), no_key=True).get(
-            pk=result.dose.id
-        )
+    # The context's dose was read after the patient and order locks, which every writer of a
+    # dose's state holds too; its own lock is for writers outside the bedside.
+    dose = context.doses[result.dose.id] if result.dose is not None else None
+    replaces_id = bedside_sql.dose_lock(dose.pk) if dose is not None else None
     recorded = _recorded_amount(result, order, amount)
-    replaces = _withdrawn_record_to_replace(dose)
     try:
         with transaction.atomic():
             chosen = {override.code: override for override in overrides}
@@ -342,7 +331,7 @@ def administration_record(
                 site=site[:60],
                 is_partial=_is_partial(recorded, order),
                 cart=request.cart[:60],
-                replaces=replaces,
+                replaces_id=replaces_id,
             )
             administration_append(
                 administration,
@@ -370,8 +359,8 @@ def administration_record(
         # Only reachable if the locks above failed to serialise us; the constraints still hold.
         return refuse("ALREADY_GIVEN", "This dose or unit has already been recorded.")
     if dose is not None:
+        bedside_sql.dose_state_set(dose.pk, DoseState.GIVEN)
         dose.state = DoseState.GIVEN
-        dose.save(update_fields=["state"])
     _event(
         performer=performer,
         request=request,

@@ -85,6 +85,26 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+
+
+def prepared_statements(database: dict) -> dict:
+    """On PostgreSQL, server-side parameters, so that psycopg prepares a statement after its fifth
+    run on a connection: PostgreSQL then stops re-planning the bedside's statements, whose
+    planning cost more than their execution (docs/benchmarks.md). Behind a transaction-mode
+    pooler without prepared-statement support (PgBouncer before 1.21), set
+    DATABASE_PREPARE_THRESHOLD=off."""
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
+        database.setdefault("OPTIONS", {}).update(
+            {
+                "server_side_binding": True,
+                "prepare_threshold": None if threshold == "off" else int(threshold),
+            }
+        )
+    return database
+
+
+prepared_statements(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "hospital.User"
@@ -130,7 +150,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes anonymous requests a 401, not a 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "hospital.authentication.TokenWithRolesAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -105,7 +105,13 @@ def _break_glass(request, context, reason: str, cart: str) -> None:
     """A scanned, active wristband of a patient outside the user's wards is logged (and opens the
     patient's record to her for a while); see scanning/access.py."""
     admission = context.admission if context.facts.band_active else None
-    break_glass_record(user=request.user, admission=admission, reason=reason, cart=cart)
+    break_glass_record(
+        user=request.user,
+        admission=admission,
+        reason=reason,
+        cart=cart,
+        on_assigned_ward=context.performer_on_ward,
+    )
 
 
 def _clock(request, valid, endpoint: str) -> list[dict]:
@@ -148,7 +154,7 @@ def check_body(result, context) -> dict:
                     "severity_label": allergy.get_severity_display(),
                     "reaction": allergy.reaction,
                 }
-                for allergy in patient.allergies.all()
+                for allergy in context.allergies
             ],
         }
         if patient is not None

@@ -1,0 +1,90 @@
+"""Hand-written SELECTs that return model instances exactly as a queryset would.
+
+For the few statements on the bedside path where the ORM's compiling and instance building cost
+several times the database's own work (docs/benchmarks.md). Values pass through the ORM's own
+converters, so a datetime, decimal, boolean or UUID reads the same as from a queryset, on
+PostgreSQL and on SQLite; every concrete field is selected, so no deferred field can turn into a
+hidden query later."""
+
+from django.db import connection, models
+
+
+def quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def table(model: type[models.Model]) -> str:
+    return quote(model._meta.db_table)
+
+
+def fetchall(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+class ModelColumns:
+    """A model's columns under a table alias: the SELECT list (`sql`), and a row slice back to
+    converted values or to a model instance. `only` picks fields (then `values` only)."""
+
+    def __init__(self, model: type[models.Model], alias: str, only: tuple[str, ...] = ()):
+        self.model = model
+        self.fields = (
+            [model._meta.get_field(name) for name in only] if only else model._meta.concrete_fields
+        )
+        self.complete = not only
+        self.names = [field.attname for field in self.fields]
+        self.sql = ", ".join(f"{alias}.{quote(field.column)}" for field in self.fields)
+        self.width = len(self.fields)
+        self._converters: dict[str, list] = {}
+
+    def values(self, row, start: int = 0) -> list:
+        values = list(row[start : start + self.width])
+        for index, convert, column in self._converters_for(connection.vendor):
+            values[index] = convert(values[index], column, connection)
+        return values
+
+    def instance(self, row, start: int = 0) -> models.Model:
+        if not self.complete:
+            raise TypeError("an instance needs every concrete field (no `only`)")
+        return self.model.from_db(connection.alias, self.names, self.values(row, start))
+
+    def _converters_for(self, vendor: str) -> list:
+        # what SQLCompiler.get_converters finds: the backend's, then the field's own
+        if vendor not in self._converters:
+            found = []
+            for index, field in enumerate(self.fields):
+                column = field.get_col(self.model._meta.db_table)
+                for convert in connection.ops.get_db_converters(column) + column.get_db_converters(
+                    connection
+                ):
+                    found.append((index, convert, column))
+            self._converters[vendor] = found
+        return self._converters[vendor]
+
+
+def insert(instance: models.Model) -> models.Model:
+    """INSERT one unsaved instance and set its primary key: what `save(force_insert=True)` does
+    for a model with no save() override and no signal receivers, without compiling the statement
+    through the ORM. Each field's `pre_save` (auto_now_add) and `get_db_prep_save` run as in a
+    save; the instance is marked as saved."""
+    meta = instance._meta
+    fields = [
+        field
+        for field in meta.concrete_fields
+        if not (field.primary_key and getattr(instance, field.attname) is None)
+    ]
+    values = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table(instance.__class__)} "  # noqa: S608 - names only
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}",
+            values,
+        )
+        instance.pk = cursor.fetchone()[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance

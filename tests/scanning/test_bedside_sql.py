@@ -1,0 +1,207 @@
+"""The bedside's hand-written SQL reads the same rows, with the same types, as the ORM queries it
+replaced; the dose read keeps every dose the rules could pick."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from hospital.models import User
+from pharmacy.models import MedicationOrder, Package, ScheduledDose
+from scanning import bedside_sql
+from scanning.models import Administration
+from tests.factories import AllergyFactory, NurseFactory, OrderFactory, ScheduledDoseFactory
+from tests.scanning.conftest import AN_BAND, PARACETAMOL, image
+from wards.models import Admission, Wristband
+
+pytestmark = pytest.mark.django_db
+
+
+def fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_the_patient_statement_reads_what_the_orm_reads(frozen_demo):
+    # given
+    band = Wristband.objects.select_related("patient").get(
+        voided_at__isnull=True, patient__mrn=AN_BAND.removeprefix("wristband-")[:-4]
+    )
+    nurse = User.objects.get(username="dieuduong.hoa")
+
+    # when
+    patient, admission, band_active, on_ward = bedside_sql.patient_admission_band(
+        gsrn=band.patient.gsrn, band_instance=band.instance, user_id=nurse.pk
+    )
+
+    # then
+    expected = Admission.objects.select_related("patient", "ward").get(
+        patient=band.patient, discharged_at__isnull=True
+    )
+    assert fields(patient) == fields(expected.patient)
+    assert fields(admission) == fields(expected)
+    assert fields(admission.ward) == fields(expected.ward)
+    assert (band_active, on_ward) == (True, expected.ward.staff.filter(pk=nurse.pk).exists())
+    assert on_ward is True
+
+
+def test_a_void_band_and_another_wards_nurse_read_false(frozen_demo):
+    band = Wristband.objects.filter(voided_at__isnull=False).select_related("patient").first()
+    stranger = NurseFactory()
+
+    patient, admission, band_active, on_ward = bedside_sql.patient_admission_band(
+        gsrn=band.patient.gsrn, band_instance=band.instance, user_id=stranger.pk
+    )
+
+    assert patient == band.patient
+    assert band_active is False
+    assert on_ward is False
+    assert admission is None or admission.discharged_at is None
+
+
+def test_an_unknown_band_reads_nobody(frozen_demo):
+    assert bedside_sql.patient_admission_band(
+        gsrn="952000000000000000", band_instance=1, user_id=1
+    ) == (None, None, False, False)
+
+
+def test_orders_packages_and_allergies_read_what_the_orm_reads(frozen_demo):
+    admission = Admission.objects.filter(
+        discharged_at__isnull=True, patient__allergies__isnull=False
+    ).first()
+    AllergyFactory(patient=admission.patient, allergen_code="sulfonamides", allergen_name="Sulfa")
+
+    orders = bedside_sql.orders_of(admission.pk)
+    packages = bedside_sql.packages_by_gtin(set(Package.objects.values_list("gtin", flat=True)))
+    allergies = bedside_sql.allergies_of(admission.patient_id)
+
+    expected_orders = MedicationOrder.objects.filter(admission=admission).select_related(
+        "medication__substance"
+    )
+    assert len(orders) == len(expected_orders) > 1
+    for expected in expected_orders:
+        assert fields(orders[expected.pk]) == fields(expected)
+        assert fields(orders[expected.pk].medication) == fields(expected.medication)
+        assert fields(orders[expected.pk].medication.substance) == fields(
+            expected.medication.substance
+        )
+    for expected in Package.objects.select_related("medication__substance"):
+        assert fields(packages[expected.gtin]) == fields(expected)
+        assert fields(packages[expected.gtin].medication) == fields(expected.medication)
+    assert [fields(a) for a in allergies] == [
+        fields(a) for a in admission.patient.allergies.order_by("allergen_name", "pk")
+    ]
+    assert len(allergies) >= 2
+
+
+@pytest.mark.parametrize(
+    ("offsets_hours", "expected_offsets"),
+    [
+        # hourly doses across ±30 h, one due exactly now: the one at now and the next
+        ([h for h in range(-30, 31)], [0, 1]),
+        ([-5, -3, 2, 7], [-3, 2]),
+        ([3, 9, 30], [3]),  # only later doses within a day
+        ([-30, -2, -1], [-1]),  # only earlier ones
+        ([-30, 25], []),  # none within a day
+    ],
+)
+def test_the_doses_either_side_of_now_are_the_rules_candidates(offsets_hours, expected_offsets):
+    # given
+    now = timezone.now().replace(microsecond=0)
+    order = OrderFactory()
+    other = OrderFactory(admission=order.admission)
+    ScheduledDoseFactory(order=other, due_at=now + timedelta(minutes=10))
+    doses = {
+        offset: ScheduledDoseFactory(order=order, due_at=now + timedelta(hours=offset))
+        for offset in offsets_hours
+    }
+
+    # when
+    found = bedside_sql.doses_either_side(
+        admission_id=order.admission_id,
+        now=now,
+        since=now - timedelta(hours=24),
+        until=now + timedelta(hours=24),
+    )
+
+    # then
+    mine = sorted(d.pk for d in found.values() if d.order_id == order.pk)
+    assert mine == sorted(doses[offset].pk for offset in expected_offsets)
+    assert [d.due_at for d in found.values() if d.order_id == other.pk] == [
+        now + timedelta(minutes=10)
+    ]
+    window = [d for d in doses.values() if abs(d.due_at - now) <= timedelta(hours=24)]
+    if window:
+        nearest = min(window, key=lambda d: (abs(d.due_at - now), d.due_at))
+        assert nearest.pk in mine
+
+
+def test_a_dose_given_and_withdrawn_counts_as_not_given(frozen_demo, nurse_client):
+    # given: a dose given, then entered in error
+    recorded = nurse_client.post(
+        "/api/v1/administrations/",
+        {"patient": image(AN_BAND), "medications": [image(name) for name in PARACETAMOL]},
+        format="json",
+    )
+    assert recorded.status_code == 201, recorded.content
+    administration = Administration.objects.get()
+    dose = administration.scheduled_dose
+    doses = bedside_sql.doses_either_side(
+        admission_id=administration.admission_id,
+        now=dose.due_at,
+        since=dose.due_at - timedelta(hours=1),
+        until=dose.due_at + timedelta(hours=1),
+    )
+    assert doses[dose.pk].is_given is True
+    withdrawn = nurse_client.post(
+        f"/api/v1/administrations/{administration.external_id}/correct/",
+        {"reason": "wrong_patient"},
+        format="json",
+    )
+    assert withdrawn.status_code == 201, withdrawn.content
+
+    # when
+    doses = bedside_sql.doses_either_side(
+        admission_id=administration.admission_id,
+        now=dose.due_at,
+        since=dose.due_at - timedelta(hours=1),
+        until=dose.due_at + timedelta(hours=1),
+    )
+
+    # then
+    assert doses[dose.pk].is_given is False
+    assert bedside_sql.dose_lock(dose.pk) == administration.pk
+    assert ScheduledDose.objects.get(pk=dose.pk).state != "given"
+
+
+def test_token_requests_read_the_roles_with_the_token():
+    # given
+    nurse = NurseFactory()
+    token = Token.objects.create(user=nurse).key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/api/v1/administrations/")
+
+    # then
+    assert response.status_code == 200, response.content
+    assert not [q for q in captured if "auth_group" in q["sql"] and "authtoken" not in q["sql"]]
+    assert User.objects.get(pk=nurse.pk).roles == {"nurse"}
+
+
+def test_a_bad_or_inactive_token_is_refused():
+    nurse = NurseFactory()
+    token = Token.objects.create(user=nurse).key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert client.get("/api/v1/administrations/").status_code == 401
+
+    User.objects.filter(pk=nurse.pk).update(is_active=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    response = client.get("/api/v1/administrations/")
+    assert response.status_code == 401
