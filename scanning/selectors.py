@@ -1,11 +1,13 @@
 """Reads for the scanning core. `check_context_build` gathers every fact the rules need in a fixed
 number of queries, whatever the patient's history."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
@@ -402,7 +404,28 @@ def dose_list_due_for_ward(
         .select_related("order__medication", "order__admission__patient", "order__admission__bed")
         .order_by("due_at", "pk")
     )
+    with _planned_for_these_values():
+        doses = list(doses)
     return [{"dose": dose, "status": dose_timing(dose, ward=ward, now=now)} for dose in doses]
+
+
+@contextmanager
+def _planned_for_these_values():
+    """Plan the statements inside for their parameter values. A prepared statement's generic plan
+    cannot see how narrow the due list's time window is: measured at 10 k administrations it
+    read 22.6 ms against 14.2 ms (docs/benchmarks.md). SET LOCAL lasts to the end of the
+    transaction, so inside a caller's transaction it is reset afterwards."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    nested = connection.in_atomic_block
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        yield
+        if nested:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL plan_cache_mode = DEFAULT")
 
 
 def dose_timing(dose: ScheduledDose, *, ward, now: datetime) -> str:
