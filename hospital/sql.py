@@ -63,11 +63,27 @@ class ModelColumns:
         return self._converters[vendor]
 
 
-def insert(instance: models.Model) -> models.Model:
+def row_lock(of: str = "") -> str:
+    """The row-lock clause for a SELECT, or "" where the database has no row locks (SQLite
+    serialises writers itself). On PostgreSQL NO KEY UPDATE, like every bedside lock: a plain
+    FOR UPDATE also blocks the KEY SHARE lock that inserting a row pointing at the locked one
+    takes, so a check holding the nurse and a record holding the patient would each wait on the
+    other's foreign key (a deadlock; tests/scanning/test_lock_modes.py)."""
+    if not connection.features.has_select_for_update:
+        return ""
+    mode = "FOR NO KEY UPDATE" if connection.vendor == "postgresql" else "FOR UPDATE"
+    return f"{mode} OF {of}" if of else mode
+
+
+def insert(instance: models.Model, *, unless_exists_on: tuple[str, ...] = ()) -> bool:
     """INSERT one unsaved instance and set its primary key: what `save(force_insert=True)` does
     for a model with no save() override and no signal receivers, without compiling the statement
     through the ORM. Each field's `pre_save` (auto_now_add) and `get_db_prep_save` run as in a
-    save; the instance is marked as saved."""
+    save; the instance is marked as saved.
+
+    `unless_exists_on` names the fields of a unique constraint: a row that would break it is not
+    inserted (`ON CONFLICT DO NOTHING`, no savepoint needed; PostgreSQL, and SQLite since 3.35),
+    and the call returns False, waiting first for a concurrent transaction that holds that key."""
     meta = instance._meta
     fields = [
         field
@@ -77,14 +93,38 @@ def insert(instance: models.Model) -> models.Model:
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
+    conflict = ""
+    if unless_exists_on:
+        columns = ", ".join(quote(meta.get_field(name).column) for name in unless_exists_on)
+        conflict = f"ON CONFLICT ({columns}) DO NOTHING "
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table(instance.__class__)} "  # noqa: S608 - names only
             f"({', '.join(quote(field.column) for field in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}",
+            f"VALUES ({', '.join(['%s'] * len(fields))}) {conflict}"
+            f"RETURNING {quote(meta.pk.column)}",
             values,
         )
-        instance.pk = cursor.fetchone()[0]
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return False
+    instance.pk = inserted[0]
     instance._state.adding = False
     instance._state.db = connection.alias
-    return instance
+    return True
+
+
+def update(model: type[models.Model], pk, **values) -> None:
+    """UPDATE one row's fields by primary key, each value prepared as a save would prepare it."""
+    fields = [model._meta.get_field(name) for name in values]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table(model)} SET "  # noqa: S608 - names only
+            + ", ".join(f"{quote(field.column)} = %s" for field in fields)
+            + f" WHERE {quote(model._meta.pk.column)} = %s",
+            [
+                field.get_db_prep_save(value, connection)
+                for field, value in zip(fields, values.values(), strict=True)
+            ]
+            + [pk],
+        )

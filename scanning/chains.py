@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import F
 
 from hospital import sql
@@ -67,8 +67,7 @@ def scan_event_append(event: ScanEvent) -> ScanEvent:
     row stays locked until the caller's transaction ends."""
     _normalise(event)
     with transaction.atomic(savepoint=False):
-        if connection.features.has_select_for_update:
-            _lock_row(get_user_model(), event.performer_id)
+        _lock_row(get_user_model(), event.performer_id)
         head = _head(ScanEvent, "performer_id", event.performer_id)
         _seal(event, head, audit.scan_event_hash(event))
         sql.insert(event)
@@ -80,25 +79,22 @@ def scan_event_append(event: ScanEvent) -> ScanEvent:
 
 
 def _lock_row(model: type[models.Model], pk: int) -> None:
-    # NO KEY UPDATE, like every bedside row lock: a plain FOR UPDATE also blocks the KEY SHARE
-    # lock that inserting a row pointing at this one takes, so a check holding the nurse and a
-    # record holding the patient would each wait on the other's foreign key (a deadlock).
-    table, column = map(connection.ops.quote_name, (model._meta.db_table, model._meta.pk.column))
-    mode = "NO KEY UPDATE" if connection.vendor == "postgresql" else "UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} WHERE {column} = %s FOR {mode}", [pk])  # noqa: S608
+    if lock := sql.row_lock():
+        sql.fetchall(
+            f"SELECT 1 FROM {sql.table(model)} "  # noqa: S608 - names only
+            f"WHERE {sql.quote(model._meta.pk.column)} = %s {lock}",
+            [pk],
+        )
 
 
 def _head(model: type[models.Model], key: str, value: int) -> tuple[int, str, str] | None:
     """The chain's last link: (chain_seq, previous_hash, content_hash), by the unique index."""
-    table, column = map(connection.ops.quote_name, (model._meta.db_table, key))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT chain_seq, previous_hash, content_hash FROM {table} "  # noqa: S608
-            f"WHERE {column} = %s AND chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1",
-            [value],
-        )
-        return cursor.fetchone()
+    rows = sql.fetchall(
+        f"SELECT chain_seq, previous_hash, content_hash FROM {sql.table(model)} "  # noqa: S608
+        f"WHERE {sql.quote(key)} = %s AND chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1",
+        [value],
+    )
+    return rows[0] if rows else None
 
 
 def _seal(row, head, content_hash: str) -> None:

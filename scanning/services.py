@@ -7,6 +7,7 @@ from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hospital import sql
 from hospital.exceptions import ApplicationError
 from hospital.models import Role
 from pharmacy.models import DoseState, MedicationOrder, ScheduledDose
@@ -359,8 +360,8 @@ def administration_record(
         # Only reachable if the locks above failed to serialise us; the constraints still hold.
         return refuse("ALREADY_GIVEN", "This dose or unit has already been recorded.")
     if dose is not None:
-        bedside_sql.dose_state_set(dose.pk, DoseState.GIVEN)
         dose.state = DoseState.GIVEN
+        sql.update(ScheduledDose, dose.pk, state=dose.state)
     _event(
         performer=performer,
         request=request,
@@ -400,24 +401,6 @@ def _is_partial(recorded: Quantity, order: MedicationOrder) -> bool:
         return recorded.to(order.dose_unit).value < order.dose_value
     except IncomparableUnits:
         return False
-
-
-def _withdrawn_record_to_replace(dose: ScheduledDose | None) -> Administration | None:
-    """A dose whose given record was entered in error is given again as that record's replacement,
-    which keeps "one given record per dose" a database constraint."""
-    if dose is None:
-        return None
-    withdrawn = (
-        Administration.objects.filter(
-            scheduled_dose=dose,
-            status=AdministrationStatus.COMPLETED,
-            correction__isnull=False,
-            replacement__isnull=True,
-        )
-        .order_by("-administered_at")
-        .first()
-    )
-    return withdrawn
 
 
 def administration_not_given(

@@ -6,12 +6,11 @@ and replays its answer."""
 
 import hashlib
 import json
-import uuid
 from collections.abc import Callable
 
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import transaction
 
+from hospital import sql
 from hospital.api import error_body
 from hospital.exceptions import ApplicationError
 from scanning.models import IdempotentRequest
@@ -43,8 +42,17 @@ def idempotent_call(
         if not key:
             return run()
         fingerprint = request_fingerprint(data)
-        row_id = _key_claim(user_id=user.pk, key=key, endpoint=endpoint, fingerprint=fingerprint)
-        if row_id is None:
+        # Plain SQL: the key row is written on every record, and ON CONFLICT needs no savepoint
+        # around an insert that may fail.
+        claimed = IdempotentRequest(
+            user=user,
+            key=key,
+            endpoint=endpoint,
+            request_fingerprint=fingerprint,
+            response_status=0,
+            response_body={},
+        )
+        if not sql.insert(claimed, unless_exists_on=("user", "key")):
             row = IdempotentRequest.objects.get(user=user, key=key)
             if row.endpoint != endpoint or row.request_fingerprint != fingerprint:
                 return 422, error_body(
@@ -53,51 +61,9 @@ def idempotent_call(
                 )
             return row.response_status, row.response_body
         status, body = run()
-        _answer_keep(row_id, status, body)
+        _answer_keep(claimed.pk, status, body)
         return status, body
 
 
-# Plain SQL: the key row is written on every record, and `INSERT … ON CONFLICT DO NOTHING` needs no
-# savepoint around an insert that may fail (PostgreSQL, and SQLite since 3.35).
-def _prepared(name: str, value):
-    return IdempotentRequest._meta.get_field(name).get_db_prep_save(value, connection)
-
-
-def _key_claim(*, user_id: int, key: str, endpoint: str, fingerprint: str) -> int | None:
-    """Insert the key's row, unanswered; its id, or None when this user already sent this key (a
-    concurrent first request holding it is waited for: the unique index blocks until it ends)."""
-    values = {
-        "external_id": uuid.uuid4(),
-        "created_at": timezone.now(),
-        "user": user_id,
-        "key": key,
-        "endpoint": endpoint,
-        "request_fingerprint": fingerprint,
-        "response_status": 0,
-        "response_body": {},
-    }
-    fields = [IdempotentRequest._meta.get_field(name) for name in values]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_TABLE} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608
-            f"ON CONFLICT ({_UNIQUE}) DO NOTHING RETURNING id",
-            [_prepared(name, value) for name, value in values.items()],
-        )
-        inserted = cursor.fetchone()
-    return inserted[0] if inserted else None
-
-
 def _answer_keep(row_id: int, status: int, body: dict) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_TABLE} SET response_status = %s, response_body = %s WHERE id = %s",  # noqa: S608
-            [status, _prepared("response_body", body), row_id],
-        )
-
-
-_TABLE = connection.ops.quote_name(IdempotentRequest._meta.db_table)
-_UNIQUE = ", ".join(
-    connection.ops.quote_name(IdempotentRequest._meta.get_field(name).column)
-    for name in ("user", "key")
-)
+    sql.update(IdempotentRequest, row_id, response_status=status, response_body=body)
