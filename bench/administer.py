@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from bench import _common
+from bench import _common, cluster
 from bench._common import (
     CHARTS_DIR,
     ROOT,
@@ -235,11 +235,24 @@ class Tally:
             self.samples.append(f"{kind}: {detail[:300]}")
 
 
+# Any 32-character secret serves as a CSRF token when it is sent as both cookie and header.
+CSRF = "benchcsrf" * 3 + "bench"
+
+
 @dataclass
 class Cart:
+    """A cart logged in once for each ward (a cart session names its ward, and a patient on
+    another ward would be a WRONG_WARD warning, not the GO every dose here must get)."""
+
     name: str
-    token: str
+    sessions: dict[str, str]  # ward code → session id
     badge: str
+
+    def headers(self, ward: str) -> dict[str, str]:
+        return {
+            "Cookie": f"sessionid={self.sessions[ward]}; csrftoken={CSRF}",
+            "X-CSRFToken": CSRF,
+        }
 
 
 class Bench:
@@ -261,7 +274,7 @@ class Bench:
                 "cart": cart.name,
             }
         ).encode()
-        auth = {"Authorization": f"Token {cart.token}"}
+        auth = cart.headers(dose.patient.ward)
         try:
             check = await http_post(self.port, CHECK_PATH, body, auth)
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
@@ -381,20 +394,37 @@ class Bench:
             await self.baseline_once(cart, tally)
 
 
-def login(port: int, nurse: _common.Nurse, index: int) -> Cart:
+def badge_login(port: int, badge: str, *, ward: str, cart: str) -> str:
+    """A cart's login over HTTP (badge scan, PIN, CSRF token); its session id."""
     body = json.dumps(
-        {"badge": {"code": f"]C18017{nurse.badge}"}, "pin": _common.PIN, "token": True}
+        {"badge": {"code": f"]C18017{badge}"}, "pin": _common.PIN, "cart": cart, "ward": ward}
     )
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+    headers = {
+        "Content-Type": "application/json",
+        "Cookie": f"csrftoken={CSRF}",
+        "X-CSRFToken": CSRF,
+    }
     try:
-        connection.request("POST", LOGIN_PATH, body, {"Content-Type": "application/json"})
+        connection.request("POST", LOGIN_PATH, body, headers)
         response = connection.getresponse()
         answer = response.read()
+        cookies = response.headers.get_all("Set-Cookie") or []
     finally:
         connection.close()
     if response.status != 200:
-        raise RuntimeError(f"badge login failed for {nurse.username}: {response.status} {answer!r}")
-    return Cart(name=f"cart-{index:02d}", token=json.loads(answer)["token"], badge=nurse.badge)
+        raise RuntimeError(f"badge login failed for {badge}: {response.status} {answer!r}")
+    for cookie in cookies:
+        name, _, rest = cookie.partition("=")
+        if name.strip() == "sessionid":
+            return rest.split(";", 1)[0]
+    raise RuntimeError(f"badge login for {badge} set no session cookie")
+
+
+def login(port: int, nurse: _common.Nurse, index: int, wards: Sequence[str]) -> Cart:
+    name = f"cart-{index:02d}"
+    sessions = {ward: badge_login(port, nurse.badge, ward=ward, cart=name) for ward in wards}
+    return Cart(name=name, sessions=sessions, badge=nurse.badge)
 
 
 # --------------------------------------------------------------------------- gunicorn
@@ -501,7 +531,10 @@ def summarize_mode(tally: Tally) -> dict:
 async def drive(port: int, hospital: Hospital, plan: Plan, log: Callable[[str], None]) -> dict:
     doses = Doses(hospital)
     carts_needed = max(*plan.levels, plan.workers, 1)
-    carts = [login(port, nurse, i) for i, nurse in enumerate(hospital.nurses[:carts_needed])]
+    carts = [
+        login(port, nurse, i, hospital.wards)
+        for i, nurse in enumerate(hospital.nurses[:carts_needed])
+    ]
     bench = Bench(port, hospital, doses)
     results: dict = {"levels": {}}
 
@@ -605,13 +638,11 @@ def query_counts(hospital: Hospital) -> dict:
     """Queries per request, counted in this process through Django's test client on the same
     database (three more due doses; the last count of each is kept)."""
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from pharmacy.models import DoseState, ScheduledDose
 
-    client = Client()
-    token = _token_for(hospital.nurses[0].username)
+    clients = cart_clients(hospital.nurses[0].username, hospital.wards)
     counts = {}
     open_doses = (
         ScheduledDose.objects.filter(state=DoseState.SCHEDULED, due_at=hospital.anchor)
@@ -626,16 +657,15 @@ def query_counts(hospital: Hospital) -> dict:
             "medications": [{"code": _common.unit_scan(medicine, f"Q{n:09d}")}],
             "cart": "queries",
         }
-        headers = {"HTTP_AUTHORIZATION": f"Token {token}"}
+        client = clients[patient.ward]
         with CaptureQueriesContext(connection) as check:
-            client.post(CHECK_PATH, body, content_type="application/json", **headers)
+            client.post(CHECK_PATH, body, content_type="application/json")
         with CaptureQueriesContext(connection) as record:
             client.post(
                 RECORD_PATH,
                 body,
                 content_type="application/json",
                 HTTP_IDEMPOTENCY_KEY=f"queries-{n}",
-                **headers,
             )
         with CaptureQueriesContext(connection) as baseline:
             client.post(
@@ -646,12 +676,22 @@ def query_counts(hospital: Hospital) -> dict:
     return counts
 
 
-def _token_for(username: str) -> str:
-    from rest_framework.authtoken.models import Token
+def cart_clients(username: str, wards: Sequence[str]) -> dict:
+    """Django test clients logged in as this nurse, one cart session per ward."""
+    from django.test import Client
 
     from hospital.models import User
 
-    return Token.objects.get_or_create(user=User.objects.get(username=username))[0].key
+    user = User.objects.get(username=username)
+    clients = {}
+    for ward in wards:
+        client = Client()
+        client.force_login(user)
+        session = client.session
+        session["ward"] = ward
+        session.save()
+        clients[ward] = client
+    return clients
 
 
 # Where an administration's time goes, as shares of the samples taken inside the requests (py-spy
@@ -671,7 +711,7 @@ PROFILE_ROWS = (
     ("· outbox row (interop receiver)", r"\(interop/"),
     ("idempotency key row (idempotent_call, less the record)", None),
     ("record's answer (AdministrationOutputSerializer)", r"data \(rest_framework/serializers"),
-    ("token authentication (DRF)", r"authenticate \(rest_framework/authentication"),
+    ("session and user with roles (hospital.auth.get_user)", r"get_user \(hospital/auth"),
     ("staff roles: one auth_group query per use (User.roles)", r"roles \(hospital/models"),
     ("waiting for PostgreSQL (psycopg)", r"wait \(psycopg/connection"),
     ("ORM: compiling SQL (as_sql)", r"as_sql \(django/db/models/sql"),
@@ -703,7 +743,7 @@ def _stack_shares(raw: Path) -> list[tuple[str, float]]:
     rows = []
     for label, pattern in PROFILE_ROWS:
         if label.startswith("idempotency"):
-            value = share(r"idempotent_call \(scanning/api") - share(r"run \(scanning/api/views")
+            value = share(r"idempotent_call \(scanning/api") - share(r"post \(scanning/api/views")
         elif label.startswith("outside"):
             value = 100 - share(r"dispatch \(rest_framework/views")
         else:
@@ -717,12 +757,10 @@ def profile(hospital: Hospital, count: int) -> dict:
     one at a time: their wall time, the part spent in SQL (a wrapper around every execute), and
     where the rest goes, sampled by py-spy when it is installed, else by cProfile."""
     from django.db import connection
-    from django.test import Client
 
     from pharmacy.models import DoseState, ScheduledDose
 
-    client = Client()
-    headers = {"HTTP_AUTHORIZATION": f"Token {_token_for(hospital.nurses[1].username)}"}
+    clients = cart_clients(hospital.nurses[1].username, hospital.wards)
     by_admission = {p.admission_id: p for p in hospital.patients}
     by_medication = {m.id: m for m in hospital.medicines}
     doses = list(
@@ -783,9 +821,8 @@ def profile(hospital: Hospital, count: int) -> dict:
                 ):
                     phase[0] = name
                     started = time.perf_counter()
-                    response = client.post(
-                        path, body, content_type="application/json", **headers, **extra
-                    )
+                    client = clients[by_admission[admission_id].ward]
+                    response = client.post(path, body, content_type="application/json", **extra)
                     wall[name] += time.perf_counter() - started
                     if response.status_code not in (200, 201):
                         raise RuntimeError(
@@ -1020,6 +1057,25 @@ def render(results: dict, plan: Plan) -> str:
     return "\n".join(lines)
 
 
+def per_app_core(results: dict) -> str:
+    """Capacity as app cores grow: administrations/s ÷ the CPUs the app servers may use."""
+    tier = results["app_tier"]
+    cores = tier["app_cores"]
+    how = "pinned" if tier["pinned"] else "shared with PostgreSQL, HAProxy and the client"
+    lines = [
+        "",
+        f"{tier['servers']} app servers × {tier['workers_per_server']} workers behind HAProxy, "
+        f"{cores} app cores ({how})",
+        "",
+        "| carts | administrations/s | per app core |",
+        "|--:|--:|--:|",
+    ]
+    for carts, row in results["levels"].items():
+        rate = row["administrations_per_s"] or 0
+        lines.append(f"| {carts} | {rate:.1f} | {rate / cores:.1f} |")
+    return "\n".join(lines)
+
+
 def chart(results: dict, path: Path) -> None:
     levels = sorted(results["levels"])
     rows = [results["levels"][c] for c in levels]
@@ -1078,6 +1134,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", type=int, default=0, help="then profile N in-process")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--smoke", action="store_true", help="a tiny hospital, seconds")
+    parser.add_argument(
+        "--app-servers",
+        type=int,
+        default=0,
+        help="N gunicorn instances (--workers each) behind HAProxy (deploy/); 0: one, direct",
+    )
+    parser.add_argument(
+        "--cpus-per-server", type=int, default=0, help="pin each app server to this many CPUs"
+    )
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else FULL
     if args.workers:
@@ -1106,11 +1171,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="bench-gunicorn-") as scratch:
             log_path = Path(scratch) / "gunicorn.log"
             try:
-                with gunicorn(
-                    db_url, workers=plan.workers, conn_max_age=args.conn_max_age, log=log_path
-                ) as port:
-                    log(f"gunicorn: {plan.workers} sync workers on 127.0.0.1:{port}")
-                    results = asyncio.run(drive(port, hospital, plan, log))
+                if args.app_servers:
+                    tier = cluster.app_tier(
+                        db_url,
+                        servers=args.app_servers,
+                        workers=plan.workers,
+                        cpus_per_server=args.cpus_per_server,
+                        log=log,
+                        env={"DATABASE_CONN_MAX_AGE": str(args.conn_max_age)},
+                    )
+                    with tier as (port, app_cores):
+                        results = asyncio.run(drive(port, hospital, plan, log))
+                    results["app_tier"] = {
+                        "servers": args.app_servers,
+                        "workers_per_server": plan.workers,
+                        "app_cores": app_cores,
+                        "pinned": bool(args.cpus_per_server),
+                    }
+                else:
+                    with gunicorn(
+                        db_url, workers=plan.workers, conn_max_age=args.conn_max_age, log=log_path
+                    ) as port:
+                        log(f"gunicorn: {plan.workers} sync workers on 127.0.0.1:{port}")
+                        results = asyncio.run(drive(port, hospital, plan, log))
             finally:
                 server_log = log_path.read_text(errors="replace") if log_path.exists() else ""
         results["gunicorn_log_tail"] = server_log[-2000:]
@@ -1146,6 +1229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print()
     print(render(results, plan))
+    if "app_tier" in results:
+        print(per_app_core(results))
     print(f"\n{results['seconds']:.0f} s")
     if not args.smoke or args.chart:
         chart(results, args.chart or CHARTS_DIR / "administer-carts.svg")

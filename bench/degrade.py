@@ -5,9 +5,16 @@
 
     .venv/bin/python -m bench.degrade [--out DIR] [--seed N]
 
-Pillow and a seeded ``random.Random`` only, so the same seed gives byte-identical files (zlib and
-libjpeg are deterministic at fixed settings). Each degradation is a function from an 8-bit
-grayscale image to another; those that need chance take a ``seed`` keyword.
+Pillow, NumPy (integer and float64 sums in a fixed order) and a seeded ``random.Random`` only, so
+the same seed gives byte-identical files (zlib and libjpeg are deterministic at fixed settings).
+Each degradation is a function from an 8-bit grayscale image to another; those that need chance
+take a ``seed`` keyword.
+
+The set has two groups. ``base`` is the first set (the four printed labels under thirteen
+degradations). ``hard`` was added for the misses of an outside set: heavy Gaussian and motion
+blur, tighter curvature, and curved labels seen rolled or tilted, on every label and on two
+linear-only ones (the wristband's GS1-128 alone, and a plain Code 128 of the MRN as a HIS prints
+it), where no DataMatrix beside the bars can rescue the read.
 
 Before degrading, each label is cropped to the part a nurse aims the camera at and "captured"
 at 0.42-0.62 × its 300 dpi print size (drawn per image), about what a cart camera resolves at
@@ -28,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 
+import numpy as np
+import zxingcpp
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +48,12 @@ CAPTURE_SCALE = (0.42, 0.62)
 BLUR_LIGHT = 0.8
 BLUR_HEAVY = 1.3
 NOISE_SIGMA = 32
+# Beyond "heavy": σ of 0.55 to 1.1 narrow bars at the capture scales above.
+BLUR_SEVERE = (1.4, 1.9)
+# A hand or a vial moving during a 1/30 s exposure, in pixels of the captured image.
+MOTION_LENGTH = (3.0, 6.0)
+# A camera held askew to the wrist or vial, either way.
+ROLL_DEGREES = (8.0, 35.0)
 FRAME_SIZE = (640, 480)
 WHITE = 255
 
@@ -87,6 +102,40 @@ def glare(image: Image.Image, *, seed: int, strength: float = 1.15) -> Image.Ima
     mask = mask.filter(ImageFilter.GaussianBlur(reach * 0.4))
     mask = mask.point(lambda v: min(255, round(v * strength)))
     return Image.composite(Image.new("L", image.size, WHITE), image, mask)
+
+
+def motion_blur(image: Image.Image, *, length: float, degrees: float) -> Image.Image:
+    """The camera or the label moving during the exposure: a straight smear ``length`` px long.
+
+    ``degrees`` is the direction of the movement, counter-clockwise from the x axis: along the
+    bars of a linear code it costs little, across them it merges the narrow bars.
+    """
+    kernel = _line_kernel(length, degrees)
+    pixels = np.asarray(image, dtype=np.float64)
+    reach = kernel.shape[0] // 2
+    padded = np.pad(pixels, reach, mode="edge")
+    height, width = pixels.shape
+    smeared = np.zeros_like(pixels)
+    for dy, dx in zip(*np.nonzero(kernel), strict=True):
+        smeared += kernel[dy, dx] * padded[dy : dy + height, dx : dx + width]
+    return Image.fromarray(np.clip(np.rint(smeared), 0, 255).astype(np.uint8), mode="L")
+
+
+def _line_kernel(length: float, degrees: float) -> np.ndarray:
+    """A normalised, anti-aliased segment: 256 points along it, each shared over 4 pixels."""
+    reach = math.ceil(length / 2) + 1
+    kernel = np.zeros((2 * reach + 1, 2 * reach + 1))
+    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    for step in range(256):
+        t = (step + 0.5) / 256 - 0.5
+        x, y = reach + t * length * cos, reach - t * length * sin
+        x0, y0 = math.floor(x), math.floor(y)
+        fx, fy = x - x0, y - y0
+        kernel[y0, x0] += (1 - fx) * (1 - fy)
+        kernel[y0, x0 + 1] += fx * (1 - fy)
+        kernel[y0 + 1, x0] += (1 - fx) * fy
+        kernel[y0 + 1, x0 + 1] += fx * fy
+    return kernel / kernel.sum()
 
 
 def cylinder(image: Image.Image, *, axis: float, radius: float, shade: float = 0.4) -> Image.Image:
@@ -298,6 +347,9 @@ def _solve(augmented: list[list[float]]) -> list[float]:
 # --------------------------------------------------------------------------- the set
 
 
+BASE, HARD = "base", "hard"
+
+
 @dataclass(frozen=True)
 class LabelKind:
     """A printed label and how it meets a camera."""
@@ -311,11 +363,37 @@ class LabelKind:
     # aimed width), each drawn from a range per image.
     curve_axis: tuple[float, float]
     curve_radius: tuple[float, float]
+    # In the hard group the camera faces the code it is aimed at (``face_axis``), so that every
+    # image holds a whole code; ``tight_radius`` keeps half of that code within 45-62° of the
+    # axis, its outer bars or modules at 0.5-0.7 of their width. Tighter than that is beyond
+    # what any engine reads (the outer bars fall under a pixel) and a nurse turns the vial.
+    face_axis: tuple[float, float]
+    tight_radius: tuple[float, float]
+    groups: tuple[str, ...] = (BASE, HARD)
+    # A label the fixtures do not hold, drawn from a fixture's index row: (image, expected text).
+    drawn: Callable[[dict], tuple[Image.Image, str]] | None = None
+
+
+def mrn_code_128(row: dict) -> tuple[Image.Image, str]:
+    """The MRN as plain Code 128, the way a HIS prints it on a band or a specimen label.
+
+    300 dpi, a 0.34 mm module (4 px), 10 mm bars and ten modules of quiet zone each side.
+    """
+    module, quiet = 4, 10
+    barcode = zxingcpp.create_barcode(row["mrn"], zxingcpp.BarcodeFormat.Code128)
+    raster = zxingcpp.write_barcode_to_image(barcode, scale=1, add_quiet_zones=False)
+    bars = Image.fromarray(np.asarray(raster)[:1], mode="L")
+    height = round(10 / 25.4 * 300)
+    bars = bars.resize((bars.width * module, height), Image.Resampling.NEAREST)
+    label = Image.new("L", (bars.width + 2 * quiet * module, height + 2 * quiet * module), WHITE)
+    label.paste(bars, (quiet * module, quiet * module))
+    return label, row["mrn"]
 
 
 KINDS = (
     # The two codes of a band (11.6 cm of its 25 cm) round a wrist or forearm of radius 2.9 to
-    # 5.2 cm, turned so that either code, or the gap between them, faces the camera.
+    # 5.2 cm, turned so that either code, or the gap between them, faces the camera. Tight: the
+    # DataMatrix faces a thin wrist of 2 to 2.6 cm (the GS1-128 is then out of sight).
     LabelKind(
         "wristband",
         "wristband-",
@@ -323,8 +401,10 @@ KINDS = (
         aim=(0.339, 0.0, 0.803, 1.0),
         curve_axis=(0.45, 0.85),
         curve_radius=(0.25, 0.45),
+        face_axis=(0.84, 0.89),
+        tight_radius=(0.17, 0.22),
     ),
-    # A card in a soft holder on a lanyard, gently bent.
+    # A card in a soft holder on a lanyard, gently bent; tight: bent over a hand.
     LabelKind(
         "badge",
         "badge-",
@@ -332,8 +412,11 @@ KINDS = (
         aim=(0.0, 0.0, 1.0, 1.0),
         curve_axis=(0.4, 0.6),
         curve_radius=(0.5, 0.9),
+        face_axis=(0.45, 0.55),
+        tight_radius=(0.36, 0.45),
     ),
-    # A 5 cm unit-dose label round a vial or syringe barrel of radius 1.1 to 1.6 cm.
+    # A 5 cm unit-dose label round a vial or syringe barrel of radius 1.1 to 1.6 cm; tight: a
+    # 2-5 mL vial of 0.85 to 1.1 cm, its DataMatrix facing the camera.
     LabelKind(
         "unit-dose",
         "unit-dose-",
@@ -341,8 +424,10 @@ KINDS = (
         aim=(0.0, 0.0, 1.0, 1.0),
         curve_axis=(0.18, 0.28),
         curve_radius=(0.22, 0.32),
+        face_axis=(0.2, 0.26),
+        tight_radius=(0.17, 0.22),
     ),
-    # A retail pack: a bottle of radius 2 to 4 cm.
+    # A retail pack: a bottle of radius 2 to 4 cm; tight: a small bottle of 1.45 to 1.9 cm.
     LabelKind(
         "ean13",
         "ean13-",
@@ -350,6 +435,36 @@ KINDS = (
         aim=(0.0, 0.0, 1.0, 1.0),
         curve_axis=(0.4, 0.6),
         curve_radius=(0.5, 1.0),
+        face_axis=(0.45, 0.55),
+        tight_radius=(0.38, 0.5),
+    ),
+    # The band's GS1-128 alone (its 7.5 cm of bars and quiet zones), the camera centred on it,
+    # round a forearm of 3.8 to 6.4 cm (the band lies flatter there); tight: a wrist of 3.4 to
+    # 4.3 cm.
+    LabelKind(
+        "gs1-128",
+        "wristband-",
+        sources=5,
+        aim=(0.349, 0.0, 0.690, 1.0),
+        curve_axis=(0.4, 0.6),
+        curve_radius=(0.45, 0.75),
+        face_axis=(0.45, 0.55),
+        tight_radius=(0.4, 0.5),
+        groups=(HARD,),
+    ),
+    # The MRN in plain Code 128 (4.8 cm with quiet zones) round a wrist of 2.9 to 4.8 cm;
+    # tight: 2 to 2.6 cm.
+    LabelKind(
+        "code128",
+        "wristband-",
+        sources=4,
+        aim=(0.0, 0.0, 1.0, 1.0),
+        curve_axis=(0.4, 0.6),
+        curve_radius=(0.6, 1.0),
+        face_axis=(0.45, 0.55),
+        tight_radius=(0.42, 0.55),
+        groups=(HARD,),
+        drawn=mrn_code_128,
     ),
 )
 
@@ -363,6 +478,7 @@ class Step:
     name: str
     apply: Apply
     jpeg_quality: int | None = None
+    group: str = BASE
 
 
 def _plain(function: Degradation, **options: object) -> Apply:
@@ -384,6 +500,45 @@ def _curved(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Im
     )
 
 
+def _curved_facing(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Image:
+    return cylinder(
+        image, axis=rng.uniform(*kind.face_axis), radius=rng.uniform(*kind.curve_radius)
+    )
+
+
+def _curved_tight(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Image:
+    return cylinder(
+        image, axis=rng.uniform(*kind.face_axis), radius=rng.uniform(*kind.tight_radius)
+    )
+
+
+def _curved_rolled(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Image:
+    roll = rng.uniform(*ROLL_DEGREES) * rng.choice((-1, 1))
+    return rotate(_curved_facing(image, rng, kind), degrees=roll)
+
+
+def _curved_tilted(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Image:
+    return perspective(_curved_facing(image, rng, kind), seed=rng.getrandbits(32))
+
+
+def _blur_severe(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Image:
+    return gaussian_blur(image, radius=rng.uniform(*BLUR_SEVERE))
+
+
+def _blur_motion(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Image:
+    return motion_blur(image, length=rng.uniform(*MOTION_LENGTH), degrees=rng.uniform(0.0, 180.0))
+
+
+def _blur_camera(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Image:
+    # Out of focus in dim light: heavy blur, then the sensor's noise (saved as JPEG 85).
+    blurred = gaussian_blur(image, radius=BLUR_HEAVY)
+    return noise(blurred, seed=rng.getrandbits(32), sigma=6)
+
+
+def _curved_blurred(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Image:
+    return gaussian_blur(_curved_facing(image, rng, kind), radius=BLUR_LIGHT)
+
+
 def _framed(image: Image.Image, rng: random.Random, kind: LabelKind) -> Image.Image:
     return camera_frame(image, seed=rng.getrandbits(32))
 
@@ -403,7 +558,30 @@ STEPS = (
     # Browsers hand a canvas over as JPEG; 85 is about what they default to.
     Step("camera-640x480", _framed, jpeg_quality=85),
     Step("perspective", _seeded(perspective)),
+    Step("blur-severe", _blur_severe, group=HARD),
+    Step("blur-motion", _blur_motion, group=HARD),
+    Step("blur-camera", _blur_camera, jpeg_quality=85, group=HARD),
+    Step("curved-tight", _curved_tight, group=HARD),
+    Step("curved-rolled", _curved_rolled, group=HARD),
+    Step("curved-tilted", _curved_tilted, group=HARD),
+    Step("curved-blurred", _curved_blurred, group=HARD),
 )
+
+
+def steps_for(kind: LabelKind) -> list[Step]:
+    return [step for step in STEPS if step.group in kind.groups]
+
+
+def label_for(
+    kind: LabelKind, source: str, clean_index: dict[str, dict], *, clean_dir: Path = CLEAN_DIR
+) -> tuple[Image.Image, str]:
+    """The aimed grayscale label of ``kind`` made from the fixture ``source``, and its text."""
+    if kind.drawn is not None:
+        label, text = kind.drawn(clean_index[source])
+    else:
+        label = Image.open(clean_dir / source).convert("L")
+        text = clean_index[source]["element_string"]
+    return aimed(label, kind), text
 
 
 def aimed(image: Image.Image, kind: LabelKind) -> Image.Image:
@@ -459,8 +637,8 @@ def generate(
     rows = []
     for kind in KINDS:
         for source in pick_sources(clean_index, kind):
-            label = aimed(Image.open(clean_dir / source).convert("L"), kind)
-            for step in STEPS:
+            label, text = label_for(kind, source, clean_index, clean_dir=clean_dir)
+            for step in steps_for(kind):
                 extension = "jpg" if step.jpeg_quality else "png"
                 file_name = f"{kind.name}-{step.name}-{Path(source).stem}.{extension}"
                 data = degraded_file(label, kind, step, seed=seed, file_name=file_name)
@@ -470,7 +648,8 @@ def generate(
                         "file": file_name,
                         "kind": kind.name,
                         "degradation": step.name,
-                        "element_string": clean_index[source]["element_string"],
+                        "group": step.group,
+                        "element_string": text,
                         "source": source,
                     }
                 )

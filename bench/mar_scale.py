@@ -7,7 +7,7 @@ it and generates the admitted hospital: 5 wards of 40 beds, every patient with 4
 every 6 hours for the last 48 hours (6,400 administrations), each with a dose due now and two
 more ahead. It then grows the history to each size in turn (discharged admissions of 5 days, each
 an hour before the last, on every ward including the measured one: see `history_add`), runs
-VACUUM ANALYZE as autovacuum would, and measures, for ward W01 (40 beds) and a nurse's token:
+VACUUM ANALYZE as autovacuum would, and measures, for ward W01 (40 beds) and a nurse's cart session:
 
 - the due list, `GET /api/v1/wards/W01/due/` (160 doses due now);
 - the MAR of each of its 40 patients for yesterday, `GET /api/v1/patients/<mrn>/mar/?date=…`
@@ -73,13 +73,19 @@ def _ms(values: Sequence[float], fraction: float) -> float:
     return percentile(values, fraction) * 1000
 
 
-def _token() -> str:
-    from rest_framework.authtoken.models import Token
+def _nurse_client(ward_code: str):
+    """A Django test client with a nurse's cart session on the ward."""
+    from django.test import Client
 
     from hospital.models import User
 
     nurse = User.objects.filter(username__startswith="bench-nurse-").order_by("pk").first()
-    return Token.objects.get_or_create(user=nurse)[0].key
+    client = Client()
+    client.force_login(nurse)
+    session = client.session
+    session["ward"] = ward_code
+    session.save()
+    return client
 
 
 def _explain(sql: str) -> dict:
@@ -115,13 +121,12 @@ def _label(sql: str) -> str:
 
 def measure(plan: Plan, ward_code: str, day) -> dict:
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from wards.models import Admission
 
-    client = Client()
-    headers = {"HTTP_AUTHORIZATION": f"Token {_token()}"}
+    client = _nurse_client(ward_code)
+    headers = {}
     due_path = f"/api/v1/wards/{ward_code}/due/"
     mrns = list(
         Admission.objects.filter(ward__code=ward_code, discharged_at__isnull=True)

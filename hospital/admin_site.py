@@ -1,7 +1,19 @@
 from django.contrib.admin import AdminSite, ModelAdmin
+from django.contrib.admin.forms import AdminAuthenticationForm, AdminPasswordChangeForm
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from hospital.models import Role
+
+
+# A missing field is explained by the server in the page's language; the browser's own
+# "required" bubble would speak the browser's (English on most carts and pharmacy PCs).
+class PharmacyLoginForm(AdminAuthenticationForm):
+    use_required_attribute = False
+
+
+class PharmacyPasswordChangeForm(AdminPasswordChangeForm):
+    use_required_attribute = False
 
 
 class PharmacyAdminSite(AdminSite):
@@ -11,6 +23,8 @@ class PharmacyAdminSite(AdminSite):
     site_title = _("Pharmacy")
     index_title = _("Formulary, orders and wristbands")
     index_template = "pharmacy/site_index.html"
+    login_form = PharmacyLoginForm
+    password_change_form = PharmacyPasswordChangeForm
 
     def has_permission(self, request):
         user = request.user
@@ -20,11 +34,48 @@ class PharmacyAdminSite(AdminSite):
             and (user.is_superuser or user.has_role(Role.PHARMACIST, Role.ADMIN))
         )
 
+    def login(self, request, extra_context=None):
+        """Username and password, throttled like every login (hospital/throttle.py)."""
+        from hospital.throttle import (
+            PASSWORD,
+            LoginBusyError,
+            LoginThrottledError,
+            hashing_slot,
+            login_attempt_begin,
+            login_attempt_succeeded,
+            request_source,
+        )
+
+        if request.method != "POST":
+            return super().login(request, extra_context)
+        try:
+            attempt = login_attempt_begin(
+                kind=PASSWORD,
+                credential=request.POST.get("username", "")[:150],
+                source=request_source(request),
+            )
+            with hashing_slot():
+                response = super().login(request, extra_context)
+        except (LoginThrottledError, LoginBusyError) as refused:
+            response = HttpResponse(
+                _("Too many failed attempts: wait %(seconds)d seconds.")
+                % {"seconds": refused.retry_after},
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = str(refused.retry_after)
+            return response
+        if request.user.is_authenticated and response.status_code == 302:
+            login_attempt_succeeded(attempt)
+        return response
+
     def index(self, request, extra_context=None):
+        from interop.models import WORK_QUEUE_STATES, InboundMessage
         from pharmacy.selectors import order_list_awaiting_verification
 
         extra_context = {
             "awaiting_verification": order_list_awaiting_verification().count(),
+            "his_work_queue": InboundMessage.objects.filter(state__in=WORK_QUEUE_STATES).count(),
             **(extra_context or {}),
         }
         return super().index(request, extra_context)

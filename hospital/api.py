@@ -42,7 +42,12 @@ def database_unavailable(exc: Exception, where: str) -> tuple[dict, dict]:
 
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        retry_after = getattr(exc, "retry_after", None)
+        return Response(
+            error_body(exc.code, exc.message, exc.details),
+            status=exc.status,
+            headers={"Retry-After": str(retry_after)} if retry_after else None,
+        )
     if isinstance(exc, DATABASE_UNAVAILABLE):
         request = context.get("request")
         match = getattr(request, "resolver_match", None)

@@ -8,6 +8,7 @@ class HospitalConfig(AppConfig):
     verbose_name = _("Staff and access")
 
     def ready(self):
+        from hospital import checks  # noqa: F401 - registers the system checks
         from hospital.roles import sync_role_groups
 
         # After the last app migrates, so that every app's permissions exist.

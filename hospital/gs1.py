@@ -230,12 +230,15 @@ def medication_element_string(p: MedicationPayload) -> str:
     return _join_element_strings(elements)
 
 
-def to_hri(element_string: str) -> str:
-    """Render as HRI, e.g. "(01)09520000000011(17)271231"; ValueError if it is not GS1."""
+def to_hri(element_string: str, separator: str = "") -> str:
+    """Render as HRI, e.g. "(01)09520000000011(17)271231"; ValueError if it is not GS1.
+
+    Printed labels put a space between elements ("(01)… (17)…"): easier to read aloud and to
+    type, and `parse_scan` reads it back (no AI value can hold a space)."""
     elements = _split_element_strings(element_string)
     if isinstance(elements, _Failure):
         raise ValueError(elements.error)
-    return "".join(f"({es.ai.ai}){es.value}" for es in elements)
+    return separator.join(f"({es.ai.ai}){es.value}" for es in elements)
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -279,7 +282,29 @@ def _split_element_strings(text: str) -> list[GS1ElementString] | _Failure:
     return elements
 
 
+_SPACED_HRI_PART_RE = re.compile(r"\((\d{2,4})\)(\S+)")
+
+
+def _parse_spaced_hri(text: str) -> list[GS1ElementString] | None:
+    """Our labels' printed form, one element per word: "(01)… (17)… (10)L(2)A (21)…". The spaces
+    settle where a lot holding brackets ends, which bracketed text alone cannot. None when the
+    text is not in that form."""
+    parts = text.split()
+    matches = [_SPACED_HRI_PART_RE.fullmatch(part) for part in parts]
+    if len(parts) < 2 or not all(matches):
+        return None
+    typed = [(match.group(1), match.group(2)) for match in matches]
+    elements = _split_element_strings(_join_element_strings(typed))
+    # each word must be exactly one element: a short fixed-length value would run into the next
+    if isinstance(elements, _Failure) or [(e.ai.ai, e.value) for e in elements] != typed:
+        return None
+    return elements
+
+
 def _parse_hri(text: str) -> list[GS1ElementString] | _Failure:
+    spaced = _parse_spaced_hri(text)
+    if spaced is not None:
+        return spaced
     try:
         message = GS1Message.parse_hri(text, config=_BIIP_CONFIG)
     except (ParseError, ValueError) as exc:

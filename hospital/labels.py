@@ -25,10 +25,12 @@ from PIL import Image, ImageDraw, ImageFont
 from hospital import gs1
 
 __all__ = [
+    "HRI_MIN_SIZE",
     "badge_label",
     "ean13_image",
     "gs1_128_image",
     "gs1_datamatrix_image",
+    "label_hri",
     "unit_dose_label",
     "wristband_label",
 ]
@@ -48,6 +50,11 @@ SEX_CAPTION = "Giới"
 LOT_CAPTION = "Lô"
 EXPIRY_CAPTION = "HSD"
 
+# The human-readable GS1 text under or beside every printed code, for the nurse who must type it
+# when the code will not scan: never below 2 mm, about 6 pt, and never cut short.
+HRI_SIZE = round(2.6 * DPI / 25.4)
+HRI_MIN_SIZE = round(2.0 * DPI / 25.4)
+
 _SVG_PATH_RE = re.compile(r'<path d="([^"]+)"')
 _CONTROL_CHARS_RE = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -61,7 +68,7 @@ def mm(value: float) -> int:
 
 
 @dataclass(frozen=True)
-class _Symbol:
+class Symbol:
     """A barcode in module units, quiet zones included: a raster copy and zint's vector paths."""
 
     modules: Image.Image
@@ -77,14 +84,14 @@ class _Symbol:
         return self.modules.height
 
 
-def _symbol(barcode: zxingcpp.Barcode, *, is_linear: bool) -> _Symbol:
+def _symbol(barcode: zxingcpp.Barcode, *, is_linear: bool) -> Symbol:
     raster = zxingcpp.write_barcode_to_image(barcode, scale=1)
     height, width = raster.shape[:2]
     modules = Image.frombytes("L", (width, height), memoryview(raster).tobytes())
     paths = tuple(_SVG_PATH_RE.findall(zxingcpp.write_barcode_to_svg(barcode, scale=1)))
     if not paths:
         raise RuntimeError("zxing-cpp returned an SVG without paths")
-    return _Symbol(modules=modules, svg_paths=paths, is_linear=is_linear)
+    return Symbol(modules=modules, svg_paths=paths, is_linear=is_linear)
 
 
 def _scan(element_string: str, kind: str | None = None) -> gs1.ParsedScan:
@@ -100,9 +107,9 @@ def _scan(element_string: str, kind: str | None = None) -> gs1.ParsedScan:
     return scan
 
 
-def _gs1_barcode(
+def gs1_barcode(
     element_string: str, barcode_format: zxingcpp.BarcodeFormat, *, kind: str | None = None
-) -> _Symbol:
+) -> Symbol:
     """A GS1 symbol (FNC1 first) that encodes exactly ``element_string``."""
     scan = _scan(element_string, kind)
     # zint reads AIs in square brackets (which cannot occur in GS1 data) and inserts FNC1 itself;
@@ -123,7 +130,7 @@ def _gs1_barcode(
     return _symbol(barcode, is_linear=barcode_format != zxingcpp.BarcodeFormat.DataMatrix)
 
 
-def _ean13_barcode(gtin13: str) -> _Symbol:
+def _ean13_barcode(gtin13: str) -> Symbol:
     if len(gtin13) != 13 or not (gtin13.isascii() and gtin13.isdigit()):
         raise ValueError(f"an EAN-13 needs 13 digits: {gtin13!r}")
     if not gs1.is_valid_gtin(gtin13):
@@ -190,7 +197,7 @@ def _fit(
 
 @dataclass(frozen=True)
 class _PlacedSymbol:
-    symbol: _Symbol
+    symbol: Symbol
     x: int
     y: int
     module: int
@@ -216,7 +223,7 @@ class _Canvas:
         self.size_mm = size_mm or (width * 25.4 / DPI, height * 25.4 / DPI)
         self.items: list[_PlacedSymbol | _PlacedText] = []
 
-    def symbol(self, symbol: _Symbol, x: int, y: int, *, module: int, height: int = 0) -> None:
+    def symbol(self, symbol: Symbol, x: int, y: int, *, module: int, height: int = 0) -> None:
         """Place ``symbol`` with its top-left corner at (x, y); ``height`` stretches a linear one."""
         drawn_height = height if symbol.is_linear and height else symbol.height * module
         self.items.append(_PlacedSymbol(symbol, x, y, module, drawn_height))
@@ -303,20 +310,48 @@ class _Canvas:
         raise ValueError(f"label format must be one of {FORMATS}, not {fmt!r}")
 
 
+def label_hri(element_string: str) -> str:
+    """The GS1 text as printed on our labels: "(01)09520003000018 (17)261130 (10)UD-PCM-01 …"."""
+    return gs1.to_hri(element_string, separator=" ")
+
+
+def _fit_hri(hri: str, *, max_width: int, max_lines: int = 1) -> tuple[list[str], int]:
+    """Lines (broken between elements only) and size for a label's HRI. A code that cannot be
+    printed whole and legible is an error, never an ellipsis: a nurse would type a wrong code."""
+    elements = hri.split(" ")
+    # Fewest lines first (the code keeps its room), then the largest size that fits them.
+    for line_count in range(1, max_lines + 1):
+        for size in range(HRI_SIZE, HRI_MIN_SIZE - 1, -1):
+            lines = _wrap(elements, size, False, max_width)
+            fits = all(_text_width(line, size) <= max_width for line in lines)
+            if len(lines) <= line_count and fits:
+                return lines, size
+    raise ValueError(f"the text {hri!r} does not fit on the label at a legible size")
+
+
 def _linear_with_hri(
-    canvas: _Canvas, symbol: _Symbol, hri: str, x: int, y: int, *, module: int, bar_height: int
+    canvas: _Canvas,
+    symbol: Symbol,
+    hri: str,
+    x: int,
+    y: int,
+    *,
+    module: int,
+    bar_height: int,
+    text_width: int | None = None,
 ) -> None:
+    """The bars, and the HRI centred under them, as wide as `text_width` (default: the bars)."""
     canvas.symbol(symbol, x, y, module=module, height=bar_height)
     width = symbol.width * module
-    lines, size = _fit(hri, size=mm(2.6), min_size=mm(1.6), max_width=width)
+    lines, size = _fit_hri(hri, max_width=text_width or width)
     canvas.text(lines[0], x + width // 2, y + bar_height + size, size=size, centred=True)
 
 
-def _dmy(value: date) -> str:
+def day_month_year(value: date) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-def _hri_height(module: int) -> int:
+def hri_height(module: int) -> int:
     return mm(2.6) + mm(0.8) + module
 
 
@@ -325,17 +360,17 @@ def _hri_height(module: int) -> int:
 
 def gs1_128_image(element_string: str, *, module: int = 4, bar_height: int = mm(13)) -> Image.Image:
     """GS1-128 with quiet zones and its HRI underneath, 300 dpi, grayscale."""
-    symbol = _gs1_barcode(element_string, zxingcpp.BarcodeFormat.Code128)
-    canvas = _Canvas(symbol.width * module, bar_height + _hri_height(module))
+    symbol = gs1_barcode(element_string, zxingcpp.BarcodeFormat.Code128)
+    canvas = _Canvas(symbol.width * module, bar_height + hri_height(module))
     _linear_with_hri(
-        canvas, symbol, gs1.to_hri(element_string), 0, 0, module=module, bar_height=bar_height
+        canvas, symbol, label_hri(element_string), 0, 0, module=module, bar_height=bar_height
     )
     return canvas.image()
 
 
 def gs1_datamatrix_image(element_string: str, *, module: int = 10) -> Image.Image:
     """Square GS1 DataMatrix with a quiet zone, 300 dpi, grayscale."""
-    symbol = _gs1_barcode(element_string, zxingcpp.BarcodeFormat.DataMatrix)
+    symbol = gs1_barcode(element_string, zxingcpp.BarcodeFormat.DataMatrix)
     quiet = 2 * module
     canvas = _Canvas(symbol.width * module + 2 * quiet, symbol.height * module + 2 * quiet)
     canvas.symbol(symbol, quiet, quiet, module=module)
@@ -345,7 +380,7 @@ def gs1_datamatrix_image(element_string: str, *, module: int = 10) -> Image.Imag
 def ean13_image(gtin13: str, *, module: int = 4, bar_height: int = mm(22.85)) -> Image.Image:
     """EAN-13 (e.g. a Vietnamese 893… pack) with its digits underneath, 300 dpi, grayscale."""
     symbol = _ean13_barcode(gtin13)
-    canvas = _Canvas(symbol.width * module, bar_height + _hri_height(module))
+    canvas = _Canvas(symbol.width * module, bar_height + hri_height(module))
     _linear_with_hri(canvas, symbol, gtin13, 0, 0, module=module, bar_height=bar_height)
     return canvas.image()
 
@@ -353,7 +388,7 @@ def ean13_image(gtin13: str, *, module: int = 4, bar_height: int = mm(22.85)) ->
 # --------------------------------------------------------------------------- labels
 
 
-def _module_for(symbol: _Symbol, space: int, largest: int) -> int:
+def module_for(symbol: Symbol, space: int, largest: int) -> int:
     module = min(largest, space // symbol.width, space // symbol.height)
     if module < 2:
         raise ValueError("the symbol does not fit on the label at a printable size")
@@ -388,7 +423,7 @@ def wristband_label(
         canvas.text(line, x, baseline, size=name_size, bold=True)
         baseline += round(name_size * 1.2)
     details = [
-        f"{DOB_CAPTION}: {_dmy(date_of_birth)} · {SEX_CAPTION}: {sex}",
+        f"{DOB_CAPTION}: {day_month_year(date_of_birth)} · {SEX_CAPTION}: {sex}",
         f"{MRN_CAPTION}: {mrn}",
     ]
     # The details sit on the bottom edge whatever the length of the name above them.
@@ -400,21 +435,23 @@ def wristband_label(
         baseline += step
     x += text_width + mm(6)
 
-    linear = _gs1_barcode(element_string, zxingcpp.BarcodeFormat.Code128, kind="wristband")
+    linear = gs1_barcode(element_string, zxingcpp.BarcodeFormat.Code128, kind="wristband")
     linear_module = 4
     _linear_with_hri(
         canvas,
         linear,
-        gs1.to_hri(element_string),
+        label_hri(element_string),
         x,
         margin,
         module=linear_module,
-        bar_height=inner - _hri_height(linear_module),
+        bar_height=inner - hri_height(linear_module),
+        # the HRI may reach into the gaps either side of the bars
+        text_width=linear.width * linear_module + 2 * mm(5),
     )
     x += linear.width * linear_module + mm(6)
 
-    matrix = _gs1_barcode(element_string, zxingcpp.BarcodeFormat.DataMatrix, kind="wristband")
-    matrix_module = _module_for(matrix, inner, largest=10)
+    matrix = gs1_barcode(element_string, zxingcpp.BarcodeFormat.DataMatrix, kind="wristband")
+    matrix_module = module_for(matrix, inner, largest=10)
     matrix_size = matrix.height * matrix_module
     canvas.symbol(matrix, x, margin + (inner - matrix_size) // 2, module=matrix_module)
     return canvas.render(fmt)
@@ -425,9 +462,9 @@ def badge_label(*, element_string: str, full_name: str, role_title: str, fmt: st
     canvas = _Canvas(mm(85.6), mm(54), size_mm=(85.6, 54))
     margin = mm(3)
 
-    matrix = _gs1_barcode(element_string, zxingcpp.BarcodeFormat.DataMatrix, kind="badge")
+    matrix = gs1_barcode(element_string, zxingcpp.BarcodeFormat.DataMatrix, kind="badge")
     matrix_space = mm(22)
-    matrix_module = _module_for(matrix, matrix_space, largest=12)
+    matrix_module = module_for(matrix, matrix_space, largest=12)
     matrix_size = matrix.width * matrix_module
     canvas.symbol(matrix, canvas.width - margin - matrix_size, margin, module=matrix_module)
 
@@ -447,15 +484,15 @@ def badge_label(*, element_string: str, full_name: str, role_title: str, fmt: st
         canvas.text(line, margin, baseline, size=role_size)
         baseline += round(role_size * 1.2)
 
-    linear = _gs1_barcode(element_string, zxingcpp.BarcodeFormat.Code128, kind="badge")
+    linear = gs1_barcode(element_string, zxingcpp.BarcodeFormat.Code128, kind="badge")
     linear_module = min(4, (canvas.width - 2 * margin) // linear.width)
     top = max(margin + matrix_size, baseline) + mm(2)
-    bar_height = canvas.height - margin - top - _hri_height(linear_module)
+    bar_height = canvas.height - margin - top - hri_height(linear_module)
     left = (canvas.width - linear.width * linear_module) // 2
     _linear_with_hri(
         canvas,
         linear,
-        gs1.to_hri(element_string),
+        label_hri(element_string),
         left,
         top,
         module=linear_module,
@@ -485,10 +522,22 @@ def unit_dose_label(
         )
     canvas = _Canvas(mm(50), mm(25), size_mm=(50, 25))
     margin = mm(1.5)
-    inner = canvas.height - 2 * margin
 
-    matrix = _gs1_barcode(element_string, zxingcpp.BarcodeFormat.DataMatrix, kind="medication")
-    matrix_module = _module_for(matrix, inner, largest=10)
+    # The GS1 text along the bottom, the full width of the label, on up to three lines (a
+    # 20-character lot and serial).
+    hri_lines, hri_size = _fit_hri(
+        label_hri(element_string), max_width=canvas.width - 2 * margin, max_lines=3
+    )
+    hri_step = round(hri_size * 1.15)
+    hri_top = canvas.height - margin - hri_step * len(hri_lines) + (hri_step - hri_size)
+    baseline = hri_top + hri_size
+    for line in hri_lines:
+        canvas.text(line, margin, baseline, size=hri_size)
+        baseline += hri_step
+    inner = hri_top - mm(0.8) - margin
+
+    matrix = gs1_barcode(element_string, zxingcpp.BarcodeFormat.DataMatrix, kind="medication")
+    matrix_module = module_for(matrix, inner, largest=10)
     matrix_size = matrix.height * matrix_module
     canvas.symbol(matrix, margin, margin + (inner - matrix_size) // 2, module=matrix_module)
 
@@ -496,7 +545,7 @@ def unit_dose_label(
     text_width = canvas.width - x - margin
     name_lines, name_size = _fit(
         medication_name,
-        size=mm(3.2),
+        size=mm(3.0),
         min_size=mm(1.8),
         max_width=text_width,
         max_lines=2,
@@ -506,13 +555,13 @@ def unit_dose_label(
     for line in name_lines:
         canvas.text(line, x, baseline, size=name_size, bold=True)
         baseline += round(name_size * 1.2)
-    detail_size = mm(2.6)
-    details = [strength_text, f"{LOT_CAPTION}: {lot}"]
+    detail_size = mm(2.4)
+    details = [text for text in (strength_text, f"{LOT_CAPTION}: {lot}") if text]
     if expiry is not None:
-        details.append(f"{EXPIRY_CAPTION}: {_dmy(expiry)}")
-    baseline += mm(0.8)
+        details.append(f"{EXPIRY_CAPTION}: {day_month_year(expiry)}")
+    baseline += mm(0.6)
     for detail in details:
         lines, size = _fit(detail, size=detail_size, min_size=mm(1.6), max_width=text_width)
         canvas.text(lines[0], x, baseline, size=size)
-        baseline += round(detail_size * 1.25)
+        baseline += round(detail_size * 1.2)
     return canvas.render(fmt)

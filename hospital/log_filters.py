@@ -28,3 +28,12 @@ class RedactPatientPaths(logging.Filter):
                 for key, arg in record.args.items()
             }
         return True
+
+
+class DropRefusedLogins(logging.Filter):
+    """Drops django.request's line for each login refused for a delay (429): a flood would write
+    one per request, costing the server and filling the disk. The throttle logs the burst itself,
+    once, on bcma.security."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "status_code", None) != 429

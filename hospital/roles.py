@@ -17,7 +17,19 @@ EDIT_FORMULARY = [
     for action in ("add", "change")
 ]
 
-INTEROP_VIEW = ["interop.view_destination", "interop.view_outboundmessage"]
+INTEROP_VIEW = [
+    "interop.view_destination",
+    "interop.view_outboundmessage",
+    "interop.view_deliveryattempt",
+]
+# The HIS's messages: the work queue (reprocess, dismiss) and the code mappings behind it.
+INBOUND = [
+    "interop.view_inboundmessage",
+    "interop.change_inboundmessage",
+    "interop.view_inboundcodemap",
+    "interop.add_inboundcodemap",
+    "interop.change_inboundcodemap",
+]
 # What happened at the bedside, for recalls, reports and follow-up; nobody edits it.
 VIEW_RECORDS = [
     "scanning.view_administration",
@@ -33,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + EDIT_FORMULARY
     + ["wards.add_wristband", "wards.add_allergy", "wards.change_allergy"]
     + INTEROP_VIEW
+    + INBOUND
     + VIEW_RECORDS
     + ["interop.change_outboundmessage"],
     Role.ADMIN: VIEW_WARDS
@@ -45,8 +58,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ]
     + ["wards.add_wristband", "hospital.view_user", "hospital.add_user", "hospital.change_user"]
     + INTEROP_VIEW
+    + INBOUND
     + VIEW_RECORDS
-    + ["interop.add_destination", "interop.change_destination", "interop.change_outboundmessage"],
+    + ["interop.add_destination", "interop.change_destination", "interop.change_outboundmessage"]
+    # Security: alerts, login delays (lifting one is a change), service accounts for systems.
+    + ["hospital.view_securityevent", "hospital.view_loginthrottle"]
+    + ["hospital.change_loginthrottle"]
+    + ["hospital.view_serviceaccount", "hospital.add_serviceaccount"]
+    + ["hospital.change_serviceaccount", "oauth2_provider.view_accesstoken"],
 }
 
 

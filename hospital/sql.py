@@ -75,6 +75,28 @@ def row_lock(of: str = "") -> str:
     return f"{mode} OF {of}" if of else mode
 
 
+_WRITTEN_RAW: set[type[models.Model]] = set()
+
+
+def written_raw(*model_classes: type[models.Model]) -> None:
+    """Declare the models that `insert` and `update` write without save(). The system check
+    hospital.E001 (hospital/checks.py) fails when one of them gains a save() override or a
+    pre/post-save receiver, which these writes would silently skip."""
+    _WRITTEN_RAW.update(model_classes)
+
+
+def written_raw_models() -> frozenset[type[models.Model]]:
+    return frozenset(_WRITTEN_RAW)
+
+
+def _declared(model: type[models.Model]) -> None:
+    if model not in _WRITTEN_RAW:
+        raise TypeError(
+            f"{model.__name__} is not declared with hospital.sql.written_raw(): a raw write of an "
+            "undeclared model would skip a save() override or a signal unchecked."
+        )
+
+
 def insert(instance: models.Model, *, unless_exists_on: tuple[str, ...] = ()) -> bool:
     """INSERT one unsaved instance and set its primary key: what `save(force_insert=True)` does
     for a model with no save() override and no signal receivers, without compiling the statement
@@ -84,6 +106,7 @@ def insert(instance: models.Model, *, unless_exists_on: tuple[str, ...] = ()) ->
     `unless_exists_on` names the fields of a unique constraint: a row that would break it is not
     inserted (`ON CONFLICT DO NOTHING`, no savepoint needed; PostgreSQL, and SQLite since 3.35),
     and the call returns False, waiting first for a concurrent transaction that holds that key."""
+    _declared(instance.__class__)
     meta = instance._meta
     fields = [
         field
@@ -116,6 +139,7 @@ def insert(instance: models.Model, *, unless_exists_on: tuple[str, ...] = ()) ->
 
 def update(model: type[models.Model], pk, **values) -> None:
     """UPDATE one row's fields by primary key, each value prepared as a save would prepare it."""
+    _declared(model)
     fields = [model._meta.get_field(name) for name in values]
     with connection.cursor() as cursor:
         cursor.execute(

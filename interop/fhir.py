@@ -1,53 +1,71 @@
-"""FHIR MedicationAdministration (R5, or R4B on request), validated with fhir.resources (pure).
+"""FHIR resources (R5, R4B or R4 4.0.1), checked with fhir.resources (pure).
 
-Mapping of one administration record:
+Mapping of one administration record to MedicationAdministration:
 
     id, identifier        the record's UUID
     status                completed | not-done | entered-in-error (also for a record that a later
                           entered-in-error record withdrew: a FHIR resource shows its current state)
     statusReason          why not given, or why withdrawn
-    medication            GTIN codings of the units scanned + the formulary code; text = formulary name
-    subject, encounter    Patient/<id> (with the MRN), Encounter/<admission id>
-    occurence / recorded  when given / when recorded (R4B: effectiveDateTime; recorded as the R5
+    medication            GTIN codings of the units scanned + the formulary code; text = formulary
+                          name. When the units share one lot, a contained Medication carries the
+                          codes and `batch` (lot, expiry), and the resource refers to it
+    subject, encounter    Patient/<id> (with the MRN), Encounter/<admission id> (with the HIS's
+                          visit number); R4/R4B: `context`
+    occurence / recorded  when given / when recorded (R4/R4B: effectiveDateTime; recorded as the R5
                           cross-version extension)
     performer             the nurse (function "performer") and the witness (function "witness")
-    request               MedicationRequest/<order id>
-    isSubPotent           a partial dose (R4B: the R5 cross-version extension)
-    dosage                route (HL7 table 0162), site (text), dose (UCUM)
+    request               MedicationRequest/<order id> (with the HIS's placer order number)
+    reason                the PRN indication of an as-needed order (R4/R4B: reasonCode)
+    isSubPotent           a partial dose, subPotentReason why (R4/R4B: R5 cross-version extensions)
+    dosage                route (HL7 table 0162), site (text), dose (UCUM); no dosage at all for a
+                          dose not given (invariant mad-1: a dosage needs a dose or a rate)
     extension             one administered-unit extension per unit (GTIN, lot, expiry, serial,
                           scanned or keyed); links to the record replaced / corrected / withdrawn by
+
+R4 and R4B MedicationAdministration, Patient, Encounter and MedicationRequest are the same shape,
+so R4 output is checked against fhir.resources' R4B models (it has no R4 package) and, in the
+tests, against an R4 validator that evaluates every invariant (@medplum/core).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from fhir.resources.bundle import Bundle as BundleR5
-from fhir.resources.medicationadministration import (
-    MedicationAdministration as MedicationAdministrationR5,
-)
-from fhir.resources.R4B.bundle import Bundle as BundleR4B
-from fhir.resources.R4B.medicationadministration import (
-    MedicationAdministration as MedicationAdministrationR4B,
-)
+from fhir.resources import get_fhir_model_class as r5_model
+from fhir.resources.R4B import get_fhir_model_class as r4b_model
 
 from interop.hl7v2 import ROUTES, UCUM
-from interop.snapshot import COMPLETED, ENTERED_IN_ERROR, NOT_DONE, AdministrationSnapshot, Staff
+from interop.snapshot import (
+    COMPLETED,
+    ENTERED_IN_ERROR,
+    NOT_DONE,
+    AdministrationSnapshot,
+    Encounter,
+    Order,
+    Patient,
+    Staff,
+)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 R5 = "R5"
 R4B = "R4B"
-VERSIONS = {R5: "5.0", R4B: "4.3"}
+R4 = "R4"
+# The MIME-type parameter (`fhirVersion=4.0`) and the full version of each release we serve.
+VERSIONS = {R5: "5.0", R4B: "4.3", R4: "4.0"}
+FULL_VERSIONS = {R5: "5.0.0", R4B: "4.3.0", R4: "4.0.1"}
 
 GTIN_SYSTEM = "https://www.gs1.org/gtin"
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 ROUTE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0162"
+IDENTIFIER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
+ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PERFORM_FUNCTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/med-admin-perform-function"
 R5_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension-MedicationAdministration."
+CONTAINED_MEDICATION = "medication"
 
 STATUS = {
     COMPLETED: "completed",
@@ -56,8 +74,18 @@ STATUS = {
 }
 # fhir.resources does not check `status` against its value set (it only lists the codes), so we do.
 ALLOWED_STATUS = frozenset(
-    MedicationAdministrationR5.model_fields["status"].json_schema_extra["enum_values"]
+    r5_model("MedicationAdministration").model_fields["status"].json_schema_extra["enum_values"]
 )
+# pharmacy.models.OrderStatus → MedicationRequest.status. An order awaiting the pharmacist is not
+# yet actionable: FHIR's "draft" ("requires sign-off, verification …").
+ORDER_STATUS = {
+    "pending_verification": "draft",
+    "active": "active",
+    "on_hold": "on-hold",
+    "discontinued": "stopped",
+    "completed": "completed",
+}
+GENDER = {"F": "female", "M": "male", "O": "other", "U": "unknown"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +106,14 @@ class FhirMappingError(ValueError):
     pass
 
 
+def validated(data: dict, version: str) -> dict:
+    """`data` after fhir.resources accepted it, as JSON-ready data."""
+    if version not in VERSIONS:
+        raise FhirMappingError(f"unsupported FHIR version {version!r}")
+    model = (r5_model if version == R5 else r4b_model)(data["resourceType"])
+    return model.model_validate(data).model_dump(mode="json")
+
+
 def medication_administration(
     snapshot: AdministrationSnapshot, config: FhirConfig = FhirConfig(), version: str = R5
 ) -> dict:
@@ -89,30 +125,29 @@ def medication_administration(
         raise FhirMappingError(
             f"status {data['status']!r} is not a MedicationAdministration status"
         )
-    model = MedicationAdministrationR5 if version == R5 else MedicationAdministrationR4B
-    return model.model_validate(data).model_dump(mode="json")
+    return validated(data, version)
 
 
 def searchset_bundle(
     resources: list[dict], *, total: int, links: dict[str, str], base_url: str, version: str = R5
 ) -> dict:
     """A searchset Bundle of already-mapped resources, validated like the resources."""
-    data = {
+    data: dict = {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": total,
         "link": [{"relation": relation, "url": url} for relation, url in links.items()],
-        "entry": [
+    }
+    if resources:
+        data["entry"] = [
             {
-                "fullUrl": f"{base_url.rstrip('/')}/MedicationAdministration/{resource['id']}",
+                "fullUrl": f"{base_url.rstrip('/')}/{resource['resourceType']}/{resource['id']}",
                 "resource": resource,
                 "search": {"mode": "match"},
             }
             for resource in resources
-        ],
-    }
-    model = BundleR5 if version == R5 else BundleR4B
-    return model.model_validate(data).model_dump(mode="json")
+        ]
+    return validated(data, version)
 
 
 def fhir_status(snapshot: AdministrationSnapshot) -> str:
@@ -121,7 +156,9 @@ def fhir_status(snapshot: AdministrationSnapshot) -> str:
     return STATUS[snapshot.status]
 
 
-def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str) -> dict:
+# One branch per optional element of MedicationAdministration and per FHIR version: read
+# together against the spec; split, the R4B/R5 differences would be scattered.
+def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str) -> dict:  # noqa: C901
     zone = ZoneInfo(config.time_zone)
     record = snapshot.clinical
     r5 = version == R5
@@ -129,6 +166,17 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
         "resourceType": "MedicationAdministration",
         "id": str(snapshot.id),
     }
+    medication = _medication(snapshot, config)
+    batch = _batch(snapshot)
+    if batch is not None:
+        resource["contained"] = [
+            {
+                "resourceType": "Medication",
+                "id": CONTAINED_MEDICATION,
+                "code": medication,
+                "batch": batch,
+            }
+        ]
     extensions = [_unit_extension(unit, config) for unit in record.units]
     if snapshot.replaces_id is not None:
         extensions.append(_link(config.extension("replaces"), snapshot.replaces_id))
@@ -136,12 +184,18 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
         extensions.append(_link(config.extension("corrects"), snapshot.corrects.id))
     if snapshot.withdrawn_by is not None:
         extensions.append(_link(config.extension("withdrawn-by"), snapshot.withdrawn_by.id))
+    sub_potent = record.status == COMPLETED and record.is_partial
+    sub_potent_reason = _sub_potent_reason(record, config) if sub_potent else None
     if not r5:
         extensions.append(
             {"url": R5_EXTENSION + "recorded", "valueDateTime": _dt(snapshot.recorded_at, zone)}
         )
-        if record.status == COMPLETED and record.is_partial:
+        if sub_potent:
             extensions.append({"url": R5_EXTENSION + "isSubPotent", "valueBoolean": True})
+        if sub_potent_reason is not None:
+            extensions.append(
+                {"url": R5_EXTENSION + "subPotentReason", "valueCodeableConcept": sub_potent_reason}
+            )
     if extensions:
         resource["extension"] = extensions
     resource["identifier"] = [
@@ -152,33 +206,73 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
     if reason is not None:
         resource["statusReason"] = [reason]
 
-    medication = _medication(snapshot, config)
+    reference = {"reference": f"#{CONTAINED_MEDICATION}"} if batch is not None else None
     if r5:
         resource["medication"] = {"concept": medication}
+        if reference is not None:
+            resource["medication"]["reference"] = reference
+    elif reference is not None:
+        resource["medicationReference"] = {**reference, "display": medication["text"]}
     else:
         resource["medicationCodeableConcept"] = medication
-    resource["subject"] = {
-        "reference": f"Patient/{snapshot.patient.id}",
-        "identifier": {"system": config.system("sid", "mrn"), "value": snapshot.patient.mrn},
-        "display": _text(snapshot.patient.full_name) or snapshot.patient.mrn,
-    }
-    resource["encounter" if r5 else "context"] = {"reference": f"Encounter/{snapshot.encounter_id}"}
+    resource["subject"] = _patient_reference(snapshot.patient, config)
+    resource["encounter" if r5 else "context"] = _encounter_reference(
+        snapshot.encounter_id, snapshot.visit_number, config
+    )
     resource["occurenceDateTime" if r5 else "effectiveDateTime"] = _dt(record.administered_at, zone)
     if r5:
         resource["recorded"] = _dt(snapshot.recorded_at, zone)
-        if record.status == COMPLETED and record.is_partial:
+        if sub_potent:
             resource["isSubPotent"] = True
+        if sub_potent_reason is not None:
+            resource["subPotentReason"] = [sub_potent_reason]
     performers = [_performer(record.performer, "performer", "Performer", config, r5)]
     if record.witness is not None:
         performers.append(_performer(record.witness, "witness", "Witness", config, r5))
     resource["performer"] = performers
-    resource["request"] = {"reference": f"MedicationRequest/{snapshot.order_id}"}
+    indication = _text(snapshot.prn_indication)
+    if indication:
+        if r5:
+            resource["reason"] = [{"concept": {"text": indication}}]
+        else:
+            resource["reasonCode"] = [{"text": indication}]
+    resource["request"] = _order_reference(snapshot.order_id, snapshot.placer_order_number, config)
     comments = (record.comment, snapshot.comment if snapshot.corrects else "")
     notes = [_text(comment) for comment in comments if _text(comment)]
     if notes:
         resource["note"] = [{"text": text} for text in notes]
-    resource["dosage"] = _dosage(snapshot)
+    dosage = _dosage(snapshot)
+    if dosage is not None:
+        resource["dosage"] = dosage
     return resource
+
+
+def _patient_reference(patient: Patient, config: FhirConfig) -> dict:
+    return {
+        "reference": f"Patient/{patient.id}",
+        "identifier": {"system": config.system("sid", "mrn"), "value": patient.mrn},
+        "display": _text(patient.full_name) or patient.mrn,
+    }
+
+
+def _encounter_reference(encounter_id, visit_number: str, config: FhirConfig) -> dict:
+    reference: dict = {"reference": f"Encounter/{encounter_id}"}
+    if visit_number:
+        reference["identifier"] = {
+            "system": config.system("sid", "visit-number"),
+            "value": visit_number,
+        }
+    return reference
+
+
+def _order_reference(order_id, placer_order_number: str, config: FhirConfig) -> dict:
+    reference: dict = {"reference": f"MedicationRequest/{order_id}"}
+    if placer_order_number:
+        reference["identifier"] = {
+            "system": config.system("sid", "placer-order-number"),
+            "value": placer_order_number,
+        }
+    return reference
 
 
 def _status_reason(snapshot: AdministrationSnapshot, config: FhirConfig) -> dict | None:
@@ -193,12 +287,22 @@ def _status_reason(snapshot: AdministrationSnapshot, config: FhirConfig) -> dict
         return None
     if not code:
         return None
-    return {
-        "coding": [
-            {"system": config.system("CodeSystem", system), "code": code, "display": label or code}
-        ],
-        "text": label or code,
-    }
+    return _concept(config.system("CodeSystem", system), code, label)
+
+
+def _sub_potent_reason(record: AdministrationSnapshot, config: FhirConfig) -> dict | None:
+    if not record.partial_reason:
+        return None
+    return _concept(
+        config.system("CodeSystem", "partial-dose-reason"),
+        record.partial_reason,
+        record.partial_reason_label,
+    )
+
+
+def _concept(system: str, code: str, label: str) -> dict:
+    text = _text(label) or code
+    return {"coding": [{"system": system, "code": code, "display": text}], "text": text}
 
 
 def _medication(snapshot: AdministrationSnapshot, config: FhirConfig) -> dict:
@@ -216,6 +320,19 @@ def _medication(snapshot: AdministrationSnapshot, config: FhirConfig) -> dict:
     return {"coding": codings, "text": name}
 
 
+def _batch(snapshot: AdministrationSnapshot) -> dict | None:
+    """Medication.batch holds one lot: only when every unit given came from the same one (two
+    lots stay in the per-unit extensions)."""
+    lots = snapshot.clinical.lots
+    if len(lots) != 1:
+        return None
+    lot, expiry = lots[0]
+    batch = {"lotNumber": _text(lot)}
+    if expiry is not None:
+        batch["expirationDate"] = expiry.isoformat()
+    return batch
+
+
 def _performer(staff: Staff, code: str, display: str, config: FhirConfig, r5: bool) -> dict:
     reference = {
         "identifier": {"system": config.system("sid", "staff"), "value": staff.username},
@@ -229,24 +346,35 @@ def _performer(staff: Staff, code: str, display: str, config: FhirConfig, r5: bo
     }
 
 
-def _dosage(snapshot: AdministrationSnapshot) -> dict:
+def _quantity(amount: Decimal, unit: str) -> dict:
+    code, text = UCUM.get(unit, (unit, unit))
+    return {
+        "value": Decimal(f"{amount.normalize():f}"),
+        "unit": text,
+        "system": UCUM_SYSTEM,
+        "code": code,
+    }
+
+
+def _route(route: str) -> dict:
+    return {
+        "coding": [{"system": ROUTE_SYSTEM, "code": route, "display": ROUTES.get(route, route)}]
+    }
+
+
+def _dosage(snapshot: AdministrationSnapshot) -> dict | None:
+    """Route, site and dose of what was given; None when no dose was given (a dosage without a
+    dose or a rate breaks invariant mad-1 in every version)."""
     record = snapshot.clinical
+    if record.status != COMPLETED or record.amount is None or not record.unit:
+        return None
     route = record.route or snapshot.order_route
     dosage: dict = {}
     if _text(record.site):
         dosage["site"] = {"text": _text(record.site)}
     if route:
-        dosage["route"] = {
-            "coding": [{"system": ROUTE_SYSTEM, "code": route, "display": ROUTES.get(route, route)}]
-        }
-    if record.status == COMPLETED and record.amount is not None and record.unit:
-        code, text = UCUM.get(record.unit, (record.unit, record.unit))
-        dosage["dose"] = {
-            "value": Decimal(f"{record.amount.normalize():f}"),
-            "unit": text,
-            "system": UCUM_SYSTEM,
-            "code": code,
-        }
+        dosage["route"] = _route(route)
+    dosage["dose"] = _quantity(record.amount, record.unit)
     return dosage
 
 
@@ -260,6 +388,339 @@ def _unit_extension(unit, config: FhirConfig) -> dict:
         parts.append({"url": "serialNumber", "valueString": unit.serial})
     parts.append({"url": "scanned", "valueBoolean": unit.scanned})
     return {"url": config.extension("administered-unit"), "extension": parts}
+
+
+# --- Patient, Encounter, MedicationRequest: what our references point at ----------------------
+
+
+def patient(record: Patient, config: FhirConfig = FhirConfig(), version: str = R5) -> dict:
+    identifiers = [
+        _identifier(config.system("sid", "mrn"), record.mrn, "MR", "Medical record number")
+    ]
+    if record.national_id:
+        identifiers.append(
+            _identifier(
+                config.system("sid", "national-id"), record.national_id, "NI", "National ID"
+            )
+        )
+    if record.health_insurance_number:
+        identifiers.append(
+            _identifier(
+                config.system("sid", "health-insurance"),
+                record.health_insurance_number,
+                "SN",
+                "Health insurance number",
+            )
+        )
+    data: dict = {
+        "resourceType": "Patient",
+        "id": str(record.id),
+        "identifier": identifiers,
+        "active": True,
+    }
+    name = _human_name(record)
+    if name:
+        data["name"] = [name]
+    data["gender"] = GENDER.get(record.sex, "unknown")
+    data["birthDate"] = record.date_of_birth.isoformat()
+    if record.deceased_at is not None:
+        data["deceasedDateTime"] = _dt(record.deceased_at, ZoneInfo(config.time_zone))
+    return validated(data, version)
+
+
+def _human_name(record: Patient) -> dict:
+    """A Vietnamese name is written family name first: "Nguyễn Văn An" is family "Nguyễn" and the
+    given names "Văn", "An" in the order written (FHIR's given includes middle names)."""
+    text = _text(record.full_name)
+    if not text:
+        return {}
+    words = text.split()
+    name: dict = {"use": "official", "text": text, "family": words[0]}
+    if len(words) > 1:
+        name["given"] = words[1:]
+    return name
+
+
+def _identifier(system: str, value: str, type_code: str, type_text: str) -> dict:
+    return {
+        "type": {
+            "coding": [{"system": IDENTIFIER_TYPE_SYSTEM, "code": type_code}],
+            "text": type_text,
+        },
+        "system": system,
+        "value": value,
+    }
+
+
+def encounter(record: Encounter, config: FhirConfig = FhirConfig(), version: str = R5) -> dict:
+    zone = ZoneInfo(config.time_zone)
+    r5 = version == R5
+    data: dict = {"resourceType": "Encounter", "id": str(record.id)}
+    if record.visit_number:
+        data["identifier"] = [
+            _identifier(
+                config.system("sid", "visit-number"), record.visit_number, "VN", "Visit number"
+            )
+        ]
+    finished = record.discharged_at is not None
+    data["status"] = ("completed" if r5 else "finished") if finished else "in-progress"
+    inpatient = {"system": ACT_CODE_SYSTEM, "code": "IMP", "display": "inpatient encounter"}
+    data["class"] = [{"coding": [inpatient]}] if r5 else inpatient
+    data["subject"] = _patient_reference(record.patient, config)
+    period = {"start": _dt(record.admitted_at, zone)}
+    if finished:
+        period["end"] = _dt(record.discharged_at, zone)
+    data["actualPeriod" if r5 else "period"] = period
+    places = [("ward", record.ward_code, record.ward_name or record.ward_code)]
+    if record.bed_code:
+        places.append(("bed", f"{record.ward_code}/{record.bed_code}", record.bed_code))
+    data["location"] = [
+        {
+            "location": {
+                "identifier": {"system": config.system("sid", kind), "value": value},
+                "display": _text(display) or value,
+            },
+            "status": "completed" if finished else "active",
+        }
+        for kind, value, display in places
+    ]
+    return validated(data, version)
+
+
+def medication_request(record: Order, config: FhirConfig = FhirConfig(), version: str = R5) -> dict:
+    zone = ZoneInfo(config.time_zone)
+    r5 = version == R5
+    data: dict = {"resourceType": "MedicationRequest", "id": str(record.id)}
+    identifiers = []
+    if record.placer_order_number:
+        identifiers.append(
+            _identifier(
+                config.system("sid", "placer-order-number"),
+                record.placer_order_number,
+                "PLAC",
+                "Placer order number",
+            )
+        )
+    if record.filler_order_number:
+        identifiers.append(
+            _identifier(
+                config.system("sid", "filler-order-number"),
+                record.filler_order_number,
+                "FILL",
+                "Filler order number",
+            )
+        )
+    if identifiers:
+        data["identifier"] = identifiers
+    data["status"] = ORDER_STATUS[record.status]
+    if _text(record.status_reason):
+        data["statusReason"] = {"text": _text(record.status_reason)}
+    data["intent"] = "order"
+    name = _text(record.medication_name) or record.medication_code
+    medication = {
+        "coding": [
+            {
+                "system": config.system("CodeSystem", "formulary"),
+                "code": record.medication_code,
+                "display": name,
+            }
+        ],
+        "text": name,
+    }
+    if r5:
+        data["medication"] = {"concept": medication}
+    else:
+        data["medicationCodeableConcept"] = medication
+    data["subject"] = _patient_reference(record.patient, config)
+    data["encounter"] = _encounter_reference(record.encounter_id, record.visit_number, config)
+    data["authoredOn"] = _dt(record.authored_at, zone)
+    if _text(record.prescriber_name):
+        data["requester"] = {"display": _text(record.prescriber_name)}
+    data["dosageInstruction"] = [_dosage_instruction(record, zone, r5)]
+    return validated(data, version)
+
+
+def _dosage_instruction(record: Order, zone, r5: bool) -> dict:
+    dosage: dict = {}
+    if _text(record.instructions):
+        dosage["text"] = _text(record.instructions)
+    repeat: dict = {"boundsPeriod": {"start": _dt(record.start_at, zone)}}
+    if record.stop_at is not None:
+        repeat["boundsPeriod"]["end"] = _dt(record.stop_at, zone)
+    if record.schedule_kind == "times" and record.times_of_day:
+        repeat["timeOfDay"] = [f"{value}:00" for value in record.times_of_day]
+    elif record.schedule_kind == "interval" and record.interval_hours:
+        repeat.update(frequency=1, period=record.interval_hours, periodUnit="h")
+    elif record.schedule_kind == "prn" and record.prn_min_interval_minutes:
+        # "As needed, at most once every N minutes".
+        repeat.update(frequency=1, period=record.prn_min_interval_minutes, periodUnit="min")
+    dosage["timing"] = {"repeat": repeat}
+    if record.schedule_kind == "prn":
+        indication = _text(record.prn_indication)
+        if r5:
+            dosage["asNeeded"] = True
+            if indication:
+                dosage["asNeededFor"] = [{"text": indication}]
+        elif indication:
+            dosage["asNeededCodeableConcept"] = {"text": indication}
+        else:
+            dosage["asNeededBoolean"] = True
+    dosage["route"] = _route(record.route)
+    dosage["doseAndRate"] = [{"doseQuantity": _quantity(record.dose_value, record.dose_unit)}]
+    if record.schedule_kind == "prn" and record.prn_max_per_24h:
+        per_day = {
+            "numerator": _quantity(record.prn_max_per_24h, record.dose_unit),
+            "denominator": {"value": 24, "unit": "h", "system": UCUM_SYSTEM, "code": "h"},
+        }
+        dosage["maxDosePerPeriod"] = [per_day] if r5 else per_day
+    return dosage
+
+
+# --- OperationOutcome and CapabilityStatement --------------------------------------------------
+
+# HTTP status → OperationOutcome.issue.code (FHIR value set issue-type).
+ISSUE_TYPES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    409: "conflict",
+    410: "deleted",
+    413: "too-costly",
+    415: "not-supported",
+    422: "processing",
+    429: "throttled",
+    503: "transient",
+}
+
+
+def operation_outcome(
+    *,
+    status: int,
+    code: str,
+    message: str,
+    config: FhirConfig = FhirConfig(),
+    version: str = R5,
+    expression: str = "",
+) -> dict:
+    """An error as FHIR says servers report them: one issue with the issue type for the HTTP
+    status, our stable error code as its details, the message as text and, when known, the
+    FHIRPath of the part of the request at fault (e.g. `Bundle.entry[2].resource.status`)."""
+    text = _text(message) or code
+    issue = {
+        "severity": "error" if status < 500 else "fatal",
+        "code": ISSUE_TYPES.get(status, "exception"),
+        "details": {
+            "coding": [{"system": config.system("CodeSystem", "error"), "code": code}],
+            "text": text,
+        },
+        "diagnostics": text,
+    }
+    if _text(expression):
+        issue["expression"] = [_text(expression)]
+    return validated({"resourceType": "OperationOutcome", "issue": [issue]}, version)
+
+
+def transaction_response_bundle(
+    outcomes: list[tuple[str, str]], *, base_url: str, version: str = R5
+) -> dict:
+    """The answer to a transaction: one entry per request entry, in its order, with the HTTP
+    status ("201 Created", "200 OK") and where the record is (`Patient/<id>`)."""
+    data = {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [
+            {
+                "fullUrl": f"{base_url.rstrip('/')}/{location}",
+                "response": {"status": status, "location": location},
+            }
+            for status, location in outcomes
+        ],
+    }
+    return validated(data, version)
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    name: str
+    type: str  # FHIR search parameter type: token, date, reference, number, string
+    documentation: str
+
+
+@dataclass(frozen=True)
+class ServedResource:
+    type: str
+    search_params: tuple[SearchParam, ...] = ()
+    documentation: str = ""
+    # "read", and "create" / "update" when the transaction takes the resource.
+    interactions: tuple[str, ...] = ("read",)
+    # Create and update are conditional on the identifier (ifNoneExist, PUT ?identifier=).
+    conditional: bool = False
+
+
+def capability_statement(
+    resources: list[ServedResource],
+    *,
+    base_url: str,
+    software_version: str,
+    released: date,
+    security: str,
+    version: str = R5,
+    transaction: str = "",
+) -> dict:
+    """What this server serves, for one FHIR version: reads, search where it has parameters,
+    create/update inside a transaction where taken; `transaction` documents the system-level
+    transaction interaction (none when empty)."""
+    rest_resources = []
+    for served in resources:
+        interactions = [{"code": code} for code in served.interactions]
+        entry: dict = {"type": served.type}
+        if served.documentation:
+            entry["documentation"] = served.documentation
+        if served.search_params:
+            interactions.append({"code": "search-type"})
+        entry["interaction"] = interactions
+        entry["versioning"] = "no-version"
+        entry["readHistory"] = False
+        entry["updateCreate"] = "update" in served.interactions
+        if served.conditional:
+            entry["conditionalCreate"] = "create" in served.interactions
+            entry["conditionalUpdate"] = "update" in served.interactions
+        if served.search_params:
+            entry["searchParam"] = [
+                {"name": param.name, "type": param.type, "documentation": param.documentation}
+                for param in served.search_params
+            ]
+        rest_resources.append(entry)
+    data = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": released.isoformat(),
+        "publisher": "BCMA",
+        "kind": "instance",
+        "software": {"name": "BCMA", "version": software_version},
+        "implementation": {
+            "description": "Bedside barcode medication administration",
+            "url": base_url,
+        },
+        "fhirVersion": FULL_VERSIONS[version],
+        "format": ["application/fhir+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {"cors": False, "description": security},
+                "resource": rest_resources,
+                **(
+                    {"interaction": [{"code": "transaction", "documentation": transaction}]}
+                    if transaction
+                    else {}
+                ),
+            }
+        ],
+    }
+    return validated(data, version)
 
 
 def _text(value: str) -> str:

@@ -2,18 +2,28 @@
 
 `ras_o17` maps one administration record to a pharmacy/treatment administration message:
 
-    MSH  UTF-8 declared in MSH-18; MSH-10 = the record's short id, stable across re-sends
+    MSH  UTF-8 declared in MSH-18; MSH-10 = the record's short id, stable across re-sends;
+         MSH-15/16 AL/AL for a destination in enhanced acknowledgement mode
     NTE  the nurse's comment, if any
     PID  MRN, name (family^given^middle), date of birth, sex
-    PV1  ward^^bed, visit number = the admission
-    ORC  RE; ORC-2 the order, ORC-3 the administration record (the one a delete refers to)
-    RXA  times, product (GTIN, else formulary code), amount + UCUM unit, performer, lots and expiries,
-         completion status CP/PA/RE/NA, action A (or D for entered in error), system entry time
+    PV1  ward^^bed, PV1-19 the HIS's visit number
+    ORC  RE; ORC-2/ORC-3 the HIS's placer and filler order numbers
+    RXA  RXA-2 the record's place among the order's administrations; times, product (GTIN, else
+         formulary code), amount + UCUM unit, notes (why not given, withdrawn or partial),
+         performer, lots and expiries, refusal, PRN indication, completion status CP/PA/RE/NA,
+         action A (or D for entered in error), system entry time, the scanned barcode
     RXR  route (HL7 table 0162) and site
     OBX  the witness of a high-alert dose, if any
 
-An entered-in-error record is sent as the withdrawn record's content with RXA-21 = D and ORC-3
-naming the withdrawn record, so a receiver deletes exactly what it was sent before.
+Numbers the HIS did not give (an order or admission typed in /pharmacy/) go out as our own stable
+short ids with our application (MSH-3) as the assigning authority: `ID^BCMA` in ORC-2/3 (EI-2) and
+`ID^^^BCMA` in PV1-19 (CX-4), so a receiver never mistakes them for its own numbers.
+
+An entered-in-error record is sent as the withdrawn record's content with RXA-21 = D and the same
+ORC-2/ORC-3 and RXA-2, so a receiver deletes exactly the administration it was sent before.
+
+Every segment ends with a carriage return, the last one too (HL7 v2 says segments are terminated,
+not separated; some receivers drop an unterminated last segment).
 """
 
 from __future__ import annotations
@@ -40,15 +50,22 @@ from interop.snapshot import (
     AdministrationSnapshot,
     Staff,
 )
+from pharmacy.routes import ROUTES as PHARMACY_ROUTES
 
 VERSION = "2.5"
 STRICT = VALIDATION_LEVEL.STRICT
 CHARACTER_SET = "UNICODE UTF-8"
 MESSAGE_TYPE = "RAS^O17^RAS_O17"
 LOCAL_CODES = "L"  # HL7 table 0396: locally defined codes
-GTIN_CODES = "GTIN"
+# GTIN is not in table 0396 (v2.5), which reserves "99zzz" for local coding systems: GS1's GTIN
+# goes out as "99GS1", with the formulary code as the alternate identifier (CE-4..6, "L"), which a
+# receiver that does not know GTINs maps instead.
+GTIN_CODES = "99GS1"
 UCUM_CODES = "UCUM"
 ROUTE_CODES = "HL70162"
+# HL7 v2.5 limits CE-1/CWE-1 (identifier) to 20 characters.
+CODE_MAX_LENGTH = 20
+SEGMENT_END = "\r"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Longest value hl7apy accepts for each text type under STRICT validation (longer raises).
@@ -65,19 +82,8 @@ UCUM = {
     "each": ("{unit}", "unit"),
 }
 
-# HL7 table 0162 displays for the routes we use.
-ROUTES = {
-    "PO": "Oral",
-    "SL": "Sublingual",
-    "NG": "Nasogastric",
-    "IV": "Intravenous",
-    "IM": "Intramuscular",
-    "SC": "Subcutaneous",
-    "PR": "Rectal",
-    "IH": "Inhalation",
-    "OP": "Ophthalmic",
-    "TP": "Topical",
-}
+# HL7 table 0162 displays for the routes we use (pharmacy/routes.py).
+ROUTES = {code: names.hl7 for code, names in PHARMACY_ROUTES.items()}
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,8 @@ class Hl7Config:
     receiving_facility: str = ""
     processing_id: str = "P"  # HL7 table 0103: P production, T training, D debugging
     time_zone: str = "Asia/Ho_Chi_Minh"
+    # Enhanced acknowledgement mode: MSH-15/16 = AL/AL (a commit ACK, then the application ACK).
+    enhanced_acks: bool = False
 
 
 class Hl7MappingError(ValueError):
@@ -108,8 +116,8 @@ def completion_status(snapshot: AdministrationSnapshot) -> str:
 
 
 def ras_o17(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Config()) -> str:
-    """The ER7 text of the RAS^O17 message for one record: segments separated by `\\r`."""
-    return ras_o17_message(snapshot, config).to_er7()
+    """The ER7 text of the RAS^O17 message for one record: every segment ends with `\\r`."""
+    return ras_o17_message(snapshot, config).to_er7() + SEGMENT_END
 
 
 def ras_o17_message(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Config()) -> Message:
@@ -130,13 +138,17 @@ def ras_o17_message(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Con
     pv1.pv1_2 = "I"  # inpatient
     _text(pv1.pv1_3.pl_1, snapshot.ward_code)
     _text(pv1.pv1_3.pl_3, snapshot.bed_code)
-    _text(pv1.pv1_19.cx_1, short_id(snapshot.encounter_id))
+    if snapshot.visit_number:
+        _text(pv1.pv1_19.cx_1, snapshot.visit_number)
+    else:
+        _text(pv1.pv1_19.cx_1, short_id(snapshot.encounter_id))
+        _text(pv1.pv1_19.cx_4.hd_1, config.sending_application)
 
     order = message.add_group("RAS_O17_ORDER")
     orc = order.orc
     orc.orc_1 = "RE"
-    _text(orc.orc_2.ei_1, short_id(snapshot.order_id))
-    _text(orc.orc_3.ei_1, short_id(record.id))
+    _order_number(orc.orc_2, snapshot.placer_order_number, snapshot, config)
+    _order_number(orc.orc_3, snapshot.filler_order_number, snapshot, config)
     _timestamp(orc.orc_9, snapshot.recorded_at, zone)
     _staff(orc.orc_10, snapshot.performer)
 
@@ -158,6 +170,15 @@ def ras_o17_message(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Con
     return message
 
 
+def _order_number(field, his_number: str, snapshot: AdministrationSnapshot, config) -> None:
+    """The HIS's number as it sent it, or our own stable one with our namespace (EI-2)."""
+    if his_number:
+        _text(field.ei_1, his_number)
+    else:
+        _text(field.ei_1, short_id(snapshot.order_id))
+        _text(field.ei_2, config.sending_application)
+
+
 def _msh(message: Message, snapshot: AdministrationSnapshot, config: Hl7Config, zone) -> None:
     msh = message.msh
     _text(msh.msh_3.hd_1, config.sending_application)
@@ -171,6 +192,9 @@ def _msh(message: Message, snapshot: AdministrationSnapshot, config: Hl7Config, 
     msh.msh_9 = MESSAGE_TYPE
     msh.msh_10 = message_control_id(snapshot.id)
     msh.msh_11 = config.processing_id
+    if config.enhanced_acks:
+        msh.msh_15 = "AL"  # accept (commit) acknowledgement: always
+        msh.msh_16 = "AL"  # application acknowledgement: always
     msh.msh_18 = CHARACTER_SET
 
 
@@ -191,8 +215,13 @@ def _pid(pid, snapshot: AdministrationSnapshot, config: Hl7Config) -> None:
 
 def _rxa(rxa, snapshot: AdministrationSnapshot, zone) -> None:
     record = snapshot.clinical
+    if len(snapshot.medication_code) > CODE_MAX_LENGTH:
+        raise Hl7MappingError(
+            f"formulary code {snapshot.medication_code!r} is longer than HL7's "
+            f"{CODE_MAX_LENGTH} characters"
+        )
     rxa.rxa_1 = "0"
-    rxa.rxa_2 = "1"
+    rxa.rxa_2 = str(record.administration_number)
     _timestamp(rxa.rxa_3, record.administered_at, zone)
     _timestamp(rxa.rxa_4, record.administered_at, zone)
     gtins = record.gtins
@@ -216,10 +245,8 @@ def _rxa(rxa, snapshot: AdministrationSnapshot, zone) -> None:
     if unit:
         code, text = UCUM.get(unit, (unit, unit))
         _coded(rxa.rxa_7, code, text, UCUM_CODES)
-    if snapshot.status == ENTERED_IN_ERROR:
-        _coded(rxa.rxa_9, snapshot.reason, snapshot.reason_label or snapshot.reason, LOCAL_CODES)
-    elif record.reason:
-        _coded(rxa.rxa_9, record.reason, record.reason_label or record.reason, LOCAL_CODES)
+    for code, label in _rxa_notes(snapshot):
+        _coded(rxa.add_field("RXA_9"), code, label or code, LOCAL_CODES)
     _staff(rxa.rxa_10, record.performer)
     for lot, _expiry in record.lots:
         _text(rxa.add_field("RXA_15"), lot)
@@ -230,9 +257,32 @@ def _rxa(rxa, snapshot: AdministrationSnapshot, zone) -> None:
                 field.ts_1 = _date(expiry)
     if record.status == NOT_DONE and record.reason == REFUSED:
         _coded(rxa.rxa_18, record.reason, record.reason_label or record.reason, LOCAL_CODES)
+    if record.prn_indication:
+        _text(rxa.rxa_19.ce_2, record.prn_indication)
     rxa.rxa_20 = completion_status(record)
     rxa.rxa_21 = "D" if snapshot.status == ENTERED_IN_ERROR else "A"
     _timestamp(rxa.rxa_22, snapshot.recorded_at, zone)
+    scanned = next((unit for unit in record.units if unit.barcode), None)
+    if scanned is not None:
+        # The identifier is the GTIN (CWE-1 holds 20 characters); the whole GS1 element string
+        # as scanned, in human-readable form, is the original text (CWE-9).
+        _text(rxa.rxa_25.cwe_1, scanned.gtin)
+        _text(rxa.rxa_25.cwe_3, GTIN_CODES)
+        _text(rxa.rxa_25.cwe_9, scanned.barcode)
+
+
+def _rxa_notes(snapshot: AdministrationSnapshot) -> list[tuple[str, str]]:
+    """RXA-9's (code, label): why the record was entered in error or not given, and why a dose was
+    partial."""
+    record = snapshot.clinical
+    notes = []
+    if snapshot.status == ENTERED_IN_ERROR:
+        notes.append((snapshot.reason, snapshot.reason_label))
+    elif record.reason:
+        notes.append((record.reason, record.reason_label))
+    if record.status == COMPLETED and record.is_partial and record.partial_reason:
+        notes.append((record.partial_reason, record.partial_reason_label))
+    return notes
 
 
 def _text(element, value: str) -> None:
@@ -317,7 +367,9 @@ class Ack:
 
     @property
     def accepted(self) -> bool:
-        return self.code in ("AA", "CA")
+        """The receiver's application took the message. A commit ACK (CA) only says it stored
+        it: in enhanced mode the application's AA is still to come."""
+        return self.code == "AA"
 
 
 class AckParseError(ValueError):
@@ -352,6 +404,7 @@ class ReceivedMessage:
     message_type: str
     sending_application: str
     sending_facility: str
+    accept_ack_type: str = ""  # MSH-15: AL, NE, ER, SU (enhanced mode), empty in original mode
 
 
 def message_header(text: str) -> ReceivedMessage:
@@ -366,6 +419,7 @@ def message_header(text: str) -> ReceivedMessage:
         message_type=str(msh(9)),
         sending_application=str(msh(3)),
         sending_facility=str(msh(4)),
+        accept_ack_type=str(msh(15)).strip().upper() if len(msh) > 15 else "",
     )
 
 
@@ -400,4 +454,4 @@ def ack_build(
     _text(msa.msa_2, received.control_id[:199])
     if text:
         _text(msa.msa_3, text)
-    return ack.to_er7()
+    return ack.to_er7() + SEGMENT_END

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import socket
 import socketserver
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
@@ -21,10 +23,27 @@ END_BLOCK = b"\x1c\x0d"
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 
 
+@dataclass
+class Sent:
+    """What one send did on the wire: the connection (our address → theirs), whether it was
+    opened for this send, and how many bytes of the frame left before it ended or failed."""
+
+    local: str = ""
+    remote: str = ""
+    new_connection: bool = True
+    bytes_sent: int = 0
+    frame_bytes: int = 0
+
+
 class MllpError(Exception):
-    """A delivery failed before an acknowledgement was read. `reason` is short and stable."""
+    """A delivery failed before an acknowledgement was read. `reason` is short and stable; `sent`
+    says what had gone out on the wire by then."""
 
     reason = "MLLP_ERROR"
+
+    def __init__(self, message: str, sent: Sent | None = None):
+        super().__init__(message)
+        self.sent = sent
 
 
 class ConnectFailed(MllpError):
@@ -75,10 +94,20 @@ class FrameReader:
             del self._buffer[: end + len(END_BLOCK)]
 
 
+def _address(address) -> str:
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class MllpClient:
-    """One connection to one receiver, re-opened on demand. `exchange` sends a message and waits
-    for the next frame back. After any failure the connection is closed, so a late reply to one
-    message can never be read as the reply to the next."""
+    """One connection to one receiver, re-opened on demand.
+
+    `send` frames a message and writes it; `receive` returns the next frame back. The client never
+    sends anything by itself: a message goes out once per `send`, so every copy a receiver gets is
+    one its caller knows of (and records). Before a send on a kept-open connection it checks that
+    the receiver has not closed it meanwhile (receivers close idle connections), and opens a new
+    one if so: nothing was sent on the dead one. After any failure the connection is closed, so a
+    late reply to one message is never read on the next connection."""
 
     def __init__(self, host: str, port: int, *, connect_timeout: float = 5.0):
         self.host = host
@@ -86,38 +115,61 @@ class MllpClient:
         self.connect_timeout = connect_timeout
         self._socket: socket.socket | None = None
         self._reader = FrameReader()
+        self._frames: list[bytes] = []
 
     def exchange(self, message: str, *, timeout: float) -> str:
-        reused = self._socket is not None
+        """Send and return the first frame back (for tests and simple receivers)."""
+        sent = self.send(message, timeout=timeout)
         try:
-            return self._exchange(message, timeout=timeout)
-        except ConnectionLost:
-            if not reused:
-                raise
-        # Receivers close idle connections; a kept-open socket may be dead without our knowing
-        # until we use it. Reconnect and send once more (at worst the receiver sees a copy).
-        return self._exchange(message, timeout=timeout)
+            return self.receive(deadline=time.monotonic() + timeout)
+        except MllpError as error:
+            error.sent = error.sent or sent
+            raise
 
-    def _exchange(self, message: str, *, timeout: float) -> str:
-        connection = self._connect()
-        deadline = time.monotonic() + timeout
+    def send(self, message: str, *, timeout: float) -> Sent:
+        data = frame(message)
+        sent = Sent(frame_bytes=len(data))
+        if self._socket is not None and not self._still_open():
+            self.close()
+        sent.new_connection = self._socket is None
+        connection = self._connect(sent)
         try:
+            sent.local = _address(connection.getsockname())
+            sent.remote = _address(connection.getpeername())
             connection.settimeout(timeout)
-            connection.sendall(frame(message))
+            view = memoryview(data)
+            while sent.bytes_sent < len(data):
+                sent.bytes_sent += connection.send(view[sent.bytes_sent :])
+        except TimeoutError as error:
+            self.close()
+            raise AckTimeout(f"could not send within {timeout:g} s", sent) from error
+        except OSError as error:
+            self.close()
+            raise ConnectionLost(f"connection error while sending: {error}", sent) from error
+        return sent
+
+    def receive(self, *, deadline: float) -> str:
+        """The next frame from the receiver, waiting until `deadline` (time.monotonic())."""
+        if self._frames:
+            return self._frames.pop(0).decode("utf-8", errors="replace")
+        connection = self._socket
+        if connection is None:
+            raise ConnectionLost("not connected")
+        try:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AckTimeout(f"no acknowledgement within {timeout:g} s")
+                    raise AckTimeout("no acknowledgement in time")
                 connection.settimeout(remaining)
                 try:
                     data = connection.recv(65536)
                 except TimeoutError as error:
-                    raise AckTimeout(f"no acknowledgement within {timeout:g} s") from error
+                    raise AckTimeout("no acknowledgement in time") from error
                 if not data:
                     raise ConnectionLost("the receiver closed the connection before acknowledging")
-                frames = self._reader.feed(data)
-                if frames:
-                    return frames[0].decode("utf-8", errors="replace")
+                self._frames.extend(self._reader.feed(data))
+                if self._frames:
+                    return self._frames.pop(0).decode("utf-8", errors="replace")
         except MllpError:
             self.close()
             raise
@@ -125,7 +177,28 @@ class MllpClient:
             self.close()
             raise ConnectionLost(f"connection error: {error}") from error
 
-    def _connect(self) -> socket.socket:
+    def reply(self, message: str) -> None:
+        """Write a frame back on the open connection (a commit ACK to the receiver's application
+        ACK in enhanced mode). Best effort: the delivery is already settled."""
+        if self._socket is None:
+            return
+        try:
+            self._socket.sendall(frame(message))
+        except OSError:
+            self.close()
+
+    def _still_open(self) -> bool:
+        """False if the receiver closed the connection (or reset it) since we last used it."""
+        connection = self._socket
+        try:
+            readable, _w, _x = select.select([connection], [], [], 0)
+            if not readable:
+                return True
+            return bool(connection.recv(65536, socket.MSG_PEEK))
+        except (OSError, ValueError):
+            return False
+
+    def _connect(self, sent: Sent) -> socket.socket:
         if self._socket is not None:
             return self._socket
         try:
@@ -134,14 +207,19 @@ class MllpClient:
             )
         except TimeoutError as error:
             raise ConnectFailed(
-                f"no connection to {self.host}:{self.port} within {self.connect_timeout:g} s"
+                f"no connection to {self.host}:{self.port} within {self.connect_timeout:g} s",
+                sent,
             ) from error
         except OSError as error:
-            raise ConnectFailed(f"cannot connect to {self.host}:{self.port}: {error}") from error
+            raise ConnectFailed(
+                f"cannot connect to {self.host}:{self.port}: {error}", sent
+            ) from error
         self._reader = FrameReader()
+        self._frames = []
         return self._socket
 
     def close(self) -> None:
+        self._frames = []
         if self._socket is not None:
             try:
                 self._socket.close()

@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from hospital.models import BaseModel
@@ -24,6 +25,18 @@ def validate_message_types(value):
 
 def default_message_types():
     return [MessageType.RAS_O17.value]
+
+
+class AckMode(models.TextChoices):
+    # MSH-15/16 empty: one acknowledgement, AA / AE / AR.
+    ORIGINAL = "original", _("original mode (AA, AE, AR)")
+    # MSH-15/16 AL/AL: a commit acknowledgement (CA, CE, CR), then the application's (AA …).
+    ENHANCED = "enhanced", _("enhanced mode (CA, then AA)")
+
+
+class RejectPolicy(models.TextChoices):
+    DEAD = "dead", _("dead-letter at once, with the reason")
+    RETRY = "retry", _("retry like an error")
 
 
 class Destination(BaseModel):
@@ -62,6 +75,27 @@ class Destination(BaseModel):
         default=10.0,
         validators=[MinValueValidator(0.01), MaxValueValidator(600)],
     )
+    ack_mode = models.CharField(
+        _("acknowledgement mode"),
+        max_length=10,
+        choices=AckMode.choices,
+        default=AckMode.ORIGINAL,
+        help_text=_(
+            "Enhanced: the receiver first commits (CA) and then answers for its application "
+            "(AA); only the AA counts as delivered."
+        ),
+    )
+    on_reject = models.CharField(
+        _("when the receiver rejects (AR, CR)"),
+        max_length=10,
+        choices=RejectPolicy.choices,
+        default=RejectPolicy.DEAD,
+        help_text=_(
+            "A rejection says the message itself is unacceptable, so sending it again does not "
+            "help: it is dead-lettered with the reason unless this says retry. Errors (AE, CE) "
+            "are always retried."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -78,6 +112,14 @@ class Destination(BaseModel):
             models.CheckConstraint(
                 condition=Q(ack_timeout_seconds__gt=0) & Q(ack_timeout_seconds__lte=600),
                 name="%(app_label)s_%(class)s_ack_timeout_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(ack_mode__in=AckMode.values),
+                name="%(app_label)s_%(class)s_ack_mode_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(on_reject__in=RejectPolicy.values),
+                name="%(app_label)s_%(class)s_on_reject_valid",
             ),
         ]
 
@@ -176,3 +218,262 @@ class OutboundMessage(BaseModel):
 
     def __str__(self):
         return f"{self.message_type} {self.message_id} → {self.destination.name}"
+
+
+class AttemptOutcome(models.TextChoices):
+    # Written before the first byte goes out: a worker that dies mid-send leaves it so, and the
+    # receiver may or may not have the message.
+    SENDING = "sending", _("sending (no result recorded)")
+    DELIVERED = "delivered", _("delivered (AA)")
+    FAILED = "failed", _("failed, to retry")
+    REJECTED = "rejected", _("rejected (AR, CR)")
+
+
+class DeliveryAttempt(BaseModel):
+    """One try at delivering one outbound message: when, on which connection, how many bytes
+    went out and what came back (or how it failed). Every copy of a message that a receiver may
+    have seen is one of these rows: nothing is re-sent without one."""
+
+    message = models.ForeignKey(
+        OutboundMessage, on_delete=models.PROTECT, related_name="delivery_attempts"
+    )
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    local_address = models.CharField(_("our address"), max_length=64, blank=True)
+    remote_address = models.CharField(_("receiver's address"), max_length=64, blank=True)
+    new_connection = models.BooleanField(_("new connection"), default=True)
+    bytes_sent = models.PositiveIntegerField(_("bytes sent"), default=0)
+    frame_bytes = models.PositiveIntegerField(_("bytes in the frame"), default=0)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=AttemptOutcome.choices, default=AttemptOutcome.SENDING
+    )
+    ack_code = models.CharField(_("acknowledgement code"), max_length=2, blank=True)
+    # Every frame read back during the attempt, in order (commit ACK, application ACK, strays).
+    reply = models.TextField(_("what came back"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["message", "started_at", "pk"]
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=AttemptOutcome.values),
+                name="%(app_label)s_%(class)s_outcome_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome=AttemptOutcome.SENDING) | Q(finished_at__isnull=False),
+                name="%(app_label)s_%(class)s_finished_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(bytes_sent__lte=F("frame_bytes")),
+                name="%(app_label)s_%(class)s_bytes_within_frame",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.message.message_id} @ {self.started_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"
+
+
+class InboundState(models.TextChoices):
+    RECEIVED = "received", _("received, not yet applied")
+    APPLIED = "applied", _("applied")
+    WAITING = "waiting", _("waiting for an earlier message")
+    FAILED = "failed", _("needs attention")
+    REJECTED = "rejected", _("rejected (unreadable)")
+    DISMISSED = "dismissed", _("dismissed")
+
+
+# States a person must look at: the pharmacy's work queue.
+WORK_QUEUE_STATES = (InboundState.FAILED, InboundState.WAITING)
+
+
+class InboundMessage(BaseModel):
+    """One HL7 v2 message from the HIS, stored before it is acknowledged.
+
+    (sending facility, MSH-10) is unique: a repeat is answered with the stored ACK and never
+    applied again. Messages of one patient are applied in arrival order (`id`); one that needs an
+    earlier message (a discharge before its admission) waits, one that cannot be applied (an
+    unmapped drug code) waits for a person in the work queue. Nothing is deleted."""
+
+    sending_application = models.CharField(_("sending application (MSH-3)"), max_length=180)
+    sending_facility = models.CharField(_("sending facility (MSH-4)"), max_length=180)
+    control_id = models.CharField(_("message control ID (MSH-10)"), max_length=199)
+    message_type = models.CharField(_("message type (MSH-9)"), max_length=40, blank=True)
+    # The MRN the message is about: messages with the same key are applied one at a time, in order.
+    patient_key = models.CharField(_("patient (MRN)"), max_length=60, blank=True, db_index=True)
+    raw = models.TextField(_("message"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=InboundState.choices, default=InboundState.RECEIVED
+    )
+    received_at = models.DateTimeField(_("received at"))
+    # MSH-7: messages waiting for an earlier one are retried in the order the HIS sent them.
+    sent_at = models.DateTimeField(_("sent at (MSH-7)"), null=True, blank=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    # Why the message waits, failed or was rejected: a stable code, and words for a person.
+    problem_code = models.CharField(_("problem"), max_length=40, blank=True)
+    problem = models.TextField(_("what is wrong"), blank=True)
+    # What applying it did, in a few words.
+    outcome = models.CharField(_("outcome"), max_length=300, blank=True)
+    # Where in the message (ERR-2), e.g. RXE^1^2.
+    problem_location = models.CharField(_("where"), max_length=40, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts to apply"), default=0)
+    # The acknowledgement sent (or to be sent): a repeat of the message gets exactly this.
+    ack_code = models.CharField(_("acknowledgement code"), max_length=2, blank=True)
+    ack = models.TextField(_("acknowledgement"), blank=True)
+    times_received = models.PositiveIntegerField(_("times received"), default=1)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolution = models.CharField(_("resolution"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("inbound HL7 message")
+        verbose_name_plural = _("inbound HL7 messages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sending_facility", "control_id"],
+                name="%(app_label)s_%(class)s_once_per_sender",
+                violation_error_message=_("This message was already received."),
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=InboundState.values),
+                name="%(app_label)s_%(class)s_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=[InboundState.FAILED, InboundState.WAITING])
+                | ~Q(problem=""),
+                name="%(app_label)s_%(class)s_queue_has_reason",
+                violation_error_message=_("A message in the work queue needs the reason."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=InboundState.DISMISSED)
+                | (Q(resolved_at__isnull=False) & ~Q(resolution="")),
+                name="%(app_label)s_%(class)s_dismissal_has_reason",
+                violation_error_message=_("Dismissing a message needs a reason."),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["patient_key", "id"],
+                condition=Q(state__in=["received", "waiting"]),
+                name="interop_inbound_open",
+            ),
+            models.Index(fields=["state", "received_at"], name="interop_inbound_state"),
+        ]
+
+    def __str__(self):
+        return f"{self.message_type} {self.control_id} ({self.sending_facility})"
+
+
+class CodeMapKind(models.TextChoices):
+    MEDICATION = "medication", _("drug (RXE give code)")
+    ALLERGEN = "allergen", _("allergen (AL1-3)")
+    WARD = "ward", _("ward (PV1-3)")
+
+
+class InboundCodeMap(BaseModel):
+    """What the HIS's code means here: a drug code → a formulary item, an allergen code → the
+    substance or allergy-class code the bedside rules match, a ward code → a ward. The pharmacy
+    maintains it; an unmapped code sends the message to the work queue, never to a guess."""
+
+    kind = models.CharField(_("kind"), max_length=12, choices=CodeMapKind.choices)
+    his_code = models.CharField(_("HIS code"), max_length=60)
+    his_name = models.CharField(_("HIS name"), max_length=200, blank=True)
+    medication = models.ForeignKey(
+        "pharmacy.Medication",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("formulary item"),
+    )
+    allergen_code = models.SlugField(
+        _("substance or allergy-class code"), max_length=60, blank=True
+    )
+    ward = models.ForeignKey(
+        "wards.Ward",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ward"),
+    )
+
+    class Meta:
+        ordering = ["kind", "his_code"]
+        verbose_name = _("HIS code mapping")
+        verbose_name_plural = _("HIS code mappings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "his_code"],
+                name="%(app_label)s_%(class)s_one_per_code",
+                violation_error_message=_("This HIS code is already mapped."),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind=CodeMapKind.MEDICATION, medication__isnull=False)
+                    & Q(allergen_code="", ward__isnull=True)
+                )
+                | (
+                    Q(kind=CodeMapKind.ALLERGEN, medication__isnull=True, ward__isnull=True)
+                    & ~Q(allergen_code="")
+                )
+                | (
+                    Q(kind=CodeMapKind.WARD, ward__isnull=False)
+                    & Q(allergen_code="", medication__isnull=True)
+                ),
+                name="%(app_label)s_%(class)s_target_matches_kind",
+                violation_error_message=_(
+                    "Give a formulary item for a drug, a substance or class code for an "
+                    "allergen, a ward for a ward; nothing else."
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.his_code}"
+
+
+class FhirTransaction(BaseModel):
+    """A FHIR transaction Bundle from a system, stored in the transaction that applied it (a
+    bundle that fails leaves nothing, this row included). With a key (the `Idempotency-Key`
+    header, else the Bundle's identifier) a repeat from the same client is answered with the
+    stored response and applied nothing twice; the same key with another bundle is refused."""
+
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("client"),
+    )
+    key = models.CharField(_("idempotency key"), max_length=300, blank=True)
+    # SHA-256 of the bundle's canonical JSON: the same key must come with the same bundle.
+    digest = models.CharField(_("bundle digest"), max_length=64)
+    fhir_version = models.CharField(_("FHIR version"), max_length=4)
+    bundle = models.JSONField(_("bundle"))
+    response = models.JSONField(_("response"), null=True, blank=True)
+    entries = models.PositiveIntegerField(_("entries"), default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("FHIR transaction")
+        verbose_name_plural = _("FHIR transactions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "key"],
+                condition=~Q(key=""),
+                name="%(app_label)s_%(class)s_once_per_key",
+                violation_error_message=_("This bundle was already applied."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"Bundle {self.key or self.pk} ({self.entries} entries)"

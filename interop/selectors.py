@@ -1,27 +1,39 @@
 """Reads for interop: administration records as snapshots, in a fixed number of queries."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import translation
 
 from interop.models import Destination, OutboundMessage, OutboundState
 from interop.snapshot import (
     AdministrationSnapshot,
+    Encounter,
+    Order,
     Patient,
     Staff,
     Unit,
     Withdrawal,
 )
+from pharmacy.models import MedicationOrder, ScheduleKind
 from scanning.models import (
     AdministeredUnit,
     Administration,
     AdministrationStatus,
     CorrectionReason,
     NotGivenReason,
+    Override,
 )
+from scanning.rules import OVERRIDE_REASON_LABELS
+from wards.models import Admission
+from wards.models import Patient as PatientRow
+
+# The override findings whose reason says why a dose was partial.
+PARTIAL_FINDINGS = ("DOSE_INCOMPLETE", "PARTIAL_UNIT")
 
 # The record's own relations in one query; what a correction points at in a second, only when
 # there is one. (One 19-table join instead plans slowly on PostgreSQL, tens of ms with a LIMIT.)
@@ -36,11 +48,36 @@ _RELATIONS = (
 )
 
 
+def administration_number() -> Subquery:
+    """RXA-2: how many of the order's records, withdrawals aside, were written up to this one
+    (its place among the order's administrations, from 1). The bedside locks the order's rows
+    while it records, so the numbers of one order are written in key order and never change."""
+    return Coalesce(
+        Subquery(
+            Administration.objects.filter(order_id=OuterRef("order_id"), pk__lte=OuterRef("pk"))
+            .exclude(status=AdministrationStatus.ENTERED_IN_ERROR)
+            .order_by()
+            .values("order_id")
+            .annotate(number=Count("pk"))
+            .values("number"),
+            output_field=IntegerField(),
+        ),
+        1,
+    )
+
+
 def administrations_for_snapshots() -> QuerySet:
-    corrected = Administration.objects.select_related(*_RELATIONS).prefetch_related("units")
+    corrected = (
+        Administration.objects.select_related(*_RELATIONS)
+        .prefetch_related("units", "overrides", "replaces__units")
+        .annotate(number=administration_number())
+    )
     return (
         Administration.objects.select_related(*_RELATIONS, "correction")
-        .prefetch_related("units", Prefetch("corrects", queryset=corrected))
+        .prefetch_related(
+            "units", "overrides", "replaces__units", Prefetch("corrects", queryset=corrected)
+        )
+        .annotate(number=administration_number())
         .order_by()
     )
 
@@ -53,21 +90,46 @@ def administration_snapshot(administration_id: int) -> AdministrationSnapshot:
     return snapshot_from_row(rows[0])
 
 
+def administrations_with_fhir_status(codes: frozenset[str]) -> Q:
+    """Records whose FHIR status is one of `codes`: a record withdrawn by a later entered-in-error
+    record reads as entered-in-error, whatever it was."""
+    withdrawn = Q(correction__isnull=False)
+    condition = Q(pk__in=[])
+    if "completed" in codes:
+        condition |= Q(status=AdministrationStatus.COMPLETED) & ~withdrawn
+    if "not-done" in codes:
+        condition |= Q(status=AdministrationStatus.NOT_DONE) & ~withdrawn
+    if "entered-in-error" in codes:
+        condition |= Q(status=AdministrationStatus.ENTERED_IN_ERROR) | withdrawn
+    return condition
+
+
 def administration_snapshots_search(
     *,
-    patient_id: int,
+    patient_id: int | None = None,
+    record_ids: frozenset | None = None,
+    statuses: frozenset[str] | None = None,
     occurred_from: datetime | None = None,
     occurred_before: datetime | None = None,
     offset: int = 0,
     count: int = 50,
 ) -> tuple[int, list[AdministrationSnapshot]]:
-    """A patient's records by time given, oldest first: (total, one page) in 6 queries at most."""
-    queryset = Administration.objects.filter(patient_id=patient_id)
+    """Records by time given, oldest first: (total, one page) in 8 queries at most. By patient,
+    by id (`_id`) or both; `statuses` are FHIR status codes."""
+    queryset = Administration.objects.all()
+    if patient_id is not None:
+        queryset = queryset.filter(patient_id=patient_id)
+    if record_ids is not None:
+        queryset = queryset.filter(external_id__in=record_ids)
+    if statuses is not None:
+        queryset = queryset.filter(administrations_with_fhir_status(statuses))
     if occurred_from is not None:
         queryset = queryset.filter(administered_at__gte=occurred_from)
     if occurred_before is not None:
         queryset = queryset.filter(administered_at__lt=occurred_before)
     total = queryset.count()
+    if count == 0:
+        return total, []
     page = list(
         queryset.order_by("administered_at", "created_at", "pk").values_list("pk", flat=True)[
             offset : offset + count
@@ -94,32 +156,108 @@ def _staff(user) -> Staff | None:
 
 
 def snapshot_from_row(row: Administration) -> AdministrationSnapshot:
-    """Map a row fetched with `administrations_for_snapshots()` (no further queries)."""
+    """Map a row fetched with `administrations_for_snapshots()` (no further queries, but for a
+    replacement of a replacement)."""
     try:
         correction = row.correction
     except ObjectDoesNotExist:
         correction = None
-    units = {row.pk: list(row.units.all())}
-    if row.corrects_id:
-        units[row.corrects_id] = list(row.corrects.units.all())
-    return _snapshot(row, units=units, correction=correction)
+    rows = [row, row.corrects] if row.corrects_id else [row]
+    facts = {
+        record.pk: _Facts(
+            units=_units_or_replaced(record, list(record.units.all())),
+            partial=_partial_override(list(record.overrides.all())),
+            number=record.number,
+        )
+        for record in rows
+    }
+    return _snapshot(row, facts=facts, correction=correction)
 
 
 def snapshot_of_new_record(administration: Administration) -> AdministrationSnapshot:
     """The snapshot of a record being written, for the outbox, inside the recording transaction.
 
     The services hand over the instance they saved, with the patient, admission, order and staff
-    already loaded; reading them from there (and only the units from the database) keeps the
-    bedside record fast. A new record cannot have been withdrawn yet."""
-    wanted = [pk for pk in (administration.pk, administration.corrects_id) if pk]
+    already loaded; reading them from there (and only the units, overrides and the record's
+    number from the database) keeps the bedside record fast. A new record cannot have been
+    withdrawn yet."""
+    rows = [administration]
+    if administration.corrects_id:
+        rows.append(administration.corrects)
+    wanted = [row.pk for row in rows]
     units: dict[int, list[AdministeredUnit]] = {pk: [] for pk in wanted}
     for unit in AdministeredUnit.objects.filter(administration_id__in=wanted).order_by("pk"):
         units[unit.administration_id].append(unit)
-    return _snapshot(administration, units=units, correction=None)
+    overrides: dict[int, list[Override]] = {pk: [] for pk in wanted}
+    if any(row.is_partial for row in rows):
+        for override in Override.objects.filter(
+            administration_id__in=wanted, finding_code__in=PARTIAL_FINDINGS
+        ):
+            overrides[override.administration_id].append(override)
+    numbers = dict(
+        Administration.objects.filter(pk__in=wanted)
+        .annotate(number=administration_number())
+        .values_list("pk", "number")
+    )
+    facts = {
+        row.pk: _Facts(
+            units=_units_or_replaced(row, units[row.pk]),
+            partial=_partial_override(overrides[row.pk]),
+            number=numbers[row.pk],
+        )
+        for row in rows
+    }
+    return _snapshot(administration, facts=facts, correction=None)
 
 
-def _snapshot(row: Administration, *, units: dict, correction) -> AdministrationSnapshot:
+@dataclass(frozen=True)
+class _Facts:
+    """What a record's snapshot needs beyond its row and the rows it joins."""
+
+    units: list
+    partial: Override | None
+    number: int
+
+
+def _units_or_replaced(row: Administration, units: list) -> list:
+    """A replacement written by a correction has no units of its own: it is the same dose, the
+    same packages, recorded again with the right amount. Its units are those of the record it
+    replaces (and so on up a chain of corrections), so its GTIN, lot and expiry still go out."""
+    seen = set()
+    while not units and row.replaces_id is not None and row.replaces_id not in seen:
+        seen.add(row.replaces_id)
+        row = row.replaces
+        units = sorted(row.units.all(), key=lambda unit: unit.pk)
+    return units
+
+
+def _partial_override(overrides: list) -> Override | None:
+    found = [o for o in overrides if o.finding_code in PARTIAL_FINDINGS]
+    return min(found, key=lambda o: PARTIAL_FINDINGS.index(o.finding_code)) if found else None
+
+
+def _override_label(reason: str) -> str:
+    vietnamese, english = OVERRIDE_REASON_LABELS.get(reason, (reason, reason))
+    return vietnamese if settings.LANGUAGE_CODE.startswith("vi") else english
+
+
+def patient_snapshot(patient: PatientRow) -> Patient:
+    return Patient(
+        id=patient.external_id,
+        mrn=patient.mrn,
+        full_name=patient.full_name,
+        date_of_birth=patient.date_of_birth,
+        sex=patient.sex,
+        national_id=patient.national_id,
+        health_insurance_number=patient.health_insurance_number,
+        deceased_at=patient.deceased_at,
+    )
+
+
+def _snapshot(row: Administration, *, facts: dict, correction) -> AdministrationSnapshot:
     admission = row.admission
+    order = row.order
+    own = facts[row.pk]
     withdrawn_by = None
     if correction is not None:
         withdrawn_by = Withdrawal(
@@ -133,22 +271,16 @@ def _snapshot(row: Administration, *, units: dict, correction) -> Administration
         status=row.status,
         administered_at=row.administered_at,
         recorded_at=row.created_at,
-        patient=Patient(
-            id=row.patient.external_id,
-            mrn=row.patient.mrn,
-            full_name=row.patient.full_name,
-            date_of_birth=row.patient.date_of_birth,
-            sex=row.patient.sex,
-        ),
+        patient=patient_snapshot(row.patient),
         encounter_id=admission.external_id,
         ward_code=admission.ward.code,
         ward_name=admission.ward.name,
         bed_code=admission.bed.code if admission.bed_id else "",
-        order_id=row.order.external_id,
-        medication_code=row.order.medication.code,
-        medication_name=row.order.medication.name,
-        order_route=row.order.route,
-        order_dose_unit=row.order.dose_unit,
+        order_id=order.external_id,
+        medication_code=order.medication.code,
+        medication_name=order.medication.name,
+        order_route=order.route,
+        order_dose_unit=order.dose_unit,
         performer=_staff(row.performer),
         amount=row.amount,
         unit=row.unit,
@@ -159,6 +291,13 @@ def _snapshot(row: Administration, *, units: dict, correction) -> Administration
         reason_label=_label(row.status, row.reason) if row.reason else "",
         comment=row.comment,
         witness=_staff(row.witness),
+        placer_order_number=order.placer_order_number,
+        filler_order_number=order.filler_order_number,
+        visit_number=admission.visit_number,
+        administration_number=own.number,
+        prn_indication=order.prn_indication if order.schedule_kind == ScheduleKind.PRN else "",
+        partial_reason=own.partial.reason if own.partial is not None else "",
+        partial_reason_label=_override_label(own.partial.reason) if own.partial else "",
         units=tuple(
             Unit(
                 gtin=unit.gtin,
@@ -167,12 +306,74 @@ def _snapshot(row: Administration, *, units: dict, correction) -> Administration
                 serial=unit.serial,
                 scanned=unit.scanned,
             )
-            for unit in sorted(units.get(row.pk, ()), key=lambda unit: unit.pk)
+            for unit in sorted(own.units, key=lambda unit: unit.pk)
         ),
-        corrects=_snapshot(row.corrects, units=units, correction=None) if row.corrects_id else None,
+        corrects=_snapshot(row.corrects, facts=facts, correction=None) if row.corrects_id else None,
         replaces_id=row.replaces.external_id if row.replaces_id else None,
         withdrawn_by=withdrawn_by,
     )
+
+
+def encounter_get(external_id) -> tuple[Encounter, int, int] | None:
+    """An admission as FHIR sees it, with its patient's and ward's keys for the access check."""
+    admission = (
+        Admission.objects.select_related("patient", "ward", "bed")
+        .filter(external_id=external_id)
+        .first()
+    )
+    if admission is None:
+        return None
+    encounter = Encounter(
+        id=admission.external_id,
+        patient=patient_snapshot(admission.patient),
+        ward_code=admission.ward.code,
+        ward_name=admission.ward.name,
+        bed_code=admission.bed.code if admission.bed_id else "",
+        admitted_at=admission.admitted_at,
+        discharged_at=admission.discharged_at,
+        visit_number=admission.visit_number,
+    )
+    return encounter, admission.patient_id, admission.ward_id
+
+
+def order_get(external_id) -> tuple[Order, int, int] | None:
+    """A medication order as FHIR sees it, with its patient's and ward's keys."""
+    order = (
+        MedicationOrder.objects.select_related("admission__patient", "medication")
+        .filter(external_id=external_id)
+        .first()
+    )
+    if order is None:
+        return None
+    admission = order.admission
+    prn = order.schedule_kind == ScheduleKind.PRN
+    snapshot = Order(
+        id=order.external_id,
+        patient=patient_snapshot(admission.patient),
+        encounter_id=admission.external_id,
+        medication_code=order.medication.code,
+        medication_name=order.medication.name,
+        dose_value=order.dose_value,
+        dose_unit=order.dose_unit,
+        route=order.route,
+        schedule_kind=order.schedule_kind,
+        status=order.status,
+        start_at=order.start_at,
+        authored_at=order.created_at,
+        prescriber_name=order.prescriber_name,
+        times_of_day=tuple(order.times_of_day or ()),
+        interval_hours=order.interval_hours,
+        prn_indication=order.prn_indication if prn else "",
+        prn_min_interval_minutes=order.prn_min_interval_minutes if prn else None,
+        prn_max_per_24h=order.prn_max_per_24h if prn else None,
+        stop_at=order.stop_at,
+        instructions=order.instructions,
+        status_reason=order.status_reason,
+        placer_order_number=order.placer_order_number,
+        filler_order_number=order.filler_order_number,
+        visit_number=admission.visit_number,
+    )
+    return snapshot, admission.patient_id, admission.ward_id
 
 
 def destinations_with_queue() -> QuerySet:

@@ -42,6 +42,21 @@ class Unit:
     serial: str = ""
     scanned: bool = True
 
+    @property
+    def barcode(self) -> str:
+        """The GS1 element string of a scanned unit in human-readable form, as printed under the
+        DataMatrix: `(01)GTIN(17)YYMMDD(10)LOT(21)SERIAL` (empty for a keyed unit)."""
+        if not self.scanned or not self.gtin:
+            return ""
+        parts = [f"(01){self.gtin}"]
+        if self.expiry is not None:
+            parts.append(f"(17){self.expiry:%y%m%d}")
+        if self.lot:
+            parts.append(f"(10){self.lot}")
+        if self.serial:
+            parts.append(f"(21){self.serial}")
+        return "".join(parts)
+
 
 @dataclass(frozen=True)
 class Patient:
@@ -50,6 +65,9 @@ class Patient:
     full_name: str
     date_of_birth: date
     sex: str  # HL7 table 0001: F, M, O, U
+    national_id: str = ""
+    health_insurance_number: str = ""
+    deceased_at: datetime | None = None
 
     @property
     def name_parts(self) -> tuple[str, str, str]:
@@ -100,6 +118,18 @@ class AdministrationSnapshot:
     comment: str = ""
     witness: Staff | None = None
     units: tuple[Unit, ...] = ()
+    # The HIS's numbers (ORC-2, ORC-3, PV1-19), empty for orders and admissions typed in
+    # /pharmacy/: then our own stable numbers go out instead, marked as ours.
+    placer_order_number: str = ""
+    filler_order_number: str = ""
+    visit_number: str = ""
+    # RXA-2: this record's place among the order's administration records, from 1 (a withdrawal
+    # keeps the number of the record it withdraws).
+    administration_number: int = 1
+    prn_indication: str = ""  # the order's PRN indication, for an as-needed order
+    # Why a partial dose was partial (the nurse's override reason), and its label.
+    partial_reason: str = ""
+    partial_reason_label: str = ""
     # An entered-in-error record carries the record it withdraws; a replacement names the
     # withdrawn record it stands in for.
     corrects: AdministrationSnapshot | None = None
@@ -154,6 +184,9 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> dict:
             "full_name": snapshot.patient.full_name,
             "date_of_birth": _iso(snapshot.patient.date_of_birth),
             "sex": snapshot.patient.sex,
+            "national_id": snapshot.patient.national_id,
+            "health_insurance_number": snapshot.patient.health_insurance_number,
+            "deceased_at": _iso(snapshot.patient.deceased_at),
         },
         "encounter_id": str(snapshot.encounter_id),
         "ward_code": snapshot.ward_code,
@@ -174,6 +207,13 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> dict:
         "reason_label": snapshot.reason_label,
         "comment": snapshot.comment,
         "witness": _staff_json(snapshot.witness),
+        "placer_order_number": snapshot.placer_order_number,
+        "filler_order_number": snapshot.filler_order_number,
+        "visit_number": snapshot.visit_number,
+        "administration_number": snapshot.administration_number,
+        "prn_indication": snapshot.prn_indication,
+        "partial_reason": snapshot.partial_reason,
+        "partial_reason_label": snapshot.partial_reason_label,
         "units": [
             {
                 "gtin": unit.gtin,
@@ -205,6 +245,10 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def _datetime(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
 def snapshot_from_json(data: dict) -> AdministrationSnapshot:
     patient = data["patient"]
     withdrawn = data.get("withdrawn_by")
@@ -219,6 +263,9 @@ def snapshot_from_json(data: dict) -> AdministrationSnapshot:
             full_name=patient["full_name"],
             date_of_birth=date.fromisoformat(patient["date_of_birth"]),
             sex=patient["sex"],
+            national_id=patient.get("national_id", ""),
+            health_insurance_number=patient.get("health_insurance_number", ""),
+            deceased_at=_datetime(patient.get("deceased_at")),
         ),
         encounter_id=uuid.UUID(data["encounter_id"]),
         ward_code=data["ward_code"],
@@ -239,6 +286,14 @@ def snapshot_from_json(data: dict) -> AdministrationSnapshot:
         reason_label=data["reason_label"],
         comment=data["comment"],
         witness=_staff(data["witness"]),
+        # Snapshots queued before these fields existed read as empty.
+        placer_order_number=data.get("placer_order_number", ""),
+        filler_order_number=data.get("filler_order_number", ""),
+        visit_number=data.get("visit_number", ""),
+        administration_number=data.get("administration_number", 1),
+        prn_indication=data.get("prn_indication", ""),
+        partial_reason=data.get("partial_reason", ""),
+        partial_reason_label=data.get("partial_reason_label", ""),
         units=tuple(
             Unit(
                 gtin=unit["gtin"],
@@ -260,3 +315,47 @@ def snapshot_from_json(data: dict) -> AdministrationSnapshot:
         if withdrawn
         else None,
     )
+
+
+@dataclass(frozen=True)
+class Encounter:
+    """An admission, for FHIR Encounter (pure data; read by `interop.selectors`)."""
+
+    id: uuid.UUID
+    patient: Patient
+    ward_code: str
+    ward_name: str
+    bed_code: str
+    admitted_at: datetime
+    discharged_at: datetime | None = None
+    visit_number: str = ""
+
+
+@dataclass(frozen=True)
+class Order:
+    """A medication order, for FHIR MedicationRequest."""
+
+    id: uuid.UUID
+    patient: Patient
+    encounter_id: uuid.UUID
+    medication_code: str
+    medication_name: str
+    dose_value: Decimal
+    dose_unit: str
+    route: str
+    schedule_kind: str  # times, interval or prn (pharmacy.models.ScheduleKind)
+    status: str  # pharmacy.models.OrderStatus
+    start_at: datetime
+    authored_at: datetime
+    prescriber_name: str = ""
+    times_of_day: tuple[str, ...] = ()
+    interval_hours: int | None = None
+    prn_indication: str = ""
+    prn_min_interval_minutes: int | None = None
+    prn_max_per_24h: Decimal | None = None
+    stop_at: datetime | None = None
+    instructions: str = ""
+    status_reason: str = ""
+    placer_order_number: str = ""
+    filler_order_number: str = ""
+    visit_number: str = ""

@@ -6,19 +6,29 @@ Delivery is at least once, and exactly once in the normal case:
    workers skip them instead of waiting), stamp them with this batch's lease token and push
    `next_attempt_at` past the longest this batch can take. Commit: the rows are now invisible to
    other workers until that lease ends.
-2. Send each message and wait for its ACK, outside any transaction.
-3. Record the result only if the row still carries our lease token (a worker that overran its
-   lease must not overwrite a newer attempt): AA (or CA) → delivered; AE, AR, timeouts, refused
-   or lost connections → retry after base × 2^(attempts − 1) seconds, or dead after the
-   destination's maximum attempts.
+2. Send each message and wait for its ACK, outside any transaction. Each send is a
+   `DeliveryAttempt` row, written (committed) before the first byte goes out and completed with
+   the connection, the bytes sent and what came back: every copy a receiver may have seen is on
+   record, and nothing is ever re-sent behind the record's back (not even on a new connection
+   after a connection dropped mid-frame).
+3. Read acknowledgements until the one for this message (MSA-2 = our MSH-10): an answer to an
+   earlier message (late, after a timeout) is noted and skipped, never taken for this one's. A
+   commit ACK (CA, enhanced mode) is not a delivery: the application's AA is. AA → delivered;
+   AE, CE, timeouts, refused or lost connections → retry after base × 2^(attempts − 1) seconds,
+   or dead after the destination's maximum attempts; AR, CR (the receiver rejects the message
+   itself) → dead at once with the reason, unless the destination says to retry.
+4. Record the result only if the row still carries our lease token (a worker that overran its
+   lease must not overwrite a newer attempt).
 
-A worker killed between 1 and 3 leaves its rows claimed; when the lease ends another worker sends
-them again. The receiver may then see a message twice, with the same MSH-10, and drops the copy.
+A worker killed between 1 and 4 leaves its rows claimed (and its attempt "sending"); when the
+lease ends another worker sends them again, as a new attempt. The receiver may then see a message
+twice, with the same MSH-10; both copies are on record.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,9 +38,25 @@ from django.db.models import Q
 from django.utils import timezone
 
 from interop import conf
-from interop.hl7v2 import AckParseError, Hl7MappingError, ack_parse, ras_o17
-from interop.mllp import ConnectFailed, MllpClient, MllpError
-from interop.models import Destination, OutboundMessage, OutboundState
+from interop.hl7v2 import (
+    AckParseError,
+    Hl7MappingError,
+    ack_build,
+    ack_parse,
+    message_header,
+    ras_o17,
+)
+from interop.ids import short_id
+from interop.mllp import AckTimeout, ConnectFailed, MllpClient, MllpError, Sent, frame
+from interop.models import (
+    AckMode,
+    AttemptOutcome,
+    DeliveryAttempt,
+    Destination,
+    OutboundMessage,
+    OutboundState,
+    RejectPolicy,
+)
 from interop.snapshot import snapshot_from_json
 
 logger = logging.getLogger(__name__)
@@ -53,8 +79,9 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def lease_length(destination: Destination, batch_size: int) -> timedelta:
+    # Connecting, sending (bounded by the ACK timeout) and waiting for the ACK.
     per_message = (
-        float(conf.get("INTEROP_CONNECT_TIMEOUT_SECONDS")) + destination.ack_timeout_seconds
+        float(conf.get("INTEROP_CONNECT_TIMEOUT_SECONDS")) + 2 * destination.ack_timeout_seconds
     )
     return timedelta(
         seconds=per_message * batch_size + float(conf.get("INTEROP_LEASE_MARGIN_SECONDS"))
@@ -115,32 +142,76 @@ class Worker:
         except (Hl7MappingError, ValueError, KeyError) as error:
             logger.exception("cannot render outbound message %s", message.pk)
             return _Failure(f"RENDER_FAILED: {error}", payload="")
+        # On record before anything goes out: a worker killed mid-send leaves this row behind.
+        attempt = DeliveryAttempt.objects.create(
+            message=message, started_at=timezone.now(), frame_bytes=len(frame(payload))
+        )
         client = self._client(destination)
+        sent = Sent(frame_bytes=attempt.frame_bytes)
+        replies: list[str] = []
         try:
-            reply = client.exchange(payload, timeout=destination.ack_timeout_seconds)
+            sent = client.send(payload, timeout=destination.ack_timeout_seconds)
+            outcome = self._await_ack(client, message, payload, replies)
         except MllpError as error:
-            return _Failure(
+            sent = error.sent or sent
+            outcome = _Failure(
                 f"{error.reason}: {error}",
                 payload=payload,
+                ack_code="CA" if any(_code(reply) == "CA" for reply in replies) else "",
                 unreachable=isinstance(error, ConnectFailed),
             )
-        try:
-            ack = ack_parse(reply)
-        except AckParseError as error:
+        _attempt_finish(attempt, sent, outcome, replies)
+        return outcome
+
+    def _await_ack(
+        self, client: MllpClient, message: OutboundMessage, payload: str, replies: list[str]
+    ) -> _Outcome:
+        """Read frames until the acknowledgement of this message (see the module docstring)."""
+        destination = message.destination
+        deadline = time.monotonic() + destination.ack_timeout_seconds
+        committed = False
+        while True:
+            try:
+                text = client.receive(deadline=deadline)
+            except AckTimeout as error:
+                if committed:
+                    raise AckTimeout(
+                        "the receiver committed the message (CA) but sent no application "
+                        "acknowledgement in time"
+                    ) from error
+                raise
+            replies.append(text)
+            try:
+                ack = ack_parse(text)
+            except AckParseError as error:
+                client.close()
+                return _Failure(f"BAD_ACK: {error}", payload=payload)
+            if ack.control_id != message.message_id:
+                # A late answer to an earlier message: never this one's.
+                logger.warning(
+                    "skipping an acknowledgement of %r while waiting for %r",
+                    ack.control_id,
+                    message.message_id,
+                )
+                continue
+            explanation = f" – {ack.text}" if ack.text else ""
+            if ack.code == "CA":
+                committed = True
+                continue
+            if ack.code == "AA":
+                if destination.ack_mode == AckMode.ENHANCED:
+                    _commit_application_ack(client, text)
+                return _Delivered(payload=payload, ack_code=ack.code)
+            if ack.code in ("AR", "CR"):
+                return _Rejected(
+                    f"{ack.code}: rejected by the receiver{explanation}", payload, ack.code
+                )
+            if ack.code in ("AE", "CE"):
+                return _Failure(
+                    f"{ack.code}: error at the receiver{explanation}", payload, ack.code
+                )
             client.close()
-            return _Failure(f"BAD_ACK: {error}", payload=payload)
-        if ack.control_id != message.message_id:
-            # Not the answer to this message: the connection is out of step, start afresh.
-            client.close()
-            return _Failure(
-                f"ACK_MISMATCH: acknowledged {ack.control_id!r}, sent {message.message_id!r}",
-                payload=payload,
-                ack_code=ack.code,
-            )
-        if ack.accepted:
-            return _Delivered(payload=payload, ack_code=ack.code)
-        explanation = f" – {ack.text}" if ack.text else ""
-        return _Failure(f"{ack.code}: rejected by the receiver{explanation}", payload, ack.code)
+            return _Failure(f"BAD_ACK: unknown acknowledgement code {ack.code!r}", payload)
 
     def _client(self, destination: Destination) -> MllpClient:
         key = (destination.host, destination.port)
@@ -175,7 +246,11 @@ class Worker:
             )
         else:
             fields.update(last_error=outcome.error[:2000], ack_code=outcome.ack_code)
-            if attempts >= message.destination.max_attempts:
+            reject = (
+                isinstance(outcome, _Rejected)
+                and message.destination.on_reject == RejectPolicy.DEAD
+            )
+            if reject or attempts >= message.destination.max_attempts:
                 fields.update(state=OutboundState.DEAD, next_attempt_at=now)
             else:
                 fields.update(next_attempt_at=now + retry_delay(attempts))
@@ -216,6 +291,7 @@ def _render(message: OutboundMessage) -> str:
         conf.hl7_config(
             receiving_application=destination.receiving_application,
             receiving_facility=destination.receiving_facility,
+            enhanced_acks=destination.ack_mode == AckMode.ENHANCED,
         ),
     )
 
@@ -234,7 +310,61 @@ class _Failure:
     unreachable: bool = False
 
 
+@dataclass
+class _Rejected(_Failure):
+    """AR or CR: the receiver refuses the message itself; retrying will not change its mind."""
+
+
 _Outcome = _Delivered | _Failure
+
+
+def _code(text: str) -> str:
+    try:
+        return ack_parse(text).code
+    except AckParseError:
+        return ""
+
+
+def _attempt_finish(attempt: DeliveryAttempt, sent: Sent, outcome: _Outcome, replies) -> None:
+    if isinstance(outcome, _Delivered):
+        result, error = AttemptOutcome.DELIVERED, ""
+    elif isinstance(outcome, _Rejected):
+        result, error = AttemptOutcome.REJECTED, outcome.error
+    else:
+        result, error = AttemptOutcome.FAILED, outcome.error
+    DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+        finished_at=timezone.now(),
+        local_address=sent.local,
+        remote_address=sent.remote,
+        new_connection=sent.new_connection,
+        bytes_sent=sent.bytes_sent,
+        frame_bytes=sent.frame_bytes or attempt.frame_bytes,
+        outcome=result,
+        ack_code=outcome.ack_code,
+        reply="\n\n".join(reply.replace("\r", "\n").strip() for reply in replies)[:4000],
+        error=error[:2000],
+    )
+
+
+def _commit_application_ack(client: MllpClient, text: str) -> None:
+    """Enhanced mode: the receiver's application ACK is itself a message, and when its MSH-15
+    asks for one it gets our commit ACK (CA)."""
+    try:
+        received = message_header(text)
+    except ValueError:
+        return
+    if received.accept_ack_type != "AL":
+        return
+    client.reply(
+        ack_build(
+            received,
+            code="CA",
+            control_id=short_id(uuid.uuid4()),
+            at=timezone.localtime(),
+            application=conf.get("INTEROP_HL7_SENDING_APPLICATION"),
+            facility=conf.get("INTEROP_HL7_SENDING_FACILITY"),
+        )
+    )
 
 
 def deliver_batch(*, now: datetime | None = None, batch_size: int | None = None) -> BatchResult:

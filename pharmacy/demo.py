@@ -64,6 +64,83 @@ def read_demo(path: Path = DEMO_FILE) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def demo_counts(data: dict) -> dict[str, int]:
+    """What the fixture holds, as the README and `demo_load` state it (a test keeps the README's
+    numbers equal to these)."""
+    patients = data["patients"]
+    deceased = sum(1 for p in patients if "deceased_hours_ago" in p)
+    discharged = sum(
+        1 for p in patients if "discharged_days_ago" in p and "deceased_hours_ago" not in p
+    )
+    return {
+        "wards": len(data["wards"]),
+        "beds": sum(len(ward["beds"]) for ward in data["wards"]),
+        "admitted": len(patients) - deceased - discharged,
+        "discharged": discharged,
+        "deceased": deceased,
+        "medications": len(data["medications"]),
+        "gtins": sum(len(m["packages"]) for m in data["medications"]),
+        "recalled_lots": sum(1 for lot in demo_lots(data) if lot.recalled_reason),
+        "orders": len(data["orders"]),
+        "awaiting_verification": sum(
+            1 for order in data["orders"] if order.get("status") == "pending_verification"
+        ),
+    }
+
+
+def _upsert(model, lookup: dict, values: dict):
+    """The row for `lookup` holding `values`, written only where it differs: a second load
+    writes nothing (no UPDATE, no history row). Returns (row, created)."""
+    row = model.objects.filter(**lookup).first()
+    if row is None:
+        return model.objects.create(**lookup, **values), True
+    changed = [name for name, value in values.items() if getattr(row, name) != value]
+    for name in changed:
+        setattr(row, name, values[name])
+    if changed:
+        row.save(update_fields=changed)
+    return row, False
+
+
+def _staff_load(spec: dict, wards: dict, tally):
+    """A demo login, re-hashing a PIN or password only when it no longer matches: a new hash
+    changes the session hash and logs out every cart and pharmacy session (which `make run`
+    reloaded on each start)."""
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=spec["username"])
+    tally("staff", created)
+    changed = set()
+    wanted = {
+        "first_name": spec["first_name"],
+        "last_name": spec["last_name"],
+        "is_staff": spec.get("is_staff", False),
+        "badge_gsrn": gs1.make_gsrn(spec["badge_ref"]) if spec["badge_ref"] else None,
+    }
+    for name, value in wanted.items():
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+            changed.add(name)
+    if spec["pin"] and not user.check_pin(spec["pin"]):
+        user.set_pin(spec["pin"])
+        changed.add("pin_hash")
+    if spec.get("password"):
+        if not user.check_password(spec["password"]):
+            user.set_password(spec["password"])
+            changed.add("password")
+    elif user.has_usable_password():
+        user.set_unusable_password()
+        changed.add("password")
+    if changed:
+        user.save(update_fields=sorted(changed))
+    group = Group.objects.get_or_create(name=spec["role"])[0]
+    if list(user.groups.all()) != [group]:
+        user.groups.set([group])
+    for ward_code in spec["wards"]:
+        if not wards[ward_code].staff.filter(pk=user.pk).exists():
+            wards[ward_code].staff.add(user)
+    return user
+
+
 def _gs1_expiry(value: str) -> str:
     if len(value) == 6 and value.isdigit():
         return value
@@ -104,8 +181,9 @@ def _due_now_times() -> list[str]:
     return sorted({f"{nearest.hour:02d}:00", f"{(nearest.hour + 12) % 24:02d}:00"})
 
 
+# One step per kind of demo row, each counting what it created: a recipe read top to bottom.
 @transaction.atomic
-def demo_hospital_load(data: dict | None = None) -> DemoSummary:
+def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
     data = data or read_demo()
     summary = DemoSummary()
     count = summary.created
@@ -115,9 +193,10 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:
 
     wards = {}
     for spec in data["wards"]:
-        ward, created = Ward.objects.update_or_create(
-            code=spec["code"],
-            defaults={
+        ward, created = _upsert(
+            Ward,
+            {"code": spec["code"]},
+            {
                 "name": spec["name"],
                 "window_minutes": spec["window_minutes"],
                 "time_critical_window_minutes": spec["time_critical_window_minutes"],
@@ -128,24 +207,9 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:
         for bed_code in spec["beds"]:
             tally("beds", Bed.objects.get_or_create(ward=ward, code=bed_code)[1])
 
-    user_model = get_user_model()
     staff = {}
     for spec in data["staff"]:
-        user, created = user_model.objects.get_or_create(username=spec["username"])
-        tally("staff", created)
-        user.first_name, user.last_name = spec["first_name"], spec["last_name"]
-        user.is_staff = spec.get("is_staff", False)
-        user.badge_gsrn = gs1.make_gsrn(spec["badge_ref"]) if spec["badge_ref"] else None
-        if spec["pin"]:
-            user.set_pin(spec["pin"])
-        if spec.get("password"):
-            user.set_password(spec["password"])
-        else:
-            user.set_unusable_password()
-        user.save()
-        user.groups.set([Group.objects.get_or_create(name=spec["role"])[0]])
-        for ward_code in spec["wards"]:
-            wards[ward_code].staff.add(user)
+        user = _staff_load(spec, wards, tally)
         staff[user.username] = user
         summary.staff.append(
             {
@@ -161,9 +225,10 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:
 
     substances = {}
     for spec in data["substances"]:
-        substances[spec["code"]], created = Substance.objects.update_or_create(
-            code=spec["code"],
-            defaults={
+        substances[spec["code"]], created = _upsert(
+            Substance,
+            {"code": spec["code"]},
+            {
                 "name": spec["name"],
                 "allergy_class_code": spec.get("class_code", ""),
                 "allergy_class_name": spec.get("class_name", ""),
@@ -174,9 +239,10 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:
     medications = {}
     for spec in data["medications"]:
         per_value, per_unit = spec.get("per", ["1", "each"])
-        medication, created = Medication.objects.update_or_create(
-            code=spec["code"],
-            defaults={
+        medication, created = _upsert(
+            Medication,
+            {"code": spec["code"]},
+            {
                 "name": spec["name"],
                 "substance": substances[spec["substance"]],
                 "strength_value": Decimal(spec["strength"][0]),
@@ -195,9 +261,10 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:
         medications[medication.code] = medication
         for package_spec in spec["packages"]:
             quantity, quantity_unit = package_spec.get("quantity", ["1", "each"])
-            _package, created = Package.objects.update_or_create(
-                gtin=gs1.normalize_gtin(gs1.make_gtin(package_spec["gtin_ref"])),
-                defaults={
+            _package, created = _upsert(
+                Package,
+                {"gtin": gs1.normalize_gtin(gs1.make_gtin(package_spec["gtin_ref"]))},
+                {
                     "medication": medication,
                     "quantity": Decimal(quantity),
                     "quantity_unit": quantity_unit,
@@ -226,9 +293,10 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:
 
     admissions = {}
     for spec in data["patients"]:
-        patient, created = Patient.objects.update_or_create(
-            mrn=spec["mrn"],
-            defaults={
+        patient, created = _upsert(
+            Patient,
+            {"mrn": spec["mrn"]},
+            {
                 "gsrn": gs1.make_gsrn(spec["gsrn_ref"]),
                 "full_name": spec["full_name"],
                 "date_of_birth": date.fromisoformat(spec["date_of_birth"]),
@@ -236,11 +304,16 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:
             },
         )
         tally("patients", created)
+        if "weight_kg" in spec and patient.weight_kg is None:
+            # weighed on the morning of admission; a later weighing is not overwritten
+            patient.weight_kg = Decimal(spec["weight_kg"])
+            patient.weight_measured_at = _local(-spec["admitted_days_ago"], time(9, 30))
+            patient.save(update_fields=["weight_kg", "weight_measured_at"])
         for allergy in spec["allergies"]:
-            Allergy.objects.update_or_create(
-                patient=patient,
-                allergen_code=allergy["code"],
-                defaults={
+            _upsert(
+                Allergy,
+                {"patient": patient, "allergen_code": allergy["code"]},
+                {
                     "allergen_name": allergy["name"],
                     "severity": allergy["severity"],
                     "reaction": allergy["reaction"],

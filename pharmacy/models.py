@@ -1,13 +1,17 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
-from hospital import gs1
+from hospital import gs1, sql
 from hospital.models import BaseModel
+from pharmacy.routes import form_allows_route
 from wards.models import Admission
 
 
@@ -34,22 +38,34 @@ class DoseForm(models.TextChoices):
     SUPPOSITORY = "suppository", _("suppository")
     INHALATION = "inhalation", _("inhalation")
     EYE_DROPS = "eye_drops", _("eye drops")
+    EAR_DROPS = "ear_drops", _("ear drops")
+    NASAL = "nasal", _("nasal drops or spray")
     TOPICAL = "topical", _("cream or ointment")
+    PATCH = "patch", _("transdermal patch")
 
 
 class Route(models.TextChoices):
-    """Codes from HL7 table 0162, so that interop can send them unchanged."""
+    """Codes from HL7 table 0162, so that interop can send them unchanged; names and the forms
+    each route takes are in pharmacy/routes.py."""
 
-    PO = "PO", _("oral")
-    SL = "SL", _("sublingual")
-    NG = "NG", _("nasogastric")
-    IV = "IV", _("intravenous")
-    IM = "IM", _("intramuscular")
-    SC = "SC", _("subcutaneous")
-    PR = "PR", _("rectal")
-    IH = "IH", _("inhalation")
-    OP = "OP", _("ophthalmic")
-    TP = "TP", _("topical")
+    PO = "PO", pgettext_lazy("route", "oral")
+    SL = "SL", pgettext_lazy("route", "sublingual")
+    NG = "NG", pgettext_lazy("route", "nasogastric tube")
+    IV = "IV", pgettext_lazy("route", "intravenous")
+    IA = "IA", pgettext_lazy("route", "intra-arterial")
+    IM = "IM", pgettext_lazy("route", "intramuscular")
+    SC = "SC", pgettext_lazy("route", "subcutaneous")
+    ID = "ID", pgettext_lazy("route", "intradermal")
+    IT = "IT", pgettext_lazy("route", "intrathecal")
+    EP = "EP", pgettext_lazy("route", "epidural")
+    IH = "IH", pgettext_lazy("route", "inhalation")
+    NS = "NS", pgettext_lazy("route", "nasal")
+    OP = "OP", pgettext_lazy("route", "ophthalmic")
+    OT = "OT", pgettext_lazy("route", "otic")
+    PR = "PR", pgettext_lazy("route", "rectal")
+    VG = "VG", pgettext_lazy("route", "vaginal")
+    TP = "TP", pgettext_lazy("route", "topical")
+    TD = "TD", pgettext_lazy("route", "transdermal")
 
 
 class Substance(BaseModel):
@@ -79,13 +95,29 @@ def validate_routes(value):
         )
 
 
+MEDICATION_CODE_MAX_LENGTH = 20
+
+
 class Medication(BaseModel):
     """A formulary item. Strength is `strength_value strength_unit` per `per_value per_unit`
     (500 mg per 1 each for a tablet; 250 mg per 5 mL for a syrup; 100 IU per 1 mL for insulin)."""
 
-    code = models.SlugField(_("code"), max_length=60, unique=True)
+    # At most 20 characters: the formulary code goes out as an HL7 v2.5 CE-1 identifier (RXA-5),
+    # which holds 20, and a code cut short could name another drug. The column stays wider, so
+    # the check constraint (not a length error) is what refuses a longer code on every database.
+    code = models.SlugField(
+        _("code"),
+        max_length=60,
+        unique=True,
+        validators=[MaxLengthValidator(MEDICATION_CODE_MAX_LENGTH)],
+    )
     name = models.CharField(_("name"), max_length=200)
-    substance = models.ForeignKey(Substance, on_delete=models.PROTECT, related_name="medications")
+    substance = models.ForeignKey(
+        Substance,
+        on_delete=models.PROTECT,
+        related_name="medications",
+        verbose_name=_("substance"),
+    )
     strength_value = models.DecimalField(_("strength"), max_digits=12, decimal_places=4)
     strength_unit = models.CharField(_("strength unit"), max_length=4, choices=DoseUnit.choices)
     per_value = models.DecimalField(_("per"), max_digits=12, decimal_places=4, default=1)
@@ -118,10 +150,29 @@ class Medication(BaseModel):
                 condition=Q(dose_form__in=DoseForm.values),
                 name="%(app_label)s_%(class)s_dose_form_valid",
             ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("code"), MEDICATION_CODE_MAX_LENGTH),
+                name="%(app_label)s_%(class)s_code_fits_hl7",
+                violation_error_message=_("The code can have at most 20 characters."),
+            ),
         ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        impossible = [
+            route
+            for route in (self.routes if isinstance(self.routes, list) else [])
+            if route in Route.values and not form_allows_route(self.dose_form, route)
+        ]
+        if self.dose_form and impossible:
+            raise ValidationError(
+                {
+                    "routes": _("A %(form)s cannot be given by: %(routes)s")
+                    % {"form": self.get_dose_form_display(), "routes": ", ".join(impossible)}
+                }
+            )
 
 
 gtin14_validator = RegexValidator(r"^\d{14}$", _("Store the GTIN as 14 digits."))
@@ -144,7 +195,12 @@ class Package(BaseModel):
         validators=[gtin14_validator, validate_gtin_check_digit],
         help_text=_("14 digits; EAN-13 codes are stored with a leading zero."),
     )
-    medication = models.ForeignKey(Medication, on_delete=models.PROTECT, related_name="packages")
+    medication = models.ForeignKey(
+        Medication,
+        on_delete=models.PROTECT,
+        related_name="packages",
+        verbose_name=_("medication"),
+    )
     quantity = models.DecimalField(
         _("quantity per scan"), max_digits=10, decimal_places=4, default=1
     )
@@ -189,12 +245,17 @@ class Package(BaseModel):
 
 
 class LotRecall(BaseModel):
-    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="recalls")
+    package = models.ForeignKey(
+        Package, on_delete=models.PROTECT, related_name="recalls", verbose_name=_("package")
+    )
     lot = models.CharField(_("lot"), max_length=20)
     recalled_at = models.DateTimeField(_("recalled since"))
     reason = models.CharField(_("reason"), max_length=300)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
     history = HistoricalRecords()
 
@@ -249,8 +310,12 @@ def validate_times_of_day(value):
 
 
 class MedicationOrder(BaseModel):
-    admission = models.ForeignKey(Admission, on_delete=models.PROTECT, related_name="orders")
-    medication = models.ForeignKey(Medication, on_delete=models.PROTECT, related_name="orders")
+    admission = models.ForeignKey(
+        Admission, on_delete=models.PROTECT, related_name="orders", verbose_name=_("admission")
+    )
+    medication = models.ForeignKey(
+        Medication, on_delete=models.PROTECT, related_name="orders", verbose_name=_("medication")
+    )
     dose_value = models.DecimalField(_("dose"), max_digits=12, decimal_places=4)
     dose_unit = models.CharField(_("dose unit"), max_length=4, choices=DoseUnit.choices)
     route = models.CharField(_("route"), max_length=3, choices=Route.choices)
@@ -298,6 +363,9 @@ class MedicationOrder(BaseModel):
         verbose_name=_("status changed by"),
     )
     status_reason = models.CharField(_("reason for status"), max_length=300, blank=True)
+    # The HIS's order numbers (HL7 ORC-2 placer, ORC-3 filler): kept as received, sent back.
+    placer_order_number = models.CharField(_("placer order number"), max_length=40, blank=True)
+    filler_order_number = models.CharField(_("filler order number"), max_length=40, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -305,6 +373,12 @@ class MedicationOrder(BaseModel):
         verbose_name = _("medication order")
         verbose_name_plural = _("medication orders")
         constraints = [
+            models.UniqueConstraint(
+                fields=["placer_order_number"],
+                condition=~Q(placer_order_number=""),
+                name="%(app_label)s_%(class)s_placer_order_number_unique",
+                violation_error_message=_("Another order has this placer order number."),
+            ),
             models.CheckConstraint(
                 condition=Q(dose_value__gt=0), name="%(app_label)s_%(class)s_dose_positive"
             ),
@@ -379,8 +453,65 @@ class MedicationOrder(BaseModel):
                 validate_times_of_day(self.times_of_day)
             except ValidationError as error:
                 raise ValidationError({"times_of_day": error.messages}) from error
-        if self.medication_id and self.route and self.route not in (self.medication.routes or []):
+        if self.medication_id and self.route and not route_allowed(self.medication, self.route):
             raise ValidationError({"route": _("This medication cannot be given by this route.")})
+
+
+def route_allowed(medication: Medication, route: str) -> bool:
+    """Whether this formulary item may go by `route`: listed for it, and possible for its form
+    (the bedside's ROUTE_MISMATCH rule, scanning/rules/order.py, asks the same)."""
+    return route in (medication.routes or []) and form_allows_route(medication.dose_form, route)
+
+
+class AllergyAcknowledgementReason(models.TextChoices):
+    PRESCRIBER_CONFIRMED = "prescriber_confirmed", _("Prescriber confirmed, knowing the allergy")
+    TOLERATED_BEFORE = "tolerated_before", _("Patient has taken it since without a reaction")
+    NOT_AN_ALLERGY = "not_an_allergy", _("The recorded reaction is an intolerance, not an allergy")
+    OTHER = "other", _("Other (explain)")
+
+
+class AllergyAcknowledgement(BaseModel):
+    """A pharmacist verified an order despite a documented allergy to its substance or class:
+    who, when, why, and the allergies as they were shown (an allergy edited later does not
+    rewrite what was acknowledged). Written by `order_verify`, never changed."""
+
+    order = models.OneToOneField(
+        MedicationOrder,
+        on_delete=models.PROTECT,
+        related_name="allergy_acknowledgement",
+        verbose_name=_("medication order"),
+    )
+    allergies = models.JSONField(_("allergies acknowledged"))
+    reason = models.CharField(
+        _("reason"), max_length=24, choices=AllergyAcknowledgementReason.choices
+    )
+    comment = models.CharField(_("comment"), max_length=300, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged at"))
+
+    class Meta:
+        ordering = ["-acknowledged_at"]
+        verbose_name = _("allergy acknowledgement")
+        verbose_name_plural = _("allergy acknowledgements")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reason__in=AllergyAcknowledgementReason.values),
+                name="%(app_label)s_%(class)s_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=AllergyAcknowledgementReason.OTHER) | ~Q(comment=""),
+                name="%(app_label)s_%(class)s_other_needs_comment",
+                violation_error_message=_("Explain the reason in a comment."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.order} – {self.get_reason_display()}"
 
 
 class DoseState(models.TextChoices):
@@ -392,7 +523,10 @@ class DoseState(models.TextChoices):
 
 class ScheduledDose(BaseModel):
     order = models.ForeignKey(
-        MedicationOrder, on_delete=models.PROTECT, related_name="scheduled_doses"
+        MedicationOrder,
+        on_delete=models.PROTECT,
+        related_name="scheduled_doses",
+        verbose_name=_("medication order"),
     )
     due_at = models.DateTimeField(_("due at"))
     state = models.CharField(
@@ -415,3 +549,7 @@ class ScheduledDose(BaseModel):
 
     def __str__(self):
         return f"{self.order} @ {self.due_at:%Y-%m-%d %H:%M}"
+
+
+# The bedside sets a dose's state with hospital.sql.update (system check hospital.E001).
+sql.written_raw(ScheduledDose)

@@ -61,6 +61,7 @@ def order_review_get(*, order_id, ward_code: str | None = None) -> OrderReview:
             "medication__substance",
             "verified_by",
             "status_changed_by",
+            "allergy_acknowledgement__acknowledged_by",
         )
         .prefetch_related("medication__packages")
         .get(external_id=order_id)

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -5,8 +6,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from hospital.exceptions import ApplicationError
-from pharmacy.models import DoseState, LotRecall, MedicationOrder, OrderStatus, ScheduledDose
+from pharmacy.models import (
+    AllergyAcknowledgement,
+    AllergyAcknowledgementReason,
+    DoseState,
+    LotRecall,
+    MedicationOrder,
+    OrderStatus,
+    ScheduledDose,
+    route_allowed,
+)
 from pharmacy.schedule import due_times
+from pharmacy.selectors import allergy_matches
 
 # How far back a rolling generation reaches for orders that started long ago: enough for
 # the overdue and missed lists, not a whole admission's history.
@@ -22,12 +33,26 @@ def _order_for_update(order: MedicationOrder) -> MedicationOrder:
     return MedicationOrder.objects.select_for_update(of=("self",), no_key=True).get(pk=order.pk)
 
 
+@dataclass(frozen=True)
+class AllergyAcknowledgementInput:
+    reason: str
+    comment: str = ""
+
+
 @transaction.atomic
 def order_verify(
-    *, order: MedicationOrder, pharmacist, reviewed_version: int | None = None
+    *,
+    order: MedicationOrder,
+    pharmacist,
+    reviewed_version: int | None = None,
+    allergy_acknowledgement: AllergyAcknowledgementInput | None = None,
 ) -> MedicationOrder:
     """Verify what the pharmacist reviewed: `reviewed_version` is the order's latest history id
-    on the page they read; if anyone changed the order since, nothing is verified."""
+    on the page they read; if anyone changed the order since, nothing is verified.
+
+    An order whose substance or class the patient is documented as allergic to is verified only
+    with `allergy_acknowledgement` (a reason; "other" with words), recorded with who and when.
+    An order by a route its medication cannot go by is never verified."""
     if not pharmacist.has_role("pharmacist"):
         raise ApplicationError(
             "Only a pharmacist can verify orders.", code="NOT_A_PHARMACIST", status=403
@@ -41,6 +66,15 @@ def order_verify(
         raise OrderStateError(
             f"Only an order awaiting verification can be verified (it is {order.status})."
         )
+    if not route_allowed(order.medication, order.route):
+        raise ApplicationError(
+            f"{order.medication.name} cannot be given by the {order.route} route.",
+            code="ROUTE_NOT_ALLOWED",
+            status=422,
+        )
+    conflicts = allergy_matches(order, list(order.admission.patient.allergies.order_by("pk")))
+    if conflicts:
+        _check_acknowledgement(allergy_acknowledgement)
     now = timezone.now()
     order.status = OrderStatus.ACTIVE
     order.verified_by = pharmacist
@@ -56,8 +90,46 @@ def order_verify(
             "status_changed_by",
         ]
     )
+    if conflicts:
+        AllergyAcknowledgement.objects.create(
+            order=order,
+            allergies=[
+                {
+                    "code": allergy.allergen_code,
+                    "name": allergy.allergen_name,
+                    "severity": allergy.severity,
+                    "reaction": allergy.reaction,
+                }
+                for allergy in conflicts
+            ],
+            reason=allergy_acknowledgement.reason,
+            comment=allergy_acknowledgement.comment.strip(),
+            acknowledged_by=pharmacist,
+            acknowledged_at=now,
+        )
     scheduled_doses_generate(order=order)
     return order
+
+
+def _check_acknowledgement(acknowledgement: AllergyAcknowledgementInput | None) -> None:
+    if acknowledgement is None or not acknowledgement.reason:
+        raise ApplicationError(
+            "The patient is allergic to this order's substance or class: acknowledge it with a "
+            "reason to verify.",
+            code="ALLERGY_ACKNOWLEDGEMENT_REQUIRED",
+            status=422,
+        )
+    if acknowledgement.reason not in AllergyAcknowledgementReason.values:
+        raise ApplicationError(
+            "Unknown reason.",
+            code="INVALID_REASON",
+            status=422,
+            details={"allowed": AllergyAcknowledgementReason.values},
+        )
+    if acknowledgement.reason == AllergyAcknowledgementReason.OTHER and not (
+        acknowledgement.comment.strip()
+    ):
+        raise ApplicationError("A comment is required for 'other'.", code="COMMENT_REQUIRED")
 
 
 @transaction.atomic
@@ -149,3 +221,104 @@ def lot_recall_record(*, recall: LotRecall, by) -> LotRecall:
     recall.full_clean()
     recall.save()
     return recall
+
+
+# ------------------------------------------------------------------------------------------------
+# Orders from the hospital information system (HIS). The caller (interop.inbound) has mapped the
+# HIS's drug code to a formulary item and checked route and timing.
+
+ORDER_CLINICAL_FIELDS = (
+    "medication",
+    "dose_value",
+    "dose_unit",
+    "route",
+    "schedule_kind",
+    "times_of_day",
+    "interval_hours",
+    "prn_indication",
+    "prn_min_interval_minutes",
+    "prn_max_per_24h",
+    "start_at",
+    "stop_at",
+    "prescriber_name",
+    "instructions",
+)
+
+
+def _order_verified_by_his(order: MedicationOrder, verifier) -> None:
+    """A site whose HIS verifies orders upstream takes them as verified (by `verifier`, the
+    interface's own account), so the bedside may give them at once."""
+    now = timezone.now()
+    order.status = OrderStatus.ACTIVE
+    order.verified_by = verifier
+    order.verified_at = now
+    order.status_changed_at = now
+    order.status_changed_by = None
+
+
+@transaction.atomic
+def order_create_from_his(*, values: dict, verifier=None) -> MedicationOrder:
+    """A new order (ORC NW). Awaits the pharmacist unless `verifier` is given (site setting)."""
+    order = MedicationOrder(status=OrderStatus.PENDING_VERIFICATION, **values)
+    if verifier is not None:
+        _order_verified_by_his(order, verifier)
+    order.full_clean()
+    order.save()
+    if order.status == OrderStatus.ACTIVE:
+        scheduled_doses_generate(order=order)
+    return order
+
+
+@transaction.atomic
+def order_change_from_his(
+    *, order: MedicationOrder, values: dict, verifier=None
+) -> MedicationOrder:
+    """A changed order (ORC XO). A change to what was verified is verified again: the order goes
+    back to the pharmacist (never keeping the old verification) and its future doses, projected
+    from the old schedule, go; verifying it generates the new ones."""
+    order = _order_for_update(order)
+    if order.status in (OrderStatus.DISCONTINUED, OrderStatus.COMPLETED):
+        raise OrderStateError("A discontinued or completed order cannot be changed.")
+    changed = [name for name, value in values.items() if _field_value(order, name) != value]
+    if not changed:
+        return order
+    for name in changed:
+        setattr(order, name, values[name])
+    clinical = [name for name in changed if name not in ("prescriber_name", "instructions")]
+    fields = list(changed)
+    if clinical:
+        now = timezone.now()
+        order.scheduled_doses.filter(
+            state=DoseState.SCHEDULED, due_at__gt=now, administrations__isnull=True
+        ).delete()
+        if verifier is None:
+            order.status = OrderStatus.PENDING_VERIFICATION
+            order.verified_by = None
+            order.verified_at = None
+        else:
+            held = order.status == OrderStatus.ON_HOLD
+            _order_verified_by_his(order, verifier)
+            if held:
+                order.status = OrderStatus.ON_HOLD
+        order.status_changed_at = now
+        order.status_changed_by = None
+        order.status_reason = "Changed by the HIS"
+        fields += [
+            "status",
+            "verified_by",
+            "verified_at",
+            "status_changed_at",
+            "status_changed_by",
+            "status_reason",
+        ]
+    order.full_clean()
+    order.save(update_fields=sorted(set(fields)))
+    if order.status == OrderStatus.ACTIVE:
+        scheduled_doses_generate(order=order)
+    return order
+
+
+def _field_value(order: MedicationOrder, name: str):
+    if name == "medication":
+        return order.medication
+    return getattr(order, name)

@@ -7,23 +7,33 @@ stopped: the scan itself is her justification (she stands at the bed). It is log
 break-the-glass (`hospital.AccessLog`) and opens that patient's record to her for
 `BREAK_GLASS_ACCESS_HOURS`. Reading without a scan is refused with `PATIENT_NOT_IN_YOUR_WARDS`.
 
-The scope follows the person, not the cart: a token client (which has no cart ward) is scoped by
-the same ward assignments as a cart session, and an interface engine that must read every ward
-needs a pharmacist or administrator account.
+Only a scan breaks the glass: a band typed in (`keyed`), or sent from a session that is no cart's,
+is refused (`BREAK_GLASS_NEEDS_SCAN`) before anything about the patient is shown, since typing is
+how a loop over computed GSRNs finds patients. A nurse opens at most `BREAK_GLASS_MAX_PER_HOUR`
+patients an hour this way (`BREAK_GLASS_LIMIT`); the `BREAK_GLASS_ALERT_AFTER`-th in an hour, and
+every refusal, is a security event, and the first of them in an hour mails the administrators.
+
+The scope follows the person. Staff read through a cart session (or the pharmacy site); systems
+(an interface engine) read every ward through a service account, whose OAuth2 scopes limit what
+it reads (hospital/oauth.py).
 
 A patient's ward is the ward of the open admission, or of the latest one after discharge."""
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.mail import mail_admins
 from django.db.models import F, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from hospital.exceptions import ApplicationError
-from hospital.models import AccessLog, Role
+from hospital.models import AccessLog, Role, SecurityEvent, SecurityEventKind
 from wards.models import Admission, Ward
+
+logger = logging.getLogger("bcma.security")
 
 EVERY_WARD_ROLES = (Role.PHARMACIST, Role.ADMIN)
 
@@ -40,8 +50,19 @@ class WardNotAssignedError(ApplicationError):
     status = 403
 
 
+class BreakGlassNeedsScanError(ApplicationError):
+    code = "BREAK_GLASS_NEEDS_SCAN"
+    status = 403
+
+
+class BreakGlassLimitError(ApplicationError):
+    code = "BREAK_GLASS_LIMIT"
+    status = 429
+
+
 def sees_every_ward(user) -> bool:
-    return user.is_superuser or user.has_role(*EVERY_WARD_ROLES)
+    # A service account reads every ward; its token's scopes limit what it reads.
+    return user.is_superuser or user.is_service_account or user.has_role(*EVERY_WARD_ROLES)
 
 
 def _assignments(user) -> QuerySet:
@@ -101,6 +122,43 @@ def administrations_visible(*, user, queryset: QuerySet) -> QuerySet:
     return queryset.filter(admission__ward_id__in=_assignments(user).values("ward_id"))
 
 
+def _opened_recently(user) -> set[int]:
+    """The patients outside her wards this user opened by break-the-glass in the last hour."""
+    since = timezone.now() - timedelta(hours=1)
+    return set(
+        AccessLog.objects.filter(user_id=user.pk, created_at__gte=since).values_list(
+            "patient_id", flat=True
+        )
+    )
+
+
+def _security_event(*, user, kind: str, cart: str, count: int, mail: bool) -> None:
+    SecurityEvent.objects.create(
+        kind=kind, credential=user.username, cart=cart[:60], failures=count, subject=user
+    )
+    message = (
+        f"Break-the-glass by {user.username} at cart {cart or '?'}: {kind} "
+        f"({count} patients outside her wards in the last hour). Security events in /pharmacy/."
+    )
+    logger.warning("break-the-glass: %s", message)
+    if mail and settings.ADMINS:
+        mail_admins("Break-the-glass: " + user.username, message, fail_silently=True)
+
+
+def _first_event_this_hour(user, kind: str) -> bool:
+    since = timezone.now() - timedelta(hours=1)
+    return not SecurityEvent.objects.filter(
+        subject_id=user.pk, kind=kind, created_at__gte=since
+    ).exists()
+
+
+def _refusal_event(user, kind: str, *, cart: str, count: int) -> None:
+    """A refused break-the-glass on record; the administrators are mailed once an hour a kind."""
+    _security_event(
+        user=user, kind=kind, cart=cart, count=count, mail=_first_event_this_hour(user, kind)
+    )
+
+
 def break_glass_record(
     *,
     user,
@@ -108,22 +166,58 @@ def break_glass_record(
     reason: str,
     cart: str = "",
     on_assigned_ward: bool | None = None,
+    band_keyed: bool = False,
+    cart_session: bool = True,
 ):
     """Log a bedside scan of a patient outside the user's wards; nothing when the patient is on one
     of them (or the user reads every ward). `admission` is the open admission the scanned, active
     wristband identified; `on_assigned_ward` whether the user is assigned to its ward, when the
     caller has read it already (the bedside check reads it with the admission). Returns the new
-    `AccessLog` row or None."""
+    `AccessLog` row or None.
+
+    Raises `BreakGlassNeedsScanError` for a typed band (`band_keyed`) or outside a cart session,
+    `BreakGlassLimitError` past `BREAK_GLASS_MAX_PER_HOUR` new patients an hour; both after writing
+    their security event, so a caller must commit (not roll back) before answering."""
     if admission is None or sees_every_ward(user):
         return None
     if on_assigned_ward is None:
         on_assigned_ward = _assignments(user).filter(ward_id=admission.ward_id).exists()
     if on_assigned_ward:
         return None
-    return AccessLog.objects.create(
+    opened = _opened_recently(user)
+    if band_keyed or not cart_session:
+        _refusal_event(user, SecurityEventKind.BREAK_GLASS_REFUSED, cart=cart, count=len(opened))
+        raise BreakGlassNeedsScanError(
+            _(
+                "This patient is not on a ward you are assigned to. Opening another ward's "
+                "patient needs the wristband scanned at the bedside, at a cart: a typed band "
+                "is not enough."
+            )
+        )
+    is_new = admission.patient_id not in opened
+    if is_new and len(opened) >= settings.BREAK_GLASS_MAX_PER_HOUR:
+        _refusal_event(user, SecurityEventKind.BREAK_GLASS_LIMITED, cart=cart, count=len(opened))
+        raise BreakGlassLimitError(
+            _(
+                "You have opened %(count)s patients outside your wards in the last hour: "
+                "ask the charge nurse."
+            )
+            % {"count": len(opened)},
+            details={"limit": settings.BREAK_GLASS_MAX_PER_HOUR},
+        )
+    log = AccessLog.objects.create(
         user=user,
         patient_id=admission.patient_id,
         ward_id=admission.ward_id,
         reason=reason,
         cart=cart[:60],
     )
+    if is_new and len(opened) + 1 == settings.BREAK_GLASS_ALERT_AFTER:
+        _security_event(
+            user=user,
+            kind=SecurityEventKind.BREAK_GLASS_REPEATED,
+            cart=cart,
+            count=len(opened) + 1,
+            mail=True,
+        )
+    return log

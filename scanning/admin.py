@@ -31,8 +31,21 @@ class LotRecallForm(forms.ModelForm):
         model = LotRecall
         fields = ["lot", "recalled_at", "reason"]
 
+    class Media:
+        js = ["recall/scan.js"]
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # What the page's script needs to read a scan in place (recall/scan.js).
+        self.fields["scan"].widget.attrs.update(
+            {
+                "data-decode-url": reverse("scan-decode"),
+                "data-filled": _("GTIN and lot filled in from the scan. Now give the reason."),
+                "data-no-lot": _("GTIN filled in; this code carries no lot: type the lot."),
+                "data-not-medication": _("This is not a medication barcode."),
+                "data-failed": _("The scan could not be read here: type the GTIN and lot."),
+            }
+        )
         self.fields["lot"].required = False
         self.fields["recalled_at"].initial = timezone.now
         self.fields["recalled_at"].required = False

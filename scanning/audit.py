@@ -9,12 +9,15 @@ sequence, and inserting one breaks the link of the record after it.
 
 A chain proves that nothing was changed *after* it was written. Someone who can recompute every
 hash (they need only this file) can rewrite a chain's tail consistently: that is caught only by
-comparing the chain heads with a copy kept elsewhere."""
+comparing the chain heads with a copy kept elsewhere: the signed anchors below, written outside the
+database (scanning/anchors.py). Against an anchor a chain must still reach the anchored record,
+that record must still hash to the anchored link, and no table may hold fewer records than then."""
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, localcontext
 from enum import StrEnum
@@ -265,3 +268,165 @@ def _problem(link: StoredLink, seq: int, previous: str) -> tuple[Problem, str] |
             f"({previous[:12]}…)",
         )
     return None
+
+
+# Anchors: the chain heads and record counts as they were, kept where the database's users cannot
+# write, and signed with a key the database never holds.
+
+ANCHOR_FORMAT = "bcma-audit-anchor"
+ANCHOR_VERSION = 1
+
+
+@dataclass
+class Seen:
+    """What one pass over a table saw: its records, each chain's last link, and the link at the
+    position an anchor names. Chains are keyed by their text (JSON keys are text)."""
+
+    records: int = 0
+    last: dict[str, tuple[int, str]] = field(default_factory=dict)
+    at_anchor: dict[str, str] = field(default_factory=dict)
+
+
+def watching(
+    links: Iterable[StoredLink], seen: Seen, anchored_seqs: Mapping[str, int]
+) -> Iterator[StoredLink]:
+    """Pass the links through unchanged, noting in `seen` what an anchor is compared with. A link
+    is taken over the content as it hashes now, so a row changed in place moves its link too."""
+    for link in links:
+        seen.records += 1
+        if link.seq is not None:
+            chain = str(link.chain)
+            value = link_hash(
+                seq=link.seq, previous_hash=link.previous_hash, content_hash=link.recomputed_hash
+            )
+            seen.last[chain] = (link.seq, value)
+            if anchored_seqs.get(chain) == link.seq:
+                seen.at_anchor[chain] = value
+        yield link
+
+
+@dataclass(frozen=True)
+class TableAnchor:
+    records: int
+    heads: dict[str, tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class Anchor:
+    written_at: str
+    database: str
+    tables: dict[str, TableAnchor]
+
+    def seqs(self, table: str) -> dict[str, int]:
+        anchored = self.tables.get(table)
+        return {chain: seq for chain, (seq, _link) in anchored.heads.items()} if anchored else {}
+
+
+class AnchorError(ValueError):
+    """An anchor that cannot be trusted: unreadable, of another format, or badly signed."""
+
+
+def anchor_document(*, written_at: datetime, database: str, seen: Mapping[str, Seen]) -> dict:
+    return {
+        "format": ANCHOR_FORMAT,
+        "version": ANCHOR_VERSION,
+        "written_at": written_at.astimezone(UTC).isoformat(timespec="seconds"),
+        "database": database,
+        "tables": {
+            table: {
+                "records": table_seen.records,
+                "heads": [[chain, seq, link] for chain, (seq, link) in table_seen.last.items()],
+            }
+            for table, table_seen in seen.items()
+        },
+    }
+
+
+def _signature(document: Mapping, key: str) -> str:
+    body = canonical_json({name: value for name, value in document.items() if name != "signature"})
+    return "hmac-sha256:" + hmac.new(key.encode(), body.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def anchor_sign(document: Mapping, key: str) -> dict:
+    if not key:
+        raise AnchorError("no signing key")
+    return {**document, "signature": _signature(document, key)}
+
+
+def anchor_read(document: Any, key: str) -> Anchor:
+    """The anchor a signed document holds; AnchorError unless its signature is ours."""
+    if not isinstance(document, dict) or document.get("format") != ANCHOR_FORMAT:
+        raise AnchorError("not an audit anchor")
+    if document.get("version") != ANCHOR_VERSION:
+        raise AnchorError(f"anchor version {document.get('version')!r} is not {ANCHOR_VERSION}")
+    if not key:
+        raise AnchorError("no signing key")
+    try:
+        expected = _signature(document, key)
+    except (TypeError, ValueError) as error:
+        raise AnchorError(f"unreadable anchor: {error}") from error
+    if not hmac.compare_digest(str(document.get("signature", "")), expected):
+        raise AnchorError("bad signature: the anchor was changed or signed with another key")
+    try:
+        tables = {
+            table: TableAnchor(
+                records=int(entry["records"]),
+                heads={str(chain): (int(seq), str(link)) for chain, seq, link in entry["heads"]},
+            )
+            for table, entry in document["tables"].items()
+        }
+        return Anchor(str(document["written_at"]), str(document["database"]), tables)
+    except (KeyError, TypeError, ValueError) as error:
+        raise AnchorError(f"unreadable anchor: {error!r}") from error
+
+
+class AnchorProblem(StrEnum):
+    LEDGER_EMPTIED = "ledger emptied"
+    COUNT_FELL = "fewer records than anchored"
+    TAIL_MISSING = "anchored records missing"
+    ANCHORED_RECORD_CHANGED = "anchored record rewritten"
+
+
+@dataclass(frozen=True)
+class AnchorFinding:
+    table: str
+    chain: str | None
+    problem: AnchorProblem
+    detail: str
+
+
+def anchor_findings(table: str, anchored: TableAnchor, seen: Seen, *, written_at: str):
+    """Where a table no longer extends its anchor: fewer records than then, a chain that stops
+    short of its anchored head, or an anchored head that hashes differently now (rewritten)."""
+    if anchored.records and not seen.records:
+        yield AnchorFinding(
+            table,
+            None,
+            AnchorProblem.LEDGER_EMPTIED,
+            f"the table is empty; it held {anchored.records} records at {written_at}",
+        )
+        return
+    if seen.records < anchored.records:
+        yield AnchorFinding(
+            table,
+            None,
+            AnchorProblem.COUNT_FELL,
+            f"{seen.records} records now, {anchored.records} at {written_at}",
+        )
+    for chain, (seq, link) in anchored.heads.items():
+        last = seen.last.get(chain)
+        if last is None or last[0] < seq:
+            ends = f"now ends at {last[0]}" if last else "now has no record"
+            yield AnchorFinding(
+                table,
+                chain,
+                AnchorProblem.TAIL_MISSING,
+                f"anchored up to sequence number {seq} at {written_at}, {ends}",
+            )
+        elif seen.at_anchor.get(chain) != link:
+            yield AnchorFinding(
+                table,
+                chain,
+                AnchorProblem.ANCHORED_RECORD_CHANGED,
+                f"sequence number {seq} no longer hashes to the link anchored at {written_at}",
+            )

@@ -10,6 +10,7 @@ What each statement must mean is fixed by the ORM queries it replaced; the bedsi
 both databases against these."""
 
 from datetime import datetime
+from typing import NamedTuple
 
 from hospital.sql import ModelColumns, fetchall, row_lock, table
 from pharmacy.models import (
@@ -37,37 +38,57 @@ _PRIOR = ModelColumns(Administration, "a", only=("order", "administered_at", "am
 _WARD_STAFF = Ward.staff.through
 
 
-def patient_admission_band(
-    *, gsrn: str, band_instance: int, user_id: int
-) -> tuple[Patient | None, Admission | None, bool, bool]:
+class BandRead(NamedTuple):
+    patient: Patient | None
+    admission: Admission | None  # the open admission, ward attached
+    band_active: bool
+    performer_on_ward: bool
+    # For an inactive band that was the active band of its admission when that admission closed
+    # (voided by the discharge, not by a reprint: the admission's last band, voided no earlier
+    # than the discharge): the discharge time. Else None.
+    band_discharged_at: datetime | None
+
+
+_DISCHARGED_AT = ModelColumns(Admission, "ba", only=("discharged_at",))
+
+
+def patient_admission_band(*, gsrn: str, band_instance: int, user_id: int) -> BandRead:
     """The wristband's patient, their open admission (ward attached), whether this band is the
-    admission's active one, and whether `user_id` is assigned to that ward: one statement.
-    A band is active only while its admission is open, so without one no band is active."""
+    admission's active one, whether `user_id` is assigned to that ward, and when the band's
+    admission was discharged if the discharge voided it: one statement. A band is active only
+    while its admission is open, so without one no band is active. The ORM twin of the last
+    value is wards.selectors.wristband_discharged_at; "active" is WristbandQuerySet.active."""
     rows = fetchall(
         f"SELECT {_PATIENT.sql}, {_ADMISSION.sql}, {_WARD.sql}, "  # noqa: S608 - names only
         f"EXISTS (SELECT 1 FROM {table(Wristband)} b JOIN {table(Admission)} ba "
         "ON ba.id = b.admission_id WHERE b.patient_id = p.id AND b.instance = %s "
         "AND b.voided_at IS NULL AND ba.discharged_at IS NULL), "
         f"EXISTS (SELECT 1 FROM {table(_WARD_STAFF)} ws "
-        "WHERE ws.ward_id = a.ward_id AND ws.user_id = %s) "
+        "WHERE ws.ward_id = a.ward_id AND ws.user_id = %s), "
+        f"(SELECT ba.discharged_at FROM {table(Wristband)} b JOIN {table(Admission)} ba "
+        "ON ba.id = b.admission_id WHERE b.patient_id = p.id AND b.instance = %s "
+        "AND ba.discharged_at IS NOT NULL AND b.voided_at >= ba.discharged_at "
+        f"AND NOT EXISTS (SELECT 1 FROM {table(Wristband)} later "
+        "WHERE later.admission_id = b.admission_id AND later.instance > b.instance)) "
         f"FROM {table(Patient)} p "
         f"LEFT JOIN {table(Admission)} a ON a.patient_id = p.id AND a.discharged_at IS NULL "
         f"LEFT JOIN {table(Ward)} w ON w.id = a.ward_id "
         "WHERE p.gsrn = %s",
-        [band_instance, user_id, gsrn],
+        [band_instance, user_id, band_instance, gsrn],
     )
     if not rows:
-        return None, None, False, False
+        return BandRead(None, None, False, False, None)
     row = rows[0]
     patient = _PATIENT.instance(row)
     admission_at = _PATIENT.width
+    flags_at = admission_at + _ADMISSION.width + _WARD.width
+    (discharged_at,) = _DISCHARGED_AT.values(row, flags_at + 2)
     if row[admission_at] is None:
-        return patient, None, False, False
+        return BandRead(patient, None, False, False, discharged_at)
     admission = _ADMISSION.instance(row, admission_at)
     admission.patient = patient
     admission.ward = _WARD.instance(row, admission_at + _ADMISSION.width)
-    flags_at = admission_at + _ADMISSION.width + _WARD.width
-    return patient, admission, bool(row[flags_at]), bool(row[flags_at + 1])
+    return BandRead(patient, admission, bool(row[flags_at]), bool(row[flags_at + 1]), discharged_at)
 
 
 def allergies_of(patient_id: int) -> list[Allergy]:
@@ -127,8 +148,8 @@ def orders_of(admission_id: int) -> dict[int, MedicationOrder]:
 
 
 def _counting_given() -> str:
-    """Record `a` still counts: completed, and no entered-in-error record withdraws it (as
-    selectors.counting_given). Takes one parameter: AdministrationStatus.COMPLETED."""
+    """Record `a` still counts: completed, and no entered-in-error record withdraws it (the twin of
+    AdministrationQuerySet.counting_given). Takes one parameter: AdministrationStatus.COMPLETED."""
     return (
         "a.status = %s AND NOT EXISTS "  # noqa: S608 - a table name only
         f"(SELECT 1 FROM {table(Administration)} c WHERE c.corrects_id = a.id)"

@@ -358,3 +358,46 @@ def compare_amount(
     """An amount (what the nurse gives, what an earlier record says) against the ordered dose.
     `amount_strength` relates the amount's volume or count to medication."""
     return _compare_items(ordered, [(amount, amount_strength)], ordered_strength)
+
+
+# How far one counted unit of each form may be divided when the formulary marks it divisible: a
+# scored tablet in halves; a vial or ampoule counted "each" to any part drawn up. Every other form
+# (capsules, extended-release forms, suppositories, patches) is given whole.
+_PART_OF_A_UNIT: dict[str, Fraction | None] = {
+    "tablet": Fraction(1, 2),
+    "injection": None,
+    "powder_injection": None,
+    "infusion": None,
+}
+
+
+@dataclass(frozen=True)
+class UnitsForDose:
+    """A dose in the product's own units (tablets, capsules, vials, mL): `units` None when the
+    dose cannot be computed from the strength (IU against mg). `whole` says whether it can be
+    given as such: whole units, a legitimate part of a divisible unit, or any measured volume."""
+
+    units: Fraction | None
+    unit: str
+    whole: bool
+
+
+def units_for_dose(
+    dose: Quantity, strength: Strength, *, dose_form: str, divisible: bool
+) -> UnitsForDose:
+    """250 mg from 500 mg capsules is half a capsule, which cannot be given; half of a scored
+    500 mg tablet can; 6 IU of a 100 IU/mL insulin is 0.06 mL, measured, not counted."""
+    per = strength.per
+    try:
+        if dose.dimension == per.dimension:
+            units = dose.exact(per.unit)
+        else:
+            units = dose.exact(strength.amount.unit) / strength.amount.exact() * per.exact()
+    except IncomparableUnits:
+        return UnitsForDose(None, per.unit, False)
+    if per.dimension != Dimension.COUNT or units.denominator == 1:
+        return UnitsForDose(units, per.unit, True)
+    if not divisible or dose_form not in _PART_OF_A_UNIT:
+        return UnitsForDose(units, per.unit, False)
+    part = _PART_OF_A_UNIT[dose_form]
+    return UnitsForDose(units, per.unit, part is None or (units / part).denominator == 1)

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from hospital import sql
 from hospital.models import BaseModel
 from pharmacy.models import DoseUnit, MedicationOrder, Package, Route, ScheduledDose
 from wards.models import Admission, Patient, Ward
@@ -118,6 +119,27 @@ class CorrectionReason(models.TextChoices):
     OTHER = "other", _("other (comment required)")
 
 
+class AdministrationQuerySet(models.QuerySet):
+    """The clinical reads of the ledger, each defined once. A record *still counts* unless a later
+    entered-in-error record withdraws it; the bedside's raw SQL spells the same read in
+    scanning.bedside_sql (`_counting_given`), and tests/scanning/test_bedside_sql.py holds them
+    equal."""
+
+    def still_counting(self):
+        """Not withdrawn by an entered-in-error record (which itself never counts as a dose)."""
+        return self.filter(correction__isnull=True).exclude(
+            status=AdministrationStatus.ENTERED_IN_ERROR
+        )
+
+    def counting_given(self):
+        """The dose was given, and that still stands."""
+        return self.filter(status=AdministrationStatus.COMPLETED, correction__isnull=True)
+
+    def counting_not_given(self):
+        """The dose was documented not given, and that still stands."""
+        return self.filter(status=AdministrationStatus.NOT_DONE, correction__isnull=True)
+
+
 class Administration(ChainedRecord, BaseModel):
     """The legal record of a dose given or not given. Never updated in place: a correction is a new
     `entered_in_error` row pointing at the row it corrects, optionally followed by a replacement
@@ -174,6 +196,8 @@ class Administration(ChainedRecord, BaseModel):
         help_text=_("The withdrawn record this record stands in for."),
     )
 
+    objects = AdministrationQuerySet.as_manager()
+
     class Meta:
         ordering = ["-administered_at"]
         verbose_name = _("administration")
@@ -196,6 +220,10 @@ class Administration(ChainedRecord, BaseModel):
                 condition=~Q(status="completed")
                 | (Q(amount__isnull=False, amount__gt=0) & ~Q(unit="") & ~Q(route="")),
                 name="%(app_label)s_%(class)s_given_has_amount_unit_route",
+            ),
+            models.CheckConstraint(
+                condition=Q(route="") | Q(route__in=Route.values),
+                name="%(app_label)s_%(class)s_route_valid",
             ),
             models.CheckConstraint(
                 condition=~Q(status="not_done") | ~Q(reason=""),
@@ -292,3 +320,76 @@ class IdempotentRequest(BaseModel):
                 fields=["user", "key"], name="%(app_label)s_%(class)s_unique_key"
             ),
         ]
+
+
+class CheckedDose(models.Model):
+    """The order and scheduled dose (none for PRN) a check was about, written with the check's scan
+    event. The event itself is hashed and append-only, and cannot gain a column without a new
+    audit version; this row lets a GO or WARN that nothing followed be found ("scanned but not
+    recorded", scanning.selectors.checks_unrecorded)."""
+
+    scan_event = models.OneToOneField(
+        ScanEvent, on_delete=models.PROTECT, primary_key=True, related_name="checked_dose"
+    )
+    order = models.ForeignKey(MedicationOrder, on_delete=models.PROTECT, related_name="+")
+    # No database constraint: a changed order's future doses are deleted (pharmacy.services), and
+    # a check of one of them must neither block that nor be rewritten (this row is append-only).
+    scheduled_dose = models.ForeignKey(
+        ScheduledDose,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    checked_at = models.DateTimeField(_("checked at"))  # the event's, for the index below
+
+    class Meta:
+        verbose_name = _("checked dose")
+        verbose_name_plural = _("checked doses")
+        indexes = [models.Index(fields=["order", "checked_at"])]
+
+    def __str__(self):
+        return f"check {self.scan_event_id}: order {self.order_id}, dose {self.scheduled_dose_id}"
+
+
+class UnrecordedCheckReason(models.TextChoices):
+    GIVEN_ON_PAPER = "given_on_paper", _("Given, and written on the paper (downtime) MAR")
+    NOT_GIVEN = "not_given", _("Not given: the dose stays open on the patient's list")
+    SCANNED_IN_ERROR = "scanned_in_error", _("Scanned by mistake: nothing was prepared")
+    OTHER = "other", _("Other (comment required)")
+
+
+class UnrecordedCheckAcknowledgement(BaseModel):
+    """A nurse's answer to a check of hers that was scanned but not recorded: who, when and why it
+    leaves the lists. Written once (append-only in the database too); never changed."""
+
+    scan_event = models.OneToOneField(
+        ScanEvent, on_delete=models.PROTECT, related_name="unrecorded_acknowledgement"
+    )
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=UnrecordedCheckReason.choices)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("scanned-but-not-recorded acknowledgement")
+        verbose_name_plural = _("scanned-but-not-recorded acknowledgements")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reason__in=UnrecordedCheckReason.values),
+                name="%(app_label)s_%(class)s_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason="other") | ~Q(comment=""),
+                name="%(app_label)s_%(class)s_other_needs_comment",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reason} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# The bedside writes these rows with hospital.sql (the system check hospital.E001 holds them to it).
+sql.written_raw(Administration, ScanEvent, IdempotentRequest)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from hospital import gs1
 from hospital.exceptions import ApplicationError
-from scanning.barcodes import ImageRejected, decode_image
+from scanning.barcodes import DECODE_DEADLINE_SECONDS, ImageRejected, decode_image
 
 MAX_RAW_AUDIT = 500  # characters of the raw payload kept in the scan event
 # C0 controls but GS: PostgreSQL's JSONB cannot store NUL, and none of them belongs in a barcode we use.
@@ -67,17 +67,28 @@ class ResolvedScan:
 
 
 def image_rejected_error(rejected: ImageRejected) -> ScanInputError:
-    """Too big is 413; anything else wrong with an image is 400."""
-    too_big = rejected.code in (ImageRejected.TOO_LARGE, ImageRejected.TOO_MANY_PIXELS)
+    """Too big (in bytes, pixels or decoding time) is 413; anything else wrong with an image is 400."""
+    too_big = rejected.code in (
+        ImageRejected.TOO_LARGE,
+        ImageRejected.TOO_MANY_PIXELS,
+        ImageRejected.DECODE_TIMEOUT,
+    )
     return ScanInputError(rejected.message, code=rejected.code, status=413 if too_big else 400)
 
 
 def scan_resolve(
-    scan: ScanInput, *, max_bytes: int, max_pixels: int, gs_substitute: str = ""
+    scan: ScanInput,
+    *,
+    max_bytes: int,
+    max_pixels: int,
+    gs_substitute: str = "",
+    deadline: float | None = DECODE_DEADLINE_SECONDS,
 ) -> ResolvedScan:
     if scan.image is not None:
         try:
-            symbols = decode_image(scan.image, max_bytes=max_bytes, max_pixels=max_pixels)
+            symbols = decode_image(
+                scan.image, max_bytes=max_bytes, max_pixels=max_pixels, deadline=deadline
+            )
         except ImageRejected as rejected:
             raise image_rejected_error(rejected) from rejected
         parsed = _distinct(

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from hospital import gs1
@@ -17,12 +17,19 @@ from pharmacy.models import (
     DoseState,
     Medication,
     MedicationOrder,
+    OrderStatus,
     Package,
     ScheduledDose,
 )
 from scanning import bedside_sql, rules
 from scanning.dose import Quantity
-from scanning.models import Administration, AdministrationStatus
+from scanning.models import (
+    Administration,
+    AdministrationStatus,
+    CheckedDose,
+    ScanEvent,
+    ScanPurpose,
+)
 from scanning.scans import ResolvedScan
 from wards.models import Admission, Allergy, Patient
 
@@ -169,7 +176,7 @@ def check_context_build(
     patient_scan: ResolvedScan,
     unit_scans: list[ResolvedScan],
     witness_scan: ResolvedScan | None = None,
-    witness_pin: str = "",
+    witness_verified_id: int | None = None,
     requested_order_id: int | None = None,
     amount: Quantity | None = None,
     now: datetime | None = None,
@@ -178,10 +185,13 @@ def check_context_build(
     band = _patient_slot(patient_scan)
     patient = admission = None
     band_active = performer_on_ward = False
+    band_discharged_at = None
     allergies: list[Allergy] = []
     if band is not None:
-        patient, admission, band_active, performer_on_ward = bedside_sql.patient_admission_band(
-            gsrn=band.payload.gsrn, band_instance=band.payload.instance, user_id=performer.pk
+        patient, admission, band_active, performer_on_ward, band_discharged_at = (
+            bedside_sql.patient_admission_band(
+                gsrn=band.payload.gsrn, band_instance=band.payload.instance, user_id=performer.pk
+            )
         )
     if patient is not None:
         allergies = bedside_sql.allergies_of(patient.pk)
@@ -276,9 +286,10 @@ def check_context_build(
         performer=staff_facts(performer),
         witness_scan_kind=witness_scan.kind if witness_scan is not None else None,
         witness=staff_facts(witness) if witness is not None else None,
-        witness_pin_ok=bool(witness is not None and witness_pin and witness.check_pin(witness_pin)),
+        witness_pin_ok=witness is not None and witness.pk == witness_verified_id,
         requested_order_id=requested_order_id,
         amount=amount,
+        band_discharged_at=band_discharged_at,
     )
     return CheckContext(
         facts=facts,
@@ -293,11 +304,6 @@ def check_context_build(
         units=units,
         unit_keyed=unit_keyed,
     )
-
-
-def counting_given(queryset):
-    """Given records that still count: completed and not withdrawn as entered in error."""
-    return queryset.filter(status=AdministrationStatus.COMPLETED, correction__isnull=True)
 
 
 def _product_facts(package: Package | None) -> rules.ProductFacts | None:
@@ -349,7 +355,7 @@ def mar_get(*, patient: Patient, day) -> dict:
     if admission is not None:
         orders = list(
             MedicationOrder.objects.filter(admission=admission)
-            .select_related("medication")
+            .select_related("medication__substance")
             .prefetch_related(
                 Prefetch(
                     "scheduled_doses",
@@ -386,21 +392,70 @@ def mar_get(*, patient: Patient, day) -> dict:
     }
 
 
+def mar_order_flags(*, patient: Patient, orders: list[MedicationOrder], now: datetime) -> dict:
+    """For the cart's dose list, per order id: the patient's allergies that the bedside ALLERGY
+    rule matches to the order's medication, and for a PRN order its last counting dose and the
+    next moment a dose is allowed (rules.prn_next_allowed). Two queries, whatever the orders."""
+    allergies = [
+        rules.AllergyFacts(code=a.allergen_code, name=a.allergen_name, severity=a.severity)
+        for a in Allergy.objects.filter(patient=patient).order_by("pk")
+    ]
+    prn_orders = [o for o in orders if o.is_prn]
+    prior = []
+    if prn_orders:
+        lookback = max(
+            [PRN_LOOKBACK]
+            + [timedelta(minutes=o.prn_min_interval_minutes or 0) for o in prn_orders]
+        )
+        prior = [
+            rules.PriorDose(order_id=order_id, administered_at=at, amount=amount, unit=unit)
+            for order_id, at, amount, unit in bedside_sql.prior_given(
+                order_ids=[o.pk for o in prn_orders], since=now - lookback
+            )
+        ]
+    flags = {}
+    for order in orders:
+        entry = {
+            "allergies": rules.allergies_matching(allergies, medication_facts(order.medication))
+        }
+        if order.is_prn:
+            mine = [p for p in prior if p.order_id == order.pk]
+            entry["last_given_at"] = max((p.administered_at for p in mine), default=None)
+            entry["next_allowed_at"] = rules.prn_next_allowed(_order_facts(order), mine, now)
+        flags[order.pk] = entry
+    return flags
+
+
+def administration_list_recent(*, patient: Patient, since: datetime):
+    """The patient's records since `since` (given, not given, entered in error), newest first."""
+    return (
+        Administration.objects.filter(patient=patient, administered_at__gte=since)
+        .select_related("order__medication", "performer", "scheduled_dose")
+        .order_by("-administered_at", "-pk")
+    )
+
+
 def dose_list_due_for_ward(
     *, ward, now: datetime, hours_ahead: int = 4, hours_back: int = 24
 ) -> list[dict]:
     """Open scheduled doses of the ward's admitted patients from `hours_back` ago to `hours_ahead`,
     each classed as upcoming, due (inside the ward's window), overdue (past the window, under
-    4 hours) or missed (older), in one query."""
+    4 hours) or missed (older), in one query.
+
+    Only doses that are (or were) due: under an active order verified by the time the dose fell
+    due, for a living patient whose admission is open. A pending, held, stopped or late-verified
+    order's doses, and a deceased patient's, are nobody's to give and never "missed"."""
     doses = (
         ScheduledDose.objects.filter(
             order__admission__ward=ward,
             order__admission__discharged_at__isnull=True,
+            order__admission__patient__deceased_at__isnull=True,
+            order__status=OrderStatus.ACTIVE,
+            order__verified_at__lte=F("due_at"),
             state=DoseState.SCHEDULED,
             due_at__gte=now - timedelta(hours=hours_back),
             due_at__lte=now + timedelta(hours=hours_ahead),
         )
-        .exclude(order__status__in=["discontinued", "completed"])
         .select_related("order__medication", "order__admission__patient", "order__admission__bed")
         .order_by("due_at", "pk")
     )
@@ -462,4 +517,113 @@ def lot_recipients_list(*, gtin: str, lot: str):
         .select_related("patient", "admission__ward", "admission__bed", "performer", "correction")
         .distinct()
         .order_by("-administered_at")
+    )
+
+
+def replacement_facts_build(
+    *, original: Administration, amount: Quantity
+) -> rules.ReplacementFacts:
+    """The facts of `rules.check_replacement` for a correction of `original` to `amount`: the
+    units of the record (or of the record it replaced, for a replacement, which has none of its
+    own), and the order's other counting doses before it."""
+    record = original
+    units = list(record.units.select_related("package__medication__substance"))
+    for _hop in range(20):  # a chain of replacements leads back to the scanned record
+        if units or record.replaces_id is None:
+            break
+        record = Administration.objects.get(pk=record.replaces_id)
+        units = list(record.units.select_related("package__medication__substance"))
+    order = MedicationOrder.objects.select_related("medication__substance").get(
+        pk=original.order_id
+    )
+    prior: tuple[rules.PriorDose, ...] = ()
+    if order.is_prn:
+        lookback = max(PRN_LOOKBACK, timedelta(minutes=order.prn_min_interval_minutes or 0))
+        prior = tuple(
+            rules.PriorDose(
+                order_id=row.order_id,
+                administered_at=row.administered_at,
+                amount=row.amount,
+                unit=row.unit,
+            )
+            for row in Administration.objects.filter(order_id=order.pk)
+            .counting_given()
+            .exclude(pk=original.pk)
+            .filter(
+                administered_at__gte=original.administered_at - lookback,
+                administered_at__lt=original.administered_at,
+            )
+        )
+    return rules.ReplacementFacts(
+        now=original.administered_at,
+        tz=timezone.get_default_timezone(),
+        order=_order_facts(order),
+        units=tuple(
+            rules.ScannedUnit(
+                kind="medication",
+                gtin=unit.gtin,
+                lot=unit.lot or None,
+                serial=unit.serial or None,
+                expiry=unit.expiry,
+                keyed=not unit.scanned,
+                product=_product_facts(unit.package),
+            )
+            for unit in units
+        ),
+        prior_doses=prior,
+        amount=amount,
+    )
+
+
+def checks_unrecorded(
+    *,
+    now: datetime,
+    older_than: timedelta,
+    lookback: timedelta,
+    ward=None,
+    performer=None,
+):
+    """Checks that said GO or WARN for a dose and that nothing followed: no record of that dose
+    (given or not given) since, no newer check of it (by anyone) and no acknowledgement. The
+    nurse believes she charted a dose that is on no record: "scanned but not recorded". Only
+    checks at least `older_than` old (a nurse may still be recording) and at most `lookback`;
+    of one ward or one nurse. Oldest first, in one query."""
+    # A PRN check has no scheduled dose: its order is "the dose".
+    same_dose = Q(scheduled_dose_id=OuterRef("checked_dose__scheduled_dose_id")) | Q(
+        scheduled_dose__isnull=True
+    )
+    newer_check = CheckedDose.objects.filter(
+        same_dose,
+        order_id=OuterRef("checked_dose__order_id"),
+        checked_at__gt=OuterRef("created_at"),
+    )
+    record_since = Administration.objects.filter(
+        same_dose,
+        order_id=OuterRef("checked_dose__order_id"),
+        created_at__gte=OuterRef("created_at"),
+        status__in=(AdministrationStatus.COMPLETED, AdministrationStatus.NOT_DONE),
+    )
+    events = ScanEvent.objects.filter(
+        purpose=ScanPurpose.CHECK,
+        verdict__in=("go", "warn"),
+        created_at__gte=now - lookback,
+        created_at__lte=now - older_than,
+        checked_dose__isnull=False,
+        unrecorded_acknowledgement__isnull=True,
+    )
+    if ward is not None:
+        events = events.filter(ward=ward)
+    if performer is not None:
+        events = events.filter(performer=performer)
+    return list(
+        events.exclude(Exists(newer_check))
+        .exclude(Exists(record_since))
+        .select_related(
+            "performer",
+            "patient",
+            "checked_dose__order__medication",
+            "checked_dose__order__admission__bed",
+            "checked_dose__scheduled_dose",
+        )
+        .order_by("created_at", "pk")
     )

@@ -1,31 +1,54 @@
 """Every write at the bedside: checks (audit only), records, not-given, corrections."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from hospital import sql
+from hospital.auth import staff_pin_verify
 from hospital.exceptions import ApplicationError
-from hospital.models import Role
+from hospital.models import AccessReason, Role, User
+from hospital.throttle import (
+    BADGE,
+    Source,
+    hashing_slot,
+    login_attempt_begin,
+    login_attempt_succeeded,
+    login_throttle_release,
+)
 from pharmacy.models import DoseState, MedicationOrder, ScheduledDose
 from scanning import bedside_sql, rules
+from scanning.access import (
+    BreakGlassLimitError,
+    BreakGlassNeedsScanError,
+    WardNotAssignedError,
+    break_glass_record,
+)
 from scanning.chains import administration_append, scan_event_append
 from scanning.dose import IncomparableUnits, Quantity
 from scanning.models import (
     AdministeredUnit,
     Administration,
     AdministrationStatus,
+    CheckedDose,
     CorrectionReason,
     NotGivenReason,
     Override,
     ScanEvent,
     ScanPurpose,
+    UnrecordedCheckAcknowledgement,
+    UnrecordedCheckReason,
 )
 from scanning.scans import ResolvedScan, ScanInput, scan_resolve
-from scanning.selectors import CheckContext, check_context_build, counting_given
+from scanning.selectors import (
+    CheckContext,
+    check_context_build,
+    replacement_facts_build,
+)
 from scanning.signals import administration_recorded
 from wards.models import Patient
 
@@ -42,7 +65,8 @@ class CheckRequest:
     patient: ScanInput
     medications: tuple[ScanInput, ...] = ()
     witness: ScanInput | None = None
-    witness_pin: str = ""
+    # The witness whose PIN was checked for this request (staff_authenticate_gsrn), if any.
+    witness_verified_id: int | None = None
     order_id: int | None = None
     cart: str = ""
     ward_code: str | None = None
@@ -53,6 +77,8 @@ class CheckOutcome:
     result: rules.CheckResult
     context: CheckContext
     event: ScanEvent
+    # A break-the-glass refused: the caller commits the scan and security events, then raises it.
+    refusal: ApplicationError | None = None
 
 
 @dataclass
@@ -65,6 +91,8 @@ class RecordOutcome:
     refusal_code: str | None = None
     refusal_message: str = ""
     details: dict = field(default_factory=dict)
+    # Set for refusals that must show nothing of the patient (a break-the-glass refused).
+    refusal_status: int | None = None
 
 
 class BadgeLoginFailedError(ApplicationError):
@@ -72,34 +100,127 @@ class BadgeLoginFailedError(ApplicationError):
     status = 401
 
 
-class LockedOutError(ApplicationError):
-    code = "LOCKED_OUT"
-    status = 429
+class BadgeTextOnlyError(ApplicationError):
+    code = "BADGE_TEXT_ONLY"
+    status = 400
 
 
-def staff_authenticate_badge(*, request, badge: ScanInput, pin: str):
-    """The staff member whose badge this is, if the PIN matches. One answer for every failure, so
-    that a probe cannot tell an unknown badge from a wrong PIN; django-axes counts the failures."""
+def staff_authenticate_gsrn(*, gsrn: str, pin: str, source: Source, purpose: str = "login"):
+    """The staff member with this badge GSRN, if the PIN is hers. Throttled per badge and source
+    (hospital/throttle.py: a refused attempt hashes nothing); otherwise exactly one PIN hash, for
+    a real badge and an unknown one alike. One answer for every failure, so that a probe cannot
+    tell an unknown badge from a wrong PIN."""
+    attempt = login_attempt_begin(kind=BADGE, credential=gsrn, source=source, purpose=purpose)
+    user = None
+    if gsrn:
+        with hashing_slot():
+            user = staff_pin_verify(gsrn=gsrn, pin=pin)
+    if user is None:
+        raise BadgeLoginFailedError("Badge or PIN not recognised.")
+    login_attempt_succeeded(attempt)
+    return user
+
+
+def _badge_gsrn(badge: ScanInput) -> str:
+    """The GSRN of a badge scanned as text ("" if the text is no badge). No image is decoded for
+    someone not yet logged in."""
+    if badge.image is not None:
+        raise BadgeTextOnlyError(
+            "Scan the badge with the cart's scanner: the login reads no images."
+        )
     scan = scan_resolve(
-        badge,
+        badge, max_bytes=0, max_pixels=0, gs_substitute=settings.BARCODE_GS_SUBSTITUTE
+    )
+    parsed = scan.first("badge")
+    return parsed.payload.gsrn if parsed else ""
+
+
+def staff_authenticate_badge(*, badge: ScanInput, pin: str, source: Source):
+    """A login: the badge as the scanner typed it, then `staff_authenticate_gsrn`."""
+    return staff_authenticate_gsrn(gsrn=_badge_gsrn(badge), pin=pin, source=source)
+
+
+def witness_authenticate(*, witness: ScanInput, pin: str, source: Source) -> int | None:
+    """The id of the second nurse whose badge was scanned, if `pin` is hers; None otherwise (the
+    rules then say WITNESS_REQUIRED with what was wrong). Her PIN is a login like any other:
+    throttled per badge and source, one hash."""
+    scan = scan_resolve(
+        witness,
         max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
         max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
         gs_substitute=settings.BARCODE_GS_SUBSTITUTE,
+    ).first("badge")
+    if scan is None:
+        return None
+    try:
+        return staff_authenticate_gsrn(gsrn=scan.payload.gsrn, pin=pin, source=source).pk
+    except BadgeLoginFailedError:
+        return None
+
+
+class WardRequiredError(ApplicationError):
+    code = "WARD_REQUIRED"
+
+
+def cart_ward_check(user, ward_code: str) -> None:
+    """A nurse's session is a cart's: it names one of her wards, or WRONG_WARD could never warn.
+    The API login and the cart's login page both ask this."""
+    if not ward_code:
+        if user.may_administer:
+            raise WardRequiredError("Choose the ward of this cart.", details={"field": "ward"})
+        return
+    if not user.wards.filter(code=ward_code).exists():
+        raise WardNotAssignedError("You are not assigned to this ward.")
+
+
+def order_pk_for(external_id) -> int:
+    """The order a check names by its public id (the cart picks among a patient's orders)."""
+    order_pk = (
+        MedicationOrder.objects.filter(external_id=external_id).values_list("pk", flat=True).first()
     )
-    parsed = scan.first("badge")
-    user = authenticate(
-        request, username=parsed.payload.gsrn if parsed else None, password=pin, badge=True
+    if order_pk is None:
+        raise ApplicationError("Unknown order.", code="ORDER_UNKNOWN", status=404)
+    return order_pk
+
+
+class ReleaseNotAllowedError(ApplicationError):
+    code = "RELEASE_NOT_ALLOWED"
+    status = 403
+
+
+def staff_login_release(*, badge: ScanInput, supervisor: ScanInput, pin: str, source: Source):
+    """A charge nurse or an administrator, by her own badge and PIN, lets the staff member whose
+    badge is `badge` in again: the failures counted against that badge (at every source) and
+    against this source are forgotten; a security event records who did it. Returns the staff
+    member let in."""
+    supervising = staff_authenticate_gsrn(
+        gsrn=_badge_gsrn(supervisor), pin=pin, source=source, purpose="release"
     )
-    if getattr(request, "axes_locked_out", False):
-        raise LockedOutError("Too many failed attempts: this badge is locked for 15 minutes.")
-    if user is None:
-        raise BadgeLoginFailedError("Badge or PIN not recognised.")
-    return user
+    if not supervising.has_role(Role.CHARGE_NURSE, Role.ADMIN):
+        raise ReleaseNotAllowedError("Only a charge nurse or an administrator can do this.")
+    gsrn = _badge_gsrn(badge)
+    staff = User.objects.filter(badge_gsrn=gsrn).first() if gsrn else None
+    if staff is None:
+        raise ApplicationError(
+            "No staff member carries this badge.", code="BADGE_UNKNOWN", status=404
+        )
+    login_throttle_release(credential=gsrn, source_ip=source.ip, by=supervising, subject=staff)
+    return staff
 
 
 class PerformerNotAllowedError(ApplicationError):
     code = "PERFORMER_NOT_ALLOWED"
     status = 403
+
+
+class CorrectionWindowClosedError(ApplicationError):
+    code = "CORRECTION_WINDOW_CLOSED"
+    status = 403
+
+
+def correction_deadline(administration: Administration):
+    """Until when the recording nurse herself may mark the record entered in error."""
+    return administration.created_at + timedelta(minutes=settings.CART_ENTERED_IN_ERROR_MINUTES)
 
 
 def scans_resolve(
@@ -109,6 +230,7 @@ def scans_resolve(
         "max_bytes": settings.BARCODE_MAX_IMAGE_BYTES,
         "max_pixels": settings.BARCODE_MAX_IMAGE_PIXELS,
         "gs_substitute": settings.BARCODE_GS_SUBSTITUTE,
+        "deadline": settings.BARCODE_DECODE_DEADLINE_SECONDS,
     }
     patient = scan_resolve(request.patient, **limits)
     units = [scan_resolve(scan, **limits) for scan in request.medications]
@@ -180,8 +302,29 @@ def finding_as_dict(finding: rules.Finding, language: str) -> dict:
     }
 
 
+def _break_glass(
+    context: CheckContext, *, performer, patient_scan: ResolvedScan, reason: str, cart: str
+) -> ApplicationError | None:
+    """Log a scan of a patient outside the performer's wards (scanning/access.py), or the refusal
+    to open that patient: a typed band, or too many such patients in an hour."""
+    try:
+        break_glass_record(
+            user=performer,
+            admission=context.admission if context.facts.band_active else None,
+            reason=reason,
+            cart=cart,
+            on_assigned_ward=context.performer_on_ward,
+            band_keyed=patient_scan.keyed,
+        )
+    except (BreakGlassNeedsScanError, BreakGlassLimitError) as refused:
+        return refused
+    return None
+
+
 def administration_check(*, performer, request: CheckRequest) -> CheckOutcome:
-    """Run the rules on what the cart scanned. Writes only the scan event."""
+    """Run the rules on what the cart scanned. Writes only the audit: the scan event, the dose it
+    was about (`CheckedDose`, for "scanned but not recorded") and the break-the-glass log of a
+    patient outside the performer's wards."""
     patient, units, witness = scans_resolve(request)
     context = check_context_build(
         performer=performer,
@@ -189,10 +332,17 @@ def administration_check(*, performer, request: CheckRequest) -> CheckOutcome:
         patient_scan=patient,
         unit_scans=units,
         witness_scan=witness,
-        witness_pin=request.witness_pin,
+        witness_verified_id=request.witness_verified_id,
         requested_order_id=request.order_id,
     )
     result = rules.check_administration(context.facts)
+    refusal = _break_glass(
+        context,
+        performer=performer,
+        patient_scan=patient,
+        reason=AccessReason.WRISTBAND_CHECK,
+        cart=request.cart,
+    )
     event = _event(
         performer=performer,
         request=request,
@@ -201,7 +351,15 @@ def administration_check(*, performer, request: CheckRequest) -> CheckOutcome:
         result=result,
         context=context,
     )
-    return CheckOutcome(result=result, context=context, event=event)
+    if result.order is not None:
+        # What the check was about: a GO or WARN that nothing follows is "scanned but not recorded".
+        CheckedDose.objects.create(
+            scan_event=event,
+            order_id=result.order.id,
+            scheduled_dose_id=result.dose.id if result.dose is not None else None,
+            checked_at=event.created_at,
+        )
+    return CheckOutcome(result=result, context=context, event=event, refusal=refusal)
 
 
 def _lock_patient_and_orders(patient_scan: ResolvedScan) -> None:
@@ -267,14 +425,16 @@ def administration_record(
         patient_scan=patient_scan,
         unit_scans=units,
         witness_scan=witness,
-        witness_pin=request.witness_pin,
+        witness_verified_id=request.witness_verified_id,
         requested_order_id=request.order_id,
         amount=amount,
     )
     result = rules.check_administration(context.facts)
     scans = _audit_scans(patient_scan, units, witness)
 
-    def refuse(code: str, message: str, details: dict | None = None) -> RecordOutcome:
+    def refuse(
+        code: str, message: str, details: dict | None = None, status: int | None = None
+    ) -> RecordOutcome:
         _event(
             performer=performer,
             request=request,
@@ -289,8 +449,18 @@ def administration_record(
             refusal_code=code,
             refusal_message=message,
             details=details or {},
+            refusal_status=status,
         )
 
+    glass = _break_glass(
+        context,
+        performer=performer,
+        patient_scan=patient_scan,
+        reason=AccessReason.ADMINISTRATION,
+        cart=request.cart,
+    )
+    if glass is not None:
+        return refuse(glass.code, glass.message, glass.details, status=glass.status)
     if "ALREADY_GIVEN" in result.codes():
         return refuse("ALREADY_GIVEN", "This dose has already been given.")
     if result.verdict == "stop" or result.order is None:
@@ -324,7 +494,7 @@ def administration_record(
                 scheduled_dose=dose,
                 status=AdministrationStatus.COMPLETED,
                 performer=performer,
-                witness=_valid_witness(context, performer),
+                witness=witness_accepted(context, performer_id=performer.pk),
                 administered_at=timezone.now(),
                 amount=recorded.value,
                 unit=recorded.unit,
@@ -357,7 +527,13 @@ def administration_record(
                 ],
             )
     except IntegrityError:
-        # Only reachable if the locks above failed to serialise us; the constraints still hold.
+        # The patient and dose locks serialise one patient's records; two patients' carts with
+        # the same serialised unit meet only here, at the serial's unique constraint.
+        if _serial_given(context.units):
+            return refuse(
+                "SERIAL_ALREADY_USED",
+                "This unit (its serial) was given to another patient a moment ago: use another.",
+            )
         return refuse("ALREADY_GIVEN", "This dose or unit has already been recorded.")
     if dose is not None:
         dose.state = DoseState.GIVEN
@@ -375,14 +551,23 @@ def administration_record(
     return RecordOutcome(result=result, context=context, administration=administration)
 
 
-def _valid_witness(context: CheckContext, performer):
-    """A witness goes on the record only if the rules would accept them as one."""
+def _serial_given(units) -> bool:
+    serials = [(unit.payload.gtin, unit.payload.serial) for unit in units if unit.payload.serial]
+    return any(
+        AdministeredUnit.objects.filter(gtin=gtin, serial=serial).exists()
+        for gtin, serial in serials
+    )
+
+
+def witness_accepted(context: CheckContext, *, performer_id: int):
+    """The witness the rules would accept as one (her badge scanned, her PIN checked, another
+    nurse than the performer), else None: only she goes on the record, and the cart names her."""
     witness = context.witness
     if (
         witness is None
         or not context.facts.witness_pin_ok
         or not witness.may_administer
-        or witness.pk == performer.pk
+        or witness.pk == performer_id
     ):
         return None
     return witness
@@ -428,10 +613,9 @@ def administration_not_given(
     band = patient_scan.first("wristband")
     identified = (
         band is not None
-        and order.admission.discharged_at is None
-        and order.admission.wristbands.filter(
-            patient__gsrn=band.payload.gsrn, instance=band.payload.instance, voided_at__isnull=True
-        ).exists()
+        and order.admission.wristbands.active()
+        .filter(patient__gsrn=band.payload.gsrn, instance=band.payload.instance)
+        .exists()
     )
     if not identified:
         raise ApplicationError(
@@ -447,14 +631,12 @@ def administration_not_given(
             raise ApplicationError(
                 "That dose belongs to another order.", code="DOSE_NOT_OF_ORDER", status=422
             )
-        if counting_given(scheduled_dose.administrations.all()).exists():
+        if scheduled_dose.administrations.counting_given().exists():
             raise ApplicationError(
                 "This dose has already been given.", code="ALREADY_GIVEN", status=409
             )
         # One note per dose: a double tap must not send two not-given messages downstream.
-        if scheduled_dose.administrations.filter(
-            status=AdministrationStatus.NOT_DONE, correction__isnull=True
-        ).exists():
+        if scheduled_dose.administrations.counting_not_given().exists():
             raise ApplicationError(
                 "This dose is already documented as not given.",
                 code="ALREADY_DOCUMENTED",
@@ -502,14 +684,29 @@ def administration_correct(
     reason: str,
     comment: str = "",
     replacement_amount: Quantity | None = None,
+    overrides: list[OverrideInput] = (),
 ) -> tuple[Administration, Administration | None]:
-    """Withdraw a record as entered in error (a new row), optionally with a corrected replacement."""
+    """Withdraw a record as entered in error (a new row), optionally with a corrected replacement.
+    A replacement runs the dose, unit and PRN rules of a record (`rules.check_replacement`): a
+    STOP refuses it (422 `CHECK_STOP`), a warning needs its override (422 `OVERRIDE_REQUIRED`);
+    a refusal writes nothing."""
     if not (
         performer.may_administer
         and (performer.pk == administration.performer_id or performer.has_role(Role.CHARGE_NURSE))
     ):
         raise PerformerNotAllowedError(
-            "Only the nurse who recorded it or a charge nurse may correct a record."
+            gettext("Only the nurse who recorded it or a charge nurse may correct a record.")
+        )
+    if not performer.has_role(Role.CHARGE_NURSE) and timezone.now() > correction_deadline(
+        administration
+    ):
+        raise CorrectionWindowClosedError(
+            gettext(
+                "Your own record can be marked entered in error only within %(minutes)d minutes "
+                "of recording it. Ask the charge nurse to correct it."
+            )
+            % {"minutes": settings.CART_ENTERED_IN_ERROR_MINUTES},
+            details={"deadline": correction_deadline(administration).isoformat()},
         )
     if reason not in CorrectionReason.values:
         raise ApplicationError(
@@ -517,10 +714,11 @@ def administration_correct(
         )
     if reason == CorrectionReason.OTHER and not comment.strip():
         raise ApplicationError("A comment is required for 'other'.", code="COMMENT_REQUIRED")
+    # The patient's lock serialises every write to this patient's records, corrections of one
+    # record included. No row lock on the record itself: that needs UPDATE on the ledger, which
+    # the application's database role does not have (hospital/db_roles.py).
     Patient.objects.select_for_update(no_key=True).get(pk=administration.patient_id)
-    original = Administration.objects.select_for_update(of=("self",), no_key=True).get(
-        pk=administration.pk
-    )
+    original = Administration.objects.get(pk=administration.pk)
     if original.status == AdministrationStatus.ENTERED_IN_ERROR:
         raise ApplicationError(
             "A correction cannot itself be corrected.", code="NOT_CORRECTABLE", status=409
@@ -529,6 +727,18 @@ def administration_correct(
         raise ApplicationError(
             "This record was already corrected.", code="ALREADY_CORRECTED", status=409
         )
+    replacement_result = None
+    if replacement_amount is not None:
+        if original.status != AdministrationStatus.COMPLETED:
+            raise ApplicationError(
+                "Only a given record can be replaced.", code="NOT_REPLACEABLE", status=422
+            )
+        if replacement_amount.value <= 0:
+            raise ApplicationError("The amount must be positive.", code="INVALID_AMOUNT")
+        replacement_result = rules.check_replacement(
+            replacement_facts_build(original=original, amount=replacement_amount)
+        )
+        _replacement_refuse(replacement_result, list(overrides))
     now = timezone.now()
     withdrawal = administration_append(
         Administration(
@@ -547,14 +757,9 @@ def administration_correct(
     )
     administration_recorded.send(sender=Administration, administration=withdrawal)
     replacement = None
-    if replacement_amount is not None:
-        if original.status != AdministrationStatus.COMPLETED:
-            raise ApplicationError(
-                "Only a given record can be replaced.", code="NOT_REPLACEABLE", status=422
-            )
-        if replacement_amount.value <= 0:
-            raise ApplicationError("The amount must be positive.", code="INVALID_AMOUNT")
+    if replacement_result is not None:
         order = original.order
+        chosen = {override.code: override for override in overrides}
         replacement = administration_append(
             Administration(
                 patient=original.patient,
@@ -574,7 +779,15 @@ def administration_correct(
                 comment=comment.strip()[:500],
                 cart=original.cart,
                 replaces=original,
-            )
+            ),
+            overrides=[
+                Override(
+                    finding_code=finding.code,
+                    reason=chosen[finding.code].reason,
+                    comment=chosen[finding.code].comment[:500],
+                )
+                for finding in replacement_result.warnings()
+            ],
         )
         administration_recorded.send(sender=Administration, administration=replacement)
     if original.scheduled_dose_id is not None:
@@ -582,13 +795,81 @@ def administration_correct(
     return withdrawal, replacement
 
 
+def _replacement_refuse(result: rules.CheckResult, overrides: list[OverrideInput]) -> None:
+    """A replacement's STOP, or a warning without its override, as the record answers them."""
+    findings = [finding_as_dict(finding, "en") for finding in result.findings]
+    if result.verdict == "stop":
+        raise ApplicationError(
+            "The rules say STOP: this amount cannot be recorded.",
+            code="CHECK_STOP",
+            status=422,
+            details={"findings": findings, "verdict": result.verdict},
+        )
+    missing = _missing_overrides(result, overrides)
+    if missing:
+        raise ApplicationError(
+            "Every warning needs an override reason.",
+            code="OVERRIDE_REQUIRED",
+            status=422,
+            details={"missing": missing, "findings": findings, "verdict": result.verdict},
+        )
+
+
 def _dose_state_refresh(dose_id: int) -> None:
     """A dose's state follows the records that still count: given, else not given, else scheduled."""
-    records = Administration.objects.filter(scheduled_dose_id=dose_id, correction__isnull=True)
-    if records.filter(status=AdministrationStatus.COMPLETED).exists():
+    records = Administration.objects.filter(scheduled_dose_id=dose_id)
+    if records.counting_given().exists():
         state = DoseState.GIVEN
-    elif records.filter(status=AdministrationStatus.NOT_DONE).exists():
+    elif records.counting_not_given().exists():
         state = DoseState.NOT_GIVEN
     else:
         state = DoseState.SCHEDULED
     ScheduledDose.objects.filter(pk=dose_id).exclude(state=DoseState.CANCELLED).update(state=state)
+
+
+class AcknowledgeNotAllowedError(ApplicationError):
+    code = "ACKNOWLEDGE_NOT_ALLOWED"
+    status = 403
+
+
+def unrecorded_check_acknowledge(
+    *, by, scan_event: ScanEvent, reason: str, comment: str = ""
+) -> UnrecordedCheckAcknowledgement:
+    """A nurse answers for a check of hers that was scanned but not recorded (a charge nurse of
+    its ward may answer for her): it leaves the cart's and the dashboard's lists. Once only."""
+    if not (
+        by.may_administer
+        and (
+            by.pk == scan_event.performer_id
+            or (by.has_role(Role.CHARGE_NURSE) and by.wards.filter(pk=scan_event.ward_id).exists())
+        )
+    ):
+        raise AcknowledgeNotAllowedError(
+            "Only the nurse who scanned it, or a charge nurse of the ward, can answer for it."
+        )
+    if reason not in UnrecordedCheckReason.values:
+        raise ApplicationError(
+            "Unknown reason.",
+            code="INVALID_REASON",
+            details={"allowed": UnrecordedCheckReason.values},
+        )
+    if reason == UnrecordedCheckReason.OTHER and not comment.strip():
+        raise ApplicationError("A comment is required for 'other'.", code="COMMENT_REQUIRED")
+    if scan_event.purpose != ScanPurpose.CHECK or scan_event.verdict not in ("go", "warn"):
+        raise ApplicationError(
+            "Only a check that said GO or WARN can be scanned but not recorded.",
+            code="NOT_AN_UNRECORDED_CHECK",
+            status=422,
+        )
+    try:
+        with transaction.atomic():
+            return UnrecordedCheckAcknowledgement.objects.create(
+                scan_event=scan_event,
+                acknowledged_by=by,
+                reason=reason,
+                comment=comment.strip()[:500],
+            )
+    except IntegrityError as error:
+        raise ApplicationError(
+            "This check was already answered for.", code="ALREADY_ACKNOWLEDGED", status=409
+        ) from error

@@ -20,6 +20,23 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_the_truncate_trigger():
+    """Transactional tests end with a flush (TRUNCATE of every table), which the ledger's BEFORE
+    TRUNCATE trigger refuses (scanning/migrations/0005). The test database's superuser flushes in
+    replica mode, where no trigger fires; the application's role may not set it."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        return original(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = original
+
+
 @pytest.fixture
 def pharmacist(db):
     from tests.factories import PharmacistFactory

@@ -42,7 +42,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def pin(obj, create, extracted, **kwargs):
-        obj.set_pin(extracted or "1234")
+        obj.set_pin(extracted or "123456")
         if create:
             obj.save()
 

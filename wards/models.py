@@ -1,8 +1,11 @@
+from datetime import date
+
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from hospital.models import BaseModel, gsrn_validator
 
@@ -35,7 +38,9 @@ class Ward(BaseModel):
 
 
 class Bed(BaseModel):
-    ward = models.ForeignKey(Ward, on_delete=models.PROTECT, related_name="beds")
+    ward = models.ForeignKey(
+        Ward, on_delete=models.PROTECT, related_name="beds", verbose_name=_("ward")
+    )
     code = models.CharField(_("code"), max_length=20)
 
     class Meta:
@@ -78,6 +83,22 @@ class Patient(BaseModel):
         _("health insurance number"), max_length=20, blank=True
     )
     deceased_at = models.DateTimeField(_("deceased at"), null=True, blank=True)
+    # HL7 A40: this record was a duplicate of `merged_into` in the HIS. Kept (its records point
+    # at it), never admitted again.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_patients",
+        verbose_name=_("merged into"),
+    )
+    merged_at = models.DateTimeField(_("merged at"), null=True, blank=True)
+    # The last weighing; weight-based dosing (issue 18) will read it. To ten grams for newborns.
+    weight_kg = models.DecimalField(
+        _("weight (kg)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    weight_measured_at = models.DateTimeField(_("weighed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["full_name"]
@@ -90,20 +111,77 @@ class Patient(BaseModel):
             models.CheckConstraint(
                 condition=Q(gsrn__regex=r"^\d{18}$"), name="%(app_label)s_%(class)s_gsrn_18_digits"
             ),
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True) | Q(weight_kg__gt=0, weight_kg__lte=500),
+                name="%(app_label)s_%(class)s_weight_plausible",
+                violation_error_message=_("A weight is more than 0 and at most 500 kg."),
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True, weight_measured_at__isnull=True)
+                | Q(weight_kg__isnull=False, weight_measured_at__isnull=False),
+                name="%(app_label)s_%(class)s_weight_with_time",
+                violation_error_message=_("A weight needs the time it was measured."),
+            ),
         ]
 
     def __str__(self):
         return f"{self.full_name} ({self.mrn})"
 
+    def age_text(self, on: date) -> str:
+        """Age as a clinician says it: years; months under two; days under one month."""
+        return age_text(self.date_of_birth, on)
+
+
+def age_text(born: date, on: date) -> str:
+    months = (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
+    if months >= 24:
+        years = months // 12
+        return ngettext("%(n)d year", "%(n)d years", years) % {"n": years}
+    if months >= 1:
+        return ngettext("%(n)d month", "%(n)d months", months) % {"n": months}
+    days = (on - born).days
+    return ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
+
 
 class Admission(BaseModel):
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="admissions")
-    ward = models.ForeignKey(Ward, on_delete=models.PROTECT, related_name="admissions")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="admissions", verbose_name=_("patient")
+    )
+    ward = models.ForeignKey(
+        Ward, on_delete=models.PROTECT, related_name="admissions", verbose_name=_("ward")
+    )
     bed = models.ForeignKey(
-        Bed, on_delete=models.PROTECT, null=True, blank=True, related_name="admissions"
+        Bed,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="admissions",
+        verbose_name=_("bed"),
     )
     admitted_at = models.DateTimeField(_("admitted at"))
     discharged_at = models.DateTimeField(_("discharged at"), null=True, blank=True)
+    # The HIS's visit number (HL7 PV1-19): kept as received and sent back in every message.
+    visit_number = models.CharField(_("visit number"), max_length=40, blank=True)
+    # The last transfer (HL7 A02): the cart tells the nurse the patient came from another ward.
+    transferred_at = models.DateTimeField(_("transferred at"), null=True, blank=True)
+    transferred_from = models.ForeignKey(
+        Ward,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("transferred from"),
+    )
+    transferred_from_bed = models.ForeignKey(
+        Bed,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("transferred from bed"),
+    )
+    # HL7 A11: the HIS cancelled this admission (entered in error). It is closed like a discharge.
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-admitted_at"]
@@ -122,10 +200,26 @@ class Admission(BaseModel):
                 name="%(app_label)s_%(class)s_one_open_per_bed",
                 violation_error_message=_("This bed is already occupied."),
             ),
+            models.UniqueConstraint(
+                fields=["visit_number"],
+                condition=~Q(visit_number=""),
+                name="%(app_label)s_%(class)s_visit_number_unique",
+                violation_error_message=_("Another admission has this visit number."),
+            ),
             models.CheckConstraint(
                 condition=Q(discharged_at__isnull=True) | Q(discharged_at__gt=F("admitted_at")),
                 name="%(app_label)s_%(class)s_discharge_after_admission",
                 violation_error_message=_("Discharge must be after admission."),
+            ),
+            models.CheckConstraint(
+                condition=Q(cancelled_at__isnull=True) | Q(discharged_at__isnull=False),
+                name="%(app_label)s_%(class)s_cancelled_is_closed",
+                violation_error_message=_("A cancelled admission is closed."),
+            ),
+            models.CheckConstraint(
+                condition=Q(transferred_at__isnull=True, transferred_from__isnull=True)
+                | Q(transferred_at__isnull=False, transferred_from__isnull=False),
+                name="%(app_label)s_%(class)s_transfer_has_origin",
             ),
         ]
         indexes = [models.Index(fields=["ward", "discharged_at"])]
@@ -153,7 +247,9 @@ class Allergy(BaseModel):
     code and its allergy-class code.
     """
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergies")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="allergies", verbose_name=_("patient")
+    )
     allergen_code = models.SlugField(_("substance or class code"), max_length=60)
     allergen_name = models.CharField(_("substance or class"), max_length=200)
     severity = models.CharField(
@@ -183,11 +279,26 @@ class Allergy(BaseModel):
         return f"{self.allergen_name} ({self.get_severity_display()})"
 
 
+class WristbandQuerySet(models.QuerySet):
+    def active(self):
+        """Bands that identify a patient at the bedside: not voided, on an admission still open.
+        The bedside's one-statement read spells the same in scanning.bedside_sql
+        (patient_admission_band)."""
+        return self.filter(voided_at__isnull=True, admission__discharged_at__isnull=True)
+
+
 class Wristband(BaseModel):
     """One printed band. AI 8019 `instance` numbers a patient's bands across admissions, never reused."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="wristbands")
-    admission = models.ForeignKey(Admission, on_delete=models.PROTECT, related_name="wristbands")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="wristbands", verbose_name=_("patient")
+    )
+    admission = models.ForeignKey(
+        Admission,
+        on_delete=models.PROTECT,
+        related_name="wristbands",
+        verbose_name=_("admission"),
+    )
     instance = models.PositiveBigIntegerField(
         _("band instance (SRIN)"), validators=[MinValueValidator(1)]
     )
@@ -200,6 +311,8 @@ class Wristband(BaseModel):
     )
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     void_reason = models.CharField(_("void reason"), max_length=200, blank=True)
+
+    objects = WristbandQuerySet.as_manager()
 
     class Meta:
         ordering = ["patient", "-instance"]

@@ -1,9 +1,13 @@
-from django.db import transaction
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from hospital import gs1
 from hospital.exceptions import ApplicationError
-from wards.models import Admission, Patient, Wristband
+from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
 
 
 class AdmissionClosedError(ApplicationError):
@@ -11,6 +15,7 @@ class AdmissionClosedError(ApplicationError):
     status = 409
 
 
+# The reasons the services write are read in the pharmacy site, in the hospital's language.
 @transaction.atomic
 def wristband_issue(*, admission: Admission, printed_by, reason: str = "") -> Wristband:
     """Print a new band for an open admission; the previous active band is voided first.
@@ -24,7 +29,7 @@ def wristband_issue(*, admission: Admission, printed_by, reason: str = "") -> Wr
         raise AdmissionClosedError("A wristband can only be printed for an open admission.")
     now = timezone.now()
     Wristband.objects.filter(admission__patient=patient, voided_at__isnull=True).update(
-        voided_at=now, void_reason=reason or "Superseded by a reprinted band"
+        voided_at=now, void_reason=reason or "Thay bằng vòng tay in mới"
     )
     last_instance = patient.wristbands.aggregate(last=Max("instance"))["last"] or 0
     return Wristband.objects.create(
@@ -59,6 +64,304 @@ def admission_discharge(*, admission: Admission, discharged_at=None) -> Admissio
     admission.discharged_at = discharged_at or timezone.now()
     admission.save(update_fields=["discharged_at"])
     admission.wristbands.filter(voided_at__isnull=True).update(
-        voided_at=admission.discharged_at, void_reason="Patient discharged"
+        voided_at=admission.discharged_at, void_reason="Người bệnh ra viện"
     )
     return admission
+
+
+# ------------------------------------------------------------------------------------------------
+# Patients and admissions as the hospital information system (HIS) reports them. The callers
+# (interop.inbound) hold the patient's inbound lock and resolve the HIS's codes first.
+
+
+class HisConflictError(ApplicationError):
+    """What the HIS says contradicts what we hold; `waiting` when an earlier message may fix it."""
+
+    code = "HIS_CONFLICT"
+    status = 409
+
+    def __init__(self, message: str, *, code: str | None = None, waiting: bool = False):
+        super().__init__(message, code=code)
+        self.waiting = waiting
+
+
+PATIENT_FIELDS = (
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "national_id",
+    "health_insurance_number",
+    "deceased_at",
+)
+
+
+def patient_gsrn_allocate() -> str:
+    """The next free patient GSRN under the hospital's GS1 prefix (AI 8018 on the wristband)."""
+    prefix = settings.PATIENT_GSRN_PREFIX
+    width = 17 - len(prefix)
+    last = (
+        Patient.objects.filter(gsrn__startswith=prefix)
+        .order_by("-gsrn")
+        .values_list("gsrn", flat=True)
+        .first()
+    )
+    serial = int(last[len(prefix) : 17]) + 1 if last else 1
+    if serial >= 10**width:
+        raise ApplicationError("The patient GSRN range is exhausted.", code="GSRN_EXHAUSTED")
+    return gs1.make_gsrn(f"{prefix}{serial:0{width}d}")
+
+
+def patient_save_from_his(*, mrn: str, values: dict, create: bool) -> Patient:
+    """Create or update a patient from the HIS's demographics; blank values keep ours."""
+    patient = Patient.objects.select_for_update(no_key=True).filter(mrn=mrn).first()
+    values = {key: value for key, value in values.items() if value not in ("", None)}
+    if patient is None:
+        if not create:
+            raise HisConflictError(
+                f"Patient {mrn} is not known here yet.", code="PATIENT_UNKNOWN", waiting=True
+            )
+        missing = [name for name in ("full_name", "date_of_birth", "sex") if name not in values]
+        if missing:
+            raise HisConflictError(
+                f"A new patient needs {', '.join(missing)}.", code="PATIENT_INCOMPLETE"
+            )
+        for _attempt in range(5):
+            patient = Patient(mrn=mrn, gsrn=patient_gsrn_allocate(), **values)
+            patient.full_clean()
+            try:
+                with transaction.atomic():
+                    patient.save()
+                return patient
+            except IntegrityError:
+                if Patient.objects.filter(mrn=mrn).exists():
+                    raise
+        raise ApplicationError("No free patient GSRN after 5 tries.", code="GSRN_BUSY")
+    if patient.merged_into_id is not None:
+        raise HisConflictError(
+            f"Patient {mrn} was merged into another record.", code="PATIENT_MERGED"
+        )
+    changed = [name for name, value in values.items() if getattr(patient, name) != value]
+    for name in changed:
+        setattr(patient, name, values[name])
+    if changed:
+        patient.full_clean()
+        patient.save(update_fields=changed)
+    return patient
+
+
+def allergies_replace_from_his(*, patient: Patient, allergies: list[dict]) -> None:
+    """The HIS sent the full list (AL1): add and update ours to match. An allergy the HIS no
+    longer lists is kept: removing one is a clinical decision, not an interface's."""
+    existing = {a.allergen_code: a for a in patient.allergies.all()}
+    for item in allergies:
+        allergy = existing.get(item["allergen_code"])
+        if allergy is None:
+            allergy = Allergy(patient=patient, **item)
+            allergy.full_clean()
+            allergy.save()
+            existing[allergy.allergen_code] = allergy
+            continue
+        changed = [name for name, value in item.items() if getattr(allergy, name) != value]
+        for name in changed:
+            setattr(allergy, name, item[name])
+        if changed:
+            allergy.full_clean()
+            allergy.save(update_fields=changed)
+
+
+def _bed_free(bed: Bed | None, *, admission: Admission | None = None) -> None:
+    if bed is None:
+        return
+    other = (
+        Admission.objects.filter(bed=bed, discharged_at__isnull=True)
+        .exclude(pk=admission.pk if admission else None)
+        .select_related("patient")
+        .first()
+    )
+    if other is not None:
+        # Usually the HIS's message moving the other patient out has not arrived yet.
+        raise HisConflictError(
+            f"Bed {bed} is still taken by {other.patient.mrn} here.",
+            code="BED_OCCUPIED",
+            waiting=True,
+        )
+
+
+@transaction.atomic
+def admission_admit_from_his(
+    *, patient: Patient, ward: Ward, bed: Bed | None, visit_number: str, admitted_at
+) -> Admission:
+    """Open an admission (A01/A04). The same visit again is an update, not a second admission."""
+    patient = Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
+    if visit_number:
+        known = Admission.objects.filter(visit_number=visit_number).first()
+        if known is not None:
+            if known.patient_id != patient.pk:
+                raise HisConflictError(
+                    f"Visit {visit_number} belongs to another patient here.", code="VISIT_CONFLICT"
+                )
+            if known.is_open:
+                return admission_move_from_his(
+                    admission=known, ward=ward, bed=bed, at=None, record_transfer=False
+                )
+            raise HisConflictError(
+                f"Visit {visit_number} was closed here; cancel the discharge (A13) to reopen it.",
+                code="VISIT_CLOSED",
+            )
+    current = Admission.objects.filter(patient=patient, discharged_at__isnull=True).first()
+    if current is not None:
+        raise HisConflictError(
+            f"{patient.mrn} is still admitted here (visit {current.visit_number or '—'}).",
+            code="ALREADY_ADMITTED",
+            waiting=True,
+        )
+    if patient.deceased_at is not None:
+        raise HisConflictError(f"{patient.mrn} is recorded as deceased.", code="PATIENT_DECEASED")
+    _bed_free(bed)
+    admission = Admission(
+        patient=patient, ward=ward, bed=bed, visit_number=visit_number, admitted_at=admitted_at
+    )
+    admission.full_clean()
+    admission.save()
+    return admission
+
+
+@transaction.atomic
+def admission_move_from_his(
+    *, admission: Admission, ward: Ward, bed: Bed | None, at, record_transfer: bool = True
+) -> Admission:
+    """A transfer (A02) or a corrected location: ward and bed change; a transfer to another ward
+    is remembered so that the cart can say so."""
+    Patient.objects.select_for_update(no_key=True).get(pk=admission.patient_id)
+    admission = Admission.objects.select_for_update(no_key=True).get(pk=admission.pk)
+    if not admission.is_open:
+        raise HisConflictError("The admission is closed.", code="PATIENT_NOT_ADMITTED")
+    if admission.ward_id == ward.pk and admission.bed_id == (bed.pk if bed else None):
+        return admission
+    _bed_free(bed, admission=admission)
+    fields = ["ward", "bed"]
+    if record_transfer and admission.ward_id != ward.pk:
+        admission.transferred_at = at or timezone.now()
+        admission.transferred_from_id = admission.ward_id
+        admission.transferred_from_bed_id = admission.bed_id
+        fields += ["transferred_at", "transferred_from", "transferred_from_bed"]
+    admission.ward = ward
+    admission.bed = bed
+    admission.save(update_fields=fields)
+    return admission
+
+
+@transaction.atomic
+def admission_transfer_cancel_from_his(
+    *, admission: Admission, ward: Ward | None, bed: Bed | None
+) -> Admission:
+    """A12: the transfer did not happen. Back to the ward the HIS names, else to where we had the
+    patient before; the "recently transferred" notice goes."""
+    Patient.objects.select_for_update(no_key=True).get(pk=admission.patient_id)
+    admission = Admission.objects.select_for_update(no_key=True).get(pk=admission.pk)
+    if not admission.is_open:
+        raise HisConflictError("The admission is closed.", code="PATIENT_NOT_ADMITTED")
+    if ward is None:
+        if admission.transferred_from_id is None:
+            raise HisConflictError(
+                "No transfer to cancel and no location given.", code="NO_TRANSFER"
+            )
+        ward, bed = admission.transferred_from, admission.transferred_from_bed
+    _bed_free(bed, admission=admission)
+    admission.ward = ward
+    admission.bed = bed
+    admission.transferred_at = None
+    admission.transferred_from = None
+    admission.transferred_from_bed = None
+    admission.save(
+        update_fields=["ward", "bed", "transferred_at", "transferred_from", "transferred_from_bed"]
+    )
+    return admission
+
+
+@transaction.atomic
+def admission_cancel_from_his(*, admission: Admission, at) -> Admission:
+    """A11: the admission was entered in error. Closed (the band voided) and marked cancelled;
+    its rows stay, for whatever was recorded under it."""
+    admission = admission_discharge(admission=admission, discharged_at=_after(admission, at))
+    Admission.objects.filter(pk=admission.pk).update(cancelled_at=timezone.now())
+    admission.wristbands.filter(void_reason="Patient discharged").update(
+        void_reason="Admission cancelled by the HIS"
+    )
+    admission.refresh_from_db()
+    return admission
+
+
+@transaction.atomic
+def admission_reopen_from_his(*, admission: Admission) -> Admission:
+    """A13: the discharge is cancelled. The admission opens again; its old band stays void (a
+    voided band never identifies a patient again): the ward prints a new one."""
+    Patient.objects.select_for_update(no_key=True).get(pk=admission.patient_id)
+    admission = Admission.objects.select_for_update(no_key=True).get(pk=admission.pk)
+    if admission.is_open:
+        return admission
+    if admission.cancelled_at is not None:
+        raise HisConflictError("A cancelled admission cannot reopen.", code="ADMISSION_CANCELLED")
+    other = Admission.objects.filter(patient_id=admission.patient_id, discharged_at__isnull=True)
+    if other.exists():
+        raise HisConflictError(
+            "The patient has another open admission here.", code="ALREADY_ADMITTED"
+        )
+    _bed_free(admission.bed, admission=admission)
+    admission.discharged_at = None
+    admission.save(update_fields=["discharged_at"])
+    return admission
+
+
+def _after(admission: Admission, at):
+    """A discharge time the database accepts: after the admission."""
+    at = at or timezone.now()
+    return at if at > admission.admitted_at else admission.admitted_at + timedelta(seconds=1)
+
+
+@transaction.atomic
+def admission_discharge_from_his(*, admission: Admission, at) -> Admission:
+    return admission_discharge(admission=admission, discharged_at=_after(admission, at))
+
+
+@transaction.atomic
+def patient_merge_from_his(*, surviving: Patient, prior: Patient) -> Patient:
+    """A40: `prior` was a duplicate of `surviving`. Its allergies join the surviving record (none
+    is ever lost), its bands are voided and it is marked merged. Records under an admission stay
+    where they are: administrations are append-only, so a prior record with an admission is
+    merged by a person (work queue), not here."""
+    first, second = sorted([surviving.pk, prior.pk])
+    locked = {
+        p.pk: p
+        for p in Patient.objects.select_for_update(no_key=True).filter(pk__in=[first, second])
+    }
+    surviving, prior = locked[surviving.pk], locked[prior.pk]
+    if prior.merged_into_id == surviving.pk:
+        return surviving
+    if prior.admissions.exists():
+        raise HisConflictError(
+            f"{prior.mrn} has admissions here; merge its records by hand.", code="MERGE_BY_HAND"
+        )
+    severity_rank = {"unknown": 0, "mild": 1, "moderate": 2, "severe": 3}
+    kept = {a.allergen_code: a for a in surviving.allergies.all()}
+    for allergy in prior.allergies.all():
+        mine = kept.get(allergy.allergen_code)
+        if mine is None:
+            Allergy.objects.create(
+                patient=surviving,
+                allergen_code=allergy.allergen_code,
+                allergen_name=allergy.allergen_name,
+                severity=allergy.severity,
+                reaction=allergy.reaction,
+            )
+        elif severity_rank[allergy.severity] > severity_rank[mine.severity]:
+            mine.severity = allergy.severity
+            mine.save(update_fields=["severity"])
+    now = timezone.now()
+    prior.wristbands.filter(voided_at__isnull=True).update(
+        voided_at=now, void_reason=f"Merged into {surviving.mrn}"
+    )
+    prior.merged_into = surviving
+    prior.merged_at = now
+    prior.save(update_fields=["merged_into", "merged_at"])
+    return surviving

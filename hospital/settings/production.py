@@ -37,3 +37,7 @@ CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# After a database restart every persistent connection is dead; without a health check each
+# worker's first request would be a 503. One SELECT 1 on a reused connection spares it.
+for _database in DATABASES.values():  # noqa: F405
+    _database["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_CONN_HEALTH_CHECKS", True)

@@ -1,5 +1,7 @@
 """Test runs: SQLite by default; `DATABASE_URL=postgres://…` runs the same suite on PostgreSQL."""
 
+import os
+
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -10,6 +12,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Serve static files from the apps directly; no collectstatic step for development or tests.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
-# The test client's login() authenticates without a request, which django-axes refuses; the
-# lockout tests switch it back on with the settings fixture.
-AXES_ENABLED = False
+# A `replica` alias that mirrors the test database (same data, a connection of its own), so a test
+# can count the queries each alias ran. Reads go there only when a test sets
+# DATABASE_REPLICA_READS (tests/hospital/test_replica_router.py).
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+DATABASE_REPLICA_READS = False
+# Anchors of the audit chains are signed with this unless AUDIT_ANCHOR_KEY says otherwise.
+AUDIT_ANCHOR_KEY = os.environ.get("AUDIT_ANCHOR_KEY") or "test-only-anchor-key"

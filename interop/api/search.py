@@ -93,3 +93,39 @@ def token(value: str) -> tuple[str | None, str]:
         system, _sep, code = value.partition("|")
         return system or None, code
     return None, value
+
+
+# MedicationAdministration.status codes by version (the value set), and what we record.
+STATUS_CODES = frozenset(
+    {"in-progress", "not-done", "on-hold", "completed", "entered-in-error", "stopped", "unknown"}
+)
+
+
+def statuses(values: list[str]) -> frozenset[str] | None:
+    """`status=completed,not-done` (comma = OR; repeating the parameter = AND) → the codes a record
+    may have, or None when not asked. An unknown code is an error, not an empty result."""
+    allowed: frozenset[str] | None = None
+    for raw in values:
+        codes = frozenset(code.strip() for code in raw.split(","))
+        unknown = sorted(codes - STATUS_CODES)
+        if unknown or not raw.strip():
+            raise SearchError(
+                f"status {', '.join(unknown) or raw!r} is not a MedicationAdministration status "
+                f"({', '.join(sorted(STATUS_CODES))})"
+            )
+        allowed = codes if allowed is None else allowed & codes
+    return allowed
+
+
+def ids(values: list[str]) -> frozenset[uuid.UUID] | None:
+    """`_id=a,b` → the ids (OR); an id that is not one of ours matches nothing."""
+    found: frozenset[uuid.UUID] | None = None
+    for raw in values:
+        parsed = set()
+        for value in raw.split(","):
+            try:
+                parsed.add(uuid.UUID(value.strip()))
+            except ValueError:
+                continue
+        found = frozenset(parsed) if found is None else found & parsed
+    return found

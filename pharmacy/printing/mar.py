@@ -124,7 +124,7 @@ class MarSheet:
     time_critical_window_minutes: int = 30
 
 
-def _dmy(value: date) -> str:
+def day_month_year(value: date) -> str:
     return value.strftime("%d/%m/%Y")
 
 
@@ -227,7 +227,7 @@ def _patient_story(patient: MarPatient, sheet: MarSheet, styles) -> list:
                 f"{_('Bed')} {patient.bed or '–'}",
                 patient.full_name.upper(),
                 f"{_('MRN')}: {patient.mrn}",
-                f"{_('Date of birth')}: {_dmy(patient.date_of_birth)}",
+                f"{_('Date of birth')}: {day_month_year(patient.date_of_birth)}",
                 patient.sex,
             ]
         )

@@ -26,7 +26,7 @@ from hospital import gs1, labels
 
 # The symbol builder and layout rules of the PNG/SVG labels: the same GS1 checks and module sizes
 # for every output.
-from hospital.labels import _dmy, _gs1_barcode, _hri_height, _module_for, _Symbol
+from hospital.labels import Symbol, day_month_year, gs1_barcode, hri_height, module_for
 
 __all__ = [
     "BADGE_SIZE_MM",
@@ -56,8 +56,6 @@ UNIT_DOSE_SIZE_MM = (50.0, 25.0)
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
-
-SERIAL_CAPTION = "SN"
 
 
 def mm(value: float) -> int:
@@ -147,7 +145,7 @@ class _LabelPage:
     def _y(self, dots_from_top: float) -> float:
         return self.height_pt - dots_from_top * POINTS_PER_DOT
 
-    def symbol(self, symbol: _Symbol, x: int, y: int, *, module: int, height: int = 0) -> int:
+    def symbol(self, symbol: Symbol, x: int, y: int, *, module: int, height: int = 0) -> int:
         """Draw ``symbol`` with its top-left corner at dot (x, y); a linear one is ``height``
         dots tall. Dark modules become rectangles, one per run of a row. Returns the height."""
         modules = symbol.modules
@@ -205,14 +203,47 @@ def _points(dots: float) -> float:
     return dots * POINTS_PER_DOT
 
 
+def fit_hri(hri: str, *, max_width: float, max_lines: int = 1) -> tuple[list[str], float]:
+    """Lines (broken between elements only) and size in points for a label's GS1 text, never
+    below labels.HRI_MIN_SIZE; a code that does not fit whole is an error, never an ellipsis."""
+    elements = hri.split(" ")
+
+    def width(line: str, size: float) -> float:
+        return pdfmetrics.stringWidth(line, FONT, size)
+
+    # Fewest lines first (the code keeps its room), then the largest size that fits them.
+    for line_count in range(1, max_lines + 1):
+        candidate = _points(labels.HRI_SIZE)
+        while candidate >= _points(labels.HRI_MIN_SIZE):
+            lines: list[str] = []
+            for element in elements:
+                joined = f"{lines[-1]} {element}" if lines else element
+                if lines and width(joined, candidate) <= max_width:
+                    lines[-1] = joined
+                else:
+                    lines.append(element)
+            if len(lines) <= line_count and all(
+                width(line, candidate) <= max_width for line in lines
+            ):
+                return lines, candidate
+            candidate -= 0.25
+    raise ValueError(f"the text {hri!r} does not fit on the label at a legible size")
+
+
 def _linear_with_hri(
-    page: _LabelPage, symbol: _Symbol, hri: str, x: int, y: int, *, module: int, bar_height: int
+    page: _LabelPage,
+    symbol: Symbol,
+    hri: str,
+    x: int,
+    y: int,
+    *,
+    module: int,
+    bar_height: int,
+    text_width: int | None = None,
 ) -> None:
     page.symbol(symbol, x, y, module=module, height=bar_height)
     width = symbol.width * module
-    lines, size = fit_text(
-        hri, size=_points(mm(2.6)), min_size=_points(mm(1.6)), max_width=_points(width)
-    )
+    lines, size = fit_hri(hri, max_width=_points(text_width or width))
     page.text(
         lines[0], x + width / 2, y + bar_height + size / POINTS_PER_DOT, size=size, centred=True
     )
@@ -281,7 +312,7 @@ def _wristband_page(page: _LabelPage, band: WristbandLabel) -> None:
     )
     _text_block(page, name_lines, x, margin + name_size / POINTS_PER_DOT, size=name_size, bold=True)
     details = [
-        f"{labels.DOB_CAPTION}: {_dmy(band.date_of_birth)} · {labels.SEX_CAPTION}: {band.sex}",
+        f"{labels.DOB_CAPTION}: {day_month_year(band.date_of_birth)} · {labels.SEX_CAPTION}: {band.sex}",
         f"{labels.MRN_CAPTION}: {band.mrn}",
     ]
     # The details sit on the bottom edge whatever the length of the name above them.
@@ -296,21 +327,22 @@ def _wristband_page(page: _LabelPage, band: WristbandLabel) -> None:
         baseline += step
     x += text_width + mm(6)
 
-    linear = _gs1_barcode(band.element_string, zxingcpp.BarcodeFormat.Code128, kind="wristband")
+    linear = gs1_barcode(band.element_string, zxingcpp.BarcodeFormat.Code128, kind="wristband")
     linear_module = 4
     _linear_with_hri(
         page,
         linear,
-        gs1.to_hri(band.element_string),
+        labels.label_hri(band.element_string),
         x,
         margin,
         module=linear_module,
-        bar_height=inner - _hri_height(linear_module),
+        bar_height=inner - hri_height(linear_module),
+        text_width=linear.width * linear_module + 2 * mm(5),
     )
     x += linear.width * linear_module + mm(6)
 
-    matrix = _gs1_barcode(band.element_string, zxingcpp.BarcodeFormat.DataMatrix, kind="wristband")
-    matrix_module = _module_for(matrix, inner, largest=10)
+    matrix = gs1_barcode(band.element_string, zxingcpp.BarcodeFormat.DataMatrix, kind="wristband")
+    matrix_module = module_for(matrix, inner, largest=10)
     matrix_size = matrix.height * matrix_module
     page.symbol(matrix, x, margin + (inner - matrix_size) // 2, module=matrix_module)
 
@@ -336,8 +368,8 @@ class BadgeLabel:
 
 def _badge_page(page: _LabelPage, badge: BadgeLabel) -> None:
     margin = mm(3)
-    matrix = _gs1_barcode(badge.element_string, zxingcpp.BarcodeFormat.DataMatrix, kind="badge")
-    matrix_module = _module_for(matrix, mm(22), largest=12)
+    matrix = gs1_barcode(badge.element_string, zxingcpp.BarcodeFormat.DataMatrix, kind="badge")
+    matrix_module = module_for(matrix, mm(22), largest=12)
     matrix_size = matrix.width * matrix_module
     page.symbol(matrix, page.width - margin - matrix_size, margin, module=matrix_module)
 
@@ -362,14 +394,14 @@ def _badge_page(page: _LabelPage, badge: BadgeLabel) -> None:
     )
     baseline = _text_block(page, role_lines, margin, baseline + mm(1), size=role_size)
 
-    linear = _gs1_barcode(badge.element_string, zxingcpp.BarcodeFormat.Code128, kind="badge")
+    linear = gs1_barcode(badge.element_string, zxingcpp.BarcodeFormat.Code128, kind="badge")
     linear_module = min(4, (page.width - 2 * margin) // linear.width)
     top = round(max(margin + matrix_size, baseline)) + mm(2)
-    bar_height = page.height - margin - top - _hri_height(linear_module)
+    bar_height = page.height - margin - top - hri_height(linear_module)
     _linear_with_hri(
         page,
         linear,
-        gs1.to_hri(badge.element_string),
+        labels.label_hri(badge.element_string),
         (page.width - linear.width * linear_module) // 2,
         top,
         module=linear_module,
@@ -403,12 +435,25 @@ class UnitDoseLabel:
 def _unit_dose_page(page: _LabelPage, label: UnitDoseLabel) -> None:
     payload = label.payload()
     margin = mm(1.5)
-    inner = page.height - 2 * margin
 
-    matrix = _gs1_barcode(
-        label.element_string, zxingcpp.BarcodeFormat.DataMatrix, kind="medication"
+    # The GS1 text along the bottom, the full width of the label, on up to three lines (a
+    # 20-character lot and serial): what a nurse types when the code will not scan.
+    hri_lines, hri_size = fit_hri(
+        labels.label_hri(label.element_string),
+        max_width=_points(page.width - 2 * margin),
+        max_lines=3,
     )
-    matrix_module = _module_for(matrix, inner, largest=10)
+    hri_step = hri_size * 1.15 / POINTS_PER_DOT
+    hri_top = (
+        page.height - margin - hri_step * len(hri_lines) + hri_step - hri_size / POINTS_PER_DOT
+    )
+    _text_block(
+        page, hri_lines, margin, hri_top + hri_size / POINTS_PER_DOT, size=hri_size, leading=1.15
+    )
+    inner = int(hri_top - mm(0.8) - margin)
+
+    matrix = gs1_barcode(label.element_string, zxingcpp.BarcodeFormat.DataMatrix, kind="medication")
+    matrix_module = module_for(matrix, inner, largest=10)
     matrix_size = matrix.height * matrix_module
     page.symbol(matrix, margin, margin + (inner - matrix_size) // 2, module=matrix_module)
 
@@ -429,9 +474,7 @@ def _unit_dose_page(page: _LabelPage, label: UnitDoseLabel) -> None:
     if payload.lot:
         details.append(f"{labels.LOT_CAPTION}: {payload.lot}")
     if payload.expiry is not None:
-        details.append(f"{labels.EXPIRY_CAPTION}: {_dmy(payload.expiry)}")
-    if payload.serial:
-        details.append(f"{SERIAL_CAPTION}: {payload.serial}")
+        details.append(f"{labels.EXPIRY_CAPTION}: {day_month_year(payload.expiry)}")
     detail_size = _points(mm(2.4))
     baseline += mm(0.5)
     for detail in details:
@@ -443,7 +486,8 @@ def _unit_dose_page(page: _LabelPage, label: UnitDoseLabel) -> None:
 
 
 def unit_dose_labels_pdf(unit_doses: Sequence[UnitDoseLabel]) -> bytes:
-    """One 50 × 25 mm page per label: GS1 DataMatrix, name, strength, lot, expiry and serial."""
+    """One 50 × 25 mm page per label: GS1 DataMatrix, name, strength, lot, expiry, and the GS1
+    text (serial included) in human-readable form."""
     return _label_pdf(
         unit_doses, size_mm=UNIT_DOSE_SIZE_MM, draw_page=_unit_dose_page, title="Unit-dose labels"
     )

@@ -172,13 +172,12 @@ def downtime_mar_get(*, ward: Ward, now: datetime | None = None) -> MarSheet:
 
     given: dict[int, list[MarGiven]] = defaultdict(list)
     for record in (
-        Administration.objects.filter(
+        # withdrawn as entered in error: never happened as far as the next nurse is concerned
+        Administration.objects.still_counting()
+        .filter(
             admission_id__in=ids,
-            status__in=[AdministrationStatus.COMPLETED, AdministrationStatus.NOT_DONE],
             administered_at__gte=given_since,
             administered_at__lte=now,
-            # withdrawn as entered in error: never happened as far as the next nurse is concerned
-            correction__isnull=True,
         )
         .select_related("order__medication", "performer", "witness")
         .order_by("-administered_at", "-pk")

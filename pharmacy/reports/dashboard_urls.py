@@ -7,4 +7,5 @@ from pharmacy.reports import views
 app_name = "dashboard"
 urlpatterns = [
     path("", views.ward_dashboard, name="ward"),
+    path("logout/", views.dashboard_logout, name="logout"),
 ]

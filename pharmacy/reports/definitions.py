@@ -1,4 +1,4 @@
-"""The six reports as pages: each turns its selector's figures into headline numbers, tables (shown
+"""The reports as pages: each turns its selector's figures into headline numbers, tables (shown
 on the page and downloadable as CSV) and one chart, with the definition of every figure.
 
 Presentation only: the counting lives in `selectors.py`, the drawing in `charts.py`."""
@@ -13,6 +13,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from pharmacy.models import AllergyAcknowledgementReason
 from pharmacy.reports import charts, selectors
 from pharmacy.reports.selectors import ReportFilter
 from scanning import rules
@@ -291,7 +292,7 @@ OUTCOME_LABELS = {
     "on_time": gettext_lazy("On time"),
     "early": gettext_lazy("Early"),
     "late": gettext_lazy("Late"),
-    "not_given": gettext_lazy("Not given"),
+    "not_given": gettext_lazy("Reported not given"),
     "missed": gettext_lazy("Missed"),
     "open": gettext_lazy("Still open"),
 }
@@ -354,7 +355,7 @@ def build_dose_timing(filters: ReportFilter, now: datetime) -> ReportContent:
                     _("On time"),
                     _("Early"),
                     _("Late"),
-                    _("Not given"),
+                    _("Reported not given"),
                     _("Missed"),
                     _("Still open"),
                     _("On time (%)"),
@@ -609,6 +610,76 @@ def build_prn(filters: ReportFilter, now: datetime) -> ReportContent:
     )
 
 
+# --- 7. Allergy acknowledgements --------------------------------------------------------------
+
+
+def acknowledgement_reason_label(code: str) -> str:
+    try:
+        return str(AllergyAcknowledgementReason(code).label)
+    except ValueError:
+        return code
+
+
+def build_allergy_acknowledgements(filters: ReportFilter, now: datetime) -> ReportContent:
+    lines = selectors.report_allergy_acknowledgements(filters=filters)
+    by_reason: dict[str, int] = {}
+    for line in lines:
+        by_reason[line.reason] = by_reason.get(line.reason, 0) + 1
+    reasons = sorted(by_reason, key=lambda code: (-by_reason[code], code))
+    severe = sum(1 for line in lines if line.severe)
+    return ReportContent(
+        headlines=[
+            Headline(_("Orders verified despite an allergy"), len(lines)),
+            Headline(_("Of them severe"), severe, tone="bad" if severe else ""),
+        ],
+        tables=[
+            Table(
+                slug="acknowledgements",
+                title=_("Acknowledgements"),
+                columns=(
+                    _("When"),
+                    _("Pharmacist"),
+                    _("Ward/bed"),
+                    _("Patient"),
+                    _("MRN"),
+                    _("Order"),
+                    _("Allergies"),
+                    _("Reason"),
+                    _("Comment"),
+                ),
+                rows=[
+                    (
+                        _local(line.acknowledged_at),
+                        line.pharmacist,
+                        f"{line.ward_code}/{line.bed or '–'}",
+                        line.patient_name,
+                        line.mrn,
+                        line.order,
+                        line.allergies,
+                        acknowledgement_reason_label(line.reason),
+                        line.comment,
+                    )
+                    for line in lines
+                ],
+            )
+        ],
+        chart=charts.BarChart(
+            title=_("Orders verified despite an allergy, by reason"),
+            categories=tuple(acknowledgement_reason_label(code) for code in reasons),
+            series=(
+                charts.Series(
+                    name=_("Orders"),
+                    values=tuple(by_reason[code] for code in reasons),
+                    color=charts.RED,
+                    labels=tuple(_number(by_reason[code]) for code in reasons),
+                ),
+            ),
+            axis_label=_("Orders"),
+            empty_text=_("No order was verified despite an allergy in this period."),
+        ),
+    )
+
+
 # --- The list ---------------------------------------------------------------------------------
 
 COUNTING = gettext_lazy(
@@ -710,7 +781,7 @@ REPORTS: dict[str, ReportDefinition] = {
                     ),
                 ),
                 (
-                    gettext_lazy("Not given"),
+                    gettext_lazy("Reported not given"),
                     gettext_lazy("Not given, with a reason (refused, held, NPO…)."),
                 ),
                 (
@@ -797,6 +868,32 @@ REPORTS: dict[str, ReportDefinition] = {
                 ),
             ),
             build=build_prn,
+        ),
+        ReportDefinition(
+            slug="allergy-acknowledgements",
+            title=gettext_lazy("Verified despite an allergy"),
+            summary=gettext_lazy(
+                "Orders a pharmacist verified although the patient is documented as allergic to "
+                "the substance or its class: who, when and why."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Acknowledgement"),
+                    gettext_lazy(
+                        "Recorded when the order is verified: the pharmacist, the time, the reason "
+                        "chosen and the allergies as they were shown then. By the patient's ward; "
+                        "the nurse filter does not apply."
+                    ),
+                ),
+                (
+                    gettext_lazy("Of them severe"),
+                    gettext_lazy(
+                        "Acknowledgements naming a severe allergy: the bedside still refuses "
+                        "these doses (ALLERGY stop)."
+                    ),
+                ),
+            ),
+            build=build_allergy_acknowledgements,
         ),
     )
 }

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import (
     Case,
     Count,
@@ -43,7 +44,14 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from pharmacy.models import DoseState, MedicationOrder, OrderStatus, ScheduledDose, ScheduleKind
+from pharmacy.models import (
+    AllergyAcknowledgement,
+    DoseState,
+    MedicationOrder,
+    OrderStatus,
+    ScheduledDose,
+    ScheduleKind,
+)
 from scanning.models import (
     AdministeredUnit,
     Administration,
@@ -52,7 +60,11 @@ from scanning.models import (
     ScanEvent,
     ScanPurpose,
 )
-from scanning.selectors import OVERDUE_BEFORE_MISSED, counting_given, dose_list_due_for_ward
+from scanning.selectors import (
+    OVERDUE_BEFORE_MISSED,
+    checks_unrecorded,
+    dose_list_due_for_ward,
+)
 from wards.models import Admission, Ward, Wristband
 
 KEYED_ENTRY = "KEYED_ENTRY"
@@ -106,13 +118,11 @@ def _counting_bedside(records: QuerySet[Administration]) -> QuerySet[Administrat
     `band_scanned` (the record's scan event shows the wristband came from a scanner, not typed;
     no scan event is no proof, so not scanned; the audit lists the patient slot first) and
     `units_keyed` (at least one unit typed)."""
-    still_counts = counting_given(
-        Administration.objects.filter(
-            order=OuterRef("order"),
-            performer=OuterRef("performer"),
-            administered_at=OuterRef("administered_at"),
-        )
-    )
+    still_counts = Administration.objects.filter(
+        order=OuterRef("order"),
+        performer=OuterRef("performer"),
+        administered_at=OuterRef("administered_at"),
+    ).counting_given()
     return (
         records.filter(status=AdministrationStatus.COMPLETED)
         .filter(Exists(AdministeredUnit.objects.filter(administration=OuterRef("pk"))))
@@ -325,12 +335,15 @@ def _dose_outcomes(
     - missed: neither, and more than the window plus 4 hours have passed (the cart's "missed");
     - open: neither, still due or overdue at `now`.
 
+    A dose with no record that was never due (its order unverified when it fell due, or the
+    patient deceased by then) is left out.
+
     With a nurse, only doses whose counting record that nurse made: a missed dose has no nurse."""
-    records = Administration.objects.filter(
-        scheduled_dose=OuterRef("pk"), correction__isnull=True
-    ).order_by("administered_at", "pk")
-    given = records.filter(status=AdministrationStatus.COMPLETED)
-    not_given = records.filter(status=AdministrationStatus.NOT_DONE)
+    records = Administration.objects.filter(scheduled_dose=OuterRef("pk")).order_by(
+        "administered_at", "pk"
+    )
+    given = records.counting_given()
+    not_given = records.counting_not_given()
     window_minutes = Case(
         When(
             order__medication__time_critical=True,
@@ -360,6 +373,16 @@ def _dose_outcomes(
             window_closes=ExpressionWrapper(
                 F("due_at") + F("window"), output_field=DateTimeField()
             ),
+        )
+    )
+    # Nothing recorded for a dose that was never due is no missed dose: its order was not
+    # verified by then (pending, or verified later), or the patient had died.
+    doses = doses.exclude(
+        Q(given_at__isnull=True, not_given_by__isnull=True)
+        & (
+            Q(order__verified_at__isnull=True)
+            | Q(order__verified_at__gt=F("due_at"))
+            | Q(order__admission__patient__deceased_at__lte=F("due_at"))
         )
     )
     doses = doses.annotate(
@@ -455,8 +478,10 @@ def report_dose_timing(*, filters: ReportFilter, now: datetime) -> DoseTimingRep
     total = TimingRow(key="", label="")
     for ward_row in by_ward:
         total.add(ward_row)
-    given = counting_given(Administration.objects.filter(scheduled_dose=OuterRef("pk"))).order_by(
-        "administered_at", "pk"
+    given = (
+        Administration.objects.filter(scheduled_dose=OuterRef("pk"))
+        .counting_given()
+        .order_by("administered_at", "pk")
     )
     late_or_missed = list(
         doses.filter(outcome__in=["late", "missed"])
@@ -514,7 +539,7 @@ def report_not_given(*, filters: ReportFilter) -> NotGivenReport:
     """One query: not-given records that still count (not withdrawn), by reason."""
     rows = (
         _records(filters)
-        .filter(status=AdministrationStatus.NOT_DONE, correction__isnull=True)
+        .counting_not_given()
         .values("reason")
         .annotate(n=Count("pk"))
         .order_by("-n", "reason")
@@ -644,7 +669,8 @@ def report_prn(*, filters: ReportFilter) -> PrnReport:
     with a PRN order for each medication live during the period (in the ward filter)."""
     tz = timezone.get_default_timezone()
     per_day = (
-        counting_given(_records(filters))
+        _records(filters)
+        .counting_given()
         .filter(order__schedule_kind=ScheduleKind.PRN)
         .annotate(day=TruncDate("administered_at", tzinfo=tz))
         .values("order__medication__name", "patient_id", "day", "unit")
@@ -690,26 +716,186 @@ def report_prn(*, filters: ReportFilter) -> PrnReport:
     return PrnReport(rows=sorted(rows.values(), key=lambda r: (-r.doses, r.medication)))
 
 
+# --- 7. Allergy acknowledgements --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AcknowledgementLine:
+    acknowledged_at: datetime
+    pharmacist: str
+    ward_code: str
+    bed: str
+    patient_name: str
+    mrn: str
+    order: str
+    allergies: str  # as shown to the pharmacist: "Penicillin (severe)"
+    severe: bool
+    reason: str  # AllergyAcknowledgementReason value
+    comment: str
+
+
+def report_allergy_acknowledgements(*, filters: ReportFilter) -> list[AcknowledgementLine]:
+    """One query: orders verified in the period despite a documented allergy, newest first. By
+    the patient's ward; the nurse filter does not apply (pharmacists acknowledge)."""
+    acknowledgements = AllergyAcknowledgement.objects.filter(
+        acknowledged_at__gte=filters.start, acknowledged_at__lt=filters.end
+    )
+    if filters.ward is not None:
+        acknowledgements = acknowledgements.filter(order__admission__ward=filters.ward)
+    return [
+        AcknowledgementLine(
+            acknowledged_at=ack.acknowledged_at,
+            pharmacist=staff_name(
+                ack.acknowledged_by.first_name,
+                ack.acknowledged_by.last_name,
+                ack.acknowledged_by.username,
+            ),
+            ward_code=ack.order.admission.ward.code,
+            bed=ack.order.admission.bed.code if ack.order.admission.bed else "",
+            patient_name=ack.order.admission.patient.full_name,
+            mrn=ack.order.admission.patient.mrn,
+            order=str(ack.order),
+            allergies=", ".join(str(allergy.get("name", "")) for allergy in ack.allergies),
+            severe=any(allergy.get("severity") == "severe" for allergy in ack.allergies),
+            reason=ack.reason,
+            comment=ack.comment,
+        )
+        for ack in acknowledgements.select_related(
+            "acknowledged_by",
+            "order__medication",
+            "order__admission__patient",
+            "order__admission__ward",
+            "order__admission__bed",
+        ).order_by("-acknowledged_at", "-pk")
+    ]
+
+
 # --- The ward dashboard -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    """One line of a tile's list: who, where, what, when due, and what state it is in."""
+
+    patient: str
+    mrn: str
+    bed: str
+    state: str  # due, overdue, missed, late, not_given, override, band_typed, no_band, unrecorded
+    medication: str = ""
+    due_at: datetime | None = None
+    # what the state needs: a local time given or scanned, a reason or finding:reason code
+    detail: str = ""
+    high_alert: bool = False
+    by: str = ""  # the nurse, where the state is hers to answer for (unrecorded)
+
+
+def _dose_text(order: MedicationOrder) -> str:
+    return (
+        f"{order.medication.name} {order.dose_value.normalize():f} {order.dose_unit} {order.route}"
+    )
+
+
+def _bed(admission: Admission) -> str:
+    return admission.bed.code if admission.bed else ""
+
+
+def _dose_row(dose: ScheduledDose, state: str, detail: str = "") -> DashboardRow:
+    admission = dose.order.admission
+    return DashboardRow(
+        patient=admission.patient.full_name,
+        mrn=admission.patient.mrn,
+        bed=_bed(admission),
+        state=state,
+        medication=_dose_text(dose.order),
+        due_at=dose.due_at,
+        detail=detail,
+        high_alert=dose.order.medication.high_alert,
+    )
+
+
+def _record_row(record: Administration, state: str, detail: str) -> DashboardRow:
+    return DashboardRow(
+        patient=record.patient.full_name,
+        mrn=record.patient.mrn,
+        bed=_bed(record.admission),
+        state=state,
+        medication=_dose_text(record.order),
+        due_at=record.scheduled_dose.due_at if record.scheduled_dose else None,
+        detail=detail,
+        high_alert=record.order.medication.high_alert,
+    )
+
+
+def _patient_row(admission: Admission, state: str) -> DashboardRow:
+    return DashboardRow(
+        patient=admission.patient.full_name,
+        mrn=admission.patient.mrn,
+        bed=_bed(admission),
+        state=state,
+    )
 
 
 @dataclass
 class WardDashboard:
+    """What a charge nurse watches, tile by tile (the view lists the tiles, in
+    pharmacy/reports/views.py). To add a tile: a field here, its rows in `lists`, a line there."""
+
     ward: Ward
     now: datetime
     due_now: list[dict]
     overdue: list[dict]
     missed: list[dict]  # open doses past window + 4 h, due in the last 24 h
     high_alert_due: list[dict]  # due now or overdue, high-alert medication
-    late_today: int
-    not_given_today: int
-    overrides_today: int
-    band_not_scanned: list  # patients given a dose today whose wristband was typed
-    without_band: list  # admitted patients with no active wristband
+    late_today: list[DashboardRow]
+    not_given_today: list[DashboardRow]
+    overrides_today: list[DashboardRow]
+    band_not_scanned: list  # admissions of patients given a dose today with the wristband typed
+    without_band: list  # admissions of admitted patients with no active wristband
+    # checks that said GO or WARN, then nothing for UNRECORDED_CHECK_MINUTES, not answered for
+    unrecorded: list[DashboardRow] = field(default_factory=list)
+
+    def lists(self) -> dict[str, list[DashboardRow]]:
+        """Each tile's rows by tile id; a tile's number is the length of its list."""
+        return {
+            "overdue": [_dose_row(item["dose"], "overdue") for item in self.overdue],
+            "missed": [_dose_row(item["dose"], "missed") for item in self.missed],
+            "high-alert": [_dose_row(item["dose"], item["status"]) for item in self.high_alert_due],
+            "due-now": [_dose_row(item["dose"], "due") for item in self.due_now],
+            "late-today": self.late_today,
+            "not-given-today": self.not_given_today,
+            "overrides-today": self.overrides_today,
+            "band-not-scanned": [_patient_row(a, "band_typed") for a in self.band_not_scanned],
+            "without-band": [_patient_row(a, "no_band") for a in self.without_band],
+            "unrecorded": self.unrecorded,
+        }
+
+
+def _local_hhmm(moment: datetime) -> str:
+    return timezone.localtime(moment, timezone.get_default_timezone()).strftime("%H:%M")
+
+
+def _unrecorded_row(event: ScanEvent) -> DashboardRow:
+    order = event.checked_dose.order
+    dose = event.checked_dose.scheduled_dose
+    return DashboardRow(
+        patient=event.patient.full_name,
+        mrn=event.patient.mrn,
+        bed=_bed(order.admission),
+        state="unrecorded",
+        medication=_dose_text(order),
+        due_at=dose.due_at if dose is not None else None,
+        detail=_local_hhmm(event.created_at),
+        high_alert=order.medication.high_alert,
+        by=staff_name(
+            event.performer.first_name, event.performer.last_name, event.performer.username
+        ),
+    )
 
 
 def ward_dashboard_get(*, ward: Ward, now: datetime) -> WardDashboard:
-    """What a charge nurse needs at a glance, in six queries whatever the ward's size."""
+    """What a charge nurse needs at a glance, in nine queries whatever the ward's size. Doses
+    count only when they were due: see `dose_list_due_for_ward`. "Scanned but not recorded" uses
+    UNRECORDED_CHECK_MINUTES and UNRECORDED_CHECK_LOOKBACK_HOURS (scanning.selectors)."""
     hours_ahead = -(-max(ward.window_minutes, ward.time_critical_window_minutes) // 60)
     open_doses = dose_list_due_for_ward(ward=ward, now=now, hours_ahead=hours_ahead)
     by_status: dict[str, list[dict]] = {"due": [], "overdue": [], "missed": []}
@@ -723,17 +909,30 @@ def ward_dashboard_get(*, ward: Ward, now: datetime) -> WardDashboard:
     ]
     today = local_today(now)
     day = ReportFilter(date_from=today, date_to=today, ward=ward)
-    late_today = (
-        _dose_outcomes(start=day.start, end=day.end, now=now, ward=ward)
+    late_today = [
+        _dose_row(dose, "late", _local_hhmm(dose.given_at))
+        for dose in _dose_outcomes(start=day.start, end=day.end, now=now, ward=ward)
         .filter(outcome="late")
-        .count()
-    )
+        .select_related("order__medication", "order__admission__patient", "order__admission__bed")
+        .order_by("due_at", "pk")
+    ]
     records_today = _records(day)
-    not_given_today = records_today.filter(
-        status=AdministrationStatus.NOT_DONE, correction__isnull=True
-    ).count()
+    with_rows = ("patient", "admission__bed", "order__medication", "scheduled_dose")
+    not_given_today = [
+        _record_row(record, "not_given", record.reason)
+        for record in records_today.counting_not_given()
+        .select_related(*with_rows)
+        .order_by("administered_at", "pk")
+    ]
     bedside_today = _counting_bedside(records_today)
-    overrides_today = Override.objects.filter(administration__in=bedside_today.values("pk")).count()
+    overrides_today = [
+        _record_row(
+            override.administration, "override", f"{override.finding_code}:{override.reason}"
+        )
+        for override in Override.objects.filter(administration__in=bedside_today.values("pk"))
+        .select_related(*(f"administration__{name}" for name in with_rows))
+        .order_by("administration__administered_at", "pk")
+    ]
     band_not_scanned = list(
         Admission.objects.filter(
             pk__in=bedside_today.filter(band_scanned=False).values("admission_id")
@@ -759,4 +958,13 @@ def ward_dashboard_get(*, ward: Ward, now: datetime) -> WardDashboard:
         overrides_today=overrides_today,
         band_not_scanned=band_not_scanned,
         without_band=without_band,
+        unrecorded=[
+            _unrecorded_row(event)
+            for event in checks_unrecorded(
+                now=now,
+                older_than=timedelta(minutes=settings.UNRECORDED_CHECK_MINUTES),
+                lookback=timedelta(hours=settings.UNRECORDED_CHECK_LOOKBACK_HOURS),
+                ward=ward,
+            )
+        ],
     )

@@ -2,26 +2,40 @@
 the filter, call one selector (through the report's definition), render."""
 
 import csv
+from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from hospital.admin_site import pharmacy_site
 from hospital.models import Role
+from hospital.replica import reads_from_replica
 from pharmacy.reports import charts
-from pharmacy.reports.definitions import COUNTING, REPORTS, ReportDefinition
+from pharmacy.reports.definitions import (
+    COUNTING,
+    REPORTS,
+    ReportDefinition,
+    finding_label,
+    not_given_label,
+    override_reason_label,
+)
 from pharmacy.reports.forms import ReportFilterForm
-from pharmacy.reports.selectors import ward_dashboard_get
+from pharmacy.reports.selectors import DashboardRow, ward_dashboard_get
 from wards.models import Ward
-
-DASHBOARD_REFRESH_SECONDS = 60
 
 
 def _definition(slug: str) -> ReportDefinition:
@@ -40,6 +54,7 @@ def report_index(request):
     return TemplateResponse(request, "pharmacy/reports/index.html", context)
 
 
+@reads_from_replica
 def report_page(request, slug: str):
     definition = _definition(slug)
     form = ReportFilterForm(request.GET, now=timezone.now())
@@ -68,6 +83,7 @@ def _csv_cell(value):
     return value
 
 
+@reads_from_replica
 def report_csv(request, slug: str):
     definition = _definition(slug)
     form = ReportFilterForm(request.GET, now=timezone.now())
@@ -101,6 +117,7 @@ def report_csv(request, slug: str):
     return response
 
 
+@reads_from_replica
 def report_chart(request, slug: str):
     definition = _definition(slug)
     fmt = request.GET.get("format", "svg")
@@ -118,6 +135,61 @@ def report_chart(request, slug: str):
 # --- The ward dashboard -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Tile:
+    id: str  # the key of its rows in WardDashboard.lists()
+    label: Promise
+    tone: str  # "bad" (red) or "warn" (amber) when its number is not 0
+
+
+# The tiles in the order shown. To add one: its rows in WardDashboard.lists(), a line here.
+DASHBOARD_TILES = (
+    Tile("overdue", gettext_lazy("Overdue"), "bad"),
+    Tile("missed", gettext_lazy("Past due, not given (last 24 h)"), "bad"),
+    Tile("high-alert", gettext_lazy("High-alert doses due"), "bad"),
+    Tile("due-now", gettext_lazy("Due now"), "warn"),
+    Tile("late-today", gettext_lazy("Given late today"), "warn"),
+    Tile("not-given-today", gettext_lazy("Reported not given today"), "warn"),
+    Tile("overrides-today", gettext_lazy("Overrides today"), "warn"),
+    Tile(
+        "band-not-scanned",
+        gettext_lazy("Patients given a dose today without a wristband scan"),
+        "bad",
+    ),
+    Tile("without-band", gettext_lazy("Patients without an active wristband"), "bad"),
+    Tile("unrecorded", gettext_lazy("Scanned but not recorded"), "bad"),
+)
+
+STATE_LABELS = {
+    "due": gettext_lazy("Due now"),
+    "overdue": gettext_lazy("Overdue"),
+    "missed": gettext_lazy("Past due, not given"),
+    "late": gettext_lazy("Given late"),
+    "not_given": gettext_lazy("Reported not given"),
+    "override": gettext_lazy("Override"),
+    "band_typed": gettext_lazy("Wristband typed, not scanned"),
+    "no_band": gettext_lazy("No active wristband"),
+    "unrecorded": gettext_lazy("Scanned, not recorded"),
+}
+
+
+def _state_text(row: DashboardRow) -> str:
+    label = str(STATE_LABELS.get(row.state, row.state))
+    if row.state == "late" and row.detail:
+        return _("%(state)s at %(time)s") % {"state": label, "time": row.detail}
+    if row.state == "not_given" and row.detail:
+        return f"{label}: {not_given_label(row.detail)}"
+    if row.state == "unrecorded" and row.detail:
+        return _("Scanned at %(time)s by %(nurse)s, not recorded") % {
+            "time": row.detail,
+            "nurse": row.by,
+        }
+    if row.state == "override" and row.detail:
+        code, _sep, reason = row.detail.partition(":")
+        return f"{finding_label(code)}: {override_reason_label(reason)}"
+    return label
+
+
 def dashboard_wards(user):
     """The wards this user may watch: every ward for pharmacists and administrators, her own
     wards for a charge nurse, none (None) for anyone else."""
@@ -128,6 +200,7 @@ def dashboard_wards(user):
     return None
 
 
+@reads_from_replica
 def ward_dashboard(request):
     user = request.user
     if not user.is_authenticated:
@@ -148,14 +221,36 @@ def ward_dashboard(request):
         ward = wards[0]
     now = timezone.now()
     dashboard = ward_dashboard_get(ward=ward, now=now) if ward else None
+    lists = dashboard.lists() if dashboard else {}
+    tiles = [
+        {
+            "id": tile.id,
+            "label": tile.label,
+            "tone": tile.tone,
+            "count": len(lists[tile.id]),
+            "rows": [{"row": row, "state": _state_text(row)} for row in lists[tile.id]],
+        }
+        for tile in DASHBOARD_TILES
+        if dashboard
+    ]
     response = render(
         request,
         "pharmacy/dashboard.html",
         {
             "dashboard": dashboard,
+            "tiles": tiles,
             "ward": ward,
             "wards": wards,
-            "refresh_seconds": DASHBOARD_REFRESH_SECONDS,
+            "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
+            "config": {
+                "idleSeconds": settings.DASHBOARD_IDLE_LOCK_SECONDS,
+                "refreshSeconds": settings.DASHBOARD_REFRESH_SECONDS,
+                "loginUrl": reverse("cart:login"),
+                "strings": {
+                    "locking": _("No one has touched this screen: it locks in {seconds} s."),
+                    "stale": _("Could not refresh: the figures are from {time}."),
+                },
+            },
             "now_day": timezone.localtime(now).strftime("%Y%m%d"),
             "can_read_reports": user.is_staff and user.has_role(Role.PHARMACIST, Role.ADMIN),
         },
@@ -163,3 +258,24 @@ def ward_dashboard(request):
     )
     response["Cache-Control"] = "no-store"  # patient names: not kept by the browser
     return response
+
+
+@require_POST
+def dashboard_logout(request):
+    """Log out (the button, or the page's idle lock) and go to the cart's login, which brings a
+    charge nurse back to the dashboard."""
+    logout(request)
+    query = {"next": _dashboard_next(request)}
+    if request.POST.get("reason") == "idle":
+        query["locked"] = "1"
+    return redirect(f"{reverse('cart:login')}?{urlencode(query)}")
+
+
+def _dashboard_next(request) -> str:
+    target = request.POST.get("next", "")
+    home = reverse("dashboard:ward")
+    if target.startswith(home) and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return home

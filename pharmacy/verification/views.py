@@ -1,6 +1,8 @@
 """The pharmacist's verification queue: review one order beside the patient's allergies and other
 orders, then verify, hold, resume or discontinue it through the order services."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -9,6 +11,8 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -16,12 +20,35 @@ from django.views.decorators.http import require_POST
 from hospital.admin_site import pharmacy_site
 from hospital.exceptions import ApplicationError
 from pharmacy import services
-from pharmacy.models import MedicationOrder
+from pharmacy.models import AllergyAcknowledgementReason, MedicationOrder, Route, route_allowed
 from pharmacy.selectors import order_list_awaiting_verification, order_review_get
-from pharmacy.services import order_version
+from pharmacy.services import AllergyAcknowledgementInput, order_version
+from scanning.dose import Quantity, Strength, format_decimal, to_decimal, units_for_dose
 from wards.models import Ward
 
 QUEUE_PAGE_SIZE = 100
+
+
+class AllergyAcknowledgementForm(forms.Form):
+    # Not required in the page: a missing reason is refused by order_verify, in words (the
+    # browser's own bubble would speak the browser's language).
+    allergy_reason = forms.ChoiceField(
+        label=gettext_lazy("Why verify despite the allergy"),
+        choices=[("", "—"), *AllergyAcknowledgementReason.choices],
+        required=False,
+    )
+    allergy_comment = forms.CharField(
+        label=gettext_lazy("Comment"),
+        max_length=300,
+        required=False,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": gettext_lazy("Who confirmed, what is known (required for other)"),
+                "size": 48,
+            }
+        ),
+    )
 
 
 class ReasonForm(forms.Form):
@@ -61,18 +88,64 @@ def review(request, order_id):
         found = order_review_get(order_id=order_id, ward_code=ward_code or None)
     except MedicationOrder.DoesNotExist:
         raise Http404 from None
+    order = found.order
     context = {
         **pharmacy_site.each_context(request),
         "title": _("Review order"),
         "review": found,
-        "order": found.order,
-        "patient": found.order.admission.patient,
+        "order": order,
+        "patient": order.admission.patient,
+        "age": order.admission.patient.age_text(timezone.localdate()),
+        "dose_warning": dose_units_warning(order),
+        "route_allowed": route_allowed(order.medication, order.route),
+        "allowed_routes": [Route(r).label for r in order.medication.routes if r in Route.values],
         "reason_form": ReasonForm(),
+        "acknowledgement_form": AllergyAcknowledgementForm(),
         "ward_code": ward_code,
         "can_change": request.user.has_perm("pharmacy.change_medicationorder"),
         "version": order_version(found.order),
     }
     return TemplateResponse(request, "pharmacy/verification/review.html", context)
+
+
+def dose_units_warning(order: MedicationOrder) -> str:
+    """Why the ordered dose cannot be given from the ordered product as it stands (250 mg from
+    500 mg capsules), or "" when it can: whole units, half a scored tablet, part of a vial, a
+    measured volume."""
+    medication = order.medication
+    strength = Strength(
+        Quantity(medication.strength_value, medication.strength_unit),
+        Quantity(medication.per_value, medication.per_unit),
+    )
+    dose = Quantity(order.dose_value, order.dose_unit)
+    found = units_for_dose(
+        dose, strength, dose_form=medication.dose_form, divisible=medication.divisible
+    )
+    values = {
+        "dose": f"{number_format(dose.value.normalize())} {order.get_dose_unit_display()}",
+        "strength": f"{number_format(medication.strength_value.normalize())} "
+        f"{medication.get_strength_unit_display()}",
+        "form": medication.get_dose_form_display(),
+    }
+    if found.units is None:
+        return (
+            _(
+                "The %(dose)s dose cannot be worked out from the strength %(strength)s (different "
+                "kinds of unit). Check the order."
+            )
+            % values
+        )
+    if found.whole:
+        return ""
+    units = to_decimal(found.units)
+    values["units"] = number_format(Decimal(format_decimal(round(units, 2))))
+    return (
+        _(
+            "The %(dose)s dose is %(units)s × %(form)s of %(strength)s, which cannot be divided "
+            "like that. Ask the prescriber, or choose another strength or form."
+        )
+        % values
+    )
 
 
 def _after(request, order: MedicationOrder, next_in_queue: bool):
@@ -101,7 +174,10 @@ def transition(request, order_id, action: str):
     try:
         if action == "verify":
             services.order_verify(
-                order=order, pharmacist=request.user, reviewed_version=_version(request)
+                order=order,
+                pharmacist=request.user,
+                reviewed_version=_version(request),
+                allergy_acknowledgement=_acknowledgement(request),
             )
             messages.success(request, _("Order verified: %(order)s") % {"order": order})
         elif action == "hold":
@@ -121,6 +197,15 @@ def transition(request, order_id, action: str):
     return _after(request, order, next_in_queue=action == "verify")
 
 
+def _acknowledgement(request) -> AllergyAcknowledgementInput | None:
+    form = AllergyAcknowledgementForm(request.POST)
+    if not form.is_valid():
+        return None
+    return AllergyAcknowledgementInput(
+        reason=form.cleaned_data["allergy_reason"], comment=form.cleaned_data["allergy_comment"]
+    )
+
+
 def _version(request) -> int:
     # Required: a verify without the version the pharmacist read would verify unseen content.
     try:
@@ -135,5 +220,12 @@ def _message_for(error: ApplicationError) -> str:
         "NOT_A_PHARMACIST": _("Only a pharmacist can verify orders."),
         "REASON_REQUIRED": _("Give a reason."),
         "ORDER_STATE": _("The order has changed state meanwhile; nothing was done."),
+        "ALLERGY_ACKNOWLEDGEMENT_REQUIRED": _(
+            "The patient is allergic to this medication: choose why you verify it anyway."
+        ),
+        "COMMENT_REQUIRED": _("Explain the reason in a comment."),
+        "ROUTE_NOT_ALLOWED": _(
+            "This medication cannot be given by the ordered route: the order cannot be verified."
+        ),
     }
     return known.get(error.code, str(error))

@@ -4,8 +4,9 @@ import binascii
 from django.conf import settings
 from rest_framework import serializers
 
+from hospital.models import PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from pharmacy.models import DoseUnit, Route
-from scanning.models import CorrectionReason, NotGivenReason
+from scanning.models import CorrectionReason, NotGivenReason, UnrecordedCheckReason
 from scanning.scans import ScanInput
 
 MAX_CODE_LENGTH = 4096
@@ -76,7 +77,9 @@ class CheckInputSerializer(ClientTimeSerializer):
     patient = ScanSerializer()
     medications = ScanSerializer(many=True, required=False, default=list, max_length=20)
     witness = ScanSerializer(required=False)
-    witness_pin = serializers.CharField(required=False, allow_blank=True, default="", max_length=8)
+    witness_pin = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=PIN_MAX_DIGITS
+    )
     order = serializers.UUIDField(required=False)
     cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
 
@@ -109,6 +112,25 @@ class NotGivenInputSerializer(ClientTimeSerializer):
     cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
 
 
+class StringOnlyField(serializers.CharField):
+    """A CharField that refuses a number or a boolean instead of turning it into text: a key the
+    cart never sent must not be looked up (and closed) as if it had."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class OutcomeInputSerializer(serializers.Serializer):
+    idempotency_key = StringOnlyField(max_length=200)
+
+
+class UnrecordedAcknowledgeInputSerializer(ClientTimeSerializer):
+    reason = serializers.ChoiceField(choices=UnrecordedCheckReason.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
 class CorrectInputSerializer(ClientTimeSerializer):
     reason = serializers.ChoiceField(choices=CorrectionReason.choices)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
@@ -116,14 +138,26 @@ class CorrectInputSerializer(ClientTimeSerializer):
         required=False, max_digits=12, decimal_places=4, min_value=0
     )
     replacement_unit = serializers.ChoiceField(choices=DoseUnit.choices, required=False)
+    # The replacement's warnings (DOSE_INCOMPLETE, PARTIAL_UNIT) need their reasons, as a record's.
+    overrides = OverrideSerializer(many=True, required=False, default=list, max_length=30)
 
 
 class BadgeLoginSerializer(serializers.Serializer):
     badge = ScanSerializer()
-    pin = serializers.CharField(max_length=8, min_length=4)
+    pin = serializers.CharField(max_length=PIN_MAX_DIGITS, min_length=PIN_MIN_DIGITS)
     cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
     ward = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
-    token = serializers.BooleanField(required=False, default=False)
+    token = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Refused (400 TOKEN_NOT_FOR_STAFF): tokens are for service accounts.",
+    )
+
+
+class BadgeReleaseSerializer(serializers.Serializer):
+    badge = ScanSerializer(help_text="The delayed nurse's badge.")
+    by = ScanSerializer(help_text="The charge nurse's (or administrator's) badge.")
+    pin = serializers.CharField(max_length=PIN_MAX_DIGITS, min_length=PIN_MIN_DIGITS)
 
 
 class UnitOutputSerializer(serializers.Serializer):

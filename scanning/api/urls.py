@@ -4,6 +4,7 @@ from scanning.api import views
 
 urlpatterns = [
     path("auth/badge/", views.BadgeLoginApi.as_view(), name="auth-badge"),
+    path("auth/badge/release/", views.BadgeReleaseApi.as_view(), name="auth-badge-release"),
     path("scan/decode/", views.ScanDecodeApi.as_view(), name="scan-decode"),
     path("scan/check/", views.ScanCheckApi.as_view(), name="scan-check"),
     path("administrations/", views.AdministrationsApi.as_view(), name="administrations"),
@@ -13,10 +14,26 @@ urlpatterns = [
         name="administrations-not-given",
     ),
     path(
+        "administrations/outcome/",
+        views.AdministrationOutcomeApi.as_view(),
+        name="administrations-outcome",
+    ),
+    path(
         "administrations/<uuid:external_id>/correct/",
         views.AdministrationCorrectApi.as_view(),
         name="administrations-correct",
     ),
+    path("checks/unrecorded/", views.UnrecordedChecksApi.as_view(), name="checks-unrecorded"),
+    path(
+        "checks/<uuid:external_id>/acknowledge/",
+        views.UnrecordedCheckAcknowledgeApi.as_view(),
+        name="checks-acknowledge",
+    ),
     path("patients/<str:mrn>/mar/", views.PatientMarApi.as_view(), name="patient-mar"),
+    path(
+        "patients/<str:mrn>/administrations/recent/",
+        views.PatientRecentRecordsApi.as_view(),
+        name="patient-recent-records",
+    ),
     path("wards/<str:code>/due/", views.WardDueApi.as_view(), name="ward-due"),
 ]

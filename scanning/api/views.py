@@ -1,15 +1,16 @@
-from datetime import datetime
+import warnings
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import login
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.authtoken.models import Token
+from rest_framework.authentication import CSRFCheck
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -17,50 +18,65 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hospital import gs1
+from hospital.api import error_body
 from hospital.exceptions import ApplicationError
 from hospital.models import AccessReason
+from hospital.oauth import SystemScope
+from hospital.replica import reads_from_replica
+from hospital.sessions import cart_session_start
+from hospital.throttle import request_source
 from pharmacy.models import MedicationOrder, ScheduledDose
+from pharmacy.routes import route_names
 from scanning.access import (
+    BreakGlassLimitError,
+    BreakGlassNeedsScanError,
     administrations_visible,
     break_glass_record,
     patient_read_check,
     ward_read_check,
 )
+from scanning.api import outputs as o
 from scanning.api import serializers as s
 from scanning.api.clock import clock_warnings
-from scanning.api.idempotency import idempotency_key, idempotent_call
+from scanning.api.idempotency import idempotent, idempotent_outcome
 from scanning.api.permissions import IsClinicalStaff, MayAdminister
 from scanning.barcodes import ImageRejected, decode_image
 from scanning.dose import Quantity
-from scanning.models import Administration
+from scanning.models import (
+    Administration,
+    AdministrationStatus,
+    CorrectionReason,
+    NotGivenReason,
+    ScanEvent,
+    ScanPurpose,
+)
 from scanning.scans import ResolvedScan, image_rejected_error, scan_resolve
-from scanning.selectors import dose_list_due_for_ward, dose_timing, mar_get
+from scanning.selectors import (
+    administration_list_recent,
+    checks_unrecorded,
+    dose_list_due_for_ward,
+    dose_timing,
+    mar_get,
+    mar_order_flags,
+)
 from scanning.services import (
-    BadgeLoginFailedError,
     CheckRequest,
     OverrideInput,
     administration_check,
     administration_correct,
     administration_not_given,
     administration_record,
+    cart_ward_check,
+    correction_deadline,
     finding_as_dict,
+    order_pk_for,
     staff_authenticate_badge,
+    staff_login_release,
+    unrecorded_check_acknowledge,
+    witness_accepted,
+    witness_authenticate,
 )
 from wards.models import Patient, Ward
-
-
-def ward_session_check(user, ward_code: str) -> None:
-    """A nurse's session is a cart's: it names one of her wards, or WRONG_WARD could never warn."""
-    if not ward_code:
-        if user.may_administer:
-            raise ApplicationError(
-                "Choose the ward of this cart.", code="WARD_REQUIRED", details={"field": "ward"}
-            )
-        return
-    if not user.wards.filter(code=ward_code).exists():
-        raise ApplicationError(
-            "You are not assigned to this ward.", code="WARD_NOT_ASSIGNED", status=403
-        )
 
 
 def language() -> str:
@@ -71,46 +87,30 @@ def _check_request(request, data) -> CheckRequest:
     """The cart's ward comes from its login session (checked against the nurse's wards), never
     from the request body: a client must not be able to switch WRONG_WARD off."""
     session = getattr(request, "session", {})
-    order_id = None
-    if data.get("order"):
-        order_id = (
-            MedicationOrder.objects.filter(external_id=data["order"])
-            .values_list("pk", flat=True)
-            .first()
+    order_id = order_pk_for(data["order"]) if data.get("order") else None
+    witness_verified_id = None
+    if data.get("witness") and data.get("witness_pin"):
+        witness_verified_id = witness_authenticate(
+            witness=s.scan_input(data["witness"]),
+            pin=data["witness_pin"],
+            source=request_source(request, session.get("cart", "")),
         )
-        if order_id is None:
-            raise ApplicationError("Unknown order.", code="ORDER_UNKNOWN", status=404)
-    witness_pin = data.get("witness_pin", "")
-    if data.get("witness") and witness_pin:
-        # The witness's PIN is a login like any other: failures count towards the badge's lockout,
-        # and a locked badge cannot witness even with the right PIN.
-        try:
-            staff_authenticate_badge(
-                request=request, badge=s.scan_input(data["witness"]), pin=witness_pin
-            )
-        except BadgeLoginFailedError:
-            witness_pin = ""
+    ward_code = session.get("ward") or None
+    if ward_code is None:
+        # Every check runs for a cart's ward: without one WRONG_WARD could never warn.
+        raise ApplicationError(
+            "This session names no cart ward: log in at the cart.",
+            code="WARD_REQUIRED",
+            details={"field": "ward"},
+        )
     return CheckRequest(
         patient=s.scan_input(data["patient"]),
         medications=tuple(s.scan_input(scan) for scan in data.get("medications", [])),
         witness=s.scan_input(data["witness"]) if data.get("witness") else None,
-        witness_pin=witness_pin,
+        witness_verified_id=witness_verified_id,
         order_id=order_id,
         cart=data.get("cart") or session.get("cart", ""),
-        ward_code=session.get("ward") or None,
-    )
-
-
-def _break_glass(request, context, reason: str, cart: str) -> None:
-    """A scanned, active wristband of a patient outside the user's wards is logged (and opens the
-    patient's record to her for a while); see scanning/access.py."""
-    admission = context.admission if context.facts.band_active else None
-    break_glass_record(
-        user=request.user,
-        admission=admission,
-        reason=reason,
-        cart=cart,
-        on_assigned_ward=context.performer_on_ward,
+        ward_code=ward_code,
     )
 
 
@@ -120,17 +120,25 @@ def _clock(request, valid, endpoint: str) -> list[dict]:
     return clock_warnings(client_time=valid.get("client_time"), cart=cart, endpoint=endpoint)
 
 
-def _fingerprinted(data):
-    """What a retry must repeat: not the cart's clock reading, which a resent request renews."""
-    data = data.copy()
-    data.pop("client_time", None)
-    return data
-
-
 def _quantity(value, unit) -> str | None:
     if value is None:
         return None
     return f"{Decimal(value).normalize():f} {unit}"
+
+
+def transfer_notice(admission) -> dict | None:
+    """The admission's last transfer (from the HIS, A02), for the cart's "recently transferred"
+    notice: `recent` while within TRANSFER_NOTICE_HOURS. Read only when there was one."""
+    if admission is None or admission.transferred_at is None:
+        return None
+    previous_bed = admission.transferred_from_bed
+    return {
+        "at": timezone.localtime(admission.transferred_at).isoformat(),
+        "from_ward": admission.transferred_from.code,
+        "from_bed": previous_bed.code if previous_bed else None,
+        "recent": timezone.now() - admission.transferred_at
+        <= timedelta(hours=settings.TRANSFER_NOTICE_HOURS),
+    }
 
 
 def check_body(result, context) -> dict:
@@ -156,6 +164,7 @@ def check_body(result, context) -> dict:
                 }
                 for allergy in context.allergies
             ],
+            "transfer": transfer_notice(context.admission),
         }
         if patient is not None
         else None,
@@ -164,6 +173,7 @@ def check_body(result, context) -> dict:
             "medication": order.medication.name,
             "dose": _quantity(order.dose_value, order.dose_unit),
             "route": order.route,
+            "route_name": getattr(route_names(order.route), language()),
             "status": order.status,
             "prn": order.is_prn,
         }
@@ -186,37 +196,99 @@ def check_body(result, context) -> dict:
         if summary is not None
         else None,
         "findings": [finding_as_dict(finding, lang) for finding in result.findings],
+        "witness": witness_body(result, context),
     }
 
 
+def staff_display_name(user) -> str:
+    """A staff member as the ward says it: family name first (Phạm Thị Lan)."""
+    return " ".join(part for part in (user.last_name, user.first_name) if part) or user.username
+
+
+def witness_body(result, context) -> dict | None:
+    """The second nurse of a high-alert dose, once the rules accept her: the cart shows her name."""
+    if "WITNESS_REQUIRED" in result.codes():
+        return None
+    witness = witness_accepted(context, performer_id=context.facts.performer.id)
+    return {"name": staff_display_name(witness)} if witness is not None else None
+
+
+def csrf_check(request) -> None:
+    """What SessionAuthentication demands of a logged-in POST, demanded of the login itself: a
+    page of another site must not be able to log a cart in (login CSRF)."""
+    check = CSRFCheck(lambda _request: None)
+    # The DRF request, as SessionAuthentication passes it: a malformed body is DRF's 4xx.
+    check.process_request(request)
+    reason = check.process_view(request, None, (), {})
+    if reason:
+        raise ApplicationError(
+            "Send the CSRF token (GET this URL for it) in the X-CSRFToken header.",
+            code="CSRF_FAILED",
+            status=403,
+        )
+
+
 class BadgeLoginApi(APIView):
-    """A cart logs in with a badge scan and PIN (session); an API client may ask for a token."""
+    """A cart logs in with a badge scan and PIN: a session for the cart's ward. JSON only, with
+    the CSRF token (GET gives it). No tokens: systems use OAuth2 service accounts."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
 
-    @extend_schema(request=s.BadgeLoginSerializer, responses={200: dict})
+    @extend_schema(responses={200: o.CsrfOutputSerializer})
+    def get(self, request):
+        return Response({"csrf_token": get_token(request)})
+
+    @extend_schema(request=s.BadgeLoginSerializer, responses={200: o.LoginOutputSerializer})
     def post(self, request):
+        csrf_check(request)
         data = s.BadgeLoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        valid = data.validated_data
+        if valid["token"]:
+            raise ApplicationError(
+                "Staff log in with a session at a cart. API tokens are issued to service "
+                "accounts by an administrator (README, Service accounts).",
+                code="TOKEN_NOT_FOR_STAFF",
+            )
         user = staff_authenticate_badge(
-            request=request,
-            badge=s.scan_input(data.validated_data["badge"]),
-            pin=data.validated_data["pin"],
+            badge=s.scan_input(valid["badge"]),
+            pin=valid["pin"],
+            source=request_source(request, valid["cart"]),
         )
-        body = {
-            "username": user.username,
-            "name": user.get_full_name(),
-            "roles": sorted(user.roles),
-        }
-        if data.validated_data["token"]:
-            body["token"] = Token.objects.get_or_create(user=user)[0].key
-        else:
-            ward_session_check(user, data.validated_data["ward"])
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            request.session["cart"] = data.validated_data["cart"]
-            request.session["ward"] = data.validated_data["ward"]
-        return Response(body)
+        cart_ward_check(user, valid["ward"])
+        cart_session_start(request, user, cart=valid["cart"], ward=valid["ward"])
+        return Response(
+            {
+                "username": user.username,
+                "name": user.get_full_name(),
+                "display_name": staff_display_name(user),  # as the ward says it, family name first
+                "roles": sorted(user.roles),
+            }
+        )
+
+
+class BadgeReleaseApi(APIView):
+    """A charge nurse (or an administrator with a badge) lets a nurse whose logins are delayed
+    in: the nurse's badge, then her own badge and PIN. The nurse then logs in with her own PIN."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=s.BadgeReleaseSerializer, responses={200: o.ReleaseOutputSerializer})
+    def post(self, request):
+        csrf_check(request)
+        data = s.BadgeReleaseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        nurse = staff_login_release(
+            badge=s.scan_input(data.validated_data["badge"]),
+            supervisor=s.scan_input(data.validated_data["by"]),
+            pin=data.validated_data["pin"],
+            source=request_source(request),
+        )
+        return Response({"released": {"username": nurse.username, "name": nurse.get_full_name()}})
 
 
 class ScanDecodeApi(APIView):
@@ -225,7 +297,7 @@ class ScanDecodeApi(APIView):
     permission_classes = [IsClinicalStaff]
     parser_classes = [JSONParser, MultiPartParser]
 
-    @extend_schema(request=s.ScanSerializer, responses={200: dict})
+    @extend_schema(request=s.ScanSerializer, responses={200: o.DecodeOutputSerializer})
     def post(self, request):
         upload = request.FILES.get("image") if hasattr(request, "FILES") else None
         if upload is not None:
@@ -244,6 +316,7 @@ class ScanDecodeApi(APIView):
                     scan.image,
                     max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
                     max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
+                    deadline=settings.BARCODE_DECODE_DEADLINE_SECONDS,
                 )
             except ImageRejected as rejected:
                 raise image_rejected_error(rejected) from rejected
@@ -268,7 +341,7 @@ class ScanDecodeApi(APIView):
 class ScanCheckApi(APIView):
     permission_classes = [MayAdminister]
 
-    @extend_schema(request=s.CheckInputSerializer, responses={200: dict})
+    @extend_schema(request=s.CheckInputSerializer, responses={200: o.CheckOutputSerializer})
     def post(self, request):
         data = s.CheckInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -276,67 +349,63 @@ class ScanCheckApi(APIView):
         check_request = _check_request(request, data.validated_data)
         with transaction.atomic(durable=True):
             outcome = administration_check(performer=request.user, request=check_request)
-            _break_glass(request, outcome.context, AccessReason.WRISTBAND_CHECK, check_request.cart)
+        if outcome.refusal is not None:  # committed with its scan and security events
+            raise outcome.refusal
         return Response({**check_body(outcome.result, outcome.context), "warnings": warnings})
 
 
 class AdministrationsApi(APIView):
     """POST records a dose given; GET is the feed of every record, in the order written."""
 
-    def get_permissions(self):
-        return [IsClinicalStaff()] if self.request.method == "GET" else [MayAdminister()]
+    system_scope = "administrations.read"  # the feed, for a service account's token
 
-    @extend_schema(
-        request=s.RecordInputSerializer, responses={201: s.AdministrationOutputSerializer}
-    )
-    def post(self, request):
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return [(IsClinicalStaff | SystemScope)()]
+        return [MayAdminister()]
+
+    @extend_schema(request=s.RecordInputSerializer, responses={201: o.RecordOutputSerializer})
+    @idempotent(endpoint="administrations")
+    def post(self, request) -> tuple[int, dict]:
         data = s.RecordInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        key = idempotency_key(request)
         valid = data.validated_data
         warnings = _clock(request, valid, "administrations")
-
-        def run() -> tuple[int, dict]:
-            check_request = _check_request(request, valid)
-            outcome = administration_record(
-                performer=request.user,
-                request=check_request,
-                overrides=[
-                    OverrideInput(o["code"], o["reason"], o.get("comment", ""))
-                    for o in valid["overrides"]
-                ],
-                amount=Quantity(valid["amount"], valid["unit"]) if "amount" in valid else None,
-                route=valid.get("route", ""),
-                site=valid.get("site", ""),
-            )
-            _break_glass(request, outcome.context, AccessReason.ADMINISTRATION, check_request.cart)
-            if outcome.administration is None:
-                status = 409 if outcome.refusal_code == "ALREADY_GIVEN" else 422
-                check = check_body(outcome.result, outcome.context)
-                return status, {
-                    "error": {
-                        "code": outcome.refusal_code,
-                        "message": outcome.refusal_message,
-                        "details": {
-                            **outcome.details,
-                            "findings": check.get("findings", []),
-                            "verdict": check.get("verdict"),
-                        },
-                    }
-                }
-            return 201, {
-                **s.AdministrationOutputSerializer(outcome.administration).data,
-                "warnings": warnings,
-            }
-
-        status, body = idempotent_call(
-            user=request.user,
-            key=key,
-            endpoint="administrations",
-            data=_fingerprinted(request.data),
-            run=run,
+        check_request = _check_request(request, valid)
+        outcome = administration_record(
+            performer=request.user,
+            request=check_request,
+            overrides=[
+                OverrideInput(override["code"], override["reason"], override.get("comment", ""))
+                for override in valid["overrides"]
+            ],
+            amount=Quantity(valid["amount"], valid["unit"]) if "amount" in valid else None,
+            route=valid.get("route", ""),
+            site=valid.get("site", ""),
         )
-        return Response(body, status=status)
+        if outcome.refusal_status is not None:  # a break-the-glass refused: nothing shown
+            return outcome.refusal_status, error_body(
+                outcome.refusal_code, outcome.refusal_message, outcome.details
+            )
+        if outcome.administration is None:
+            conflict = outcome.refusal_code in ("ALREADY_GIVEN", "SERIAL_ALREADY_USED")
+            status = 409 if conflict else 422
+            check = check_body(outcome.result, outcome.context)
+            return status, {
+                "error": {
+                    "code": outcome.refusal_code,
+                    "message": outcome.refusal_message,
+                    "details": {
+                        **outcome.details,
+                        "findings": check.get("findings", []),
+                        "verdict": check.get("verdict"),
+                    },
+                }
+            }
+        return 201, {
+            **s.AdministrationOutputSerializer(outcome.administration).data,
+            "warnings": warnings,
+        }
 
     @extend_schema(
         responses={200: s.AdministrationFeedPageSerializer},
@@ -346,6 +415,7 @@ class AdministrationsApi(APIView):
             OpenApiParameter("cursor", str, description="the `next` link's cursor"),
         ],
     )
+    @reads_from_replica
     def get(self, request):
         queryset = Administration.objects.select_related(
             "patient",
@@ -377,8 +447,11 @@ class AdministrationsApi(APIView):
         queryset = administrations_visible(user=request.user, queryset=queryset)
         paginator = FeedPagination()
         try:
-            page = paginator.paginate_queryset(queryset, request, view=self)
-        except (OverflowError, DjangoValidationError) as error:
+            with warnings.catch_warnings():
+                # A cursor this API wrote carries its time zone: a naive one was made up.
+                warnings.simplefilter("error", RuntimeWarning)
+                page = paginator.paginate_queryset(queryset, request, view=self)
+        except (OverflowError, DjangoValidationError, RuntimeWarning) as error:
             raise ApplicationError("The cursor is not valid.", code="INVALID_CURSOR") from error
         return paginator.get_paginated_response(
             s.AdministrationOutputSerializer(page, many=True).data
@@ -388,13 +461,11 @@ class AdministrationsApi(APIView):
 class AdministrationNotGivenApi(APIView):
     permission_classes = [MayAdminister]
 
-    @extend_schema(
-        request=s.NotGivenInputSerializer, responses={201: s.AdministrationOutputSerializer}
-    )
-    def post(self, request):
+    @extend_schema(request=s.NotGivenInputSerializer, responses={201: o.RecordOutputSerializer})
+    @idempotent(endpoint="administrations/not-given")
+    def post(self, request) -> tuple[int, dict]:
         data = s.NotGivenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        key = idempotency_key(request)
         valid = data.validated_data
         warnings = _clock(request, valid, "administrations/not-given")
         order = get_object_or_404(
@@ -404,43 +475,63 @@ class AdministrationNotGivenApi(APIView):
         if valid.get("scheduled_dose"):
             dose = get_object_or_404(ScheduledDose, external_id=valid["scheduled_dose"])
 
-        def run() -> tuple[int, dict]:
-            administration = administration_not_given(
-                performer=request.user,
-                patient=s.scan_input(valid["patient"]),
-                order=order,
-                reason=valid["reason"],
-                comment=valid["comment"],
-                scheduled_dose=dose,
-                cart=valid["cart"],
-            )
-            # The service refuses unless the scanned band is the order's patient's active one.
+        # Before the service: a refusal commits its security event and shows nobody.
+        try:
             break_glass_record(
                 user=request.user,
                 admission=order.admission,
                 reason=AccessReason.NOT_GIVEN,
                 cart=valid["cart"],
+                band_keyed=s.scan_input(valid["patient"]).keyed,
+                cart_session=bool(getattr(request, "session", {}).get("ward")),
             )
-            return 201, {
-                **s.AdministrationOutputSerializer(administration).data,
-                "warnings": warnings,
-            }
-
-        status, body = idempotent_call(
-            user=request.user,
-            key=key,
-            endpoint="administrations/not-given",
-            data=_fingerprinted(request.data),
-            run=run,
+        except (BreakGlassNeedsScanError, BreakGlassLimitError) as refused:
+            return refused.status, error_body(refused.code, refused.message, refused.details)
+        administration = administration_not_given(
+            performer=request.user,
+            patient=s.scan_input(valid["patient"]),
+            order=order,
+            reason=valid["reason"],
+            comment=valid["comment"],
+            scheduled_dose=dose,
+            cart=valid["cart"],
         )
-        return Response(body, status=status)
+        return 201, {
+            **s.AdministrationOutputSerializer(administration).data,
+            "warnings": warnings,
+        }
+
+
+class AdministrationOutcomeApi(APIView):
+    """What became of the calling nurse's request sent with an Idempotency-Key, for a cart whose
+    answer was lost: "recorded" or "refused" with the kept answer, or "not_recorded" (nothing was
+    kept, and the key is now closed so nothing ever will be)."""
+
+    permission_classes = [MayAdminister]
+
+    @extend_schema(request=s.OutcomeInputSerializer, responses={200: o.OutcomeOutputSerializer})
+    def post(self, request):
+        data = s.OutcomeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = idempotent_outcome(user=request.user, key=data.validated_data["idempotency_key"])
+        if row is None:
+            return Response({"outcome": "not_recorded"})
+        return Response(
+            {
+                "outcome": "recorded" if 200 <= row.response_status < 300 else "refused",
+                "endpoint": row.endpoint,
+                "status": row.response_status,
+                "answer": row.response_body,
+            }
+        )
 
 
 class AdministrationCorrectApi(APIView):
     permission_classes = [MayAdminister]
 
-    @extend_schema(request=s.CorrectInputSerializer, responses={201: dict})
-    def post(self, request, external_id):
+    @extend_schema(request=s.CorrectInputSerializer, responses={201: o.CorrectOutputSerializer})
+    @idempotent(endpoint="administrations/{external_id}/correct")
+    def post(self, request, external_id) -> tuple[int, dict]:
         data = s.CorrectInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         valid = data.validated_data
@@ -449,7 +540,6 @@ class AdministrationCorrectApi(APIView):
             raise ApplicationError(
                 "Send replacement_amount and replacement_unit together.", code="INVALID_INPUT"
             )
-        key = idempotency_key(request)
         original = get_object_or_404(
             Administration.objects.select_related("admission"), external_id=external_id
         )
@@ -461,38 +551,32 @@ class AdministrationCorrectApi(APIView):
                 record_ward_id=original.admission.ward_id,
             )
 
-        def run() -> tuple[int, dict]:
-            withdrawal, replacement = administration_correct(
-                performer=request.user,
-                administration=original,
-                reason=valid["reason"],
-                comment=valid["comment"],
-                replacement_amount=Quantity(valid["replacement_amount"], valid["replacement_unit"])
-                if "replacement_amount" in valid
-                else None,
-            )
-            return 201, {
-                "entered_in_error": s.AdministrationOutputSerializer(withdrawal).data,
-                "replacement": s.AdministrationOutputSerializer(replacement).data
-                if replacement
-                else None,
-                "warnings": warnings,
-            }
-
-        status, body = idempotent_call(
-            user=request.user,
-            key=key,
-            endpoint=f"administrations/{original.external_id}/correct",
-            data=_fingerprinted(request.data),
-            run=run,
+        withdrawal, replacement = administration_correct(
+            performer=request.user,
+            administration=original,
+            reason=valid["reason"],
+            comment=valid["comment"],
+            replacement_amount=Quantity(valid["replacement_amount"], valid["replacement_unit"])
+            if "replacement_amount" in valid
+            else None,
+            overrides=[
+                OverrideInput(o["code"], o["reason"], o.get("comment", ""))
+                for o in valid["overrides"]
+            ],
         )
-        return Response(body, status=status)
+        return 201, {
+            "entered_in_error": s.AdministrationOutputSerializer(withdrawal).data,
+            "replacement": s.AdministrationOutputSerializer(replacement).data
+            if replacement
+            else None,
+            "warnings": warnings,
+        }
 
 
 class PatientMarApi(APIView):
     permission_classes = [IsClinicalStaff]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: o.MarOutputSerializer})
     def get(self, request, mrn):
         patient = Patient.objects.filter(mrn=mrn).first()
         # An unknown MRN is refused to ward-scoped staff like another ward's patient.
@@ -502,10 +586,12 @@ class PatientMarApi(APIView):
         day = _date_param(request.query_params.get("date"))
         mar = mar_get(patient=patient, day=day)
         now = timezone.now()
+        flags = mar_order_flags(patient=patient, orders=mar["orders"], now=now)
         admission = mar["admission"]
         by_dose: dict[int, list] = {}
         for administration in mar["administrations"]:
             by_dose.setdefault(administration.scheduled_dose_id, []).append(administration)
+        withdrawn = {a.corrects_id for a in mar["administrations"] if a.corrects_id}
         return Response(
             {
                 "patient": {
@@ -518,6 +604,7 @@ class PatientMarApi(APIView):
                     "ward": admission.ward.code,
                     "bed": admission.bed.code if admission.bed else None,
                     "admitted_at": admission.admitted_at,
+                    "transfer": transfer_notice(admission),
                 }
                 if admission
                 else None,
@@ -527,6 +614,12 @@ class PatientMarApi(APIView):
                         "medication": order.medication.name,
                         "dose": _quantity(order.dose_value, order.dose_unit),
                         "route": order.route,
+                        "route_name": getattr(route_names(order.route), language()),
+                        "allergies": [
+                            {"name": a.name, "severity": a.severity}
+                            for a in flags[order.pk]["allergies"]
+                        ],
+                        "prn": _prn_times(order, flags[order.pk]) if order.is_prn else None,
                         "schedule": order.schedule_kind,
                         "times_of_day": order.times_of_day,
                         "interval_hours": order.interval_hours,
@@ -541,6 +634,9 @@ class PatientMarApi(APIView):
                                 "administrations": [
                                     str(a.external_id) for a in by_dose.get(dose.pk, [])
                                 ],
+                                "records": dose_records(
+                                    by_dose.get(dose.pk, []), withdrawn, user=request.user, now=now
+                                ),
                             }
                             for dose in order.day_doses
                         ],
@@ -554,10 +650,100 @@ class PatientMarApi(APIView):
         )
 
 
+def _prn_times(order, flags: dict) -> dict:
+    last, allowed = flags["last_given_at"], flags["next_allowed_at"]
+    return {
+        "last_given_at": timezone.localtime(last).isoformat() if last else None,
+        "next_allowed_at": timezone.localtime(allowed).isoformat() if allowed else None,
+        "min_interval_minutes": order.prn_min_interval_minutes,
+        "max_per_24h": _quantity(order.prn_max_per_24h, order.dose_unit),
+    }
+
+
+class PatientRecentRecordsApi(APIView):
+    """The patient's records of the last 72 hours, newest first: one tap away at the cart."""
+
+    permission_classes = [IsClinicalStaff]
+    HOURS = 72
+
+    @extend_schema(responses={200: o.RecentRecordsOutputSerializer})
+    def get(self, request, mrn):
+        patient = Patient.objects.filter(mrn=mrn).first()
+        patient_read_check(user=request.user, patient_id=patient.pk if patient else None)
+        if patient is None:
+            raise Http404
+        records = administration_list_recent(
+            patient=patient, since=timezone.now() - timedelta(hours=self.HOURS)
+        )
+        return Response(
+            {
+                "hours": self.HOURS,
+                "records": [
+                    {
+                        "id": str(record.external_id),
+                        "medication": record.order.medication.name,
+                        "amount": _quantity(record.amount, record.unit),
+                        "route_name": getattr(route_names(record.route), language())
+                        if record.route
+                        else "",
+                        "status": record.status,
+                        "status_label": record.get_status_display(),
+                        "reason_label": _reason_label(record),
+                        "at": timezone.localtime(record.administered_at).isoformat(),
+                        "due_at": timezone.localtime(record.scheduled_dose.due_at).isoformat()
+                        if record.scheduled_dose
+                        else None,
+                        "by": record.performer.get_full_name() or record.performer.username,
+                    }
+                    for record in records
+                ],
+            }
+        )
+
+
+def _reason_label(record) -> str:
+    if record.status == AdministrationStatus.NOT_DONE and record.reason in NotGivenReason.values:
+        return str(NotGivenReason(record.reason).label)
+    if (
+        record.status == AdministrationStatus.ENTERED_IN_ERROR
+        and record.reason in CorrectionReason.values
+    ):
+        return str(CorrectionReason(record.reason).label)
+    return ""
+
+
+def dose_records(records, withdrawn: set[int], *, user, now) -> list[dict]:
+    """What the cart's dose row says was recorded: given or not given (with the reason), when, by
+    whom, and until when the nurse herself may still mark it entered in error."""
+    shown = []
+    for record in records:
+        if record.status == AdministrationStatus.ENTERED_IN_ERROR or record.pk in withdrawn:
+            continue
+        mine = record.performer_id == user.pk
+        deadline = correction_deadline(record)
+        shown.append(
+            {
+                "id": str(record.external_id),
+                "status": record.status,
+                "status_label": record.get_status_display(),
+                "reason": record.reason,
+                "reason_label": _reason_label(record),
+                "comment": record.comment,
+                "at": timezone.localtime(record.administered_at).isoformat(),
+                "by": record.performer.get_full_name() or record.performer.username,
+                "mine": mine,
+                "correctable_until": timezone.localtime(deadline).isoformat()
+                if mine and now <= deadline
+                else None,
+            }
+        )
+    return shown
+
+
 class WardDueApi(APIView):
     permission_classes = [IsClinicalStaff]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: o.WardDueOutputSerializer})
     def get(self, request, code):
         ward = get_object_or_404(Ward, code=code)
         ward_read_check(user=request.user, ward=ward)
@@ -604,9 +790,82 @@ def _date_param(value):
     if not value:
         return timezone.localdate()
     try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
+        # only the date is kept; fromisoformat would also take "20261124"
+        day = datetime.strptime(value, "%Y-%m-%d").date()  # noqa: DTZ007
     except ValueError as error:
         raise ApplicationError("date is YYYY-MM-DD.", code="INVALID_INPUT") from error
     if not 1900 <= day.year <= 2200:
         raise ApplicationError("date is out of range.", code="INVALID_INPUT")
     return day
+
+
+def unrecorded_check_body(event) -> dict:
+    """A check scanned but not recorded, as the cart lists it (scanning.selectors.checks_unrecorded)."""
+    checked = event.checked_dose
+    order = checked.order
+    admission = order.admission
+    dose = checked.scheduled_dose
+    return {
+        "id": str(event.external_id),
+        "checked_at": timezone.localtime(event.created_at).isoformat(),
+        "verdict": event.verdict,
+        "nurse": staff_display_name(event.performer),
+        "patient": {"mrn": admission.patient.mrn, "full_name": event.patient.full_name},
+        "bed": admission.bed.code if admission.bed else None,
+        "medication": order.medication.name,
+        "dose": _quantity(order.dose_value, order.dose_unit),
+        "route": order.route,
+        "route_name": getattr(route_names(order.route), language()),
+        "due_at": timezone.localtime(dose.due_at).isoformat() if dose is not None else None,
+    }
+
+
+class UnrecordedChecksApi(APIView):
+    """The nurse's own checks that said GO or WARN and that nothing followed ("scanned but not
+    recorded"), however recent: the cart shows them when she logs in. The ward dashboard lists a
+    ward's once UNRECORDED_CHECK_MINUTES old."""
+
+    permission_classes = [MayAdminister]
+
+    @extend_schema(responses={200: o.UnrecordedChecksOutputSerializer})
+    def get(self, request):
+        events = checks_unrecorded(
+            now=timezone.now(),
+            older_than=timedelta(0),
+            lookback=timedelta(hours=settings.UNRECORDED_CHECK_LOOKBACK_HOURS),
+            performer=request.user,
+        )
+        return Response({"checks": [unrecorded_check_body(event) for event in events]})
+
+
+class UnrecordedCheckAcknowledgeApi(APIView):
+    """The nurse answers for a check scanned but not recorded: it leaves the lists (audited)."""
+
+    permission_classes = [MayAdminister]
+
+    @extend_schema(
+        request=s.UnrecordedAcknowledgeInputSerializer,
+        responses={201: o.AcknowledgeOutputSerializer},
+    )
+    def post(self, request, external_id):
+        data = s.UnrecordedAcknowledgeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = get_object_or_404(
+            ScanEvent.objects.filter(purpose=ScanPurpose.CHECK), external_id=external_id
+        )
+        with transaction.atomic(durable=True):
+            acknowledgement = unrecorded_check_acknowledge(
+                by=request.user,
+                scan_event=event,
+                reason=data.validated_data["reason"],
+                comment=data.validated_data["comment"],
+            )
+        return Response(
+            {
+                "id": str(event.external_id),
+                "reason": acknowledgement.reason,
+                "by": staff_display_name(request.user),
+                "at": timezone.localtime(acknowledgement.created_at).isoformat(),
+            },
+            status=201,
+        )

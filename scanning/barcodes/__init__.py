@@ -1,6 +1,7 @@
 """Barcode images in, decoded symbols out. Pure: no ORM, no settings."""
 
 from scanning.barcodes.decode import (
+    DECODE_DEADLINE_SECONDS,
     DecodedSymbol,
     ImageRejected,
     decode_image,
@@ -10,6 +11,7 @@ from scanning.barcodes.decode import (
 )
 
 __all__ = [
+    "DECODE_DEADLINE_SECONDS",
     "DecodedSymbol",
     "ImageRejected",
     "decode_image",

@@ -21,14 +21,19 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import zxingcpp
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageOps
+
+from scanning.barcodes import scanlines, worker
 
 __all__ = [
+    "DECODE_DEADLINE_SECONDS",
     "DecodedSymbol",
     "ImageRejected",
     "decode_image",
     "decode_pil",
+    "decode_pil_traced",
     "decode_with_zbar",
     "decode_with_zxing",
     "load_image",
@@ -59,6 +64,11 @@ _Z = zxingcpp.BarcodeFormat
 ZXING_FORMATS = zxingcpp.BarcodeFormats(
     [_Z.DataMatrix, _Z.Code128, _Z.EAN13, _Z.EAN8, _Z.UPCA, _Z.QRCode, _Z.DataBar]
 )
+# The retries leave DataBar out: on sharpened or equalised texture (random 2 px blocks here) they
+# made DataBar GTINs out of nothing, the same one on several copies.
+RETRY_FORMATS = zxingcpp.BarcodeFormats(
+    [_Z.DataMatrix, _Z.Code128, _Z.EAN13, _Z.EAN8, _Z.UPCA, _Z.QRCode]
+)
 
 # zxing-cpp's variant names, mapped to the names the rest of the project uses.
 _ZXING_FORMAT_NAMES = {
@@ -81,6 +91,7 @@ class ImageRejected(Exception):
     TOO_MANY_PIXELS = "IMAGE_TOO_MANY_PIXELS"
     TOO_SMALL = "IMAGE_TOO_SMALL"
     UNREADABLE = "IMAGE_UNREADABLE"
+    DECODE_TIMEOUT = "IMAGE_DECODE_TIMEOUT"
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -113,6 +124,11 @@ def load_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
     global bomb limit plays no part. Its bomb *warning* (from 89 MP) is also turned into a
     refusal, so a ``max_pixels`` above that level is in effect capped there.
     """
+    return _loaded(_opened(data, max_bytes=max_bytes, max_pixels=max_pixels), max_pixels)
+
+
+def _opened(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
+    """The image with only its header read, its size within the caps."""
     if not data:
         raise ImageRejected(ImageRejected.EMPTY, "The image is empty (0 bytes).")
     if len(data) > max_bytes:
@@ -120,15 +136,27 @@ def load_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
             ImageRejected.TOO_LARGE,
             f"The image is larger than the limit of {max_bytes} bytes.",
         )
+    with _reading(max_pixels):
+        image = Image.open(io.BytesIO(data), formats=ACCEPTED_IMAGE_FORMATS)
+        _check_size(image.size, max_pixels)
+        return image
+
+
+def _loaded(image: Image.Image, max_pixels: int) -> Image.Image:
+    with _reading(max_pixels):
+        # The first frame of an animation is the one a camera page would have sent.
+        image.load()
+        _check_size(image.size, max_pixels)
+        return _to_gray(image)
+
+
+@contextmanager
+def _reading(max_pixels: int) -> Iterator[None]:
+    """Whatever Pillow raises on a malformed or oversized file, as an ``ImageRejected``."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=ACCEPTED_IMAGE_FORMATS)
-            _check_size(image.size, max_pixels)
-            # The first frame of an animation is the one a camera page would have sent.
-            image.load()
-            _check_size(image.size, max_pixels)
-            return _to_gray(image)
+            yield
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -192,9 +220,51 @@ def _stretch_to_8bit(image: Image.Image) -> Image.Image:
 # --------------------------------------------------------------------------- decoding
 
 
-def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> list[DecodedSymbol]:
-    """Every barcode in the image; ``ImageRejected`` if the bytes are not a usable image."""
-    return decode_pil(load_image(data, max_bytes=max_bytes, max_pixels=max_pixels))
+# How long a large image may take, loading included; see scanning/barcodes/worker.py.
+DECODE_DEADLINE_SECONDS = 1.5
+
+
+def decode_image(
+    data: bytes,
+    *,
+    max_bytes: int,
+    max_pixels: int,
+    deadline: float | None = DECODE_DEADLINE_SECONDS,
+) -> list[DecodedSymbol]:
+    """Every barcode in the image; ``ImageRejected`` if the bytes are not a usable image.
+
+    An image of more than ``worker.IN_PROCESS_PIXELS`` is decoded in a helper process and
+    refused (``DECODE_TIMEOUT``) if that takes more than ``deadline`` seconds; with ``deadline``
+    None every image is decoded here, however long it takes.
+    """
+    image = _opened(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    if deadline is not None and image.width * image.height > worker.IN_PROCESS_PIXELS:
+        return _decode_elsewhere(
+            data, max_bytes=max_bytes, max_pixels=max_pixels, deadline=deadline
+        )
+    return decode_pil(_loaded(image, max_pixels))
+
+
+def _decode_elsewhere(
+    data: bytes, *, max_bytes: int, max_pixels: int, deadline: float
+) -> list[DecodedSymbol]:
+    try:
+        answer = worker.decode_elsewhere(
+            data, max_bytes=max_bytes, max_pixels=max_pixels, timeout=deadline
+        )
+    except worker.DeadlineExceeded as exc:
+        raise ImageRejected(
+            ImageRejected.DECODE_TIMEOUT,
+            f"The image could not be decoded within {deadline:g} s. Send a smaller image, or "
+            "one cropped to the label.",
+        ) from exc
+    except worker.WorkerFailed as exc:
+        raise ImageRejected(
+            ImageRejected.UNREADABLE, f"The image could not be decoded: {exc}."
+        ) from exc
+    if "rejected" in answer:
+        raise ImageRejected(answer["rejected"]["code"], answer["rejected"]["message"])
+    return [DecodedSymbol(**symbol) for symbol in answer["symbols"]]
 
 
 # Retries stop once this much time has gone: a frame nothing can be read from (noise, a
@@ -210,33 +280,151 @@ def decode_pil(
 
     Each attempt runs only when the ones before it found nothing and `retry_budget` seconds
     have not yet gone: zxing-cpp; zbar on the linear codes; zxing-cpp with a global binarizer;
-    a sharpened copy; a rescaled copy.
+    an equalised copy; a sharpened copy; a rescaled copy; a deblurred copy (2D codes only);
+    each candidate linear code turned upright, then read scanline by scanline (``scanlines``).
+
+    A copy made to rescue a damaged code can also make a code out of texture. An EAN or UPC
+    (one mod-10 check digit) read on a copy counts only once a second attempt reads the same
+    text, and DataBar is looked for on the image as sent only.
     """
+    return decode_pil_traced(image, retry_budget=retry_budget)[0]
+
+
+def decode_pil_traced(
+    image: Image.Image, *, retry_budget: float = RETRY_BUDGET_SECONDS
+) -> tuple[list[DecodedSymbol], str | None]:
+    """``decode_pil``, and the name of the attempt that read the symbols (for bench.decode)."""
     started = time.monotonic()
     if image.mode != "L":
         image = _to_gray(image)
+    unconfirmed: set[tuple[str, str]] = set()
     for index, attempt in enumerate(_attempts(image)):
         if index and time.monotonic() - started > retry_budget:
             break
-        found = _unique(attempt())
-        if found:
-            return found
-    return []
+        found = _unique(attempt.read())
+        accepted = [
+            symbol
+            for symbol in found
+            if attempt.alone
+            or symbol.format not in _WEAK_FORMATS
+            or (symbol.format, symbol.text) in unconfirmed
+        ]
+        if accepted:
+            return accepted, attempt.name
+        unconfirmed.update((symbol.format, symbol.text) for symbol in found)
+    return [], None
 
 
-def _attempts(image: Image.Image) -> Iterator[Callable[[], Iterable[DecodedSymbol]]]:
+# One mod-10 check digit: a random pattern passes one time in ten.
+_WEAK_FORMATS = frozenset({"EAN13", "EAN8", "UPCA"})
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    name: str
+    read: Callable[[], Iterable[DecodedSymbol]]
+    # Its EAN/UPC reads count without a second attempt's: the image as sent, or a read that
+    # carries its own agreement (the scanlines').
+    alone: bool = False
+
+
+def _attempts(image: Image.Image) -> Iterator[_Attempt]:
     # The derived images are made only if an attempt that needs them runs.
     sharpened = functools.cache(
         lambda: image.filter(ImageFilter.UnsharpMask(radius=2, percent=200, threshold=2))
     )
     rescaled = functools.cache(lambda: _rescaled(image))
-    yield lambda: decode_with_zxing(image)
-    yield lambda: decode_with_zbar(image)
-    yield lambda: decode_with_zxing(image, binarizer=zxingcpp.Binarizer.GlobalHistogram)
-    yield lambda: decode_with_zxing(sharpened())
-    yield lambda: decode_with_zbar(sharpened())
-    yield lambda: decode_with_zxing(rescaled())
-    yield lambda: decode_with_zbar(rescaled())
+    strips = functools.cache(lambda: scanlines.candidate_strips(image))
+    yield _Attempt("zxing-cpp", lambda: decode_with_zxing(image), alone=True)
+    yield _Attempt("zbar", lambda: decode_with_zbar(image), alone=True)
+    yield _Attempt(
+        "zxing-cpp, global binarizer",
+        lambda: decode_with_zxing(
+            image, binarizer=zxingcpp.Binarizer.GlobalHistogram, formats=RETRY_FORMATS
+        ),
+    )
+    # Glare: what is left of the symbol under it is near-white, and equalising spreads it out.
+    yield _Attempt(
+        "zxing-cpp, equalised",
+        lambda: decode_with_zxing(ImageOps.equalize(image), formats=RETRY_FORMATS),
+    )
+    yield _Attempt(
+        "zxing-cpp, sharpened", lambda: decode_with_zxing(sharpened(), formats=RETRY_FORMATS)
+    )
+    yield _Attempt("zbar, sharpened", lambda: decode_with_zbar(sharpened()))
+    yield _Attempt(
+        "zxing-cpp, rescaled", lambda: decode_with_zxing(rescaled(), formats=RETRY_FORMATS)
+    )
+    yield _Attempt("zbar, rescaled", lambda: decode_with_zbar(rescaled()))
+    yield _Attempt(
+        "zxing-cpp, deblurred", lambda: decode_with_zxing(_deblurred(image), formats=MATRIX_FORMATS)
+    )
+    for index in range(scanlines.MAX_CANDIDATES):
+        yield _Attempt("upright strip, engines", lambda index=index: _read_strip(strips(), index))
+        yield _Attempt(
+            "upright strip, scanlines",
+            lambda index=index: _read_scanlines(strips(), index),
+            alone=True,
+        )
+
+
+def _read_strip(strips: list[scanlines.Strip], index: int) -> list[DecodedSymbol]:
+    """A candidate linear code turned upright, read by the engines as an image."""
+    if index >= len(strips):
+        return []
+    strip = strips[index].image
+    return decode_with_zxing(strip, formats=RETRY_FORMATS) or decode_with_zbar(strip)
+
+
+def _read_scanlines(strips: list[scanlines.Strip], index: int) -> list[DecodedSymbol]:
+    if index >= len(strips):
+        return []
+    symbol = scanlines.read_profiles(strips[index].image, _read_bars)
+    return [symbol] if symbol is not None else []
+
+
+def _read_bars(bars: np.ndarray) -> list[DecodedSymbol]:
+    barcodes = zxingcpp.read_barcodes(
+        bars,
+        formats=scanlines.LINEAR_FORMATS,
+        text_mode=zxingcpp.TextMode.Plain,
+        try_rotate=False,
+        try_downscale=False,
+        try_invert=False,
+    )
+    return [_from_zxing(barcode) for barcode in barcodes]
+
+
+# Only the 2D codes are looked for on the deblurred copy: their Reed-Solomon check words do not
+# let a ringing edge or texture pass for a code, as one mod-10 digit would.
+MATRIX_FORMATS = zxingcpp.BarcodeFormats([_Z.DataMatrix, _Z.QRCode])
+# A Gaussian blur of σ 1.5 px undone (Wiener, regularised): on fixtures/degraded/ it rescued
+# every out-of-focus unit-dose DataMatrix of σ 1.4-1.9 px, whose modules are 3-4 px.
+DEBLUR_SIGMA = 1.5
+DEBLUR_REGULARISATION = 1e-2
+# A larger frame is deblurred at this many pixels: the FFT grows with it, and a camera frame of
+# a blurred code does not hold detail finer than that anyway.
+DEBLUR_MAX_PIXELS = 1_000_000
+_DEBLUR_PAD = 16
+
+
+def _deblurred(image: Image.Image) -> Image.Image:
+    """``image`` with a Gaussian blur of ``DEBLUR_SIGMA`` px undone (Wiener deconvolution)."""
+    if image.width * image.height > DEBLUR_MAX_PIXELS:
+        factor = (DEBLUR_MAX_PIXELS / (image.width * image.height)) ** 0.5
+        image = image.resize(
+            (max(1, round(image.width * factor)), max(1, round(image.height * factor))),
+            Image.Resampling.BOX,
+        )
+    # Edge padding keeps the FFT's wrap-around from pulling opposite sides together.
+    padded = np.pad(np.asarray(image, dtype=np.float64), _DEBLUR_PAD, mode="edge")
+    fy = np.fft.fftfreq(padded.shape[0])[:, None]
+    fx = np.fft.rfftfreq(padded.shape[1])[None, :]
+    transfer = np.exp(-2 * (np.pi * DEBLUR_SIGMA) ** 2 * (fx**2 + fy**2))
+    gain = transfer / (transfer**2 + DEBLUR_REGULARISATION)
+    sharp = np.fft.irfft2(np.fft.rfft2(padded) * gain, s=padded.shape)
+    inner = sharp[_DEBLUR_PAD:-_DEBLUR_PAD, _DEBLUR_PAD:-_DEBLUR_PAD]
+    return Image.fromarray(np.clip(np.rint(inner), 0, 255).astype(np.uint8), mode="L")
 
 
 def _rescaled(image: Image.Image) -> Image.Image:
@@ -259,23 +447,27 @@ def _unique(symbols: Iterable[DecodedSymbol]) -> list[DecodedSymbol]:
 
 
 def decode_with_zxing(
-    image: Image.Image, *, binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage
+    image: Image.Image,
+    *,
+    binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage,
+    formats: zxingcpp.BarcodeFormats = ZXING_FORMATS,
 ) -> list[DecodedSymbol]:
     """One zxing-cpp pass over a grayscale image, limited to the formats we print and buy."""
     # Plain: the element string with GS separators, not the bracketed HRI of the default mode.
     barcodes = zxingcpp.read_barcodes(
-        image, formats=ZXING_FORMATS, text_mode=zxingcpp.TextMode.Plain, binarizer=binarizer
+        image, formats=formats, text_mode=zxingcpp.TextMode.Plain, binarizer=binarizer
     )
-    return [
-        DecodedSymbol(
-            format=_ZXING_FORMAT_NAMES.get(barcode.format.name, barcode.format.name),
-            text=barcode.text,
-            symbology_id=barcode.symbology_identifier,
-            is_gs1=barcode.content_type == zxingcpp.ContentType.GS1,
-            engine="zxing-cpp",
-        )
-        for barcode in barcodes
-    ]
+    return [_from_zxing(barcode) for barcode in barcodes]
+
+
+def _from_zxing(barcode: zxingcpp.Barcode) -> DecodedSymbol:
+    return DecodedSymbol(
+        format=_ZXING_FORMAT_NAMES.get(barcode.format.name, barcode.format.name),
+        text=barcode.text,
+        symbology_id=barcode.symbology_identifier,
+        is_gs1=barcode.content_type == zxingcpp.ContentType.GS1,
+        engine="zxing-cpp",
+    )
 
 
 # --------------------------------------------------------------------------- zbar
@@ -314,12 +506,12 @@ _ZBAR_ALL_SYMBOLOGIES = 0  # ZBAR_NONE: a config set on it applies to every symb
 
 # zbar symbol type → (format, symbology identifier, GS1 regardless of modifiers). Like zxing-cpp,
 # zbar reports a UPC-A as the EAN-13 with a leading zero unless UPC-A is enabled on its own.
-# DataBar Expanded is left to zxing-cpp: zbar 0.23 does not latch to numeric after an FNC1
+# DataBar is left to zxing-cpp. Expanded: zbar 0.23 does not latch to numeric after an FNC1
 # (ISO/IEC 24724 tables 12-13) and misreads "(10)AB12(21)S1" as "10AB12<GS>2QS1", without error.
+# Omnidirectional: zbar read two GTINs out of a frame of random 8 px blocks.
 _ZBAR_LINEAR = {
     8: ("EAN8", "]E4", False),
     13: ("EAN13", "]E0", False),
-    34: ("DataBar", "]e0", True),
     128: ("Code128", "]C0", False),
 }
 

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.cart_terminal, name="terminal"),
     path("login/", views.cart_login, name="login"),
     path("logout/", views.cart_logout, name="logout"),
+    path("release/", views.cart_release, name="release"),
 ]

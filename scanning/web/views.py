@@ -1,58 +1,134 @@
 """The cart terminal: one page that a nurse drives with a barcode scanner. Thin views; the page
 talks to the JSON API for every check and record."""
 
+import re
+
 from django.conf import settings
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from hospital.exceptions import ApplicationError
+from hospital.models import ADMINISTERING_ROLES, PIN_MAX_DIGITS, PIN_MIN_DIGITS
+from hospital.sessions import cart_session_start
+from hospital.throttle import LoginBusyError, LoginThrottledError, request_source
+from scanning.access import WardNotAssignedError
+from scanning.api.views import staff_display_name
+from scanning.models import UnrecordedCheckReason
 from scanning.scans import ScanInput
-from scanning.services import LockedOutError, staff_authenticate_badge
+from scanning.services import (
+    ReleaseNotAllowedError,
+    WardRequiredError,
+    cart_ward_check,
+    staff_authenticate_badge,
+    staff_login_release,
+)
 from wards.models import Ward
 
 
+def _wait_message(error: LoginThrottledError) -> str:
+    return ngettext(
+        "Too many failed attempts: wait %(seconds)d second, or ask the charge nurse to let you in.",
+        "Too many failed attempts: wait %(seconds)d seconds, or ask the charge nurse to let you in.",
+        error.retry_after,
+    ) % {"seconds": error.retry_after}
+
+
+def _login_form_problem(post) -> tuple[str, str] | None:
+    """The first missing or malformed field of a login form and what to say about it, as login.js
+    says it: a form sent before the page's script ran (a fast Enter) gets the same answer, and
+    never counts as a failed attempt."""
+    if not post.get("badge", "").strip():
+        return "badge", _("Scan your badge first.")
+    if not re.fullmatch(rf"[0-9]{{{PIN_MIN_DIGITS},{PIN_MAX_DIGITS}}}", post.get("pin", "")):
+        return "pin", _("A PIN has 6 to 8 digits.")
+    if not post.get("ward", ""):
+        return "ward", _("Choose the ward of this cart.")
+    return None
+
+
 def cart_login(request):
-    error = ""
-    if request.method == "POST":
+    error, status = "", 200
+    problem = _login_form_problem(request.POST) if request.method == "POST" else None
+    if problem:
+        status = 400
+    elif request.method == "POST":
+        cart = request.POST.get("cart", "")[:60]
         try:
             user = staff_authenticate_badge(
-                request=request,
                 badge=ScanInput(code=request.POST.get("badge", "")[:200]),
                 pin=request.POST.get("pin", "")[:8],
+                source=request_source(request, cart),
             )
-        except LockedOutError:
-            error = _("Too many failed attempts: this badge is locked for 15 minutes.")
+        except LoginThrottledError as throttled:
+            error, status = _wait_message(throttled), 429
+        except LoginBusyError:
+            error, status = _("The system is checking other logins: try again in a moment."), 429
         except ApplicationError:
             error = _("Badge or PIN not recognised.")
         else:
             ward = request.POST.get("ward", "")[:20]
             if not user.may_administer:
                 error = _("Only nurses can use the cart.")
-            elif not ward:
-                # A cart without a ward would never warn WRONG_WARD.
-                error = _("Choose the ward of this cart.")
-            elif not user.wards.filter(code=ward).exists():
-                error = _("You are not assigned to this ward.")
             else:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                request.session["cart"] = request.POST.get("cart", "")[:60]
-                request.session["ward"] = request.POST.get("ward", "")[:20]
-                return redirect(_safe_next(request) or "cart:terminal")
+                try:
+                    cart_ward_check(user, ward)
+                except WardRequiredError:
+                    error = _("Choose the ward of this cart.")
+                except WardNotAssignedError:
+                    error = _("You are not assigned to this ward.")
+                else:
+                    cart_session_start(request, user, cart=cart, ward=ward)
+                    return redirect(_safe_next(request) or "cart:terminal")
     return render(
         request,
         "cart/login.html",
         {
             "error": error,
+            "problem_field": problem[0] if problem else "",
+            "problem": problem[1] if problem else "",
+            "throttled": status == 429,
             "locked": request.GET.get("locked") == "1",
+            "unrecorded_at_lock": request.session.pop(UNRECORDED_AT_LOCK, "")
+            if request.method == "GET"
+            else "",
             "wards": Ward.objects.order_by("code"),
             "selected_ward": request.POST.get("ward") or request.COOKIES.get("cart_ward", ""),
             "next": _safe_next(request),
         },
-        status=401 if error else 200,
+        status=status if status != 200 else (401 if error else 200),
+    )
+
+
+def cart_release(request):
+    """A charge nurse lets a nurse whose logins are delayed in: the nurse's badge, then the
+    charge nurse's own badge and PIN (scanning.services.staff_login_release)."""
+    error, released, status = "", None, 200
+    if request.method == "POST":
+        try:
+            released = staff_login_release(
+                badge=ScanInput(code=request.POST.get("badge", "")[:200]),
+                supervisor=ScanInput(code=request.POST.get("by", "")[:200]),
+                pin=request.POST.get("pin", "")[:8],
+                source=request_source(request),
+            )
+        except LoginThrottledError as throttled:
+            error, status = _wait_message(throttled), 429
+        except LoginBusyError:
+            error, status = _("The system is checking other logins: try again in a moment."), 429
+        except ReleaseNotAllowedError:
+            error, status = _("Only a charge nurse or an administrator can do this."), 403
+        except ApplicationError:
+            error, status = _("Badge or PIN not recognised."), 401
+    return render(
+        request,
+        "cart/release.html",
+        {"error": error, "released": released},
+        status=status,
     )
 
 
@@ -76,11 +152,18 @@ def cart_strings() -> dict[str, str]:
         "go": _("GO – correct medication"),
         "warn": _("WARNING – a reason is needed"),
         "stop": _("STOP – do not give"),
+        "witness_pending": _("WAIT – needs a second nurse to check"),
+        "witness_confirmed": _("Checked by a second nurse: {name}"),
         "progress": _("Scanned {scanned} of {ordered} ({count} of {total} units)"),
         "recorded": _("Recorded: {drug} {amount}"),
         "not_given_recorded": _("Recorded as not given."),
         "switch_confirm": _(
-            "This wristband belongs to another patient. Close {current} and open the new patient?"
+            "This wristband belongs to another patient. Scan the NEW band again to switch, "
+            "or the CURRENT band to stay."
+        ),
+        "switch_other_scan": _(
+            "That is neither of these two wristbands: scan the new band to switch or the "
+            "current band to stay."
         ),
         "allergies": _("Allergies"),
         "no_allergies": _("No known allergies"),
@@ -97,12 +180,105 @@ def cart_strings() -> dict[str, str]:
         "order_pending_verification": _("awaiting pharmacist"),
         "order_discontinued": _("discontinued"),
         "comment_required": _("Write a short comment"),
-        "network_error": _("Connection problem – nothing was recorded. Try again."),
-        "server_unavailable": _(
-            "The system could not confirm the record. Press Record again: "
-            "the dose will not be recorded twice."
+        "network_error": _("Connection problem: the server did not answer. Try again."),
+        "offline_scan": _(
+            "No connection: this scan could not be checked. The screen was cleared; nothing "
+            "on it is current."
         ),
+        "outcome_checking": _(
+            "The answer was lost: asking the server whether it was recorded… Do not give or "
+            "record again yet."
+        ),
+        "outcome_not_recorded": _(
+            "The server confirms nothing was recorded. Press Record again when ready."
+        ),
+        "not_given_not_recorded": _(
+            "The server confirms the not-given note was not recorded. Document it again."
+        ),
+        "refused_badge": _("A staff badge is not a medication: it was not added to this dose."),
+        "refused_unknown": _(
+            "This code is not a medication barcode we know: it was not added to this dose."
+        ),
+        "duplicate_unit": _("This unit was already scanned: the second read is ignored."),
+        "unit_lot": _("lot"),
+        "unit_serial": _("serial"),
+        "remove_unit": _("Remove"),
         "camera_unavailable": _("The camera is not available."),
+        **dose_list_strings(),
+        **session_strings(),
+    }
+
+
+def session_strings() -> dict[str, str]:
+    """The idle countdown, logging in again over the page, and "scanned but not recorded"."""
+    return {
+        "dose_named": _("{drug} {amount} for {patient}"),
+        "idle_locks_in": _(
+            "This screen locks itself in {seconds} s. Touch the screen or scan to keep it open."
+        ),
+        "idle_unrecorded": _(
+            "NOT RECORDED YET: {dose}. If it was given, press “Record as given” now."
+        ),
+        "reauth_pending": _("On the screen, not recorded yet: {dose}."),
+        "reauth_pending_unknown": _(
+            "The answer about {dose} was lost: once you are logged in again, the cart asks the "
+            "server whether it was recorded."
+        ),
+        "login_no_badge": _("Scan your badge first."),
+        "login_bad_pin": _("A PIN has 6 to 8 digits."),
+        "reauth_failed": _("Badge or PIN not recognised."),
+        "reauth_wait": _(
+            "Too many failed attempts: wait {seconds} s, or ask the charge nurse to let you in."
+        ),
+        "reauth_busy": _("The system is checking other logins: try again in a moment."),
+        "reauth_ward": _("You are not assigned to this ward."),
+        "reauth_other": _(
+            "{new} logged in at this cart in place of {old}: nothing of {old}'s is recorded under "
+            "{new}'s name, and the screen was cleared."
+        ),
+        "reauth_other_dose": _(
+            "NOT recorded: {dose}. {old} sees it as “scanned but not recorded” at her next login."
+        ),
+        "reauth_other_unknown": _(
+            "Whether {dose} was recorded is not known (its answer was lost): if it was not, {old} "
+            "sees it as “scanned but not recorded” at her next login."
+        ),
+        "reauth_cancelled": _(
+            "Login cancelled. The session has ended: nothing can be checked or recorded until you "
+            "log in again (Record or a scan asks for it)."
+        ),
+        "reauth_cancelled_dose": _("NOT recorded: {dose}."),
+        "not_given_cancelled": _(
+            "The not-given note was NOT recorded: the session had ended. Log in again and "
+            "document it again."
+        ),
+        "unrecorded_checked": _("scanned at {time}"),
+        "unrecorded_due": _("dose due at {time}"),
+        "acknowledge": _("Say what happened…"),
+        "acknowledged": _("Answered for: {drug} for {patient}."),
+    }
+
+
+def dose_list_strings() -> dict[str, str]:
+    """The typed-code dialog, the dose list and not-given / entered-in-error at the cart."""
+    return {
+        "keyed_lot_needed": _("Type the lot number printed on the pack."),
+        "keyed_expiry_needed": _("Enter the expiry date printed on the pack."),
+        "missed_group": _("Past due, not given: {count} doses"),
+        "action_not_given": _("Record not given…"),
+        "not_given_confirm": _("Record that {drug} was not given – {reason}?"),
+        "transferred": _("Recently transferred: from {ward} {bed} at {time} on {date}"),
+        "allergy_conflict": _("Patient is allergic"),
+        "severe": _("severe"),
+        "prn_last": _("Last given {time}"),
+        "prn_none": _("Not given in the last 48 hours"),
+        "prn_next": _("next dose allowed from {time}"),
+        "prn_now": _("can be given now"),
+        "prn_never": _("the 24-hour maximum is reached"),
+        "action_entered_in_error": _("Entered in error…"),
+        "entered_in_error_recorded": _("Marked as entered in error."),
+        "recent_records": _("Records of the last 72 hours"),
+        "recent_none": _("No records in the last 72 hours."),
     }
 
 
@@ -115,23 +291,57 @@ def cart_terminal(request):
         return redirect("cart:login")
     config = {
         "idleSeconds": settings.CART_IDLE_LOCK_SECONDS,
+        "idleWarningSeconds": idle_warning_seconds(),
+        # Who is logged in: a login over the page (the session ended) by someone else must not
+        # finish her dose under the other nurse's name.
+        "username": user.username,
+        "nurseName": staff_display_name(user),
+        "administeringRoles": sorted(ADMINISTERING_ROLES),
         "ward": request.session.get("ward", ""),
         "cart": request.session.get("cart", ""),
         "loginUrl": reverse("cart:login"),
         "logoutUrl": reverse("cart:logout"),
         "api": "/api/v1/",
+        "downtimeMarUrl": settings.CART_DOWNTIME_MAR_URL.replace(
+            "{ward}", request.session.get("ward", "")
+        ),
     }
     response = render(
-        request, "cart/terminal.html", {"config": config, "strings": cart_strings(), "nurse": user}
+        request,
+        "cart/terminal.html",
+        {
+            "config": config,
+            "strings": cart_strings(),
+            "nurse": user,
+            "unrecorded_reasons": UnrecordedCheckReason.choices,
+        },
     )
     response["Cache-Control"] = "no-store"  # patient data must not be kept by the browser
     return response
 
 
+def idle_warning_seconds() -> int:
+    """How long the countdown before the idle lock runs: CART_IDLE_WARNING_SECONDS, or 30 s, or a
+    quarter of the idle time when that is shorter; always within the idle time."""
+    idle = settings.CART_IDLE_LOCK_SECONDS
+    chosen = settings.CART_IDLE_WARNING_SECONDS
+    if chosen is None:
+        chosen = min(30, idle // 4)
+    return max(1, min(chosen, idle - 1))
+
+
+UNRECORDED_AT_LOCK = "cart_unrecorded_at_lock"
+
+
 @require_POST
 def cart_logout(request):
+    # The page names the dose it had on screen, not recorded, when it locked itself: the login
+    # page says so once. Drug and amount only: a locked screen shows no patient.
+    unrecorded = " ".join(request.POST.get("unrecorded", "").split())[:120]
     logout(request)
     target = reverse("cart:login")
     if request.POST.get("reason") == "idle":
         target += "?locked=1"
+        if unrecorded:
+            request.session[UNRECORDED_AT_LOCK] = unrecorded
     return redirect(target)

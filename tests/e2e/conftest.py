@@ -111,9 +111,13 @@ def scan(page, text: str):
     page.keyboard.press("Enter")
 
 
-def screenshot(page, name: str):
+def screenshot(page, name: str, *, show=None):
+    """docs/screenshots/<name>.png when UPDATE_SCREENSHOTS is set; `show` (a locator) is scrolled
+    into view first, for a state below the fold."""
     if os.environ.get("UPDATE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        if show is not None:
+            show.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
@@ -124,3 +128,42 @@ def label(lot: str, number: int = 1) -> str:
         for name, entry in sorted(INDEX.items())
         if entry.get("lot") == lot and entry.get("serial", "").endswith(f"S{number:03d}")
     )
+
+
+def network_down(page, pattern: str = "**/api/v1/**"):
+    """The cart's connection drops: every API request fails as on a dead Wi-Fi."""
+    page.route(pattern, lambda route: route.abort("internetdisconnected"))
+
+
+def network_up(page, pattern: str = "**/api/v1/**"):
+    page.unroute(pattern)
+
+
+def lose_answers_after_saving(page, pattern: str) -> list:
+    """Requests to `pattern` reach the server, which does its work; the answer never comes back.
+    Returns the requests seen."""
+    seen = []
+
+    def handler(route):
+        seen.append(route.request)
+        route.fetch()
+        route.abort("connectionreset")
+
+    page.route(pattern, handler)
+    return seen
+
+
+def fail_first(page, pattern: str, times: int) -> list:
+    """The first `times` requests to `pattern` are dropped before reaching the server; the rest
+    go through."""
+    seen = []
+
+    def handler(route):
+        seen.append(route.request)
+        if len(seen) <= times:
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route(pattern, handler)
+    return seen

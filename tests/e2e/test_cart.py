@@ -7,13 +7,22 @@ import pytest
 from playwright.sync_api import expect
 
 from scanning.models import Administration, Override
-from tests.e2e.conftest import label, log_in, scan, screenshot, wedge
+from tests.e2e.conftest import (
+    fail_first,
+    label,
+    log_in,
+    network_down,
+    network_up,
+    scan,
+    screenshot,
+    wedge,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-HOA = ("]C18017952000200000000112", "1111")  # nurse, NOI
-MAI = ("]C18017952000200000000136", "3333")  # nurse, NGOAI
-LAN_BADGE = "]C18017952000200000000143"  # charge nurse, PIN 4444
+HOA = ("]C18017952000200000000112", "111111")  # nurse, NOI
+MAI = ("]C18017952000200000000136", "333333")  # nurse, NGOAI
+LAN_BADGE = "]C18017952000200000000143"  # charge nurse, PIN 444444
 AN = "wristband-BN2026000101.png"  # paracetamol 1 g due 08:00; penicillin allergy
 NGOC = "wristband-BN2026000102.png"
 PHAT = "wristband-BN2026000116.png"  # NGOAI: heparin 5000 IU IV due 08:00 (high-alert)
@@ -88,12 +97,12 @@ def test_a_high_alert_drug_needs_a_second_nurse(page):
     log_in(page, *MAI, ward="NGOAI")
     open_patient(page, PHAT, "Huỳnh Tấn Phát")
     scan(page, wedge(label("HEP2608", 1)))
-    expect(page.locator("#verdict")).to_have_class("verdict stop")
+    expect(page.locator("#verdict")).to_have_class("verdict witness")
     expect(page.locator("#witness")).to_be_visible()
     screenshot(page, "cart-witness-vi")
     scan(page, LAN_BADGE)
     expect(page.locator("#witness-pin")).to_be_focused()
-    page.keyboard.type("4444")
+    page.keyboard.type("444444")
     page.keyboard.press("Enter")
     expect(page.locator("#verdict")).to_have_class("verdict go")
     page.click("#record")
@@ -106,9 +115,11 @@ def test_a_wrong_witness_pin_keeps_the_stop(page):
     open_patient(page, PHAT, "Huỳnh Tấn Phát")
     scan(page, wedge(label("HEP2608", 2)))
     scan(page, LAN_BADGE)
-    page.keyboard.type("0000")
+    expect(page.locator("#witness-pin")).to_be_focused()
+    page.keyboard.type("000000")
     page.keyboard.press("Enter")
-    expect(page.locator("#verdict")).to_have_class("verdict stop")
+    expect(page.locator("#findings")).to_contain_text("PIN")
+    expect(page.locator("#verdict")).to_have_class("verdict witness")
     expect(page.locator("#record")).to_be_disabled()
 
 
@@ -157,6 +168,89 @@ def test_english_is_one_tap_away(page):
     screenshot(page, "cart-go-en")
 
 
+def test_issue_13_states_speak_english_after_the_switch(page):
+    """The states issue 13 added, in English (their Vietnamese is asserted where each is tested),
+    and their -en screenshots."""
+    from tests.e2e.test_cart_transfer import transferred
+
+    old_ward = transferred(hours_ago=1)
+    log_in(page, *HOA)
+    page.click('button.lang[value="en"]')
+    expect(page.locator("#prompt")).to_have_text("Scan the patient's wristband")
+    open_patient(page, AN, "Nguyễn Văn An")
+    expect(page.locator("#patient-transfer")).to_contain_text(
+        f"Recently transferred: from {old_ward.code}"
+    )
+    screenshot(page, "cart-transfer-en")
+    # a badge in the middle of a dose is refused on its own
+    scan(page, wedge(label("PCM2611A", 1)))
+    expect(page.locator("#progress")).to_be_visible()
+    scan(page, MAI[0])
+    expect(page.locator("#message")).to_contain_text("A staff badge is not a medication")
+    screenshot(page, "cart-refused-scan-en")
+    # another band: the switch names both; the current band again stays
+    scan(page, wedge(label("PCM2611A", 2)))
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    scan(page, wedge(NGOC, "]C1"))
+    expect(page.locator("#switch-dialog")).to_contain_text("Scan the NEW band again to switch")
+    expect(page.locator("#switch-new-name")).to_have_text("Trần Thị Bích Ngọc")
+    screenshot(page, "cart-switch-en")
+    expect(page.locator("#switch-scan")).to_be_focused()
+    scan(page, wedge(AN, "]C1"))
+    expect(page.locator("#switch-dialog")).to_be_hidden()
+    # a typed GTIN asks for the pack's lot and expiry
+    page.click("#keyed-button")
+    page.fill("#keyed-code", "08936012345001")
+    page.click("#keyed-ok")
+    expect(page.locator("#keyed-pack")).to_contain_text("lot and the expiry date")
+    page.fill("#keyed-lot", "PCM2611A")
+    page.fill("#keyed-expiry", "2027-11-30")
+    screenshot(page, "cart-typed-pack-en")
+    page.click("#keyed-ok")
+    expect(page.locator("#verdict")).to_have_class("verdict warn")
+    page.click("#clear-meds")
+    expect(page.locator("#verdict")).to_be_hidden()
+    # a record whose answer is lost: the cart says it is asking, then what the server says
+    expect(page.locator("#scan")).to_be_focused()
+    scan(page, wedge(label("PCM2611A", 3)))
+    expect(page.locator("#progress")).to_be_visible()
+    scan(page, wedge(label("PCM2611A", 4)))
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    network_down(page, "**/api/v1/administrations/")
+    fail_first(page, "**/api/v1/administrations/outcome/", times=2)
+    page.click("#record")
+    expect(page.locator("#message")).to_contain_text("asking the server whether it was recorded")
+    screenshot(page, "cart-outcome-checking-en", show=page.locator("#message"))
+    expect(page.locator("#message")).to_contain_text("The server confirms nothing was recorded")
+    network_up(page, "**/api/v1/administrations/")
+    expect(page.locator("#record")).to_be_enabled()
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+    # not given: the confirmation, then the row with what, when and who
+    expect(page.locator(".dose.given")).to_have_count(1)
+    page.locator(".dose.due", has_text="Amlodipin").locator("button.action").click()
+    page.click('#not-given-reasons button[data-reason="refused"]')
+    expect(page.locator("#not-given-summary")).to_contain_text("was not given")
+    screenshot(page, "cart-not-given-confirm-en")
+    page.click("#not-given-confirm")
+    row = page.locator(".dose.not_given", has_text="Amlodipin")
+    expect(row.locator(".record")).to_contain_text("refused")
+    screenshot(page, "cart-not-given-row-en", show=row)
+    # the last 72 hours
+    page.click("#recent-button")
+    expect(page.locator("#recent-list")).to_contain_text("Paracetamol")
+    screenshot(page, "cart-recent-en", show=page.locator("#recent-list"))
+    # no connection
+    network_down(page)
+    expect(page.locator("#scan")).to_be_focused()
+    scan(page, wedge(NGOC, "]C1"))
+    expect(page.locator("#offline")).to_contain_text("NO CONNECTION")
+    screenshot(page, "cart-offline-en")
+    network_up(page)
+    expect(page.locator("#offline")).to_be_hidden(timeout=10_000)
+    assert Administration.objects.count() == 2
+
+
 def test_the_page_fits_a_tablet(page):
     page.set_viewport_size({"width": 768, "height": 1024})
     log_in(page, *HOA)
@@ -174,6 +268,7 @@ def test_a_refused_dose_is_documented_as_not_given(page):
     page.locator(".dose.due button").first.click()
     expect(page.locator("#not-given-dialog")).to_be_visible()
     page.click('#not-given-reasons button[data-reason="refused"]')
+    page.click("#not-given-confirm")
     expect(page.locator("#message")).to_have_class("message ok")
     expect(page.locator(".dose.not_given")).to_have_count(1)
     record = Administration.objects.get()
@@ -199,7 +294,7 @@ def test_a_typed_code_is_flagged_and_needs_an_unable_to_scan_reason(page):
     assert Override.objects.get().reason == "DAMAGED_BARCODE"
 
 
-def test_a_server_failure_is_not_a_stop_and_the_retry_records_once(page):
+def test_a_server_failure_is_not_a_stop_and_the_cart_asks_what_happened(page):
     # given: the first record's answer is lost to a 503 (the dose was in fact written)
     log_in(page, *HOA)
     open_patient(page, AN, "Nguyễn Văn An")
@@ -218,16 +313,49 @@ def test_a_server_failure_is_not_a_stop_and_the_retry_records_once(page):
         )
 
     page.route("**/api/v1/administrations/", lose_the_answer)
-    # when
-    page.click("#record")
-    # then: an error to retry, not a STOP; Record is still there
-    expect(page.locator("#message")).to_have_class("message error")
-    expect(page.locator("#message")).to_contain_text("không bị ghi hai lần")
-    expect(page.locator("#verdict")).to_have_class("verdict go")
-    expect(page.locator("#record")).to_be_enabled()
-    page.unroute("**/api/v1/administrations/")
-    with page.expect_request("**/api/v1/administrations/") as retried:
+    with page.expect_request("**/api/v1/administrations/outcome/") as asked:
         page.click("#record")
-    expect(page.locator("#message")).to_have_class("message ok")
-    assert retried.value.headers["idempotency-key"] == keys[0]
+    # then: not a STOP, and not "nothing recorded": the server says it was recorded
+    expect(page.locator("#message")).to_have_class("message ok", timeout=10_000)
+    assert asked.value.post_data_json["idempotency_key"] == keys[0]
+    assert len(keys) == 1
     assert Administration.objects.count() == 1
+
+
+# --- the login speaks the nurse's language, never the browser's (issue 13, item 13) ---------
+
+
+def test_an_incomplete_cart_login_is_explained_in_vietnamese_not_by_the_browser(page):
+    page.goto(page.base_url + "/cart/login/")
+    page.keyboard.press("Enter")  # an empty badge: on to the PIN
+    page.keyboard.press("Enter")  # an empty PIN: submit
+
+    problem = page.locator("#login-problem")
+    expect(problem).to_have_text("✕ Chưa quét thẻ nhân viên: hãy quét thẻ.")
+    expect(page.locator("#badge")).to_be_focused()
+    assert page.evaluate("document.getElementById('login-form').noValidate") is True
+    assert page.url == page.base_url + "/cart/login/"
+
+    page.keyboard.type(HOA[0], delay=3)
+    page.keyboard.press("Enter")
+    page.keyboard.type("1234")  # four digits: the old PIN length is refused too
+    page.keyboard.press("Enter")
+    expect(problem).to_have_text("✕ Mã PIN gồm 6 đến 8 chữ số.")
+    expect(page.locator("#pin")).to_be_focused()
+
+    page.keyboard.type("34")
+    page.keyboard.press("Enter")
+    expect(problem).to_have_text("✕ Chọn khoa của xe thuốc này.")
+    expect(page.locator("#ward")).to_be_focused()
+    assert page.url == page.base_url + "/cart/login/"  # nothing reached the server
+
+
+def test_the_login_message_follows_the_language_switch(page):
+    page.goto(page.base_url + "/cart/login/")
+    page.click("button[value=en]")
+    expect(page.locator("button[value=en]")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#badge")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#login-problem")).to_have_text("✕ Scan your badge first.")

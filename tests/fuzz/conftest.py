@@ -1,5 +1,5 @@
-"""The world the API fuzzer runs in: the demo hospital at 08:10, API tokens for a nurse, a charge
-nurse and a pharmacist, a cart session, and a few records of every status for the correction
+"""The world the API fuzzer runs in: the demo hospital at 08:10, cart sessions for a nurse, a
+charge nurse and a pharmacist, a service account's OAuth2 token, and a few records of every status for the correction
 endpoint to work on. Every example runs in a savepoint that is rolled back, so each one sees
 exactly this world whatever the examples before it wrote."""
 
@@ -101,36 +101,70 @@ def scan(text: str) -> dict:
     return {"code": text, "keyed": False}
 
 
+# A valid 32-character CSRF secret, sent as cookie and header with every session request.
+CSRF = "fuzzcsrf" * 4
+
+
 @dataclass
 class World:
-    tokens: dict[str, str]
-    session_cookie: str
+    sessions: dict[str, str]  # role → a cart session's cookie (staff have no tokens)
+    bearer: str  # a service account's OAuth2 token, every scope
     administrations: list[str] = field(default_factory=list)
     doses: list[str] = field(default_factory=list)
     doses_by_order: dict[str, list[str]] = field(default_factory=dict)
     patients: list[str] = field(default_factory=list)
 
 
-def _post(client: Client, path: str, body: dict, token: str, **headers) -> dict:
-    response = client.post(path, json=body, headers={"Authorization": f"Token {token}", **headers})
+def session_transport(session: str) -> dict:
+    return {
+        "headers": {"X-CSRFToken": CSRF},
+        "cookies": {"sessionid": session, "csrftoken": CSRF},
+    }
+
+
+def _post(path: str, body: dict, session: str, **headers) -> dict:
+    client = Client(APP)
+    client.set_cookie("sessionid", session)
+    client.set_cookie("csrftoken", CSRF)
+    response = client.post(path, json=body, headers={"X-CSRFToken": CSRF, **headers})
     assert response.status_code == 201, (path, response.status_code, response.get_data(True))
     return response.json
 
 
-def _login(client: Client, username: str, *, token: bool = True, ward: str = "") -> str:
+def _login(username: str, *, ward: str = "") -> str:
+    """A cart's login through the API (with its CSRF token); the session cookie."""
+    client = Client(APP)
+    client.set_cookie("csrftoken", CSRF)
     staff = next(s for s in DEMO["staff"] if s["username"] == username)
     response = client.post(
         "/api/v1/auth/badge/",
         json={
             "badge": scan(barcode("badge", username=username)),
             "pin": staff["pin"],
-            "token": token,
             "cart": "NOI-1",
             "ward": ward,
         },
+        headers={"X-CSRFToken": CSRF},
     )
     assert response.status_code == 200, response.get_data(True)
-    return response.json["token"] if token else client.get_cookie("sessionid").value
+    return client.get_cookie("sessionid").value
+
+
+def _service_account_token() -> str:
+    from hospital.models import User
+    from hospital.scopes import SCOPES
+    from hospital.service_accounts import service_account_create
+
+    account, secret = service_account_create(
+        name="fuzz", scopes=list(SCOPES), by=User.objects.get(username="quantri")
+    )
+    response = Client(APP).post(
+        "/oauth/token/",
+        data={"grant_type": "client_credentials"},
+        auth=(account.client_id, secret),
+    )
+    assert response.status_code == 200, response.get_data(True)
+    return response.json["access_token"]
 
 
 @pytest.fixture
@@ -148,16 +182,14 @@ def wsgi_keeps_the_test_connection():
 def api_world(db, wsgi_keeps_the_test_connection):
     with time_machine.travel(DEMO_NOW, tick=False):
         demo_hospital_load()
-        client = Client(APP)
-        tokens = {
-            "nurse": _login(client, "dieuduong.hoa"),
-            "charge_nurse": _login(client, "dieuduong.lan"),
-            "pharmacist": _login(client, "duocsi.tuan"),
+        sessions = {
+            "nurse": _login("dieuduong.hoa", ward="NOI"),
+            "charge_nurse": _login("dieuduong.lan", ward="NOI"),
+            "pharmacist": _login("duocsi.tuan"),
         }
-        session = _login(Client(APP), "dieuduong.hoa", token=False, ward="NOI")
-        nurse = tokens["nurse"]
+        bearer = _service_account_token()
+        nurse = sessions["nurse"]
         given = _post(
-            client,
             "/api/v1/administrations/",
             {
                 "patient": scan(barcode("wristband", mrn="BN2026000101")),
@@ -170,7 +202,6 @@ def api_world(db, wsgi_keeps_the_test_connection):
             **{"Idempotency-Key": "fuzz-world-1"},
         )
         corrected = _post(
-            client,
             "/api/v1/administrations/",
             {
                 "patient": scan(barcode("wristband", mrn="BN2026000108")),
@@ -179,7 +210,6 @@ def api_world(db, wsgi_keeps_the_test_connection):
             nurse,
         )
         correction = _post(
-            client,
             f"/api/v1/administrations/{corrected['id']}/correct/",
             {
                 "reason": "wrong_dose",
@@ -190,7 +220,6 @@ def api_world(db, wsgi_keeps_the_test_connection):
             nurse,
         )
         not_given = _post(
-            client,
             "/api/v1/administrations/not-given/",
             {
                 "patient": scan(barcode("wristband", mrn="BN2026000105")),
@@ -203,8 +232,8 @@ def api_world(db, wsgi_keeps_the_test_connection):
             "order__external_id", "external_id"
         )
         yield World(
-            tokens=tokens,
-            session_cookie=session,
+            sessions=sessions,
+            bearer=bearer,
             administrations=[
                 given["id"],
                 corrected["id"],

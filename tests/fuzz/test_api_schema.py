@@ -30,6 +30,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from schemathesis.generation.meta import negated_parameters
 from schemathesis.specs.openapi.checks import ignored_auth
 from werkzeug.test import Client
 
@@ -38,6 +39,7 @@ from scanning.rules import CODE_ORDER, OVERRIDE_REASONS
 from tests.fuzz.conftest import (
     APP,
     BADGES,
+    CSRF,
     DEMO_ORDERS,
     MEDICATIONS,
     MRNS,
@@ -46,6 +48,7 @@ from tests.fuzz.conftest import (
     WARDS,
     WRISTBANDS,
     scan,
+    session_transport,
 )
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "40"))
@@ -96,12 +99,19 @@ demo_schema = load(schemathesis.GenerationMode.POSITIVE)
 
 
 def assert_error_envelope(status: int, content_type: str, text: str) -> None:
-    """Every refusal is `{"error": {"code", "message", "details"}}` in JSON, never HTML or a trace."""
+    """Every refusal is `{"error": {"code", "message", "details"}}` in JSON, never HTML or a trace;
+    under /fhir/ it is an OperationOutcome in application/fhir+json, as FHIR clients expect."""
     media_type = content_type.split(";")[0].strip()
     assert media_type in ("application/json", "application/fhir+json"), (
         f"{status} error is {content_type!r}, not JSON: {text[:300]!r}"
     )
     body = json.loads(text)
+    if media_type == "application/fhir+json":
+        assert body.get("resourceType") == "OperationOutcome", f"not an OperationOutcome: {body!r}"
+        issue = body["issue"][0]
+        assert issue["severity"] in ("error", "fatal") and issue["details"]["coding"][0]["code"]
+        assert "Traceback" not in text, "a stack trace in an API error"
+        return
     assert isinstance(body, dict) and set(body) == {"error"}, f"not an error envelope: {body!r}"
     error = body["error"]
     assert isinstance(error, dict) and {"code", "message", "details"} <= set(error), (
@@ -132,31 +142,28 @@ def rolled_back():
         transaction.savepoint_rollback(savepoint)
 
 
-CSRF = "fuzzcsrf" * 4  # a valid 32-character CSRF secret, sent as cookie and header
-
-
 def credentials(who: str, world) -> dict:
     """Transport arguments for `case.call` as a given user (or as nobody)."""
-    if who in world.tokens:
-        return {"headers": {"Authorization": f"Token {world.tokens[who]}"}}
-    if who == "cart_session":
-        return {
-            "headers": {"X-CSRFToken": CSRF},
-            "cookies": {"sessionid": world.session_cookie, "csrftoken": CSRF},
-        }
+    if who in world.sessions:
+        return session_transport(world.sessions[who])
     if who == "cart_session_without_csrf":
-        return {"cookies": {"sessionid": world.session_cookie}}
+        return {"cookies": {"sessionid": world.sessions["nurse"]}}
+    if who == "service_account":
+        return {"headers": {"Authorization": f"Bearer {world.bearer}"}}
     if who == "revoked_token":
-        return {"headers": {"Authorization": "Token " + "0" * 40}}
+        return {"headers": {"Authorization": "Bearer " + "0" * 40}}
     if who == "malformed_token":
-        return {"headers": {"Authorization": "Token a b"}}
+        return {"headers": {"Authorization": "Bearer a b"}}
     return {}
 
 
 def call(case, transport: dict):
     # A cart session is a cookie the schema declares (cookieAuth), but schemathesis cannot tell a
-    # real session from a generated cookie and so reports auth as ignored; tokens are checked.
+    # real session from a generated cookie and so reports auth as ignored; bearer tokens are.
     excluded = [ignored_auth] if "cookies" in transport else []
+    if any(name == "sessionid" for name, _where in negated_parameters(case.meta)):
+        # A case about a missing or mangled session cookie gets exactly that, not our session.
+        transport = {key: value for key, value in transport.items() if key != "cookies"}
     return case.call_and_validate(
         **transport, additional_checks=[error_envelope], excluded_checks=excluded
     )
@@ -347,7 +354,7 @@ def bedside(world) -> st.SearchStrategy[dict]:
                     st.one_of(st.just(order.dose[1]), UNITS),
                 ),
                 "witness": st.sampled_from(BADGES).map(scan),
-                "witness_pin": st.sampled_from([*PINS, "0000"]),
+                "witness_pin": st.sampled_from([*PINS, "000000"]),
                 "overrides": OVERRIDES,
                 "reason": st.sampled_from(["refused", "held_clinical", "other"]),
                 "comment": COMMENTS,
@@ -370,8 +377,8 @@ def body_fields(world) -> dict[str, st.SearchStrategy]:
         "badge": BADGE_SCANS,
         "witness": BADGE_SCANS,
         "medications": st.lists(MEDICATION_SCANS, min_size=1, max_size=4),
-        "pin": st.sampled_from([*PINS, "0000", "12345678"]),
-        "witness_pin": st.sampled_from([*PINS, "0000", ""]),
+        "pin": st.sampled_from([*PINS, "000000", "12345678"]),
+        "witness_pin": st.sampled_from([*PINS, "000000", ""]),
         "order": st.one_of(st.sampled_from(ORDERS), UUIDS),
         "scheduled_dose": st.one_of(st.sampled_from(world.doses), UUIDS),
         "comment": COMMENTS,
@@ -445,7 +452,7 @@ WHO = st.sampled_from(
         *["nurse"] * 16,
         "charge_nurse",
         "pharmacist",
-        "cart_session",
+        "service_account",
         "cart_session_without_csrf",
         "revoked_token",
         "malformed_token",
@@ -547,9 +554,7 @@ def test_the_fuzzed_schema_is_the_served_one(api_world):
     anonymous = client.get("/api/v1/schema/")
     assert anonymous.status_code == 401, anonymous.get_data(True)[:300]
     assert anonymous.json["error"]["code"] == "NOT_AUTHENTICATED"
-    served = client.get(
-        "/api/v1/schema/", headers={"Authorization": f"Token {api_world.tokens['nurse']}"}
-    )
+    served = as_nurse_client(api_world).get("/api/v1/schema/", headers={"X-CSRFToken": CSRF})
     assert served.status_code == 200
     assert served.json == RAW_SCHEMA
 
@@ -564,17 +569,25 @@ def _cursor(**tokens) -> str:
 
 
 def _as_nurse(world, method: str, path: str, query: dict | None = None):
-    return Client(APP).open(
+    return as_nurse_client(world).open(
         path,
         method=method,
         query_string=query or {},
         json={} if method == "POST" else None,
-        headers={"Authorization": f"Token {world.tokens['nurse']}"},
+        headers={"X-CSRFToken": CSRF},
     )
 
 
+def as_nurse_client(world) -> Client:
+    """A WSGI client carrying the nurse's cart session and the CSRF cookie."""
+    client = Client(APP)
+    for name, value in session_transport(world.sessions["nurse"])["cookies"].items():
+        client.set_cookie(name, value)
+    return client
+
+
 @pytest.mark.parametrize(
-    "method,path",
+    ("method", "path"),
     [
         ("POST", "/api/v1/administrations/not-a-uuid/correct/"),
         ("GET", "/api/v1/patients/a%2Fb/mar/"),

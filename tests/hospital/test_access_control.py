@@ -9,7 +9,19 @@ from django.urls import URLPattern, URLResolver, get_resolver
 pytestmark = pytest.mark.django_db
 
 # The only doors open to a stranger: the ways in, and choosing a language.
-PUBLIC = {"cart/login/", "pharmacy/login/", "api/v1/auth/badge/", "i18n/setlang/"}
+PUBLIC = {
+    "cart/login/",
+    "pharmacy/login/",
+    "api/v1/auth/badge/",
+    "i18n/setlang/",
+    # A charge nurse's badge and PIN let a nurse in; service accounts' OAuth2 client credentials.
+    "cart/release/",
+    "api/v1/auth/badge/release/",
+    "oauth/token/",
+    "oauth/revoke_token/",
+    # The load balancer's check, a fixed "ok" with no data (tests/hospital/test_healthz.py).
+    "healthz",
+}
 # Logging out nobody is a no-op that redirects; it reveals and changes nothing.
 HARMLESS = {"pharmacy/logout/"}
 SAMPLE = {"uuid": str(uuid.uuid4()), "int": "1", "path": "1/1", "str": "X1", "slug": "x", None: "1"}

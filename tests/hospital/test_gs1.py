@@ -714,3 +714,30 @@ def test_parse_scan_never_raises(text, symbology_id, is_gs1, gs_substitute):
     else:
         assert scan.error is None
         assert scan.payload is not None
+
+
+# --- the printed form, one element per word, typed back (issue 13, item 7) ------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "(01)09520123456788 (17)271231 (10)L(2)A (21)SN0001",
+        "  (01)09520123456788  (17)271231 (10)L(2)A (21)SN0001 ",
+    ],
+)
+def test_the_spaced_printed_text_with_a_bracketed_lot_reads_back(typed):
+    scan = gs1.parse_scan(typed)
+
+    assert scan.kind == "medication"
+    assert (scan.payload.gtin, scan.payload.lot, scan.payload.serial) == (
+        "09520123456788",
+        "L(2)A",
+        "SN0001",
+    )
+
+
+def test_a_short_fixed_length_value_in_the_spaced_text_is_not_read_into_the_next():
+    scan = gs1.parse_scan("(01)0952012345678 (17)271231 (10)LOT1")
+
+    assert scan.kind == "unknown"

@@ -166,13 +166,13 @@ def test_wristband_svg_holds_name_date_of_birth_mrn_and_hri_as_text():
     assert texts[0] == NAME
     assert any("02/09/1985" in text and "Nữ" in text for text in texts)
     assert any("BV-000123" in text for text in texts)
-    assert gs1.to_hri(WRISTBAND) in texts
+    assert gs1.to_hri(WRISTBAND, separator=" ") in texts
 
 
 def test_badge_and_unit_dose_svg_text():
     assert svg_texts(badge("svg"))[0] == "Trần Văn Đức"
     texts = svg_texts(unit_dose("svg"))
-    assert texts[:2] == ["Amoxicillin +", "Acid clavulanic"]
+    assert " ".join(texts[2:4]) == "Amoxicillin + Acid clavulanic"
     assert "Lô: L(2)A" in texts
     assert "HSD: 31/12/2027" in texts
 
@@ -311,3 +311,56 @@ def test_a_label_refuses_another_kinds_code(render, element_string):
 def test_unit_dose_text_must_match_its_code(overrides):
     with pytest.raises(ValueError, match="the code says"):
         unit_dose("png", **overrides)
+
+
+# --- the GS1 text a nurse can type when the code will not scan (issue 13, item 7) -------------
+
+
+@pytest.mark.parametrize(
+    ("render", "element_string"),
+    [(wristband, WRISTBAND), (badge, BADGE), (unit_dose, MEDICATION)],
+    ids=["wristband", "badge", "unit dose"],
+)
+def test_every_label_prints_its_gs1_text_whole_and_legible(render, element_string):
+    hri = labels.label_hri(element_string)
+    texts = [
+        (element.text, int(element.get("font-size")))
+        for element in svg_root(render("svg")).iter(f"{SVG}text")
+        if element.text.startswith("(")
+    ]
+
+    assert " ".join(text for text, _size in texts) == hri
+    assert all(size >= labels.mm(2.0) for _text, size in texts), texts
+
+
+def test_the_printed_gs1_text_reads_back_as_the_code():
+    assert labels.label_hri(MEDICATION) == ("(01)09520123456788 (17)271231 (10)L(2)A (21)SN0001")
+    for element_string in (WRISTBAND, BADGE, MEDICATION):
+        typed = gs1.parse_scan(labels.label_hri(element_string))
+        assert typed.payload == gs1.parse_scan(element_string, symbology_id="]d2").payload
+
+
+LONGEST = gs1.medication_element_string(
+    gs1.MedicationPayload(
+        gtin=gs1.make_gtin("952012345678"),
+        expiry=date(2027, 12, 31),
+        lot="L" * 20,
+        serial="S" * 20,
+    )
+)
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_the_longest_legal_code_still_prints_whole_and_reads(fmt):
+    label = unit_dose(fmt, element_string=LONGEST, lot="L" * 20)
+
+    if fmt == "svg":
+        texts = [t for t in svg_texts(label) if t.startswith("(")]
+        assert " ".join(texts) == labels.label_hri(LONGEST)
+    else:
+        assert decoded(label)["DataMatrix"][0] == LONGEST
+
+
+def test_a_code_that_cannot_be_printed_legibly_is_refused_not_cut():
+    with pytest.raises(ValueError, match="legible"):
+        labels._fit_hri(labels.label_hri(LONGEST), max_width=labels.mm(30), max_lines=2)

@@ -5,12 +5,14 @@ a page decides who may use it.
 
 "Allowed" means the permission layer let the request through: anything but 401, 403 or a
 redirect to a login page (a 400 for an empty body, a 404 for a sample id and a 405 for the wrong
-method are allowed). No request may end in a 5xx. The API is called with a token and the pages
-with a session from the test client, which checks no CSRF token: a 403 here is always a
-permission refusal, never a missing CSRF token. Object-level rules (a nurse's wards) are in
+method are allowed). No request may end in a 5xx. Staff call the API and the pages with a session
+from the test client (a cart session names the nurse's ward), which checks no CSRF token: a 403
+here is always a permission refusal, never a missing CSRF token. A service account calls with an
+OAuth2 bearer token holding every scope. Object-level rules (a nurse's wards) are in
 tests/scanning/test_ward_scoping.py; the samples here are on the nurse's own ward.
 """
 
+import base64
 import re
 import uuid
 from dataclasses import dataclass
@@ -20,11 +22,14 @@ import time_machine
 from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from rest_framework.authtoken.models import Token
 
 from hospital.admin_site import pharmacy_site
 from hospital.models import AccessLog, AccessReason, Role, User
-from interop.models import Destination
+from hospital.scopes import SCOPES
+from hospital.service_accounts import service_account_create
+from interop.inbound import his_day as his_messages
+from interop.inbound.inbox import inbox_receive
+from interop.models import CodeMapKind, Destination, InboundCodeMap
 from pharmacy.demo import demo_hospital_load
 from scanning.models import Administration
 from tests.factories import NurseFactory, UserFactory
@@ -35,12 +40,14 @@ pytestmark = pytest.mark.django_db
 
 NURSE, CHARGE_NURSE, PHARMACIST, ADMIN = "nurse", "charge_nurse", "pharmacist", "admin"
 INACTIVE_NURSE, INACTIVE_ADMIN, NO_ROLE = "inactive_nurse", "inactive_admin", "no_role"
-ROLES = [NURSE, CHARGE_NURSE, PHARMACIST, ADMIN, INACTIVE_NURSE, INACTIVE_ADMIN, NO_ROLE]
+SERVICE = "service_account"
+ROLES = [NURSE, CHARGE_NURSE, PHARMACIST, ADMIN, INACTIVE_NURSE, INACTIVE_ADMIN, NO_ROLE, SERVICE]
 
 NOBODY: frozenset[str] = frozenset()
 NURSES = frozenset({NURSE, CHARGE_NURSE})
 PHARMACY = frozenset({PHARMACIST, ADMIN})
 CLINICAL = NURSES | PHARMACY
+SYSTEMS = CLINICAL | {SERVICE}  # the reads a service account's scopes open
 WARD_OVERSIGHT = frozenset({CHARGE_NURSE, PHARMACIST, ADMIN})
 ADMINS = frozenset({ADMIN})
 PUBLIC = "public"  # open to anyone: only "never a 5xx" is checked
@@ -60,22 +67,33 @@ RULES = [
     # pharmacy site sends anyone it does not serve to its index instead).
     Rule(r"$", PUBLIC),
     Rule(r"(cart|pharmacy)/(login|logout)/$", PUBLIC),
-    Rule(r"(api/v1/auth/badge|i18n/setlang)/$", PUBLIC),
+    Rule(r"(api/v1/auth/badge|api/v1/auth/badge/release|i18n/setlang)/$", PUBLIC),
+    Rule(r"cart/release/$", PUBLIC),  # a charge nurse's badge and PIN let a nurse in
+    Rule(r"oauth/(token|revoke_token)/$", PUBLIC),  # service accounts' client credentials
+    Rule(r"healthz$", PUBLIC),  # the load balancer's check: no data, no database
     # The bedside.
     Rule(r"cart/$", NURSES),
     Rule(r"api/v1/scan/check/$", NURSES),
     Rule(r"api/v1/administrations/$", NURSES, ("POST",)),
-    Rule(r"api/v1/administrations/$", CLINICAL, ("GET",)),
+    Rule(r"api/v1/administrations/$", SYSTEMS, ("GET",)),
     Rule(r"api/v1/administrations/not-given/$", NURSES),
     Rule(r"api/v1/administrations/<uuid:external_id>/correct/$", NURSES),
+    Rule(r"api/v1/administrations/outcome/$", NURSES),  # what became of her own key
+    Rule(r"api/v1/checks/unrecorded/$", NURSES),  # her own scanned-but-not-recorded checks
+    Rule(r"api/v1/checks/<uuid:external_id>/acknowledge/$", NURSES),
     # Reading the record (further limited to a nurse's wards: test_ward_scoping.py).
     Rule(r"api/v1/scan/decode/$", CLINICAL),
     Rule(r"api/v1/patients/<str:mrn>/mar/$", CLINICAL),
+    Rule(r"api/v1/patients/<str:mrn>/administrations/recent/$", CLINICAL),
     Rule(r"api/v1/wards/<str:code>/due/$", CLINICAL),
-    Rule(r"api/v1/administrations/<str:external_id>/hl7/$", CLINICAL),
-    Rule(r"api/v1/fhir/", CLINICAL),
+    Rule(r"api/v1/administrations/<str:external_id>/hl7/$", SYSTEMS),
+    # The FHIR base takes transaction Bundles from systems only (a GET there is a 405).
+    Rule(r"api/v1/fhir/?$", frozenset({SERVICE})),
+    Rule(r"api/v1/fhir/", SYSTEMS),
     Rule(r"api/v1/(schema|docs)/$", CLINICAL),
-    # The ward dashboard: charge nurses and the pharmacy, not the nurse at the cart.
+    # The ward dashboard: charge nurses and the pharmacy, not the nurse at the cart. Its logout
+    # reveals and changes nothing but the caller's own session.
+    Rule(r"dashboard/logout/$", PUBLIC),
     Rule(r"dashboard/", WARD_OVERSIGHT),
     # The pharmacy's own pages, and the rest of its site (index, app pages, password, logout).
     Rule(r"pharmacy/print/badge/", ADMINS),  # staff badges: whoever manages staff accounts
@@ -100,6 +118,10 @@ HOSPITAL_SETUP = ModelPages(view=PHARMACY, add=ADMINS, change=ADMINS)
 ADMIN_MODELS = {
     "hospital.user": ModelPages(view=ADMINS, add=ADMINS, change=ADMINS),
     "hospital.accesslog": RECORD,
+    "hospital.securityevent": ModelPages(view=ADMINS),
+    "hospital.loginthrottle": ModelPages(view=ADMINS),  # lifted by an action, never edited
+    "hospital.serviceaccount": ModelPages(view=ADMINS, add=ADMINS),  # revoked by an action
+    "oauth2_provider.accesstoken": ModelPages(view=ADMINS),
     "wards.ward": HOSPITAL_SETUP,
     "wards.patient": HOSPITAL_SETUP,
     "wards.admission": HOSPITAL_SETUP,
@@ -111,6 +133,8 @@ ADMIN_MODELS = {
     "pharmacy.lotrecall": FORMULARY,
     "interop.destination": HOSPITAL_SETUP,
     "interop.outboundmessage": RECORD,  # retried by an action, never edited
+    "interop.inboundmessage": RECORD,  # reprocessed or dismissed by actions, never edited
+    "interop.inboundcodemap": FORMULARY,  # the pharmacy maps the HIS's codes
     "scanning.administration": RECORD,
     "scanning.scanevent": RECORD,
 }
@@ -158,7 +182,7 @@ def admin_page_rule(model_label: str, rest: str, method: str) -> frozenset[str]:
         return pages.view  # a read, whatever the method
     if rest == "([^/]+)/history/([^/]+)/":
         return pages.view if method == "GET" else pages.change  # POST reverts to that version
-    if rest == "<id>/password/":
+    if rest in ("<id>/password/", "<id>/pin/"):
         return pages.change
     raise LookupError(f"no rule for the model page {model_label} {rest!r}")
 
@@ -200,6 +224,7 @@ class World:
     users: dict[str, User]
     samples: dict[str, str]  # URL parameter → value
     objects: dict[str, str]  # "app.model" → a primary key in the pharmacy site
+    bearer: str = ""  # the service account's token
 
 
 @pytest.fixture
@@ -207,6 +232,10 @@ def world():
     with time_machine.travel(DEMO_NOW, tick=False):
         demo_hospital_load()
         Destination.objects.create(name="HIS", host="127.0.0.1", port=2575)
+        InboundCodeMap.objects.create(
+            kind=CodeMapKind.WARD, his_code="K-NOI", ward=Ward.objects.get(code="NOI")
+        )
+        inbox_receive(his_messages.ward_day(DEMO_NOW)[0][1])
         users = {
             NURSE: User.objects.get(username="dieuduong.hoa"),
             CHARGE_NURSE: User.objects.get(username="dieuduong.lan"),
@@ -218,6 +247,13 @@ def world():
         }
         Ward.objects.get(code="NOI").staff.add(users[INACTIVE_NURSE])
         administration = _record_a_dose(users[NURSE])
+        bearer = _service_account_token(users[ADMIN])
+        users[SERVICE] = User.objects.get(is_service_account=True)
+        Client().post(
+            "/api/v1/auth/badge/",
+            {"badge": {"code": "8017952000200000000112"}, "pin": "000000"},
+            content_type="application/json",
+        )  # a failed login: a login delay counter to show
         patient = Patient.objects.get(mrn="BN2026000101")
         AccessLog.objects.create(
             user=users[NURSE],
@@ -240,19 +276,39 @@ def world():
             "content_type_id": "1",
             "url": "no-such-page/",
         }
-        yield World(users=users, samples=samples, objects=objects)
+        yield World(users=users, samples=samples, objects=objects, bearer=bearer)
+
+
+def cart_client(user: User, ward: str = "NOI") -> Client:
+    """A session as a cart's login makes it: the user and the cart's ward."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session["ward"] = ward
+    session.save()
+    return client
 
 
 def _record_a_dose(nurse: User) -> Administration:
-    client = Client()
-    response = client.post(
+    response = cart_client(nurse).post(
         "/api/v1/administrations/",
         {"patient": image(AN_BAND), "medications": [image(name) for name in PARACETAMOL]},
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=nurse)[0].key}",
     )
     assert response.status_code == 201, response.content
     return Administration.objects.get(external_id=response.json()["id"])
+
+
+def _service_account_token(admin: User) -> str:
+    account, secret = service_account_create(name="his", scopes=list(SCOPES), by=admin)
+    response = Client().post(
+        "/oauth/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION="Basic "
+        + base64.b64encode(f"{account.client_id}:{secret}".encode()).decode(),
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]
 
 
 def urls(route: str, world: World) -> list[str]:
@@ -284,12 +340,11 @@ def _history_id(found) -> str:
 
 
 def ask(world: World, role: str, method: str, url: str):
-    user = world.users[role]
-    client = Client()  # a fresh session each time: logging out must not spill into the next
-    if url.startswith("/api/"):
-        key = Token.objects.get_or_create(user=user)[0].key
-        return getattr(client, method.lower())(url, HTTP_AUTHORIZATION=f"Token {key}")
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    if role == SERVICE:
+        # A system has a bearer token and no session, wherever it knocks.
+        return getattr(Client(), method.lower())(url, HTTP_AUTHORIZATION=f"Bearer {world.bearer}")
+    # A fresh session each time: logging out must not spill into the next.
+    client = cart_client(world.users[role])
     return getattr(client, method.lower())(url)
 
 
@@ -323,7 +378,7 @@ def test_the_role_matrix(world, role):
 def test_the_record_is_read_only_in_the_pharmacy_site_even_for_a_superuser(world, label):
     superuser = UserFactory(is_staff=True, is_superuser=True)
     client = Client()
-    client.force_login(superuser, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(superuser)
     app, model = label.split(".")
     base = f"/pharmacy/{app}/{model}/"
     pk = world.objects[label]

@@ -65,6 +65,10 @@ GIVEN = AdministrationSnapshot(
     order_route="PO",
     order_dose_unit="mg",
     performer=Staff("dd.hoa", "Nguyễn Thị", "Hoa"),
+    placer_order_number="YL2026112400017",
+    filler_order_number="KD-88412",
+    visit_number="VV2026-004512",
+    administration_number=3,
     amount=Decimal("1000.0000"),
     unit="mg",
     route="PO",
@@ -87,6 +91,13 @@ PARTIAL = replace(
     route="SC",
     site="bụng, bên trái",
     is_partial=True,
+    partial_reason="PATIENT_REFUSED_PART",
+    partial_reason_label="Người bệnh từ chối một phần",
+    prn_indication="Đau nhiều (VAS ≥ 7)",
+    placer_order_number="",
+    filler_order_number="",
+    visit_number="",
+    administration_number=1,
     comment="Bệnh nhân buồn nôn | chỉ tiêm 2,5 mg ^ phần còn lại huỷ & ghi sổ",
     witness=Staff("dd.binh", "Lê Văn", "Bình"),
     units=(Unit("08936012345094", "MOR2605B", date(2027, 5, 31), "MOR2605BS007", scanned=False),),
@@ -103,6 +114,7 @@ NOT_GIVEN = replace(
     reason="refused",
     reason_label="Người bệnh từ chối",
     comment="Người bệnh nói đã uống thuốc ở nhà",
+    administration_number=4,
 )
 
 HELD = replace(
@@ -111,6 +123,7 @@ HELD = replace(
     reason="npo",
     reason_label="Nhịn ăn uống",
     comment="",
+    administration_number=5,
 )
 
 ENTERED_IN_ERROR = replace(
@@ -140,6 +153,7 @@ REPLACEMENT = replace(
     comment="Đã cho 500 mg, không phải 1000 mg",
     is_partial=True,
     replaces_id=GIVEN.id,
+    administration_number=6,
 )
 
 KINDS = {
@@ -176,7 +190,9 @@ class Hospital:
         )
         self._serials = iter(range(1, 1_000_000))
 
-    def record(self, *, status="completed", at=None, units=1, **fields) -> Administration:
+    def record(
+        self, *, status="completed", at=None, units=1, signal=True, **fields
+    ) -> Administration:
         values = {
             "patient": self.patient,
             "admission": self.admission,
@@ -206,7 +222,8 @@ class Hospital:
                         for _ in range(units)
                     ]
                 )
-            administration_recorded.send(sender=Administration, administration=administration)
+            if signal:
+                administration_recorded.send(sender=Administration, administration=administration)
         return administration
 
     def withdraw(self, original: Administration, *, reason="wrong_dose") -> Administration:

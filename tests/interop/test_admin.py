@@ -3,6 +3,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from interop.models import Destination, OutboundMessage, OutboundState
+from interop.worker import deliver_batch
 from tests.factories import NurseFactory, PharmacistFactory
 from tests.interop.conftest import later
 
@@ -24,6 +25,7 @@ def pharmacist_with_interop(client):
                 "change_destination",
                 "view_outboundmessage",
                 "change_outboundmessage",
+                "view_deliveryattempt",
             ],
         )
     )
@@ -45,6 +47,8 @@ def test_destinations_are_configured_in_the_pharmacy_site(pharmacist_with_intero
             "receiving_facility": "BV",
             "max_attempts": "20",
             "ack_timeout_seconds": "10",
+            "ack_mode": "enhanced",
+            "on_reject": "dead",
         },
     )
 
@@ -56,6 +60,7 @@ def test_destinations_are_configured_in_the_pharmacy_site(pharmacist_with_intero
         2575,
         ["RAS^O17"],
     )
+    assert (destination.ack_mode, destination.on_reject) == ("enhanced", "dead")
 
 
 def test_an_unknown_message_type_is_refused_in_the_form(pharmacist_with_interop):
@@ -131,3 +136,21 @@ def test_nurses_cannot_reach_the_outbox(client):
     response = client.get(reverse("pharmacy:interop_outboundmessage_changelist"))
 
     assert response.status_code == 302 and "/pharmacy/login/" in response["Location"]
+
+
+def test_a_messages_page_lists_its_delivery_attempts(
+    pharmacist_with_interop, hospital, destination, receiver
+):
+    receiver(answer=lambda number, control_id: "AE")
+    administration = hospital.record()
+    deliver_batch()
+    row = OutboundMessage.objects.get(administration=administration)
+
+    page = pharmacist_with_interop.get(
+        reverse("pharmacy:interop_outboundmessage_change", args=[row.pk])
+    )
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert f"127.0.0.1:{destination.port}" in text
+    assert "AE: error at the receiver" in text

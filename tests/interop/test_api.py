@@ -26,6 +26,14 @@ READ = "/api/v1/fhir/MedicationAdministration/{}"
 SEARCH = "/api/v1/fhir/MedicationAdministration"
 
 
+def outcome_code(response) -> str:
+    """The stable error code of a FHIR error, which must be an OperationOutcome in FHIR JSON."""
+    assert response["Content-Type"].startswith("application/fhir+json"), response["Content-Type"]
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome", body
+    return body["issue"][0]["details"]["coding"][0]["code"]
+
+
 @pytest.fixture
 def staff_client(hospital):
     client = APIClient()
@@ -71,14 +79,14 @@ def test_an_unknown_fhir_version_is_406(staff_client, hospital):
     response = staff_client.get(READ.format(administration.external_id), {"fhirVersion": "3.0"})
 
     assert response.status_code == 406
-    assert response.json()["error"]["code"] == "UNSUPPORTED_FHIR_VERSION"
+    assert outcome_code(response) == "UNSUPPORTED_FHIR_VERSION"
 
 
-def test_an_unknown_id_is_a_json_404(staff_client):
+def test_an_unknown_id_is_a_fhir_404(staff_client):
     response = staff_client.get(READ.format(uuid.uuid4()))
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "NOT_FOUND"
+    assert outcome_code(response) == "NOT_FOUND"
 
 
 def test_a_withdrawn_record_reads_as_entered_in_error(staff_client, hospital):
@@ -158,13 +166,15 @@ def test_search_needs_a_patient_and_valid_dates(staff_client, hospital):
     bad = staff_client.get(
         SEARCH, {"patient": str(hospital.patient.external_id), "date": "sa2026-11-24"}
     )
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "INVALID_SEARCH"
+    assert bad.status_code == 400 and outcome_code(bad) == "INVALID_SEARCH"
 
 
-def test_an_unknown_patient_finds_nothing(staff_client):
+def test_an_unknown_patient_is_refused_to_a_ward_nurse_as_another_wards_would_be(staff_client):
+    # Trying ids must not tell a ward-scoped nurse who is in the hospital (issue 14, item 7;
+    # the every-ward roles' total 0 is in tests/scanning/test_ward_scoping.py).
     response = staff_client.get(SEARCH, {"patient": str(uuid.uuid4())})
 
-    assert response.status_code == 200 and response.json()["total"] == 0
+    assert response.status_code == 403
 
 
 def test_hl7_view_of_a_record(staff_client, hospital):
@@ -179,14 +189,30 @@ def test_hl7_view_of_a_record(staff_client, hospital):
     parse_message(text, validation_level=VALIDATION_LEVEL.STRICT).validate()
 
 
-@pytest.mark.parametrize("path", [READ.format(uuid.uuid4()), SEARCH])
-def test_strangers_are_refused(path, db):
+@pytest.mark.parametrize(
+    "path",
+    [
+        READ.format(uuid.uuid4()),
+        SEARCH,
+        "/api/v1/fhir/metadata",
+        f"/api/v1/fhir/Patient/{uuid.uuid4()}",
+        f"/api/v1/fhir/Encounter/{uuid.uuid4()}",
+        f"/api/v1/fhir/MedicationRequest/{uuid.uuid4()}",
+        "/api/v1/fhir/Observation",
+    ],
+)
+def test_strangers_are_refused_with_an_operation_outcome(path, db):
     anonymous = APIClient()
     no_role = APIClient()
     no_role.force_authenticate(UserFactory())
 
-    assert anonymous.get(path).status_code == 401
-    assert no_role.get(path).status_code == 403
+    refused = anonymous.get(path)
+    forbidden = no_role.get(path)
+
+    assert (refused.status_code, outcome_code(refused)) == (401, "NOT_AUTHENTICATED")
+    assert refused.json()["issue"][0]["code"] == "login"
+    assert (forbidden.status_code, outcome_code(forbidden)) == (403, "PERMISSION_DENIED")
+    assert forbidden.json()["issue"][0]["code"] == "forbidden"
 
 
 def test_pharmacists_may_read(hospital):
@@ -232,9 +258,9 @@ def test_the_openapi_schema_lists_the_interop_paths(staff_client):
     assert "/api/v1/administrations/{external_id}/hl7/" in paths
 
 
-@pytest.mark.parametrize("path", [READ.format("not-a-uuid"), "/api/v1/administrations/x,y/hl7/"])
-def test_a_malformed_id_is_a_json_404(staff_client, path):
-    response = staff_client.get(path)
+def test_a_malformed_id_is_a_404(staff_client):
+    fhir = staff_client.get(READ.format("not-a-uuid"))
+    hl7 = staff_client.get("/api/v1/administrations/x,y/hl7/")
 
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "NOT_FOUND"
+    assert (fhir.status_code, outcome_code(fhir)) == (404, "NOT_FOUND")
+    assert (hl7.status_code, hl7.json()["error"]["code"]) == (404, "NOT_FOUND")

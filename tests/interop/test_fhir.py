@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from interop.fhir import (
+    R4,
     R4B,
     R5,
     FhirConfig,
@@ -24,6 +25,7 @@ from interop.fhir import (
     searchset_bundle,
 )
 from interop.snapshot import Withdrawal
+from tests.interop import fhir_validator
 from tests.interop.conftest import (
     ENTERED_IN_ERROR,
     GIVEN,
@@ -36,7 +38,23 @@ from tests.interop.conftest import (
 from tests.interop.golden import assert_golden
 
 CONFIG = FhirConfig(system_base="https://bcma.example.vn/fhir")
-MODELS = {R5: MedicationAdministration, R4B: MedicationAdministrationR4B}
+# fhir.resources has no R4 package; R4's MedicationAdministration has R4B's shape.
+MODELS = {
+    R5: MedicationAdministration,
+    R4B: MedicationAdministrationR4B,
+    R4: MedicationAdministrationR4B,
+}
+WITHDRAWN = replace(
+    GIVEN,
+    id=uuid.UUID("a7c9e1f3-6b8d-4f0a-9c2e-4f6a8b0c2d65"),
+    withdrawn_by=Withdrawal(
+        id=ENTERED_IN_ERROR.id,
+        reason="wrong_dose",
+        reason_label="Ghi sai liều",
+        recorded_at=ENTERED_IN_ERROR.recorded_at,
+    ),
+)
+EVERY_RECORD = {**KINDS, "withdrawn": WITHDRAWN}
 
 
 def dumped(resource: dict) -> str:
@@ -47,7 +65,7 @@ def extension(resource: dict, name: str) -> list[dict]:
     return [item for item in resource.get("extension", []) if item["url"].endswith(name)]
 
 
-@pytest.mark.parametrize("version", [R5, R4B])
+@pytest.mark.parametrize("version", [R5, R4B, R4])
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_kind_matches_its_golden_file(kind, version):
     resource = medication_administration(KINDS[kind], CONFIG, version)
@@ -55,7 +73,36 @@ def test_each_kind_matches_its_golden_file(kind, version):
     assert_golden(f"{kind}.{version.lower()}.json", dumped(resource))
 
 
-@pytest.mark.parametrize("version", [R5, R4B])
+@pytest.mark.parametrize("version", [R5, R4B, R4])
+def test_every_kind_and_a_searchset_pass_a_validator_that_checks_invariants(version):
+    # given: each kind of record, and a searchset of them all
+    resources = [medication_administration(s, CONFIG, version) for s in EVERY_RECORD.values()]
+    bundle = searchset_bundle(
+        resources,
+        total=len(resources),
+        links={"self": "http://x/fhir/MedicationAdministration?patient=1&_count=50"},
+        base_url="http://x/fhir",
+        version=version,
+    )
+
+    # when: @medplum/core's validator reads them against the version's StructureDefinitions
+    found = fhir_validator.errors([*resources, bundle], version)
+
+    # then: no errors at all (the not-done records used to break mad-1)
+    names = [*EVERY_RECORD, "searchset"]
+    assert dict(zip(names, found, strict=True)) == {name: [] for name in names}
+
+
+def test_the_validator_does_catch_a_broken_invariant():
+    resource = medication_administration(GIVEN, CONFIG, R4)
+    resource["dosage"] = {"route": resource["dosage"]["route"]}
+
+    (found,) = fhir_validator.errors([resource], R4)
+
+    assert any("mad-1" in error for error in found), found
+
+
+@pytest.mark.parametrize("version", [R5, R4B, R4])
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_kind_is_a_valid_resource_of_its_version(kind, version):
     resource = medication_administration(KINDS[kind], CONFIG, version)
@@ -112,7 +159,7 @@ def test_corrections_link_to_the_records_they_correct_and_replace():
     )
 
 
-def test_not_given_has_a_reason_and_no_dose():
+def test_not_given_has_a_reason_and_no_dosage():
     resource = medication_administration(NOT_GIVEN, CONFIG)
 
     assert resource["statusReason"] == [
@@ -127,8 +174,9 @@ def test_not_given_has_a_reason_and_no_dose():
             "text": "Người bệnh từ chối",
         }
     ]
-    assert "dose" not in resource["dosage"]
-    assert resource["dosage"]["route"]["coding"][0]["code"] == "PO"
+    # a dosage without a dose breaks mad-1; the planned route and dose are in the request
+    assert "dosage" not in resource
+    assert resource["request"]["reference"] == f"MedicationRequest/{NOT_GIVEN.order_id}"
 
 
 def test_medication_is_coded_by_gtin_and_formulary():
@@ -266,3 +314,58 @@ def test_any_text_gives_valid_fhir_strings(text, version):
 
     MODELS[version].model_validate(resource)
     assert all(FHIR_STRING.match(value) for value in strings(resource))
+
+
+@pytest.mark.parametrize("version", [R5, R4B, R4])
+def test_the_lot_is_in_a_contained_medications_batch(version):
+    resource = medication_administration(PARTIAL, CONFIG, version)
+
+    (medication,) = resource["contained"]
+    assert medication["resourceType"] == "Medication"
+    assert medication["batch"] == {"lotNumber": "MOR2605B", "expirationDate": "2027-05-31"}
+    assert medication["code"]["coding"][0]["code"] == "08936012345094"
+    reference = (
+        resource["medication"]["reference"] if version == R5 else resource["medicationReference"]
+    )
+    assert reference["reference"] == "#medication"
+
+
+def test_units_from_two_lots_keep_their_lots_per_unit_and_no_batch():
+    two_lots = replace(
+        PARTIAL, units=(*PARTIAL.units, replace(PARTIAL.units[0], lot="MOR2606C", serial="S9"))
+    )
+
+    resource = medication_administration(two_lots, CONFIG, R4)
+
+    assert "contained" not in resource and "medicationCodeableConcept" in resource
+    lots = [
+        part["valueString"]
+        for unit in extension(resource, "administered-unit")
+        for part in unit["extension"]
+        if part["url"] == "lotNumber"
+    ]
+    assert lots == ["MOR2605B", "MOR2606C"]
+
+
+@pytest.mark.parametrize("version", [R5, R4B, R4])
+def test_a_partial_dose_says_why_and_a_prn_dose_its_indication(version):
+    resource = medication_administration(PARTIAL, CONFIG, version)
+
+    if version == R5:
+        reason = resource["subPotentReason"][0]
+        indication = resource["reason"][0]["concept"]["text"]
+    else:
+        reason = extension(resource, "MedicationAdministration.subPotentReason")[0][
+            "valueCodeableConcept"
+        ]
+        indication = resource["reasonCode"][0]["text"]
+    assert reason["coding"][0]["code"] == "PATIENT_REFUSED_PART"
+    assert reason["text"] == "Người bệnh từ chối một phần"
+    assert indication == "Đau nhiều (VAS ≥ 7)"
+
+
+def test_references_carry_the_his_visit_and_order_numbers():
+    resource = medication_administration(GIVEN, CONFIG, R4)
+
+    assert resource["context"]["identifier"]["value"] == "VV2026-004512"
+    assert resource["request"]["identifier"]["value"] == "YL2026112400017"

@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from interop.hl7v2 import (
+    ROUTES,
     AckParseError,
+    Hl7MappingError,
     ack_build,
     ack_parse,
     completion_status,
@@ -23,6 +25,7 @@ from interop.ids import short_id
 from tests.interop.conftest import (
     ENTERED_IN_ERROR,
     GIVEN,
+    HELD,
     HL7_CONFIG,
     KINDS,
     NOT_GIVEN,
@@ -34,7 +37,8 @@ from tests.interop.golden import assert_golden
 # hl7apy's copy of HL7 table 0396 (coding systems) lacks GTIN, UCUM and the HL7nnnn family,
 # which it lists literally; those are its only complaints about our messages.
 KNOWN_TABLE_WARNINGS = {
-    "Warning: Value GTIN not in table HL70396 in element RXA_5.CE_3",
+    "Warning: Value 99GS1 not in table HL70396 in element RXA_5.CE_3",
+    "Warning: Value 99GS1 not in table HL70396 in element RXA_25.CWE_3",
     "Warning: Value UCUM not in table HL70396 in element RXA_7.CE_3",
     "Warning: Value HL70162 not in table HL70396 in element RXR_1.CE_3",
 }
@@ -62,7 +66,7 @@ def test_each_kind_matches_its_golden_file(kind):
     er7 = ras_o17(KINDS[kind], HL7_CONFIG)
 
     assert "\n" not in er7
-    assert_golden(f"{kind}.hl7", er7.replace("\r", "\n") + "\n")
+    assert_golden(f"{kind}.hl7", er7.replace("\r", "\n"))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -89,10 +93,23 @@ def test_utf8_is_declared_and_vietnamese_names_survive_the_round_trip():
     assert er7.encode("utf-8").decode("utf-8") == er7
 
 
-def test_segments_are_separated_by_carriage_returns_only():
+def test_every_segment_ends_with_a_carriage_return_the_last_one_too():
     er7 = ras_o17(GIVEN, HL7_CONFIG)
 
-    assert [line[:3] for line in er7.split("\r")] == ["MSH", "PID", "PV1", "ORC", "RXA", "RXR"]
+    assert er7.endswith("RXR|PO^Oral^HL70162\r")
+    assert [line[:3] for line in er7.split("\r")] == ["MSH", "PID", "PV1", "ORC", "RXA", "RXR", ""]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_python_hl7_reads_every_kind(kind):
+    parsed = hl7.parse(ras_o17(KINDS[kind], HL7_CONFIG))
+
+    assert str(parsed.segment("MSH")(10)) == message_control_id(KINDS[kind].id)
+    assert str(parsed.segment("RXA")(5)(1)(1)) in (
+        "08936012345001",
+        "08936012345094",
+        "paracetamol-500-tab",
+    )
 
 
 def test_message_control_id_is_stable_short_and_the_records_own():
@@ -105,11 +122,75 @@ def test_message_control_id_is_stable_short_and_the_records_own():
     assert first == ras_o17(GIVEN, HL7_CONFIG)  # no clock inside: a re-build is byte-identical
 
 
-def test_order_and_record_ids_fit_the_ei_length_limit():
-    orc = segments(ras_o17(GIVEN, HL7_CONFIG))["ORC"]
+def test_the_his_order_and_visit_numbers_go_back_unchanged():
+    fields = segments(ras_o17(GIVEN, HL7_CONFIG))
 
-    assert orc[2] == short_id(GIVEN.order_id) and len(orc[2]) <= 22
-    assert orc[3] == short_id(GIVEN.id) and len(orc[3]) <= 22
+    assert fields["ORC"][2] == "YL2026112400017"  # placer: the HIS's own order number
+    assert fields["ORC"][3] == "KD-88412"  # filler
+    assert fields["PV1"][19] == "VV2026-004512"  # the HIS's visit number
+
+
+def test_orders_and_admissions_typed_in_the_pharmacy_carry_our_numbers_marked_as_ours():
+    fields = segments(ras_o17(PARTIAL, HL7_CONFIG))
+
+    # EI-2 / CX-4 name the assigning system: ours (MSH-3), never the HIS's
+    ours = f"{short_id(PARTIAL.order_id)}^BCMA"
+    assert fields["ORC"][2] == fields["ORC"][3] == ours
+    assert fields["PV1"][19] == f"{short_id(PARTIAL.encounter_id)}^^^BCMA"
+    assert len(short_id(PARTIAL.order_id)) <= 22
+
+
+def test_rxa_2_counts_the_administrations_of_the_order():
+    assert segments(ras_o17(GIVEN, HL7_CONFIG))["RXA"][2] == "3"
+    assert segments(ras_o17(HELD, HL7_CONFIG))["RXA"][2] == "5"
+    # a withdrawal names the administration it withdraws: the same order numbers and RXA-2
+    withdrawal = segments(ras_o17(ENTERED_IN_ERROR, HL7_CONFIG))
+    assert (withdrawal["ORC"][2], withdrawal["ORC"][3], withdrawal["RXA"][2]) == (
+        "YL2026112400017",
+        "KD-88412",
+        "3",
+    )
+
+
+def test_the_product_is_coded_gs1_with_the_formulary_code_as_the_alternate():
+    rxa = segments(ras_o17(GIVEN, HL7_CONFIG))["RXA"]
+
+    assert rxa[5] == (
+        "08936012345001^Paracetamol 500 mg viên nén^99GS1"
+        "^paracetamol-500-tab^Paracetamol 500 mg viên nén^L"
+    )
+
+
+def test_a_dose_not_given_names_the_formulary_code_alone():
+    rxa = segments(ras_o17(NOT_GIVEN, HL7_CONFIG))["RXA"]
+
+    assert rxa[5] == "paracetamol-500-tab^Paracetamol 500 mg viên nén^L"
+
+
+def test_a_formulary_code_longer_than_ce_1_allows_is_refused_not_cut():
+    with pytest.raises(Hl7MappingError):
+        ras_o17(replace(GIVEN, medication_code="paracetamol-500-tab-x"), HL7_CONFIG)
+
+
+def test_a_replacement_keeps_its_product_lot_and_expiry():
+    rxa = segments(ras_o17(REPLACEMENT, HL7_CONFIG))["RXA"]
+
+    assert rxa[5].startswith("08936012345001^")
+    assert (rxa[15], rxa[16]) == ("PCM2611A", "20261130")
+
+
+def test_prn_indication_partial_reason_and_barcode_are_sent():
+    rxa = segments(ras_o17(PARTIAL, HL7_CONFIG))["RXA"]
+
+    assert rxa[9] == "PATIENT_REFUSED_PART^Người bệnh từ chối một phần^L"
+    assert rxa[19] == "^Đau nhiều (VAS ≥ 7)"
+    # keyed, not scanned: no barcode to report
+    assert len(rxa) <= 25 or rxa[25] == ""
+    scanned = segments(ras_o17(GIVEN, HL7_CONFIG))["RXA"]
+    assert (
+        scanned[25]
+        == "08936012345001^^99GS1^^^^^^(01)08936012345001(17)261130(10)PCM2611A(21)PCM2611AS001"
+    )
 
 
 @pytest.mark.parametrize(
@@ -132,7 +213,7 @@ def test_entered_in_error_deletes_the_record_it_withdraws():
     fields = segments(er7)
 
     assert fields["MSH"][9] == message_control_id(ENTERED_IN_ERROR.id)
-    assert fields["ORC"][3] == short_id(GIVEN.id)  # the record to delete
+    assert fields["RXA"][2] == "3"  # the administration to delete, within the order
     assert fields["RXA"][21] == "D"
     assert fields["RXA"][20] == "CP"  # the withdrawn record's own status
     assert fields["RXA"][6] == "1000"  # and its content
@@ -144,7 +225,7 @@ def test_a_replacement_is_a_new_record():
     fields = segments(ras_o17(REPLACEMENT, HL7_CONFIG))
 
     assert fields["RXA"][21] == "A"
-    assert fields["ORC"][3] == short_id(REPLACEMENT.id)
+    assert fields["RXA"][2] == "6"
     assert fields["RXA"][6] == "500"
 
 
@@ -160,7 +241,7 @@ def test_not_given_sends_zero_in_the_orders_unit_and_the_refusal_reason():
 def test_lots_expiries_product_and_witness_are_sent():
     fields = segments(ras_o17(PARTIAL, HL7_CONFIG))
 
-    assert fields["RXA"][5].startswith("08936012345094^Morphin 10 mg/1 mL dung dịch tiêm^GTIN^")
+    assert fields["RXA"][5].startswith("08936012345094^Morphin 10 mg/1 mL dung dịch tiêm^99GS1^")
     assert fields["RXA"][15] == "MOR2605B"
     assert fields["RXA"][16] == "20270531"
     assert fields["OBX"][2] == "XCN" and fields["OBX"][5] == "dd.binh^Lê Văn^Bình"
@@ -198,7 +279,7 @@ def test_any_text_gives_a_strictly_valid_message(full_name, comment, site, witne
     er7 = ras_o17(snapshot, HL7_CONFIG)
 
     # segments end only where we end them, and nothing can end the MLLP frame early
-    assert [line[:3] for line in er7.split("\r")][-3:] == ["RXA", "RXR", "OBX"]
+    assert [line[:3] for line in er7.split("\r")][-4:] == ["RXA", "RXR", "OBX", ""]
     assert not set("\n\x0b\x1c") & set(er7)
 
     try:
@@ -225,10 +306,26 @@ def test_ack_round_trip():
 def test_lenient_ack_reading():
     ack = ack_parse("MSH|^~\\&|HIS||BCMA||20261124||ACK|X1|P|2.3\nMSA|CA|ABC\n")
 
-    assert ack.accepted and ack.control_id == "ABC"
+    # a commit ACK says the receiver stored the message, not that its application took it
+    assert (ack.code, ack.control_id, ack.accepted) == ("CA", "ABC", False)
 
 
 @pytest.mark.parametrize("text", ["", "garbage", "MSH|^~\\&|HIS||BCMA||20261124||ACK|X1|P|2.5"])
 def test_a_reply_without_msa_is_not_an_ack(text):
     with pytest.raises(AckParseError):
         ack_parse(text)
+
+
+@pytest.mark.parametrize("route", ["IT", "EP", "ID", "VG", "TD", "OT", "NS", "IA"])
+def test_every_route_of_table_0162_we_added_is_sent_with_its_display(route, tmp_path):
+    er7 = ras_o17(replace(GIVEN, route=route), HL7_CONFIG)
+
+    rxr = segments(er7)["RXR"]
+    assert rxr[1].split("^")[:3] == [route, ROUTES[route], "HL70162"]
+    assert set(strict_report(er7, tmp_path)) <= KNOWN_TABLE_WARNINGS
+
+
+def test_every_route_has_an_hl7_display():
+    from pharmacy.models import Route
+
+    assert set(ROUTES) == set(Route.values)

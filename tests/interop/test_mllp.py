@@ -147,6 +147,7 @@ def test_a_stopped_server_drops_open_connections(echo_server):
 def test_a_connection_the_receiver_closed_while_idle_is_reopened():
     listener = socket.create_server(("127.0.0.1", 0))
     answered = []
+    closed = threading.Event()
 
     def serve():
         # first connection: one exchange, then the receiver drops it (idle timeout)
@@ -154,6 +155,7 @@ def test_a_connection_the_receiver_closed_while_idle_is_reopened():
         connection.recv(4096)
         connection.sendall(frame("MSA|AA|1"))
         connection.close()
+        closed.set()
         # second connection: the client came back on its own
         connection, _ = listener.accept()
         with connection:
@@ -166,9 +168,49 @@ def test_a_connection_the_receiver_closed_while_idle_is_reopened():
     client = MllpClient("127.0.0.1", listener.getsockname()[1])
 
     first = client.exchange(MESSAGE, timeout=2)
+    closed.wait(2)
     second = client.exchange(MESSAGE, timeout=2)
     client.close()
     thread.join()
     listener.close()
 
     assert (first, second, answered) == ("MSA|AA|1", "MSA|AA|2", [2])
+
+
+def test_a_connection_dropped_mid_frame_is_never_re_sent_behind_the_callers_back():
+    # given: a receiver that answers the first message, then reads the second and drops the
+    # connection in the middle of its acknowledgement frame
+    listener = socket.create_server(("127.0.0.1", 0))
+    copies = []
+
+    def serve():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(4096)
+            connection.sendall(frame("MSA|AA|1"))
+            copies.append(connection.recv(4096))
+            connection.sendall(b"\x0bMSA|A")
+        listener.settimeout(1)
+        try:
+            extra, _ = listener.accept()  # the old client came back and sent it again
+            copies.append(extra.recv(4096))
+            extra.close()
+        except TimeoutError:
+            pass
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    client = MllpClient("127.0.0.1", listener.getsockname()[1])
+    client.exchange(MESSAGE, timeout=2)
+
+    # when
+    with pytest.raises(ConnectionLost) as lost:
+        client.exchange(MESSAGE + "2", timeout=2)
+    client.close()
+    thread.join()
+    listener.close()
+
+    # then: the receiver got the second message once, and the error says it went out whole
+    assert len(copies) == 1
+    assert lost.value.sent.bytes_sent == lost.value.sent.frame_bytes > 0
+    assert lost.value.sent.new_connection is False

@@ -30,7 +30,8 @@ def test_recording_queues_one_message_per_enabled_destination(hospital, destinat
 
 
 def test_the_outbox_row_rolls_back_with_the_record(hospital, destination):
-    with pytest.raises(RuntimeError), transaction.atomic():
+    # the failure must come after the record and its outbox row, inside the one transaction
+    with pytest.raises(RuntimeError), transaction.atomic():  # noqa: PT012
         hospital.record()
         assert OutboundMessage.objects.count() == 1
         raise RuntimeError("the recording transaction fails after the signal")

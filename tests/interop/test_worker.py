@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from interop.hl7v2 import ack_build, message_control_id, message_header
 from interop.mllp import MllpServer
-from interop.models import OutboundMessage, OutboundState
+from interop.models import AttemptOutcome, OutboundMessage, OutboundState, RejectPolicy
 from interop.worker import BatchResult, Worker, deliver_batch, lease_length, retry_delay
 from tests.interop.conftest import later
 
@@ -36,10 +36,9 @@ def test_aa_marks_the_message_delivered(hospital, destination, receiver):
     assert listening.seen == [message_control_id(administration.external_id)]
 
 
-@pytest.mark.parametrize("code", ["AE", "AR"])
-def test_a_rejection_is_retried_with_backoff(code, hospital, destination, receiver, settings):
+def test_an_application_error_is_retried_with_backoff(hospital, destination, receiver, settings):
     settings.INTEROP_RETRY_BASE_SECONDS = 30
-    receiver(answer=lambda number, control_id: code)
+    receiver(answer=lambda number, control_id: "AE")
     administration = hospital.record()
 
     before = timezone.now()
@@ -47,9 +46,41 @@ def test_a_rejection_is_retried_with_backoff(code, hospital, destination, receiv
 
     row = row_for(administration)
     assert result.retried == 1
-    assert (row.state, row.attempts, row.ack_code) == (OutboundState.PENDING, 1, code)
-    assert row.last_error.startswith(f"{code}: rejected by the receiver – simulated rejection")
+    assert (row.state, row.attempts, row.ack_code) == (OutboundState.PENDING, 1, "AE")
+    assert row.last_error.startswith("AE: error at the receiver – simulated rejection")
     assert before + timedelta(seconds=29) < row.next_attempt_at < later(31)
+
+
+def test_a_rejection_is_dead_lettered_at_once_with_the_reason(hospital, destination, receiver):
+    # given: a receiver that rejects the message itself (AR), and attempts to spare
+    listening = receiver(answer=lambda number, control_id: "AR")
+    administration = hospital.record()
+
+    # when
+    result = deliver_batch()
+    again = deliver_batch(now=later(3600))
+
+    # then: dead after one attempt, not retried like an error
+    row = row_for(administration)
+    assert (result.dead, again.claimed) == (1, 0)
+    assert (row.state, row.attempts, row.ack_code) == (OutboundState.DEAD, 1, "AR")
+    assert row.last_error.startswith("AR: rejected by the receiver – simulated rejection")
+    assert len(listening.seen) == 1
+    attempt = row.delivery_attempts.get()
+    assert (attempt.outcome, attempt.ack_code) == (AttemptOutcome.REJECTED, "AR")
+
+
+def test_a_destination_may_retry_rejections(hospital, destination, receiver, settings):
+    settings.INTEROP_RETRY_BASE_SECONDS = 30
+    destination.on_reject = RejectPolicy.RETRY
+    destination.save()
+    receiver(answer=lambda number, control_id: "AR")
+    administration = hospital.record()
+
+    result = deliver_batch()
+
+    assert result.retried == 1
+    assert row_for(administration).state == OutboundState.PENDING
 
 
 def test_backoff_doubles_up_to_the_cap(settings):
@@ -91,6 +122,9 @@ def test_no_acknowledgement_in_time_is_retried(hospital, destination, receiver):
 
 
 def test_an_ack_for_another_message_is_not_a_delivery(hospital, destination):
+    destination.ack_timeout_seconds = 0.3
+    destination.save()
+
     def answer_for_someone_else(text):
         received = replace(message_header(text), control_id="SOMETHINGELSE")
         return ack_build(received, control_id="A1", at=timezone.now())
@@ -104,7 +138,8 @@ def test_an_ack_for_another_message_is_not_a_delivery(hospital, destination):
 
     row = row_for(administration)
     assert row.state == OutboundState.PENDING
-    assert row.last_error.startswith("ACK_MISMATCH")
+    assert row.last_error.startswith("ACK_TIMEOUT")
+    assert "MSA|AA|SOMETHINGELSE" in row.delivery_attempts.get().reply
 
 
 def test_dead_letter_after_the_destinations_maximum_attempts(
@@ -112,7 +147,7 @@ def test_dead_letter_after_the_destinations_maximum_attempts(
 ):
     destination.max_attempts = 3
     destination.save()
-    listening = receiver(answer=lambda number, control_id: "AR")
+    listening = receiver(answer=lambda number, control_id: "AE")
     administration = hospital.record()
 
     for _ in range(5):
@@ -121,7 +156,7 @@ def test_dead_letter_after_the_destinations_maximum_attempts(
     row = row_for(administration)
     assert row.state == OutboundState.DEAD
     assert row.attempts == 3
-    assert row.last_error.startswith("AR:")
+    assert row.last_error.startswith("AE:")
     assert len(listening.seen) == 3  # a dead message is not sent again
 
 
@@ -224,3 +259,97 @@ def test_an_unreachable_destination_fails_the_rest_of_the_batch_quickly(hospital
 
     assert result.retried == 3
     assert set(OutboundMessage.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_every_attempt_is_recorded_with_its_connection_bytes_and_answer(
+    hospital, destination, receiver, fast_retries
+):
+    # given: a receiver that answers AE, then AA
+    receiver(answer=lambda number, control_id: "AE" if number == 1 else "AA")
+    administration = hospital.record()
+
+    # when
+    deliver_batch()
+    deliver_batch(now=later(10))
+
+    # then: two attempts, each with its socket, the whole frame sent, and the ACK read back
+    row = row_for(administration)
+    first, second = row.delivery_attempts.order_by("started_at", "pk")
+    assert row.state == OutboundState.DELIVERED
+    assert (first.outcome, first.ack_code) == (AttemptOutcome.FAILED, "AE")
+    assert (second.outcome, second.ack_code) == (AttemptOutcome.DELIVERED, "AA")
+    for attempt in (first, second):
+        assert attempt.bytes_sent == attempt.frame_bytes == len(row.payload.encode()) + 3
+        assert attempt.remote_address == f"127.0.0.1:{destination.port}"
+        assert attempt.local_address.startswith("127.0.0.1:")
+        assert attempt.finished_at >= attempt.started_at
+        assert f"MSA|{attempt.ack_code}|{row.message_id}" in attempt.reply
+    assert first.error.startswith("AE: error at the receiver")
+
+
+def test_a_refused_connection_is_an_attempt_that_sent_nothing(hospital, destination):
+    administration = hospital.record()
+
+    deliver_batch()
+
+    attempt = row_for(administration).delivery_attempts.get()
+    assert (attempt.outcome, attempt.bytes_sent) == (AttemptOutcome.FAILED, 0)
+    assert attempt.error.startswith("CONNECT_FAILED")
+
+
+def enhanced_receiver(port: int, *, application_ack: bool = True) -> MllpServer:
+    """Answers each message with a commit ACK (CA) and then, in a frame of its own, AA."""
+
+    def answer(text):
+        received = message_header(text)
+        commit = ack_build(received, code="CA", control_id="C1", at=timezone.now())
+        if not application_ack:
+            return commit
+        application = ack_build(received, code="AA", control_id="A1", at=timezone.now())
+        return commit + "\x1c\r\x0b" + application  # two frames back to back
+
+    return MllpServer("127.0.0.1", port, answer).start()
+
+
+def test_enhanced_mode_delivers_on_the_application_ack_and_never_mixes_replies(
+    hospital, destination
+):
+    # given: an enhanced-mode receiver and five messages on one connection
+    destination.ack_mode = "enhanced"
+    destination.save()
+    server = enhanced_receiver(destination.port)
+    records = [hospital.record() for _ in range(5)]
+
+    # when
+    try:
+        result = Worker(batch_size=10).deliver_batch()
+    finally:
+        server.stop()
+
+    # then: each delivered on its own AA, after its own CA; one attempt each
+    assert result.delivered == 5
+    for record in records:
+        row = row_for(record)
+        assert (row.state, row.ack_code) == (OutboundState.DELIVERED, "AA")
+        attempt = row.delivery_attempts.get()
+        assert attempt.reply.index(f"MSA|CA|{row.message_id}") < attempt.reply.index(
+            f"MSA|AA|{row.message_id}"
+        )
+        assert "|AL|AL|" in row.payload.split("\r")[0] + "|"  # MSH-15/16 ask for both ACKs
+
+
+def test_a_commit_ack_alone_is_not_a_delivery(hospital, destination):
+    destination.ack_mode = "enhanced"
+    destination.ack_timeout_seconds = 0.3
+    destination.save()
+    server = enhanced_receiver(destination.port, application_ack=False)
+    administration = hospital.record()
+
+    try:
+        deliver_batch()
+    finally:
+        server.stop()
+
+    row = row_for(administration)
+    assert (row.state, row.ack_code) == (OutboundState.PENDING, "CA")
+    assert "committed the message (CA) but sent no application acknowledgement" in row.last_error

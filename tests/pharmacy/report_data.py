@@ -194,6 +194,8 @@ class ReportData:
                 reason=reason,
                 comment=comment,
                 replacement_amount=replacement,
+                # a smaller replacement is DOSE_INCOMPLETE and needs its reason, as a record does
+                overrides=[OverrideInput("DOSE_INCOMPLETE", "PATIENT_REFUSED_PART")],
             )
 
 

@@ -5,11 +5,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from pharmacy.models import ScheduledDose
 from pharmacy.reports.selectors import ward_dashboard_get
+from scanning.services import CheckRequest, administration_check, unrecorded_check_acknowledge
 from tests.factories import (
     AdmissionFactory,
     BedFactory,
@@ -39,7 +40,7 @@ def tiles(response) -> dict[str, int]:
     return {
         name: int(number)
         for name, number in re.findall(
-            r'id="tile-([a-z-]+)"><div class="number">(\d+)</div>', response.content.decode()
+            r'id="tile-([a-z-]+)"[^>]*><div class="number">(\d+)</div>', response.content.decode()
         )
     }
 
@@ -47,7 +48,7 @@ def tiles(response) -> dict[str, int]:
 def cart_login(client, user, ward: str):
     response = client.post(
         "/cart/login/",
-        {"badge": f"]C18017{user.badge_gsrn}", "pin": "1234", "cart": "NOI-1", "ward": ward},
+        {"badge": f"]C18017{user.badge_gsrn}", "pin": "123456", "cart": "NOI-1", "ward": ward},
     )
     assert response.status_code == 302, response.content
 
@@ -62,6 +63,7 @@ NOI_TILES = {
     "overrides-today": 2,  # #B3: late and wristband typed
     "band-not-scanned": 1,  # B, #B3
     "without-band": 1,  # E, admitted this morning
+    "unrecorded": 0,  # every check in the data set was followed by its record
 }
 
 
@@ -83,7 +85,8 @@ def test_the_dashboard_figures(data):
     assert [item["dose"] for item in dashboard.overdue] == [data.doses["A-D3-08"]]
     assert [item["dose"] for item in dashboard.missed] == [data.doses["A-D2-20"]]
     assert [item["dose"] for item in dashboard.high_alert_due] == [data.doses["B-hep-D3-10"]]
-    assert (dashboard.late_today, dashboard.not_given_today, dashboard.overrides_today) == (1, 1, 2)
+    assert [len(dashboard.late_today), len(dashboard.not_given_today)] == [1, 1]
+    assert len(dashboard.overrides_today) == 2
     assert [a.patient.full_name for a in dashboard.band_not_scanned] == ["Lê Hoàng Phúc"]
     assert [a.patient.full_name for a in dashboard.without_band] == ["Tạ Thị Xuân"]
 
@@ -91,7 +94,7 @@ def test_the_dashboard_figures(data):
     # C's D2 20:00 dose: its not-given record was withdrawn, so it is missed.
     assert [item["dose"] for item in ngoai.missed] == [data.doses["C-D2-20"]]
     assert (ngoai.due_now, ngoai.overdue, ngoai.high_alert_due) == ([], [], [])
-    assert (ngoai.late_today, ngoai.not_given_today, ngoai.overrides_today) == (0, 0, 0)
+    assert (ngoai.late_today, ngoai.not_given_today, ngoai.overrides_today) == ([], [], [])
     assert (ngoai.band_not_scanned, ngoai.without_band) == ([], [])
 
 
@@ -139,15 +142,37 @@ def test_a_pharmacist_may_watch_any_ward(client, data, frozen):
     assert 'href="/pharmacy/reports/"' in ngoai.content.decode()
 
 
-def test_the_page_refreshes_itself_without_scripts_and_is_not_cached(client, data, frozen):
+def test_the_page_refreshes_by_its_own_script_and_is_not_cached(client, data, frozen):
     client.force_login(data.pharmacist)
     response = client.get("/dashboard/?ward=NOI")
     page = response.content.decode()
-    assert '<meta http-equiv="refresh" content="60">' in page
-    assert "<script" not in page  # the CSP allows no inline script
+    assert 'http-equiv="refresh"' not in page  # a reload would restart the idle lock's clock
+    assert '<script src="/static/dashboard/dashboard.js" nonce="' in page
+    assert response.context["config"]["refreshSeconds"] == 60
     assert response["Cache-Control"] == "no-store"
     assert response["Content-Language"] == "vi"
     assert '<html lang="vi">' in page
+
+
+def test_the_logout_button_logs_out_and_returns_to_the_dashboard_after_login(client, data, frozen):
+    cart_login(client, data.lan, "NOI")
+
+    response = client.post("/dashboard/logout/", {"next": "/dashboard/?ward=NOI"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/cart/login/?next=%2Fdashboard%2F%3Fward%3DNOI"
+    assert client.get("/dashboard/").status_code == 302  # logged out
+
+
+def test_the_idle_lock_says_so_at_the_login_and_never_sends_elsewhere(client, data, frozen):
+    cart_login(client, data.lan, "NOI")
+
+    response = client.post(
+        "/dashboard/logout/", {"reason": "idle", "next": "https://evil.example/dashboard/"}
+    )
+
+    assert response["Location"] == "/cart/login/?next=%2Fdashboard%2F&locked=1"
+    assert client.get("/dashboard/logout/").status_code == 405
 
 
 def test_red_and_amber_follow_the_numbers(client, data, frozen):
@@ -158,6 +183,7 @@ def test_red_and_amber_follow_the_numbers(client, data, frozen):
     page = client.get("/dashboard/?ward=NGOAI").content.decode()
     assert 'class="tile ok" id="tile-overdue"' in page
     assert 'class="tile bad" id="tile-missed"' in page
+    assert 'aria-controls="list-missed"' in page and 'id="list-missed"' in page
 
 
 def test_the_dashboard_takes_the_same_queries_for_a_busier_ward(client, data, frozen):
@@ -186,6 +212,7 @@ def test_the_dashboard_takes_the_same_queries_for_a_busier_ward(client, data, fr
             route="SC",
             start_at=NOW - timedelta(days=1),
             verified_by=data.pharmacist,
+            verified_at=NOW - timedelta(days=1),
         )
         for hours in (0, 2, 6):
             ScheduledDose.objects.create(order=order, due_at=NOW - timedelta(hours=hours))
@@ -197,7 +224,7 @@ def test_the_dashboard_takes_the_same_queries_for_a_busier_ward(client, data, fr
 def test_the_cart_login_returns_a_charge_nurse_to_the_dashboard(client, data, frozen):
     response = client.post(
         "/cart/login/?next=/dashboard/%3Fward%3DNOI",
-        {"badge": f"]C18017{data.lan.badge_gsrn}", "pin": "1234", "ward": "NOI", "cart": "NOI-1"},
+        {"badge": f"]C18017{data.lan.badge_gsrn}", "pin": "123456", "ward": "NOI", "cart": "NOI-1"},
     )
     assert response.status_code == 302 and response["Location"] == "/dashboard/?ward=NOI"
     assert client.get(response["Location"]).status_code == 200
@@ -206,6 +233,177 @@ def test_the_cart_login_returns_a_charge_nurse_to_the_dashboard(client, data, fr
 def test_the_cart_login_ignores_a_next_to_another_site(client, data, frozen):
     response = client.post(
         "/cart/login/?next=https://evil.example/",
-        {"badge": f"]C18017{data.lan.badge_gsrn}", "pin": "1234", "ward": "NOI", "cart": "NOI-1"},
+        {"badge": f"]C18017{data.lan.badge_gsrn}", "pin": "123456", "ward": "NOI", "cart": "NOI-1"},
     )
     assert response.status_code == 302 and response["Location"] == "/cart/"
+
+
+# --- only doses that were due count (issue 13, item 10) -------------------------------------
+
+
+def open_dose_ids(dashboard) -> set:
+    return {item["dose"].pk for item in dashboard.due_now + dashboard.overdue + dashboard.missed}
+
+
+def test_a_deceased_patients_doses_are_neither_due_overdue_nor_missed(data):
+    from wards.models import Patient
+
+    patient = data.admissions["A"].patient
+    Patient.objects.filter(pk=patient.pk).update(deceased_at=at(NOW.date(), "07:00"))
+
+    dashboard = ward_dashboard_get(ward=data.noi, now=NOW)
+
+    assert not {
+        item["dose"].order.admission.patient_id
+        for item in dashboard.due_now + dashboard.overdue + dashboard.missed
+    } & {patient.pk}
+    assert data.doses["A-D3-08"].pk not in open_dose_ids(dashboard)
+    assert data.doses["A-D2-20"].pk not in open_dose_ids(dashboard)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": "pending_verification", "verified_by": None, "verified_at": None},
+        {"status": "on_hold"},
+        # verified after the dose was due: it was never due under a verified order
+        {"verified_at": at(NOW.date(), "09:30")},
+    ],
+    ids=["unverified", "on-hold", "verified-after-it-was-due"],
+)
+def test_doses_of_an_order_that_was_not_verified_and_active_do_not_count(data, change):
+    from pharmacy.models import MedicationOrder
+
+    MedicationOrder.objects.filter(pk=data.orders["A-para"].pk).update(**change)
+
+    dashboard = ward_dashboard_get(ward=data.noi, now=NOW)
+
+    assert data.doses["A-D3-08"].pk not in open_dose_ids(dashboard)
+    assert data.doses["A-D2-20"].pk not in open_dose_ids(dashboard)
+    # the heparin of an active, verified order still counts
+    assert data.doses["B-hep-D3-10"].pk in open_dose_ids(dashboard)
+
+
+def test_a_discharged_patients_doses_do_not_count(data):
+    from wards.models import Admission
+
+    Admission.objects.filter(pk=data.admissions["A"].pk).update(
+        discharged_at=at(NOW.date(), "07:00")
+    )
+
+    dashboard = ward_dashboard_get(ward=data.noi, now=NOW)
+
+    assert data.doses["A-D3-08"].pk not in open_dose_ids(dashboard)
+
+
+def test_every_tile_has_its_list_of_patient_bed_drug_due_time_and_state(data):
+    dashboard = ward_dashboard_get(ward=data.noi, now=NOW)
+
+    lists = dashboard.lists()
+    assert {key: len(rows) for key, rows in lists.items()} == NOI_TILES
+    (missed,) = lists["missed"]
+    assert (missed.patient, missed.bed, missed.state) == ("Nguyễn Văn An", "01", "missed")
+    assert missed.medication.startswith("Paracetamol")
+    assert missed.due_at == data.doses["A-D2-20"].due_at
+    (late,) = lists["late-today"]
+    assert (late.patient, late.state) == ("Lê Hoàng Phúc", "late")
+    assert late.detail == "06:45"  # given at
+    (not_given,) = lists["not-given-today"]
+    assert (not_given.state, not_given.detail) == ("not_given", "npo")
+    assert {row.detail for row in lists["overrides-today"]} == {
+        "TOO_LATE:PATIENT_UNAVAILABLE",
+        "KEYED_ENTRY:DAMAGED_BARCODE",
+    }
+    (no_band,) = lists["without-band"]
+    assert (no_band.patient, no_band.bed, no_band.medication) == ("Tạ Thị Xuân", "03", "")
+
+
+# --- scanned but not recorded (issue 13, item 2) ------------------------------------------------
+
+
+def bedside_check(data, *, nurse, patient: str, package, when, ward: str):
+    """What a cart's scan of a band and one unit leaves behind, at a frozen local time."""
+    request = CheckRequest(
+        patient=data.band(patient),
+        medications=(data.unit(package),),
+        cart=f"{ward}-1",
+        ward_code=ward,
+    )
+    with time_machine.travel(when, tick=False), transaction.atomic():
+        outcome = administration_check(performer=nurse, request=request)
+    assert outcome.result.verdict in ("go", "warn"), outcome.result.codes()
+    return outcome.event
+
+
+def test_a_check_followed_by_nothing_for_n_minutes_is_a_tile_of_its_ward(client, data, frozen):
+    # given: Hoa's check of A's paracetamol 15 minutes ago, Bình's of A's tramadol 5 minutes ago
+    # (she may still be recording), Mai's on the other ward
+    hoa_check = bedside_check(
+        data,
+        nurse=data.hoa,
+        patient="A",
+        package=data.paracetamol,
+        when=at(NOW.date(), "09:45"),
+        ward="NOI",
+    )
+    bedside_check(
+        data,
+        nurse=data.binh,
+        patient="A",
+        package=data.tramadol,
+        when=at(NOW.date(), "09:55"),
+        ward="NOI",
+    )
+    bedside_check(
+        data,
+        nurse=data.mai,
+        patient="C",
+        package=data.paracetamol,
+        when=at(NOW.date(), "09:40"),
+        ward="NGOAI",
+    )
+
+    # when
+    cart_login(client, data.lan, "NOI")
+    response = client.get("/dashboard/")
+
+    # then: one on NOI, older than UNRECORDED_CHECK_MINUTES (10), with who and when
+    assert tiles(response) == {**NOI_TILES, "unrecorded": 1}
+    assert 'class="tile bad" id="tile-unrecorded"' in response.content.decode()
+    (row,) = ward_dashboard_get(ward=data.noi, now=NOW).lists()["unrecorded"]
+    assert (row.patient, row.mrn, row.bed, row.state) == (
+        "Nguyễn Văn An",
+        data.admissions["A"].patient.mrn,
+        "01",
+        "unrecorded",
+    )
+    assert row.medication.startswith("Paracetamol 500 mg")
+    assert row.due_at == data.doses["A-D3-08"].due_at
+    assert (row.detail, row.by) == ("09:45", "Nguyễn Thị Hoa")
+    (listed,) = [tile for tile in response.context["tiles"] if tile["id"] == "unrecorded"]
+    assert listed["rows"][0]["state"] == "Đã quét lúc 09:45 (Nguyễn Thị Hoa), chưa ghi nhận"
+    ngoai = ward_dashboard_get(ward=data.ngoai, now=NOW).lists()["unrecorded"]
+    assert [r.patient for r in ngoai] == ["Đỗ Minh Khôi"]
+    # and Bình's, once it is N minutes old too
+    later = ward_dashboard_get(ward=data.noi, now=at(NOW.date(), "10:06")).lists()["unrecorded"]
+    assert [r.by for r in later] == ["Nguyễn Thị Hoa", "Trần Văn Bình"]
+    assert later[1].due_at is None  # PRN: no scheduled dose
+    # and an answered one leaves the tile
+    with transaction.atomic():
+        unrecorded_check_acknowledge(by=data.hoa, scan_event=hoa_check, reason="given_on_paper")
+    assert tiles(client.get("/dashboard/"))["unrecorded"] == 0
+
+
+def test_the_minutes_of_scanned_but_not_recorded_are_a_setting(data, settings):
+    bedside_check(
+        data,
+        nurse=data.hoa,
+        patient="A",
+        package=data.paracetamol,
+        when=at(NOW.date(), "09:45"),
+        ward="NOI",
+    )
+
+    settings.UNRECORDED_CHECK_MINUTES = 20
+
+    assert ward_dashboard_get(ward=data.noi, now=NOW).lists()["unrecorded"] == []

@@ -87,7 +87,7 @@ def test_order_dose_must_be_positive():
 
 
 @pytest.mark.parametrize(
-    "field,value",
+    ("field", "value"),
     [("status", "paused"), ("route", "XX"), ("dose_unit", "tsp"), ("schedule_kind", "sometimes")],
 )
 def test_order_choices_are_enforced(field, value):
@@ -161,3 +161,92 @@ def test_a_lot_is_recalled_once_per_package():
         package=recall.package, lot=recall.lot, recorded_by=recall.recorded_by
     )
     assert_refused_twice(again)
+
+
+def test_two_orders_with_one_placer_order_number_are_refused():
+    OrderFactory(placer_order_number="HIS-YL-0001")
+    assert_refused_twice(build_order(placer_order_number="HIS-YL-0001"))
+
+
+def test_orders_without_a_placer_order_number_do_not_collide():
+    OrderFactory(placer_order_number="")
+    build_order(placer_order_number="").save()
+
+
+def test_a_medication_code_fits_hl7s_20_character_identifier():
+    medication = MedicationFactory.build(code="paracetamol-500-tab-x")  # 21 characters
+    medication.substance.save()
+    assert_refused_twice(medication)
+
+
+# --- routes (HL7 table 0162) ----------------------------------------------------------------
+
+
+def test_the_intrathecal_route_can_be_stored():
+    # An intrathecal order must be storable to be refused loudly at the bedside.
+    medication = MedicationFactory(dose_form="injection", routes=["IV", "IT"])
+    order = build_order(medication=medication, route="IT")
+    order.full_clean()
+    order.save()
+
+
+def test_an_order_for_a_route_the_medication_does_not_allow_fails_validation():
+    vincristine = MedicationFactory(dose_form="injection", routes=["IV"])
+    with pytest.raises(ValidationError) as refused:
+        build_order(medication=vincristine, route="IT").full_clean()
+    assert list(refused.value.message_dict) == ["route"]
+
+
+def test_a_formulary_item_may_not_list_a_route_its_form_cannot_go_by():
+    tablet = MedicationFactory.build(dose_form="tablet", routes=["PO", "IV"])
+    tablet.substance = MedicationFactory().substance
+    with pytest.raises(ValidationError) as refused:
+        tablet.full_clean()
+    assert list(refused.value.message_dict) == ["routes"]
+
+
+def test_route_names_agree_with_the_catalogue_the_pharmacy_site_reads():
+    # The bedside rules are pure and print pharmacy/routes.py; the site prints the choices.
+    from django.utils import translation
+
+    from pharmacy.models import Route
+    from pharmacy.routes import ROUTES
+
+    assert set(ROUTES) == set(Route.values)
+    for route in Route:
+        with translation.override("vi"):
+            assert str(route.label) == ROUTES[route.value].vi, route
+        with translation.override("en"):
+            assert str(route.label) == ROUTES[route.value].en, route
+
+
+# --- allergy acknowledgements ------------------------------------------------------------------
+
+
+def acknowledgement(**changes):
+    from pharmacy.models import AllergyAcknowledgement
+
+    fields = {
+        "order": OrderFactory(),
+        "allergies": [{"code": "penicillins", "name": "Penicillin", "severity": "moderate"}],
+        "reason": "prescriber_confirmed",
+        "comment": "",
+        "acknowledged_by": PharmacistFactory(),
+        "acknowledged_at": timezone.now(),
+        **changes,
+    }
+    return AllergyAcknowledgement(**fields)
+
+
+def test_an_acknowledgement_needs_a_known_reason():
+    assert_refused_twice(acknowledgement(reason="because"))
+
+
+def test_other_needs_a_comment():
+    assert_refused_twice(acknowledgement(reason="other", comment=""))
+
+
+def test_one_acknowledgement_per_order():
+    first = acknowledgement()
+    first.save()
+    assert_refused_twice(acknowledgement(order=first.order))

@@ -1,6 +1,7 @@
 """PDF label stock: every printed wristband, badge and unit-dose label, rasterised at 300 dpi,
 reads back through the bedside decoder as exactly what was issued, on a page of the stock's size."""
 
+import re
 import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -74,7 +75,7 @@ def test_wristband_pdf_is_25_by_250_mm_and_reads_back_as_the_band():
     assert_wristband_page(page, PATIENT_GSRN, 7)
     assert NAME in page.text
     assert "02/09/1985" in page.text and "BV-000123" in page.text
-    assert "(8018)" + PATIENT_GSRN + "(8019)7" in page.text
+    assert "(8018)" + PATIENT_GSRN + " (8019)7" in page.text
 
 
 def test_badge_pdf_is_id1_and_reads_back_as_the_badge():
@@ -495,7 +496,9 @@ def test_a_run_of_500_labels_prints_500_distinct_serials(pharmacist_client, repa
     assert response["Content-Type"] == "application/pdf"
     pages = read_pdf(response.content, render=False)
     assert len(pages) == 500
-    serials = {line for page in pages for line in page.text.splitlines() if line.startswith("SN:")}
+    serials = set()
+    for page in pages:
+        serials |= set(re.findall(r"\(21\)(\S+)", page.text))
     assert len(serials) == 500
 
 
@@ -558,3 +561,116 @@ def test_a_lot_recalled_on_the_manufacturers_pack_gets_no_unit_dose_labels(
     response = run(pharmacist_client)
     assert response.status_code == 200
     assert "lot" in response.context["form"].errors
+
+
+def test_a_unit_dose_label_prints_its_gs1_text_at_a_legible_size():
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_raw
+
+    from hospital import labels
+
+    # given
+    package = PackageFactory.build(gtin=GTIN, hospital_repackaged=True)
+    package.medication.name = "Paracetamol 500 mg viên nén"
+    (label,) = services.unit_dose_run(
+        package=package, lot="UD-PCM-01", expiry=date(2027, 3, 31), count=1
+    )
+    content = pdf.unit_dose_labels_pdf([label])
+    # when
+    (page,) = read_pdf(content, render=False)
+    document = pdfium.PdfDocument(content)
+    text_page = document[0].get_textpage()
+    start = text_page.get_text_range().index("(01)")
+    size_pt = pdfium_raw.FPDFText_GetFontSize(text_page.raw, start)
+    text_page.close()
+    document.close()
+    # then: the whole code, as a nurse would type it, at 2 mm or more
+    hri = labels.label_hri(label.element_string)
+    assert hri.startswith(f"(01){GTIN} (17)270331 (10)UD-PCM-01 (21)")
+    assert hri in " ".join(page.text.split())
+    assert size_pt >= 2.0 * 72 / 25.4
+
+
+def test_the_label_sheet_reads_back_and_is_redrawn_on_request():
+    """docs/screenshots/label-sheet.png: a wristband, six unit-dose labels and a badge, rendered
+    from the PDFs at 150 dpi (UPDATE_SCREENSHOTS=1 writes it)."""
+    import os
+
+    from django.conf import settings
+    from PIL import Image, ImageDraw
+
+    from hospital import labels
+
+    band = pdf.WristbandLabel(
+        element_string=gs1.wristband_element_string(
+            wristband_scan(gs1.make_gsrn("95200010000000101"), 2)
+        ),
+        full_name="Nguyễn Văn An",
+        date_of_birth=date(1956, 3, 14),
+        mrn="BN2026000101",
+        sex="Nam",
+    )
+    badge = pdf.BadgeLabel(
+        element_string=gs1.badge_element_string(
+            gs1.BadgePayload(gsrn=gs1.make_gsrn("95200020000000011"))
+        ),
+        full_name="Nguyễn Thị Hoa",
+        role_title="Điều dưỡng",
+    )
+    package = PackageFactory.build(gtin=GTIN, hospital_repackaged=True)
+    package.medication.name = "Paracetamol 500 mg viên nén"
+    unit_doses = services.unit_dose_run(
+        package=package, lot="UD-PCM-01", expiry=date(2027, 3, 31), count=6
+    )
+    dpi = 150
+
+    def image(content: bytes) -> list[Image.Image]:
+        return [page.image for page in read_pdf(content, dpi=dpi)]
+
+    (band_image,) = image(pdf.wristbands_pdf([band]))
+    (badge_image,) = image(pdf.badges_pdf([badge]))
+    unit_images = image(pdf.unit_dose_labels_pdf(unit_doses))
+
+    gap, title = 36, 40
+    sheet = Image.new("L", (1610, 650), 236)
+    draw = ImageDraw.Draw(sheet)
+    bold = labels.label_font(26, bold=True)
+
+    def place(label: Image.Image, x: int, y: int) -> None:
+        draw.rectangle((x - 1, y - 1, x + label.width, y + label.height), outline=150, width=2)
+        sheet.paste(label, (x, y))
+
+    draw.text((gap, 24), "Vòng tay người bệnh / Patient wristband – 250 × 25 mm", font=bold)
+    place(band_image, gap, 24 + title)
+    top = 24 + title + band_image.height + gap
+    draw.text((gap, top), "Nhãn đơn liều / Unit-dose labels – 50 × 25 mm", font=bold)
+    for index, label in enumerate(unit_images):
+        column, row = index % 3, index // 3
+        place(
+            label,
+            gap + column * (label.width + gap),
+            top + title + row * (label.height + gap),
+        )
+    badge_x = gap + 3 * (unit_images[0].width + gap) + gap
+    draw.text((badge_x, top), "Thẻ nhân viên / Staff badge – ID-1", font=bold)
+    place(badge_image, badge_x, top + title)
+
+    # every label on the sheet shows its code as text
+    assert all(labels.label_hri(u.element_string).split()[0] == f"(01){GTIN}" for u in unit_doses)
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        sheet.save(settings.BASE_DIR / "docs" / "screenshots" / "label-sheet.png", optimize=True)
+
+
+def test_the_longest_lot_the_form_takes_prints_whole_on_a_unit_dose_label():
+    from hospital import labels
+
+    package = PackageFactory.build(gtin=GTIN, hospital_repackaged=True)
+    package.medication.name = "Amoxicillin + Acid clavulanic 500 mg/125 mg"
+    (label,) = services.unit_dose_run(
+        package=package, lot="L" * 20, expiry=date(2027, 3, 31), count=1
+    )
+
+    (page,) = read_pdf(pdf.unit_dose_labels_pdf([label]))
+
+    assert labels.label_hri(label.element_string) in " ".join(page.text.split())
+    assert scans(page)["DataMatrix"].payload.lot == "L" * 20

@@ -20,7 +20,7 @@ from PIL import Image
 from pharmacy.reports import charts, selectors
 from pharmacy.reports.definitions import REPORTS
 from pharmacy.reports.selectors import ReportFilter
-from tests.pharmacy.report_data import D0, D1, D2, D3, HCMC, NOW, report_data_loaded
+from tests.pharmacy.report_data import D0, D1, D2, D3, HCMC, NOW, at, report_data_loaded
 
 pytestmark = pytest.mark.django_db
 
@@ -129,6 +129,29 @@ def test_overrides_by_finding_code_and_reason(data):
 
 
 # --- 3. Missed and late doses -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", ["verified-later", "deceased"])
+def test_a_dose_that_was_never_due_is_not_missed(data, change):
+    from pharmacy.models import MedicationOrder
+    from wards.models import Patient
+
+    # given: A's D2 20:00 paracetamol, nothing recorded, is missed; now say it was never due
+    if change == "verified-later":
+        MedicationOrder.objects.filter(pk=data.orders["A-para"].pk).update(
+            verified_at=at(D2, "21:00")
+        )
+    else:
+        Patient.objects.filter(pk=data.admissions["A"].patient_id).update(
+            deceased_at=at(D2, "19:00")
+        )
+
+    report = selectors.report_dose_timing(filters=period(), now=NOW)
+
+    noi = next(row for row in report.by_ward if row.key == "NOI")
+    assert (noi.missed, noi.due) == (0, 7)
+    # the doses given before still count as given
+    assert noi.on_time + noi.early + noi.late == 6
 
 
 def test_dose_timing_against_each_wards_window(data):
@@ -311,6 +334,7 @@ QUERIES = {
     "not-given": 1,
     "unable-to-scan": 3,
     "prn": 2,
+    "allergy-acknowledgements": 1,
 }
 
 
@@ -604,3 +628,38 @@ def test_dates_out_of_range_are_a_form_error_not_a_500(client, data, query):
         f"/pharmacy/reports/prn/chart/?{query}",
     ]:
         assert client.get(url).status_code == 400, url
+
+
+# --- Verified despite an allergy (issue 13, item 11) ------------------------------------------
+
+
+def test_an_allergy_acknowledgement_is_reported_with_who_when_and_why(pharmacist_client, data):
+    from pharmacy.models import AllergyAcknowledgement, MedicationOrder
+
+    order = MedicationOrder.objects.filter(admission__ward=data.noi).first()
+    AllergyAcknowledgement.objects.create(
+        order=order,
+        allergies=[{"code": "penicillins", "name": "Penicillin", "severity": "severe"}],
+        reason="prescriber_confirmed",
+        comment="BS. Thắng xác nhận",
+        acknowledged_by=data.pharmacist,
+        acknowledged_at=at(D2, "09:15"),
+    )
+    query = f"?date_from={D1}&date_to={D2}"
+
+    page = pharmacist_client.get(f"/pharmacy/reports/allergy-acknowledgements/{query}")
+    csv_text = pharmacist_client.get(
+        f"/pharmacy/reports/allergy-acknowledgements/csv/{query}"
+    ).content.decode("utf-8-sig")
+    other_ward = pharmacist_client.get(
+        f"/pharmacy/reports/allergy-acknowledgements/{query}&ward=NGOAI"
+    )
+
+    content = page.context["content"]
+    assert [h.value for h in content.headlines] == [1, 1]
+    (row,) = content.tables[0].rows
+    assert row[0] == f"{D2} 09:15" and row[3] == order.admission.patient.full_name
+    assert row[6] == "Penicillin" and row[8] == "BS. Thắng xác nhận"
+    assert "Bác sĩ đã xác nhận" in row[7]
+    assert "BS. Thắng xác nhận" in csv_text
+    assert other_ward.context["content"].tables[0].rows == []

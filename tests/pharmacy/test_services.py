@@ -116,3 +116,106 @@ def test_scheduled_doses_command_fills_the_window(capsys):
     call_command("scheduled_doses")
     assert ScheduledDose.objects.filter(order=order).count() >= 5
     assert "Scheduled doses up to 48 h ahead" in capsys.readouterr().out
+
+
+# --- verifying against a documented allergy (issue 13, item 11) -----------------------------
+
+
+def allergic_order():
+    from tests.factories import AllergyFactory
+
+    order = pending_order()
+    AllergyFactory(
+        patient=order.admission.patient,
+        allergen_code=order.medication.substance.code,
+        allergen_name="Paracetamol",
+        severity="moderate",
+        reaction="Mày đay",
+    )
+    return order
+
+
+def test_an_allergy_conflicting_order_is_not_verified_without_an_acknowledgement(pharmacist):
+    order = allergic_order()
+
+    with pytest.raises(ApplicationError) as refused:
+        order_verify(order=order, pharmacist=pharmacist)
+
+    assert refused.value.code == "ALLERGY_ACKNOWLEDGEMENT_REQUIRED"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_VERIFICATION
+    assert not ScheduledDose.objects.filter(order=order).exists()
+
+
+def test_the_acknowledgement_is_recorded_with_who_when_why_and_what_was_seen(pharmacist):
+    from pharmacy.models import AllergyAcknowledgement
+    from pharmacy.services import AllergyAcknowledgementInput
+
+    order = allergic_order()
+
+    verified = order_verify(
+        order=order,
+        pharmacist=pharmacist,
+        allergy_acknowledgement=AllergyAcknowledgementInput(
+            reason="tolerated_before", comment="Đã dùng 2024 không phản ứng"
+        ),
+    )
+
+    assert verified.status == OrderStatus.ACTIVE
+    ack = AllergyAcknowledgement.objects.get(order=order)
+    assert ack.acknowledged_by == pharmacist and ack.acknowledged_at == verified.verified_at
+    assert ack.reason == "tolerated_before" and ack.comment == "Đã dùng 2024 không phản ứng"
+    assert ack.allergies == [
+        {
+            "code": order.medication.substance.code,
+            "name": "Paracetamol",
+            "severity": "moderate",
+            "reaction": "Mày đay",
+        }
+    ]
+
+
+def test_other_as_the_reason_needs_words(pharmacist):
+    from pharmacy.services import AllergyAcknowledgementInput
+
+    order = allergic_order()
+
+    with pytest.raises(ApplicationError) as refused:
+        order_verify(
+            order=order,
+            pharmacist=pharmacist,
+            allergy_acknowledgement=AllergyAcknowledgementInput(reason="other", comment=" "),
+        )
+
+    assert refused.value.code == "COMMENT_REQUIRED"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_VERIFICATION
+
+
+def test_an_order_without_an_allergy_conflict_records_no_acknowledgement(pharmacist):
+    from pharmacy.models import AllergyAcknowledgement
+    from pharmacy.services import AllergyAcknowledgementInput
+
+    order = pending_order()
+
+    order_verify(
+        order=order,
+        pharmacist=pharmacist,
+        allergy_acknowledgement=AllergyAcknowledgementInput(reason="tolerated_before"),
+    )
+
+    assert not AllergyAcknowledgement.objects.exists()
+
+
+def test_an_order_by_a_route_the_medication_cannot_go_by_is_not_verified(pharmacist):
+    from tests.factories import MedicationFactory
+
+    vincristine = MedicationFactory(dose_form="injection", routes=["IV"])
+    order = pending_order(medication=vincristine, route="IT", dose_value=1)
+
+    with pytest.raises(ApplicationError) as refused:
+        order_verify(order=order, pharmacist=pharmacist)
+
+    assert refused.value.code == "ROUTE_NOT_ALLOWED"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_VERIFICATION

@@ -296,3 +296,110 @@ def test_an_order_changed_after_the_review_page_opened_is_not_verified(pharmacis
     )
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING_VERIFICATION
+
+
+# --- allergy acknowledgement, age, weight and the dose in units (issue 13, item 11) ----------
+
+
+def verify(client, order, **fields):
+    return client.post(
+        reverse("pharmacy:verification-transition", args=[order.external_id, "verify"]),
+        {**reviewed(client, order), **fields},
+        follow=True,
+    )
+
+
+def test_yens_amoxicillin_is_not_verified_with_one_click(pharmacist_client):
+    # given: Yến (8) has a moderate amoxicillin allergy; the order awaits verification
+    order = pending("BN2026000115")
+
+    # when: the pharmacist presses Verify without acknowledging the allergy
+    response = verify(pharmacist_client, order)
+
+    # then
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_VERIFICATION and order.verified_at is None
+    assert "chọn lý do vẫn duyệt" in response.content.decode()
+
+
+def test_an_acknowledged_allergy_verifies_and_is_shown_with_who_and_why(pharmacist_client):
+    from pharmacy.models import AllergyAcknowledgement
+
+    order = pending("BN2026000115")
+    page = pharmacist_client.get(
+        reverse("pharmacy:verification-review", args=[order.external_id])
+    ).content.decode()
+    assert 'id="allergy-acknowledgement"' in page
+
+    verify(
+        pharmacist_client,
+        order,
+        allergy_reason="prescriber_confirmed",
+        allergy_comment="BS. Thắng xác nhận qua điện thoại 09:12",
+    )
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ACTIVE
+    ack = AllergyAcknowledgement.objects.get(order=order)
+    assert ack.acknowledged_by.username == "duocsi.tuan"
+    assert [a["code"] for a in ack.allergies] == ["amoxicillin"]
+    page = pharmacist_client.get(
+        reverse("pharmacy:verification-review", args=[order.external_id])
+    ).content.decode()
+    assert 'id="allergy-acknowledged"' in page and "BS. Thắng xác nhận" in page
+
+
+def test_the_order_page_shows_age_and_weight(pharmacist_client):
+    from django.utils import timezone
+
+    from wards.models import Patient
+
+    yen = pending("BN2026000115")  # born 03/09/2015, weighed 24.5 kg on admission
+    duc = pending("BN2026000105")  # born 09/09/1982, never weighed
+    yen_page = pharmacist_client.get(
+        reverse("pharmacy:verification-review", args=[yen.external_id])
+    ).content.decode()
+    duc_url = reverse("pharmacy:verification-review", args=[duc.external_id])
+    duc_page = pharmacist_client.get(duc_url).content.decode()
+
+    assert '<span id="patient-age">11 tuổi</span>' in yen_page
+    assert "<strong>24,5 kg</strong>" in yen_page
+    assert '<span id="patient-age">44 tuổi</span>' in duc_page
+    assert "Cân nặng: chưa ghi nhận" in duc_page
+
+    Patient.objects.filter(mrn="BN2026000105").update(
+        weight_kg="71.2", weight_measured_at=timezone.now()
+    )
+    assert "<strong>71,2 kg</strong>" in pharmacist_client.get(duc_url).content.decode()
+
+
+def test_half_a_capsule_is_flagged_and_a_whole_tablet_is_not(pharmacist_client):
+    amoxicillin = pending("BN2026000115")  # 250 mg from 500 mg capsules
+    atorvastatin = pending("BN2026000105")  # 20 mg from 20 mg tablets
+
+    flagged = pharmacist_client.get(
+        reverse("pharmacy:verification-review", args=[amoxicillin.external_id])
+    )
+    plain = pharmacist_client.get(
+        reverse("pharmacy:verification-review", args=[atorvastatin.external_id])
+    )
+
+    assert 'id="dose-units-warning"' in flagged.content.decode()
+    assert (
+        "0,5" in flagged.context["dose_warning"] and "viên nang" in flagged.context["dose_warning"]
+    )
+    assert 'id="dose-units-warning"' not in plain.content.decode()
+
+
+def test_an_order_by_a_route_its_medication_cannot_go_by_offers_no_verify(pharmacist_client):
+    order = pending("BN2026000105")
+    MedicationOrder.objects.filter(pk=order.pk).update(route="IT")
+
+    page = pharmacist_client.get(
+        reverse("pharmacy:verification-review", args=[order.external_id])
+    ).content.decode()
+    verify(pharmacist_client, order)
+
+    assert 'id="route-warning"' in page and 'id="verify"' not in page
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_VERIFICATION

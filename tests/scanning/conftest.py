@@ -13,9 +13,9 @@ BARCODES = settings.BASE_DIR / "fixtures" / "barcodes"
 # 08:10 in Hồ Chí Minh City: the demo's "due now" orders have a dose at 08:00.
 DEMO_NOW = datetime(2026, 11, 24, 8, 10, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 
-HOA_BADGE = "8017952000200000000112"  # nurse, NOI, PIN 1111
-BINH_BADGE = "8017952000200000000129"  # nurse, NOI, PIN 2222
-TUAN_BADGE = "8017952000200000000150"  # pharmacist, PIN 5555
+HOA_BADGE = "8017952000200000000112"  # nurse, NOI, PIN 111111
+BINH_BADGE = "8017952000200000000129"  # nurse, NOI, PIN 222222
+TUAN_BADGE = "8017952000200000000150"  # pharmacist, PIN 555555
 AN_BAND = "wristband-BN2026000101.png"  # paracetamol 1 g due 08:00
 NGOC_BAND = "wristband-BN2026000102.png"
 PARACETAMOL = [
@@ -54,9 +54,9 @@ def badge_client(badge: str, pin: str, ward: str = "NOI") -> APIClient:
 
 @pytest.fixture
 def nurse_client(frozen_demo):
-    return badge_client(HOA_BADGE, "1111")
+    return badge_client(HOA_BADGE, "111111")
 
 
 @pytest.fixture
 def pharmacist_client(frozen_demo):
-    return badge_client(TUAN_BADGE, "5555", ward="")
+    return badge_client(TUAN_BADGE, "555555", ward="")

@@ -169,27 +169,25 @@ def test_anonymous_requests_are_401(client, frozen_demo):
 def test_wrong_pin_is_refused(frozen_demo, client):
     response = client.post(
         "/api/v1/auth/badge/",
-        {"badge": code("8017952000200000000112"), "pin": "9999"},
+        {"badge": code("8017952000200000000112"), "pin": "999999"},
         content_type="application/json",
     )
     assert response.status_code == 401 and response.json()["error"]["code"] == "BADGE_LOGIN_FAILED"
 
 
-def test_badge_login_can_issue_a_token(frozen_demo, client):
+def test_badge_login_opens_a_session(frozen_demo, client):
     response = client.post(
         "/api/v1/auth/badge/",
-        {"badge": code("8017952000200000000112"), "pin": "1111", "token": True},
+        {"badge": code("8017952000200000000112"), "pin": "111111", "ward": "NOI"},
         content_type="application/json",
     )
-    token = response.json()["token"]
-    mar = client.get(
-        "/api/v1/patients/BN2026000101/mar/?date=2026-11-24", HTTP_AUTHORIZATION=f"Token {token}"
-    )
+    assert response.status_code == 200 and "token" not in response.json()
+    mar = client.get("/api/v1/patients/BN2026000101/mar/?date=2026-11-24")
     assert mar.status_code == 200
 
 
 @pytest.mark.parametrize(
-    "body,status",
+    ("body", "status"),
     [
         ("{not json", 400),
         ({"patient": "8018…"}, 400),
@@ -321,3 +319,172 @@ def test_openapi_schema_and_docs_are_served_to_staff(nurse_client):
         assert path in paths
     docs = nurse_client.get("/api/v1/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+def test_a_made_up_cursor_without_a_time_zone_is_refused_not_a_500(nurse_client):
+    # base64 of "p=9999-12-31": a position no page of this feed ever wrote
+    response = nurse_client.get("/api/v1/administrations/?cursor=cD05OTk5LTEyLTMx")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "INVALID_CURSOR"
+
+
+# --- why a band no longer identifies, through the API (issue 13, item 12) --------------------
+
+XUAN_BAND = "wristband-BN2026000117.png"  # discharged yesterday: the discharge voided her band
+LOC_BAND = "wristband-BN2026000118.png"  # died two hours before the load, still admitted
+
+
+def check_patient(client, band: str) -> dict:
+    response = client.post("/api/v1/scan/check/", {"patient": image(band)}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_a_discharged_patients_band_says_discharged(nurse_client):
+    body = check_patient(nurse_client, XUAN_BAND)
+
+    assert body["verdict"] == "stop"
+    assert [f["code"] for f in body["findings"]] == ["PATIENT_NOT_ADMITTED"]
+    assert "đã ra viện" in body["findings"][0]["message"]
+    assert body["patient"] is None  # a closed stay is not opened to the cart
+
+
+def test_the_discharge_message_is_english_too(nurse_client, settings):
+    nurse_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = nurse_client.post(
+        "/api/v1/scan/check/", {"patient": image(XUAN_BAND)}, format="json"
+    )
+
+    assert "was discharged at" in response.json()["findings"][0]["message"]
+
+
+def test_a_deceased_patients_band_says_deceased_before_and_after_discharge(nurse_client):
+    from wards.models import Admission
+    from wards.services import admission_discharge
+
+    assert [f["code"] for f in check_patient(nurse_client, LOC_BAND)["findings"]] == [
+        "PATIENT_DECEASED"
+    ]
+    admission_discharge(admission=Admission.objects.get(patient__mrn="BN2026000118"))
+
+    body = check_patient(nurse_client, LOC_BAND)
+    assert [f["code"] for f in body["findings"]] == ["PATIENT_DECEASED"]
+    assert body["verdict"] == "stop"
+
+
+def test_a_reprinted_band_still_says_scan_the_current_band(nurse_client):
+    from wards.models import Admission
+    from wards.services import admission_discharge, wristband_issue
+
+    admission = Admission.objects.get(patient__mrn="BN2026000101")
+    wristband_issue(admission=admission, printed_by=admission.wristbands.first().printed_by)
+    admission_discharge(admission=admission)
+
+    body = check_patient(nurse_client, AN_BAND)
+
+    assert [f["code"] for f in body["findings"]] == ["WRISTBAND_VOID"]
+    assert "vòng tay hiện tại" in body["findings"][0]["message"]
+
+
+def vincristine_scan() -> dict:
+    from hospital import gs1
+
+    gtin = gs1.normalize_gtin(gs1.make_gtin("893601234517"))
+    return code(f"]d201{gtin}17270630" + "10VCR2706\x1d21VCR2706S001")
+
+
+@pytest.mark.parametrize("route", ["IT", "IV"])
+def test_vincristine_for_the_intrathecal_route_never_goes(nurse_client, route):
+    from hospital.models import User
+    from pharmacy.models import Medication, MedicationOrder
+    from tests.factories import ScheduledDoseFactory
+    from wards.models import Admission
+
+    # given: an order for vincristine, e.g. sent by the HIS with the intrathecal route
+    admission = Admission.objects.get(patient__mrn="BN2026000105")
+    pharmacist = User.objects.get(username="duocsi.tuan")
+    order = MedicationOrder.objects.create(
+        admission=admission,
+        medication=Medication.objects.get(code="vincristine-1-inj"),
+        dose_value=1,
+        dose_unit="mg",
+        route=route,
+        schedule_kind="times",
+        times_of_day=["08:00"],
+        start_at=admission.admitted_at,
+        status="active",
+        prescriber_name="BS. Demo",
+        verified_by=pharmacist,
+        verified_at=admission.admitted_at,
+    )
+    ScheduledDoseFactory(order=order, due_at=order.start_at.replace(hour=1, minute=0))
+    body = {
+        "patient": image("wristband-BN2026000105.png"),
+        "medications": [vincristine_scan()],
+        "witness": code("]C18017952000200000000129"),
+        "witness_pin": "222222",
+    }
+
+    # when
+    check = nurse_client.post("/api/v1/scan/check/", body, format="json").json()
+    recorded = record(nurse_client, body, key=f"vcr-{route}")
+    stated_it = record(nurse_client, {**body, "route": "IT"}, key=f"vcr-{route}-it")
+
+    # then: the intrathecal order is a STOP and nothing records it by that route
+    codes = {f["code"] for f in check["findings"]}
+    assert ("ROUTE_MISMATCH" in codes) is (route == "IT")
+    if route == "IT":
+        assert check["verdict"] == "stop"
+        assert recorded.status_code == 422
+    assert stated_it.status_code == 422
+    assert not Administration.objects.filter(route="IT").exists()
+
+
+# --- a typed medication code is checked as a scan would be (issue 13, item 7) ---------------
+
+AN_BAND_TEXT = "]C18018952000100000001013\x1d80191"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["08936012345001", "(01)08936012345001", "(01)08936012345001(10)PCM2611A"],
+    ids=["bare-gtin", "gtin-ai", "gtin-and-lot-without-expiry"],
+)
+def test_a_typed_gtin_without_lot_and_expiry_is_a_stop_and_cannot_be_recorded(nurse_client, typed):
+    # given
+    body = {"patient": code(AN_BAND_TEXT), "medications": [code(typed, keyed=True)]}
+    # when
+    checked = nurse_client.post("/api/v1/scan/check/", body, format="json").json()
+    recorded = record(
+        nurse_client,
+        {**body, "overrides": [{"code": "KEYED_ENTRY", "reason": "DAMAGED_BARCODE"}]},
+        key="typed-gtin-" + typed,
+    )
+    # then
+    assert checked["verdict"] == "stop"
+    assert "KEYED_LOT_EXPIRY_MISSING" in [f["code"] for f in checked["findings"]]
+    assert recorded.status_code == 422
+    assert not Administration.objects.exists()
+
+
+def test_a_typed_recalled_lot_is_stopped_as_a_scan_would_be(nurse_client):
+    typed = code("(01)08936012345018(17)270731(10)AMX2407B", keyed=True)
+    body = {"patient": code(AN_BAND_TEXT), "medications": [typed]}
+    checked = nurse_client.post("/api/v1/scan/check/", body, format="json").json()
+    codes = [f["code"] for f in checked["findings"]]
+    assert "LOT_RECALLED" in codes and "KEYED_LOT_EXPIRY_MISSING" not in codes
+
+
+def test_a_typed_expired_pack_is_stopped_as_a_scan_would_be(nurse_client):
+    typed = code("(01)08936012345001(17)251031(10)PCM2409X", keyed=True)
+    body = {"patient": code(AN_BAND_TEXT), "medications": [typed, typed]}
+    checked = nurse_client.post("/api/v1/scan/check/", body, format="json").json()
+    assert "PRODUCT_EXPIRED" in [f["code"] for f in checked["findings"]]
+
+
+def test_a_typed_gtin_with_lot_and_expiry_only_warns(nurse_client):
+    typed = "(01)08936012345001(17)271130(10)PCM2611A"
+    body = {"patient": code(AN_BAND_TEXT), "medications": [code(typed, keyed=True)] * 2}
+    checked = nurse_client.post("/api/v1/scan/check/", body, format="json").json()
+    assert checked["verdict"] == "warn"
+    assert [f["code"] for f in checked["findings"]] == ["KEYED_ENTRY"]

@@ -91,7 +91,12 @@ def bedside_flow(client) -> dict:
     assert not_given.status_code == 201, not_given.json()
     corrected = client.post(
         f"/api/v1/administrations/{given.json()['id']}/correct/",
-        {"reason": "wrong_dose", "replacement_amount": "500", "replacement_unit": "mg"},
+        {
+            "reason": "wrong_dose",
+            "replacement_amount": "500",
+            "replacement_unit": "mg",
+            "overrides": [{"code": "DOSE_INCOMPLETE", "reason": "PATIENT_REFUSED_PART"}],
+        },
         format="json",
     )
     assert corrected.status_code == 201, corrected.json()
@@ -127,7 +132,7 @@ def test_canonical_json_has_one_spelling_for_one_value():
 
 def test_a_naive_datetime_cannot_be_hashed():
     with pytest.raises(ValueError, match="naive"):
-        audit.canonical_json(datetime(2026, 11, 24, 8, 10))
+        audit.canonical_json(datetime(2026, 11, 24, 8, 10))  # noqa: DTZ001
 
 
 def test_units_and_overrides_hash_as_sets():
@@ -443,7 +448,7 @@ def demo_at_eight(transactional_db):
 
 @pytest.mark.postgres
 def test_one_nurse_checking_at_several_carts_at_once_keeps_one_unforked_chain(demo_at_eight):
-    clients = [badge_client(HOA_BADGE, "1111") for _ in range(8)]
+    clients = [badge_client(HOA_BADGE, "111111") for _ in range(8)]
     body = {"patient": image(AN_BAND), "medications": [image(PARACETAMOL[0])]}
     start, statuses = threading.Barrier(8), [None] * 8
 

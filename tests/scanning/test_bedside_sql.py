@@ -7,16 +7,23 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from hospital.models import User
 from pharmacy.models import MedicationOrder, Package, ScheduledDose
 from scanning import bedside_sql
 from scanning.models import Administration
-from tests.factories import AllergyFactory, NurseFactory, OrderFactory, ScheduledDoseFactory
+from tests.factories import (
+    AdmissionFactory,
+    AllergyFactory,
+    NurseFactory,
+    OrderFactory,
+    ScheduledDoseFactory,
+)
 from tests.scanning.conftest import AN_BAND, PARACETAMOL, image
-from wards.models import Admission, Wristband
+from wards.models import Admission, Patient, Wristband
+from wards.selectors import wristband_discharged_at
+from wards.services import admission_discharge, wristband_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +40,7 @@ def test_the_patient_statement_reads_what_the_orm_reads(frozen_demo):
     nurse = User.objects.get(username="dieuduong.hoa")
 
     # when
-    patient, admission, band_active, on_ward = bedside_sql.patient_admission_band(
+    patient, admission, band_active, on_ward, discharged_at = bedside_sql.patient_admission_band(
         gsrn=band.patient.gsrn, band_instance=band.instance, user_id=nurse.pk
     )
 
@@ -46,13 +53,14 @@ def test_the_patient_statement_reads_what_the_orm_reads(frozen_demo):
     assert fields(admission.ward) == fields(expected.ward)
     assert (band_active, on_ward) == (True, expected.ward.staff.filter(pk=nurse.pk).exists())
     assert on_ward is True
+    assert discharged_at is None
 
 
 def test_a_void_band_and_another_wards_nurse_read_false(frozen_demo):
     band = Wristband.objects.filter(voided_at__isnull=False).select_related("patient").first()
     stranger = NurseFactory()
 
-    patient, admission, band_active, on_ward = bedside_sql.patient_admission_band(
+    patient, admission, band_active, on_ward, _discharged_at = bedside_sql.patient_admission_band(
         gsrn=band.patient.gsrn, band_instance=band.instance, user_id=stranger.pk
     )
 
@@ -65,7 +73,35 @@ def test_a_void_band_and_another_wards_nurse_read_false(frozen_demo):
 def test_an_unknown_band_reads_nobody(frozen_demo):
     assert bedside_sql.patient_admission_band(
         gsrn="952000000000000000", band_instance=1, user_id=1
-    ) == (None, None, False, False)
+    ) == (None, None, False, False, None)
+
+
+@pytest.mark.parametrize("story", ["discharged", "reprinted-then-discharged", "readmitted"])
+def test_the_discharge_time_is_read_only_for_the_band_the_discharge_voided(frozen_demo, story):
+    # given: Đức (NOI 05) wears band 1
+    patient = Patient.objects.get(mrn="BN2026000105")
+    admission = patient.admissions.get()
+    pharmacist = User.objects.get(username="duocsi.tuan")
+    if story == "reprinted-then-discharged":
+        wristband_issue(admission=admission, printed_by=pharmacist)  # band 1 void, band 2 worn
+    left = admission_discharge(admission=admission)
+    if story == "readmitted":
+        again = AdmissionFactory(
+            patient=patient, ward=admission.ward, admitted_at=left.discharged_at
+        )
+        wristband_issue(admission=again, printed_by=pharmacist)
+
+    # when
+    read = bedside_sql.patient_admission_band(
+        gsrn=patient.gsrn, band_instance=1, user_id=pharmacist.pk
+    )
+
+    # then: the same as the ORM twin
+    expected = None if story == "reprinted-then-discharged" else left.discharged_at
+    assert read.band_discharged_at == expected
+    assert wristband_discharged_at(gsrn=patient.gsrn, instance=1) == expected
+    assert read.band_active is False
+    assert (read.admission is None) is (story != "readmitted")
 
 
 def test_orders_packages_and_allergies_read_what_the_orm_reads(frozen_demo):
@@ -177,31 +213,61 @@ def test_a_dose_given_and_withdrawn_counts_as_not_given(frozen_demo, nurse_clien
     assert ScheduledDose.objects.get(pk=dose.pk).state != "given"
 
 
-def test_token_requests_read_the_roles_with_the_token():
+def test_a_session_request_reads_the_user_with_her_roles_in_one_statement():
     # given
     nurse = NurseFactory()
-    token = Token.objects.create(user=nurse).key
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    client.force_login(nurse)
 
     # when
     with CaptureQueriesContext(connection) as captured:
         response = client.get("/api/v1/administrations/")
 
-    # then
+    # then: the user row and her groups come from one statement (hospital.auth.StaffBackend)
     assert response.status_code == 200, response.content
-    assert not [q for q in captured if "auth_group" in q["sql"] and "authtoken" not in q["sql"]]
+    user_reads = [q for q in captured if '"hospital_user"' in q["sql"] and "auth_group" in q["sql"]]
+    assert len(user_reads) == 1
+    assert not [q for q in captured if "auth_group" in q["sql"] and q not in user_reads]
     assert User.objects.get(pk=nurse.pk).roles == {"nurse"}
 
 
-def test_a_bad_or_inactive_token_is_refused():
+def test_the_session_of_a_deactivated_user_is_refused():
     nurse = NurseFactory()
-    token = Token.objects.create(user=nurse).key
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
-    assert client.get("/api/v1/administrations/").status_code == 401
+    client.force_login(nurse)
+    assert client.get("/api/v1/administrations/").status_code == 200
 
     User.objects.filter(pk=nurse.pk).update(is_active=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    response = client.get("/api/v1/administrations/")
-    assert response.status_code == 401
+
+    assert client.get("/api/v1/administrations/").status_code in (401, 403)
+
+
+def test_the_sql_and_the_orm_count_the_same_records_as_given(frozen_demo, nurse_client):
+    # given: a dose given, withdrawn as entered in error, then given again
+    body = {"patient": image(AN_BAND), "medications": [image(name) for name in PARACETAMOL]}
+    first = nurse_client.post("/api/v1/administrations/", body, format="json").json()
+    nurse_client.post(
+        f"/api/v1/administrations/{first['id']}/correct/", {"reason": "duplicate"}, format="json"
+    )
+    other_packs = [f"unit-dose-08936012345001-PCM2611AS00{n}.png" for n in (3, 4)]
+    again = nurse_client.post(
+        "/api/v1/administrations/",
+        {"patient": image(AN_BAND), "medications": [image(name) for name in other_packs]},
+        format="json",
+    )
+    assert again.status_code == 201, again.content
+    assert Administration.objects.count() == 3  # given, its withdrawal, given again
+
+    # when
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.id FROM {Administration._meta.db_table} a "
+            f"WHERE {bedside_sql._counting_given()}",
+            ["completed"],
+        )
+        by_sql = {row[0] for row in cursor.fetchall()}
+
+    # then
+    by_orm = set(Administration.objects.counting_given().values_list("pk", flat=True))
+    assert by_sql == by_orm == {Administration.objects.get(external_id=again.json()["id"]).pk}
+    assert set(Administration.objects.still_counting().values_list("pk", flat=True)) == by_orm

@@ -52,7 +52,7 @@ def dose_body(serials=PARACETAMOL):
 
 def test_twenty_carts_recording_one_dose_record_it_once(demo_at_eight):
     # given: twenty carts (clients) with the same dose, each with its own key
-    clients = [badge_client(HOA_BADGE, "1111") for _ in range(20)]
+    clients = [badge_client(HOA_BADGE, "111111") for _ in range(20)]
     body = dose_body()
 
     # when
@@ -74,7 +74,7 @@ def test_twenty_carts_recording_one_dose_record_it_once(demo_at_eight):
 
 
 def test_one_key_retried_at_once_gets_one_answer(demo_at_eight):
-    clients = [badge_client(HOA_BADGE, "1111") for _ in range(10)]
+    clients = [badge_client(HOA_BADGE, "111111") for _ in range(10)]
     body = dose_body()
 
     responses = run_together(
@@ -92,8 +92,8 @@ def test_one_key_retried_at_once_gets_one_answer(demo_at_eight):
 def test_the_same_units_for_two_patients_at_once_are_administered_once(demo_at_eight):
     # Two carts race with the same serialised units for two patients who may both have them
     # (Hương has paracetamol 1 g PRN). No lock is shared; the serial's unique index decides.
-    nurse = badge_client(HOA_BADGE, "1111")
-    other = badge_client(HOA_BADGE, "1111")
+    nurse = badge_client(HOA_BADGE, "111111")
+    other = badge_client(HOA_BADGE, "111111")
     body = dose_body()
     wrong_patient = {
         "patient": code("8018952000100000001044\x1d80191"),
@@ -108,3 +108,8 @@ def test_the_same_units_for_two_patients_at_once_are_administered_once(demo_at_e
     assert sorted(r.status_code for r in responses) in ([201, 409], [201, 422])
     assert AdministeredUnit.objects.filter(serial="PCM2611AS001").count() == 1
     assert Administration.objects.count() == 1
+    # The other patient's nurse is told the unit was used, never that her dose was given.
+    (loser,) = [r.json()["error"] for r in responses if r.status_code != 201]
+    told = {loser["code"]} | {f["code"] for f in loser["details"].get("findings", [])}
+    assert "SERIAL_ALREADY_USED" in told
+    assert "ALREADY_GIVEN" not in told

@@ -1,22 +1,31 @@
 """Decode rate on the degraded photographs in fixtures/degraded/ (made by ``bench.degrade``).
 
-The pipeline must read what either engine alone reads, and never hand back a wrong payload.
-Timings are ``bench.decode``'s business, not the tests'.
+The pipeline must read 98 % of each group of the set (the first set, and the heavy blur and
+curved labels added for issue 14), read what either engine alone reads, and never hand back a
+text other than the one printed, nor a text from a frame with no code. Timings are
+``bench.decode``'s business, not the tests'.
 """
 
 import io
 import json
+import random
 from pathlib import Path
 
 import pytest
-from PIL import Image
+import zxingcpp
+from PIL import Image, ImageDraw, ImageFilter
 
 from bench import decode as bench_decode
 from bench import degrade
-from hospital.gs1 import parse_scan
 from scanning.barcodes import decode_pil, load_image
+from scanning.barcodes.decode import ZXING_FORMATS
 
 KIND_NAMES = [kind.name for kind in degrade.KINDS]
+# What the pipeline can read, however busy the machine running the tests: with the product's
+# one-second budget, a loaded CI box cut the last retries short and missed codes a quiet one
+# reads. Whether they are read within the budget is measured by ``bench.decode``.
+RETRY_BUDGET_SECONDS = 30.0
+GROUPS = [degrade.BASE, degrade.HARD]
 
 
 @pytest.fixture(scope="module")
@@ -26,33 +35,50 @@ def samples() -> list[bench_decode.Sample]:
 
 @pytest.fixture(scope="module")
 def results(samples) -> list[bench_decode.Result]:
-    return bench_decode.measure(samples)
+    return bench_decode.measure(samples, retry_budget=RETRY_BUDGET_SECONDS)
 
 
-def test_the_set_has_every_kind_under_every_degradation(samples):
+def test_the_set_has_every_kind_under_every_degradation_of_its_groups(samples):
     # given / when
     pairs = {(sample.kind, sample.degradation) for sample in samples}
 
     # then
-    assert pairs == {(kind, step.name) for kind in KIND_NAMES for step in degrade.STEPS}
-    assert len(samples) == sum(kind.sources for kind in degrade.KINDS) * len(degrade.STEPS)
+    assert pairs == {
+        (kind.name, step.name) for kind in degrade.KINDS for step in degrade.steps_for(kind)
+    }
+    assert len(samples) == sum(
+        kind.sources * len(degrade.steps_for(kind)) for kind in degrade.KINDS
+    )
+    assert {sample.group for sample in samples} == set(GROUPS)
 
 
-def test_pipeline_reads_at_least_97_percent(results):
+def test_the_first_set_is_unchanged_by_the_hard_group(samples):
+    # The 234 images measured before issue 14 keep their names and their place in the base group.
+    base = [sample for sample in samples if sample.group == degrade.BASE]
+
+    assert len(base) == 234
+    assert {sample.kind for sample in base} == {"wristband", "badge", "unit-dose", "ean13"}
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_pipeline_reads_at_least_98_percent_of_each_group(results, group):
+    # given
+    of_group = [r for r in results if r.sample.group == group]
+
     # when
-    rate = bench_decode.rate(results, bench_decode.PIPELINE)
+    rate = bench_decode.rate(of_group, bench_decode.PIPELINE)
 
     # then
-    unread = [r.sample.file for r in results if not r.read(bench_decode.PIPELINE)]
-    assert rate >= 0.97, f"{rate:.1%}; not read: {unread}"
+    unread = [r.sample.file for r in of_group if not r.read(bench_decode.PIPELINE)]
+    assert rate >= 0.98, f"{rate:.1%}; not read: {unread}"
 
 
-def test_pipeline_never_returns_a_wrong_payload(samples):
+def test_pipeline_never_returns_a_text_other_than_the_printed_one(samples):
+    # Each label prints one payload (twice on a wristband or a badge: GS1-128 and DataMatrix),
+    # so any other text is a misread: a wrong GTIN, lot, GSRN or MRN.
     misreads = []
     for sample in samples:
         # given
-        expected_kind = parse_scan(sample.element_string).kind
-        assert expected_kind != "unknown", sample.file
         image = load_image(
             sample.data, max_bytes=bench_decode.MAX_BYTES, max_pixels=bench_decode.MAX_PIXELS
         )
@@ -61,13 +87,74 @@ def test_pipeline_never_returns_a_wrong_payload(samples):
         symbols = decode_pil(image)
 
         # then
-        for symbol in symbols:
-            if symbol.text == sample.element_string:
-                continue
-            parsed = parse_scan(symbol.text, symbology_id=symbol.symbology_id, is_gs1=symbol.is_gs1)
-            if parsed.kind == expected_kind:
-                misreads.append((sample.file, symbol.text))
+        misreads += [
+            (sample.file, symbol.engine, symbol.text)
+            for symbol in symbols
+            if symbol.text != sample.element_string
+        ]
     assert misreads == []
+
+
+def random_blocks(seed: int, cell: int, *, blur: float = 0.0) -> Image.Image:
+    """640×480 of random black and white squares: texture with edges in every direction."""
+    rng = random.Random(seed)
+    width, height = 640 // cell + 1, 480 // cell + 1
+    cells = bytes(rng.choice((0, 255)) for _ in range(width * height))
+    image = Image.frombytes("L", (width, height), cells)
+    image = image.resize((width * cell, height * cell), Image.Resampling.NEAREST)
+    image = image.crop((0, 0, 640, 480))
+    return image.filter(ImageFilter.GaussianBlur(blur)) if blur else image
+
+
+def random_bars(seed: int, *, blur: float = 0.0) -> Image.Image:
+    """Bars of random widths, askew: what a scanline reader could take for a code."""
+    rng = random.Random(seed)
+    image = Image.new("L", (640, 480), 255)
+    draw = ImageDraw.Draw(image)
+    x = 20
+    while x < 620:
+        width = rng.randint(1, 8)
+        draw.rectangle((x, 100, x + width - 1, 380), fill=0)
+        x += width + rng.randint(1, 8)
+    image = image.rotate(rng.uniform(-40, 40), Image.Resampling.BICUBIC, fillcolor=255)
+    return image.filter(ImageFilter.GaussianBlur(blur)) if blur else image
+
+
+NO_CODE = {
+    # Before issue 14 the retries made an EAN-13 of the first and a DataBar of the second.
+    "blocks 1 px": lambda: random_blocks(1014, 1),
+    "blocks 2 px, blurred": lambda: random_blocks(2009, 2, blur=0.8),
+    **{
+        f"blocks {cell} px #{seed}": (lambda c=cell, s=seed: random_blocks(s, c))
+        for cell in (3, 4)
+        for seed in range(3)
+    },
+    **{
+        f"bedside clutter #{seed}": (lambda s=seed: degrade.clutter((640, 480), seed=s))
+        for seed in range(6)
+    },
+    **{f"random bars #{seed}": (lambda s=seed: random_bars(s)) for seed in range(6)},
+    **{
+        f"random bars, blurred #{seed}": (lambda s=seed: random_bars(s, blur=1.5))
+        for seed in range(6)
+    },
+}
+
+
+@pytest.mark.parametrize("name", NO_CODE)
+def test_the_retries_make_no_code_out_of_a_frame_without_one(name):
+    # given
+    image = NO_CODE[name]()
+    as_sent = zxingcpp.read_barcodes(
+        image, formats=ZXING_FORMATS, text_mode=zxingcpp.TextMode.Plain
+    )
+
+    # when
+    symbols = decode_pil(image)
+
+    # then: nothing beyond what zxing-cpp itself reads on the frame as sent (here: nothing)
+    assert as_sent == []
+    assert symbols == []
 
 
 @pytest.mark.parametrize("kind", KIND_NAMES)
@@ -89,7 +176,9 @@ def test_benchmark_runs_end_to_end_on_five_images(tmp_path, capsys):
     figures = tmp_path / "decode.json"
 
     # when
-    status = bench_decode.main(["--limit", "5", "--repeat", "1", "--json", str(figures)])
+    status = bench_decode.main(
+        ["--limit", "5", "--repeat", "1", "--no-large", "--json", str(figures)]
+    )
 
     # then
     assert status == 0
@@ -98,7 +187,8 @@ def test_benchmark_runs_end_to_end_on_five_images(tmp_path, capsys):
     assert "Targets" in printed
     written = json.loads(figures.read_text(encoding="utf-8"))
     assert written["images"] == 5
-    assert set(written["targets"]) >= {"overall_rate", "rate_per_kind", "frame_640x480_ms"}
+    assert set(written["targets"]) >= {"rate_per_kind", "frame_640x480_ms", "no_code_no_text"}
+    assert written["no_code"]["texts"] == []
 
 
 @pytest.mark.parametrize("step", degrade.STEPS, ids=lambda step: step.name)
@@ -106,7 +196,7 @@ def test_each_degradation_gives_the_same_bytes_for_the_same_seed(step):
     # given
     kind = degrade.KINDS[0]
     source = degrade.pick_sources(_clean_index(), kind)[0]
-    label = degrade.aimed(Image.open(degrade.CLEAN_DIR / source).convert("L"), kind)
+    label, _text = degrade.label_for(kind, source, _clean_index())
     name = f"{kind.name}-{step.name}-{Path(source).stem}.png"
 
     # when
@@ -125,7 +215,7 @@ def test_a_jpeg_file_holds_what_the_jpeg_degradation_returns(quality):
     # given
     kind = degrade.KINDS[-1]
     source = degrade.pick_sources(_clean_index(), kind)[0]
-    label = degrade.aimed(Image.open(degrade.CLEAN_DIR / source).convert("L"), kind)
+    label, _text = degrade.label_for(kind, source, _clean_index())
     step = next(step for step in degrade.STEPS if step.jpeg_quality == quality)
     name = f"{kind.name}-{step.name}-{Path(source).stem}.jpg"
     scale = degrade.file_rng(7, name).uniform(*degrade.CAPTURE_SCALE)

@@ -473,3 +473,102 @@ def test_comparison_matches_exact_fractions(a, b, units):
     assert (first < second) == (exact_first < exact_second)
     assert (first == second) == (exact_first == exact_second)
     assert (first > second) == (exact_first > exact_second)
+
+
+# --- how many of the ordered form's units make a dose (the pharmacist's check) ---------------
+
+
+@pytest.mark.parametrize(
+    ("dose", "strength_", "form", "divisible", "units", "whole"),
+    [
+        pytest.param(
+            q("250", "mg"), TABLET_500, "capsule", False, Fraction(1, 2), False, id="half-capsule"
+        ),
+        pytest.param(q("1", "g"), TABLET_500, "tablet", False, Fraction(2), True, id="two-tablets"),
+        pytest.param(
+            q("250", "mg"), TABLET_500, "tablet", False, Fraction(1, 2), False, id="unscored-half"
+        ),
+        pytest.param(
+            q("250", "mg"), TABLET_500, "tablet", True, Fraction(1, 2), True, id="scored-half"
+        ),
+        pytest.param(
+            q("125", "mg"), TABLET_500, "tablet", True, Fraction(1, 4), False, id="scored-quarter"
+        ),
+        pytest.param(
+            q("750", "mg"),
+            TABLET_500,
+            "tablet_er",
+            True,
+            Fraction(3, 2),
+            False,
+            id="er-never-split",
+        ),
+        pytest.param(
+            q("250", "mg"),
+            TABLET_500,
+            "capsule",
+            True,
+            Fraction(1, 2),
+            False,
+            id="capsule-marked-divisible",
+        ),
+        pytest.param(
+            q("7500", "IU"),
+            strength("5000", "IU", "1", "each"),
+            "powder_injection",
+            True,
+            Fraction(3, 2),
+            True,
+            id="vial-part",
+        ),
+        pytest.param(
+            q("7500", "IU"),
+            strength("5000", "IU", "1", "each"),
+            "powder_injection",
+            False,
+            Fraction(3, 2),
+            False,
+            id="vial-not-divisible",
+        ),
+        pytest.param(
+            q("6", "IU"),
+            INSULIN_100_PER_ML,
+            "injection",
+            True,
+            Fraction(6, 100),
+            True,
+            id="liquid-any-volume",
+        ),
+        pytest.param(
+            q("7", "mL"),
+            SYRUP_250_PER_5,
+            "oral_solution",
+            False,
+            Fraction(7),
+            True,
+            id="ml-ordered",
+        ),
+        pytest.param(
+            q("1", "each"), TABLET_500, "tablet", False, Fraction(1), True, id="count-ordered"
+        ),
+        pytest.param(
+            q("0.5", "each"), TABLET_500, "capsule", False, Fraction(1, 2), False, id="half-counted"
+        ),
+    ],
+)
+def test_units_for_a_dose(dose, strength_, form, divisible, units, whole):
+    from scanning.dose import units_for_dose
+
+    found = units_for_dose(dose, strength_, dose_form=form, divisible=divisible)
+
+    assert found.units == units
+    assert found.whole is whole
+
+
+def test_units_for_an_incomparable_dose_are_unknown():
+    from scanning.dose import units_for_dose
+
+    found = units_for_dose(q("500", "IU"), TABLET_500, dose_form="tablet", divisible=False)
+
+    assert found.units is None
+    assert found.whole is False

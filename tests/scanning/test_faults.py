@@ -195,7 +195,7 @@ def test_a_backend_killed_while_the_record_holds_its_locks_is_a_503_then_a_retry
 ):
     # given: the record's backend is terminated from outside once it holds the patient's lock
     # and has written the record and its outbox row
-    client = badge_client(HOA_BADGE, "1111")
+    client = badge_client(HOA_BADGE, "111111")
     real = interop_services.outbox_enqueue_administration
     seen = {}
 

@@ -137,7 +137,7 @@ UNUSUAL = {
 def decoder(nurse):
     # Decoding needs no patients: a nurse is enough (the check tests use the demo hospital).
     client = APIClient()
-    client.force_authenticate(nurse)
+    client.force_login(nurse)
     return client
 
 

@@ -21,6 +21,9 @@ from tests.scanning.conftest import (
 )
 from tests.scanning.test_concurrency import run_together
 
+# A replacement smaller than the order is DOSE_INCOMPLETE: it needs its reason, as a record does.
+PARTIAL = {"overrides": [{"code": "DOSE_INCOMPLETE", "reason": "PATIENT_REFUSED_PART"}]}
+
 pytestmark = pytest.mark.django_db
 
 NOT_GIVEN = "/api/v1/administrations/not-given/"
@@ -135,7 +138,12 @@ def test_an_overlong_key_is_a_400(nurse_client, path):
 
 def test_a_retried_correction_with_the_same_key_gets_the_first_answer(nurse_client):
     url = correct_url(record_paracetamol(nurse_client))
-    body = {"reason": "wrong_dose", "replacement_amount": "500", "replacement_unit": "mg"}
+    body = {
+        "reason": "wrong_dose",
+        "replacement_amount": "500",
+        "replacement_unit": "mg",
+        **PARTIAL,
+    }
 
     first = post(nurse_client, url, body, key="c-1")
     again = post(nurse_client, url, body, key="c-1")
@@ -198,7 +206,7 @@ def demo_at_eight():
 @pytest.mark.django_db(transaction=True)
 def test_ten_retries_of_one_not_given_at_once_document_it_once(demo_at_eight):
     # given: ten connections retrying the same request with one key
-    clients = [badge_client(HOA_BADGE, "1111") for _ in range(10)]
+    clients = [badge_client(HOA_BADGE, "111111") for _ in range(10)]
 
     # when
     responses = run_together(
@@ -213,10 +221,35 @@ def test_ten_retries_of_one_not_given_at_once_document_it_once(demo_at_eight):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_fifty_not_givens_with_thirty_keys_at_once_document_thirty(demo_at_eight):
+    # The adversarial run of issue 14: a not-given with no scheduled dose has no unique dose to
+    # lean on, only its key; 50 requests over 30 keys once gave 31 rows.
+    clients = [badge_client(HOA_BADGE, "111111") for _ in range(50)]
+    keys = [f"ng-{i % 30}" for i in range(50)]
+
+    responses = run_together(
+        50, lambda i: post(clients[i], NOT_GIVEN, not_given_body(), key=keys[i])
+    )
+
+    assert Counter(r.status_code for r in responses) == {201: 50}
+    ids_by_key = {}
+    for key, response in zip(keys, responses, strict=True):
+        ids_by_key.setdefault(key, set()).add(response.json()["id"])
+    assert all(len(ids) == 1 for ids in ids_by_key.values())
+    assert not_done_count() == 30
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_ten_retries_of_one_correction_at_once_correct_it_once(demo_at_eight):
-    clients = [badge_client(HOA_BADGE, "1111") for _ in range(10)]
+    clients = [badge_client(HOA_BADGE, "111111") for _ in range(10)]
     url = correct_url(record_paracetamol(clients[0]))
-    body = {"reason": "wrong_dose", "replacement_amount": "500", "replacement_unit": "mg"}
+    body = {
+        "reason": "wrong_dose",
+        "replacement_amount": "500",
+        "replacement_unit": "mg",
+        **PARTIAL,
+    }
 
     responses = run_together(10, lambda i: post(clients[i], url, body, key="one-correction"))
 
@@ -239,3 +272,28 @@ def test_a_second_not_given_for_one_scheduled_dose_is_refused_even_without_a_key
     assert second.status_code == 409
     assert second.json()["error"]["code"] == "ALREADY_DOCUMENTED"
     assert not_done_count() == 1
+
+
+def test_a_refused_record_is_not_kept_under_its_key_and_the_corrected_retry_records(
+    nurse_client,
+):
+    # given: one tablet of a two-tablet dose, refused for want of an override
+    body = {"patient": image(AN_BAND), "medications": [image(PARACETAMOL[0])]}
+    refused = nurse_client.post(
+        "/api/v1/administrations/", body, format="json", HTTP_IDEMPOTENCY_KEY="partial-1"
+    )
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "OVERRIDE_REQUIRED"
+
+    # when: the nurse adds the reason and the cart resends with the same key
+    body["overrides"] = [{"code": "DOSE_INCOMPLETE", "reason": "PATIENT_REFUSED_PART"}]
+    retried = nurse_client.post(
+        "/api/v1/administrations/", body, format="json", HTTP_IDEMPOTENCY_KEY="partial-1"
+    )
+
+    # then: evaluated afresh, recorded once, and its answer replayed from now on
+    assert retried.status_code == 201, retried.json()
+    again = nurse_client.post(
+        "/api/v1/administrations/", body, format="json", HTTP_IDEMPOTENCY_KEY="partial-1"
+    )
+    assert again.status_code == 201 and again.json()["id"] == retried.json()["id"]
+    assert Administration.objects.count() == 1

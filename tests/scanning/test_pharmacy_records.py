@@ -80,7 +80,7 @@ def test_a_recall_by_typed_gtin_and_lot_with_no_recipients(client, frozen_demo):
 
 
 @pytest.mark.parametrize(
-    "fields, error_field",
+    ("fields", "error_field"),
     [
         ({"scan": "]d2" + "8018952000100000001028019" + "1"}, "scan"),
         ({"scan": "", "gtin": "", "lot": "X1"}, "gtin"),

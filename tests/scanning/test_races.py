@@ -71,7 +71,10 @@ class Bedside:
 
     def record(self, *serials: str):
         client = APIClient()
-        client.force_authenticate(self.nurse)
+        client.force_login(self.nurse)
+        session = client.session
+        session["ward"] = self.band.admission.ward.code  # a cart session names its ward
+        session.save()
         return client.post("/api/v1/administrations/", self.body(*serials), format="json")
 
 

@@ -65,7 +65,7 @@ def test_the_request_body_cannot_choose_the_carts_ward(nurse_client):
 def test_login_to_a_ward_the_nurse_is_not_assigned_to_is_refused(frozen_demo, client):
     response = client.post(
         "/api/v1/auth/badge/",
-        {"badge": code("8017952000200000000112"), "pin": "1111", "ward": "NGOAI"},
+        {"badge": code("8017952000200000000112"), "pin": "111111", "ward": "NGOAI"},
         content_type="application/json",
     )
     assert response.status_code == 403 and response.json()["error"]["code"] == "WARD_NOT_ASSIGNED"
@@ -76,7 +76,7 @@ def test_an_invalid_witness_is_never_stored(nurse_client):
         "patient": image(AN_BAND),
         "medications": [image(n) for n in PARACETAMOL],
         "witness": code("8017952000200000000150"),
-        "witness_pin": "0000",
+        "witness_pin": "000000",
     }  # a pharmacist, wrong PIN
     response = nurse_client.post("/api/v1/administrations/", body, format="json")
     assert response.status_code == 201, response.json()

@@ -8,10 +8,9 @@ import pytest
 import time_machine
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from hospital.models import AccessLog, AccessReason, Role, User
+from hospital.models import AccessLog, AccessReason, Role, SecurityEvent, User
 from scanning.models import Administration
 from tests.constraints import assert_refused_twice
 from tests.factories import NurseFactory
@@ -30,8 +29,8 @@ from wards.services import admission_discharge, wristband_issue
 
 pytestmark = pytest.mark.django_db
 
-MAI_BADGE = "8017952000200000000136"  # nurse, NGOAI, PIN 3333
-LAN_BADGE = "8017952000200000000143"  # charge nurse, NOI and NGOAI, PIN 4444
+MAI_BADGE = "8017952000200000000136"  # nurse, NGOAI, PIN 333333
+LAN_BADGE = "8017952000200000000143"  # charge nurse, NOI and NGOAI, PIN 444444
 
 AN = "BN2026000101"  # NOI 01
 KHOI = "BN2026000109"  # NGOAI 01: ceftriaxone 2 g due now
@@ -46,18 +45,25 @@ def mar(client, mrn):
 
 
 def error_code(response):
-    return response.json()["error"]["code"]
+    body = response.json()
+    if body.get("resourceType") == "OperationOutcome":  # the FHIR API's errors
+        return body["issue"][0]["details"]["coding"][0]["code"]
+    return body["error"]["code"]
 
 
-def token_client(user) -> APIClient:
+def session_client(user, ward: str = "") -> APIClient:
+    """A logged-in session as the cart's login makes it (the test client checks no CSRF)."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.force_login(user)
+    session = client.session
+    session["ward"] = ward
+    session.save()
     return client
 
 
 @pytest.fixture
 def mai(frozen_demo):
-    return badge_client(MAI_BADGE, "3333", ward="NGOAI")
+    return badge_client(MAI_BADGE, "333333", ward="NGOAI")
 
 
 # ------------------------------------------------------------------------------ reading the MAR
@@ -99,7 +105,7 @@ def test_scanning_the_wristband_breaks_the_glass_and_opens_the_record(nurse_clie
     # and the patient's record is open to her now
     assert mar(nurse_client, KHOI).status_code == 200
     # but not to another nurse of her ward, and no other patient of that ward
-    binh = badge_client("8017952000200000000129", "2222")
+    binh = badge_client("8017952000200000000129", "222222")
     assert mar(binh, KHOI).status_code == 403
     assert mar(nurse_client, OANH).status_code == 403
 
@@ -108,10 +114,11 @@ def test_the_break_glass_access_ends_after_the_configured_hours(nurse_client, se
     settings.BREAK_GLASS_ACCESS_HOURS = 12
     nurse_client.post("/api/v1/scan/check/", {"patient": KHOI_BAND}, format="json")
 
+    # (each read logs in again: the cart's session itself ends after two idle minutes)
     with time_machine.travel(DEMO_NOW + timedelta(hours=11, minutes=59), tick=False):
-        assert mar(nurse_client, KHOI).status_code == 200
+        assert mar(badge_client(HOA_BADGE, "111111"), KHOI).status_code == 200
     with time_machine.travel(DEMO_NOW + timedelta(hours=12, minutes=1), tick=False):
-        response = mar(nurse_client, KHOI)
+        response = mar(badge_client(HOA_BADGE, "111111"), KHOI)
     assert response.status_code == 403 and error_code(response) == "PATIENT_NOT_IN_YOUR_WARDS"
 
 
@@ -148,7 +155,7 @@ def test_an_unknown_mrn_is_refused_to_a_nurse_like_another_wards_patient(nurse_c
 
 
 def test_an_unknown_mrn_is_404_to_a_pharmacist(frozen_demo):
-    client = token_client(User.objects.get(username="duocsi.tuan"))
+    client = session_client(User.objects.get(username="duocsi.tuan"))
 
     assert mar(client, "BN0000000000").status_code == 404
 
@@ -158,7 +165,7 @@ def test_an_unknown_mrn_is_404_to_a_pharmacist(frozen_demo):
 
 @pytest.mark.parametrize("username", ["duocsi.tuan", "quantri"])
 def test_pharmacists_and_administrators_read_every_ward_without_a_log(frozen_demo, username):
-    client = token_client(User.objects.get(username=username))
+    client = session_client(User.objects.get(username=username))
 
     for mrn in (AN, KHOI):
         assert mar(client, mrn).status_code == 200
@@ -171,7 +178,7 @@ def test_a_charge_nurse_is_scoped_to_her_wards_like_a_nurse(frozen_demo):
     # given: a charge nurse of NOI only (the demo's Lan covers both wards)
     charge = NurseFactory(role=Role.CHARGE_NURSE)
     Ward.objects.get(code="NOI").staff.add(charge)
-    client = token_client(charge)
+    client = session_client(charge)
 
     # then
     assert mar(client, AN).status_code == 200
@@ -181,14 +188,14 @@ def test_a_charge_nurse_is_scoped_to_her_wards_like_a_nurse(frozen_demo):
 
 
 def test_the_demo_charge_nurse_reads_both_of_her_wards(frozen_demo):
-    lan = badge_client(LAN_BADGE, "4444")
+    lan = badge_client(LAN_BADGE, "444444")
 
     assert mar(lan, KHOI).status_code == 200 and mar(lan, AN).status_code == 200
     assert not AccessLog.objects.exists()
 
 
 def test_a_nurse_with_no_ward_reads_nobody(frozen_demo):
-    client = token_client(NurseFactory())
+    client = session_client(NurseFactory())
 
     assert mar(client, AN).status_code == 403
     assert client.get("/api/v1/wards/NOI/due/").status_code == 403
@@ -210,42 +217,16 @@ def test_the_due_list_is_for_her_wards_only(nurse_client):
 
 def test_a_nurse_must_name_the_carts_ward(frozen_demo, client):
     # A cart without a ward would never warn WRONG_WARD: the login names one of her wards.
-    page = client.post("/cart/login/", {"badge": HOA_BADGE, "pin": "1111", "ward": ""})
+    page = client.post("/cart/login/", {"badge": HOA_BADGE, "pin": "111111", "ward": ""})
     api = client.post(
         "/api/v1/auth/badge/",
-        {"badge": code(HOA_BADGE), "pin": "1111"},
+        {"badge": code(HOA_BADGE), "pin": "111111"},
         content_type="application/json",
     )
 
-    assert page.status_code == 401
+    assert page.status_code == 400
     assert client.get("/cart/").status_code == 302
     assert api.status_code == 400 and error_code(api) == "WARD_REQUIRED"
-
-
-def test_a_token_needs_no_ward(frozen_demo, client):
-    response = client.post(
-        "/api/v1/auth/badge/",
-        {"badge": code(HOA_BADGE), "pin": "1111", "token": True},
-        content_type="application/json",
-    )
-
-    assert response.status_code == 200 and response.json()["token"]
-
-
-# ------------------------------------------------------------------------------ token clients
-
-
-def test_a_token_client_is_scoped_by_the_nurses_wards_and_logs_break_glass(frozen_demo):
-    # A token has no cart ward: WRONG_WARD cannot apply, but the ward scope still does.
-    client = token_client(User.objects.get(username="dieuduong.hoa"))
-    assert mar(client, KHOI).status_code == 403
-
-    check = client.post("/api/v1/scan/check/", {"patient": KHOI_BAND}, format="json")
-
-    assert check.status_code == 200
-    assert "WRONG_WARD" not in {f["code"] for f in check.json()["findings"]}
-    assert AccessLog.objects.get().cart == ""
-    assert mar(client, KHOI).status_code == 200
 
 
 # ------------------------------------------------------------------------------ writes
@@ -305,7 +286,7 @@ def test_only_her_own_records_or_her_wards_records_can_be_corrected(frozen_demo,
     Ward.objects.get(code="NOI").staff.add(charge)
 
     # when
-    refused = token_client(charge).post(url, {"reason": "duplicate"}, format="json")
+    refused = session_client(charge).post(url, {"reason": "duplicate"}, format="json")
     corrected = mai.post(url, {"reason": "duplicate"}, format="json")
 
     # then
@@ -328,10 +309,10 @@ def ngoai_record(frozen_demo, mai):
 
 
 def test_the_feed_shows_a_nurse_the_records_of_her_wards(ngoai_record):
-    hoa = badge_client(HOA_BADGE, "1111")
+    hoa = badge_client(HOA_BADGE, "111111")
     body = {"patient": image(AN_BAND), "medications": [image(n) for n in PARACETAMOL]}
     assert hoa.post("/api/v1/administrations/", body, format="json").status_code == 201
-    pharmacist = badge_client(TUAN_BADGE, "5555", ward="")
+    pharmacist = badge_client(TUAN_BADGE, "555555", ward="")
 
     # then
     assert [r["patient"] for r in hoa.get("/api/v1/administrations/").json()["results"]] == [AN]
@@ -352,14 +333,14 @@ def test_the_feed_shows_a_nurse_the_records_of_her_wards(ngoai_record):
 )
 def test_fhir_and_hl7_reads_follow_the_ward_scope(ngoai_record, mai, path):
     url = path.format(id=ngoai_record)
-    hoa = badge_client(HOA_BADGE, "1111")
+    hoa = badge_client(HOA_BADGE, "111111")
 
     # a nurse of another ward: refused
     refused = hoa.get(url)
     assert refused.status_code == 403 and error_code(refused) == "PATIENT_NOT_IN_YOUR_WARDS"
     # the patient's own ward, and a pharmacist: allowed
     assert mai.get(url).status_code == 200
-    assert badge_client(TUAN_BADGE, "5555", ward="").get(url).status_code == 200
+    assert badge_client(TUAN_BADGE, "555555", ward="").get(url).status_code == 200
     # after Hoa scans Oanh's band at the bedside: allowed
     hoa.post("/api/v1/scan/check/", {"patient": OANH_BAND}, format="json")
     assert hoa.get(url).status_code == 200
@@ -417,3 +398,156 @@ def test_the_pharmacy_site_shows_the_log_read_only(nurse_client, client):
     assert client.post(f"/pharmacy/hospital/accesslog/{row.pk}/change/", {}).status_code == 403
     assert client.post(f"/pharmacy/hospital/accesslog/{row.pk}/delete/", {}).status_code == 403
     assert AccessLog.objects.filter(pk=row.pk).exists()
+
+
+# ------------------------------------------------------------------------------ break-the-glass policy
+
+KHOI_BAND_TYPED = code("8018952000100000001099\x1d80191", keyed=True)
+
+
+def _leaks(response, *words) -> list[str]:
+    text = response.content.decode()
+    return [word for word in words if word in text]
+
+
+def test_a_typed_band_of_another_wards_patient_is_refused_and_shows_nobody(nurse_client):
+    # given: Hoa (NOI) types Khôi's band number (NGOAI) instead of scanning it
+    khoi = Patient.objects.get(mrn=KHOI)
+
+    # when
+    response = nurse_client.post("/api/v1/scan/check/", {"patient": KHOI_BAND_TYPED}, format="json")
+
+    # then: refused with a clear code; no name, date of birth, MRN, ward or allergy
+    assert response.status_code == 403, response.json()
+    assert error_code(response) == "BREAK_GLASS_NEEDS_SCAN"
+    assert not _leaks(
+        response, khoi.full_name, khoi.mrn, khoi.date_of_birth.isoformat(), "NGOAI", "allerg"
+    )
+    # no access opened; the attempt is on the record for the administrator
+    assert not AccessLog.objects.exists()
+    assert mar(nurse_client, KHOI).status_code == 403
+    event = SecurityEvent.objects.get()
+    assert (event.kind, event.subject.username) == ("break_glass_refused", "dieuduong.hoa")
+
+
+def test_a_typed_band_cannot_record_or_document_on_another_ward(nurse_client):
+    order = Patient.objects.get(mrn=OANH).admissions.get().orders.get()
+    typed_band = code("8018952000100000001129\x1d80191", keyed=True)
+
+    recorded = nurse_client.post(
+        "/api/v1/administrations/",
+        {
+            "patient": typed_band,
+            "medications": [LOSARTAN],
+            "overrides": [
+                {"code": "WRONG_WARD", "reason": "COVERING_OTHER_WARD"},
+                {"code": "KEYED_ENTRY", "reason": "DAMAGED_BARCODE"},
+            ],
+        },
+        format="json",
+    )
+    documented = nurse_client.post(
+        "/api/v1/administrations/not-given/",
+        {"patient": typed_band, "order": str(order.external_id), "reason": "refused"},
+        format="json",
+    )
+
+    assert (recorded.status_code, documented.status_code) == (403, 403)
+    assert error_code(recorded) == error_code(documented) == "BREAK_GLASS_NEEDS_SCAN"
+    assert "Oanh" not in recorded.content.decode() + documented.content.decode()
+    assert not Administration.objects.exists() and not AccessLog.objects.exists()
+
+
+def test_a_typed_band_of_her_own_wards_patient_still_works_with_keyed_entry(nurse_client):
+    typed = code("8018952000100000001013\x1d80191", keyed=True)  # An, NOI 01
+
+    response = nurse_client.post("/api/v1/scan/check/", {"patient": typed}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["patient"]["mrn"] == AN
+    assert "KEYED_ENTRY" in {f["code"] for f in response.json()["findings"]}
+
+
+def test_not_given_outside_a_cart_session_cannot_break_the_glass(frozen_demo):
+    hoa = User.objects.get(username="dieuduong.hoa")
+    order = Patient.objects.get(mrn=OANH).admissions.get().orders.get()
+
+    response = session_client(hoa, ward="").post(
+        "/api/v1/administrations/not-given/",
+        {"patient": OANH_BAND, "order": str(order.external_id), "reason": "refused"},
+        format="json",
+    )
+
+    assert response.status_code == 403 and error_code(response) == "BREAK_GLASS_NEEDS_SCAN"
+    assert not Administration.objects.exists() and not AccessLog.objects.exists()
+
+
+def _ngoai_bands(count: int) -> list[dict]:
+    patients = Patient.objects.filter(admissions__ward__code="NGOAI").order_by("mrn")[:count]
+    bands = []
+    for patient in patients:
+        band = patient.wristbands.get(voided_at__isnull=True)
+        bands.append(code(f"8018{patient.gsrn}\x1d8019{band.instance}"))
+    assert len(bands) == count, "the demo needs enough NGOAI patients"
+    return bands
+
+
+def test_break_the_glass_is_limited_per_nurse_and_repeated_use_alerts(
+    nurse_client, settings, mailoutbox
+):
+    settings.ADMINS = ["admin@example.org"]
+    settings.BREAK_GLASS_ALERT_AFTER = 2
+    settings.BREAK_GLASS_MAX_PER_HOUR = 3
+    first, second, third, fourth = _ngoai_bands(4)
+
+    def check(band):
+        return nurse_client.post("/api/v1/scan/check/", {"patient": band}, format="json")
+
+    # when: three patients of another ward in a row are opened, the second alerts
+    assert [check(band).status_code for band in (first, second, third)] == [200, 200, 200]
+    assert [e.kind for e in SecurityEvent.objects.all()] == ["break_glass_repeated"]
+    assert len(mailoutbox) == 1 and "dieuduong.hoa" in mailoutbox[0].body
+
+    # a fourth is refused (and alerted once), showing nobody
+    refused = check(fourth)
+    assert refused.status_code == 429, refused.json()
+    assert error_code(refused) == "BREAK_GLASS_LIMIT"
+    assert refused.json()["error"]["details"] == {"limit": 3}
+    assert check(fourth).status_code == 429
+    assert AccessLog.objects.values("patient").distinct().count() == 3
+    assert SecurityEvent.objects.filter(kind="break_glass_limited").count() == 2
+    assert len(mailoutbox) == 2
+
+    # scanning one already opened again is not a new patient
+    assert check(first).status_code == 200
+
+    # an hour later the nurse may open another
+    with time_machine.travel(DEMO_NOW + timedelta(hours=1, minutes=1), tick=False):
+        again = badge_client(HOA_BADGE, "111111")
+        assert (
+            again.post("/api/v1/scan/check/", {"patient": fourth}, format="json").status_code == 200
+        )
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["patient.identifier={mrn}", "patient.identifier=urn:oid:1.2.3|{mrn}"],
+)
+def test_a_fhir_search_does_not_tell_whether_an_mrn_exists(nurse_client, query):
+    def search(mrn):
+        return nurse_client.get("/api/v1/fhir/MedicationAdministration?" + query.format(mrn=mrn))
+
+    # when: Hoa (NOI) searches Khôi (NGOAI) and an MRN nobody has
+    other_ward, unknown = search(KHOI), search("BN2099999999")
+
+    # then: one answer for both
+    assert (other_ward.status_code, unknown.status_code) == (403, 403)
+    assert other_ward.json() == unknown.json()
+    # a pharmacist, who reads every ward, is told there is nothing
+    pharmacist = badge_client(TUAN_BADGE, "555555", ward="")
+    assert (
+        pharmacist.get(
+            "/api/v1/fhir/MedicationAdministration?patient.identifier=BN2099999999"
+        ).json()["total"]
+        == 0
+    )

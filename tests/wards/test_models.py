@@ -127,3 +127,57 @@ def test_ward_windows_must_be_positive():
 def test_patient_str_shows_two_identifiers():
     patient = Patient(full_name="Nguyễn Văn An", mrn="BN1")
     assert str(patient) == "Nguyễn Văn An (BN1)"
+
+
+def test_two_admissions_with_one_visit_number_are_refused():
+    AdmissionFactory(visit_number="VV2026-000123", discharged_at=timezone.now())
+    again = AdmissionFactory.build(
+        patient=PatientFactory(), ward=WardFactory(), visit_number="VV2026-000123"
+    )
+    assert_refused_twice(again)
+
+
+def test_admissions_without_a_visit_number_do_not_collide():
+    AdmissionFactory(visit_number="")
+    AdmissionFactory(visit_number="")
+
+
+# --- weight (the pharmacist checks doses against it; weight-based dosing builds on it) --------
+
+
+@pytest.mark.parametrize("weight", ["0", "-3", "501"])
+def test_a_weight_outside_what_a_patient_can_weigh_is_refused(weight):
+    patient = PatientFactory.build(weight_kg=weight, weight_measured_at=timezone.now())
+    assert_refused_twice(patient)
+
+
+def test_a_weight_needs_the_time_it_was_measured_and_only_a_weight_has_one():
+    assert_refused_twice(PatientFactory.build(weight_kg="54.5", weight_measured_at=None))
+    assert_refused_twice(PatientFactory.build(weight_kg=None, weight_measured_at=timezone.now()))
+
+
+def test_a_newborns_weight_is_kept_to_ten_grams():
+    patient = PatientFactory(weight_kg="0.48", weight_measured_at=timezone.now())
+    patient.refresh_from_db()
+    assert str(patient.weight_kg) == "0.48"
+
+
+@pytest.mark.parametrize(
+    ("born", "on", "vi", "en"),
+    [
+        ("1956-03-14", "2026-11-24", "70 tuổi", "70 years"),
+        ("1956-11-25", "2026-11-24", "69 tuổi", "69 years"),
+        ("2025-01-30", "2026-11-24", "21 tháng tuổi", "21 months"),
+        ("2026-11-04", "2026-11-24", "20 ngày tuổi", "20 days"),
+    ],
+)
+def test_age_is_told_in_years_months_under_two_and_days_under_one_month(born, on, vi, en):
+    from datetime import date
+
+    from django.utils import translation
+
+    patient = PatientFactory.build(date_of_birth=date.fromisoformat(born))
+    with translation.override("vi"):
+        assert patient.age_text(date.fromisoformat(on)) == vi
+    with translation.override("en"):
+        assert patient.age_text(date.fromisoformat(on)) == en

@@ -43,7 +43,7 @@ def test_discharge_voids_the_band(pharmacist):
     band = wristband_issue(admission=admission, printed_by=pharmacist)
     admission_discharge(admission=admission)
     band.refresh_from_db()
-    assert band.voided_at is not None and band.void_reason == "Patient discharged"
+    assert band.voided_at is not None and band.void_reason == "Người bệnh ra viện"
 
 
 def test_no_band_for_a_closed_admission(pharmacist):
@@ -59,3 +59,22 @@ def test_a_voided_band_stays_void(pharmacist):
     wristband_void(wristband=band, reason="Again")
     band.refresh_from_db()
     assert band.voided_at == voided_at and band.void_reason == "Lost"
+
+
+def test_a_band_left_unvoided_on_a_closed_admission_is_not_active_in_either_read(pharmacist):
+    # given: an admission closed by hand, its band never voided (data from before the discharge
+    # service voided bands, or a fix in the database)
+    from scanning import bedside_sql
+
+    admission = AdmissionFactory()
+    band = wristband_issue(admission=admission, printed_by=pharmacist)
+    type(admission).objects.filter(pk=admission.pk).update(discharged_at=timezone.now())
+    band.refresh_from_db()
+    assert band.voided_at is None
+
+    # then: the ORM read and the bedside's SQL both say the band identifies nobody
+    assert wristband_get_active(gsrn=admission.patient.gsrn, instance=band.instance) is None
+    read = bedside_sql.patient_admission_band(
+        gsrn=admission.patient.gsrn, band_instance=band.instance, user_id=pharmacist.pk
+    )
+    assert read.band_active is False

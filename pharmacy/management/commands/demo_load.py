@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from pharmacy.demo import demo_hospital_load
+from pharmacy.demo import demo_counts, demo_hospital_load, read_demo
 
 
 class Command(BaseCommand):
@@ -18,6 +18,13 @@ class Command(BaseCommand):
             or "nothing new"
         )
         self.stdout.write(self.style.SUCCESS(f"Demo hospital loaded ({created})."))
+        counts = demo_counts(read_demo())
+        self.stdout.write(
+            "{wards} wards, {beds} beds; {admitted} admitted patients, {discharged} discharged, "
+            "{deceased} deceased; {medications} formulary items with {gtins} GTINs, "
+            "{recalled_lots} recalled lot(s); {orders} orders, {awaiting_verification} awaiting "
+            "verification.".format(**counts)
+        )
         if quiet_logins:
             return
         self.stdout.write(

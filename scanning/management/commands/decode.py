@@ -38,7 +38,10 @@ class Command(BaseCommand):
         try:
             data = _read_at_most(Path(path), max_bytes + 1)
             symbols = decode_image(
-                data, max_bytes=max_bytes, max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS
+                data,
+                max_bytes=max_bytes,
+                max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
+                deadline=settings.BARCODE_DECODE_DEADLINE_SECONDS,
             )
         except OSError as exc:
             return {"file": path, "error": {"code": "FILE_UNREADABLE", "message": str(exc)}}

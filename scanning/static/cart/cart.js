@@ -21,19 +21,79 @@
     return match ? decodeURIComponent(match[1]) : "";
   }
   async function api(method, path, body, headers = {}) {
-    const response = await fetch(config.api + path, {
-      method, credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), ...headers },
-      // The cart's clock goes along: the server records its own time and warns when they differ.
-      body: body === undefined ? undefined : JSON.stringify({ ...body, client_time: new Date().toISOString() }),
-    });
+    // A request with no answer in time is a lost answer, like a dropped connection.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), API_TIMEOUT_MS);
+    let response;
+    try {
+      response = await fetch(config.api + path, {
+        method, credentials: "same-origin", signal: timeout.signal,
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), ...headers },
+        // The cart's clock goes along: the server records its own time and warns when they differ.
+        body: body === undefined ? undefined : JSON.stringify({ ...body, client_time: new Date().toISOString() }),
+      });
+    } catch (error) {
+      markOffline();
+      throw new Error("offline");
+    } finally {
+      clearTimeout(timer);
+    }
+    markOnline();
     if (response.status === 401) {
-      lock("expired");
-      throw new Error("session");
+      // The session ended on the server (expired, a restart): log in again over the page and
+      // send the same request again, Idempotency-Key and all, with nothing on screen lost.
+      const outcome = await reauthenticate();
+      if (outcome === "same") return api(method, path, body, headers);
+      const ended = new Error("session");
+      ended.reauth = outcome;  // "other" (another nurse logged in) or "cancelled"
+      throw ended;
     }
     let data = {};
     try { data = await response.json(); } catch (error) { data = {}; }
     return { status: response.status, data };
+  }
+
+  const API_TIMEOUT_MS = 15000;
+
+  // --- offline --------------------------------------------------------------------------------
+  // No answer from the server: a banner no one can miss, Record off, and a ping that notices the
+  // way back. What the screen showed before stays only where it is still true.
+  let offline = false, pingTimer = null;
+  function markOffline() {
+    if (offline) return;
+    offline = true;
+    $("offline").hidden = false;
+    document.body.classList.add("offline");
+    $("record").disabled = true;
+    clearInterval(pingTimer);
+    pingTimer = setInterval(ping, 3000);
+  }
+  function markOnline() {
+    if (!offline) return;
+    offline = false;
+    clearInterval(pingTimer);
+    $("offline").hidden = true;
+    document.body.classList.remove("offline");
+    $("record").disabled = !canRecord();
+  }
+  async function ping() {
+    try {
+      const response = await fetch(config.api + "auth/badge/", { credentials: "same-origin" });
+      if (response.ok) markOnline();
+    } catch (error) { /* still offline */ }
+  }
+  window.addEventListener("offline", markOffline);
+  window.addEventListener("online", ping);
+
+  // A scan that could not be checked changes what is at the bedside: nothing on screen is current.
+  function onScanOffline(scan) {
+    if (looksLikeAnotherBand(scan)) closePatient();
+    else clearMeds();
+    say(T.offline_scan, "error");
+  }
+  function looksLikeAnotherBand(scan) {
+    const match = (scan.code || "").match(/8018(\d{18})/);
+    return !!match && match[1] !== state.patientGsrn;
   }
 
   // --- telling a scanner from a person typing ------------------------------------------------
@@ -53,7 +113,9 @@
   });
   scanField.addEventListener("paste", () => { keyTimes = [0, 1000]; });
   function typedByHand(times, length) {
-    if (length < 4 || times.length < 2) return times.length > 0 && length >= 4;
+    // Fewer than two timed keys: the rest came before this script ran (a scan right after the
+    // page loaded), faster than any hand.
+    if (length < 4 || times.length < 2) return false;
     const gaps = [];
     for (let i = 1; i < times.length; i += 1) gaps.push(times[i] - times[i - 1]);
     gaps.sort((a, b) => a - b);
@@ -70,6 +132,13 @@
     scanField.focus();
   }
   document.addEventListener("click", () => setTimeout(refocus, 0));
+  // A key that reaches no field (focus was lost, or the page was still loading) goes to the scan
+  // field: focused during keydown, the field receives the character itself.
+  document.addEventListener("keydown", (event) => {
+    const active = document.activeElement;
+    if (document.querySelector("dialog[open]") || (active && active !== document.body)) return;
+    if (event.key.length === 1 || event.key === "Enter") scanField.focus();
+  }, true);
   scanField.addEventListener("blur", () => setTimeout(refocus, 150));
 
   // --- scans ----------------------------------------------------------------------------------
@@ -86,12 +155,14 @@
     state.busy = true;
     try {
       const kind = await kindOf(scan);
-      if (kind.kind === "wristband") await onWristband(scan, kind);
+      if (state.pendingSwitch && kind.kind !== "wristband") await decideSwitch(kind);
+      else if (kind.kind === "wristband") await onWristband(scan, kind);
       else if (kind.kind === "badge" && state.patient && needsWitness()) await onWitnessBadge(scan);
       else if (!state.patient) await onFirstScanNotWristband(scan);
-      else await onMedication(scan);
+      else await onMedication(scan, kind);
     } catch (error) {
-      if (error.message !== "session") say(T.network_error, "error");
+      if (error.message === "offline") onScanOffline(scan);
+      else if (error.message !== "session") say(T.network_error, "error");
     } finally {
       state.busy = false;
       refocus();
@@ -106,6 +177,7 @@
   }
 
   async function onWristband(scan, kind) {
+    if (state.pendingSwitch) return decideSwitch(kind);
     if (state.patient && state.patientGsrn !== (kind.payload && kind.payload.gsrn)) {
       return askSwitch(scan, kind);
     }
@@ -116,6 +188,10 @@
   async function openPatient(scan, kind) {
     const { status, data } = await api("POST", "scan/check/", { patient: scan, ward: config.ward });
     if (status !== 200) return say(errorText(data), "error");
+    await showOpenedPatient(scan, kind, data);
+  }
+
+  async function showOpenedPatient(scan, kind, data) {
     const patientStops = (data.findings || []).filter((f) => f.severity === "STOP");
     if (!data.patient || patientStops.length) {
       closePatient();
@@ -126,7 +202,11 @@
     renderPatient(data.patient);
     hideVerdict();
     const patientWarnings = (data.findings || []).filter((f) => f.severity === "WARN");
-    if (patientWarnings.length) showVerdict({ verdict: "warn", findings: patientWarnings, patientOnly: true });
+    if (patientWarnings.length) {
+      // kept, so that a reason chosen for a typed wristband redraws this same view
+      state.patientCheck = { verdict: "warn", findings: patientWarnings, patientOnly: true };
+      showVerdict(state.patientCheck);
+    }
     setPrompt(T.prompt_medication);
     await loadDoses();
   }
@@ -137,10 +217,74 @@
     showVerdict({ verdict: "stop", findings: data.findings || [] });
   }
 
-  async function onMedication(scan) {
+  // What each scanned unit is, kept beside the scan (never sent): to spot a second read of the
+  // same unit and to name it in the list of units.
+  const unitIdentity = new WeakMap();
+  const DOUBLE_READ_MS = 2000;
+
+  async function onMedication(scan, kind) {
+    if (kind.kind !== "medication") return refuseScan(kind);
+    const identity = { ...identityOf(kind), keyed: Boolean(scan.keyed) };
+    const twin = state.meds.map((m) => unitIdentity.get(m)).find((other) => sameUnit(other, identity));
+    if (twin) return say(T.duplicate_unit, "notice");
+    unitIdentity.set(scan, identity);
     state.meds.push(scan);
     state.idempotencyKey = null;
     await runCheck();
+  }
+
+  // Not a medication in the medication slot: refused on its own, the dose stays as it was.
+  function refuseScan(kind) {
+    say(kind.kind === "badge" ? T.refused_badge : T.refused_unknown, "error");
+  }
+
+  function identityOf(kind) {
+    const payload = kind.payload || {};
+    return { gtin: payload.gtin || "", lot: payload.lot || "", serial: payload.serial || "",
+             text: (kind.text || "").replace(/\s+/g, ""), at: performance.now() };
+  }
+
+  // The same serialised unit is the same unit; an unserialised code read again within a moment
+  // is the scanner reading one label twice (a second tablet from the same box comes later). A
+  // code typed by hand is never a double read: she typed it twice on purpose.
+  function sameUnit(one, other) {
+    if (!one) return false;
+    if (one.serial || other.serial) return one.gtin === other.gtin && one.serial === other.serial;
+    if (one.keyed || other.keyed) return false;
+    return one.text === other.text && other.at - one.at < DOUBLE_READ_MS;
+  }
+
+  function renderUnits() {
+    const list = $("units");
+    list.replaceChildren();
+    state.meds.forEach((scan, index) => {
+      const identity = unitIdentity.get(scan) || { gtin: scan.code || "" };
+      const item = document.createElement("li");
+      const text = document.createElement("span");
+      text.textContent = [identity.gtin || identity.text,
+                          identity.lot && `${T.unit_lot} ${identity.lot}`,
+                          identity.serial && `${T.unit_serial} ${identity.serial}`].filter(Boolean).join(" · ");
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "secondary remove-unit";
+      remove.textContent = `✕ ${T.remove_unit}`;
+      remove.addEventListener("click", () => removeUnit(scan));
+      item.append(text, remove);
+      list.append(item);
+    });
+  }
+
+  function removeUnit(scan) {
+    scanQueue = scanQueue.then(async () => {
+      const index = state.meds.indexOf(scan);
+      if (index < 0) return;
+      state.meds.splice(index, 1);
+      state.idempotencyKey = null;
+      $("message").hidden = true;
+      if (!state.meds.length) { clearMeds(); refocus(); return; }
+      try { await runCheck(); } catch (error) { if (error.message === "offline") onScanOffline({}); }
+      refocus();
+    });
   }
 
   async function onWitnessBadge(scan) {
@@ -161,12 +305,21 @@
   }
 
   async function runCheck() {
-    const { status, data } = await api("POST", "scan/check/", checkBody());
+    let answer;
+    try {
+      answer = await api("POST", "scan/check/", checkBody());
+    } catch (error) {
+      // Login cancelled: the verdict on screen was for other units, so nothing of it is current.
+      if (error.reauth === "cancelled") clearMeds();
+      throw error;
+    }
+    const { status, data } = answer;
     if (status !== 200) { state.meds.pop(); return say(errorText(data), "error"); }
     state.lastCheck = data;
     state.overrides = Object.fromEntries(Object.entries(state.overrides)
       .filter(([code]) => data.findings.some((f) => f.code === code)));
     showVerdict(data);
+    renderUnits();
   }
 
   // --- recording ------------------------------------------------------------------------------
@@ -181,29 +334,78 @@
     try {
       result = await api("POST", "administrations/", body, { "Idempotency-Key": state.idempotencyKey });
     } catch (error) {
-      $("record").disabled = false;
-      if (error.message !== "session") say(T.network_error, "error");
+      // A login over the page that did not end with her (cancelled, another nurse) has said
+      // in words that the dose is not recorded; a cancelled one keeps the scans and the key.
+      if (error.message === "session") $("record").disabled = !canRecord();
+      else await settleLostRecord(state.idempotencyKey);
       return;
     }
     const { status, data } = result;
+    if (status >= 500) await settleLostRecord(state.idempotencyKey);
+    else await showRecordAnswer(status, data);
+    refocus();
+  }
+
+  async function showRecordAnswer(status, data) {
     if (status === 201) {
       say(format(T.recorded, { drug: data.medication, amount: `${trimNumber(data.amount)} ${data.unit}` })
           + warningText(data), "ok");
       clearMeds();
       await loadDoses();
-    } else if (status >= 500) {
-      // Not a STOP: the server could not answer. The same key goes again, so no second dose.
-      $("record").disabled = false;
-      say(T.server_unavailable, "error");
     } else {
-      const findings = (data.error && data.error.details && data.error.details.findings) || [];
-      showVerdict({ verdict: status === 409 ? "stop" : (data.error.details.verdict || "stop"), findings,
+      const details = (data.error && data.error.details) || {};
+      showVerdict({ verdict: status === 409 ? "stop" : (details.verdict || "stop"), findings: details.findings || [],
                     error: errorText(data) });
     }
+  }
+
+  // The answer to a record was lost (no connection, timeout, 5xx): the server may well have saved
+  // it. Ask what became of this key until the server says, and show only what it says.
+  async function settleLostRecord(key) {
+    const patient = state.patient;
+    state.settling = key;
+    $("record").disabled = true;
+    say(T.outcome_checking, "pending");
+    let outcome;
+    try {
+      outcome = await outcomeOf(key);
+    } catch (error) {
+      if (error.message === "session") return;  // another nurse logged in: said in words
+      throw error;
+    }
+    if (state.patient !== patient || state.settling !== key) {
+      // The nurse moved on meanwhile: still tell her the truth about that dose.
+      if (outcome.outcome === "recorded") say(format(T.recorded, { drug: outcome.answer.medication,
+        amount: `${trimNumber(outcome.answer.amount)} ${outcome.answer.unit}` }), "ok");
+      else if (outcome.outcome === "not_recorded") say(T.outcome_not_recorded, "error");
+      else say(errorText(outcome.answer), "error");
+      return;
+    }
+    state.settling = null;
+    if (outcome.outcome === "not_recorded") {
+      state.idempotencyKey = null;  // that key is closed on the server: the next try is a new one
+      say(T.outcome_not_recorded, "error");
+      $("record").disabled = !canRecord();
+    } else await showRecordAnswer(outcome.status, outcome.answer);
     refocus();
   }
 
+  async function outcomeOf(key) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const { status, data } = await api("POST", "administrations/outcome/", { idempotency_key: key });
+        if (status === 200 && data.outcome) return data;
+      } catch (error) {
+        // Another nurse logged in: this key is not hers to ask about. A cancelled login is
+        // asked for again: until the server says, the cart does not know.
+        if (error.message === "session" && error.reauth !== "cancelled") throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** attempt, 8000)));
+    }
+  }
+
   function canRecord() {
+    if (offline || state.settling) return false;
     const check = state.lastCheck;
     if (!check || !state.meds.length || check.verdict === "stop") return false;
     return check.findings.filter((f) => f.severity === "WARN").every((f) => {
@@ -226,6 +428,14 @@
     box.textContent = allergies.length
       ? `⚠ ${T.allergies}: ${allergies.map((a) => `${a.name} (${a.severity_label})`).join(", ")}`
       : T.no_allergies;
+    // A transfer from the HIS (A02) within TRANSFER_NOTICE_HOURS: doses may have been planned on
+    // the old ward, and the band may have been reprinted there.
+    const transfer = patient.transfer;
+    $("patient-transfer").hidden = !(transfer && transfer.recent);
+    $("patient-transfer").textContent = transfer && transfer.recent
+      ? `⇄ ${format(T.transferred, { ward: transfer.from_ward, bed: transfer.from_bed || "",
+                                     time: formatTime(transfer.at), date: formatDate(transfer.at.slice(0, 10)) })}`
+      : "";
   }
 
   function showVerdict(check) {
@@ -235,7 +445,7 @@
     box.className = `verdict ${verdict}`;
     $("verdict-icon").textContent = { go: "✔", warn: "⚠", stop: "✖" }[verdict];
     $("verdict-word").textContent = T[verdict];
-    $("verdict-drug").textContent = check.order ? `${check.order.medication} · ${check.order.dose} · ${check.order.route}` : "";
+    $("verdict-drug").textContent = check.order ? `${check.order.medication} · ${check.order.dose} · ${check.order.route_name || check.order.route}` : "";
     const progress = $("progress");
     if (check.dose && check.dose.comparison === "less" && check.dose.scanned) {
       progress.hidden = false;
@@ -250,6 +460,30 @@
     $("record").hidden = !!check.patientOnly;
     $("record").disabled = !canRecord();
     setPrompt(needsWitness() ? T.prompt_witness : state.patient ? T.prompt_medication : T.prompt_patient);
+    showWitnessState(check);
+  }
+
+  // A dose waiting only for the second nurse is not a STOP: it is its own amber state. Once the
+  // rules accept her, her name stays on the verdict until the dose is recorded or cleared.
+  function witnessPending(check) {
+    const stops = (check.findings || []).filter((f) => f.severity === "STOP");
+    return check.verdict === "stop" && !check.error && stops.length > 0 &&
+      stops.every((f) => f.code === "WITNESS_REQUIRED");
+  }
+  function showWitnessState(check) {
+    if (witnessPending(check)) {
+      $("verdict").className = "verdict witness";
+      $("verdict-icon").textContent = "⚠";
+      $("verdict-word").textContent = T.witness_pending;
+      for (const item of $("findings").querySelectorAll(".finding.stop")) {
+        item.className = "finding witness";
+        const text = item.querySelector("span");
+        if (text) text.textContent = text.textContent.replace(/^✖/, "⚠");
+      }
+    }
+    const confirmed = $("witness-confirmed");
+    confirmed.hidden = !check.witness;
+    confirmed.textContent = check.witness ? format(T.witness_confirmed, { name: check.witness.name }) : "";
   }
 
   function unitsNeeded(check) {
@@ -289,7 +523,7 @@
   function chooseReason(finding, reason) {
     state.overrides[finding.code] = { code: finding.code, reason: reason.code,
                                       comment: (state.overrides[finding.code] || {}).comment || "" };
-    showVerdict(state.lastCheck);
+    showVerdict(state.lastCheck || state.patientCheck);
     if (reason.needs_comment) {
       const input = document.querySelector(`input[data-comment-for="${finding.code}"]`);
       if (input) input.focus();
@@ -322,14 +556,39 @@
     const rows = [];
     for (const order of data.orders) {
       if (order.schedule === "prn" && order.status === "active") {
-        rows.push({ sort: "0", order, label: T.prn, timing: "prn" });
+        rows.push({ sort: "", order, label: T.prn, timing: "prn" });
       }
       for (const dose of order.doses) rows.push({ sort: dose.due_at, order, dose, label: T[dose.timing] || dose.timing,
                                                   timing: dose.timing });
     }
-    rows.sort((a, b) => (a.sort < b.sort ? -1 : 1));
-    for (const row of rows) list.append(doseItem(row));
+    // Due now first, then overdue, then missed (collapsed), then the rest in time order.
+    const rank = (row) => ({ due: 0, overdue: 1, missed: 2 })[row.timing] ?? 3;
+    rows.sort((a, b) => rank(a) - rank(b) || (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0));
+    const missed = rows.filter((row) => row.timing === "missed");
+    for (const row of rows.filter((r) => rank(r) < 2)) list.append(doseItem(row));
+    if (missed.length) list.append(missedGroup(missed));
+    for (const row of rows.filter((r) => rank(r) === 3)) list.append(doseItem(row));
+    list.append(recentRecordsItem());
     $("doses").hidden = false;
+  }
+
+  function missedGroup(rows) {
+    const item = li("", "dose missed-group");
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "quiet missed-toggle";
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.textContent = `▸ ${format(T.missed_group, { count: rows.length })}`;
+    const inner = document.createElement("ul");
+    inner.hidden = true;
+    for (const row of rows) inner.append(doseItem(row));
+    toggle.addEventListener("click", () => {
+      inner.hidden = !inner.hidden;
+      toggle.setAttribute("aria-expanded", String(!inner.hidden));
+      toggle.textContent = `${inner.hidden ? "▸" : "▾"} ${format(T.missed_group, { count: rows.length })}`;
+    });
+    item.append(toggle, inner);
+    return item;
   }
 
   function doseItem({ order, dose, label, timing }) {
@@ -339,21 +598,102 @@
     when.textContent = dose ? formatTime(dose.due_at) : "PRN";
     const what = document.createElement("span");
     what.className = "what";
-    what.textContent = `${order.medication} · ${order.dose} · ${order.route}` +
+    what.textContent = `${order.medication} · ${order.dose} · ${order.route_name || order.route}` +
       (order.status !== "active" ? ` (${T["order_" + order.status] || order.status})` : "");
     const tag = document.createElement("span");
-    tag.className = "tag";
+    tag.className = "tag status";
     tag.textContent = label;
     item.append(when, what, tag);
+    if ((order.allergies || []).length) item.append(allergyFlag(order.allergies));
+    if (!dose && order.prn) item.append(prnTimes(order.prn));
+    const record = dose && (dose.records || []).at(-1);
+    if (record) item.append(recordLine(record));
     if (dose && ["due", "overdue", "missed", "upcoming"].includes(timing) && order.status === "active") {
       const button = document.createElement("button");
       button.type = "button";
-      button.className = "quiet";
-      button.textContent = T.not_given;
+      button.className = "quiet action";
+      button.textContent = T.action_not_given;
       button.addEventListener("click", () => openNotGiven(order, dose));
       item.append(button);
     }
+    if (record && record.correctable_until) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "quiet action entered-in-error";
+      button.textContent = T.action_entered_in_error;
+      button.addEventListener("click", () => openEnteredInError(order, record));
+      item.append(button);
+    }
     return item;
+  }
+
+  function allergyFlag(allergies) {
+    const severe = allergies.some((a) => a.severity === "severe");
+    const flag = document.createElement("span");
+    flag.className = `allergy-flag${severe ? " severe" : ""}`;
+    flag.textContent = `⚠ ${T.allergy_conflict}: ` +
+      allergies.map((a) => a.name + (a.severity === "severe" ? ` (${T.severe})` : "")).join(", ");
+    return flag;
+  }
+
+  function prnTimes(prn) {
+    const text = document.createElement("span");
+    text.className = "prn-times";
+    const last = prn.last_given_at ? format(T.prn_last, { time: formatWhen(prn.last_given_at) }) : T.prn_none;
+    let next = T.prn_never;
+    if (prn.next_allowed_at) {
+      next = new Date(prn.next_allowed_at) <= new Date() ? T.prn_now
+        : format(T.prn_next, { time: formatWhen(prn.next_allowed_at) });
+    }
+    text.textContent = `${last} · ${next}`;
+    return text;
+  }
+
+  function recordLine(record) {
+    const line = document.createElement("span");
+    line.className = "record";
+    line.textContent = `${record.status_label}${record.reason_label ? ": " + record.reason_label : ""}` +
+      `${record.comment ? " (" + record.comment + ")" : ""} · ${formatTime(record.at)} · ${record.by}`;
+    return line;
+  }
+
+  // The last 72 hours of records, fetched only when the nurse asks.
+  function recentRecordsItem() {
+    const item = li("", "recent");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.id = "recent-button";
+    button.className = "quiet";
+    button.textContent = `▸ ${T.recent_records}`;
+    const list = document.createElement("ul");
+    list.id = "recent-list";
+    list.hidden = true;
+    button.addEventListener("click", async () => {
+      if (!list.hidden) { list.hidden = true; button.textContent = `▸ ${T.recent_records}`; return; }
+      let result;
+      try {
+        result = await api("GET", `patients/${encodeURIComponent(state.patient.mrn)}/administrations/recent/`);
+      } catch (error) { if (error.message !== "session") say(T.network_error, "error"); return; }
+      if (result.status !== 200) { say(errorText(result.data), "error"); return; }
+      list.replaceChildren();
+      for (const r of result.data.records) {
+        list.append(li(`${formatWhen(r.at)} · ${r.medication}${r.amount ? " " + r.amount : ""}` +
+                       `${r.route_name ? " · " + r.route_name : ""} · ${r.status_label}` +
+                       `${r.reason_label ? ": " + r.reason_label : ""} · ${r.by}`, `record ${r.status}`));
+      }
+      if (!result.data.records.length) list.append(li(T.recent_none, "record"));
+      list.hidden = false;
+      button.textContent = `▾ ${T.recent_records}`;
+    });
+    item.append(button, list);
+    return item;
+  }
+
+  function formatWhen(iso) {
+    const [y, m, d] = iso.slice(0, 10).split("-");
+    const today = new Date();
+    const sameDay = Number(y) === today.getFullYear() && Number(m) === today.getMonth() + 1 && Number(d) === today.getDate();
+    return sameDay ? formatTime(iso) : `${d}/${m} ${formatTime(iso)}`;
   }
 
   function li(text, className) {
@@ -384,12 +724,15 @@
 
   function clearMeds() {
     state.meds = []; state.overrides = {}; state.witness = null; state.witnessPin = ""; state.idempotencyKey = null;
+    state.settling = null;
     hideVerdict();
+    renderUnits();
     setPrompt(state.patient ? T.prompt_medication : T.prompt_patient);
   }
 
   function closePatient() {
     state = emptyState();
+    if ($("switch-dialog").open) $("switch-dialog").close();
     for (const id of ["patient-name", "patient-dob", "patient-mrn", "patient-bed", "patient-allergies"]) $(id).textContent = "";
     $("dose-list").replaceChildren();
     $("findings").replaceChildren();
@@ -398,59 +741,270 @@
   }
 
   // --- dialogs --------------------------------------------------------------------------------
-  function askSwitch(scan, kind) {
-    state.pendingSwitch = { scan, kind };
-    $("switch-text").textContent = format(T.switch_confirm, { current: state.patient.full_name });
+  // Another patient's band: the old patient's dose goes at once, then a dialog names both
+  // patients. Scanning the new band again switches, the current band stays; the dialog's own field
+  // takes every keystroke of a scan, so none reaches the page behind it.
+  async function askSwitch(scan, kind) {
+    clearMeds();
+    $("message").hidden = true;
+    const { status, data } = await api("POST", "scan/check/", { patient: scan, ward: config.ward });
+    if (status !== 200) return say(errorText(data), "error");
+    if (!data.patient || (data.findings || []).some((f) => f.severity === "STOP")) {
+      closePatient();
+      showVerdict({ verdict: "stop", findings: data.findings || [] });
+      return;
+    }
+    state.pendingSwitch = { scan, kind, check: data };
+    $("switch-text").textContent = T.switch_confirm;
+    for (const [which, patient] of [["current", state.patient], ["new", data.patient]]) {
+      $(`switch-${which}-name`).textContent = patient.full_name;
+      $(`switch-${which}-dob`).textContent = formatDate(patient.date_of_birth);
+      $(`switch-${which}-mrn`).textContent = patient.mrn;
+    }
+    $("switch-notice").hidden = true;
+    switchScan.value = "";
     $("switch-dialog").show();
-    $("switch-no").focus();
+    switchScan.focus();
   }
-  $("switch-yes").addEventListener("click", async () => {
+
+  function decideSwitch(kind) {
     const pending = state.pendingSwitch;
+    const gsrn = kind.kind === "wristband" && kind.payload ? kind.payload.gsrn : null;
+    if (gsrn && gsrn === pending.kind.payload.gsrn) return confirmSwitch();
+    if (gsrn && gsrn === state.patientGsrn) return keepPatient();
+    $("switch-notice").textContent = T.switch_other_scan;
+    $("switch-notice").hidden = false;
+    switchScan.focus();
+  }
+
+  async function confirmSwitch() {
+    const pending = state.pendingSwitch;
+    if (!pending) return;
     $("switch-dialog").close();
     closePatient();
-    if (pending) await openPatient(pending.scan, pending.kind);
+    await showOpenedPatient(pending.scan, pending.kind, pending.check);
     refocus();
+  }
+
+  function keepPatient() {
+    state.pendingSwitch = null;
+    $("switch-dialog").close();
+    refocus();
+  }
+
+  const switchScan = $("switch-scan");
+  switchScan.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      const text = switchScan.value;
+      switchScan.value = "";
+      if (text.trim()) {
+        handleScanInDialog({ code: text, keyed: false });
+      }
+      return;
+    }
+    // Scanners that send GS as Ctrl+] (or other control keys): kept in the code, never a shortcut.
+    if (event.ctrlKey && event.key.length === 1) {
+      event.preventDefault();
+      if (event.key === "]") switchScan.value += "\x1d";
+    }
   });
-  $("switch-no").addEventListener("click", () => { state.pendingSwitch = null; $("switch-dialog").close(); refocus(); });
+  function handleScanInDialog(scan) {
+    scanQueue = scanQueue.then(async () => {
+      try {
+        const kind = await kindOf(scan);
+        if (state.pendingSwitch) await decideSwitch(kind);
+      } catch (error) {
+        if (error.message === "offline") { keepPatient(); onScanOffline(scan); }
+      }
+    });
+  }
+  // While the dialog is open every key of a scan goes to its field, whatever has focus.
+  document.addEventListener("keydown", (event) => {
+    if (!$("switch-dialog").open || $("reauth-dialog").open || document.activeElement === switchScan) return;
+    const typing = event.key.length === 1 && !(event.key === " " && document.activeElement.tagName === "BUTTON");
+    if (typing || (event.key === "Enter" && switchScan.value)) switchScan.focus();
+    if (event.key === "Enter" && switchScan.value) {
+      event.preventDefault();
+      switchScan.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    }
+  }, true);
+  $("switch-yes").addEventListener("click", confirmSwitch);
+  $("switch-no").addEventListener("click", keepPatient);
 
   let notGivenTarget = null;
   function openNotGiven(order, dose) {
     // One key per dialog: a double tap or a retry documents the dose once.
-    notGivenTarget = { order, dose, key: crypto.randomUUID() };
+    notGivenTarget = { order, dose, key: crypto.randomUUID(), reason: null };
     $("not-given-drug").textContent = `${order.medication} · ${formatTime(dose.due_at)}`;
     $("not-given-comment").value = "";
+    $("not-given-summary").hidden = true;
+    $("not-given-confirm").hidden = true;
+    for (const button of document.querySelectorAll("#not-given-reasons button")) button.setAttribute("aria-pressed", "false");
     $("not-given-dialog").show();
   }
+  // A reason only chooses; nothing is recorded until the nurse confirms the summary.
   for (const button of document.querySelectorAll("#not-given-reasons button")) {
-    button.addEventListener("click", async () => {
-      const reason = button.dataset.reason;
-      const comment = $("not-given-comment").value.trim();
-      if (reason === "other" && !comment) { $("not-given-comment").focus(); return; }
-      const { status, data } = await api("POST", "administrations/not-given/", {
-        patient: state.patientScan, order: notGivenTarget.order.id, scheduled_dose: notGivenTarget.dose.id,
-        reason, comment, cart: config.cart }, { "Idempotency-Key": notGivenTarget.key });
-      $("not-given-dialog").close();
-      if (status === 201) { say(T.not_given_recorded, "ok"); await loadDoses(); } else say(errorText(data), "error");
-      refocus();
+    button.addEventListener("click", () => {
+      if (!notGivenTarget) return;
+      notGivenTarget.reason = button.dataset.reason;
+      for (const other of document.querySelectorAll("#not-given-reasons button")) {
+        other.setAttribute("aria-pressed", String(other === button));
+      }
+      $("not-given-summary").textContent = format(T.not_given_confirm,
+        { drug: `${notGivenTarget.order.medication} ${formatTime(notGivenTarget.dose.due_at)}`, reason: button.textContent });
+      $("not-given-summary").hidden = false;
+      $("not-given-confirm").hidden = false;
+      if (button.dataset.reason === "other") $("not-given-comment").focus(); else $("not-given-confirm").focus();
     });
   }
-  $("not-given-cancel").addEventListener("click", () => { $("not-given-dialog").close(); refocus(); });
+  $("not-given-confirm").addEventListener("click", async () => {
+    const target = notGivenTarget;
+    if (!target || !target.reason) return;
+    const comment = $("not-given-comment").value.trim();
+    if (target.reason === "other" && !comment) { $("not-given-comment").focus(); return; }
+    $("not-given-confirm").disabled = true;
+    let answer;
+    try {
+      answer = await api("POST", "administrations/not-given/", {
+        patient: state.patientScan, order: target.order.id, scheduled_dose: target.dose.id,
+        reason: target.reason, comment, cart: config.cart }, { "Idempotency-Key": target.key });
+    } catch (error) {
+      $("not-given-confirm").disabled = false;
+      $("not-given-dialog").close();
+      notGivenTarget = null;
+      if (error.reauth === "cancelled") say(T.not_given_cancelled, "error");
+      else if (error.message !== "session") await settleLostNotGiven(target.key);
+      refocus();
+      return;
+    }
+    $("not-given-confirm").disabled = false;
+    $("not-given-dialog").close();
+    notGivenTarget = null;
+    let { status, data } = answer;
+    if (status >= 500) ({ status, data } = await settleLostNotGiven(target.key));
+    if (status === 0) { refocus(); return; }
+    if (status === 201) { say(T.not_given_recorded, "ok"); await loadDoses(); } else say(errorText(data), "error");
+    refocus();
+  });
+  async function settleLostNotGiven(key) {
+    say(T.outcome_checking, "pending");
+    let outcome;
+    try {
+      outcome = await outcomeOf(key);
+    } catch (error) {
+      if (error.message === "session") return { status: 0 };  // another nurse: said in words
+      throw error;
+    }
+    if (outcome.outcome === "not_recorded") { say(T.not_given_not_recorded, "error"); return { status: 0 }; }
+    if (outcome.outcome === "recorded") { say(T.not_given_recorded, "ok"); await loadDoses(); return { status: 0 }; }
+    say(errorText(outcome.answer), "error");
+    return { status: 0 };
+  }
+  $("not-given-cancel").addEventListener("click", () => { notGivenTarget = null; $("not-given-dialog").close(); refocus(); });
 
-  $("keyed-button").addEventListener("click", () => { $("keyed-code").value = ""; $("keyed-dialog").show(); $("keyed-code").focus(); });
-  $("keyed-ok").addEventListener("click", () => {
+  // Her own record, within the time the server allows (it decides; the button only offers).
+  let enteredInErrorTarget = null;
+  function openEnteredInError(order, record) {
+    enteredInErrorTarget = { record, key: crypto.randomUUID(), reason: null };
+    $("eie-record").textContent = `${order.medication} · ${record.status_label}` +
+      `${record.reason_label ? ": " + record.reason_label : ""} · ${formatTime(record.at)}`;
+    $("eie-comment").value = "";
+    $("eie-confirm").disabled = true;
+    for (const button of document.querySelectorAll("#eie-reasons button")) button.setAttribute("aria-pressed", "false");
+    $("eie-dialog").show();
+  }
+  for (const button of document.querySelectorAll("#eie-reasons button")) {
+    button.addEventListener("click", () => {
+      if (!enteredInErrorTarget) return;
+      enteredInErrorTarget.reason = button.dataset.reason;
+      for (const other of document.querySelectorAll("#eie-reasons button")) other.setAttribute("aria-pressed", String(other === button));
+      $("eie-confirm").disabled = false;
+      if (button.dataset.reason === "other") $("eie-comment").focus(); else $("eie-confirm").focus();
+    });
+  }
+  $("eie-confirm").addEventListener("click", async () => {
+    const target = enteredInErrorTarget;
+    if (!target || !target.reason) return;
+    const comment = $("eie-comment").value.trim();
+    if (target.reason === "other" && !comment) { $("eie-comment").focus(); return; }
+    $("eie-confirm").disabled = true;
+    let result;
+    try {
+      result = await api("POST", `administrations/${target.record.id}/correct/`, { reason: target.reason, comment },
+                         { "Idempotency-Key": target.key });
+    } catch (error) {
+      $("eie-confirm").disabled = false;
+      if (error.message !== "session") say(T.network_error, "error");
+      return;
+    }
+    $("eie-dialog").close();
+    enteredInErrorTarget = null;
+    if (result.status === 201) { say(T.entered_in_error_recorded, "ok"); await loadDoses(); } else say(errorText(result.data), "error");
+    refocus();
+  });
+  $("eie-cancel").addEventListener("click", () => { enteredInErrorTarget = null; $("eie-dialog").close(); refocus(); });
+
+  $("keyed-button").addEventListener("click", () => {
+    $("keyed-code").value = ""; $("keyed-lot").value = ""; $("keyed-expiry").value = "";
+    $("keyed-pack").hidden = true; $("keyed-problem").hidden = true;
+    $("keyed-dialog").show(); $("keyed-code").focus();
+  });
+  $("keyed-ok").addEventListener("click", async () => {
     const text = $("keyed-code").value.trim();
+    let typed = text;
+    if (text) {
+      try { typed = await keyedCodeWithPack(text); } catch (error) {
+        if (error.message !== "session") keyedProblem(T.network_error);
+        return;
+      }
+      if (typed === null) return;  // the dialog now asks for the lot and expiry
+    }
     $("keyed-dialog").close();
     scanField.focus();  // at once: the next scan may already be on its way
-    if (text) handleScan({ code: text, keyed: true });
+    if (typed) handleScan({ code: typed, keyed: true });
   });
-  $("keyed-code").addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); $("keyed-ok").click(); } });
+
+  // A typed GTIN alone would skip the recall and expiry checks (the server refuses it as
+  // KEYED_LOT_EXPIRY_MISSING): ask for the lot and expiry printed on the pack, and send them as
+  // the GS1 text a scan of that pack would give.
+  async function keyedCodeWithPack(text) {
+    if ($("keyed-pack").hidden) {
+      const { status, data } = await api("POST", "scan/decode/", { code: text });
+      const symbol = status === 200 && (data.symbols || []).find((s) => s.kind === "medication");
+      if (!symbol || (symbol.payload.lot && symbol.payload.expiry)) return text;
+      $("keyed-pack").hidden = false;
+      $("keyed-pack").dataset.gtin = symbol.payload.gtin;
+      $("keyed-pack").dataset.serial = symbol.payload.serial || "";
+      $("keyed-lot").value = symbol.payload.lot || "";
+      $("keyed-expiry").value = symbol.payload.expiry || "";
+      $(symbol.payload.lot ? "keyed-expiry" : "keyed-lot").focus();
+      return null;
+    }
+    const lot = $("keyed-lot").value.trim();
+    const expiry = $("keyed-expiry").value;  // yyyy-mm-dd
+    if (!lot || !/^[!-'*-~]{1,20}$/.test(lot)) { keyedProblem(T.keyed_lot_needed); $("keyed-lot").focus(); return null; }
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(expiry)) { keyedProblem(T.keyed_expiry_needed); $("keyed-expiry").focus(); return null; }
+    const { gtin, serial } = $("keyed-pack").dataset;
+    const yymmdd = expiry.slice(2, 4) + expiry.slice(5, 7) + expiry.slice(8, 10);
+    return `(01)${gtin}(17)${yymmdd}(10)${lot}` + (serial ? `(21)${serial}` : "");
+  }
+  function keyedProblem(text) { $("keyed-problem").textContent = text; $("keyed-problem").hidden = false; }
+  for (const id of ["keyed-code", "keyed-lot", "keyed-expiry"]) {
+    $(id).addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); $("keyed-ok").click(); } });
+  }
   $("keyed-cancel").addEventListener("click", () => { $("keyed-dialog").close(); refocus(); });
 
-  $("witness-confirm").addEventListener("click", async () => {
+  $("witness-confirm").addEventListener("click", () => {
     state.witnessPin = $("witness-pin").value;
+    $("witness-pin").value = "";
+    // Back to the scan field at once, and the check in the scan queue: a scan sent while the
+    // witness check is on its way is neither lost in the PIN field nor overtaken by it.
+    scanField.focus();
     if (!state.witness) { $("witness-name").textContent = T.prompt_witness; return; }
-    await runCheck();
-    refocus();
+    scanQueue = scanQueue.then(runCheck).catch((error) => {
+      if (error.message !== "session") say(T.network_error, "error");
+    }).finally(() => scanField.focus());
   });
   $("witness-pin").addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); $("witness-confirm").click(); } });
 
@@ -490,23 +1044,297 @@
   $("camera-close").addEventListener("click", () => { stopCamera(); refocus(); });
 
   // --- locking --------------------------------------------------------------------------------
-  let idleTimer = null;
+  // The last seconds before the lock count down on a banner that names a scanned dose not yet
+  // recorded; any key, scan or touch starts the idle time again. The login page after the lock
+  // names that dose too (drug and amount: a locked screen shows no patient).
+  let idleTimer = null, countdownTimer = null;
   function resetIdle() {
     clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => lock("idle"), config.idleSeconds * 1000);
+    clearInterval(countdownTimer);
+    $("idle-warning").hidden = true;
+    idleTimer = setTimeout(countDown, (config.idleSeconds - config.idleWarningSeconds) * 1000);
   }
+  function countDown() {
+    let left = config.idleWarningSeconds;
+    const tell = () => {
+      const dose = knownUnrecordedDose();
+      $("idle-warning-dose").hidden = !dose;
+      $("idle-warning-dose").textContent = dose ? format(T.idle_unrecorded, { dose: dose.named }) : "";
+      $("idle-warning-time").textContent = format(T.idle_locks_in, { seconds: left });
+      $("idle-warning").hidden = false;
+    };
+    tell();
+    countdownTimer = setInterval(() => {
+      left -= 1;
+      if (left > 0) { tell(); return; }
+      clearInterval(countdownTimer);
+      lock("idle");
+    }, 1000);
+  }
+  // A GO or WARN on screen for units not recorded yet: what the nurse may believe is charted.
+  function unrecordedDose() {
+    const check = state.lastCheck;
+    if (!state.patient || !check || !check.order || !state.meds.length || !["go", "warn"].includes(check.verdict)) return null;
+    const drug = check.order.medication;
+    const amount = (check.dose && check.dose.scanned) || check.order.dose;
+    return { short: `${drug} ${amount}`, named: format(T.dose_named, { drug, amount, patient: state.patient.full_name }) };
+  }
+  // While the cart still asks what became of a lost answer, "not recorded" would be a guess.
+  function knownUnrecordedDose() { return state.settling ? null : unrecordedDose(); }
   function lock(reason) {
+    const dose = knownUnrecordedDose();
     closePatient();
     stopCamera();
     document.body.classList.add("locked");
     const form = $("logout-form");
     form.elements.reason.value = reason;
+    form.elements.unrecorded.value = dose ? dose.short : "";
     form.submit();
   }
   for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, resetIdle, { passive: true });
   window.addEventListener("pagehide", closePatient);
 
+  // --- the session ended on the server: log in again over the page ---------------------------
+  // The same rules as the login page (the badge's Enter moves to the PIN; the cart's ward stays
+  // this cart's). The same nurse: the request that met the end is sent again as it was. Another
+  // nurse: nothing of the first nurse's is finished under her name; the screen is cleared and
+  // says so. Cancelled: the cart says in words what was not recorded.
+  let reauth = null, reauthBusy = false;
+  function reauthenticate() {
+    if (reauth) return reauth.promise;
+    let resolve;
+    const promise = new Promise((done) => { resolve = done; });
+    reauth = { promise, resolve, dose: unrecordedDose(), unknown: Boolean(state.settling) };
+    const pending = $("reauth-pending");
+    pending.hidden = !reauth.dose;
+    pending.textContent = reauth.dose
+      ? format(reauth.unknown ? T.reauth_pending_unknown : T.reauth_pending, { dose: reauth.dose.named }) : "";
+    $("reauth-problem").hidden = true;
+    $("reauth-badge").value = "";
+    $("reauth-pin").value = "";
+    stopCamera();
+    $("reauth-dialog").show();
+    $("reauth-badge").focus();
+    return promise;
+  }
+
+  async function submitReauth() {
+    if (!reauth || reauthBusy) return;
+    const badge = $("reauth-badge").value.trim();
+    const pin = $("reauth-pin").value;
+    if (!badge) { reauthProblem(T.login_no_badge, "reauth-badge"); return; }
+    if (!/^[0-9]{6,8}$/.test(pin)) { reauthProblem(T.login_bad_pin, "reauth-pin"); return; }
+    reauthBusy = true;
+    $("reauth-ok").disabled = true;
+    let answer;
+    try {
+      answer = await logIn(badge, pin);
+    } catch (error) {
+      reauthProblem(T.network_error, "reauth-pin");
+      return;
+    } finally {
+      reauthBusy = false;
+      $("reauth-ok").disabled = false;
+    }
+    const { response, data } = answer;
+    if (!response.ok) {
+      $("reauth-pin").value = "";
+      reauthProblem(loginRefusal(response, data), "reauth-pin");
+      return;
+    }
+    $("reauth-badge").value = "";
+    $("reauth-pin").value = "";
+    renewCsrfInputs();
+    finishReauth(data);
+  }
+
+  // POST auth/badge/ with the CSRF token; the answer's cookie carries the new session's token.
+  async function logIn(badge, pin) {
+    const send = async () => {
+      const timeout = new AbortController();
+      const timer = setTimeout(() => timeout.abort(), API_TIMEOUT_MS);
+      try {
+        const response = await fetch(config.api + "auth/badge/", {
+          method: "POST", credentials: "same-origin", signal: timeout.signal,
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+          body: JSON.stringify({ badge: { code: badge, keyed: false }, pin, cart: config.cart, ward: config.ward }),
+        });
+        let data = {};
+        try { data = await response.json(); } catch (error) { data = {}; }
+        return { response, data };
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    let answer = await send();
+    if (answer.response.status === 403 && answer.data.error && answer.data.error.code === "CSRF_FAILED") {
+      // No CSRF cookie left (the browser's cookies were cleared): a GET sets one.
+      await fetch(config.api + "auth/badge/", { credentials: "same-origin" });
+      answer = await send();
+    }
+    return answer;
+  }
+
+  function loginRefusal(response, data) {
+    const code = data.error && data.error.code;
+    if (code === "LOGIN_THROTTLED") return format(T.reauth_wait, { seconds: response.headers.get("Retry-After") || "?" });
+    if (code === "LOGIN_BUSY") return T.reauth_busy;
+    if (code === "WARD_NOT_ASSIGNED") return T.reauth_ward;
+    if (response.status >= 500) return T.network_error;
+    return T.reauth_failed;
+  }
+
+  function reauthProblem(text, field) {
+    $("reauth-problem").textContent = `✕ ${text}`;
+    $("reauth-problem").hidden = false;
+    $(field).focus();
+  }
+
+  // Forms of the page (log out, language) carry the CSRF token of the session they were drawn in.
+  function renewCsrfInputs() {
+    const token = csrfToken();
+    for (const input of document.querySelectorAll('input[name="csrfmiddlewaretoken"]')) input.value = token;
+  }
+
+  function finishReauth(data) {
+    const done = reauth;
+    reauth = null;
+    $("reauth-dialog").close();
+    if (!(data.roles || []).some((role) => config.administeringRoles.includes(role))) {
+      lock("expired");  // not someone who gives medication: the cart's login says so
+      return;
+    }
+    if (data.username === config.username) {
+      done.resolve("same");
+      refocus();
+      return;
+    }
+    const old = config.nurseName;
+    config.username = data.username;
+    config.nurseName = data.display_name || data.name || data.username;
+    $("nurse-name").textContent = config.nurseName;
+    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+    closePatient();
+    let text = format(T.reauth_other, { new: config.nurseName, old });
+    if (done.dose) {
+      text += " " + format(done.unknown ? T.reauth_other_unknown : T.reauth_other_dose, { dose: done.dose.named, old });
+    }
+    say(text, "error");
+    done.resolve("other");
+    loadUnrecorded();
+    refocus();
+  }
+
+  function cancelReauth() {
+    const done = reauth;
+    if (!done) return;
+    reauth = null;
+    $("reauth-dialog").close();
+    let text = T.reauth_cancelled;
+    if (done.dose) {
+      text = format(done.unknown ? T.reauth_pending_unknown : T.reauth_cancelled_dose, { dose: done.dose.named }) + " " + text;
+    }
+    say(text, "error");
+    done.resolve("cancelled");
+    refocus();
+  }
+
+  $("reauth-badge").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); $("reauth-pin").focus(); }
+  });
+  $("reauth-pin").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); submitReauth(); }
+  });
+  $("reauth-ok").addEventListener("click", submitReauth);
+  $("reauth-cancel").addEventListener("click", cancelReauth);
+  // While it is open a badge scan lands in it, whatever had focus.
+  document.addEventListener("keydown", (event) => {
+    const dialog = $("reauth-dialog");
+    if (!dialog.open || dialog.contains(document.activeElement)) return;
+    if (event.key.length === 1 || event.key === "Enter") ($("reauth-badge").value ? $("reauth-pin") : $("reauth-badge")).focus();
+  }, true);
+
+  // --- scanned but not recorded: her own list, each one answered for -------------------------
+  async function loadUnrecorded() {
+    const list = $("unrecorded-list");
+    list.replaceChildren();
+    $("unrecorded").hidden = true;
+    let result;
+    try { result = await api("GET", "checks/unrecorded/"); } catch (error) { return; }
+    if (result.status !== 200) return;
+    list.replaceChildren(...(result.data.checks || []).map(unrecordedItem));
+    $("unrecorded").hidden = !list.children.length;
+  }
+
+  function unrecordedText(check) {
+    return [`${check.patient.full_name} (${check.patient.mrn})`, check.bed && `${T.bed} ${check.bed}`,
+            [check.medication, check.dose, check.route_name || check.route].filter(Boolean).join(" · "),
+            format(T.unrecorded_checked, { time: formatWhen(check.checked_at) }),
+            check.due_at && format(T.unrecorded_due, { time: formatWhen(check.due_at) })].filter(Boolean).join(" · ");
+  }
+
+  function unrecordedItem(check) {
+    const item = li("", "unrecorded-check");
+    const text = document.createElement("span");
+    text.textContent = unrecordedText(check);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary acknowledge";
+    button.textContent = T.acknowledge;
+    button.addEventListener("click", () => openAcknowledge(check, item));
+    item.append(text, button);
+    return item;
+  }
+
+  let acknowledging = null;
+  function openAcknowledge(check, item) {
+    acknowledging = { check, item, reason: null };
+    $("ack-dose").textContent = unrecordedText(check);
+    $("ack-comment").value = "";
+    $("ack-problem").hidden = true;
+    $("ack-confirm").disabled = true;
+    for (const button of document.querySelectorAll("#ack-reasons button")) button.setAttribute("aria-pressed", "false");
+    $("ack-dialog").show();
+  }
+  for (const button of document.querySelectorAll("#ack-reasons button")) {
+    button.addEventListener("click", () => {
+      if (!acknowledging) return;
+      acknowledging.reason = button.dataset.reason;
+      for (const other of document.querySelectorAll("#ack-reasons button")) other.setAttribute("aria-pressed", String(other === button));
+      $("ack-confirm").disabled = false;
+      if (button.dataset.reason === "other") $("ack-comment").focus(); else $("ack-confirm").focus();
+    });
+  }
+  function ackProblem(text) { $("ack-problem").textContent = `✕ ${text}`; $("ack-problem").hidden = false; }
+  $("ack-confirm").addEventListener("click", async () => {
+    const target = acknowledging;
+    if (!target || !target.reason) return;
+    const comment = $("ack-comment").value.trim();
+    if (target.reason === "other" && !comment) { ackProblem(T.comment_required); $("ack-comment").focus(); return; }
+    $("ack-confirm").disabled = true;
+    let result;
+    try {
+      result = await api("POST", `checks/${target.check.id}/acknowledge/`, { reason: target.reason, comment });
+    } catch (error) {
+      $("ack-confirm").disabled = false;
+      if (error.message === "session") { acknowledging = null; $("ack-dialog").close(); refocus(); } else ackProblem(T.network_error);
+      return;
+    }
+    $("ack-confirm").disabled = false;
+    const { status, data } = result;
+    // Answered already (a retry whose first answer was lost): it is off the list either way.
+    if (status !== 201 && !(data.error && data.error.code === "ALREADY_ACKNOWLEDGED")) { ackProblem(errorText(data)); return; }
+    acknowledging = null;
+    $("ack-dialog").close();
+    target.item.remove();
+    $("unrecorded").hidden = !$("unrecorded-list").children.length;
+    say(format(T.acknowledged, { drug: target.check.medication, patient: target.check.patient.full_name }), "ok");
+    refocus();
+  });
+  $("ack-cancel").addEventListener("click", () => { acknowledging = null; $("ack-dialog").close(); refocus(); });
+
   setPrompt(T.prompt_patient);
   resetIdle();
   refocus();
+  loadUnrecorded();
 })();

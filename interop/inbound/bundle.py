@@ -1,0 +1,317 @@
+"""Apply a FHIR transaction Bundle (`fhirin.py` read it) through the inbound services.
+
+All or nothing: one database transaction; the first entry that cannot be applied raises
+`EntryRefused` naming it, and nothing of the bundle stays. Entries apply in dependency order
+(patients, encounters, allergies, orders), the answer lists them in the bundle's order.
+
+Once per key: the `FhirTransaction` row is inserted first, inside the same transaction, so a
+concurrent copy waits on the unique key and then replays the stored answer; a bundle that failed
+left no row, so its corrected retry applies. An unmapped drug code (or allergen, ward) is a 422
+that says which code to map in /pharmacy/: a synchronous sender gets the answer at once and
+resends, so nothing waits in the HL7 work queue for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, replace
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hospital.exceptions import ApplicationError
+from interop.inbound import fhirin, services
+from interop.inbound import types as t
+from interop.models import FhirTransaction
+from pharmacy.models import MedicationOrder, OrderStatus
+from wards.models import Admission, Allergy, Patient
+
+CREATED = "201 Created"
+OK = "200 OK"
+
+
+@dataclass(frozen=True)
+class EntryOutcome:
+    status: str
+    location: str
+
+
+class EntryRefused(ApplicationError):
+    """One entry cannot be applied: the whole bundle is refused (422)."""
+
+    status = 422
+
+    def __init__(self, problem: t.InboundProblem, entry: fhirin.Entry):
+        where = f"Bundle.entry[{entry.index}]"
+        super().__init__(
+            f"{where} ({entry.resource_type}): {problem.message} Nothing of the bundle was applied.",
+            code=problem.code,
+            details={"expression": problem.location or where, "entry": entry.index},
+        )
+
+
+class IdempotencyKeyReusedError(ApplicationError):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    status = 422
+
+
+def bundle_digest(bundle: dict) -> str:
+    canonical = json.dumps(bundle, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def bundle_key(bundle: dict, header: str | None) -> str:
+    """The Idempotency-Key header, else the Bundle's identifier (system|value), else ""."""
+    if header:
+        return f"header:{header.strip()}"[:300]
+    identifier = bundle.get("identifier") if isinstance(bundle, dict) else None
+    if isinstance(identifier, dict) and identifier.get("value"):
+        return f"bundle:{identifier.get('system') or ''}|{identifier['value']}"[:300]
+    return ""
+
+
+def transaction_apply(
+    *, client, bundle: dict, parsed: fhirin.ParsedBundle, key: str, version: str, respond
+) -> tuple[dict, bool]:
+    """Apply the bundle once for this client and key. `respond(outcomes)` builds the response
+    Bundle. Returns (response, replayed)."""
+    digest = bundle_digest(bundle)
+    try:
+        with transaction.atomic(durable=True):
+            row = FhirTransaction.objects.create(
+                client=client,
+                key=key,
+                digest=digest,
+                fhir_version=version,
+                bundle=bundle,
+                entries=len(parsed.entries),
+            )
+            outcomes = _apply(parsed)
+            row.response = respond([outcomes[entry.index] for entry in parsed.entries])
+            row.save(update_fields=["response"])
+            return row.response, False
+    except IntegrityError:
+        stored = FhirTransaction.objects.filter(client=client, key=key).first() if key else None
+        if stored is None:
+            raise ApplicationError(
+                "Another request changed the same records at the same moment: send the bundle "
+                "again.",
+                code="CONFLICT",
+                status=409,
+            ) from None
+    return _replay(stored, digest), True
+
+
+def transaction_replay(*, client, bundle: dict, key: str) -> dict | None:
+    """The stored answer when this key was applied already (checked before parsing, so that a
+    repeat is answered the same even if the mappings changed since)."""
+    if not key:
+        return None
+    stored = FhirTransaction.objects.filter(client=client, key=key).first()
+    return _replay(stored, bundle_digest(bundle)) if stored is not None else None
+
+
+def _replay(stored: FhirTransaction, digest: str) -> dict:
+    if stored.digest != digest:
+        raise IdempotencyKeyReusedError(
+            f"This key ({stored.key.partition(':')[2]}) was used on {stored.created_at:%Y-%m-%d} "
+            "for another bundle: a new bundle needs a new key (or Bundle.identifier)."
+        )
+    return stored.response
+
+
+def _apply(parsed: fhirin.ParsedBundle) -> dict[int, EntryOutcome]:
+    outcomes: dict[int, EntryOutcome] = {}
+    patients: dict[int, Patient] = {}
+    admissions: dict[int, Admission] = {}
+    for entry in parsed.in_application_order():
+        try:
+            if isinstance(entry, fhirin.PatientEntry):
+                outcome, patients[entry.index] = _patient(entry)
+            elif isinstance(entry, fhirin.EncounterEntry):
+                patient = _subject(entry.subject, patients, entry, "subject")
+                outcome, admissions[entry.index] = _encounter(entry, patient)
+            elif isinstance(entry, fhirin.AllergyEntry):
+                outcome = _allergy(entry, _subject(entry.subject, patients, entry, "patient"))
+            else:
+                patient = _subject(entry.subject, patients, entry, "subject")
+                outcome = _order(entry, patient, _visit(entry, patient, admissions))
+        except t.InboundProblem as problem:
+            raise EntryRefused(problem, entry) from problem
+        outcomes[entry.index] = outcome
+    return outcomes
+
+
+def _expression(entry: fhirin.Entry, element: str) -> str:
+    return f"Bundle.entry[{entry.index}].resource.{element}"
+
+
+def _subject(ref: fhirin.Ref, patients: dict, entry: fhirin.Entry, element: str) -> Patient:
+    if ref.entry is not None:
+        return patients[ref.entry]
+    if ref.record_id:
+        found = Patient.objects.filter(external_id=uuid.UUID(ref.record_id)).first()
+    else:
+        found = Patient.objects.filter(mrn=ref.identifier).first()
+    if found is None:
+        raise t.InboundProblem(
+            "PATIENT_UNKNOWN",
+            f"The patient {ref.record_id or ref.identifier} is not known here: send the Patient "
+            "in the bundle.",
+            location=_expression(entry, element),
+        )
+    return found
+
+
+def _visit(entry: fhirin.OrderEntry, patient: Patient, admissions: dict) -> t.VisitData | None:
+    ref = entry.encounter
+    if ref is None:
+        return None
+    if ref.entry is not None:
+        admission = admissions[ref.entry]
+    elif ref.record_id:
+        admission = Admission.objects.filter(external_id=uuid.UUID(ref.record_id)).first()
+    else:
+        admission = Admission.objects.filter(visit_number=ref.identifier).first()
+    if admission is None or admission.patient_id != patient.pk:
+        raise t.InboundProblem(
+            "VISIT_UNKNOWN",
+            "The order's encounter is not an admission of this patient here.",
+            location=_expression(entry, "encounter"),
+        )
+    if not admission.visit_number:
+        raise t.InboundProblem(
+            "VISIT_UNKNOWN",
+            "The order's encounter has no visit number here: send the Encounter with one.",
+            location=_expression(entry, "encounter"),
+        )
+    return t.VisitData(visit_number=admission.visit_number)
+
+
+def _located(problem: t.InboundProblem, location: str) -> t.InboundProblem:
+    """The services name HL7 places (PV1^1^3) unless given ours; a FHIR sender needs the
+    entry's."""
+    if not problem.location.startswith("Bundle."):
+        problem.location = location
+    return problem
+
+
+def _patient(entry: fhirin.PatientEntry) -> tuple[EntryOutcome, Patient]:
+    existing = Patient.objects.filter(mrn=entry.patient.mrn).first()
+    try:
+        if existing is not None and entry.mode == fhirin.CREATE:
+            patient = existing
+        else:
+            patient = services.patient_apply(entry.patient, create=True)
+    except t.InboundProblem as problem:
+        raise _located(problem, f"Bundle.entry[{entry.index}].resource") from problem
+    status = OK if existing is not None else CREATED
+    return EntryOutcome(status, f"Patient/{patient.external_id}"), patient
+
+
+def _encounter(entry: fhirin.EncounterEntry, patient: Patient) -> tuple[EntryOutcome, Admission]:
+    visit = entry.visit
+    existing = Admission.objects.filter(visit_number=visit.visit_number).first()
+    who = t.PatientData(mrn=patient.mrn)
+    now = timezone.now()
+    kind = None
+    if existing is None:
+        if entry.finished:
+            raise t.InboundProblem(
+                "VISIT_UNKNOWN",
+                f"Visit {visit.visit_number} is not known here: a finished encounter is not "
+                "admitted.",
+                location=_expression(entry, "status"),
+            )
+        kind = t.ADMIT
+    elif existing.patient_id != patient.pk:
+        raise t.InboundProblem(
+            "VISIT_CONFLICT",
+            f"Visit {visit.visit_number} belongs to another patient here.",
+            location=_expression(entry, "identifier"),
+        )
+    elif entry.mode == fhirin.UPDATE:
+        if entry.finished:
+            kind = t.DISCHARGE if existing.is_open else None
+        elif not existing.is_open:
+            raise t.InboundProblem(
+                "VISIT_CLOSED",
+                f"Visit {visit.visit_number} was discharged here; it cannot be in progress again "
+                "from a bundle.",
+                location=_expression(entry, "status"),
+            )
+        elif visit.ward_code and (
+            visit.ward_code != existing.ward.code or visit.bed_code != _bed_code(existing)
+        ):
+            kind = t.TRANSFER
+    if kind is not None:
+        event = t.AdtEvent(
+            kind=kind,
+            patient=who,
+            occurred_at=(visit.discharged_at if kind == t.DISCHARGE else None)
+            or (visit.admitted_at if kind == t.ADMIT else None)
+            or now,
+            visit=visit,
+        )
+        try:
+            services.adt_apply(event)
+        except t.InboundProblem as problem:
+            raise _located(problem, f"Bundle.entry[{entry.index}].resource") from problem
+    admission = Admission.objects.get(visit_number=visit.visit_number)
+    status = CREATED if existing is None else OK
+    return EntryOutcome(status, f"Encounter/{admission.external_id}"), admission
+
+
+def _bed_code(admission: Admission) -> str:
+    return admission.bed.code if admission.bed_id else ""
+
+
+def _allergy(entry: fhirin.AllergyEntry, patient: Patient) -> EntryOutcome:
+    code, _name = services.allergen_resolve(
+        entry.allergy.allergen, location=_expression(entry, "code")
+    )
+    existed = Allergy.objects.filter(patient=patient, allergen_code=code).exists()
+    try:
+        services.allergies_apply(patient, (entry.allergy,))
+    except t.InboundProblem as problem:
+        raise _located(problem, f"Bundle.entry[{entry.index}].resource") from problem
+    allergy = Allergy.objects.get(patient=patient, allergen_code=code)
+    return EntryOutcome(OK if existed else CREATED, f"AllergyIntolerance/{allergy.external_id}")
+
+
+def _order(entry: fhirin.OrderEntry, patient: Patient, visit: t.VisitData | None) -> EntryOutcome:
+    order = entry.order
+    existing = MedicationOrder.objects.filter(placer_order_number=order.placer_number).first()
+    controls: list[str] = []
+    if existing is None:
+        if order.control != t.NEW:
+            raise t.InboundProblem(
+                "ORDER_UNKNOWN",
+                f"Order {order.placer_number} is not known here: only an active (or draft) order "
+                "can be new.",
+                location=_expression(entry, "status"),
+            )
+        controls = [t.NEW]
+    elif entry.mode == fhirin.UPDATE:
+        if order.control == t.NEW:
+            if existing.status == OrderStatus.ON_HOLD:
+                controls.append(t.RELEASE)
+            controls.append(t.CHANGE)
+        else:
+            controls = [order.control]
+    for control in controls:
+        message = t.OrderMessage(
+            patient=t.PatientData(mrn=patient.mrn),
+            visit=visit,
+            orders=(replace(order, control=control),),
+        )
+        try:
+            services.orders_apply(message)
+        except t.InboundProblem as problem:
+            raise _located(problem, f"Bundle.entry[{entry.index}].resource") from problem
+    found = MedicationOrder.objects.get(placer_order_number=order.placer_number)
+    return EntryOutcome(
+        CREATED if existing is None else OK, f"MedicationRequest/{found.external_id}"
+    )

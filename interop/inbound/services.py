@@ -1,0 +1,544 @@
+"""Apply what the HIS says (plain data from `types.py`) through the wards and pharmacy services.
+
+One write path for every way in: the HL7 v2 inbox (`inbox.py`) and the FHIR transaction
+(`bundle.py`) call these.
+The HIS's codes go through the pharmacy's mapping table (`InboundCodeMap`); what cannot be mapped
+or applied raises `InboundProblem` (waiting: an earlier message may still come; otherwise a
+person must act), and nothing is written: callers run each message in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from hospital.exceptions import ApplicationError
+from hospital.models import User
+from interop import conf
+from interop.inbound import types as t
+from interop.models import CodeMapKind, InboundCodeMap
+from pharmacy import services as pharmacy_services
+from pharmacy.models import (
+    Medication,
+    MedicationOrder,
+    OrderStatus,
+    Route,
+    ScheduleKind,
+    Substance,
+)
+from wards import services as ward_services
+from wards.models import Admission, Bed, Patient, Ward
+
+HIS_USERNAME = "his-interface"
+
+
+def _problem(error: Exception, location: str = "") -> t.InboundProblem:
+    if isinstance(error, ward_services.HisConflictError):
+        return t.InboundProblem(
+            error.code, error.message, location=location, hl7_error="207", waiting=error.waiting
+        )
+    if isinstance(error, ApplicationError):
+        return t.InboundProblem(error.code, error.message, location=location)
+    if isinstance(error, ValidationError):
+        messages = (
+            "; ".join(f"{name}: {' '.join(errors)}" for name, errors in error.message_dict.items())
+            if hasattr(error, "error_dict")
+            else " ".join(error.messages)
+        )
+        return t.InboundProblem("INVALID_VALUE", messages, location=location, hl7_error="102")
+    raise error
+
+
+# --------------------------------------------------------------------------------- mapping
+
+
+def ward_resolve(code: str, *, location: str = "PV1^1^3") -> Ward:
+    if not code:
+        raise t.InboundProblem(
+            "WARD_MISSING", "The message names no ward (PV1-3).", location=location, hl7_error="101"
+        )
+    mapped = (
+        InboundCodeMap.objects.filter(kind=CodeMapKind.WARD, his_code=code)
+        .select_related("ward")
+        .first()
+    )
+    if mapped is not None:
+        return mapped.ward
+    ward = Ward.objects.filter(code=code).first()
+    if ward is None:
+        raise t.InboundProblem(
+            "WARD_UNKNOWN",
+            f"Ward {code!r} is not known here: add the ward, or map the code to a ward in the "
+            "HIS code mappings.",
+            location=location,
+            hl7_error="103",
+        )
+    return ward
+
+
+def bed_resolve(ward: Ward, code: str, *, location: str = "PV1^1^3") -> Bed | None:
+    if not code:
+        return None
+    bed = Bed.objects.filter(ward=ward, code=code).first()
+    if bed is None:
+        raise t.InboundProblem(
+            "BED_UNKNOWN",
+            f"Bed {code!r} is not a bed of ward {ward.code} here: add it to the ward.",
+            location=location,
+            hl7_error="103",
+        )
+    return bed
+
+
+def medication_resolve(coded: t.CodedValue, *, location: str) -> Medication:
+    mapped = (
+        InboundCodeMap.objects.filter(kind=CodeMapKind.MEDICATION, his_code=coded.code)
+        .select_related("medication")
+        .first()
+    )
+    if mapped is None:
+        raise t.InboundProblem(
+            "DRUG_UNMAPPED",
+            f"The HIS drug code {coded.code!r} ({coded.text or 'no name'}) is not mapped to a "
+            "formulary item: map it in the HIS code mappings, then reprocess.",
+            location=location,
+            hl7_error="103",
+        )
+    return mapped.medication
+
+
+def allergen_resolve(coded: t.CodedValue, *, location: str) -> tuple[str, str]:
+    """(our substance or class code, the name to show). Mapped, or the HIS's code is already one
+    of our substance or allergy-class codes; never a guess."""
+    mapped = InboundCodeMap.objects.filter(kind=CodeMapKind.ALLERGEN, his_code=coded.code).first()
+    if mapped is not None:
+        return mapped.allergen_code, coded.text or mapped.his_name or mapped.allergen_code
+    slug = slugify(coded.code)
+    substance = Substance.objects.filter(code=slug).first()
+    if substance is not None:
+        return slug, coded.text or substance.name
+    in_class = Substance.objects.filter(allergy_class_code=slug).first()
+    if slug and in_class is not None:
+        return slug, coded.text or in_class.allergy_class_name or slug
+    raise t.InboundProblem(
+        "ALLERGEN_UNMAPPED",
+        f"The allergen {coded.code!r} ({coded.text or 'no name'}) is not mapped to a substance or "
+        "allergy class: an allergy the bedside cannot match is not recorded. Map it, then "
+        "reprocess.",
+        location=location,
+        hl7_error="103",
+    )
+
+
+# --------------------------------------------------------------------------------- ADT
+
+
+def _patient_values(patient: t.PatientData) -> dict:
+    return {
+        "full_name": patient.full_name,
+        "date_of_birth": patient.date_of_birth,
+        "sex": patient.sex,
+        "national_id": patient.national_id,
+        "health_insurance_number": patient.health_insurance_number,
+        "deceased_at": patient.deceased_at,
+    }
+
+
+def patient_apply(data: t.PatientData, *, create: bool) -> Patient:
+    """Create (when `create`) or update the patient the HIS describes."""
+    try:
+        return ward_services.patient_save_from_his(
+            mrn=data.mrn, values=_patient_values(data), create=create
+        )
+    except (ApplicationError, ValidationError) as error:
+        raise _problem(error, "PID^1^3") from error
+
+
+def allergies_apply(patient: Patient, allergies: tuple[t.AllergyData, ...] | None) -> None:
+    """Add or update these allergies (None: the HIS said nothing about them); never removes."""
+    if allergies is None:
+        return
+    rows = []
+    for index, allergy in enumerate(allergies, start=1):
+        code, name = allergen_resolve(allergy.allergen, location=f"AL1^{index}^3")
+        rows.append(
+            {
+                "allergen_code": code,
+                "allergen_name": name[:200],
+                "severity": allergy.severity,
+                "reaction": allergy.reaction,
+            }
+        )
+    try:
+        ward_services.allergies_replace_from_his(patient=patient, allergies=rows)
+    except ValidationError as error:
+        raise _problem(error, "AL1") from error
+
+
+def _admission(patient: Patient, visit: t.VisitData | None, *, adopt: bool = True) -> Admission:
+    """The admission the message is about: by visit number, else the open one. An open admission
+    typed in by hand before the interface existed is adopted by the first visit number."""
+    number = visit.visit_number if visit else ""
+    if number:
+        found = Admission.objects.filter(visit_number=number).first()
+        if found is not None:
+            if found.patient_id != patient.pk:
+                raise t.InboundProblem(
+                    "VISIT_CONFLICT",
+                    f"Visit {number} belongs to another patient here.",
+                    location="PV1^1^19",
+                    hl7_error="207",
+                )
+            return found
+        open_one = Admission.objects.filter(patient=patient, discharged_at__isnull=True).first()
+        if adopt and open_one is not None and not open_one.visit_number:
+            Admission.objects.filter(pk=open_one.pk).update(visit_number=number)
+            open_one.visit_number = number
+            return open_one
+        raise t.InboundProblem(
+            "VISIT_UNKNOWN",
+            f"Visit {number} of {patient.mrn} is not known here (its admission may not have "
+            "arrived yet).",
+            location="PV1^1^19",
+            hl7_error="204",
+            waiting=True,
+        )
+    open_one = Admission.objects.filter(patient=patient, discharged_at__isnull=True).first()
+    if open_one is None:
+        raise t.InboundProblem(
+            "NOT_ADMITTED",
+            f"{patient.mrn} has no open admission here.",
+            location="PV1^1^19",
+            hl7_error="204",
+            waiting=True,
+        )
+    return open_one
+
+
+def _location(visit: t.VisitData | None) -> tuple[Ward, Bed | None]:
+    ward = ward_resolve(visit.ward_code if visit else "")
+    return ward, bed_resolve(ward, visit.bed_code)
+
+
+@transaction.atomic
+def adt_apply(event: t.AdtEvent) -> str:
+    """Apply one ADT event; returns what was done, in a few words (for the inbox row)."""
+    try:
+        return _ADT[event.kind](event)
+    except (ward_services.HisConflictError, ApplicationError, ValidationError) as error:
+        raise _problem(error, "PV1^1^3") from error
+
+
+def _admit(event: t.AdtEvent) -> str:
+    ward, bed = _location(event.visit)
+    patient = patient_apply(event.patient, create=True)
+    allergies_apply(patient, event.allergies)
+    admission = ward_services.admission_admit_from_his(
+        patient=patient,
+        ward=ward,
+        bed=bed,
+        visit_number=event.visit.visit_number,
+        admitted_at=event.visit.admitted_at or event.occurred_at,
+    )
+    return f"admitted to {admission.ward.code}"
+
+
+def _transfer(event: t.AdtEvent) -> str:
+    ward, bed = _location(event.visit)
+    patient = patient_apply(event.patient, create=False)
+    admission = _admission(patient, event.visit)
+    if not admission.is_open:
+        raise t.InboundProblem(
+            "ADMISSION_CLOSED",
+            f"Visit {admission.visit_number} is closed here: a transfer cannot apply.",
+            location="PV1^1^19",
+        )
+    admission = ward_services.admission_move_from_his(
+        admission=admission, ward=ward, bed=bed, at=event.occurred_at
+    )
+    allergies_apply(patient, event.allergies)
+    return f"transferred to {admission.ward.code}"
+
+
+def _discharge(event: t.AdtEvent) -> str:
+    patient = patient_apply(event.patient, create=False)
+    admission = _admission(patient, event.visit)
+    if not admission.is_open:
+        return "already discharged"
+    at = (event.visit.discharged_at if event.visit else None) or event.occurred_at
+    ward_services.admission_discharge_from_his(admission=admission, at=at)
+    return "discharged, band voided"
+
+
+def _update(event: t.AdtEvent) -> str:
+    complete = bool(event.patient.full_name and event.patient.date_of_birth and event.patient.sex)
+    patient = patient_apply(event.patient, create=complete)
+    allergies_apply(patient, event.allergies)
+    return "patient updated"
+
+
+def _cancel_admit(event: t.AdtEvent) -> str:
+    patient = patient_apply(event.patient, create=False)
+    admission = _admission(patient, event.visit, adopt=False)
+    if admission.cancelled_at is not None:
+        return "already cancelled"
+    ward_services.admission_cancel_from_his(admission=admission, at=event.occurred_at)
+    return "admission cancelled, band voided"
+
+
+def _cancel_transfer(event: t.AdtEvent) -> str:
+    patient = patient_apply(event.patient, create=False)
+    admission = _admission(patient, event.visit)
+    ward = bed = None
+    if event.visit and event.visit.ward_code:
+        ward, bed = _location(event.visit)
+    admission = ward_services.admission_transfer_cancel_from_his(
+        admission=admission, ward=ward, bed=bed
+    )
+    return f"transfer cancelled, back on {admission.ward.code}"
+
+
+def _cancel_discharge(event: t.AdtEvent) -> str:
+    patient = patient_apply(event.patient, create=False)
+    admission = _admission(patient, event.visit, adopt=False)
+    if admission.is_open:
+        return "not discharged"
+    ward_services.admission_reopen_from_his(admission=admission)
+    return "discharge cancelled: print a new band"
+
+
+def _merge(event: t.AdtEvent) -> str:
+    surviving = Patient.objects.filter(mrn=event.patient.mrn).first()
+    prior = Patient.objects.filter(mrn=event.prior_mrn).first()
+    if prior is None:
+        if surviving is None:
+            return "neither record is known here"
+        return "prior record not known here"
+    if surviving is None:
+        # The HIS renamed the record: ours takes the surviving number.
+        Patient.objects.filter(pk=prior.pk).update(mrn=event.patient.mrn)
+        patient_apply(event.patient, create=False)
+        return f"{event.prior_mrn} renumbered {event.patient.mrn}"
+    ward_services.patient_merge_from_his(surviving=surviving, prior=prior)
+    patient_apply(event.patient, create=False)
+    return f"{event.prior_mrn} merged into {event.patient.mrn}"
+
+
+_ADT = {
+    t.ADMIT: _admit,
+    t.TRANSFER: _transfer,
+    t.DISCHARGE: _discharge,
+    t.UPDATE: _update,
+    t.CANCEL_ADMIT: _cancel_admit,
+    t.CANCEL_TRANSFER: _cancel_transfer,
+    t.CANCEL_DISCHARGE: _cancel_discharge,
+    t.MERGE: _merge,
+}
+
+
+# --------------------------------------------------------------------------------- orders
+
+
+def his_verifier():
+    """The interface's own account, as verifier of orders when the site lets the HIS verify
+    (INBOUND_ORDERS_REQUIRE_VERIFICATION = False); None when the pharmacist verifies."""
+    if conf.get("INBOUND_ORDERS_REQUIRE_VERIFICATION"):
+        return None
+    user, created = User.objects.get_or_create(
+        username=HIS_USERNAME,
+        defaults={"first_name": "HIS", "last_name": "interface", "is_active": False},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def _order_values(order: t.OrderData, admission: Admission) -> dict:
+    location = order.locations
+    medication = medication_resolve(order.medication, location=location.get("medication", ""))
+    if order.route not in Route.values:
+        raise t.InboundProblem(
+            "ROUTE_UNKNOWN",
+            f"The route {order.route!r} (HL7 table 0162) is not one we record.",
+            location=location.get("route", ""),
+            hl7_error="103",
+        )
+    if order.route not in (medication.routes or []):
+        raise t.InboundProblem(
+            "ROUTE_NOT_ALLOWED",
+            f"{medication.name} is not given by the route {order.route} here: check the mapping "
+            "of the drug code, or the medication's routes.",
+            location=location.get("route", ""),
+            hl7_error="103",
+        )
+    timing = order.timing
+    values = {
+        "admission": admission,
+        "medication": medication,
+        "dose_value": order.dose_value,
+        "dose_unit": order.dose_unit,
+        "route": order.route,
+        "times_of_day": [],
+        "interval_hours": None,
+        "prn_indication": "",
+        "prn_min_interval_minutes": None,
+        "prn_max_per_24h": None,
+        "start_at": timing.start_at,
+        "stop_at": timing.stop_at,
+        "prescriber_name": order.prescriber_name or "HIS",
+        "instructions": order.instructions,
+    }
+    if timing.kind == t.TIMES:
+        values.update(
+            schedule_kind=ScheduleKind.TIMES_OF_DAY, times_of_day=list(timing.times_of_day)
+        )
+    elif timing.kind == t.INTERVAL:
+        values.update(schedule_kind=ScheduleKind.INTERVAL, interval_hours=timing.interval_hours)
+    elif timing.kind == t.ONCE:
+        # One dose: due at the start; the order stays open for a day so that a late dose is a
+        # TOO_LATE warning at the bedside rather than an inactive order.
+        day = timing.start_at + timedelta(hours=24)
+        values.update(
+            schedule_kind=ScheduleKind.INTERVAL,
+            interval_hours=24,
+            stop_at=min(timing.stop_at, day) if timing.stop_at else day,
+        )
+    else:
+        values.update(
+            schedule_kind=ScheduleKind.PRN,
+            prn_indication=timing.prn_indication,
+            prn_min_interval_minutes=timing.prn_min_interval_minutes,
+            prn_max_per_24h=timing.prn_max_per_24h,
+        )
+    return values
+
+
+def _find_order(order: t.OrderData) -> MedicationOrder | None:
+    found = None
+    if order.placer_number:
+        found = MedicationOrder.objects.filter(placer_order_number=order.placer_number).first()
+    if found is None and order.filler_number:
+        found = MedicationOrder.objects.filter(filler_order_number=order.filler_number).first()
+    return found
+
+
+@transaction.atomic
+def orders_apply(message: t.OrderMessage) -> str:
+    """Apply every order of one message, or none."""
+    patient = Patient.objects.filter(mrn=message.patient.mrn).first()
+    if patient is None:
+        raise t.InboundProblem(
+            "PATIENT_UNKNOWN",
+            f"Patient {message.patient.mrn} is not known here (the admission may not have "
+            "arrived yet).",
+            location="PID^1^3",
+            hl7_error="204",
+            waiting=True,
+        )
+    done = []
+    for order in message.orders:
+        try:
+            done.append(_order_apply(order, patient, message.visit))
+        except (ApplicationError, ValidationError) as error:
+            raise _problem(error, f"ORC^{message.orders.index(order) + 1}") from error
+    return "; ".join(done)
+
+
+# One branch per order control (new, change, discontinue/cancel, hold, release) and its refusals:
+# kept in one place so that every case an HIS can send is read together.
+def _order_apply(order: t.OrderData, patient: Patient, visit: t.VisitData | None) -> str:  # noqa: C901
+    number = order.placer_number or order.filler_number
+    existing = _find_order(order)
+    if existing is not None and existing.admission.patient_id != patient.pk:
+        raise t.InboundProblem(
+            "ORDER_OTHER_PATIENT",
+            f"Order {number} belongs to another patient here.",
+            location="ORC^1^2",
+            hl7_error="205",
+        )
+    if order.control == t.NEW:
+        if existing is not None:
+            raise t.InboundProblem(
+                "ORDER_NUMBER_IN_USE",
+                f"Order {number} already exists here; a change is sent as XO.",
+                location="ORC^1^2",
+                hl7_error="205",
+            )
+        admission = _admission(patient, visit)
+        if not admission.is_open:
+            raise t.InboundProblem(
+                "ADMISSION_CLOSED",
+                f"Visit {admission.visit_number} is closed here: no new orders.",
+                location="PV1^1^19",
+            )
+        values = _order_values(order, admission)
+        values.update(
+            placer_order_number=order.placer_number, filler_order_number=order.filler_number
+        )
+        created = pharmacy_services.order_create_from_his(values=values, verifier=his_verifier())
+        return f"order {number} {created.status}"
+    if existing is None:
+        raise t.InboundProblem(
+            "ORDER_UNKNOWN",
+            f"Order {number} is not known here (the new order may not have arrived yet).",
+            location="ORC^1^2",
+            hl7_error="204",
+            waiting=True,
+        )
+    status = existing.status
+    ended = status in (OrderStatus.DISCONTINUED, OrderStatus.COMPLETED)
+    if order.control == t.CHANGE:
+        if ended:
+            raise t.InboundProblem(
+                "ORDER_ENDED",
+                f"Order {number} has ended here; it cannot be changed.",
+                location="ORC^1^1",
+            )
+        values = _order_values(order, existing.admission)
+        values.pop("admission")
+        if order.filler_number and not existing.filler_order_number:
+            values["filler_order_number"] = order.filler_number
+        changed = pharmacy_services.order_change_from_his(
+            order=existing, values=values, verifier=his_verifier()
+        )
+        return f"order {number} changed, {changed.status}"
+    reason = (
+        order.reason
+        or {
+            t.HOLD: "Held by the HIS",
+            t.RELEASE: "Released by the HIS",
+            t.DISCONTINUE: "Discontinued by the HIS",
+            t.CANCEL: "Cancelled by the HIS",
+        }[order.control]
+    )
+    if order.control in (t.DISCONTINUE, t.CANCEL):
+        if ended:
+            return f"order {number} already ended"
+        pharmacy_services.order_discontinue(order=existing, reason=reason)
+        return f"order {number} discontinued"
+    if order.control == t.HOLD:
+        if status == OrderStatus.ON_HOLD or ended:
+            return f"order {number} already {status}"
+        if status == OrderStatus.PENDING_VERIFICATION:
+            raise t.InboundProblem(
+                "HOLD_UNVERIFIED",
+                f"Order {number} awaits verification and cannot be put on hold: do not verify "
+                "it until the HIS releases it, or discontinue it.",
+                location="ORC^1^1",
+            )
+        pharmacy_services.order_hold(order=existing, reason=reason)
+        return f"order {number} on hold"
+    if status != OrderStatus.ON_HOLD:
+        if ended:
+            raise t.InboundProblem(
+                "ORDER_ENDED",
+                f"Order {number} has ended here; it cannot be released.",
+                location="ORC^1^1",
+            )
+        return f"order {number} already {status}"
+    pharmacy_services.order_resume(order=existing, reason=reason)
+    return f"order {number} released"

@@ -1,0 +1,287 @@
+"""What the bedside API answers, as the OpenAPI schema describes it (/api/v1/schema/).
+
+The views build their answers from the check's result and the ward's rows (scanning/api/views.py);
+these serializers are their contract: drf-spectacular publishes them, and the schemathesis pass
+(tests/fuzz/test_api_schema.py) checks every answer it provokes against them. A field added to an
+answer belongs here too."""
+
+from rest_framework import serializers
+
+from scanning.api.serializers import AdministrationOutputSerializer
+
+# ------------------------------------------------------------------------------ shared pieces
+
+
+class ClockWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="CLOCK_SKEW: the cart's clock is off the server's")
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class TransferSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    from_ward = serializers.CharField()
+    from_bed = serializers.CharField(allow_null=True)
+    recent = serializers.BooleanField(help_text="within TRANSFER_NOTICE_HOURS: the cart says so")
+
+
+class PatientBriefSerializer(serializers.Serializer):
+    mrn = serializers.CharField()
+    full_name = serializers.CharField()
+
+
+class PatientSerializer(PatientBriefSerializer):
+    date_of_birth = serializers.DateField()
+
+
+# ------------------------------------------------------------------------------ scan/check/
+
+
+class AllergySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    severity = serializers.CharField()
+    severity_label = serializers.CharField()
+    reaction = serializers.CharField()
+
+
+class CheckedPatientSerializer(PatientSerializer):
+    allergies = AllergySerializer(many=True)
+    transfer = TransferSerializer(allow_null=True)
+
+
+class CheckedOrderSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    medication = serializers.CharField()
+    dose = serializers.CharField(allow_null=True, help_text='amount and unit, e.g. "500 mg"')
+    route = serializers.CharField(help_text="HL7 table 0162 code")
+    route_name = serializers.CharField(help_text="the route in words, in the request's language")
+    status = serializers.CharField()
+    prn = serializers.BooleanField()
+
+
+class CheckedScheduledDoseSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    due_at = serializers.DateTimeField()
+    state = serializers.CharField()
+
+
+class DoseSummarySerializer(serializers.Serializer):
+    ordered = serializers.CharField(allow_null=True)
+    scanned = serializers.CharField(allow_null=True)
+    comparison = serializers.CharField(help_text="how the scanned amount compares to the order")
+
+
+class OverrideReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField(help_text="in the language of the request")
+    needs_comment = serializers.BooleanField()
+
+
+class FindingSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="a stable rule code (docs/rules.md, DESIGN.md §4)")
+    severity = serializers.ChoiceField(choices=["STOP", "WARN"])
+    message = serializers.CharField(help_text="in the language of the request")
+    data = serializers.DictField(help_text="the facts behind the finding, per code")
+    override_reasons = OverrideReasonSerializer(
+        many=True, help_text="empty: a STOP that no reason lets through"
+    )
+
+
+class WitnessNameSerializer(serializers.Serializer):
+    name = serializers.CharField()
+
+
+class CheckOutputSerializer(serializers.Serializer):
+    verdict = serializers.CharField(help_text="go, warn or stop")
+    patient = CheckedPatientSerializer(
+        allow_null=True,
+        help_text="null when the band identifies nobody (void, superseded, unknown)",
+    )
+    order = CheckedOrderSerializer(allow_null=True)
+    scheduled_dose = CheckedScheduledDoseSerializer(allow_null=True)
+    dose = DoseSummarySerializer(allow_null=True)
+    findings = FindingSerializer(many=True)
+    witness = WitnessNameSerializer(allow_null=True, help_text="the second nurse, once accepted")
+    warnings = ClockWarningSerializer(many=True)
+
+
+class RecordOutputSerializer(AdministrationOutputSerializer):
+    warnings = ClockWarningSerializer(many=True)
+
+
+class CorrectOutputSerializer(serializers.Serializer):
+    entered_in_error = AdministrationOutputSerializer()
+    replacement = AdministrationOutputSerializer(allow_null=True)
+    warnings = ClockWarningSerializer(many=True)
+
+
+class OutcomeOutputSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["recorded", "refused", "not_recorded"])
+    endpoint = serializers.CharField(required=False)
+    status = serializers.IntegerField(required=False)
+    answer = serializers.DictField(required=False, help_text="the answer kept under the key")
+
+
+# ------------------------------------------------------------------------------ scan/decode/
+
+
+class DecodeOutputSerializer(serializers.Serializer):
+    symbols = serializers.ListField(
+        child=serializers.DictField(), help_text="each symbol read and what its payload says"
+    )
+
+
+# ------------------------------------------------------------------------------ auth
+
+
+class CsrfOutputSerializer(serializers.Serializer):
+    csrf_token = serializers.CharField()
+
+
+class LoginOutputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField()
+    display_name = serializers.CharField(help_text="as the ward says it: family name first")
+    roles = serializers.ListField(child=serializers.CharField())
+
+
+class ReleasedSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ReleaseOutputSerializer(serializers.Serializer):
+    released = ReleasedSerializer()
+
+
+# ------------------------------------------------------------------------------ the MAR
+
+
+class PrnTimesSerializer(serializers.Serializer):
+    last_given_at = serializers.DateTimeField(allow_null=True)
+    next_allowed_at = serializers.DateTimeField(allow_null=True)
+    min_interval_minutes = serializers.IntegerField(allow_null=True)
+    max_per_24h = serializers.CharField(allow_null=True)
+
+
+class DoseRecordSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    reason = serializers.CharField()
+    reason_label = serializers.CharField()
+    comment = serializers.CharField()
+    at = serializers.DateTimeField()
+    by = serializers.CharField()
+    mine = serializers.BooleanField()
+    correctable_until = serializers.DateTimeField(
+        allow_null=True, help_text="until when she may mark her own record entered in error"
+    )
+
+
+class MarDoseSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    due_at = serializers.DateTimeField()
+    state = serializers.CharField()
+    timing = serializers.CharField(help_text="upcoming, due, overdue, missed or the dose's state")
+    administrations = serializers.ListField(child=serializers.UUIDField())
+    records = DoseRecordSerializer(many=True)
+
+
+class OrderAllergySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    severity = serializers.CharField()
+
+
+class MarOrderSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    medication = serializers.CharField()
+    dose = serializers.CharField(allow_null=True)
+    route = serializers.CharField()
+    route_name = serializers.CharField()
+    allergies = OrderAllergySerializer(many=True, help_text="allergies this order conflicts with")
+    prn = PrnTimesSerializer(allow_null=True)
+    schedule = serializers.CharField()
+    times_of_day = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    interval_hours = serializers.IntegerField(allow_null=True)
+    prn_indication = serializers.CharField()
+    status = serializers.CharField()
+    doses = MarDoseSerializer(many=True)
+
+
+class MarAdmissionSerializer(serializers.Serializer):
+    ward = serializers.CharField()
+    bed = serializers.CharField(allow_null=True)
+    admitted_at = serializers.DateTimeField()
+    transfer = TransferSerializer(allow_null=True)
+
+
+class MarOutputSerializer(serializers.Serializer):
+    patient = PatientSerializer()
+    date = serializers.DateField()
+    admission = MarAdmissionSerializer(allow_null=True)
+    orders = MarOrderSerializer(many=True)
+    administrations = AdministrationOutputSerializer(many=True)
+
+
+class RecentRecordSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    medication = serializers.CharField()
+    amount = serializers.CharField(allow_null=True)
+    route_name = serializers.CharField()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    reason_label = serializers.CharField()
+    at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    by = serializers.CharField()
+
+
+class RecentRecordsOutputSerializer(serializers.Serializer):
+    hours = serializers.IntegerField()
+    records = RecentRecordSerializer(many=True)
+
+
+# ------------------------------------------------------------------------------ the ward
+
+
+class DueDoseSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    patient = PatientBriefSerializer()
+    bed = serializers.CharField(allow_null=True)
+    medication = serializers.CharField()
+    dose = serializers.CharField(allow_null=True)
+    route = serializers.CharField()
+
+
+class WardDueOutputSerializer(serializers.Serializer):
+    ward = serializers.CharField()
+    doses = DueDoseSerializer(many=True)
+
+
+class UnrecordedCheckSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    checked_at = serializers.DateTimeField()
+    verdict = serializers.CharField()
+    nurse = serializers.CharField()
+    patient = PatientBriefSerializer()
+    bed = serializers.CharField(allow_null=True)
+    medication = serializers.CharField()
+    dose = serializers.CharField(allow_null=True)
+    route = serializers.CharField()
+    route_name = serializers.CharField()
+    due_at = serializers.DateTimeField(allow_null=True)
+
+
+class UnrecordedChecksOutputSerializer(serializers.Serializer):
+    checks = UnrecordedCheckSerializer(many=True)
+
+
+class AcknowledgeOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    reason = serializers.CharField()
+    by = serializers.CharField()
+    at = serializers.DateTimeField()

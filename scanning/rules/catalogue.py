@@ -1,0 +1,679 @@
+"""One entry per finding code: its clinical area, severity, when it is raised, its messages in
+Vietnamese and English, and the override reasons a nurse may give for it.
+
+This is the single source: the severity a rule reports, the order findings are shown in, which
+codes can be overridden and with which reasons, and which reasons need a comment all come from
+here, and so does docs/rules.md (`make rules-doc`), the page a hospital's pharmacy and
+therapeutics committee signs off. The rule itself is in the module named after the entry's area
+(scanning/rules/<area>.py), its tests in tests/scanning/rules/test_<area>.py.
+
+A message is a template: `{name}` is filled by the rule (a medication name, a time, an amount).
+Where one code has several wordings (a discharged patient rather than one never admitted, a dose
+compared by units scanned or by the amount the nurse gives) each is a variant; a code with one
+wording has the variant "default". A variant's own severity, where it has one, overrides the
+code's (a severe allergy is a STOP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from string import Formatter
+
+from scanning.rules.codes import FindingCode, Severity
+
+STOP, WARN = Severity.STOP, Severity.WARN
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class Area:
+    name: str  # the module under scanning/rules/ that holds its rules
+    title: str
+    about: str
+
+
+AREAS: tuple[Area, ...] = (
+    Area("identity", "Identity", "who gives the medication, and to whom: performer, band, patient"),
+    Area("entry", "Entry", "what each slot holds and how it got there: the kind of code, typing"),
+    Area("product", "Product", "each scanned unit: formulary, serial, lot, recall, expiry"),
+    Area("allergy", "Allergy", "the patient's allergies against the scanned medication"),
+    Area("order", "Order", "which order the scan is for, its status and route"),
+    Area("dose", "Dose", "the ordered dose against the units scanned and the amount given"),
+    Area("timing", "Timing", "the scheduled dose the scan belongs to and its time window"),
+    Area("prn", "PRN", "as-needed orders: minimum interval and 24-hour maximum"),
+    Area("witness", "Witness", "the second nurse who cross-checks high-alert medication"),
+)
+
+
+@dataclass(frozen=True)
+class OverrideReason:
+    vi: str
+    en: str
+    needs_comment: bool = False
+
+
+# A physician's verbal order and "other" need words: who ordered, what happened.
+REASONS: dict[str, OverrideReason] = {
+    "PATIENT_TRANSFERRED": OverrideReason("Người bệnh vừa chuyển khoa", "Patient just transferred"),
+    "COVERING_OTHER_WARD": OverrideReason("Đang hỗ trợ khoa khác", "Covering another ward"),
+    "PRESCRIBER_AWARE": OverrideReason(
+        "Bác sĩ đã biết và chỉ định", "Prescriber aware and ordered it"
+    ),
+    "TOLERATED_BEFORE": OverrideReason(
+        "Người bệnh đã dùng trước đây không sao", "Tolerated before"
+    ),
+    "OTHER_ORDER_INTENDED": OverrideReason("Đúng y lệnh này", "This order was intended"),
+    "REMAINDER_WASTED": OverrideReason("Phần thừa đã hủy", "Remainder wasted"),
+    "MULTI_DOSE_CONTAINER": OverrideReason("Lọ/bút dùng nhiều lần", "Multi-dose container"),
+    "PATIENT_REFUSED_PART": OverrideReason("Người bệnh từ chối một phần", "Patient refused part"),
+    "INSUFFICIENT_STOCK": OverrideReason("Không đủ thuốc", "Not enough stock"),
+    "PHYSICIAN_ORDER": OverrideReason(
+        "Theo chỉ định của bác sĩ", "Physician's order", needs_comment=True
+    ),
+    "PATIENT_LEAVING_UNIT": OverrideReason("Người bệnh sắp rời khoa", "Patient leaving the unit"),
+    "PROCEDURE_SCHEDULED": OverrideReason("Có thủ thuật theo lịch", "Procedure scheduled"),
+    "PATIENT_UNAVAILABLE": OverrideReason("Người bệnh vắng mặt", "Patient unavailable"),
+    "CLINICAL_DELAY": OverrideReason("Trì hoãn vì lý do lâm sàng", "Clinical delay"),
+    "DAMAGED_BARCODE": OverrideReason("Mã vạch hỏng", "Damaged barcode"),
+    "NO_BARCODE": OverrideReason("Không có mã vạch", "No barcode"),
+    "SCANNER_FAILURE": OverrideReason("Máy quét hỏng", "Scanner failure"),
+    "OTHER": OverrideReason("Khác (ghi rõ)", "Other (explain)", needs_comment=True),
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    vi: str
+    en: str
+    severity: Severity | None = None  # this wording's own severity, where it is not the code's
+
+    def fields(self) -> set[str]:
+        parsed = [part for text in (self.vi, self.en) for part in Formatter().parse(text)]
+        return {name for _literal, name, _spec, _conversion in parsed if name}
+
+
+@dataclass(frozen=True)
+class Entry:
+    code: FindingCode
+    area: str
+    severity: Severity
+    when: str  # for the committee's page, in English
+    messages: Mapping[str, Message]
+    override_reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def reasons_needing_comment(self) -> tuple[str, ...]:
+        return tuple(r for r in self.override_reasons if REASONS[r].needs_comment)
+
+    def severities(self) -> set[Severity]:
+        return {message.severity or self.severity for message in self.messages.values()}
+
+
+def _one(vi: str, en: str) -> dict[str, Message]:
+    return {DEFAULT: Message(vi, en)}
+
+
+_WITNESS_VI = (
+    "{medications} là thuốc nguy cơ cao: cần một điều dưỡng khác kiểm tra chéo (quét thẻ và "
+    "nhập mã PIN)."
+)
+_WITNESS_EN = (
+    "{medications} is high-alert: another nurse must scan their badge and enter their PIN."
+)
+
+
+def _witness(vi: str, en: str) -> Message:
+    return Message(_WITNESS_VI + vi, _WITNESS_EN + en)
+
+
+ENTRIES: tuple[Entry, ...] = (
+    # --- identity ---------------------------------------------------------------------------
+    Entry(
+        FindingCode.PERFORMER_NOT_ALLOWED,
+        "identity",
+        STOP,
+        "the person scanning is inactive or may not give medication (a pharmacist)",
+        _one(
+            "Tài khoản này không được phép dùng thuốc cho người bệnh. Cần điều dưỡng thực hiện.",
+            "This account may not give medication. A nurse must do it.",
+        ),
+    ),
+    Entry(
+        FindingCode.PATIENT_UNKNOWN,
+        "identity",
+        STOP,
+        "the band's GSRN matches no patient",
+        _one(
+            "Vòng tay không khớp với người bệnh nào. Không được dùng thuốc; báo điều dưỡng trưởng.",
+            "This wristband matches no patient. Do not give; tell the charge nurse.",
+        ),
+    ),
+    Entry(
+        FindingCode.WRISTBAND_VOID,
+        "identity",
+        STOP,
+        "the band was voided, superseded or never issued (the discharge band of a patient not "
+        "readmitted since says PATIENT_NOT_ADMITTED or PATIENT_DECEASED instead)",
+        _one(
+            "Vòng tay này đã bị hủy hoặc thay thế. Quét vòng tay hiện tại của người bệnh.",
+            "This wristband was voided or replaced. Scan the patient's current band.",
+        ),
+    ),
+    Entry(
+        FindingCode.PATIENT_DECEASED,
+        "identity",
+        STOP,
+        "the patient is recorded as deceased (alone: not also PATIENT_NOT_ADMITTED)",
+        _one(
+            "Người bệnh {mrn} đã được ghi nhận tử vong. Không được dùng thuốc.",
+            "Patient {mrn} is recorded as deceased. Do not give.",
+        ),
+    ),
+    Entry(
+        FindingCode.PATIENT_NOT_ADMITTED,
+        "identity",
+        STOP,
+        "the patient has no open admission",
+        {
+            DEFAULT: Message(
+                "Người bệnh {mrn} hiện không nằm điều trị nội trú. Không được dùng thuốc.",
+                "Patient {mrn} is not admitted. Do not give.",
+            ),
+            "discharged": Message(
+                "Người bệnh {mrn} đã ra viện lúc {discharged_at}. Không được dùng thuốc; "
+                "báo điều dưỡng trưởng.",
+                "Patient {mrn} was discharged at {discharged_at}. Do not give; tell the "
+                "charge nurse.",
+            ),
+        },
+    ),
+    Entry(
+        FindingCode.WRONG_WARD,
+        "identity",
+        WARN,
+        "the admission's ward is not the cart's ward (only when the cart has a ward)",
+        _one(
+            "Người bệnh nằm ở khoa {patient_ward}, không phải khoa của xe thuốc ({cart_ward}). "
+            "Kiểm tra lại người bệnh.",
+            "The patient is on ward {patient_ward}, not this cart's ward {cart_ward}. "
+            "Check the patient.",
+        ),
+        ("PATIENT_TRANSFERRED", "COVERING_OTHER_WARD", "OTHER"),
+    ),
+    # --- entry ------------------------------------------------------------------------------
+    Entry(
+        FindingCode.UNKNOWN_CODE,
+        "entry",
+        STOP,
+        "a scan is neither wristband, badge nor known product",
+        {
+            "patient": Message(
+                "Mã ở ô người bệnh không phải vòng tay, thẻ nhân viên hay thuốc đã biết. "
+                "Hãy quét lại.",
+                "The code in the patient slot is not a wristband, badge or known product. "
+                "Scan again.",
+            ),
+            "medication": Message(
+                "Mã ở ô thuốc không phải vòng tay, thẻ nhân viên hay thuốc đã biết. Hãy quét lại.",
+                "The code in the medication slot is not a wristband, badge or known product. "
+                "Scan again.",
+            ),
+            "witness": Message(
+                "Mã ở ô người kiểm tra chéo không phải vòng tay, thẻ nhân viên hay thuốc đã biết. "
+                "Hãy quét lại.",
+                "The code in the witness slot is not a wristband, badge or known product. "
+                "Scan again.",
+            ),
+        },
+    ),
+    Entry(
+        FindingCode.WRONG_SCAN_KIND,
+        "entry",
+        STOP,
+        "a product in the patient slot, a wristband in the medication slot, a badge where "
+        "neither belongs",
+        {
+            "patient": Message(
+                "Ô người bệnh cần quét vòng tay, không phải {kind}.",
+                "The patient slot takes the wristband, not a {kind}.",
+            ),
+            "medication": Message(
+                "Ô thuốc cần quét mã trên thuốc, không phải {kind}.",
+                "The medication slot takes the product code, not a {kind}.",
+            ),
+            "witness": Message(
+                "Ô người kiểm tra chéo cần quét thẻ nhân viên, không phải {kind}.",
+                "The witness slot takes a staff badge, not a {kind}.",
+            ),
+        },
+    ),
+    Entry(
+        FindingCode.KEYED_ENTRY,
+        "entry",
+        WARN,
+        "an identifier was typed, not scanned (counted in compliance reports)",
+        {
+            "wristband": Message(
+                "Mã vòng tay được nhập tay, không quét. Chọn lý do.",
+                "The wristband code was typed, not scanned. Choose a reason.",
+            ),
+            "medication": Message(
+                "Mã thuốc được nhập tay, không quét. Chọn lý do.",
+                "The medication code was typed, not scanned. Choose a reason.",
+            ),
+            "both": Message(
+                "Mã vòng tay và thuốc được nhập tay, không quét. Chọn lý do.",
+                "The wristband and medication codes were typed, not scanned. Choose a reason.",
+            ),
+        },
+        ("DAMAGED_BARCODE", "NO_BARCODE", "SCANNER_FAILURE", "OTHER"),
+    ),
+    # --- product ----------------------------------------------------------------------------
+    Entry(
+        FindingCode.PRODUCT_UNKNOWN,
+        "product",
+        STOP,
+        "the GTIN is not in the formulary",
+        _one(
+            "Mã thuốc {gtin} không có trong danh mục. Không được dùng; báo khoa Dược.",
+            "Product {gtin} is not in the formulary. Do not give; tell pharmacy.",
+        ),
+    ),
+    Entry(
+        FindingCode.DUPLICATE_SCAN,
+        "product",
+        STOP,
+        "the same unit (GTIN + serial) was scanned twice in one check",
+        _one(
+            "Viên/ống số sê-ri {serial} được quét {count} lần. Mỗi viên/ống chỉ quét một lần.",
+            "The unit with serial {serial} was scanned {count} times. Scan each unit once.",
+        ),
+    ),
+    Entry(
+        FindingCode.SERIAL_ALREADY_USED,
+        "product",
+        STOP,
+        "this GS1 serial was already administered (an entered-in-error record's too)",
+        _one(
+            "{product} số sê-ri {serial} đã được dùng trước đây. Lấy viên/ống khác.",
+            "{product} with serial {serial} was already given. Use another unit.",
+        ),
+    ),
+    Entry(
+        FindingCode.LOT_RECALLED,
+        "product",
+        STOP,
+        "the lot is recalled",
+        _one(
+            "Lô {lot} của {product} đã bị thu hồi. Không được dùng; trả lại khoa Dược.",
+            "Lot {lot} of {product} has been recalled. Do not give; return it to pharmacy.",
+        ),
+    ),
+    Entry(
+        FindingCode.PRODUCT_EXPIRED,
+        "product",
+        STOP,
+        "the GS1 expiry is before today's local date (day 00 = end of month)",
+        {
+            DEFAULT: Message(
+                "{product} đã hết hạn ngày {expiry}. Lấy hộp khác.",
+                "{product} expired on {expiry}. Use another pack.",
+            ),
+            "lot": Message(
+                "{product} lô {lot} đã hết hạn ngày {expiry}. Lấy hộp khác.",
+                "{product} lot {lot} expired on {expiry}. Use another pack.",
+            ),
+        },
+    ),
+    Entry(
+        FindingCode.KEYED_LOT_EXPIRY_MISSING,
+        "product",
+        STOP,
+        "a typed medication code lacks its lot or expiry, so recall and expiry cannot be checked",
+        _one(
+            "Mã thuốc {gtin} được nhập tay nhưng thiếu số lô hoặc hạn dùng. Nhập cả số lô và "
+            "hạn dùng in trên vỉ/hộp để kiểm tra thu hồi và hạn dùng.",
+            "The medication code {gtin} was typed without its lot or expiry. Type the lot and "
+            "expiry printed on the pack so that recalls and expiry can be checked.",
+        ),
+    ),
+    # --- allergy ----------------------------------------------------------------------------
+    Entry(
+        FindingCode.ALLERGY,
+        "allergy",
+        WARN,
+        "the medication's substance or allergy class is in the patient's allergies; STOP when "
+        "any matching allergy is severe",
+        {
+            DEFAULT: Message(
+                "Người bệnh dị ứng {allergies}. Cân nhắc trước khi dùng {medications}.",
+                "The patient is allergic to {allergies}. Check before giving {medications}.",
+            ),
+            "severe": Message(
+                "Người bệnh dị ứng {allergies}: không được dùng {medications}.",
+                "The patient is allergic to {allergies}: do not give {medications}.",
+                STOP,
+            ),
+        },
+        ("PRESCRIBER_AWARE", "TOLERATED_BEFORE", "OTHER"),
+    ),
+    # --- order ------------------------------------------------------------------------------
+    Entry(
+        FindingCode.MIXED_PRODUCTS,
+        "order",
+        STOP,
+        "the scanned products differ in active substance or dose form (one medication per check)",
+        _one(
+            "Đã quét nhiều thuốc khác nhau ({medications}). Mỗi lần chỉ quét một thuốc.",
+            "Different medications scanned ({medications}). Scan one medication at a time.",
+        ),
+    ),
+    Entry(
+        FindingCode.NOT_ORDERED,
+        "order",
+        STOP,
+        "no order of the patient has this substance and dose form",
+        _one(
+            "Không có y lệnh {medications} cho người bệnh này. Không được dùng.",
+            "{medications} is not ordered for this patient. Do not give.",
+        ),
+    ),
+    Entry(
+        FindingCode.ORDER_NOT_VERIFIED,
+        "order",
+        STOP,
+        "the order awaits pharmacist verification",
+        _one(
+            "Y lệnh {medication} chưa được dược sĩ duyệt. Không được dùng.",
+            "The {medication} order awaits pharmacist verification. Do not give.",
+        ),
+    ),
+    Entry(
+        FindingCode.ORDER_ON_HOLD,
+        "order",
+        STOP,
+        "the order is on hold",
+        _one(
+            "Y lệnh {medication} đang tạm ngưng. Không được dùng.",
+            "The {medication} order is on hold. Do not give.",
+        ),
+    ),
+    Entry(
+        FindingCode.ORDER_DISCONTINUED,
+        "order",
+        STOP,
+        "the order was discontinued",
+        _one(
+            "Y lệnh {medication} đã bị ngưng. Không được dùng.",
+            "The {medication} order was discontinued. Do not give.",
+        ),
+    ),
+    Entry(
+        FindingCode.ORDER_NOT_ACTIVE,
+        "order",
+        STOP,
+        "the order is completed, or now is before its start (inclusive) or after its stop "
+        "(exclusive)",
+        {
+            DEFAULT: Message(
+                "Y lệnh {medication} không còn hiệu lực. Không được dùng.",
+                "The {medication} order is no longer active. Do not give.",
+            ),
+            "not_started": Message(
+                "Y lệnh {medication} chỉ bắt đầu từ {start}. Không được dùng.",
+                "The {medication} order starts at {start}. Do not give.",
+            ),
+            "ended": Message(
+                "Y lệnh {medication} đã kết thúc lúc {stop}. Không được dùng.",
+                "The {medication} order ended at {stop}. Do not give.",
+            ),
+        },
+    ),
+    Entry(
+        FindingCode.ORDER_MISMATCH,
+        "order",
+        WARN,
+        "the scan matches a usable order other than the one the cart selected",
+        _one(
+            "Thuốc đã quét thuộc y lệnh {medication} (#{order_id}), không phải y lệnh đã chọn "
+            "(#{requested}). Kiểm tra lại.",
+            "The scanned medication is for the {medication} order (#{order_id}), not the "
+            "selected order (#{requested}). Check.",
+        ),
+        ("OTHER_ORDER_INTENDED", "OTHER"),
+    ),
+    Entry(
+        FindingCode.ROUTE_MISMATCH,
+        "order",
+        STOP,
+        "the ordered route is not listed for a scanned product, or its dose form cannot go by it",
+        {
+            DEFAULT: Message(
+                "Y lệnh dùng đường {route_name} ({route}), nhưng {medications} không dùng được "
+                "đường này. Không được dùng.",
+                "The order is for the {route_name} route ({route}), but {medications} cannot be "
+                "given that way. Do not give.",
+            ),
+            "intrathecal": Message(
+                "Y lệnh dùng đường {route_name} ({route}), nhưng {medications} không dùng được "
+                "đường này. Không được dùng. Tiêm nội tủy nhầm thuốc có thể gây tử vong.",
+                "The order is for the {route_name} route ({route}), but {medications} cannot be "
+                "given that way. Do not give. The wrong drug given intrathecally can kill.",
+            ),
+        },
+    ),
+    # --- dose -------------------------------------------------------------------------------
+    Entry(
+        FindingCode.DOSE_UNIT_MISMATCH,
+        "dose",
+        STOP,
+        "the ordered dose, the scanned units or the amount cannot be compared (mass vs volume "
+        "with no strength, IU vs mg, bad formulary data)",
+        {
+            "scanned": Message(
+                "Không so được liều y lệnh {ordered} với thuốc đã quét ({strengths}). Hỏi dược sĩ.",
+                "The ordered {ordered} cannot be compared with the scanned product "
+                "({strengths}). Ask pharmacy.",
+            ),
+            "scanned_amount": Message(
+                "Không so được liều y lệnh {ordered} (lượng định dùng {amount}) với thuốc đã quét "
+                "({strengths}). Hỏi dược sĩ.",
+                "The ordered {ordered} (amount to give {amount}) cannot be compared with the "
+                "scanned product ({strengths}). Ask pharmacy.",
+            ),
+            "amount": Message(
+                "Không so được lượng {amount} với liều y lệnh {ordered}. Hỏi dược sĩ.",
+                "The amount {amount} cannot be compared with the {ordered} ordered. Ask pharmacy.",
+            ),
+        },
+    ),
+    Entry(
+        FindingCode.DOSE_EXCEEDED,
+        "dose",
+        STOP,
+        "the units scanned or the amount to give are more than the ordered dose (a divisible "
+        "unit holding more than the dose is PARTIAL_UNIT)",
+        {
+            "scanned": Message(
+                "Đã quét {scanned}, nhiều hơn liều y lệnh {ordered}. Bỏ bớt viên/ống thừa.",
+                "Scanned {scanned}, more than the {ordered} ordered. Remove the extra units.",
+            ),
+            "amount": Message(
+                "Lượng định dùng {amount} nhiều hơn liều y lệnh {ordered}.",
+                "The amount to give, {amount}, is more than the {ordered} ordered.",
+            ),
+            "scanned_amount": Message(
+                "Đã quét {scanned}, nhiều hơn lượng định dùng {amount}. Bỏ bớt viên/ống thừa.",
+                "Scanned {scanned}, more than the {amount} to give. Remove the extra units.",
+            ),
+        },
+    ),
+    Entry(
+        FindingCode.AMOUNT_NOT_SCANNED,
+        "dose",
+        STOP,
+        "the amount to give is more than the units scanned (unscanned medication)",
+        _one(
+            "Lượng định dùng {amount} nhiều hơn lượng đã quét {scanned}. "
+            "Quét từng viên/ống sẽ dùng.",
+            "The amount to give, {amount}, is more than the {scanned} scanned. "
+            "Scan every unit you give.",
+        ),
+    ),
+    Entry(
+        FindingCode.PARTIAL_UNIT,
+        "dose",
+        WARN,
+        "divisible units hold more than the dose by less than their smallest unit: give part, "
+        "waste or keep the rest",
+        {
+            DEFAULT: Message(
+                "Chỉ dùng {give} trong {scanned} đã quét. Phần còn lại {waste}: hủy hoặc bảo quản "
+                "theo quy định và ghi nhận.",
+                "Give only {give} of the {scanned} scanned. The remaining {waste}: waste or keep "
+                "as per policy, and document it.",
+            ),
+            "volume": Message(
+                "Chỉ dùng {give} ({volume}) trong {scanned} đã quét. Phần còn lại {waste}: hủy "
+                "hoặc bảo quản theo quy định và ghi nhận.",
+                "Give only {give} ({volume}) of the {scanned} scanned. The remaining {waste}: "
+                "waste or keep as per policy, and document it.",
+            ),
+        },
+        ("REMAINDER_WASTED", "MULTI_DOSE_CONTAINER", "OTHER"),
+    ),
+    Entry(
+        FindingCode.DOSE_INCOMPLETE,
+        "dose",
+        WARN,
+        "the units scanned or the amount to give are less than the ordered dose",
+        {
+            "scanned": Message(
+                "Đã quét {scanned}, y lệnh {ordered}: còn thiếu {missing}. Quét thêm, hoặc ghi "
+                "nhận liều một phần kèm lý do.",
+                "Scanned {scanned} of the {ordered} ordered: {missing} short. Scan more, or "
+                "record a partial dose with a reason.",
+            ),
+            "amount": Message(
+                "Lượng định dùng {amount} ít hơn liều y lệnh {ordered}. "
+                "Ghi nhận liều một phần kèm lý do.",
+                "The amount to give, {amount}, is less than the {ordered} ordered. "
+                "Record a partial dose with a reason.",
+            ),
+        },
+        ("PATIENT_REFUSED_PART", "INSUFFICIENT_STOCK", "PHYSICIAN_ORDER", "OTHER"),
+    ),
+    # --- timing -----------------------------------------------------------------------------
+    Entry(
+        FindingCode.NO_SCHEDULED_DOSE,
+        "timing",
+        STOP,
+        "a scheduled (non-PRN) order has no scheduled dose around now",
+        _one(
+            "Y lệnh {medication} không có liều nào theo lịch quanh thời điểm này. Hỏi dược sĩ.",
+            "The {medication} order has no scheduled dose around now. Ask pharmacy.",
+        ),
+    ),
+    Entry(
+        FindingCode.ALREADY_GIVEN,
+        "timing",
+        STOP,
+        "the scheduled dose nearest to now already has a given record",
+        _one(
+            "Liều {due} đã được dùng. Không được dùng lại.",
+            "The {due} dose has already been given. Do not give it again.",
+        ),
+    ),
+    Entry(
+        FindingCode.TOO_EARLY,
+        "timing",
+        WARN,
+        "before the window of the admission's ward (default 60 min; 30 min for time-critical "
+        "medication); exactly on the edge is inside",
+        _one("Sớm {early} so với giờ dùng {due}.", "{early} early for the {due} dose."),
+        ("PATIENT_LEAVING_UNIT", "PROCEDURE_SCHEDULED", "PHYSICIAN_ORDER", "OTHER"),
+    ),
+    Entry(
+        FindingCode.TOO_LATE,
+        "timing",
+        WARN,
+        "after the window of the admission's ward (default 60 min; 30 min for time-critical "
+        "medication); exactly on the edge is inside; never a STOP",
+        _one("Trễ {late} so với giờ dùng {due}.", "{late} late for the {due} dose."),
+        ("PATIENT_UNAVAILABLE", "CLINICAL_DELAY", "PHYSICIAN_ORDER", "OTHER"),
+    ),
+    # --- prn --------------------------------------------------------------------------------
+    Entry(
+        FindingCode.PRN_TOO_SOON,
+        "prn",
+        STOP,
+        "the minimum interval since the order's last given dose has not elapsed (exactly "
+        "elapsed is fine)",
+        _one(
+            "Liều khi cần gần nhất lúc {last}; phải cách ít nhất {interval}. Chờ thêm {wait}.",
+            "Last PRN dose at {last}; at least {interval} must pass. Wait {wait} more.",
+        ),
+    ),
+    Entry(
+        FindingCode.PRN_MAX_EXCEEDED,
+        "prn",
+        STOP,
+        "this dose would take the rolling 24-hour total above the order's maximum",
+        _one(
+            "Liều này đưa tổng trong 24 giờ lên {total}, vượt mức tối đa {maximum}.",
+            "This dose would bring the 24-hour total to {total}, above the {maximum} maximum.",
+        ),
+    ),
+    # --- witness ----------------------------------------------------------------------------
+    Entry(
+        FindingCode.WITNESS_REQUIRED,
+        "witness",
+        STOP,
+        "high-alert medication (ordered or scanned) without another active nurse's badge and PIN",
+        {
+            "missing": _witness("", ""),
+            "not_a_badge": _witness(
+                " Mã ở ô người kiểm tra chéo không phải thẻ nhân viên.",
+                " The witness slot does not hold a staff badge.",
+            ),
+            "unknown_badge": _witness(
+                " Không nhận ra thẻ của người kiểm tra chéo.", " The witness badge is not known."
+            ),
+            "same_person": _witness(
+                " Người kiểm tra chéo phải là người khác, không phải bạn.",
+                " The witness must be someone other than you.",
+            ),
+            "inactive": _witness(
+                " Tài khoản của người kiểm tra chéo không còn hoạt động.",
+                " The witness's account is not active.",
+            ),
+            "pharmacist": _witness(
+                " Dược sĩ không thể là người kiểm tra chéo.", " A pharmacist cannot witness."
+            ),
+            "not_allowed": _witness(
+                " Người kiểm tra chéo phải là người được phép cho người bệnh dùng thuốc.",
+                " The witness must be allowed to give medication.",
+            ),
+            "pin": _witness(
+                " Mã PIN của người kiểm tra chéo không đúng.", " The witness PIN is wrong."
+            ),
+        },
+    ),
+)
+
+CATALOGUE: dict[FindingCode, Entry] = {
+    code: entry for code in FindingCode for entry in ENTRIES if entry.code is code
+}
+
+# What the rest of the system reads, derived from the entries above.
+CODE_ORDER: tuple[str, ...] = tuple(str(code) for code in FindingCode)
+CODE_RANK: dict[str, int] = {code: rank for rank, code in enumerate(CODE_ORDER)}
+WARN_CODES = frozenset(str(e.code) for e in CATALOGUE.values() if e.severity is WARN)
+OVERRIDE_REASONS: dict[str, tuple[str, ...]] = {
+    str(e.code): e.override_reasons for e in CATALOGUE.values() if e.override_reasons
+}
+REASONS_NEEDING_COMMENT = frozenset(code for code, r in REASONS.items() if r.needs_comment)
+OVERRIDE_REASON_LABELS: dict[str, tuple[str, str]] = {  # (vi, en)
+    code: (reason.vi, reason.en) for code, reason in REASONS.items()
+}

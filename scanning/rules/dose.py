@@ -1,0 +1,252 @@
+"""Dose: the ordered dose against the units scanned and the amount the nurse gives.
+
+The arithmetic is exact (scanning/dose.py). The findings:
+
+- Dose findings need every unit in the medication slot to be a known product; an unknown or
+  wrong-kind unit is already a STOP and a total without it would be wrong.
+- Scanned less than ordered → DOSE_INCOMPLETE (WARN: scan more, or record a partial dose with a
+  reason); more → DOSE_EXCEEDED (STOP), except that divisible units together more than the dose
+  by less than their smallest unit (insulin 6 IU from a 1000 IU vial; 2 × 5000 IU for 7500 IU)
+  are PARTIAL_UNIT (WARN: give part, waste or keep the rest). A whole spare unit is DOSE_EXCEEDED.
+- With `amount` (what the nurse gives): more than ordered → DOSE_EXCEEDED; less →
+  DOSE_INCOMPLETE; more than was scanned → AMOUNT_NOT_SCANNED (STOP: unscanned medication);
+  scanned more than the amount → PARTIAL_UNIT or DOSE_EXCEEDED as above.
+- Formulary data that cannot be computed with (unknown unit, strength per 0) or amounts of
+  dimensions that do not meet (IU vs mg) are DOSE_UNIT_MISMATCH, never an exception.
+
+Words and severities: catalogue.py. Tests: tests/scanning/rules/test_dose.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from scanning.dose import (
+    Comparison,
+    DoseComparison,
+    Pack,
+    Quantity,
+    Strength,
+    compare_amount,
+    compare_dose,
+    format_decimal,
+    to_decimal,
+)
+from scanning.rules.codes import FindingCode
+from scanning.rules.core import DoseSummary, Findings, medications
+from scanning.rules.facts import (
+    CheckFacts,
+    MedicationFacts,
+    OrderFacts,
+    ReplacementFacts,
+    ScannedUnit,
+)
+
+# Bad formulary data (unknown unit, per 0, a float) must give a STOP, never an exception.
+DATA_ERRORS = (ValueError, TypeError, ArithmeticError)
+
+
+@dataclass
+class DoseOutcome:
+    summary: DoseSummary | None
+    this_dose: Fraction | None  # this dose in the order's unit, for the PRN maximum
+
+
+def strength(medication: MedicationFacts) -> Strength:
+    return Strength(
+        Quantity(medication.strength_value, medication.strength_unit),
+        Quantity(medication.per_value, medication.per_unit),
+    )
+
+
+def share(part: DoseComparison, order: OrderFacts) -> Fraction:
+    """`part.scanned` as an amount of the order's unit (the comparison's units may differ)."""
+    ordered = part.ordered.exact()
+    given = part.scanned.exact() if part.scanned is not None else ordered
+    return Fraction(order.dose_value) * (given / ordered if ordered else 1)
+
+
+def _exact(value: Fraction) -> Decimal | None:
+    decimal = to_decimal(value)
+    return decimal if Fraction(decimal) == value else None
+
+
+def _too_much(
+    out: Findings,
+    comparison: DoseComparison,
+    divisible: bool,
+    strengths: list[Strength],
+    variant: str,
+    fields: dict,
+    **data,
+) -> None:
+    """More scanned than is to be given: a partial unit, or a spare unit to put back."""
+    if not (divisible and comparison.excess_within_one_unit):
+        if not out.has(FindingCode.DOSE_EXCEEDED):
+            out.add(FindingCode.DOSE_EXCEEDED, fields, variant=variant, **data)
+        return
+    give, waste = comparison.ordered, comparison.excess
+    volume = None
+    if strengths and all(s.same_concentration(strengths[0]) for s in strengths):
+        first = strengths[0]
+        if give.dimension == first.amount.dimension != first.per.dimension:
+            volume = _exact(
+                give.exact(first.amount.unit) / first.amount.exact() * first.per.exact()
+            )
+            volume = None if volume is None else Quantity(volume, first.per.unit)
+    out.add(
+        FindingCode.PARTIAL_UNIT,
+        {"give": give, "volume": volume, "scanned": comparison.scanned, "waste": waste},
+        variant="default" if volume is None else "volume",
+        give=give.as_data(),
+        give_volume=volume.as_data() if volume is not None else None,
+        waste=waste.as_data(),
+        scanned=comparison.scanned.as_data(),
+    )
+
+
+def check_dose(
+    facts: CheckFacts | ReplacementFacts,
+    order: OrderFacts,
+    known: list[tuple[int, ScannedUnit]],
+    out: Findings,
+    *,
+    spare_units_given_back: bool = False,
+) -> DoseOutcome:
+    """`spare_units_given_back`: units scanned beyond the amount were not given (a correction to
+    less than the record said), not a spare unit still on the tray to put back."""
+    products = [unit.product for _index, unit in known]
+    scanned_medications = medications(known)
+    amount = facts.amount
+    ordered = dose = given = scanned_vs_given = None
+    strengths: list[Strength] = []
+    try:
+        ordered = Quantity(order.dose_value, order.dose_unit)
+        ordered_strength = strength(order.medication)
+        packs = [
+            Pack(Quantity(p.quantity, p.quantity_unit), strength(p.medication)) for p in products
+        ]
+        strengths = [pack.strength for pack in packs]
+        dose = compare_dose(ordered, packs, ordered_strength=ordered_strength)
+        if amount is not None:
+            # The nurse's mL are of the product in hand when the packs share a concentration.
+            uniform = all(s.same_concentration(strengths[0]) for s in strengths)
+            reference = strengths[0] if uniform else ordered_strength
+            given = compare_amount(
+                ordered, amount, amount_strength=reference, ordered_strength=ordered_strength
+            )
+            scanned_vs_given = compare_dose(amount, packs, ordered_strength=reference)
+    except DATA_ERRORS:
+        dose = given = scanned_vs_given = None
+
+    comparisons = [dose] if amount is None else [dose, given, scanned_vs_given]
+    if any(c is None or c.comparison is Comparison.INCOMPARABLE for c in comparisons):
+        strengths_text = ", ".join(
+            dict.fromkeys(
+                f"{format_decimal(m.strength_value)} {m.strength_unit}/"
+                f"{format_decimal(m.per_value)} {m.per_unit}"
+                for m in scanned_medications
+            )
+        )
+        out.add(
+            FindingCode.DOSE_UNIT_MISMATCH,
+            {
+                "ordered": f"{format_decimal(order.dose_value)} {order.dose_unit}",
+                "amount": amount,
+                "strengths": strengths_text,
+            },
+            variant="scanned" if amount is None else "scanned_amount",
+            order_id=order.id,
+            ordered={"value": format_decimal(order.dose_value), "unit": order.dose_unit},
+            amount=amount.as_data() if amount is not None else None,
+            strengths=strengths_text,
+        )
+        summary = None
+        if dose is not None:
+            summary = DoseSummary(dose.ordered, None, str(Comparison.INCOMPARABLE))
+        elif ordered is not None:
+            summary = DoseSummary(ordered, None, str(Comparison.INCOMPARABLE))
+        return DoseOutcome(summary, None)
+
+    summary = DoseSummary(dose.ordered, dose.scanned, str(dose.comparison))
+    divisible = all(m.divisible for m in scanned_medications)
+    data = {
+        "order_id": order.id,
+        "ordered": dose.ordered.as_data(),
+        "scanned": dose.scanned.as_data(),
+    }
+    if amount is None:
+        fields = {"scanned": dose.scanned, "ordered": dose.ordered}
+        if dose.comparison is Comparison.LESS:
+            out.add(
+                FindingCode.DOSE_INCOMPLETE,
+                {**fields, "missing": dose.shortfall},
+                variant="scanned",
+                missing=dose.shortfall.as_data(),
+                **data,
+            )
+        elif dose.comparison is Comparison.MORE:
+            _too_much(out, dose, divisible, strengths, "scanned", fields, **data)
+        # What is given: the scanned amount when short, else the ordered dose.
+        short = dose.comparison is Comparison.LESS
+        return DoseOutcome(summary, share(dose, order) if short else Fraction(order.dose_value))
+
+    data["amount"] = amount.as_data()
+    if given.comparison is Comparison.MORE:
+        out.add(
+            FindingCode.DOSE_EXCEEDED,
+            {"amount": amount, "ordered": given.ordered},
+            variant="amount",
+            **data,
+        )
+    elif given.comparison is Comparison.LESS:
+        out.add(
+            FindingCode.DOSE_INCOMPLETE,
+            {"amount": amount, "ordered": given.ordered},
+            variant="amount",
+            **data,
+        )
+    if scanned_vs_given.comparison is Comparison.LESS:
+        out.add(
+            FindingCode.AMOUNT_NOT_SCANNED,
+            {"amount": amount, "scanned": scanned_vs_given.scanned},
+            **data,
+        )
+    elif scanned_vs_given.comparison is Comparison.MORE and not spare_units_given_back:
+        _too_much(
+            out,
+            scanned_vs_given,
+            divisible,
+            strengths,
+            "scanned_amount",
+            {"scanned": scanned_vs_given.scanned, "amount": amount},
+            **data,
+        )
+    return DoseOutcome(summary, share(given, order))
+
+
+def check_amount(facts: ReplacementFacts, order: OrderFacts, out: Findings) -> DoseOutcome:
+    """An amount against the ordered dose alone (a record with no units), through the ordered
+    medication's strength."""
+    amount = facts.amount
+    ordered = Quantity(order.dose_value, order.dose_unit)
+    try:
+        ordered_strength = strength(order.medication)
+        given = compare_amount(
+            ordered, amount, amount_strength=ordered_strength, ordered_strength=ordered_strength
+        )
+    except DATA_ERRORS:
+        given = None
+    data = {"order_id": order.id, "ordered": ordered.as_data(), "amount": amount.as_data()}
+    fields = {"amount": amount, "ordered": ordered}
+    if given is None or given.comparison is Comparison.INCOMPARABLE:
+        out.add(FindingCode.DOSE_UNIT_MISMATCH, fields, variant="amount", **data)
+        return DoseOutcome(DoseSummary(ordered, None, str(Comparison.INCOMPARABLE)), None)
+    if given.comparison is Comparison.MORE:
+        out.add(FindingCode.DOSE_EXCEEDED, fields, variant="amount", **data)
+    elif given.comparison is Comparison.LESS:
+        out.add(FindingCode.DOSE_INCOMPLETE, fields, variant="amount", **data)
+    summary = DoseSummary(ordered, given.scanned, str(given.comparison))
+    return DoseOutcome(summary, share(given, order))

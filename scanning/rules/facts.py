@@ -1,0 +1,163 @@
+"""What the rules are given: plain, frozen facts read by the caller (scanning/selectors.py) from
+the database, the scans and the clock. Nothing here queries or imports Django."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from scanning.dose import Quantity
+
+
+@dataclass(frozen=True)
+class MedicationFacts:
+    id: int
+    name: str
+    substance_code: str
+    allergy_class_code: str
+    dose_form: str
+    routes: frozenset[str]
+    strength_value: Decimal
+    strength_unit: str
+    per_value: Decimal
+    per_unit: str
+    high_alert: bool
+    time_critical: bool
+    divisible: bool
+
+
+@dataclass(frozen=True)
+class ProductFacts:
+    gtin: str
+    quantity: Decimal
+    quantity_unit: str
+    medication: MedicationFacts
+
+
+@dataclass(frozen=True)
+class ScannedUnit:
+    kind: str  # what the scan parsed as: "medication" | "wristband" | "badge" | "unknown"
+    gtin: str | None
+    lot: str | None
+    serial: str | None
+    expiry: date | None
+    keyed: bool
+    product: ProductFacts | None  # None when the GTIN is not in the formulary
+
+
+@dataclass(frozen=True)
+class PatientScan:
+    kind: str
+    keyed: bool
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    id: int
+    mrn: str
+    full_name: str
+    date_of_birth: date
+    deceased: bool
+
+
+@dataclass(frozen=True)
+class AdmissionFacts:
+    id: int
+    ward_code: str
+    window_minutes: int
+    time_critical_window_minutes: int
+
+
+@dataclass(frozen=True)
+class AllergyFacts:
+    code: str
+    name: str
+    severity: str  # "mild" | "moderate" | "severe" | "unknown"
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    id: int
+    medication: MedicationFacts
+    dose_value: Decimal
+    dose_unit: str
+    route: str
+    status: str  # pharmacy OrderStatus values
+    verified: bool
+    start_at: datetime
+    stop_at: datetime | None
+    is_prn: bool
+    prn_min_interval_minutes: int | None
+    prn_max_per_24h: Decimal | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DoseFacts:
+    id: int
+    order_id: int
+    due_at: datetime
+    state: str
+    given: bool  # has a counting "completed" administration
+
+
+@dataclass(frozen=True)
+class PriorDose:
+    """A counting given dose (the caller leaves out records entered in error)."""
+
+    order_id: int
+    administered_at: datetime
+    amount: Decimal
+    unit: str
+
+
+@dataclass(frozen=True)
+class StaffFacts:
+    id: int
+    may_administer: bool
+    is_pharmacist: bool
+    active: bool
+
+
+@dataclass(frozen=True)
+class CheckFacts:
+    now: datetime
+    tz: ZoneInfo  # Asia/Ho_Chi_Minh for local dates
+    cart_ward_code: str | None
+    patient_scan: PatientScan
+    patient: PatientFacts | None  # None: the band's GSRN matches no patient
+    band_active: bool  # False: voided, superseded or never issued
+    admission: AdmissionFacts | None  # the open admission, None if not admitted
+    allergies: tuple[AllergyFacts, ...]
+    units: tuple[ScannedUnit, ...]  # the medication slot, in scan order
+    orders: tuple[OrderFacts, ...]  # the patient's orders (all statuses) on the open admission
+    # scheduled doses of those orders within ±24 h of now; the bedside reads only each order's
+    # last dose at or before now and first after it, the only candidates for timing.nearest_dose
+    doses: tuple[DoseFacts, ...]
+    prior_doses: tuple[PriorDose, ...]  # counting given doses of the PRN orders, last 48 h
+    used_serials: frozenset[tuple[str, str]]  # (gtin, serial) administered, entered-in-error too
+    recalled_lots: frozenset[tuple[str, str]]  # (gtin, lot)
+    performer: StaffFacts
+    witness_scan_kind: str | None  # kind scanned in the witness slot, None if nothing
+    witness: StaffFacts | None  # resolved from the witness badge, None if unknown badge
+    witness_pin_ok: bool
+    requested_order_id: int | None = None  # the cart may say which order it means
+    # When the band is not active: the discharge time of the admission it was the active band of
+    # when that admission closed (voided by the discharge, not by a reprint); else None.
+    band_discharged_at: datetime | None = None
+    amount: Quantity | None = None  # what the nurse says she gives (partial dose, partial unit)
+
+
+@dataclass(frozen=True)
+class ReplacementFacts:
+    """A correction's replacement of a given record: the record's own units as scanned, the
+    record's time as now, and the order's other counting doses (not the record replaced)."""
+
+    now: datetime
+    tz: ZoneInfo
+    order: OrderFacts
+    units: tuple[ScannedUnit, ...]
+    prior_doses: tuple[PriorDose, ...]
+    amount: Quantity

@@ -1,0 +1,27 @@
+"""Every area's rows, for the tests that run over all codes."""
+
+from tests.scanning.rules import (
+    test_allergy,
+    test_dose,
+    test_entry,
+    test_identity,
+    test_order,
+    test_prn,
+    test_product,
+    test_timing,
+    test_witness,
+)
+
+AREA_TESTS = (
+    test_identity,
+    test_entry,
+    test_product,
+    test_allergy,
+    test_order,
+    test_dose,
+    test_timing,
+    test_prn,
+    test_witness,
+)
+POSITIVE = [row for module in AREA_TESTS for row in module.POSITIVE]
+NEGATIVE = [row for module in AREA_TESTS for row in module.NEGATIVE]
