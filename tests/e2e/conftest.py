@@ -1,5 +1,7 @@
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -80,6 +82,17 @@ def demo(transactional_db):
     with time_machine.travel(DEMO_NOW, tick=True) as traveller:
         demo_hospital_load()
         yield traveller
+    live_server_requests_finish()
+
+
+def live_server_requests_finish(timeout: float = 15) -> None:
+    """Wait for the live server's request threads to end before the database is flushed: a
+    request still running when the browser closed (a record, a poll) holds locks that the flush's
+    TRUNCATE would deadlock with on PostgreSQL."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and "process_request" in thread.name:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @pytest.fixture
