@@ -7,7 +7,7 @@ from interop.api import views
 urlpatterns = [
     # The base: a transaction Bundle is POSTed here (with or without the trailing slash).
     path("fhir", views.FhirTransactionApi.as_view(), name="fhir-base"),
-    path("fhir/", views.FhirTransactionApi.as_view()),
+    path("fhir/", views.FhirTransactionSlashApi.as_view()),
     path("fhir/metadata", views.CapabilityStatementApi.as_view(), name="fhir-metadata"),
     path(
         "fhir/MedicationAdministration/<str:external_id>",

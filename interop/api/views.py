@@ -648,6 +648,15 @@ class FhirTransactionApi(FhirApiView):
         return answer
 
 
+class FhirTransactionSlashApi(FhirTransactionApi):
+    """The same base with a trailing slash, which some integration engines add; left out of the
+    schema so that the transaction is one operation there."""
+
+    @extend_schema(exclude=True)
+    def post(self, request):
+        return super().post(request)
+
+
 class FhirNotFoundApi(FhirApiView):
     """Anything else under fhir/: a resource type or interaction we do not serve."""
 

@@ -56,13 +56,13 @@ def bearer(scopes: str = WRITE, name: str = "his") -> str:
     return answer.json()["access_token"]
 
 
-def post(bundle, token=None, version=R5, **headers):
+def post(bundle, token=None, version=R5, base=BASE, **headers):
     extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
     if token:
         extra["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     with time_machine.travel(DEMO_NOW, tick=False):
         return Client().post(
-            BASE,
+            base,
             json.dumps(bundle),
             content_type=f"application/fhir+json; fhirVersion={ASK[version]}",
             **extra,
@@ -415,6 +415,20 @@ def test_the_same_bundle_twice_is_applied_once(his):
     assert (
         MedicationOrder.objects.filter(placer_order_number__startswith="YL2026-0777").count() == 2
     )
+
+
+def test_the_base_without_its_slash_is_the_same_transaction_and_one_schema_operation(his):
+    token = bearer()
+    first = post(b.transaction(), token, base=BASE.rstrip("/"))
+    second = post(b.transaction(), token)
+
+    assert first.status_code == second.status_code == 200
+    assert second["Idempotent-Replayed"] == "true"
+    assert FhirTransaction.objects.count() == 1
+    schema = Client()
+    schema.force_login(User.objects.get(username="quantri"))
+    paths = schema.get("/api/v1/schema/").json()["paths"]
+    assert [p for p in paths if p.rstrip("/") == "/api/v1/fhir"] == ["/api/v1/fhir"]
 
 
 def test_an_idempotency_key_replays_the_first_answer_even_without_a_bundle_identifier(his):
