@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "pharmacy",
     "scanning",
     "interop",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

@@ -107,7 +107,7 @@ def test_the_scan_compliance_report_page(browser, live_server, transactional_db)
     """docs/screenshots/report-scan-compliance.png, on the hand-counted report data."""
     import time_machine
 
-    from tests.pharmacy.report_data import D1, D2, NOW, build_report_data
+    from tests.backoffice.report_data import D1, D2, NOW, build_report_data
 
     with time_machine.travel(NOW, tick=True):
         data = build_report_data()

@@ -23,7 +23,7 @@ from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from hospital.admin_site import pharmacy_site
+from backoffice.admin_site import pharmacy_site
 from hospital.models import AccessLog, AccessReason, Role, User
 from hospital.scopes import SCOPES
 from hospital.service_accounts import service_account_create

@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from hospital.admin_site import pharmacy_site
+from backoffice.admin_site import pharmacy_site
 from pharmacy.demo import demo_hospital_load
 from pharmacy.models import MedicationOrder, OrderStatus
 from tests.scanning.conftest import DEMO_NOW
@@ -144,7 +144,7 @@ def site_pages() -> list[str]:
         "/pharmacy/password_change/",
         f"/pharmacy/verify/{MedicationOrder.objects.filter(status=OrderStatus.PENDING_VERIFICATION, admission__patient__mrn='BN2026000115').get().external_id}/",
     ]
-    from pharmacy.reports.definitions import REPORTS
+    from backoffice.reports.definitions import REPORTS
 
     pages += [f"/pharmacy/reports/{slug}/" for slug in REPORTS]
     for model in pharmacy_site._registry:

@@ -92,8 +92,8 @@ def test_demo_load_command_prints_logins(capsys):
 
 @pytest.mark.usefixtures("frozen_demo")
 def test_the_demo_ward_dashboard_counts_no_dose_of_the_deceased_or_of_unverified_orders():
+    from backoffice.reports.selectors import ward_dashboard_get
     from pharmacy.models import MedicationOrder, OrderStatus
-    from pharmacy.reports.selectors import ward_dashboard_get
     from tests.scanning.conftest import DEMO_NOW
     from wards.models import Ward
 

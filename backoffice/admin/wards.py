@@ -1,0 +1,113 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
+from backoffice.printing.services import MAX_WRISTBANDS_PER_PRINT
+from backoffice.printing.views import WRISTBAND_PERMISSION, wristbands_response
+from hospital.exceptions import ApplicationError
+from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
+
+
+class BedInline(admin.TabularInline):
+    model = Bed
+    extra = 0
+    fields = ["code"]
+
+
+@admin.register(Ward, site=pharmacy_site)
+class WardAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "window_minutes", "time_critical_window_minutes"]
+    search_fields = ["code", "name"]
+    inlines = [BedInline]
+    filter_horizontal = ["staff"]
+
+
+class AllergyInline(admin.TabularInline):
+    model = Allergy
+    extra = 0
+    fields = ["allergen_code", "allergen_name", "severity", "reaction"]
+
+
+class AdmissionInline(admin.TabularInline):
+    model = Admission
+    extra = 0
+    fields = ["ward", "bed", "admitted_at", "discharged_at"]
+    show_change_link = True
+
+
+@admin.register(Patient, site=pharmacy_site)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ["mrn", "full_name", "date_of_birth", "sex", "gsrn", "deceased_at"]
+    search_fields = ["mrn", "full_name", "gsrn", "national_id", "health_insurance_number"]
+    list_filter = ["sex"]
+    inlines = [AllergyInline, AdmissionInline]
+
+
+@admin.register(Admission, site=pharmacy_site)
+class AdmissionAdmin(admin.ModelAdmin):
+    list_display = ["patient", "ward", "bed", "admitted_at", "discharged_at"]
+    list_filter = ["ward", ("discharged_at", admin.EmptyFieldListFilter)]
+    search_fields = ["patient__mrn", "patient__full_name"]
+    list_select_related = ["patient", "ward", "bed__ward"]
+    autocomplete_fields = ["patient"]
+    actions = ["print_new_wristband"]
+    change_form_template = "pharmacy/print/admission_change_form.html"
+
+    def has_print_wristband_permission(self, request):
+        return request.user.has_perm(WRISTBAND_PERMISSION)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            "can_print_wristband": self.has_print_wristband_permission(request),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(
+        description=_("Print a new wristband (voids the current one)"),
+        permissions=["print_wristband"],
+    )
+    def print_new_wristband(self, request, queryset):
+        """One PDF with a page per open admission (a band printer prints a band per page);
+        closed admissions are skipped and named."""
+        closed = [str(admission) for admission in queryset if not admission.is_open]
+        if closed:
+            self.message_user(
+                request,
+                _("No wristband for closed admissions: %(admissions)s")
+                % {"admissions": "; ".join(closed)},
+                messages.WARNING,
+            )
+        admissions = [admission for admission in queryset if admission.is_open]
+        if not admissions:
+            return None
+        if len(admissions) > MAX_WRISTBANDS_PER_PRINT:
+            self.message_user(
+                request,
+                _("Select at most %(count)d admissions at a time.")
+                % {"count": MAX_WRISTBANDS_PER_PRINT},
+                messages.ERROR,
+            )
+            return None
+        try:
+            return wristbands_response(request, admissions)
+        except ApplicationError as error:
+            # e.g. discharged meanwhile: nothing was issued, the transaction rolled back
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+
+
+@admin.register(Wristband, site=pharmacy_site)
+class WristbandAdmin(ReadOnlyAdmin):
+    list_display = [
+        "patient",
+        "instance",
+        "admission",
+        "printed_at",
+        "printed_by",
+        "voided_at",
+        "void_reason",
+    ]
+    list_filter = [("voided_at", admin.EmptyFieldListFilter)]
+    search_fields = ["patient__mrn", "patient__full_name", "patient__gsrn"]
+    list_select_related = ["patient", "admission__ward", "printed_by"]

@@ -1,0 +1,899 @@
+"""The reports as pages: each turns its selector's figures into headline numbers, tables (shown
+on the page and downloadable as CSV) and one chart, with the definition of every figure.
+
+Presentation only: the counting lives in `selectors.py`, the drawing in `charts.py`."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.utils import formats, timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from backoffice.reports import charts, selectors
+from backoffice.reports.selectors import ReportFilter
+from pharmacy.models import AllergyAcknowledgementReason
+from scanning import rules
+from scanning.models import NotGivenReason
+
+Cell = str | int | Decimal | None
+
+
+@dataclass(frozen=True)
+class Table:
+    slug: str
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Cell, ...]]
+    # Columns holding percentages (shown with "%"); the CSV keeps the bare number.
+    percent_columns: frozenset[int] = frozenset()
+    note: str = ""
+    has_total: bool = False  # the last row is the total
+    nowrap_columns: frozenset[int] = frozenset({0})
+
+    def display_rows(self) -> list[list[dict]]:
+        """Rows for the page: each cell with whether it is a number and a percentage."""
+        return [
+            [
+                {
+                    "value": value,
+                    "number": isinstance(value, int | Decimal) and not isinstance(value, bool),
+                    "percent": index in self.percent_columns,
+                    "nowrap": index in self.nowrap_columns,
+                }
+                for index, value in enumerate(row)
+            ]
+            for row in self.rows
+        ]
+
+
+@dataclass(frozen=True)
+class Headline:
+    label: str
+    value: Cell
+    percent: bool = False
+    tone: str = ""  # "", "good", "warn" or "bad": the colour of the number
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    headlines: list[Headline]
+    tables: list[Table]
+    chart: charts.BarChart
+
+    def table(self, slug: str | None) -> Table | None:
+        if not slug:
+            return self.tables[0]
+        return next((t for t in self.tables if t.slug == slug), None)
+
+
+@dataclass(frozen=True)
+class ReportDefinition:
+    slug: str
+    title: Promise
+    summary: Promise
+    definitions: tuple[tuple[Promise, Promise], ...]
+    build: Callable[[ReportFilter, datetime], ReportContent] = field(repr=False)
+
+
+def _english() -> bool:
+    return (translation.get_language() or "vi").startswith("en")
+
+
+def override_reason_label(code: str) -> str:
+    vi, en = rules.OVERRIDE_REASON_LABELS.get(code, (code, code))
+    return en if _english() else vi
+
+
+FINDING_LABELS = {
+    "WRONG_WARD": gettext_lazy("Patient's ward is not the cart's ward"),
+    "ALLERGY": gettext_lazy("Allergy (not severe)"),
+    "ORDER_MISMATCH": gettext_lazy("Scan matched another order than the one chosen"),
+    "PARTIAL_UNIT": gettext_lazy("Part of a unit given, rest wasted"),
+    "DOSE_INCOMPLETE": gettext_lazy("Less than the ordered dose"),
+    "TOO_EARLY": gettext_lazy("Given before the time window"),
+    "TOO_LATE": gettext_lazy("Given after the time window"),
+    "KEYED_ENTRY": gettext_lazy("Code typed, not scanned"),
+}
+
+
+def finding_label(code: str) -> str:
+    return str(FINDING_LABELS.get(code, code))
+
+
+def not_given_label(code: str) -> str:
+    try:
+        return str(NotGivenReason(code).label)
+    except ValueError:
+        return code
+
+
+def _number(value: Cell) -> str:
+    if value is None:
+        return "–"
+    return formats.number_format(value, use_l10n=True)
+
+
+def _percent_label(value: Decimal | None) -> str:
+    return "–" if value is None else f"{formats.number_format(value, 1, use_l10n=True)} %"
+
+
+# --- 1. Scan compliance -----------------------------------------------------------------------
+
+
+def _compliance_cells(row: selectors.ComplianceRow) -> tuple[Cell, ...]:
+    return (
+        row.given,
+        row.band_scanned,
+        row.band_not_scanned,
+        row.band_rate,
+        row.medication_scanned,
+        row.medication_keyed,
+        row.medication_rate,
+        row.fully_scanned,
+        row.full_rate,
+    )
+
+
+def _compliance_columns(first: str) -> tuple[str, ...]:
+    return (
+        first,
+        _("Doses given"),
+        _("Wristband scanned"),
+        _("Wristband not scanned"),
+        _("Wristband scanned %"),
+        _("Medication scanned"),
+        _("Medication typed"),
+        _("Medication scanned %"),
+        _("Both scanned"),
+        _("Both scanned %"),
+    )
+
+
+COMPLIANCE_PERCENT_COLUMNS = frozenset({4, 7, 9})
+
+
+def _tone_for_rate(rate: Decimal | None) -> str:
+    if rate is None:
+        return ""
+    if rate >= 95:
+        return "good"
+    return "warn" if rate >= 85 else "bad"
+
+
+def build_scan_compliance(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_scan_compliance(filters=filters)
+    total = report.total
+    return ReportContent(
+        headlines=[
+            Headline(_("Doses given"), total.given),
+            Headline(
+                _("Wristband scanned"),
+                total.band_rate,
+                percent=True,
+                tone=_tone_for_rate(total.band_rate),
+            ),
+            Headline(
+                _("Medication scanned"),
+                total.medication_rate,
+                percent=True,
+                tone=_tone_for_rate(total.medication_rate),
+            ),
+            Headline(
+                _("Both scanned"),
+                total.full_rate,
+                percent=True,
+                tone=_tone_for_rate(total.full_rate),
+            ),
+        ],
+        tables=[
+            Table(
+                slug="wards",
+                title=_("By ward"),
+                columns=_compliance_columns(_("Ward")),
+                rows=[(row.label, *_compliance_cells(row)) for row in report.by_ward]
+                + [(_("Total"), *_compliance_cells(total))],
+                percent_columns=COMPLIANCE_PERCENT_COLUMNS,
+                has_total=True,
+            ),
+            Table(
+                slug="nurses",
+                title=_("By nurse"),
+                columns=_compliance_columns(_("Nurse")),
+                rows=[(row.label, *_compliance_cells(row)) for row in report.by_nurse],
+                percent_columns=COMPLIANCE_PERCENT_COLUMNS,
+            ),
+        ],
+        chart=charts.BarChart(
+            title=_("Scan compliance by nurse"),
+            categories=tuple(row.label for row in report.by_nurse),
+            series=tuple(
+                charts.Series(
+                    name=name,
+                    values=tuple(float(getattr(row, attr) or 0) for row in report.by_nurse),
+                    color=color,
+                    labels=tuple(_percent_label(getattr(row, attr)) for row in report.by_nurse),
+                )
+                for name, attr, color in (
+                    (_("Wristband scanned"), "band_rate", charts.GREEN),
+                    (_("Medication scanned"), "medication_rate", charts.BLUE),
+                    (_("Both scanned"), "full_rate", charts.PURPLE),
+                )
+            ),
+            axis_label=_("Doses given (%)"),
+            percent=True,
+            empty_text=_("No doses given in this period."),
+        ),
+    )
+
+
+# --- 2. Overrides -----------------------------------------------------------------------------
+
+
+def build_overrides(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_overrides(filters=filters)
+    return ReportContent(
+        headlines=[
+            Headline(_("Doses given"), report.doses_given),
+            Headline(_("Doses with an override"), report.doses_with_override),
+            Headline(_("Doses with an override %"), report.doses_with_override_rate, percent=True),
+            Headline(_("Overrides"), report.total),
+        ],
+        tables=[
+            Table(
+                slug="codes",
+                title=_("By finding"),
+                columns=(
+                    _("Finding code"),
+                    _("Finding"),
+                    _("Overrides"),
+                    _("Per 100 doses given"),
+                ),
+                rows=[
+                    (row.code, finding_label(row.code), row.count, row.rate) for row in report.rows
+                ]
+                + [(_("Total"), "", report.total, None)],
+                has_total=True,
+            ),
+            Table(
+                slug="reasons",
+                title=_("By finding and reason"),
+                columns=(_("Finding code"), _("Reason code"), _("Reason"), _("Overrides")),
+                rows=[
+                    (row.code, reason, override_reason_label(reason), count)
+                    for row in report.rows
+                    for reason, count in sorted(row.reasons.items(), key=lambda i: (-i[1], i[0]))
+                ],
+            ),
+        ],
+        chart=charts.BarChart(
+            title=_("Overrides by finding"),
+            categories=tuple(f"{row.code} – {finding_label(row.code)}" for row in report.rows),
+            series=(
+                charts.Series(
+                    name=_("Overrides"),
+                    values=tuple(row.count for row in report.rows),
+                    color=charts.ORANGE,
+                    labels=tuple(_number(row.count) for row in report.rows),
+                ),
+            ),
+            axis_label=_("Overrides"),
+            empty_text=_("No overrides in this period."),
+        ),
+    )
+
+
+# --- 3. Missed and late doses -----------------------------------------------------------------
+
+OUTCOME_LABELS = {
+    "on_time": gettext_lazy("On time"),
+    "early": gettext_lazy("Early"),
+    "late": gettext_lazy("Late"),
+    "not_given": gettext_lazy("Reported not given"),
+    "missed": gettext_lazy("Missed"),
+    "open": gettext_lazy("Still open"),
+}
+OUTCOME_COLOURS = {
+    "on_time": charts.GREEN,
+    "early": charts.AMBER,
+    "late": charts.ORANGE,
+    "not_given": charts.GREY,
+    "missed": charts.RED,
+}
+
+
+def _timing_cells(row: selectors.TimingRow, nurse_filtered: bool) -> tuple[Cell, ...]:
+    return (
+        row.due,
+        row.on_time,
+        row.early,
+        row.late,
+        row.not_given,
+        None if nurse_filtered else row.missed,
+        None if nurse_filtered else row.open,
+        row.on_time_rate,
+    )
+
+
+def _local(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def build_dose_timing(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_dose_timing(filters=filters, now=now)
+    total = report.total
+    filtered = report.nurse_filtered
+    shown = [o for o in OUTCOME_COLOURS if not (filtered and o == "missed")]
+    return ReportContent(
+        headlines=[
+            Headline(_("Doses due"), total.due),
+            Headline(
+                _("On time (of doses given)"),
+                total.on_time_rate,
+                percent=True,
+                tone=_tone_for_rate(total.on_time_rate),
+            ),
+            Headline(_("Late"), total.late, tone="warn" if total.late else "good"),
+            Headline(
+                _("Missed"),
+                None if filtered else total.missed,
+                tone="" if filtered else ("bad" if total.missed else "good"),
+            ),
+        ],
+        tables=[
+            Table(
+                slug="wards",
+                title=_("By ward"),
+                columns=(
+                    _("Ward"),
+                    _("Doses due"),
+                    _("On time"),
+                    _("Early"),
+                    _("Late"),
+                    _("Reported not given"),
+                    _("Missed"),
+                    _("Still open"),
+                    _("On time (%)"),
+                ),
+                rows=[(row.label, *_timing_cells(row, filtered)) for row in report.by_ward]
+                + [(_("Total"), *_timing_cells(total, filtered))],
+                percent_columns=frozenset({8}),
+                has_total=True,
+                note=_(
+                    "With a nurse filter only the doses that nurse documented are counted: a "
+                    "missed dose was documented by no one, so it is not shown."
+                )
+                if filtered
+                else "",
+            ),
+            Table(
+                slug="doses",
+                title=_("Late and missed doses"),
+                columns=(
+                    _("Due at"),
+                    _("Ward"),
+                    _("Bed"),
+                    _("Patient"),
+                    _("MRN"),
+                    _("Medication"),
+                    _("Time-critical"),
+                    _("Outcome"),
+                    _("Given at"),
+                    _("Minutes after due time"),
+                    _("Nurse"),
+                ),
+                rows=[
+                    (
+                        _local(line.due_at),
+                        line.ward_code,
+                        line.bed,
+                        line.patient_name,
+                        line.mrn,
+                        line.medication,
+                        _("yes") if line.time_critical else _("no"),
+                        str(OUTCOME_LABELS[line.outcome]),
+                        _local(line.given_at),
+                        line.minutes_late,
+                        line.nurse,
+                    )
+                    for line in report.exceptions
+                ],
+                nowrap_columns=frozenset({0, 8}),
+            ),
+        ],
+        chart=charts.BarChart(
+            title=_("Scheduled doses by outcome"),
+            categories=tuple(row.label for row in report.by_ward),
+            series=tuple(
+                charts.Series(
+                    name=str(OUTCOME_LABELS[outcome]),
+                    values=tuple(getattr(row, outcome) for row in report.by_ward),
+                    color=OUTCOME_COLOURS[outcome],
+                    labels=tuple(_number(getattr(row, outcome)) for row in report.by_ward),
+                )
+                for outcome in shown
+            ),
+            axis_label=_("Doses"),
+            empty_text=_("No doses were due in this period."),
+        ),
+    )
+
+
+# --- 4. Not given -----------------------------------------------------------------------------
+
+
+def build_not_given(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_not_given(filters=filters)
+    total = report.total
+    return ReportContent(
+        headlines=[Headline(_("Doses not given"), total)],
+        tables=[
+            Table(
+                slug="reasons",
+                title=_("By reason"),
+                columns=(_("Reason code"), _("Reason"), _("Doses not given"), _("Share %")),
+                rows=[
+                    (reason, not_given_label(reason), count, selectors.percent_of(count, total))
+                    for reason, count in report.rows
+                ]
+                + [(_("Total"), "", total, None)],
+                percent_columns=frozenset({3}),
+                has_total=True,
+            )
+        ],
+        chart=charts.BarChart(
+            title=_("Doses not given by reason"),
+            categories=tuple(not_given_label(reason) for reason, _count in report.rows),
+            series=(
+                charts.Series(
+                    name=_("Doses not given"),
+                    values=tuple(count for _reason, count in report.rows),
+                    color=charts.GREY,
+                    labels=tuple(_number(count) for _reason, count in report.rows),
+                ),
+            ),
+            axis_label=_("Doses not given"),
+            empty_text=_("No doses were documented as not given in this period."),
+        ),
+    )
+
+
+# --- 5. Unable to scan ------------------------------------------------------------------------
+
+
+def _typed_label(row: selectors.UnableToScanRow) -> str:
+    return _("Wristband") if row.gtin == selectors.WRISTBAND else row.product
+
+
+def build_unable_to_scan(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_unable_to_scan(filters=filters)
+    reasons = sorted(report.doses_by_reason, key=lambda r: (-report.doses_by_reason[r], r))
+    things = list(dict.fromkeys(_typed_label(row) for row in report.rows))
+    doses = {(row.reason, _typed_label(row)): row.doses for row in report.rows}
+    return ReportContent(
+        headlines=[
+            Headline(_("Doses with a typed code"), report.doses),
+            Headline(
+                _("Units typed"),
+                sum(row.units for row in report.rows),
+            ),
+        ],
+        tables=[
+            Table(
+                slug="products",
+                title=_("By reason and product"),
+                columns=(
+                    _("Reason code"),
+                    _("Reason"),
+                    _("Typed"),
+                    _("GTIN"),
+                    _("Doses"),
+                    _("Units typed"),
+                ),
+                rows=[
+                    (
+                        row.reason,
+                        override_reason_label(row.reason),
+                        _typed_label(row),
+                        row.gtin,
+                        row.doses,
+                        row.units,
+                    )
+                    for row in report.rows
+                ],
+            ),
+            Table(
+                slug="reasons",
+                title=_("By reason"),
+                columns=(_("Reason code"), _("Reason"), _("Doses")),
+                rows=[
+                    (reason, override_reason_label(reason), report.doses_by_reason[reason])
+                    for reason in reasons
+                ]
+                + [(_("Total"), "", report.doses)],
+                has_total=True,
+            ),
+        ],
+        chart=charts.BarChart(
+            title=_("Typed instead of scanned, by product and reason"),
+            categories=tuple(things),
+            series=tuple(
+                charts.Series(
+                    name=override_reason_label(reason),
+                    values=tuple(doses.get((reason, thing), 0) for thing in things),
+                    color=colour,
+                    labels=tuple(_number(doses.get((reason, thing), 0)) for thing in things),
+                )
+                for reason, colour in zip(
+                    reasons,
+                    (charts.RED, charts.AMBER, charts.BLUE, charts.GREY, charts.PURPLE),
+                    strict=False,
+                )
+            ),
+            axis_label=_("Doses"),
+            empty_text=_("Every code was scanned in this period."),
+        ),
+    )
+
+
+# --- 6. PRN use -------------------------------------------------------------------------------
+
+
+def _amounts(amounts: dict[str, Decimal]) -> str:
+    return ", ".join(
+        f"{formats.number_format(value.normalize(), use_l10n=True)} {unit}"
+        for unit, value in sorted(amounts.items())
+    )
+
+
+def build_prn(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_prn(filters=filters)
+    return ReportContent(
+        headlines=[
+            Headline(_("PRN doses given"), report.doses),
+            Headline(_("Medications"), sum(1 for row in report.rows if row.doses)),
+        ],
+        tables=[
+            Table(
+                slug="medications",
+                title=_("By medication"),
+                columns=(
+                    _("Medication"),
+                    _("Patients with a PRN order"),
+                    _("Patients given it"),
+                    _("Doses given"),
+                    _("Patient-days with use"),
+                    _("Doses per patient-day with use"),
+                    _("Most doses in one patient-day"),
+                    _("Total amount given"),
+                ),
+                rows=[
+                    (
+                        row.medication,
+                        row.patients_with_order,
+                        row.patients_treated,
+                        row.doses,
+                        row.patient_days,
+                        row.doses_per_patient_day,
+                        row.max_per_patient_day,
+                        _amounts(row.amounts),
+                    )
+                    for row in report.rows
+                ],
+            )
+        ],
+        chart=charts.BarChart(
+            title=_("PRN doses given by medication"),
+            categories=tuple(row.medication for row in report.rows),
+            series=(
+                charts.Series(
+                    name=_("Doses given"),
+                    values=tuple(row.doses for row in report.rows),
+                    color=charts.BLUE,
+                    labels=tuple(_number(row.doses) for row in report.rows),
+                ),
+                charts.Series(
+                    name=_("Patient-days with use"),
+                    values=tuple(row.patient_days for row in report.rows),
+                    color=charts.GREY,
+                    labels=tuple(_number(row.patient_days) for row in report.rows),
+                ),
+            ),
+            axis_label=_("Count"),
+            empty_text=_("No PRN medication in this period."),
+        ),
+    )
+
+
+# --- 7. Allergy acknowledgements --------------------------------------------------------------
+
+
+def acknowledgement_reason_label(code: str) -> str:
+    try:
+        return str(AllergyAcknowledgementReason(code).label)
+    except ValueError:
+        return code
+
+
+def build_allergy_acknowledgements(filters: ReportFilter, now: datetime) -> ReportContent:
+    lines = selectors.report_allergy_acknowledgements(filters=filters)
+    by_reason: dict[str, int] = {}
+    for line in lines:
+        by_reason[line.reason] = by_reason.get(line.reason, 0) + 1
+    reasons = sorted(by_reason, key=lambda code: (-by_reason[code], code))
+    severe = sum(1 for line in lines if line.severe)
+    return ReportContent(
+        headlines=[
+            Headline(_("Orders verified despite an allergy"), len(lines)),
+            Headline(_("Of them severe"), severe, tone="bad" if severe else ""),
+        ],
+        tables=[
+            Table(
+                slug="acknowledgements",
+                title=_("Acknowledgements"),
+                columns=(
+                    _("When"),
+                    _("Pharmacist"),
+                    _("Ward/bed"),
+                    _("Patient"),
+                    _("MRN"),
+                    _("Order"),
+                    _("Allergies"),
+                    _("Reason"),
+                    _("Comment"),
+                ),
+                rows=[
+                    (
+                        _local(line.acknowledged_at),
+                        line.pharmacist,
+                        f"{line.ward_code}/{line.bed or '–'}",
+                        line.patient_name,
+                        line.mrn,
+                        line.order,
+                        line.allergies,
+                        acknowledgement_reason_label(line.reason),
+                        line.comment,
+                    )
+                    for line in lines
+                ],
+            )
+        ],
+        chart=charts.BarChart(
+            title=_("Orders verified despite an allergy, by reason"),
+            categories=tuple(acknowledgement_reason_label(code) for code in reasons),
+            series=(
+                charts.Series(
+                    name=_("Orders"),
+                    values=tuple(by_reason[code] for code in reasons),
+                    color=charts.RED,
+                    labels=tuple(_number(by_reason[code]) for code in reasons),
+                ),
+            ),
+            axis_label=_("Orders"),
+            empty_text=_("No order was verified despite an allergy in this period."),
+        ),
+    )
+
+
+# --- The list ---------------------------------------------------------------------------------
+
+COUNTING = gettext_lazy(
+    "A dose given counts once: records later withdrawn as entered in error do not count, and a "
+    "correction's replacement counts in place of the record it replaces. Records belong to the "
+    "patient's admission ward and to the nurse who recorded them; dates are Vietnam time, both "
+    "ends included."
+)
+
+REPORTS: dict[str, ReportDefinition] = {
+    report.slug: report
+    for report in (
+        ReportDefinition(
+            slug="scan-compliance",
+            title=gettext_lazy("Scan compliance"),
+            summary=gettext_lazy(
+                "How often the wristband and the medication were scanned rather than typed, for "
+                "each ward and nurse."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Doses given"),
+                    gettext_lazy(
+                        "Doses recorded as given at the bedside in the period that still count."
+                    ),
+                ),
+                (
+                    gettext_lazy("Wristband scanned"),
+                    gettext_lazy(
+                        "Doses whose recording shows the patient's wristband read by a scanner or "
+                        "camera. A wristband typed by hand (the KEYED_ENTRY warning), or a record "
+                        "with no scan event at all, is 'not scanned'."
+                    ),
+                ),
+                (
+                    gettext_lazy("Medication scanned"),
+                    gettext_lazy(
+                        "Doses whose every administered unit was scanned. One typed unit makes "
+                        "the dose 'medication typed'."
+                    ),
+                ),
+                (
+                    gettext_lazy("Both scanned"),
+                    gettext_lazy("Doses with the wristband and every unit scanned."),
+                ),
+                (
+                    gettext_lazy("Percentages"),
+                    gettext_lazy("Of doses given; a dash when there were none."),
+                ),
+            ),
+            build=build_scan_compliance,
+        ),
+        ReportDefinition(
+            slug="overrides",
+            title=gettext_lazy("Overrides by finding"),
+            summary=gettext_lazy(
+                "Warnings the nurse accepted with a reason, by finding code and reason."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Overrides"),
+                    gettext_lazy(
+                        "One per warning accepted on a dose given that still counts (a dose may "
+                        "carry several: late and typed, for instance)."
+                    ),
+                ),
+                (
+                    gettext_lazy("Doses with an override"),
+                    gettext_lazy("Doses given with at least one override."),
+                ),
+                (
+                    gettext_lazy("Per 100 doses given"),
+                    gettext_lazy("Overrides of that finding for every 100 doses given."),
+                ),
+            ),
+            build=build_overrides,
+        ),
+        ReportDefinition(
+            slug="dose-timing",
+            title=gettext_lazy("Missed and late doses"),
+            summary=gettext_lazy(
+                "Scheduled doses due in the period and what became of them, against each "
+                "ward's time window."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Doses due"),
+                    gettext_lazy(
+                        "Scheduled doses due in the period, cancelled ones left out (PRN doses "
+                        "are not scheduled)."
+                    ),
+                ),
+                (
+                    gettext_lazy("On time / early / late"),
+                    gettext_lazy(
+                        "Given inside the ward's window around the due time (the time-critical "
+                        "window for time-critical medications; exactly on the edge is inside), "
+                        "before it or after it."
+                    ),
+                ),
+                (
+                    gettext_lazy("Reported not given"),
+                    gettext_lazy("Not given, with a reason (refused, held, NPO…)."),
+                ),
+                (
+                    gettext_lazy("Missed"),
+                    gettext_lazy(
+                        "Nothing recorded and more than 4 hours past the window's end, as the "
+                        "cart shows it."
+                    ),
+                ),
+                (
+                    gettext_lazy("Still open"),
+                    gettext_lazy("Nothing recorded yet, still due or overdue now."),
+                ),
+                (
+                    gettext_lazy("Minutes after due time"),
+                    gettext_lazy("From the due time to the recorded administration time."),
+                ),
+            ),
+            build=build_dose_timing,
+        ),
+        ReportDefinition(
+            slug="not-given",
+            title=gettext_lazy("Not given by reason"),
+            summary=gettext_lazy("Doses documented as not given, by the reason chosen."),
+            definitions=(
+                (
+                    gettext_lazy("Doses not given"),
+                    gettext_lazy(
+                        "Not-given records in the period that were not withdrawn as entered in "
+                        "error."
+                    ),
+                ),
+                (gettext_lazy("Share %"), gettext_lazy("Of all doses not given in the period.")),
+            ),
+            build=build_not_given,
+        ),
+        ReportDefinition(
+            slug="unable-to-scan",
+            title=gettext_lazy("Unable to scan"),
+            summary=gettext_lazy(
+                "Codes typed because they could not be scanned, by reason and product: damaged "
+                "labels and products without a barcode for the pharmacy to fix."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Reason"),
+                    gettext_lazy(
+                        "The reason the nurse chose for the KEYED_ENTRY warning (damaged barcode, "
+                        "no barcode, scanner failure, other)."
+                    ),
+                ),
+                (
+                    gettext_lazy("Doses"),
+                    gettext_lazy("Doses given with that product (or the wristband) typed."),
+                ),
+                (
+                    gettext_lazy("Units typed"),
+                    gettext_lazy("Units of that product typed: a two-tablet dose may count two."),
+                ),
+            ),
+            build=build_unable_to_scan,
+        ),
+        ReportDefinition(
+            slug="prn",
+            title=gettext_lazy("PRN use"),
+            summary=gettext_lazy("As-needed medication given, by medication."),
+            definitions=(
+                (
+                    gettext_lazy("Patients with a PRN order"),
+                    gettext_lazy(
+                        "Patients with a verified PRN order for the medication in force at some "
+                        "time in the period (not filtered by nurse)."
+                    ),
+                ),
+                (
+                    gettext_lazy("Patient-days with use"),
+                    gettext_lazy(
+                        "Distinct (patient, local date) pairs with at least one dose given."
+                    ),
+                ),
+                (
+                    gettext_lazy("Doses per patient-day with use"),
+                    gettext_lazy("Doses given divided by patient-days with use."),
+                ),
+            ),
+            build=build_prn,
+        ),
+        ReportDefinition(
+            slug="allergy-acknowledgements",
+            title=gettext_lazy("Verified despite an allergy"),
+            summary=gettext_lazy(
+                "Orders a pharmacist verified although the patient is documented as allergic to "
+                "the substance or its class: who, when and why."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Acknowledgement"),
+                    gettext_lazy(
+                        "Recorded when the order is verified: the pharmacist, the time, the reason "
+                        "chosen and the allergies as they were shown then. By the patient's ward; "
+                        "the nurse filter does not apply."
+                    ),
+                ),
+                (
+                    gettext_lazy("Of them severe"),
+                    gettext_lazy(
+                        "Acknowledgements naming a severe allergy: the bedside still refuses "
+                        "these doses (ALLERGY stop)."
+                    ),
+                ),
+            ),
+            build=build_allergy_acknowledgements,
+        ),
+    )
+}

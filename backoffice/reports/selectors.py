@@ -1,0 +1,970 @@
+"""Reads for the pharmacy reports and the ward dashboard.
+
+Each report is a fixed number of queries whatever the data: the database groups and counts (by
+annotated yes/no facts where needed, as SQLite cannot aggregate over correlated subqueries);
+Python only adds up those groups, never one row per record.
+
+What counts (the same everywhere, and stated on every page):
+
+- A dose **given** is a "completed" administration that still counts (`counting_given`: not
+  withdrawn as entered in error). A correction's replacement counts instead of the record it
+  replaces, so a corrected dose counts once.
+- Questions about how a given dose was *scanned* (wristband, units, overrides) are answered by its
+  **bedside record**: the completed record that holds the administered units, written by
+  `administration_record` with its scan event and overrides. A replacement written by
+  `administration_correct` holds none of these; it copies the order, performer and
+  `administered_at` of the record it replaces, which is how its bedside record is found, through
+  any number of corrections, in one query.
+- A record belongs to its admission's ward and to its performer (the nurse who recorded it); dates
+  are local (Asia/Ho_Chi_Minh) and both ends of a range are included.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from pharmacy.models import (
+    AllergyAcknowledgement,
+    DoseState,
+    MedicationOrder,
+    OrderStatus,
+    ScheduledDose,
+    ScheduleKind,
+)
+from scanning.models import (
+    AdministeredUnit,
+    Administration,
+    AdministrationStatus,
+    Override,
+    ScanEvent,
+    ScanPurpose,
+)
+from scanning.selectors import (
+    OVERDUE_BEFORE_MISSED,
+    checks_unrecorded,
+    dose_list_due_for_ward,
+)
+from wards.models import Admission, Ward, Wristband
+
+KEYED_ENTRY = "KEYED_ENTRY"
+
+
+def local_day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
+
+
+def local_today(now: datetime) -> date:
+    return timezone.localtime(now, timezone.get_default_timezone()).date()
+
+
+def staff_name(first_name: str, last_name: str, username: str) -> str:
+    """Vietnamese order: family and middle names first ("Nguyễn Thị" "Hoa")."""
+    return f"{last_name} {first_name}".strip() or username
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Local dates, both included; optionally one ward and one nurse (the performer)."""
+
+    date_from: date
+    date_to: date
+    ward: Ward | None = None
+    nurse: object | None = None  # a User
+
+    @property
+    def start(self) -> datetime:
+        return local_day_start(self.date_from)
+
+    @property
+    def end(self) -> datetime:
+        """Exclusive: local midnight after `date_to`."""
+        return local_day_start(self.date_to + timedelta(days=1))
+
+
+def _records(filters: ReportFilter) -> QuerySet[Administration]:
+    records = Administration.objects.filter(
+        administered_at__gte=filters.start, administered_at__lt=filters.end
+    )
+    if filters.ward is not None:
+        records = records.filter(admission__ward=filters.ward)
+    if filters.nurse is not None:
+        records = records.filter(performer=filters.nurse)
+    return records
+
+
+def _counting_bedside(records: QuerySet[Administration]) -> QuerySet[Administration]:
+    """Bedside records of doses that count as given, each annotated with how it was identified:
+    `band_scanned` (the record's scan event shows the wristband came from a scanner, not typed;
+    no scan event is no proof, so not scanned; the audit lists the patient slot first) and
+    `units_keyed` (at least one unit typed)."""
+    still_counts = Administration.objects.filter(
+        order=OuterRef("order"),
+        performer=OuterRef("performer"),
+        administered_at=OuterRef("administered_at"),
+    ).counting_given()
+    return (
+        records.filter(status=AdministrationStatus.COMPLETED)
+        .filter(Exists(AdministeredUnit.objects.filter(administration=OuterRef("pk"))))
+        .filter(Exists(still_counts))
+        .annotate(
+            band_scanned=Exists(
+                ScanEvent.objects.filter(
+                    administration=OuterRef("pk"),
+                    purpose=ScanPurpose.RECORD,
+                    scans__0__slot="patient",
+                    scans__0__keyed=False,
+                )
+            ),
+            units_keyed=Exists(
+                AdministeredUnit.objects.filter(administration=OuterRef("pk"), scanned=False)
+            ),
+        )
+    )
+
+
+def percent_of(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(100) * part / whole).quantize(Decimal("0.1"))
+
+
+# --- 1. Scan compliance -----------------------------------------------------------------------
+
+
+@dataclass
+class ComplianceRow:
+    key: str
+    label: str
+    given: int = 0
+    band_scanned: int = 0
+    medication_scanned: int = 0
+    fully_scanned: int = 0
+
+    def add(self, other: "ComplianceRow") -> None:
+        self.given += other.given
+        self.band_scanned += other.band_scanned
+        self.medication_scanned += other.medication_scanned
+        self.fully_scanned += other.fully_scanned
+
+    @property
+    def band_not_scanned(self) -> int:
+        return self.given - self.band_scanned
+
+    @property
+    def medication_keyed(self) -> int:
+        return self.given - self.medication_scanned
+
+    @property
+    def band_rate(self) -> Decimal | None:
+        return percent_of(self.band_scanned, self.given)
+
+    @property
+    def medication_rate(self) -> Decimal | None:
+        return percent_of(self.medication_scanned, self.given)
+
+    @property
+    def full_rate(self) -> Decimal | None:
+        return percent_of(self.fully_scanned, self.given)
+
+
+@dataclass
+class ScanComplianceReport:
+    total: ComplianceRow
+    by_ward: list[ComplianceRow]
+    by_nurse: list[ComplianceRow]
+
+
+def report_scan_compliance(*, filters: ReportFilter) -> ScanComplianceReport:
+    """One query: counts per (ward, nurse), summed here into wards, nurses and the total."""
+    # Grouped by the two yes/no facts too: SQLite cannot aggregate over correlated subqueries.
+    rows = (
+        _counting_bedside(_records(filters))
+        .values(
+            "admission__ward__code",
+            "admission__ward__name",
+            "performer__username",
+            "performer__first_name",
+            "performer__last_name",
+            "band_scanned",
+            "units_keyed",
+        )
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    total = ComplianceRow(key="", label="")
+    wards: dict[str, ComplianceRow] = {}
+    nurses: dict[str, ComplianceRow] = {}
+    for row in rows:
+        n = row["n"]
+        counts = ComplianceRow(
+            key="",
+            label="",
+            given=n,
+            band_scanned=n if row["band_scanned"] else 0,
+            medication_scanned=0 if row["units_keyed"] else n,
+            fully_scanned=n if row["band_scanned"] and not row["units_keyed"] else 0,
+        )
+        ward_code = row["admission__ward__code"]
+        username = row["performer__username"]
+        wards.setdefault(
+            ward_code,
+            ComplianceRow(key=ward_code, label=f"{ward_code} – {row['admission__ward__name']}"),
+        ).add(counts)
+        nurses.setdefault(
+            username,
+            ComplianceRow(
+                key=username,
+                label=staff_name(
+                    row["performer__first_name"], row["performer__last_name"], username
+                ),
+            ),
+        ).add(counts)
+        total.add(counts)
+    return ScanComplianceReport(
+        total=total,
+        by_ward=sorted(wards.values(), key=lambda r: r.key),
+        by_nurse=sorted(nurses.values(), key=lambda r: (r.label, r.key)),
+    )
+
+
+# --- 2. Overrides by finding code -------------------------------------------------------------
+
+
+@dataclass
+class OverrideRow:
+    code: str
+    count: int
+    reasons: dict[str, int]
+    doses_given: int
+
+    @property
+    def rate(self) -> Decimal | None:
+        """Overrides of this code per 100 doses given."""
+        return percent_of(self.count, self.doses_given)
+
+
+@dataclass
+class OverrideReport:
+    doses_given: int
+    doses_with_override: int
+    rows: list[OverrideRow]
+
+    @property
+    def total(self) -> int:
+        return sum(row.count for row in self.rows)
+
+    @property
+    def doses_with_override_rate(self) -> Decimal | None:
+        return percent_of(self.doses_with_override, self.doses_given)
+
+
+def report_overrides(*, filters: ReportFilter) -> OverrideReport:
+    """Two queries: doses given (with and without overrides), then overrides by code and reason."""
+    bedside = _counting_bedside(_records(filters))
+    given = with_override = 0
+    for row in (
+        bedside.annotate(
+            has_override=Exists(Override.objects.filter(administration=OuterRef("pk")))
+        )
+        .values("has_override")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        given += row["n"]
+        with_override += row["n"] if row["has_override"] else 0
+    by_code: dict[str, OverrideRow] = {}
+    for row in (
+        Override.objects.filter(administration__in=bedside.values("pk"))
+        .values("finding_code", "reason")
+        .annotate(n=Count("pk"))
+        .order_by("finding_code", "reason")
+    ):
+        entry = by_code.setdefault(
+            row["finding_code"],
+            OverrideRow(code=row["finding_code"], count=0, reasons={}, doses_given=given),
+        )
+        entry.count += row["n"]
+        entry.reasons[row["reason"]] = row["n"]
+    return OverrideReport(
+        doses_given=given,
+        doses_with_override=with_override,
+        rows=sorted(by_code.values(), key=lambda r: (-r.count, r.code)),
+    )
+
+
+# --- 3. Missed and late doses -----------------------------------------------------------------
+
+OUTCOMES = ("on_time", "early", "late", "not_given", "missed", "open")
+
+
+def _dose_outcomes(
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    ward: Ward | None = None,
+    nurse=None,
+) -> QuerySet[ScheduledDose]:
+    """Scheduled doses due in [start, end), not cancelled, each annotated with `outcome`:
+
+    - on_time / early / late: the dose's counting given record was made inside the ward's window
+      around `due_at` (time-critical medications use the narrower window; exactly on the edge is
+      inside), before it, or after it;
+    - not_given: no given record, a counting not-given record;
+    - missed: neither, and more than the window plus 4 hours have passed (the cart's "missed");
+    - open: neither, still due or overdue at `now`.
+
+    A dose with no record that was never due (its order unverified when it fell due, or the
+    patient deceased by then) is left out.
+
+    With a nurse, only doses whose counting record that nurse made: a missed dose has no nurse."""
+    records = Administration.objects.filter(scheduled_dose=OuterRef("pk")).order_by(
+        "administered_at", "pk"
+    )
+    given = records.counting_given()
+    not_given = records.counting_not_given()
+    window_minutes = Case(
+        When(
+            order__medication__time_critical=True,
+            then=F("order__admission__ward__time_critical_window_minutes"),
+        ),
+        default=F("order__admission__ward__window_minutes"),
+        output_field=IntegerField(),
+    )
+    doses = (
+        ScheduledDose.objects.filter(due_at__gte=start, due_at__lt=end)
+        .exclude(state=DoseState.CANCELLED)
+        # A dose due after the patient left was never due (discharge does not cancel doses).
+        .filter(
+            Q(order__admission__discharged_at__isnull=True)
+            | Q(due_at__lt=F("order__admission__discharged_at"))
+        )
+        .annotate(
+            window=ExpressionWrapper(
+                window_minutes * Value(timedelta(minutes=1)), output_field=DurationField()
+            ),
+            given_at=Subquery(given.values("administered_at")[:1]),
+            given_by=Subquery(given.values("performer_id")[:1]),
+            not_given_by=Subquery(not_given.values("performer_id")[:1]),
+        )
+        .annotate(
+            window_opens=ExpressionWrapper(F("due_at") - F("window"), output_field=DateTimeField()),
+            window_closes=ExpressionWrapper(
+                F("due_at") + F("window"), output_field=DateTimeField()
+            ),
+        )
+    )
+    # Nothing recorded for a dose that was never due is no missed dose: its order was not
+    # verified by then (pending, or verified later), or the patient had died.
+    doses = doses.exclude(
+        Q(given_at__isnull=True, not_given_by__isnull=True)
+        & (
+            Q(order__verified_at__isnull=True)
+            | Q(order__verified_at__gt=F("due_at"))
+            | Q(order__admission__patient__deceased_at__lte=F("due_at"))
+        )
+    )
+    doses = doses.annotate(
+        outcome=Case(
+            When(given_at__lt=F("window_opens"), then=Value("early")),
+            When(given_at__gt=F("window_closes"), then=Value("late")),
+            When(given_at__isnull=False, then=Value("on_time")),
+            When(not_given_by__isnull=False, then=Value("not_given")),
+            When(window_closes__lt=now - OVERDUE_BEFORE_MISSED, then=Value("missed")),
+            default=Value("open"),
+        )
+    )
+    if ward is not None:
+        doses = doses.filter(order__admission__ward=ward)
+    if nurse is not None:
+        doses = doses.filter(Q(given_by=nurse.pk) | Q(given_at__isnull=True, not_given_by=nurse.pk))
+    return doses
+
+
+@dataclass
+class TimingRow:
+    key: str
+    label: str
+    due: int = 0
+    on_time: int = 0
+    early: int = 0
+    late: int = 0
+    not_given: int = 0
+    missed: int = 0
+    open: int = 0
+
+    def add(self, other: "TimingRow") -> None:
+        for name in ("due", *OUTCOMES):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def given(self) -> int:
+        return self.on_time + self.early + self.late
+
+    @property
+    def on_time_rate(self) -> Decimal | None:
+        """On time among doses given."""
+        return percent_of(self.on_time, self.given)
+
+
+@dataclass(frozen=True)
+class DoseLine:
+    due_at: datetime
+    ward_code: str
+    bed: str
+    patient_name: str
+    mrn: str
+    medication: str
+    time_critical: bool
+    outcome: str
+    given_at: datetime | None
+    nurse: str
+
+    @property
+    def minutes_late(self) -> int | None:
+        if self.given_at is None:
+            return None
+        return int((self.given_at - self.due_at).total_seconds() // 60)
+
+
+@dataclass
+class DoseTimingReport:
+    total: TimingRow
+    by_ward: list[TimingRow]
+    exceptions: list[DoseLine]  # late and missed doses, oldest first
+    nurse_filtered: bool
+
+
+def report_dose_timing(*, filters: ReportFilter, now: datetime) -> DoseTimingReport:
+    """Two queries: outcome counts per ward, then the late and missed doses themselves."""
+    doses = _dose_outcomes(
+        start=filters.start, end=filters.end, now=now, ward=filters.ward, nurse=filters.nurse
+    )
+    counts = (
+        doses.values("order__admission__ward__code", "order__admission__ward__name", "outcome")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    wards: dict[str, TimingRow] = {}
+    for row in counts:
+        code = row["order__admission__ward__code"]
+        ward_row = wards.setdefault(
+            code, TimingRow(key=code, label=f"{code} – {row['order__admission__ward__name']}")
+        )
+        ward_row.due += row["n"]
+        setattr(ward_row, row["outcome"], getattr(ward_row, row["outcome"]) + row["n"])
+    by_ward = sorted(wards.values(), key=lambda r: r.key)
+    total = TimingRow(key="", label="")
+    for ward_row in by_ward:
+        total.add(ward_row)
+    given = (
+        Administration.objects.filter(scheduled_dose=OuterRef("pk"))
+        .counting_given()
+        .order_by("administered_at", "pk")
+    )
+    late_or_missed = list(
+        doses.filter(outcome__in=["late", "missed"])
+        .annotate(
+            nurse_first=Subquery(given.values("performer__first_name")[:1]),
+            nurse_last=Subquery(given.values("performer__last_name")[:1]),
+            nurse_username=Subquery(given.values("performer__username")[:1]),
+        )
+        .select_related(
+            "order__medication",
+            "order__admission__ward",
+            "order__admission__bed",
+            "order__admission__patient",
+        )
+        .order_by("due_at", "pk")
+    )
+    exceptions = [
+        DoseLine(
+            due_at=dose.due_at,
+            ward_code=dose.order.admission.ward.code,
+            bed=dose.order.admission.bed.code if dose.order.admission.bed else "",
+            patient_name=dose.order.admission.patient.full_name,
+            mrn=dose.order.admission.patient.mrn,
+            medication=dose.order.medication.name,
+            time_critical=dose.order.medication.time_critical,
+            outcome=dose.outcome,
+            given_at=dose.given_at,
+            nurse=staff_name(
+                dose.nurse_first or "", dose.nurse_last or "", dose.nurse_username or ""
+            ),
+        )
+        for dose in late_or_missed
+    ]
+    return DoseTimingReport(
+        total=total,
+        by_ward=by_ward,
+        exceptions=exceptions,
+        nurse_filtered=filters.nurse is not None,
+    )
+
+
+# --- 4. Not given by reason -------------------------------------------------------------------
+
+
+@dataclass
+class NotGivenReport:
+    rows: list[tuple[str, int]]  # (reason, records), most frequent first
+
+    @property
+    def total(self) -> int:
+        return sum(count for _reason, count in self.rows)
+
+
+def report_not_given(*, filters: ReportFilter) -> NotGivenReport:
+    """One query: not-given records that still count (not withdrawn), by reason."""
+    rows = (
+        _records(filters)
+        .counting_not_given()
+        .values("reason")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "reason")
+    )
+    return NotGivenReport(rows=[(row["reason"], row["n"]) for row in rows])
+
+
+# --- 5. Unable to scan by reason and product --------------------------------------------------
+
+WRISTBAND = ""  # the "product" of a typed wristband
+
+
+@dataclass(frozen=True)
+class UnableToScanRow:
+    reason: str
+    gtin: str  # WRISTBAND for the patient's band
+    product: str
+    doses: int
+    units: int  # typed units (0 for the wristband)
+
+
+@dataclass
+class UnableToScanReport:
+    rows: list[UnableToScanRow]
+    doses_by_reason: dict[str, int]  # doses given with a KEYED_ENTRY override, by its reason
+
+    @property
+    def doses(self) -> int:
+        return sum(self.doses_by_reason.values())
+
+
+def report_unable_to_scan(*, filters: ReportFilter) -> UnableToScanReport:
+    """Three queries: typed units by reason and product, typed wristbands by reason, and doses
+    given with a KEYED_ENTRY override by reason."""
+    bedside = _counting_bedside(_records(filters))
+    keyed_reason = Subquery(
+        Override.objects.filter(
+            administration=OuterRef("administration"), finding_code=KEYED_ENTRY
+        ).values("reason")[:1]
+    )
+    unit_rows = (
+        AdministeredUnit.objects.filter(scanned=False, administration__in=bedside.values("pk"))
+        .annotate(keyed_reason=keyed_reason)
+        .values("keyed_reason", "gtin", "package__medication__name")
+        .annotate(units=Count("pk"), doses=Count("administration", distinct=True))
+        .order_by()
+    )
+    band_rows = (
+        bedside.filter(band_scanned=False)
+        .annotate(
+            keyed_reason=Subquery(
+                Override.objects.filter(
+                    administration=OuterRef("pk"), finding_code=KEYED_ENTRY
+                ).values("reason")[:1]
+            )
+        )
+        .values("keyed_reason")
+        .annotate(doses=Count("pk"))
+        .order_by()
+    )
+    by_reason = (
+        Override.objects.filter(finding_code=KEYED_ENTRY, administration__in=bedside.values("pk"))
+        .values("reason")
+        .annotate(doses=Count("administration", distinct=True))
+        .order_by()
+    )
+    rows = [
+        UnableToScanRow(
+            reason=row["keyed_reason"] or "",
+            gtin=row["gtin"],
+            product=row["package__medication__name"],
+            doses=row["doses"],
+            units=row["units"],
+        )
+        for row in unit_rows
+    ] + [
+        UnableToScanRow(
+            reason=row["keyed_reason"] or "",
+            gtin=WRISTBAND,
+            product="",
+            doses=row["doses"],
+            units=0,
+        )
+        for row in band_rows
+    ]
+    return UnableToScanReport(
+        rows=sorted(rows, key=lambda r: (-r.doses, r.reason, r.gtin)),
+        doses_by_reason={row["reason"]: row["doses"] for row in by_reason},
+    )
+
+
+# --- 6. PRN use -------------------------------------------------------------------------------
+
+
+@dataclass
+class PrnRow:
+    medication: str
+    doses: int = 0
+    patients_with_order: int = 0
+    patients: set = field(default_factory=set)
+    patient_days: int = 0
+    max_per_patient_day: int = 0
+    amounts: dict[str, Decimal] = field(default_factory=dict)  # unit → total given
+
+    @property
+    def patients_treated(self) -> int:
+        return len(self.patients)
+
+    @property
+    def doses_per_patient_day(self) -> Decimal | None:
+        if not self.patient_days:
+            return None
+        return (Decimal(self.doses) / self.patient_days).quantize(Decimal("0.01"))
+
+
+@dataclass
+class PrnReport:
+    rows: list[PrnRow]
+
+    @property
+    def doses(self) -> int:
+        return sum(row.doses for row in self.rows)
+
+
+def report_prn(*, filters: ReportFilter) -> PrnReport:
+    """Two queries: PRN doses given per (medication, patient, local day, unit), and the patients
+    with a PRN order for each medication live during the period (in the ward filter)."""
+    tz = timezone.get_default_timezone()
+    per_day = (
+        _records(filters)
+        .counting_given()
+        .filter(order__schedule_kind=ScheduleKind.PRN)
+        .annotate(day=TruncDate("administered_at", tzinfo=tz))
+        .values("order__medication__name", "patient_id", "day", "unit")
+        .annotate(doses=Count("pk"), amount=Sum("amount"))
+        .order_by()
+    )
+    rows: dict[str, PrnRow] = {}
+    days: dict[str, dict[tuple, int]] = {}
+    for row in per_day:
+        name = row["order__medication__name"]
+        entry = rows.setdefault(name, PrnRow(medication=name))
+        entry.doses += row["doses"]
+        entry.patients.add(row["patient_id"])
+        entry.amounts[row["unit"]] = entry.amounts.get(row["unit"], Decimal(0)) + row["amount"]
+        key = (row["patient_id"], row["day"])
+        per_patient_day = days.setdefault(name, {})
+        per_patient_day[key] = per_patient_day.get(key, 0) + row["doses"]
+    for name, per_patient_day in days.items():
+        rows[name].patient_days = len(per_patient_day)
+        rows[name].max_per_patient_day = max(per_patient_day.values())
+
+    orders = MedicationOrder.objects.filter(
+        schedule_kind=ScheduleKind.PRN, start_at__lt=filters.end
+    ).filter(
+        Q(stop_at__isnull=True) | Q(stop_at__gt=filters.start),
+        Q(admission__discharged_at__isnull=True) | Q(admission__discharged_at__gt=filters.start),
+    )
+    # Verified, and not ended before the period: a discontinued order was in force until its
+    # status changed (stop_at stays empty when a pharmacist discontinues).
+    orders = orders.filter(verified_at__isnull=False).exclude(
+        status__in=[OrderStatus.DISCONTINUED, OrderStatus.COMPLETED],
+        status_changed_at__lte=filters.start,
+    )
+    if filters.ward is not None:
+        orders = orders.filter(admission__ward=filters.ward)
+    for row in (
+        orders.values("medication__name")
+        .annotate(patients=Count("admission__patient", distinct=True))
+        .order_by()
+    ):
+        name = row["medication__name"]
+        rows.setdefault(name, PrnRow(medication=name)).patients_with_order = row["patients"]
+    return PrnReport(rows=sorted(rows.values(), key=lambda r: (-r.doses, r.medication)))
+
+
+# --- 7. Allergy acknowledgements --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AcknowledgementLine:
+    acknowledged_at: datetime
+    pharmacist: str
+    ward_code: str
+    bed: str
+    patient_name: str
+    mrn: str
+    order: str
+    allergies: str  # as shown to the pharmacist: "Penicillin (severe)"
+    severe: bool
+    reason: str  # AllergyAcknowledgementReason value
+    comment: str
+
+
+def report_allergy_acknowledgements(*, filters: ReportFilter) -> list[AcknowledgementLine]:
+    """One query: orders verified in the period despite a documented allergy, newest first. By
+    the patient's ward; the nurse filter does not apply (pharmacists acknowledge)."""
+    acknowledgements = AllergyAcknowledgement.objects.filter(
+        acknowledged_at__gte=filters.start, acknowledged_at__lt=filters.end
+    )
+    if filters.ward is not None:
+        acknowledgements = acknowledgements.filter(order__admission__ward=filters.ward)
+    return [
+        AcknowledgementLine(
+            acknowledged_at=ack.acknowledged_at,
+            pharmacist=staff_name(
+                ack.acknowledged_by.first_name,
+                ack.acknowledged_by.last_name,
+                ack.acknowledged_by.username,
+            ),
+            ward_code=ack.order.admission.ward.code,
+            bed=ack.order.admission.bed.code if ack.order.admission.bed else "",
+            patient_name=ack.order.admission.patient.full_name,
+            mrn=ack.order.admission.patient.mrn,
+            order=str(ack.order),
+            allergies=", ".join(str(allergy.get("name", "")) for allergy in ack.allergies),
+            severe=any(allergy.get("severity") == "severe" for allergy in ack.allergies),
+            reason=ack.reason,
+            comment=ack.comment,
+        )
+        for ack in acknowledgements.select_related(
+            "acknowledged_by",
+            "order__medication",
+            "order__admission__patient",
+            "order__admission__ward",
+            "order__admission__bed",
+        ).order_by("-acknowledged_at", "-pk")
+    ]
+
+
+# --- The ward dashboard -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    """One line of a tile's list: who, where, what, when due, and what state it is in."""
+
+    patient: str
+    mrn: str
+    bed: str
+    state: str  # due, overdue, missed, late, not_given, override, band_typed, no_band, unrecorded
+    medication: str = ""
+    due_at: datetime | None = None
+    # what the state needs: a local time given or scanned, a reason or finding:reason code
+    detail: str = ""
+    high_alert: bool = False
+    by: str = ""  # the nurse, where the state is hers to answer for (unrecorded)
+
+
+def _dose_text(order: MedicationOrder) -> str:
+    return (
+        f"{order.medication.name} {order.dose_value.normalize():f} {order.dose_unit} {order.route}"
+    )
+
+
+def _bed(admission: Admission) -> str:
+    return admission.bed.code if admission.bed else ""
+
+
+def _dose_row(dose: ScheduledDose, state: str, detail: str = "") -> DashboardRow:
+    admission = dose.order.admission
+    return DashboardRow(
+        patient=admission.patient.full_name,
+        mrn=admission.patient.mrn,
+        bed=_bed(admission),
+        state=state,
+        medication=_dose_text(dose.order),
+        due_at=dose.due_at,
+        detail=detail,
+        high_alert=dose.order.medication.high_alert,
+    )
+
+
+def _record_row(record: Administration, state: str, detail: str) -> DashboardRow:
+    return DashboardRow(
+        patient=record.patient.full_name,
+        mrn=record.patient.mrn,
+        bed=_bed(record.admission),
+        state=state,
+        medication=_dose_text(record.order),
+        due_at=record.scheduled_dose.due_at if record.scheduled_dose else None,
+        detail=detail,
+        high_alert=record.order.medication.high_alert,
+    )
+
+
+def _patient_row(admission: Admission, state: str) -> DashboardRow:
+    return DashboardRow(
+        patient=admission.patient.full_name,
+        mrn=admission.patient.mrn,
+        bed=_bed(admission),
+        state=state,
+    )
+
+
+@dataclass
+class WardDashboard:
+    """What a charge nurse watches, tile by tile (the view lists the tiles, in
+    backoffice/reports/views.py). To add a tile: a field here, its rows in `lists`, a line there."""
+
+    ward: Ward
+    now: datetime
+    due_now: list[dict]
+    overdue: list[dict]
+    missed: list[dict]  # open doses past window + 4 h, due in the last 24 h
+    high_alert_due: list[dict]  # due now or overdue, high-alert medication
+    late_today: list[DashboardRow]
+    not_given_today: list[DashboardRow]
+    overrides_today: list[DashboardRow]
+    band_not_scanned: list  # admissions of patients given a dose today with the wristband typed
+    without_band: list  # admissions of admitted patients with no active wristband
+    # checks that said GO or WARN, then nothing for UNRECORDED_CHECK_MINUTES, not answered for
+    unrecorded: list[DashboardRow] = field(default_factory=list)
+
+    def lists(self) -> dict[str, list[DashboardRow]]:
+        """Each tile's rows by tile id; a tile's number is the length of its list."""
+        return {
+            "overdue": [_dose_row(item["dose"], "overdue") for item in self.overdue],
+            "missed": [_dose_row(item["dose"], "missed") for item in self.missed],
+            "high-alert": [_dose_row(item["dose"], item["status"]) for item in self.high_alert_due],
+            "due-now": [_dose_row(item["dose"], "due") for item in self.due_now],
+            "late-today": self.late_today,
+            "not-given-today": self.not_given_today,
+            "overrides-today": self.overrides_today,
+            "band-not-scanned": [_patient_row(a, "band_typed") for a in self.band_not_scanned],
+            "without-band": [_patient_row(a, "no_band") for a in self.without_band],
+            "unrecorded": self.unrecorded,
+        }
+
+
+def _local_hhmm(moment: datetime) -> str:
+    return timezone.localtime(moment, timezone.get_default_timezone()).strftime("%H:%M")
+
+
+def _unrecorded_row(event: ScanEvent) -> DashboardRow:
+    order = event.checked_dose.order
+    dose = event.checked_dose.scheduled_dose
+    return DashboardRow(
+        patient=event.patient.full_name,
+        mrn=event.patient.mrn,
+        bed=_bed(order.admission),
+        state="unrecorded",
+        medication=_dose_text(order),
+        due_at=dose.due_at if dose is not None else None,
+        detail=_local_hhmm(event.created_at),
+        high_alert=order.medication.high_alert,
+        by=staff_name(
+            event.performer.first_name, event.performer.last_name, event.performer.username
+        ),
+    )
+
+
+def ward_dashboard_get(*, ward: Ward, now: datetime) -> WardDashboard:
+    """What a charge nurse needs at a glance, in nine queries whatever the ward's size. Doses
+    count only when they were due: see `dose_list_due_for_ward`. "Scanned but not recorded" uses
+    UNRECORDED_CHECK_MINUTES and UNRECORDED_CHECK_LOOKBACK_HOURS (scanning.selectors)."""
+    hours_ahead = -(-max(ward.window_minutes, ward.time_critical_window_minutes) // 60)
+    open_doses = dose_list_due_for_ward(ward=ward, now=now, hours_ahead=hours_ahead)
+    by_status: dict[str, list[dict]] = {"due": [], "overdue": [], "missed": []}
+    for item in open_doses:
+        if item["status"] in by_status:
+            by_status[item["status"]].append(item)
+    high_alert = [
+        item
+        for item in by_status["due"] + by_status["overdue"]
+        if item["dose"].order.medication.high_alert
+    ]
+    today = local_today(now)
+    day = ReportFilter(date_from=today, date_to=today, ward=ward)
+    late_today = [
+        _dose_row(dose, "late", _local_hhmm(dose.given_at))
+        for dose in _dose_outcomes(start=day.start, end=day.end, now=now, ward=ward)
+        .filter(outcome="late")
+        .select_related("order__medication", "order__admission__patient", "order__admission__bed")
+        .order_by("due_at", "pk")
+    ]
+    records_today = _records(day)
+    with_rows = ("patient", "admission__bed", "order__medication", "scheduled_dose")
+    not_given_today = [
+        _record_row(record, "not_given", record.reason)
+        for record in records_today.counting_not_given()
+        .select_related(*with_rows)
+        .order_by("administered_at", "pk")
+    ]
+    bedside_today = _counting_bedside(records_today)
+    overrides_today = [
+        _record_row(
+            override.administration, "override", f"{override.finding_code}:{override.reason}"
+        )
+        for override in Override.objects.filter(administration__in=bedside_today.values("pk"))
+        .select_related(*(f"administration__{name}" for name in with_rows))
+        .order_by("administration__administered_at", "pk")
+    ]
+    band_not_scanned = list(
+        Admission.objects.filter(
+            pk__in=bedside_today.filter(band_scanned=False).values("admission_id")
+        )
+        .select_related("patient", "bed")
+        .order_by("bed__code", "patient__full_name")
+    )
+    without_band = list(
+        Admission.objects.filter(ward=ward, discharged_at__isnull=True)
+        .exclude(Exists(Wristband.objects.filter(admission=OuterRef("pk"), voided_at__isnull=True)))
+        .select_related("patient", "bed")
+        .order_by("bed__code", "patient__full_name")
+    )
+    return WardDashboard(
+        ward=ward,
+        now=now,
+        due_now=by_status["due"],
+        overdue=by_status["overdue"],
+        missed=by_status["missed"],
+        high_alert_due=high_alert,
+        late_today=late_today,
+        not_given_today=not_given_today,
+        overrides_today=overrides_today,
+        band_not_scanned=band_not_scanned,
+        without_band=without_band,
+        unrecorded=[
+            _unrecorded_row(event)
+            for event in checks_unrecorded(
+                now=now,
+                older_than=timedelta(minutes=settings.UNRECORDED_CHECK_MINUTES),
+                lookback=timedelta(hours=settings.UNRECORDED_CHECK_LOOKBACK_HOURS),
+                ward=ward,
+            )
+        ],
+    )
