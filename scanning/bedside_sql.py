@@ -148,8 +148,9 @@ def orders_of(admission_id: int) -> dict[int, MedicationOrder]:
 
 
 def _counting_given() -> str:
-    """Record `a` still counts: completed, and no entered-in-error record withdraws it (the twin of
-    AdministrationQuerySet.counting_given). Takes one parameter: AdministrationStatus.COMPLETED."""
+    """Record `a` still counts: completed, and no entered-in-error record withdraws it. The ORM twin
+    is AdministrationQuerySet.counting_given (on scanning.models.standing_q); tests/scanning/
+    test_bedside_sql.py holds them equal. Takes one parameter: AdministrationStatus.COMPLETED."""
     return (
         "a.status = %s AND NOT EXISTS "  # noqa: S608 - a table name only
         f"(SELECT 1 FROM {table(Administration)} c WHERE c.corrects_id = a.id)"
@@ -258,7 +259,8 @@ def lock_patient_and_open_orders(gsrn: str) -> None:
 def dose_lock(dose_id: int) -> int | None:
     """Lock the scheduled dose about to be recorded, and find the record to replace: its given
     record that was entered in error and not yet replaced, the latest if several, which keeps
-    "one given record per dose" a constraint."""
+    "one given record per dose" a constraint. "Entered in error" is the `c.corrects_id` EXISTS, the
+    twin of scanning.models.withdrawn_q."""
     administration = table(Administration)
     rows = fetchall(
         f"SELECT (SELECT a.id FROM {administration} a "  # noqa: S608

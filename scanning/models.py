@@ -119,25 +119,36 @@ class CorrectionReason(models.TextChoices):
     OTHER = "other", _("other (comment required)")
 
 
+def standing_q(prefix: str = "") -> Q:
+    """The record (under `prefix`, e.g. "administrations__") still stands: no later entered-in-error
+    record withdraws it. The one ORM spelling of the idea; its raw-SQL twin is
+    scanning.bedside_sql._counting_given, and tests/scanning/test_bedside_sql.py holds them equal."""
+    return Q(**{f"{prefix}correction__isnull": True})
+
+
+def withdrawn_q(prefix: str = "") -> Q:
+    """The record (under `prefix`) was withdrawn by a later entered-in-error record: the negation
+    of `standing_q`, kept as a plain join condition rather than a negated one."""
+    return Q(**{f"{prefix}correction__isnull": False})
+
+
 class AdministrationQuerySet(models.QuerySet):
-    """The clinical reads of the ledger, each defined once. A record *still counts* unless a later
-    entered-in-error record withdraws it; the bedside's raw SQL spells the same read in
-    scanning.bedside_sql (`_counting_given`), and tests/scanning/test_bedside_sql.py holds them
-    equal."""
+    """The clinical reads of the ledger, each defined once (on `standing_q`). A record *still
+    counts* unless a later entered-in-error record withdraws it; the bedside's raw SQL spells the
+    same read in scanning.bedside_sql (`_counting_given`), and tests/scanning/test_bedside_sql.py
+    holds them equal."""
 
     def still_counting(self):
         """Not withdrawn by an entered-in-error record (which itself never counts as a dose)."""
-        return self.filter(correction__isnull=True).exclude(
-            status=AdministrationStatus.ENTERED_IN_ERROR
-        )
+        return self.filter(standing_q()).exclude(status=AdministrationStatus.ENTERED_IN_ERROR)
 
     def counting_given(self):
-        """The dose was given, and that still stands."""
-        return self.filter(status=AdministrationStatus.COMPLETED, correction__isnull=True)
+        """The dose was given, and that still stands. SQL twin: bedside_sql._counting_given."""
+        return self.filter(standing_q(), status=AdministrationStatus.COMPLETED)
 
     def counting_not_given(self):
         """The dose was documented not given, and that still stands."""
-        return self.filter(status=AdministrationStatus.NOT_DONE, correction__isnull=True)
+        return self.filter(standing_q(), status=AdministrationStatus.NOT_DONE)
 
 
 class Administration(ChainedRecord, BaseModel):
