@@ -21,7 +21,7 @@ from hospital.throttle import (
     login_throttle_release,
 )
 from pharmacy.models import DoseState, MedicationOrder, ScheduledDose
-from scanning import bedside_sql, rules
+from scanning import locks, rules
 from scanning.access import (
     BreakGlassLimitError,
     BreakGlassNeedsScanError,
@@ -50,7 +50,6 @@ from scanning.selectors import (
     replacement_facts_build,
 )
 from scanning.signals import administration_recorded
-from wards.models import Patient
 
 
 @dataclass(frozen=True)
@@ -363,12 +362,12 @@ def administration_check(*, performer, request: CheckRequest) -> CheckOutcome:
 
 
 def _lock_patient_and_orders(patient_scan: ResolvedScan) -> None:
-    """Fixed lock order for every bedside write: the patient row, then the open admission's orders
-    by primary key. Reprints lock the patient and status changes lock the order, so a record
-    never interleaves with either, and two carts on one patient take turns."""
+    """Steps 1 and 2 of the bedside lock order (scanning/locks.py): the patient of the scanned
+    band, then the open admission's orders by primary key. Named for bench/administer.py's
+    profile."""
     band = patient_scan.first("wristband")
     if band is not None:
-        bedside_sql.lock_patient_and_open_orders(band.payload.gsrn)
+        locks.patient_and_open_orders(band.payload.gsrn)
 
 
 def _missing_overrides(result: rules.CheckResult, overrides: list[OverrideInput]) -> list[dict]:
@@ -481,7 +480,7 @@ def administration_record(
     # The context's dose was read after the patient and order locks, which every writer of a
     # dose's state holds too; its own lock is for writers outside the bedside.
     dose = context.doses[result.dose.id] if result.dose is not None else None
-    replaces_id = bedside_sql.dose_lock(dose.pk) if dose is not None else None
+    replaces_id = locks.dose_with_record_to_replace(dose.pk) if dose is not None else None
     recorded = _recorded_amount(result, order, amount)
     try:
         with transaction.atomic():
@@ -624,9 +623,7 @@ def administration_not_given(
             status=422,
         )
     if scheduled_dose is not None:
-        scheduled_dose = ScheduledDose.objects.select_for_update(of=("self",), no_key=True).get(
-            pk=scheduled_dose.pk
-        )
+        scheduled_dose = locks.dose(scheduled_dose.pk)
         if scheduled_dose.order_id != order.pk:
             raise ApplicationError(
                 "That dose belongs to another order.", code="DOSE_NOT_OF_ORDER", status=422
@@ -715,9 +712,8 @@ def administration_correct(
     if reason == CorrectionReason.OTHER and not comment.strip():
         raise ApplicationError("A comment is required for 'other'.", code="COMMENT_REQUIRED")
     # The patient's lock serialises every write to this patient's records, corrections of one
-    # record included. No row lock on the record itself: that needs UPDATE on the ledger, which
-    # the application's database role does not have (hospital/db_roles.py).
-    Patient.objects.select_for_update(no_key=True).get(pk=administration.patient_id)
+    # record included.
+    locks.patient(administration.patient_id)
     original = Administration.objects.get(pk=administration.pk)
     if original.status == AdministrationStatus.ENTERED_IN_ERROR:
         raise ApplicationError(

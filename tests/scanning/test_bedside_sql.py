@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from hospital.models import User
 from pharmacy.models import MedicationOrder, Package, ScheduledDose
-from scanning import bedside_sql
+from scanning import bedside_sql, locks
 from scanning.models import Administration, standing_q, withdrawn_q
 from tests.factories import (
     AdmissionFactory,
@@ -209,7 +209,7 @@ def test_a_dose_given_and_withdrawn_counts_as_not_given(frozen_demo, nurse_clien
 
     # then
     assert doses[dose.pk].is_given is False
-    assert bedside_sql.dose_lock(dose.pk) == administration.pk
+    assert locks.dose_with_record_to_replace(dose.pk) == administration.pk
     assert ScheduledDose.objects.get(pk=dose.pk).state != "given"
 
 
