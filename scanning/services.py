@@ -43,6 +43,15 @@ from scanning.models import (
     UnrecordedCheckAcknowledgement,
     UnrecordedCheckReason,
 )
+from scanning.refusals import (
+    AlreadyAcknowledgedError,
+    AlreadyCorrectedError,
+    AlreadyDocumentedError,
+    AlreadyGivenError,
+    DoseCancelledError,
+    NotCorrectableError,
+    SerialAlreadyUsedError,
+)
 from scanning.scans import ResolvedScan, ScanInput, scan_resolve
 from scanning.selectors import (
     CheckContext,
@@ -461,7 +470,7 @@ def administration_record(
     if glass is not None:
         return refuse(glass.code, glass.message, glass.details, status=glass.status)
     if "ALREADY_GIVEN" in result.codes():
-        return refuse("ALREADY_GIVEN", "This dose has already been given.")
+        return refuse(AlreadyGivenError.code, "This dose has already been given.")
     if result.verdict == "stop" or result.order is None:
         return refuse("CHECK_STOP", "The check says STOP: this dose cannot be recorded.")
     missing = _missing_overrides(result, list(overrides))
@@ -530,10 +539,10 @@ def administration_record(
         # the same serialised unit meet only here, at the serial's unique constraint.
         if _serial_given(context.units):
             return refuse(
-                "SERIAL_ALREADY_USED",
+                SerialAlreadyUsedError.code,
                 "This unit (its serial) was given to another patient a moment ago: use another.",
             )
-        return refuse("ALREADY_GIVEN", "This dose or unit has already been recorded.")
+        return refuse(AlreadyGivenError.code, "This dose or unit has already been recorded.")
     if dose is not None:
         dose.state = DoseState.GIVEN
         sql.update(ScheduledDose, dose.pk, state=dose.state)
@@ -629,20 +638,12 @@ def administration_not_given(
                 "That dose belongs to another order.", code="DOSE_NOT_OF_ORDER", status=422
             )
         if scheduled_dose.administrations.counting_given().exists():
-            raise ApplicationError(
-                "This dose has already been given.", code="ALREADY_GIVEN", status=409
-            )
+            raise AlreadyGivenError("This dose has already been given.")
         # One note per dose: a double tap must not send two not-given messages downstream.
         if scheduled_dose.administrations.counting_not_given().exists():
-            raise ApplicationError(
-                "This dose is already documented as not given.",
-                code="ALREADY_DOCUMENTED",
-                status=409,
-            )
+            raise AlreadyDocumentedError("This dose is already documented as not given.")
         if scheduled_dose.state == DoseState.CANCELLED:
-            raise ApplicationError(
-                "This dose was cancelled with its order.", code="DOSE_CANCELLED", status=409
-            )
+            raise DoseCancelledError("This dose was cancelled with its order.")
     administration = administration_append(
         Administration(
             patient=order.admission.patient,
@@ -716,13 +717,9 @@ def administration_correct(
     locks.patient(administration.patient_id)
     original = Administration.objects.get(pk=administration.pk)
     if original.status == AdministrationStatus.ENTERED_IN_ERROR:
-        raise ApplicationError(
-            "A correction cannot itself be corrected.", code="NOT_CORRECTABLE", status=409
-        )
+        raise NotCorrectableError("A correction cannot itself be corrected.")
     if Administration.objects.filter(corrects=original).exists():
-        raise ApplicationError(
-            "This record was already corrected.", code="ALREADY_CORRECTED", status=409
-        )
+        raise AlreadyCorrectedError("This record was already corrected.")
     replacement_result = None
     if replacement_amount is not None:
         if original.status != AdministrationStatus.COMPLETED:
@@ -866,6 +863,4 @@ def unrecorded_check_acknowledge(
                 comment=comment.strip()[:500],
             )
     except IntegrityError as error:
-        raise ApplicationError(
-            "This check was already answered for.", code="ALREADY_ACKNOWLEDGED", status=409
-        ) from error
+        raise AlreadyAcknowledgedError("This check was already answered for.") from error
