@@ -47,18 +47,9 @@ def administration_append(
         if overrides:
             Override.objects.bulk_create(overrides)
     # The record as written, children included: whoever answers with it needs no second read.
-    administration._prefetched_objects_cache = {
-        "units": _as_fetched(administration.units.all(), units),
-        "overrides": _as_fetched(administration.overrides.all(), overrides),
-    }
+    administration.written_units = list(units)
+    administration.written_overrides = list(overrides)
     return administration
-
-
-def _as_fetched(queryset, rows):
-    """The queryset as prefetch_related leaves it: evaluated, holding these rows."""
-    queryset._result_cache = list(rows)
-    queryset._prefetch_done = True
-    return queryset
 
 
 def scan_event_append(event: ScanEvent) -> ScanEvent:

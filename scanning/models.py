@@ -262,6 +262,26 @@ class Administration(ChainedRecord, BaseModel):
     def __str__(self):
         return f"{self.order} → {self.patient.mrn} {self.status} @ {self.administered_at:%Y-%m-%d %H:%M}"
 
+    # The rows a record was written with (scanning.chains.administration_append keeps them), so
+    # that whoever answers with a new record needs no second read; a record read back from the
+    # database has none and reads its relations (prefetched or not).
+    written_units: list | None = None
+    written_overrides: list | None = None
+
+    @property
+    def recorded_units(self) -> list:
+        """The record's units: those it was written with, else its `units` relation."""
+        if self.written_units is not None:
+            return self.written_units
+        return list(self.units.all())
+
+    @property
+    def recorded_overrides(self) -> list:
+        """The record's overrides: those it was written with, else its `overrides` relation."""
+        if self.written_overrides is not None:
+            return self.written_overrides
+        return list(self.overrides.all())
+
 
 class AdministeredUnit(BaseModel):
     """One scanned (or keyed) package unit of a given dose: a two-tablet dose has two."""
