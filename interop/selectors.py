@@ -27,6 +27,7 @@ from scanning.models import (
     CorrectionReason,
     NotGivenReason,
     Override,
+    withdrawn_q,
 )
 from scanning.rules import OVERRIDE_REASON_LABELS
 from wards.models import Admission
@@ -93,7 +94,7 @@ def administration_snapshot(administration_id: int) -> AdministrationSnapshot:
 def administrations_with_fhir_status(codes: frozenset[str]) -> Q:
     """Records whose FHIR status is one of `codes`: a record withdrawn by a later entered-in-error
     record reads as entered-in-error, whatever it was."""
-    withdrawn = Q(correction__isnull=False)
+    withdrawn = withdrawn_q()
     condition = Q(pk__in=[])
     if "completed" in codes:
         condition |= Q(status=AdministrationStatus.COMPLETED) & ~withdrawn

@@ -6,6 +6,7 @@ from uuid import UUID
 from django.db.models import Prefetch, Q, QuerySet
 
 from hospital import gs1
+from pharmacy import allergy as matcher
 from pharmacy.models import MedicationOrder, OrderStatus, Package
 from wards.models import Allergy
 
@@ -33,11 +34,15 @@ def order_list_awaiting_verification(*, ward_code: str | None = None) -> QuerySe
 
 
 def allergy_matches(order: MedicationOrder, allergies) -> list[Allergy]:
-    """The patient's allergies that name this order's substance or its allergy class, matched
-    the way the bedside rules match them (code, case-insensitive)."""
+    """The patient's allergies that name this order's substance or its allergy class, matched by
+    pharmacy.allergy, the matcher of the bedside's ALLERGY rule."""
     substance = order.medication.substance
-    codes = {substance.code.casefold(), substance.allergy_class_code.casefold()} - {""}
-    return [a for a in allergies if a.allergen_code.strip().casefold() in codes]
+    return matcher.allergies_matching(
+        allergies,
+        code_of=lambda allergy: allergy.allergen_code,
+        substance_code=substance.code,
+        allergy_class_code=substance.allergy_class_code,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""The bedside path's statements in hand-written SQL: the check's reads and the record's row
-locks.
+"""The bedside path's statements in hand-written SQL: the check's reads. The record's row locks,
+raw SQL too, are in scanning/locks.py with every other bedside lock, in their order.
 
 The reads run twice per administration (the check, and the record's re-check on locked rows), and
 through the ORM each cost three to five times its round trip in compiling and building instances
@@ -12,7 +12,7 @@ both databases against these."""
 from datetime import datetime
 from typing import NamedTuple
 
-from hospital.sql import ModelColumns, fetchall, row_lock, table
+from hospital.sql import ModelColumns, fetchall, table
 from pharmacy.models import (
     LotRecall,
     Medication,
@@ -148,8 +148,9 @@ def orders_of(admission_id: int) -> dict[int, MedicationOrder]:
 
 
 def _counting_given() -> str:
-    """Record `a` still counts: completed, and no entered-in-error record withdraws it (the twin of
-    AdministrationQuerySet.counting_given). Takes one parameter: AdministrationStatus.COMPLETED."""
+    """Record `a` still counts: completed, and no entered-in-error record withdraws it. The ORM twin
+    is AdministrationQuerySet.counting_given (on scanning.models.standing_q); tests/scanning/
+    test_bedside_sql.py holds them equal. Takes one parameter: AdministrationStatus.COMPLETED."""
     return (
         "a.status = %s AND NOT EXISTS "  # noqa: S608 - a table name only
         f"(SELECT 1 FROM {table(Administration)} c WHERE c.corrects_id = a.id)"
@@ -236,37 +237,3 @@ def used_serials_and_recalled_lots(
     if not parts:
         return []
     return fetchall(" UNION ALL ".join(parts), params)
-
-
-def lock_patient_and_open_orders(gsrn: str) -> None:
-    """Row locks for a bedside write, in the fixed order: the patient, then the open admission's
-    orders by primary key (see services._lock_patient_and_orders)."""
-    lock = row_lock()
-    if not lock:
-        return
-    patient = fetchall(f"SELECT id FROM {table(Patient)} WHERE gsrn = %s {lock}", [gsrn])  # noqa: S608
-    if patient:
-        fetchall(
-            f"SELECT o.id FROM {table(MedicationOrder)} o "  # noqa: S608
-            f"JOIN {table(Admission)} a ON a.id = o.admission_id "
-            "WHERE a.patient_id = %s AND a.discharged_at IS NULL "
-            f"ORDER BY o.id {row_lock(of='o')}",
-            [patient[0][0]],
-        )
-
-
-def dose_lock(dose_id: int) -> int | None:
-    """Lock the scheduled dose about to be recorded, and find the record to replace: its given
-    record that was entered in error and not yet replaced, the latest if several, which keeps
-    "one given record per dose" a constraint."""
-    administration = table(Administration)
-    rows = fetchall(
-        f"SELECT (SELECT a.id FROM {administration} a "  # noqa: S608
-        "WHERE a.scheduled_dose_id = d.id AND a.status = %s "
-        f"AND EXISTS (SELECT 1 FROM {administration} c WHERE c.corrects_id = a.id) "
-        f"AND NOT EXISTS (SELECT 1 FROM {administration} r WHERE r.replaces_id = a.id) "
-        "ORDER BY a.administered_at DESC LIMIT 1) "
-        f"FROM {table(ScheduledDose)} d WHERE d.id = %s {row_lock(of='d')}",
-        [AdministrationStatus.COMPLETED, dose_id],
-    )
-    return rows[0][0] if rows else None

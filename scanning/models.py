@@ -119,25 +119,36 @@ class CorrectionReason(models.TextChoices):
     OTHER = "other", _("other (comment required)")
 
 
+def standing_q(prefix: str = "") -> Q:
+    """The record (under `prefix`, e.g. "administrations__") still stands: no later entered-in-error
+    record withdraws it. The one ORM spelling of the idea; its raw-SQL twin is
+    scanning.bedside_sql._counting_given, and tests/scanning/test_bedside_sql.py holds them equal."""
+    return Q(**{f"{prefix}correction__isnull": True})
+
+
+def withdrawn_q(prefix: str = "") -> Q:
+    """The record (under `prefix`) was withdrawn by a later entered-in-error record: the negation
+    of `standing_q`, kept as a plain join condition rather than a negated one."""
+    return Q(**{f"{prefix}correction__isnull": False})
+
+
 class AdministrationQuerySet(models.QuerySet):
-    """The clinical reads of the ledger, each defined once. A record *still counts* unless a later
-    entered-in-error record withdraws it; the bedside's raw SQL spells the same read in
-    scanning.bedside_sql (`_counting_given`), and tests/scanning/test_bedside_sql.py holds them
-    equal."""
+    """The clinical reads of the ledger, each defined once (on `standing_q`). A record *still
+    counts* unless a later entered-in-error record withdraws it; the bedside's raw SQL spells the
+    same read in scanning.bedside_sql (`_counting_given`), and tests/scanning/test_bedside_sql.py
+    holds them equal."""
 
     def still_counting(self):
         """Not withdrawn by an entered-in-error record (which itself never counts as a dose)."""
-        return self.filter(correction__isnull=True).exclude(
-            status=AdministrationStatus.ENTERED_IN_ERROR
-        )
+        return self.filter(standing_q()).exclude(status=AdministrationStatus.ENTERED_IN_ERROR)
 
     def counting_given(self):
-        """The dose was given, and that still stands."""
-        return self.filter(status=AdministrationStatus.COMPLETED, correction__isnull=True)
+        """The dose was given, and that still stands. SQL twin: bedside_sql._counting_given."""
+        return self.filter(standing_q(), status=AdministrationStatus.COMPLETED)
 
     def counting_not_given(self):
         """The dose was documented not given, and that still stands."""
-        return self.filter(status=AdministrationStatus.NOT_DONE, correction__isnull=True)
+        return self.filter(standing_q(), status=AdministrationStatus.NOT_DONE)
 
 
 class Administration(ChainedRecord, BaseModel):
@@ -250,6 +261,26 @@ class Administration(ChainedRecord, BaseModel):
 
     def __str__(self):
         return f"{self.order} → {self.patient.mrn} {self.status} @ {self.administered_at:%Y-%m-%d %H:%M}"
+
+    # The rows a record was written with (scanning.chains.administration_append keeps them), so
+    # that whoever answers with a new record needs no second read; a record read back from the
+    # database has none and reads its relations (prefetched or not).
+    written_units: list | None = None
+    written_overrides: list | None = None
+
+    @property
+    def recorded_units(self) -> list:
+        """The record's units: those it was written with, else its `units` relation."""
+        if self.written_units is not None:
+            return self.written_units
+        return list(self.units.all())
+
+    @property
+    def recorded_overrides(self) -> list:
+        """The record's overrides: those it was written with, else its `overrides` relation."""
+        if self.written_overrides is not None:
+            return self.written_overrides
+        return list(self.overrides.all())
 
 
 class AdministeredUnit(BaseModel):

@@ -21,7 +21,7 @@ from hospital.throttle import (
     login_throttle_release,
 )
 from pharmacy.models import DoseState, MedicationOrder, ScheduledDose
-from scanning import bedside_sql, rules
+from scanning import locks, rules
 from scanning.access import (
     BreakGlassLimitError,
     BreakGlassNeedsScanError,
@@ -43,6 +43,15 @@ from scanning.models import (
     UnrecordedCheckAcknowledgement,
     UnrecordedCheckReason,
 )
+from scanning.refusals import (
+    AlreadyAcknowledgedError,
+    AlreadyCorrectedError,
+    AlreadyDocumentedError,
+    AlreadyGivenError,
+    DoseCancelledError,
+    NotCorrectableError,
+    SerialAlreadyUsedError,
+)
 from scanning.scans import ResolvedScan, ScanInput, scan_resolve
 from scanning.selectors import (
     CheckContext,
@@ -50,7 +59,6 @@ from scanning.selectors import (
     replacement_facts_build,
 )
 from scanning.signals import administration_recorded
-from wards.models import Patient
 
 
 @dataclass(frozen=True)
@@ -363,12 +371,12 @@ def administration_check(*, performer, request: CheckRequest) -> CheckOutcome:
 
 
 def _lock_patient_and_orders(patient_scan: ResolvedScan) -> None:
-    """Fixed lock order for every bedside write: the patient row, then the open admission's orders
-    by primary key. Reprints lock the patient and status changes lock the order, so a record
-    never interleaves with either, and two carts on one patient take turns."""
+    """Steps 1 and 2 of the bedside lock order (scanning/locks.py): the patient of the scanned
+    band, then the open admission's orders by primary key. Named for bench/administer.py's
+    profile."""
     band = patient_scan.first("wristband")
     if band is not None:
-        bedside_sql.lock_patient_and_open_orders(band.payload.gsrn)
+        locks.patient_and_open_orders(band.payload.gsrn)
 
 
 def _missing_overrides(result: rules.CheckResult, overrides: list[OverrideInput]) -> list[dict]:
@@ -462,7 +470,7 @@ def administration_record(
     if glass is not None:
         return refuse(glass.code, glass.message, glass.details, status=glass.status)
     if "ALREADY_GIVEN" in result.codes():
-        return refuse("ALREADY_GIVEN", "This dose has already been given.")
+        return refuse(AlreadyGivenError.code, "This dose has already been given.")
     if result.verdict == "stop" or result.order is None:
         return refuse("CHECK_STOP", "The check says STOP: this dose cannot be recorded.")
     missing = _missing_overrides(result, list(overrides))
@@ -481,7 +489,7 @@ def administration_record(
     # The context's dose was read after the patient and order locks, which every writer of a
     # dose's state holds too; its own lock is for writers outside the bedside.
     dose = context.doses[result.dose.id] if result.dose is not None else None
-    replaces_id = bedside_sql.dose_lock(dose.pk) if dose is not None else None
+    replaces_id = locks.dose_with_record_to_replace(dose.pk) if dose is not None else None
     recorded = _recorded_amount(result, order, amount)
     try:
         with transaction.atomic():
@@ -531,10 +539,10 @@ def administration_record(
         # the same serialised unit meet only here, at the serial's unique constraint.
         if _serial_given(context.units):
             return refuse(
-                "SERIAL_ALREADY_USED",
+                SerialAlreadyUsedError.code,
                 "This unit (its serial) was given to another patient a moment ago: use another.",
             )
-        return refuse("ALREADY_GIVEN", "This dose or unit has already been recorded.")
+        return refuse(AlreadyGivenError.code, "This dose or unit has already been recorded.")
     if dose is not None:
         dose.state = DoseState.GIVEN
         sql.update(ScheduledDose, dose.pk, state=dose.state)
@@ -624,28 +632,18 @@ def administration_not_given(
             status=422,
         )
     if scheduled_dose is not None:
-        scheduled_dose = ScheduledDose.objects.select_for_update(of=("self",), no_key=True).get(
-            pk=scheduled_dose.pk
-        )
+        scheduled_dose = locks.dose(scheduled_dose.pk)
         if scheduled_dose.order_id != order.pk:
             raise ApplicationError(
                 "That dose belongs to another order.", code="DOSE_NOT_OF_ORDER", status=422
             )
         if scheduled_dose.administrations.counting_given().exists():
-            raise ApplicationError(
-                "This dose has already been given.", code="ALREADY_GIVEN", status=409
-            )
+            raise AlreadyGivenError("This dose has already been given.")
         # One note per dose: a double tap must not send two not-given messages downstream.
         if scheduled_dose.administrations.counting_not_given().exists():
-            raise ApplicationError(
-                "This dose is already documented as not given.",
-                code="ALREADY_DOCUMENTED",
-                status=409,
-            )
+            raise AlreadyDocumentedError("This dose is already documented as not given.")
         if scheduled_dose.state == DoseState.CANCELLED:
-            raise ApplicationError(
-                "This dose was cancelled with its order.", code="DOSE_CANCELLED", status=409
-            )
+            raise DoseCancelledError("This dose was cancelled with its order.")
     administration = administration_append(
         Administration(
             patient=order.admission.patient,
@@ -715,18 +713,13 @@ def administration_correct(
     if reason == CorrectionReason.OTHER and not comment.strip():
         raise ApplicationError("A comment is required for 'other'.", code="COMMENT_REQUIRED")
     # The patient's lock serialises every write to this patient's records, corrections of one
-    # record included. No row lock on the record itself: that needs UPDATE on the ledger, which
-    # the application's database role does not have (hospital/db_roles.py).
-    Patient.objects.select_for_update(no_key=True).get(pk=administration.patient_id)
+    # record included.
+    locks.patient(administration.patient_id)
     original = Administration.objects.get(pk=administration.pk)
     if original.status == AdministrationStatus.ENTERED_IN_ERROR:
-        raise ApplicationError(
-            "A correction cannot itself be corrected.", code="NOT_CORRECTABLE", status=409
-        )
+        raise NotCorrectableError("A correction cannot itself be corrected.")
     if Administration.objects.filter(corrects=original).exists():
-        raise ApplicationError(
-            "This record was already corrected.", code="ALREADY_CORRECTED", status=409
-        )
+        raise AlreadyCorrectedError("This record was already corrected.")
     replacement_result = None
     if replacement_amount is not None:
         if original.status != AdministrationStatus.COMPLETED:
@@ -870,6 +863,4 @@ def unrecorded_check_acknowledge(
                 comment=comment.strip()[:500],
             )
     except IntegrityError as error:
-        raise ApplicationError(
-            "This check was already answered for.", code="ALREADY_ACKNOWLEDGED", status=409
-        ) from error
+        raise AlreadyAcknowledgedError("This check was already answered for.") from error

@@ -348,7 +348,3 @@ class Wristband(BaseModel):
 
     def __str__(self):
         return f"{self.patient.mrn} #{self.instance}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.voided_at is None

@@ -199,8 +199,8 @@ class AdministrationOutputSerializer(serializers.Serializer):
     comment = serializers.CharField()
     corrects = serializers.UUIDField(source="corrects.external_id", allow_null=True, default=None)
     replaces = serializers.UUIDField(source="replaces.external_id", allow_null=True, default=None)
-    units = UnitOutputSerializer(many=True)
-    overrides = OverrideOutputSerializer(many=True)
+    units = UnitOutputSerializer(many=True, source="recorded_units")
+    overrides = OverrideOutputSerializer(many=True, source="recorded_overrides")
 
 
 class AdministrationFeedPageSerializer(serializers.Serializer):

@@ -27,6 +27,7 @@ from hospital.sessions import cart_session_start
 from hospital.throttle import request_source
 from pharmacy.models import MedicationOrder, ScheduledDose
 from pharmacy.routes import route_names
+from scanning import refusals
 from scanning.access import (
     BreakGlassLimitError,
     BreakGlassNeedsScanError,
@@ -388,8 +389,7 @@ class AdministrationsApi(APIView):
                 outcome.refusal_code, outcome.refusal_message, outcome.details
             )
         if outcome.administration is None:
-            conflict = outcome.refusal_code in ("ALREADY_GIVEN", "SERIAL_ALREADY_USED")
-            status = 409 if conflict else 422
+            status = refusals.status_of(outcome.refusal_code, otherwise=422)
             check = check_body(outcome.result, outcome.context)
             return status, {
                 "error": {

@@ -1,7 +1,7 @@
 """Allergy: the patient's recorded allergies against the scanned medication.
 
 An allergy matches when its code names the medication's substance or its allergy class (any case,
-blanks never match). Any severe match is a STOP; otherwise (moderate, mild, unknown severity) a
+blanks never match; the matcher is pharmacy/allergy.py, shared with the order review). Any severe match is a STOP; otherwise (moderate, mild, unknown severity) a
 WARN with a reason. Reported once the patient is identified, even when the patient is out of care
 (the discharge band), never for an unidentified band.
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pharmacy import allergy as matcher
 from scanning.rules.codes import FindingCode
 from scanning.rules.core import Findings, Words, medications, names
 from scanning.rules.facts import AllergyFacts, CheckFacts, MedicationFacts, ScannedUnit
@@ -27,13 +28,15 @@ _UNKNOWN_SEVERITY = Words("chưa rõ mức độ", "severity unknown")
 def allergies_matching(
     allergies: Iterable[AllergyFacts], medication: MedicationFacts
 ) -> list[AllergyFacts]:
-    """The allergies naming the medication's substance or its allergy class (code, any case): the
-    rule of ALLERGY, which the cart's dose list also flags orders by."""
-    codes = {
-        c.strip().casefold() for c in (medication.substance_code, medication.allergy_class_code)
-    }
-    codes.discard("")
-    return [a for a in allergies if a.code.strip().casefold() in codes]
+    """The allergies naming the medication's substance or its allergy class: the rule of ALLERGY,
+    which the cart's dose list also flags orders by. The matching itself is pharmacy.allergy's,
+    shared with the pharmacist's order review."""
+    return matcher.allergies_matching(
+        allergies,
+        code_of=lambda allergy: allergy.code,
+        substance_code=medication.substance_code,
+        allergy_class_code=medication.allergy_class_code,
+    )
 
 
 def check_allergies(facts: CheckFacts, known: list[tuple[int, ScannedUnit]], out: Findings) -> None:

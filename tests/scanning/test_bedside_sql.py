@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from hospital.models import User
 from pharmacy.models import MedicationOrder, Package, ScheduledDose
-from scanning import bedside_sql
-from scanning.models import Administration
+from scanning import bedside_sql, locks
+from scanning.models import Administration, standing_q, withdrawn_q
 from tests.factories import (
     AdmissionFactory,
     AllergyFactory,
@@ -209,7 +209,7 @@ def test_a_dose_given_and_withdrawn_counts_as_not_given(frozen_demo, nurse_clien
 
     # then
     assert doses[dose.pk].is_given is False
-    assert bedside_sql.dose_lock(dose.pk) == administration.pk
+    assert locks.dose_with_record_to_replace(dose.pk) == administration.pk
     assert ScheduledDose.objects.get(pk=dose.pk).state != "given"
 
 
@@ -271,3 +271,26 @@ def test_the_sql_and_the_orm_count_the_same_records_as_given(frozen_demo, nurse_
     by_orm = set(Administration.objects.counting_given().values_list("pk", flat=True))
     assert by_sql == by_orm == {Administration.objects.get(external_id=again.json()["id"]).pk}
     assert set(Administration.objects.still_counting().values_list("pk", flat=True)) == by_orm
+
+
+def test_standing_and_withdrawn_split_the_ledger_across_a_relation(frozen_demo, nurse_client):
+    # given: a dose given, then withdrawn as entered in error
+    body = {"patient": image(AN_BAND), "medications": [image(name) for name in PARACETAMOL]}
+    first = nurse_client.post("/api/v1/administrations/", body, format="json").json()
+    nurse_client.post(
+        f"/api/v1/administrations/{first['id']}/correct/", {"reason": "duplicate"}, format="json"
+    )
+    given = Administration.objects.get(external_id=first["id"])
+
+    # then: the record is withdrawn, its withdrawal stands, and the same Q reads through a
+    # relation (the order's records) as on the records themselves
+    assert set(Administration.objects.filter(withdrawn_q()).values_list("pk", flat=True)) == {
+        given.pk
+    }
+    assert given.pk not in set(
+        Administration.objects.filter(standing_q()).values_list("pk", flat=True)
+    )
+    order = MedicationOrder.objects.filter(pk=given.order_id)
+    assert order.filter(withdrawn_q("administrations__")).exists()
+    assert not order.filter(standing_q("administrations__"), administrations__pk=given.pk).exists()
+    assert not Administration.objects.filter(order=given.order).counting_given().exists()

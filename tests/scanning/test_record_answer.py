@@ -19,3 +19,17 @@ def test_record_answer_reads_nothing_back(nurse_client):
         )
     ]
     assert read_back == []
+
+
+def test_a_record_read_back_answers_with_the_same_units_and_overrides(nurse_client):
+    # given: the answer built from the rows just written
+    body = {"patient": image(AN_BAND), "medications": [image(n) for n in PARACETAMOL]}
+    written = nurse_client.post("/api/v1/administrations/", body, format="json").json()
+
+    # when: the same record read back from the database (the feed)
+    feed = nurse_client.get("/api/v1/administrations/?since=2000-01-01T00:00:00").json()
+
+    # then
+    (read,) = [row for row in feed["results"] if row["id"] == written["id"]]
+    assert read["units"] == written["units"] and len(read["units"]) == 2
+    assert read["overrides"] == written["overrides"]
