@@ -120,6 +120,12 @@ def test_the_cart_keeps_asking_until_the_server_answers(page):
     # then: while it does not know, it says so and claims nothing
     expect(page.locator("#message")).to_have_class("message pending")
     expect(page.locator("#record")).to_be_disabled()
+    # its mark is drawn, not the ⏳ emoji that a cart without an emoji font showed as a box
+    content, mask = page.locator("#message").evaluate(
+        "m => { const s = getComputedStyle(m, '::before'); return [s.content, s.maskImage]; }"
+    )
+    assert content == '""'
+    assert mask.startswith('url("data:image/svg+xml')
     screenshot(page, "cart-outcome-checking-vi", show=page.locator("#message"))
     expect(page.locator("#message")).to_have_class("message error", timeout=15_000)
     expect(page.locator("#message")).to_contain_text("Máy chủ xác nhận chưa ghi nhận")
