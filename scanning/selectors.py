@@ -395,7 +395,8 @@ def mar_get(*, patient: Patient, day) -> dict:
 def mar_order_flags(*, patient: Patient, orders: list[MedicationOrder], now: datetime) -> dict:
     """For the cart's dose list, per order id: the patient's allergies that the bedside ALLERGY
     rule matches to the order's medication, and for a PRN order its last counting dose and the
-    next moment a dose is allowed (rules.prn_next_allowed). Two queries, whatever the orders."""
+    next moment a dose is allowed (rules.prn_next_allowed) and whether that is now. Two queries,
+    whatever the orders."""
     allergies = [
         rules.AllergyFacts(code=a.allergen_code, name=a.allergen_name, severity=a.severity)
         for a in Allergy.objects.filter(patient=patient).order_by("pk")
@@ -421,7 +422,10 @@ def mar_order_flags(*, patient: Patient, orders: list[MedicationOrder], now: dat
         if order.is_prn:
             mine = [p for p in prior if p.order_id == order.pk]
             entry["last_given_at"] = max((p.administered_at for p in mine), default=None)
-            entry["next_allowed_at"] = rules.prn_next_allowed(_order_facts(order), mine, now)
+            allowed = rules.prn_next_allowed(_order_facts(order), mine, now)
+            entry["next_allowed_at"] = allowed
+            # judged by the server's clock: a cart's clock running ahead must not read "now"
+            entry["allowed_now"] = allowed is not None and allowed <= now
         flags[order.pk] = entry
     return flags
 

@@ -161,6 +161,9 @@ class ReleaseOutputSerializer(serializers.Serializer):
 class PrnTimesSerializer(serializers.Serializer):
     last_given_at = serializers.DateTimeField(allow_null=True)
     next_allowed_at = serializers.DateTimeField(allow_null=True)
+    allowed_now = serializers.BooleanField(
+        help_text="A dose may be given now, by the server's clock (the cart's may be off)."
+    )
     min_interval_minutes = serializers.IntegerField(allow_null=True)
     max_per_24h = serializers.CharField(allow_null=True)
 

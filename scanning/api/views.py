@@ -655,6 +655,7 @@ def _prn_times(order, flags: dict) -> dict:
     return {
         "last_given_at": timezone.localtime(last).isoformat() if last else None,
         "next_allowed_at": timezone.localtime(allowed).isoformat() if allowed else None,
+        "allowed_now": flags["allowed_now"],
         "min_interval_minutes": order.prn_min_interval_minutes,
         "max_per_24h": _quantity(order.prn_max_per_24h, order.dose_unit),
     }

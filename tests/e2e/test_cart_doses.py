@@ -1,16 +1,19 @@
 """The typed path, not-given and the dose list at the cart (issue 13, items 7–9), in Debian's
 Chromium. The page fixture fails a test on any uncaught JavaScript error."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
 from scanning.models import Administration
-from tests.e2e.conftest import log_in, scan, screenshot, wedge
+from tests.e2e.conftest import label, log_in, scan, screenshot, wedge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HOA = ("]C18017952000200000000112", "111111")  # nurse, NOI
 AN = "wristband-BN2026000101.png"  # paracetamol 1 g due 08:00; severe penicillin allergy
+HUONG = "wristband-BN2026000104.png"  # paracetamol 1 g PRN, 4 h apart; ibuprofen allergy
 AN_BAND_TYPED = "(8018)952000100000001013(8019)1"
 
 
@@ -163,3 +166,26 @@ def test_due_now_first_missed_collapsed_allergy_flagged_and_72_hours_a_tap_away(
     expect(page.locator("#dose-list")).to_contain_text("uống")
     page.click("#recent-button")
     expect(page.locator("#recent-list")).to_be_visible()
+
+
+def test_a_prn_row_says_when_it_was_last_given_and_when_the_next_dose_is_allowed(page):
+    # given: Hương's paracetamol PRN, 1 g at least 4 hours apart, not given lately
+    log_in(page, *HOA)
+    open_patient(page, HUONG, "Phạm Thị Hương")
+    times = page.locator("#dose-list .prn-times")
+    expect(times).to_have_text("Chưa dùng trong 48 giờ qua · có thể dùng ngay")
+    # when: she is given 1 g
+    scan(page, wedge(label("PCM2611A", 1)))
+    expect(page.locator("#scan")).to_be_focused()
+    scan(page, wedge(label("PCM2611A", 2)))
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+    # then: the row says when, and that the next dose waits 4 hours by the server's clock (here
+    # the browser's clock is days past the demo's: judged by it, the row would say "now")
+    when = re.compile(
+        r"^Lần dùng gần nhất (?:\d\d/\d\d )?(\d\d):(\d\d) · dùng liều tiếp được từ (?:\d\d/\d\d )?(\d\d):(\d\d)$"
+    )
+    expect(times).to_have_text(when)
+    last_h, last_m, next_h, next_m = map(int, when.match(times.inner_text()).groups())
+    assert (next_h * 60 + next_m - (last_h * 60 + last_m)) % (24 * 60) == 4 * 60

@@ -158,6 +158,12 @@ def test_a_prn_row_says_when_it_was_last_given_and_when_it_is_next_allowed(froze
     # then
     assert flags[order.pk]["last_given_at"] == DEMO_NOW - timedelta(hours=1, minutes=10)
     assert flags[order.pk]["next_allowed_at"] == DEMO_NOW + timedelta(hours=2, minutes=50)
+    assert flags[order.pk]["allowed_now"] is False
+    # and once the interval has passed, by the server's clock
+    later = DEMO_NOW + timedelta(hours=3)
+    flags = mar_order_flags(patient=order.admission.patient, orders=[order], now=later)
+    assert flags[order.pk]["next_allowed_at"] == later
+    assert flags[order.pk]["allowed_now"] is True
 
 
 def test_an_order_the_patient_is_allergic_to_is_flagged_by_the_verdicts_rule(nurse_client):

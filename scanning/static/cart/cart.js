@@ -642,8 +642,8 @@
     const last = prn.last_given_at ? format(T.prn_last, { time: formatWhen(prn.last_given_at) }) : T.prn_none;
     let next = T.prn_never;
     if (prn.next_allowed_at) {
-      next = new Date(prn.next_allowed_at) <= new Date() ? T.prn_now
-        : format(T.prn_next, { time: formatWhen(prn.next_allowed_at) });
+      // the server's judgement, not this cart's clock, which may run ahead
+      next = prn.allowed_now ? T.prn_now : format(T.prn_next, { time: formatWhen(prn.next_allowed_at) });
     }
     text.textContent = `${last} · ${next}`;
     return text;
