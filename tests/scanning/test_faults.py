@@ -7,6 +7,7 @@ import psycopg
 import pytest
 import time_machine
 from django.db import InterfaceError, OperationalError, connection
+from django.utils import translation
 
 from interop import services as interop_services
 from interop.models import Destination, OutboundMessage
@@ -14,6 +15,7 @@ from pharmacy.demo import demo_hospital_load
 from pharmacy.models import DoseState, ScheduledDose
 from scanning import services as scanning_services
 from scanning.api import idempotency
+from scanning.api.clock import clock_warnings
 from scanning.models import AdministeredUnit, Administration, IdempotentRequest, ScanEvent
 from tests.scanning.conftest import AN_BAND, DEMO_NOW, HOA_BADGE, PARACETAMOL, badge_client, image
 from tests.scanning.test_audit_chain import verify_audit
@@ -326,3 +328,23 @@ def test_a_cart_clock_out_of_range_is_a_400_not_a_500(nurse_client, client_time)
     assert response.status_code == 400
     assert response.json()["error"]["details"]["client_time"]
     assert not Administration.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("skew", "language", "words"),
+    [
+        (600, "en", "This cart's clock is 10 minutes ahead of the server's."),
+        (-300, "vi", "Đồng hồ của xe thuốc chậm hơn máy chủ 5 phút."),
+        (45, "vi", "Đồng hồ của xe thuốc nhanh hơn máy chủ 45 giây."),
+        (3 * 86400 + 2 * 3600 + 59, "vi", "Đồng hồ của xe thuốc nhanh hơn máy chủ 3 ngày, 2 giờ."),
+    ],
+)
+def test_the_clock_warning_says_the_difference_as_a_person_does(settings, skew, language, words):
+    # 989,170 seconds once reached a nurse as "lệch 989170 giây"
+    settings.CLOCK_SKEW_WARN_SECONDS = 30
+    with time_machine.travel(DEMO_NOW, tick=False), translation.override(language):
+        [warning] = clock_warnings(
+            client_time=DEMO_NOW + timedelta(seconds=skew), cart="NOI-1", endpoint="check"
+        )
+    # (Django writes "10 minutes" with a no-break space, so it never breaks across lines)
+    assert warning["message"].replace("\xa0", " ").startswith(words)
