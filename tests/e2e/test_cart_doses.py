@@ -189,3 +189,10 @@ def test_a_prn_row_says_when_it_was_last_given_and_when_the_next_dose_is_allowed
     expect(times).to_have_text(when)
     last_h, last_m, next_h, next_m = map(int, when.match(times.inner_text()).groups())
     assert (next_h * 60 + next_m - (last_h * 60 + last_m)) % (24 * 60) == 4 * 60
+    screenshot(page, "cart-prn-row-vi", show=times)
+    # and the allergy-flagged ibuprofen row keeps its button beside the status, on one line
+    row = page.locator(".dose.due", has_text="Ibuprofen")
+    button, status = row.locator("button.action"), row.locator(".tag")
+    button_box, status_box = button.bounding_box(), status.bounding_box()
+    assert button_box["x"] > status_box["x"] + status_box["width"]
+    assert button_box["height"] < 60  # one line, not wrapped word by word

@@ -608,13 +608,16 @@
     if (!dose && order.prn) item.append(prnTimes(order.prn));
     const record = dose && (dose.records || []).at(-1);
     if (record) item.append(recordLine(record));
+    // The row's buttons share one cell beside the status, whatever lines the row has below it.
+    const actions = document.createElement("span");
+    actions.className = "dose-actions";
     if (dose && ["due", "overdue", "missed", "upcoming"].includes(timing) && order.status === "active") {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "quiet action";
       button.textContent = T.action_not_given;
       button.addEventListener("click", () => openNotGiven(order, dose));
-      item.append(button);
+      actions.append(button);
     }
     if (record && record.correctable_until) {
       const button = document.createElement("button");
@@ -622,8 +625,9 @@
       button.className = "quiet action entered-in-error";
       button.textContent = T.action_entered_in_error;
       button.addEventListener("click", () => openEnteredInError(order, record));
-      item.append(button);
+      actions.append(button);
     }
+    if (actions.childElementCount) item.append(actions);
     return item;
   }
 
