@@ -22,7 +22,7 @@ from pharmacy.models import (
     ScheduledDose,
 )
 from scanning import bedside_sql, rules
-from scanning.dose import Quantity
+from scanning.dosemath import Quantity
 from scanning.models import (
     Administration,
     AdministrationStatus,

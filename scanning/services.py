@@ -29,7 +29,7 @@ from scanning.access import (
     break_glass_record,
 )
 from scanning.chains import administration_append, scan_event_append
-from scanning.dose import IncomparableUnits, Quantity
+from scanning.dosemath import IncomparableUnits, Quantity
 from scanning.models import (
     AdministeredUnit,
     Administration,

@@ -23,7 +23,7 @@ from pharmacy import services
 from pharmacy.models import AllergyAcknowledgementReason, MedicationOrder, Route, route_allowed
 from pharmacy.selectors import order_list_awaiting_verification, order_review_get
 from pharmacy.services import AllergyAcknowledgementInput, order_version
-from scanning.dose import Quantity, Strength, format_decimal, to_decimal, units_for_dose
+from scanning.dosemath import Quantity, Strength, format_decimal, to_decimal, units_for_dose
 from wards.models import Ward
 
 QUEUE_PAGE_SIZE = 100

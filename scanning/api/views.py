@@ -42,7 +42,7 @@ from scanning.api.clock import clock_warnings
 from scanning.api.idempotency import idempotent, idempotent_outcome
 from scanning.api.permissions import IsClinicalStaff, MayAdminister
 from scanning.barcodes import ImageRejected, decode_image
-from scanning.dose import Quantity
+from scanning.dosemath import Quantity
 from scanning.models import (
     Administration,
     AdministrationStatus,

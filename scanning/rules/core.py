@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from scanning.dose import Quantity
+from scanning.dosemath import Quantity
 from scanning.rules.catalogue import CATALOGUE, CODE_RANK, DEFAULT
 from scanning.rules.codes import FindingCode, Severity
 from scanning.rules.facts import (

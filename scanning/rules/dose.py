@@ -1,6 +1,6 @@
 """Dose: the ordered dose against the units scanned and the amount the nurse gives.
 
-The arithmetic is exact (scanning/dose.py). The findings:
+The arithmetic is exact (scanning/dosemath.py). The findings:
 
 - Dose findings need every unit in the medication slot to be a known product; an unknown or
   wrong-kind unit is already a STOP and a total without it would be wrong.
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from scanning.dose import (
+from scanning.dosemath import (
     Comparison,
     DoseComparison,
     Pack,

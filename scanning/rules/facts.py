@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from scanning.dose import Quantity
+from scanning.dosemath import Quantity
 
 
 @dataclass(frozen=True)

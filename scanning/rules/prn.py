@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from scanning.dose import Comparison, Quantity, compare_amount, format_decimal, to_decimal
+from scanning.dosemath import Comparison, Quantity, compare_amount, format_decimal, to_decimal
 from scanning.rules.codes import FindingCode
 from scanning.rules.core import Findings, clock, duration, iso
 from scanning.rules.dose import DATA_ERRORS, share, strength

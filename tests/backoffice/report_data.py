@@ -59,7 +59,7 @@ from django.db import transaction
 from hospital import gs1
 from hospital.models import Role
 from pharmacy.models import Medication, Package, ScheduledDose, ScheduleKind, Substance
-from scanning.dose import Quantity
+from scanning.dosemath import Quantity
 from scanning.models import Administration
 from scanning.scans import ScanInput
 from scanning.services import (

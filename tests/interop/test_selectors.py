@@ -8,7 +8,7 @@ from django.db import transaction
 from interop.models import OutboundMessage
 from interop.selectors import administration_snapshot, administration_snapshots_search
 from interop.snapshot import Withdrawal, snapshot_from_json, snapshot_to_json
-from scanning.dose import Quantity
+from scanning.dosemath import Quantity
 from scanning.models import Administration, Override
 from scanning.services import OverrideInput, administration_correct
 from scanning.signals import administration_recorded

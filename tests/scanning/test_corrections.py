@@ -10,7 +10,7 @@ from django.utils import timezone
 from hospital.exceptions import ApplicationError
 from hospital.models import User
 from pharmacy.models import MedicationOrder
-from scanning.dose import Quantity
+from scanning.dosemath import Quantity
 from scanning.models import Administration, AdministrationStatus
 from scanning.services import OverrideInput, administration_correct
 from tests.scanning.conftest import AN_BAND, PARACETAMOL, image

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanning.dose import Quantity
+from scanning.dosemath import Quantity
 from scanning.rules import (
     CODE_ORDER,
     AdmissionFacts,

@@ -10,7 +10,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from scanning.dose import Quantity
+from scanning.dosemath import Quantity
 from tests.scanning.rules.builders import (
     COLECALCIFEROL_IU,
     HEPARIN,

@@ -1,4 +1,4 @@
-"""Exact dose arithmetic (scanning/dose.py): pure, no database."""
+"""Exact dose arithmetic (scanning/dosemath.py): pure, no database."""
 
 from decimal import Decimal as D
 from fractions import Fraction
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanning.dose import (
+from scanning.dosemath import (
     Comparison,
     IncomparableUnits,
     Pack,
@@ -557,7 +557,7 @@ def test_comparison_matches_exact_fractions(a, b, units):
     ],
 )
 def test_units_for_a_dose(dose, strength_, form, divisible, units, whole):
-    from scanning.dose import units_for_dose
+    from scanning.dosemath import units_for_dose
 
     found = units_for_dose(dose, strength_, dose_form=form, divisible=divisible)
 
@@ -566,7 +566,7 @@ def test_units_for_a_dose(dose, strength_, form, divisible, units, whole):
 
 
 def test_units_for_an_incomparable_dose_are_unknown():
-    from scanning.dose import units_for_dose
+    from scanning.dosemath import units_for_dose
 
     found = units_for_dose(q("500", "IU"), TABLET_500, dose_form="tablet", divisible=False)
 
