@@ -173,7 +173,7 @@ class Inpatient:
 
     @property
     def wristband_scan(self) -> str:
-        from hospital import gs1
+        import gs1
 
         payload = gs1.WristbandPayload(gsrn=self.gsrn, instance=1)
         return SYMBOLOGY_GS1_128 + gs1.wristband_element_string(payload)
@@ -199,7 +199,7 @@ class Hospital:
 
 def unit_scan(medicine: Medicine, serial: str) -> str:
     """A unit-dose DataMatrix with GTIN, expiry, lot and a serial of its own."""
-    from hospital import gs1
+    import gs1
 
     payload = gs1.MedicationPayload(gtin=medicine.gtin, expiry=EXPIRY, lot=LOT, serial=serial)
     return SYMBOLOGY_DATAMATRIX + gs1.medication_element_string(payload)
@@ -273,7 +273,7 @@ def hospital_generate(
     from django.db import transaction
     from django.utils import timezone
 
-    from hospital import gs1
+    import gs1
     from hospital.models import Role, User
     from pharmacy.models import (
         DoseForm,

@@ -90,7 +90,7 @@ def _badge_image() -> str:
 
 
 def _unknown_badge(n: int) -> str:
-    from hospital import gs1
+    import gs1
 
     return gs1.make_gsrn(f"95299900{n:09d}")
 

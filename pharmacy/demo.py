@@ -16,7 +16,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from hospital import gs1
+import gs1
 from pharmacy.models import (
     LotRecall,
     Medication,
@@ -426,7 +426,7 @@ def _unit_dose_element_string(lot: DemoLot, serial: str) -> str:
 
 def demo_barcodes_write(directory: Path, data: dict | None = None) -> dict[str, dict]:
     """Draw every demo wristband, badge, unit-dose label and retail EAN-13; return the index."""
-    from hospital import labels
+    from gs1 import labels
 
     data = data or read_demo()
     directory.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
-from hospital import gs1, sql
+import gs1
+from hospital import sql
 from hospital.models import BaseModel
 from pharmacy.routes import form_allows_route
 from wards.models import Admission

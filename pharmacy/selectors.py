@@ -5,7 +5,7 @@ from uuid import UUID
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from hospital import gs1
+import gs1
 from pharmacy import allergy as matcher
 from pharmacy.models import MedicationOrder, OrderStatus, Package
 from wards.models import Allergy

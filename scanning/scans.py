@@ -3,7 +3,7 @@ the same `ResolvedScan`. Pure: limits and the GS substitute are passed in."""
 
 from dataclasses import dataclass, field
 
-from hospital import gs1
+import gs1
 from hospital.exceptions import ApplicationError
 from scanning.barcodes import DECODE_DEADLINE_SECONDS, ImageRejected, decode_image
 

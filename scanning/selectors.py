@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.utils import timezone
 
-from hospital import gs1
+import gs1
 from hospital.models import Role
 from pharmacy.models import (
     DoseState,

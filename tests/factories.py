@@ -5,7 +5,7 @@ import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from hospital import gs1
+import gs1
 from hospital.models import Role, User
 from pharmacy.models import (
     LotRecall,

@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from hospital import gs1
+import gs1
 from hospital.exceptions import ApplicationError
 from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
 

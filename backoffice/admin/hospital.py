@@ -8,9 +8,9 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import AccessToken
 
+import gs1
 from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from backoffice.printing.views import BADGE_PERMISSION, badges_response
-from hospital import gs1
 from hospital.auth import staff_pin_set
 from hospital.models import (
     AccessLog,

@@ -2,7 +2,7 @@
 unit-dose labels (50 × 25 mm), one label per page as label printers expect.
 
 Pure: plain values in, PDF bytes out; no ORM, no settings. The symbols come from
-``hospital.labels`` (zint through zxing-cpp, each checked to carry exactly the element string it
+``gs1.labels`` (zint through zxing-cpp, each checked to carry exactly the element string it
 was asked for) and are drawn as vector rectangles on the 300-dpi dot grid, so that a 300-dpi
 printer lays every module on whole dots. Text is DejaVu Sans, embedded, which has every
 Vietnamese letter; without it nothing is printed at all (a name in boxes misidentifies a patient).
@@ -22,11 +22,12 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from hospital import gs1, labels
+import gs1
+from gs1 import labels
 
 # The symbol builder and layout rules of the PNG/SVG labels: the same GS1 checks and module sizes
 # for every output.
-from hospital.labels import Symbol, day_month_year, gs1_barcode, hri_height, module_for
+from gs1.labels import Symbol, day_month_year, gs1_barcode, hri_height, module_for
 
 __all__ = [
     "BADGE_SIZE_MM",

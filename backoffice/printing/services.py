@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 
+import gs1
 from backoffice.printing import pdf
 from backoffice.printing.selectors import staff_display_name
-from hospital import gs1
 from hospital.models import Role
 from pharmacy.models import DoseUnit, Medication, Package
 from wards.models import Admission, Patient, Wristband

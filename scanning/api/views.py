@@ -17,7 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hospital import gs1
+import gs1
 from hospital.api import error_body
 from hospital.exceptions import ApplicationError
 from hospital.models import AccessReason

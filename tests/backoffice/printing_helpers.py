@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pypdfium2 as pdfium
 from PIL import Image
 
-from hospital import gs1
+import gs1
 from scanning.barcodes.decode import decode_pil
 
 POINTS_PER_MM = 72 / 25.4

@@ -56,7 +56,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 from django.db import transaction
 
-from hospital import gs1
+import gs1
 from hospital.models import Role
 from pharmacy.models import Medication, Package, ScheduledDose, ScheduleKind, Substance
 from scanning.dosemath import Quantity

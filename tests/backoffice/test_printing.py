@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from reportlab.pdfbase import pdfmetrics
 
+import gs1
 from backoffice.printing import pdf, services
-from hospital import gs1
 from hospital.models import Role
 from tests.backoffice.printing_helpers import assert_size_mm, read_pdf, scans
 from tests.factories import (
@@ -567,7 +567,7 @@ def test_a_unit_dose_label_prints_its_gs1_text_at_a_legible_size():
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_raw
 
-    from hospital import labels
+    from gs1 import labels
 
     # given
     package = PackageFactory.build(gtin=GTIN, hospital_repackaged=True)
@@ -599,7 +599,7 @@ def test_the_label_sheet_reads_back_and_is_redrawn_on_request():
     from django.conf import settings
     from PIL import Image, ImageDraw
 
-    from hospital import labels
+    from gs1 import labels
 
     band = pdf.WristbandLabel(
         element_string=gs1.wristband_element_string(
@@ -662,7 +662,7 @@ def test_the_label_sheet_reads_back_and_is_redrawn_on_request():
 
 
 def test_the_longest_lot_the_form_takes_prints_whole_on_a_unit_dose_label():
-    from hospital import labels
+    from gs1 import labels
 
     package = PackageFactory.build(gtin=GTIN, hospital_repackaged=True)
     package.medication.name = "Amoxicillin + Acid clavulanic 500 mg/125 mg"

@@ -16,7 +16,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from werkzeug.test import Client
 
-from hospital import gs1
+import gs1
 from pharmacy.demo import DEMO_NAMESPACE, demo_hospital_load, read_demo
 from pharmacy.models import ScheduledDose
 from tests.scanning.conftest import DEMO_NOW

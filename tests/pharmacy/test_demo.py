@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import call_command
 
-from hospital import gs1
+import gs1
 from hospital.models import User
 from pharmacy.demo import demo_hospital_load, demo_lots, read_demo
 from pharmacy.models import LotRecall, MedicationOrder, OrderStatus, Package, ScheduledDose

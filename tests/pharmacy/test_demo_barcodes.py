@@ -3,7 +3,7 @@ import json
 import pytest
 from django.conf import settings
 
-from hospital import gs1
+import gs1
 from pharmacy.demo import demo_barcodes_write
 from scanning.barcodes import decode_image
 

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from hospital import gs1
+import gs1
 from pharmacy.models import OrderStatus, Package, ScheduledDose, ScheduleKind
 from tests.constraints import assert_refused_twice
 from tests.factories import (

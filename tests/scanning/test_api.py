@@ -387,7 +387,7 @@ def test_a_reprinted_band_still_says_scan_the_current_band(nurse_client):
 
 
 def vincristine_scan() -> dict:
-    from hospital import gs1
+    import gs1
 
     gtin = gs1.normalize_gtin(gs1.make_gtin("893601234517"))
     return code(f"]d201{gtin}17270630" + "10VCR2706\x1d21VCR2706S001")

@@ -14,7 +14,8 @@ import zxingcpp
 from django.core.management import CommandError, call_command
 from PIL import Image, ImageDraw, ImageFilter
 
-from hospital import gs1, labels
+import gs1
+from gs1 import labels
 from scanning import checks
 from scanning.barcodes import DecodedSymbol, ImageRejected, decode_image, decode_pil, load_image
 from scanning.barcodes import decode as decode_module

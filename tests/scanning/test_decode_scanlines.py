@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 from PIL import Image, ImageFilter
 
+import gs1
 from bench import degrade
-from hospital import gs1, labels
+from gs1 import labels
 from scanning.barcodes import decode as decode_module
 from scanning.barcodes import decode_pil, scanlines
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from django.db import connection, transaction
 
-from hospital import gs1
+import gs1
 from scanning import services
 from scanning.scans import ScanInput
 from scanning.services import CheckRequest, administration_check, administration_record

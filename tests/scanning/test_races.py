@@ -16,7 +16,7 @@ from django.db import OperationalError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from hospital import gs1
+import gs1
 from pharmacy.models import MedicationOrder, OrderStatus, ScheduleKind
 from pharmacy.services import order_discontinue
 from scanning.models import Administration, AdministrationStatus

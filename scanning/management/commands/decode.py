@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from hospital.gs1 import parse_scan
+from gs1 import parse_scan
 from scanning.barcodes import DecodedSymbol, ImageRejected, decode_image, pyzbar_available
 
 

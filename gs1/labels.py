@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
-from hospital import gs1
+import gs1
 
 __all__ = [
     "HRI_MIN_SIZE",

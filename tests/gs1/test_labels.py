@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from hospital import gs1, labels
+import gs1
+from gs1 import labels
 from scanning.barcodes import decode_image, decode_pil
 
 SVG = "{http://www.w3.org/2000/svg}"

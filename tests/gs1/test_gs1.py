@@ -1,4 +1,4 @@
-"""Tests for hospital.gs1: check digits, element strings and parse_scan.
+"""Tests for gs1: check digits, element strings and parse_scan.
 
 Demo identifiers use GS1 prefix 952 (reserved for examples) and Vietnamese EAN-13s (893).
 """
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from hospital import gs1
-from hospital.gs1 import (
+import gs1
+from gs1 import (
     GS,
     BadgePayload,
     MedicationPayload,
