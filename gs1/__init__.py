@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from biip import ParseConfig, ParseError
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
@@ -162,7 +162,7 @@ class ParsedScan:
     def error_code(self) -> str | None:
         return self.error.split(":", 1)[0] if self.error else None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         payload = None
         if self.payload is not None:
             payload = {
@@ -293,7 +293,7 @@ def _parse_spaced_hri(text: str) -> list[GS1ElementString] | None:
     matches = [_SPACED_HRI_PART_RE.fullmatch(part) for part in parts]
     if len(parts) < 2 or not all(matches):
         return None
-    typed = [(match.group(1), match.group(2)) for match in matches]
+    typed = [(match.group(1), match.group(2)) for match in matches if match is not None]
     elements = _split_element_strings(_join_element_strings(typed))
     # each word must be exactly one element: a short fixed-length value would run into the next
     if isinstance(elements, _Failure) or [(e.ai.ai, e.value) for e in elements] != typed:

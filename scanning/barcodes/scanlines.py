@@ -170,7 +170,7 @@ def _angle_peaks(angles: np.ndarray, weights: np.ndarray, count: int = 2) -> lis
         if smooth[index] <= 0 or len(peaks) == count:
             break
         centre = (edges[index] + edges[index + 1]) / 2
-        if all(abs(_wrap(centre - other)) > math.radians(15) for other in peaks):
+        if all(abs(float(_wrap(centre - other))) > math.radians(15) for other in peaks):
             peaks.append(float(centre))
     return peaks
 

@@ -93,7 +93,8 @@ class _Helper:
         try:
             _write_all(stdin, request, deadline_at)
             (length,) = _ANSWER.unpack(_read_exactly(stdout, _ANSWER.size, deadline_at))
-            return json.loads(_read_exactly(stdout, length, deadline_at))
+            answer: dict[str, Any] = json.loads(_read_exactly(stdout, length, deadline_at))
+            return answer
         except BrokenPipeError as exc:
             raise WorkerFailed("the decoding process ended") from exc
 
@@ -122,7 +123,9 @@ def _forget_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-def decode_elsewhere(data: bytes, *, max_bytes: int, max_pixels: int, timeout: float) -> dict:
+def decode_elsewhere(
+    data: bytes, *, max_bytes: int, max_pixels: int, timeout: float
+) -> dict[str, Any]:
     """The helper's answer for ``data``, or ``DeadlineExceeded`` after ``timeout`` seconds.
 
     The time counts from the call, waiting for another thread's image included; a helper's
@@ -175,7 +178,9 @@ def _wait(pipe: IO[bytes], deadline_at: float, *, write: bool) -> None:
     remaining = deadline_at - time.monotonic()
     if remaining <= 0:
         raise DeadlineExceeded("the deadline passed")
-    watched = ([], [pipe], []) if write else ([pipe], [], [])
+    watched: tuple[list[IO[bytes]], list[IO[bytes]], list[IO[bytes]]] = (
+        ([], [pipe], []) if write else ([pipe], [], [])
+    )
     ready = select.select(*watched, remaining)
     if not any(ready):
         raise DeadlineExceeded("the deadline passed")

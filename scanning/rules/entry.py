@@ -35,7 +35,7 @@ def check_slots(facts: CheckFacts, out: Findings) -> None:
         _wrong_slot(out, "witness", kind)
 
 
-def _wrong_slot(out: Findings, slot: str, kind: str, **data) -> None:
+def _wrong_slot(out: Findings, slot: str, kind: str, **data: object) -> None:
     if kind not in _KINDS:
         out.add(FindingCode.UNKNOWN_CODE, variant=slot, slot=slot, kind=kind, **data)
         return

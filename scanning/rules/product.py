@@ -14,16 +14,18 @@ Words and severities: catalogue.py. Tests: tests/scanning/rules/test_product.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 from scanning.rules.codes import FindingCode
 from scanning.rules.core import Findings, day
 from scanning.rules.facts import CheckFacts, ScannedUnit
 
 
-def _group(units: Iterable[tuple[int, ScannedUnit]], key: Callable) -> dict:
+def _group[K: Hashable](
+    units: Iterable[tuple[int, ScannedUnit]], key: Callable[[ScannedUnit], K | None]
+) -> dict[K, list[int]]:
     """Units by key (first-seen order), each with its positions; None keys are skipped."""
-    groups: dict = {}
+    groups: dict[K, list[int]] = {}
     for index, unit in units:
         value = key(unit)
         if value is not None:
@@ -92,13 +94,13 @@ def check_units(facts: CheckFacts, out: Findings) -> list[tuple[int, ScannedUnit
             (_label(u), u.lot, u.expiry) if u.expiry is not None and u.expiry < today else None
         ),
     )
-    for (label, lot, expiry), indexes in expired.items():
+    for (label, expired_lot, expiry), indexes in expired.items():
         out.add(
             FindingCode.PRODUCT_EXPIRED,
-            {"product": label, "lot": lot, "expiry": day(expiry)},
-            variant="lot" if lot else "default",
+            {"product": label, "lot": expired_lot, "expiry": day(expiry)},
+            variant="lot" if expired_lot else "default",
             expiry=expiry.isoformat(),
-            lot=lot,
+            lot=expired_lot,
             units=indexes,
         )
     _check_keyed_lot_expiry(scanned, out)
