@@ -67,7 +67,7 @@ def _sent_before(
     }
 
 
-def outbound_retry_now(*, messages: QuerySet) -> int:
+def outbound_retry_now(*, messages: QuerySet[OutboundMessage]) -> int:
     """Put dead (or waiting) messages back at the front of the queue with a fresh attempt count.
     A message a worker holds right now is left alone."""
     with transaction.atomic():

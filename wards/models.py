@@ -279,8 +279,8 @@ class Allergy(BaseModel):
         return f"{self.allergen_name} ({self.get_severity_display()})"
 
 
-class WristbandQuerySet(models.QuerySet):
-    def active(self):
+class WristbandQuerySet(models.QuerySet["Wristband"]):
+    def active(self) -> "WristbandQuerySet":
         """Bands that identify a patient at the bedside: not voided, on an admission still open.
         The bedside's one-statement read spells the same in scanning.bedside_sql
         (patient_admission_band)."""
