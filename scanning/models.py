@@ -132,21 +132,21 @@ def withdrawn_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}correction__isnull": False})
 
 
-class AdministrationQuerySet(models.QuerySet):
+class AdministrationQuerySet(models.QuerySet["Administration"]):
     """The clinical reads of the ledger, each defined once (on `standing_q`). A record *still
     counts* unless a later entered-in-error record withdraws it; the bedside's raw SQL spells the
     same read in scanning.bedside_sql (`_counting_given`), and tests/scanning/test_bedside_sql.py
     holds them equal."""
 
-    def still_counting(self):
+    def still_counting(self) -> "AdministrationQuerySet":
         """Not withdrawn by an entered-in-error record (which itself never counts as a dose)."""
         return self.filter(standing_q()).exclude(status=AdministrationStatus.ENTERED_IN_ERROR)
 
-    def counting_given(self):
+    def counting_given(self) -> "AdministrationQuerySet":
         """The dose was given, and that still stands. SQL twin: bedside_sql._counting_given."""
         return self.filter(standing_q(), status=AdministrationStatus.COMPLETED)
 
-    def counting_not_given(self):
+    def counting_not_given(self) -> "AdministrationQuerySet":
         """The dose was documented not given, and that still stands."""
         return self.filter(standing_q(), status=AdministrationStatus.NOT_DONE)
 

@@ -12,7 +12,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 import gs1
-from hospital.models import Role
+from hospital.models import Role, User
 from pharmacy.models import (
     DoseState,
     Medication,
@@ -52,7 +52,7 @@ class CheckContext:
     packages: dict[str, Package] = field(default_factory=dict)
     orders: dict[int, MedicationOrder] = field(default_factory=dict)
     doses: dict[int, ScheduledDose] = field(default_factory=dict)
-    witness: object | None = None
+    witness: User | None = None
     units: tuple[gs1.ParsedScan, ...] = ()
     unit_keyed: tuple[bool, ...] = ()
 

@@ -1,13 +1,16 @@
 """Every write at the bedside: checks (audit only), records, not-given, corrections."""
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+import gs1
 from hospital import sql
 from hospital.auth import staff_pin_verify
 from hospital.exceptions import ApplicationError
@@ -98,7 +101,7 @@ class RecordOutcome:
     administration: Administration | None = None
     refusal_code: str | None = None
     refusal_message: str = ""
-    details: dict = field(default_factory=dict)
+    details: dict[str, object] = field(default_factory=dict)
     # Set for refusals that must show nothing of the patient (a break-the-glass refused).
     refusal_status: int | None = None
 
@@ -113,13 +116,13 @@ class BadgeTextOnlyError(ApplicationError):
     status = 400
 
 
-def staff_authenticate_gsrn(*, gsrn: str, pin: str, source: Source, purpose: str = "login"):
+def staff_authenticate_gsrn(*, gsrn: str, pin: str, source: Source, purpose: str = "login") -> User:
     """The staff member with this badge GSRN, if the PIN is hers. Throttled per badge and source
     (hospital/throttle.py: a refused attempt hashes nothing); otherwise exactly one PIN hash, for
     a real badge and an unknown one alike. One answer for every failure, so that a probe cannot
     tell an unknown badge from a wrong PIN."""
     attempt = login_attempt_begin(kind=BADGE, credential=gsrn, source=source, purpose=purpose)
-    user = None
+    user: User | None = None
     if gsrn:
         with hashing_slot():
             user = staff_pin_verify(gsrn=gsrn, pin=pin)
@@ -139,11 +142,11 @@ def _badge_gsrn(badge: ScanInput) -> str:
     scan = scan_resolve(
         badge, max_bytes=0, max_pixels=0, gs_substitute=settings.BARCODE_GS_SUBSTITUTE
     )
-    parsed = scan.first("badge")
-    return parsed.payload.gsrn if parsed else ""
+    badge_payload = scan.first_payload(gs1.BadgePayload)
+    return badge_payload.gsrn if badge_payload else ""
 
 
-def staff_authenticate_badge(*, badge: ScanInput, pin: str, source: Source):
+def staff_authenticate_badge(*, badge: ScanInput, pin: str, source: Source) -> User:
     """A login: the badge as the scanner typed it, then `staff_authenticate_gsrn`."""
     return staff_authenticate_gsrn(gsrn=_badge_gsrn(badge), pin=pin, source=source)
 
@@ -157,11 +160,11 @@ def witness_authenticate(*, witness: ScanInput, pin: str, source: Source) -> int
         max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
         max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
         gs_substitute=settings.BARCODE_GS_SUBSTITUTE,
-    ).first("badge")
+    ).first_payload(gs1.BadgePayload)
     if scan is None:
         return None
     try:
-        return staff_authenticate_gsrn(gsrn=scan.payload.gsrn, pin=pin, source=source).pk
+        return staff_authenticate_gsrn(gsrn=scan.gsrn, pin=pin, source=source).pk
     except BadgeLoginFailedError:
         return None
 
@@ -170,7 +173,7 @@ class WardRequiredError(ApplicationError):
     code = "WARD_REQUIRED"
 
 
-def cart_ward_check(user, ward_code: str) -> None:
+def cart_ward_check(user: User, ward_code: str) -> None:
     """A nurse's session is a cart's: it names one of her wards, or WRONG_WARD could never warn.
     The API login and the cart's login page both ask this."""
     if not ward_code:
@@ -181,7 +184,7 @@ def cart_ward_check(user, ward_code: str) -> None:
         raise WardNotAssignedError("You are not assigned to this ward.")
 
 
-def order_pk_for(external_id) -> int:
+def order_pk_for(external_id: UUID) -> int:
     """The order a check names by its public id (the cart picks among a patient's orders)."""
     order_pk = (
         MedicationOrder.objects.filter(external_id=external_id).values_list("pk", flat=True).first()
@@ -196,7 +199,9 @@ class ReleaseNotAllowedError(ApplicationError):
     status = 403
 
 
-def staff_login_release(*, badge: ScanInput, supervisor: ScanInput, pin: str, source: Source):
+def staff_login_release(
+    *, badge: ScanInput, supervisor: ScanInput, pin: str, source: Source
+) -> User:
     """A charge nurse or an administrator, by her own badge and PIN, lets the staff member whose
     badge is `badge` in again: the failures counted against that badge (at every source) and
     against this source are forgotten; a security event records who did it. Returns the staff
@@ -226,23 +231,28 @@ class CorrectionWindowClosedError(ApplicationError):
     status = 403
 
 
-def correction_deadline(administration: Administration):
+def correction_deadline(administration: Administration) -> datetime:
     """Until when the recording nurse herself may mark the record entered in error."""
-    return administration.created_at + timedelta(minutes=settings.CART_ENTERED_IN_ERROR_MINUTES)
+    # `created_at` comes from a field factory (scanning.models) the plugin cannot see through.
+    created_at: datetime = administration.created_at
+    return created_at + timedelta(minutes=settings.CART_ENTERED_IN_ERROR_MINUTES)
 
 
 def scans_resolve(
     request: CheckRequest,
 ) -> tuple[ResolvedScan, list[ResolvedScan], ResolvedScan | None]:
-    limits = {
-        "max_bytes": settings.BARCODE_MAX_IMAGE_BYTES,
-        "max_pixels": settings.BARCODE_MAX_IMAGE_PIXELS,
-        "gs_substitute": settings.BARCODE_GS_SUBSTITUTE,
-        "deadline": settings.BARCODE_DECODE_DEADLINE_SECONDS,
-    }
-    patient = scan_resolve(request.patient, **limits)
-    units = [scan_resolve(scan, **limits) for scan in request.medications]
-    witness = scan_resolve(request.witness, **limits) if request.witness is not None else None
+    def resolve(scan: ScanInput) -> ResolvedScan:
+        return scan_resolve(
+            scan,
+            max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
+            max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
+            gs_substitute=settings.BARCODE_GS_SUBSTITUTE,
+            deadline=settings.BARCODE_DECODE_DEADLINE_SECONDS,
+        )
+
+    patient = resolve(request.patient)
+    units = [resolve(scan) for scan in request.medications]
+    witness = resolve(request.witness) if request.witness is not None else None
     # One image showing two wristbands (or two badges) must never pick one of them silently.
     for slot, scan, kind in (("patient", patient, "wristband"), ("witness", witness, "badge")):
         if scan is not None and scan.distinct(kind) > 1:
@@ -256,14 +266,14 @@ def scans_resolve(
 
 def _event(
     *,
-    performer,
+    performer: User,
     request: CheckRequest,
-    purpose,
-    scans,
-    result=None,
-    context=None,
-    administration=None,
-):
+    purpose: str,
+    scans: list[dict[str, object]],
+    result: rules.CheckResult | None = None,
+    context: CheckContext | None = None,
+    administration: Administration | None = None,
+) -> ScanEvent:
     return scan_event_append(
         ScanEvent(
             performer=performer,
@@ -285,14 +295,14 @@ def _event(
 
 def _audit_scans(
     patient: ResolvedScan, units: list[ResolvedScan], witness: ResolvedScan | None
-) -> list[dict]:
+) -> list[dict[str, object]]:
     scans = [patient.audit("patient"), *(unit.audit("medication") for unit in units)]
     if witness is not None:
         scans.append(witness.audit("witness"))
     return scans
 
 
-def finding_as_dict(finding: rules.Finding, language: str) -> dict:
+def finding_as_dict(finding: rules.Finding, language: str) -> dict[str, object]:
     english = language.startswith("en")
     return {
         "code": finding.code,
@@ -311,7 +321,7 @@ def finding_as_dict(finding: rules.Finding, language: str) -> dict:
 
 
 def _break_glass(
-    context: CheckContext, *, performer, patient_scan: ResolvedScan, reason: str, cart: str
+    context: CheckContext, *, performer: User, patient_scan: ResolvedScan, reason: str, cart: str
 ) -> ApplicationError | None:
     """Log a scan of a patient outside the performer's wards (scanning/access.py), or the refusal
     to open that patient: a typed band, or too many such patients in an hour."""
@@ -329,7 +339,7 @@ def _break_glass(
     return None
 
 
-def administration_check(*, performer, request: CheckRequest) -> CheckOutcome:
+def administration_check(*, performer: User, request: CheckRequest) -> CheckOutcome:
     """Run the rules on what the cart scanned. Writes only the audit: the scan event, the dose it
     was about (`CheckedDose`, for "scanned but not recorded") and the break-the-glass log of a
     patient outside the performer's wards."""
@@ -374,14 +384,16 @@ def _lock_patient_and_orders(patient_scan: ResolvedScan) -> None:
     """Steps 1 and 2 of the bedside lock order (scanning/locks.py): the patient of the scanned
     band, then the open admission's orders by primary key. Named for bench/administer.py's
     profile."""
-    band = patient_scan.first("wristband")
+    band = patient_scan.first_payload(gs1.WristbandPayload)
     if band is not None:
-        locks.patient_and_open_orders(band.payload.gsrn)
+        locks.patient_and_open_orders(band.gsrn)
 
 
-def _missing_overrides(result: rules.CheckResult, overrides: list[OverrideInput]) -> list[dict]:
+def _missing_overrides(
+    result: rules.CheckResult, overrides: list[OverrideInput]
+) -> list[dict[str, object]]:
     given = {override.code: override for override in overrides}
-    missing = []
+    missing: list[dict[str, object]] = []
     for finding in result.warnings():
         override = given.get(finding.code)
         allowed = rules.OVERRIDE_REASONS.get(finding.code, ())
@@ -412,9 +424,9 @@ def _recorded_amount(
 
 def administration_record(
     *,
-    performer,
+    performer: User,
     request: CheckRequest,
-    overrides: list[OverrideInput] = (),
+    overrides: Sequence[OverrideInput] = (),
     amount: Quantity | None = None,
     route: str = "",
     site: str = "",
@@ -441,7 +453,10 @@ def administration_record(
     scans = _audit_scans(patient_scan, units, witness)
 
     def refuse(
-        code: str, message: str, details: dict | None = None, status: int | None = None
+        code: str,
+        message: str,
+        details: dict[str, object] | None = None,
+        status: int | None = None,
     ) -> RecordOutcome:
         _event(
             performer=performer,
@@ -516,14 +531,16 @@ def administration_record(
                 administration,
                 units=[
                     AdministeredUnit(
-                        package=context.packages[unit.payload.gtin],
-                        gtin=unit.payload.gtin,
-                        lot=unit.payload.lot or "",
-                        expiry=unit.payload.expiry,
-                        serial=unit.payload.serial or "",
+                        package=context.packages[unit.gtin],
+                        gtin=unit.gtin,
+                        lot=unit.lot or "",
+                        expiry=unit.expiry,
+                        serial=unit.serial or "",
                         scanned=not keyed,
                     )
-                    for unit, keyed in zip(context.units, context.unit_keyed, strict=True)
+                    for unit, keyed in zip(
+                        _medication_payloads(context.units), context.unit_keyed, strict=True
+                    )
                 ],
                 overrides=[
                     Override(
@@ -559,15 +576,26 @@ def administration_record(
     return RecordOutcome(result=result, context=context, administration=administration)
 
 
-def _serial_given(units) -> bool:
-    serials = [(unit.payload.gtin, unit.payload.serial) for unit in units if unit.payload.serial]
+def _medication_payloads(units: Iterable[gs1.ParsedScan]) -> list[gs1.MedicationPayload]:
+    """The payloads of a record's units. Only a check without STOP is recorded, and the rules
+    STOP on anything in the medication slot that is not a medication."""
+    payloads = []
+    for unit in units:
+        if not isinstance(unit.payload, gs1.MedicationPayload):
+            raise TypeError(f"a {unit.kind} scan among the units of a record")
+        payloads.append(unit.payload)
+    return payloads
+
+
+def _serial_given(units: Iterable[gs1.ParsedScan]) -> bool:
+    serials = [(unit.gtin, unit.serial) for unit in _medication_payloads(units) if unit.serial]
     return any(
         AdministeredUnit.objects.filter(gtin=gtin, serial=serial).exists()
         for gtin, serial in serials
     )
 
 
-def witness_accepted(context: CheckContext, *, performer_id: int):
+def witness_accepted(context: CheckContext, *, performer_id: int) -> User | None:
     """The witness the rules would accept as one (her badge scanned, her PIN checked, another
     nurse than the performer), else None: only she goes on the record, and the cart names her."""
     witness = context.witness
@@ -598,7 +626,7 @@ def _is_partial(recorded: Quantity, order: MedicationOrder) -> bool:
 
 def administration_not_given(
     *,
-    performer,
+    performer: User,
     patient: ScanInput,
     order: MedicationOrder,
     reason: str,
@@ -618,11 +646,11 @@ def administration_not_given(
     request = CheckRequest(patient=patient, cart=cart)
     patient_scan, _units, _witness = scans_resolve(request)
     _lock_patient_and_orders(patient_scan)
-    band = patient_scan.first("wristband")
+    band = patient_scan.first_payload(gs1.WristbandPayload)
     identified = (
         band is not None
         and order.admission.wristbands.active()
-        .filter(patient__gsrn=band.payload.gsrn, instance=band.payload.instance)
+        .filter(patient__gsrn=band.gsrn, instance=band.instance)
         .exists()
     )
     if not identified:
@@ -677,12 +705,12 @@ def administration_not_given(
 
 def administration_correct(
     *,
-    performer,
+    performer: User,
     administration: Administration,
     reason: str,
     comment: str = "",
     replacement_amount: Quantity | None = None,
-    overrides: list[OverrideInput] = (),
+    overrides: Sequence[OverrideInput] = (),
 ) -> tuple[Administration, Administration | None]:
     """Withdraw a record as entered in error (a new row), optionally with a corrected replacement.
     A replacement runs the dose, unit and PRN rules of a record (`rules.check_replacement`): a
@@ -750,7 +778,8 @@ def administration_correct(
     )
     administration_recorded.send(sender=Administration, administration=withdrawal)
     replacement = None
-    if replacement_result is not None:
+    # Both or neither: a replacement amount is checked into a replacement result above.
+    if replacement_result is not None and replacement_amount is not None:
         order = original.order
         chosen = {override.code: override for override in overrides}
         replacement = administration_append(
@@ -826,7 +855,7 @@ class AcknowledgeNotAllowedError(ApplicationError):
 
 
 def unrecorded_check_acknowledge(
-    *, by, scan_event: ScanEvent, reason: str, comment: str = ""
+    *, by: User, scan_event: ScanEvent, reason: str, comment: str = ""
 ) -> UnrecordedCheckAcknowledgement:
     """A nurse answers for a check of hers that was scanned but not recorded (a charge nurse of
     its ward may answer for her): it leaves the cart's and the dashboard's lists. Once only."""
@@ -834,7 +863,11 @@ def unrecorded_check_acknowledge(
         by.may_administer
         and (
             by.pk == scan_event.performer_id
-            or (by.has_role(Role.CHARGE_NURSE) and by.wards.filter(pk=scan_event.ward_id).exists())
+            or (
+                by.has_role(Role.CHARGE_NURSE)
+                and scan_event.ward_id is not None
+                and by.wards.filter(pk=scan_event.ward_id).exists()
+            )
         )
     ):
         raise AcknowledgeNotAllowedError(
