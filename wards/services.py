@@ -56,6 +56,12 @@ def wristband_void(*, wristband: Wristband, reason: str) -> Wristband:
     return band
 
 
+# A band's void reason is read by people (the band's history, the cart's refusal), so it is in the
+# nurses' language; the cancellation relabels exactly the bands its own discharge voided.
+BAND_VOIDED_AT_DISCHARGE = "Người bệnh ra viện"
+BAND_VOIDED_ADMISSION_CANCELLED = "HIS huỷ đợt nhập viện (nhập nhầm)"
+
+
 @transaction.atomic
 def admission_discharge(
     *, admission: Admission, discharged_at: datetime | None = None
@@ -67,7 +73,7 @@ def admission_discharge(
     admission.discharged_at = discharged_at or timezone.now()
     admission.save(update_fields=["discharged_at"])
     admission.wristbands.filter(voided_at__isnull=True).update(
-        voided_at=admission.discharged_at, void_reason="Người bệnh ra viện"
+        voided_at=admission.discharged_at, void_reason=BAND_VOIDED_AT_DISCHARGE
     )
     return admission
 
@@ -291,9 +297,9 @@ def admission_cancel_from_his(*, admission: Admission, at: datetime | None) -> A
     its rows stay, for whatever was recorded under it."""
     admission = admission_discharge(admission=admission, discharged_at=_after(admission, at))
     Admission.objects.filter(pk=admission.pk).update(cancelled_at=timezone.now())
-    admission.wristbands.filter(void_reason="Patient discharged").update(
-        void_reason="Admission cancelled by the HIS"
-    )
+    admission.wristbands.filter(
+        voided_at=admission.discharged_at, void_reason=BAND_VOIDED_AT_DISCHARGE
+    ).update(void_reason=BAND_VOIDED_ADMISSION_CANCELLED)
     admission.refresh_from_db()
     return admission
 
