@@ -30,6 +30,8 @@ tests, against an R4 validator that evaluates every invariant (@medplum/core).
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -48,7 +50,17 @@ from interop.snapshot import (
     Order,
     Patient,
     Staff,
+    Unit,
 )
+
+# What we give fhir.resources to check: JSON-shaped, with exact Decimal quantities.
+type FhirValue = (
+    str | int | float | bool | Decimal | Sequence[FhirValue] | Mapping[str, FhirValue] | None
+)
+type FhirData = dict[str, FhirValue]
+# What it gives back (`model_dump(mode="json")`): a resource as JSON.
+type Json = str | int | float | bool | list[Json] | dict[str, Json] | None
+type Resource = dict[str, Json]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 R5 = "R5"
@@ -72,10 +84,19 @@ STATUS = {
     NOT_DONE: "not-done",
     ENTERED_IN_ERROR: "entered-in-error",
 }
+
+
 # fhir.resources does not check `status` against its value set (it only lists the codes), so we do.
-ALLOWED_STATUS = frozenset(
-    r5_model("MedicationAdministration").model_fields["status"].json_schema_extra["enum_values"]
-)
+def _enum_values(resource_type: str, field: str) -> frozenset[str]:
+    """The codes fhir.resources lists for a coded element (in its JSON schema extra)."""
+    extra = r5_model(resource_type).model_fields[field].json_schema_extra
+    values = extra.get("enum_values") if isinstance(extra, dict) else None
+    if not isinstance(values, list):
+        raise TypeError(f"fhir.resources lists no codes for {resource_type}.{field}")
+    return frozenset(str(value) for value in values)
+
+
+ALLOWED_STATUS = _enum_values("MedicationAdministration", "status")
 # pharmacy.models.OrderStatus → MedicationRequest.status. An order awaiting the pharmacist is not
 # yet actionable: FHIR's "draft" ("requires sign-off, verification …").
 ORDER_STATUS = {
@@ -106,17 +127,21 @@ class FhirMappingError(ValueError):
     pass
 
 
-def validated(data: dict, version: str) -> dict:
+def validated(data: FhirData, version: str) -> Resource:
     """`data` after fhir.resources accepted it, as JSON-ready data."""
     if version not in VERSIONS:
         raise FhirMappingError(f"unsupported FHIR version {version!r}")
-    model = (r5_model if version == R5 else r4b_model)(data["resourceType"])
-    return model.model_validate(data).model_dump(mode="json")
+    resource_type = data["resourceType"]
+    if not isinstance(resource_type, str):
+        raise FhirMappingError(f"resourceType must be a string, not {resource_type!r}")
+    model = (r5_model if version == R5 else r4b_model)(resource_type)
+    resource: Resource = model.model_validate(data).model_dump(mode="json")
+    return resource
 
 
 def medication_administration(
     snapshot: AdministrationSnapshot, config: FhirConfig = FhirConfig(), version: str = R5
-) -> dict:
+) -> Resource:
     """The resource as JSON-ready data, after fhir.resources accepted it."""
     if version not in VERSIONS:
         raise FhirMappingError(f"unsupported FHIR version {version!r}")
@@ -129,10 +154,15 @@ def medication_administration(
 
 
 def searchset_bundle(
-    resources: list[dict], *, total: int, links: dict[str, str], base_url: str, version: str = R5
-) -> dict:
+    resources: list[Resource],
+    *,
+    total: int,
+    links: dict[str, str],
+    base_url: str,
+    version: str = R5,
+) -> Resource:
     """A searchset Bundle of already-mapped resources, validated like the resources."""
-    data: dict = {
+    data: FhirData = {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": total,
@@ -158,11 +188,11 @@ def fhir_status(snapshot: AdministrationSnapshot) -> str:
 
 # One branch per optional element of MedicationAdministration and per FHIR version: read
 # together against the spec; split, the R4B/R5 differences would be scattered.
-def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str) -> dict:  # noqa: C901
+def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str) -> FhirData:  # noqa: C901
     zone = ZoneInfo(config.time_zone)
     record = snapshot.clinical
     r5 = version == R5
-    resource: dict = {
+    resource: FhirData = {
         "resourceType": "MedicationAdministration",
         "id": str(snapshot.id),
     }
@@ -208,9 +238,10 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
 
     reference = {"reference": f"#{CONTAINED_MEDICATION}"} if batch is not None else None
     if r5:
-        resource["medication"] = {"concept": medication}
+        medication_element: FhirData = {"concept": medication}
         if reference is not None:
-            resource["medication"]["reference"] = reference
+            medication_element["reference"] = reference
+        resource["medication"] = medication_element
     elif reference is not None:
         resource["medicationReference"] = {**reference, "display": medication["text"]}
     else:
@@ -247,7 +278,7 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
     return resource
 
 
-def _patient_reference(patient: Patient, config: FhirConfig) -> dict:
+def _patient_reference(patient: Patient, config: FhirConfig) -> FhirData:
     return {
         "reference": f"Patient/{patient.id}",
         "identifier": {"system": config.system("sid", "mrn"), "value": patient.mrn},
@@ -255,8 +286,10 @@ def _patient_reference(patient: Patient, config: FhirConfig) -> dict:
     }
 
 
-def _encounter_reference(encounter_id, visit_number: str, config: FhirConfig) -> dict:
-    reference: dict = {"reference": f"Encounter/{encounter_id}"}
+def _encounter_reference(
+    encounter_id: uuid.UUID, visit_number: str, config: FhirConfig
+) -> FhirData:
+    reference: FhirData = {"reference": f"Encounter/{encounter_id}"}
     if visit_number:
         reference["identifier"] = {
             "system": config.system("sid", "visit-number"),
@@ -265,8 +298,8 @@ def _encounter_reference(encounter_id, visit_number: str, config: FhirConfig) ->
     return reference
 
 
-def _order_reference(order_id, placer_order_number: str, config: FhirConfig) -> dict:
-    reference: dict = {"reference": f"MedicationRequest/{order_id}"}
+def _order_reference(order_id: uuid.UUID, placer_order_number: str, config: FhirConfig) -> FhirData:
+    reference: FhirData = {"reference": f"MedicationRequest/{order_id}"}
     if placer_order_number:
         reference["identifier"] = {
             "system": config.system("sid", "placer-order-number"),
@@ -275,7 +308,7 @@ def _order_reference(order_id, placer_order_number: str, config: FhirConfig) -> 
     return reference
 
 
-def _status_reason(snapshot: AdministrationSnapshot, config: FhirConfig) -> dict | None:
+def _status_reason(snapshot: AdministrationSnapshot, config: FhirConfig) -> FhirData | None:
     withdrawal = snapshot.withdrawn_by
     if withdrawal is not None:
         code, label, system = withdrawal.reason, withdrawal.reason_label, "correction-reason"
@@ -290,7 +323,7 @@ def _status_reason(snapshot: AdministrationSnapshot, config: FhirConfig) -> dict
     return _concept(config.system("CodeSystem", system), code, label)
 
 
-def _sub_potent_reason(record: AdministrationSnapshot, config: FhirConfig) -> dict | None:
+def _sub_potent_reason(record: AdministrationSnapshot, config: FhirConfig) -> FhirData | None:
     if not record.partial_reason:
         return None
     return _concept(
@@ -300,12 +333,12 @@ def _sub_potent_reason(record: AdministrationSnapshot, config: FhirConfig) -> di
     )
 
 
-def _concept(system: str, code: str, label: str) -> dict:
+def _concept(system: str, code: str, label: str) -> FhirData:
     text = _text(label) or code
     return {"coding": [{"system": system, "code": code, "display": text}], "text": text}
 
 
-def _medication(snapshot: AdministrationSnapshot, config: FhirConfig) -> dict:
+def _medication(snapshot: AdministrationSnapshot, config: FhirConfig) -> FhirData:
     name = _text(snapshot.medication_name) or snapshot.medication_code
     codings = [
         {"system": GTIN_SYSTEM, "code": gtin, "display": name} for gtin in snapshot.clinical.gtins
@@ -320,21 +353,21 @@ def _medication(snapshot: AdministrationSnapshot, config: FhirConfig) -> dict:
     return {"coding": codings, "text": name}
 
 
-def _batch(snapshot: AdministrationSnapshot) -> dict | None:
+def _batch(snapshot: AdministrationSnapshot) -> FhirData | None:
     """Medication.batch holds one lot: only when every unit given came from the same one (two
     lots stay in the per-unit extensions)."""
     lots = snapshot.clinical.lots
     if len(lots) != 1:
         return None
     lot, expiry = lots[0]
-    batch = {"lotNumber": _text(lot)}
+    batch: FhirData = {"lotNumber": _text(lot)}
     if expiry is not None:
         batch["expirationDate"] = expiry.isoformat()
     return batch
 
 
-def _performer(staff: Staff, code: str, display: str, config: FhirConfig, r5: bool) -> dict:
-    reference = {
+def _performer(staff: Staff, code: str, display: str, config: FhirConfig, r5: bool) -> FhirData:
+    reference: FhirData = {
         "identifier": {"system": config.system("sid", "staff"), "value": staff.username},
         "display": _text(staff.display) or staff.username,
     }
@@ -346,7 +379,7 @@ def _performer(staff: Staff, code: str, display: str, config: FhirConfig, r5: bo
     }
 
 
-def _quantity(amount: Decimal, unit: str) -> dict:
+def _quantity(amount: Decimal, unit: str) -> FhirData:
     code, text = UCUM.get(unit, (unit, unit))
     return {
         "value": Decimal(f"{amount.normalize():f}"),
@@ -356,20 +389,20 @@ def _quantity(amount: Decimal, unit: str) -> dict:
     }
 
 
-def _route(route: str) -> dict:
+def _route(route: str) -> FhirData:
     return {
         "coding": [{"system": ROUTE_SYSTEM, "code": route, "display": ROUTES.get(route, route)}]
     }
 
 
-def _dosage(snapshot: AdministrationSnapshot) -> dict | None:
+def _dosage(snapshot: AdministrationSnapshot) -> FhirData | None:
     """Route, site and dose of what was given; None when no dose was given (a dosage without a
     dose or a rate breaks invariant mad-1 in every version)."""
     record = snapshot.clinical
     if record.status != COMPLETED or record.amount is None or not record.unit:
         return None
     route = record.route or snapshot.order_route
-    dosage: dict = {}
+    dosage: FhirData = {}
     if _text(record.site):
         dosage["site"] = {"text": _text(record.site)}
     if route:
@@ -378,8 +411,8 @@ def _dosage(snapshot: AdministrationSnapshot) -> dict | None:
     return dosage
 
 
-def _unit_extension(unit, config: FhirConfig) -> dict:
-    parts = [{"url": "gtin", "valueString": unit.gtin}]
+def _unit_extension(unit: Unit, config: FhirConfig) -> FhirData:
+    parts: list[FhirData] = [{"url": "gtin", "valueString": unit.gtin}]
     if unit.lot:
         parts.append({"url": "lotNumber", "valueString": unit.lot})
     if unit.expiry is not None:
@@ -393,7 +426,7 @@ def _unit_extension(unit, config: FhirConfig) -> dict:
 # --- Patient, Encounter, MedicationRequest: what our references point at ----------------------
 
 
-def patient(record: Patient, config: FhirConfig = FhirConfig(), version: str = R5) -> dict:
+def patient(record: Patient, config: FhirConfig = FhirConfig(), version: str = R5) -> Resource:
     identifiers = [
         _identifier(config.system("sid", "mrn"), record.mrn, "MR", "Medical record number")
     ]
@@ -412,7 +445,7 @@ def patient(record: Patient, config: FhirConfig = FhirConfig(), version: str = R
                 "Health insurance number",
             )
         )
-    data: dict = {
+    data: FhirData = {
         "resourceType": "Patient",
         "id": str(record.id),
         "identifier": identifiers,
@@ -428,20 +461,20 @@ def patient(record: Patient, config: FhirConfig = FhirConfig(), version: str = R
     return validated(data, version)
 
 
-def _human_name(record: Patient) -> dict:
+def _human_name(record: Patient) -> FhirData:
     """A Vietnamese name is written family name first: "Nguyễn Văn An" is family "Nguyễn" and the
     given names "Văn", "An" in the order written (FHIR's given includes middle names)."""
     text = _text(record.full_name)
     if not text:
         return {}
     words = text.split()
-    name: dict = {"use": "official", "text": text, "family": words[0]}
+    name: FhirData = {"use": "official", "text": text, "family": words[0]}
     if len(words) > 1:
         name["given"] = words[1:]
     return name
 
 
-def _identifier(system: str, value: str, type_code: str, type_text: str) -> dict:
+def _identifier(system: str, value: str, type_code: str, type_text: str) -> FhirData:
     return {
         "type": {
             "coding": [{"system": IDENTIFIER_TYPE_SYSTEM, "code": type_code}],
@@ -452,10 +485,10 @@ def _identifier(system: str, value: str, type_code: str, type_text: str) -> dict
     }
 
 
-def encounter(record: Encounter, config: FhirConfig = FhirConfig(), version: str = R5) -> dict:
+def encounter(record: Encounter, config: FhirConfig = FhirConfig(), version: str = R5) -> Resource:
     zone = ZoneInfo(config.time_zone)
     r5 = version == R5
-    data: dict = {"resourceType": "Encounter", "id": str(record.id)}
+    data: FhirData = {"resourceType": "Encounter", "id": str(record.id)}
     if record.visit_number:
         data["identifier"] = [
             _identifier(
@@ -468,7 +501,7 @@ def encounter(record: Encounter, config: FhirConfig = FhirConfig(), version: str
     data["class"] = [{"coding": [inpatient]}] if r5 else inpatient
     data["subject"] = _patient_reference(record.patient, config)
     period = {"start": _dt(record.admitted_at, zone)}
-    if finished:
+    if record.discharged_at is not None:  # finished
         period["end"] = _dt(record.discharged_at, zone)
     data["actualPeriod" if r5 else "period"] = period
     places = [("ward", record.ward_code, record.ward_name or record.ward_code)]
@@ -487,10 +520,12 @@ def encounter(record: Encounter, config: FhirConfig = FhirConfig(), version: str
     return validated(data, version)
 
 
-def medication_request(record: Order, config: FhirConfig = FhirConfig(), version: str = R5) -> dict:
+def medication_request(
+    record: Order, config: FhirConfig = FhirConfig(), version: str = R5
+) -> Resource:
     zone = ZoneInfo(config.time_zone)
     r5 = version == R5
-    data: dict = {"resourceType": "MedicationRequest", "id": str(record.id)}
+    data: FhirData = {"resourceType": "MedicationRequest", "id": str(record.id)}
     identifiers = []
     if record.placer_order_number:
         identifiers.append(
@@ -517,7 +552,7 @@ def medication_request(record: Order, config: FhirConfig = FhirConfig(), version
         data["statusReason"] = {"text": _text(record.status_reason)}
     data["intent"] = "order"
     name = _text(record.medication_name) or record.medication_code
-    medication = {
+    medication: FhirData = {
         "coding": [
             {
                 "system": config.system("CodeSystem", "formulary"),
@@ -540,13 +575,14 @@ def medication_request(record: Order, config: FhirConfig = FhirConfig(), version
     return validated(data, version)
 
 
-def _dosage_instruction(record: Order, zone, r5: bool) -> dict:
-    dosage: dict = {}
+def _dosage_instruction(record: Order, zone: ZoneInfo, r5: bool) -> FhirData:
+    dosage: FhirData = {}
     if _text(record.instructions):
         dosage["text"] = _text(record.instructions)
-    repeat: dict = {"boundsPeriod": {"start": _dt(record.start_at, zone)}}
+    bounds = {"start": _dt(record.start_at, zone)}
     if record.stop_at is not None:
-        repeat["boundsPeriod"]["end"] = _dt(record.stop_at, zone)
+        bounds["end"] = _dt(record.stop_at, zone)
+    repeat: FhirData = {"boundsPeriod": bounds}
     if record.schedule_kind == "times" and record.times_of_day:
         repeat["timeOfDay"] = [f"{value}:00" for value in record.times_of_day]
     elif record.schedule_kind == "interval" and record.interval_hours:
@@ -568,7 +604,7 @@ def _dosage_instruction(record: Order, zone, r5: bool) -> dict:
     dosage["route"] = _route(record.route)
     dosage["doseAndRate"] = [{"doseQuantity": _quantity(record.dose_value, record.dose_unit)}]
     if record.schedule_kind == "prn" and record.prn_max_per_24h:
-        per_day = {
+        per_day: FhirData = {
             "numerator": _quantity(record.prn_max_per_24h, record.dose_unit),
             "denominator": {"value": 24, "unit": "h", "system": UCUM_SYSTEM, "code": "h"},
         }
@@ -604,12 +640,12 @@ def operation_outcome(
     config: FhirConfig = FhirConfig(),
     version: str = R5,
     expression: str = "",
-) -> dict:
+) -> Resource:
     """An error as FHIR says servers report them: one issue with the issue type for the HTTP
     status, our stable error code as its details, the message as text and, when known, the
     FHIRPath of the part of the request at fault (e.g. `Bundle.entry[2].resource.status`)."""
     text = _text(message) or code
-    issue = {
+    issue: FhirData = {
         "severity": "error" if status < 500 else "fatal",
         "code": ISSUE_TYPES.get(status, "exception"),
         "details": {
@@ -625,10 +661,10 @@ def operation_outcome(
 
 def transaction_response_bundle(
     outcomes: list[tuple[str, str]], *, base_url: str, version: str = R5
-) -> dict:
+) -> Resource:
     """The answer to a transaction: one entry per request entry, in its order, with the HTTP
     status ("201 Created", "200 OK") and where the record is (`Patient/<id>`)."""
-    data = {
+    data: FhirData = {
         "resourceType": "Bundle",
         "type": "transaction-response",
         "entry": [
@@ -669,14 +705,14 @@ def capability_statement(
     security: str,
     version: str = R5,
     transaction: str = "",
-) -> dict:
+) -> Resource:
     """What this server serves, for one FHIR version: reads, search where it has parameters,
     create/update inside a transaction where taken; `transaction` documents the system-level
     transaction interaction (none when empty)."""
     rest_resources = []
     for served in resources:
         interactions = [{"code": code} for code in served.interactions]
-        entry: dict = {"type": served.type}
+        entry: FhirData = {"type": served.type}
         if served.documentation:
             entry["documentation"] = served.documentation
         if served.search_params:
@@ -694,7 +730,7 @@ def capability_statement(
                 for param in served.search_params
             ]
         rest_resources.append(entry)
-    data = {
+    data: FhirData = {
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": released.isoformat(),
@@ -729,11 +765,11 @@ def _text(value: str) -> str:
     return _CONTROL.sub(" ", value).strip()
 
 
-def _link(url: str, target) -> dict:
+def _link(url: str, target: uuid.UUID) -> FhirData:
     return {"url": url, "valueReference": {"reference": f"MedicationAdministration/{target}"}}
 
 
-def _dt(moment: datetime, zone) -> str:
+def _dt(moment: datetime, zone: ZoneInfo) -> str:
     if moment.tzinfo is None:
         raise FhirMappingError("times must be timezone-aware")
     return moment.astimezone(zone).replace(microsecond=0).isoformat()

@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 import hl7
 from hl7.exceptions import HL7Exception
 from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.core import Message
+from hl7apy.core import Element, ElementProxy, Message
 from hl7apy.factories import datatype_factory
 
 from interop.ids import short_id
@@ -66,6 +66,11 @@ ROUTE_CODES = "HL70162"
 # HL7 v2.5 limits CE-1/CWE-1 (identifier) to 20 characters.
 CODE_MAX_LENGTH = 20
 SEGMENT_END = "\r"
+
+# A segment, field or component of an hl7apy message, reached by attribute (`pid.pid_3.cx_1`: an
+# ElementProxy) or added (`rxa.add_field("RXA_15")`: an Element). hl7apy has no type information,
+# so to mypy these are Any (ignore_missing_imports): the alias says what they are.
+type Hl7Element = ElementProxy | Element
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Longest value hl7apy accepts for each text type under STRICT validation (longer raises).
@@ -117,7 +122,8 @@ def completion_status(snapshot: AdministrationSnapshot) -> str:
 
 def ras_o17(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Config()) -> str:
     """The ER7 text of the RAS^O17 message for one record: every segment ends with `\\r`."""
-    return ras_o17_message(snapshot, config).to_er7() + SEGMENT_END
+    er7: str = ras_o17_message(snapshot, config).to_er7()
+    return er7 + SEGMENT_END
 
 
 def ras_o17_message(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Config()) -> Message:
@@ -170,7 +176,9 @@ def ras_o17_message(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Con
     return message
 
 
-def _order_number(field, his_number: str, snapshot: AdministrationSnapshot, config) -> None:
+def _order_number(
+    field: Hl7Element, his_number: str, snapshot: AdministrationSnapshot, config: Hl7Config
+) -> None:
     """The HIS's number as it sent it, or our own stable one with our namespace (EI-2)."""
     if his_number:
         _text(field.ei_1, his_number)
@@ -179,7 +187,9 @@ def _order_number(field, his_number: str, snapshot: AdministrationSnapshot, conf
         _text(field.ei_2, config.sending_application)
 
 
-def _msh(message: Message, snapshot: AdministrationSnapshot, config: Hl7Config, zone) -> None:
+def _msh(
+    message: Message, snapshot: AdministrationSnapshot, config: Hl7Config, zone: ZoneInfo
+) -> None:
     msh = message.msh
     _text(msh.msh_3.hd_1, config.sending_application)
     _text(msh.msh_4.hd_1, config.sending_facility)
@@ -198,7 +208,7 @@ def _msh(message: Message, snapshot: AdministrationSnapshot, config: Hl7Config, 
     msh.msh_18 = CHARACTER_SET
 
 
-def _pid(pid, snapshot: AdministrationSnapshot, config: Hl7Config) -> None:
+def _pid(pid: Hl7Element, snapshot: AdministrationSnapshot, config: Hl7Config) -> None:
     patient = snapshot.patient
     pid.pid_1 = "1"
     _text(pid.pid_3.cx_1, patient.mrn)
@@ -213,7 +223,7 @@ def _pid(pid, snapshot: AdministrationSnapshot, config: Hl7Config) -> None:
     pid.pid_8 = patient.sex
 
 
-def _rxa(rxa, snapshot: AdministrationSnapshot, zone) -> None:
+def _rxa(rxa: Hl7Element, snapshot: AdministrationSnapshot, zone: ZoneInfo) -> None:
     record = snapshot.clinical
     if len(snapshot.medication_code) > CODE_MAX_LENGTH:
         raise Hl7MappingError(
@@ -285,7 +295,7 @@ def _rxa_notes(snapshot: AdministrationSnapshot) -> list[tuple[str, str]]:
     return notes
 
 
-def _text(element, value: str) -> None:
+def _text(element: Hl7Element, value: str) -> None:
     """Set a primitive component from plain text. hl7apy escapes the delimiters (| ^ ~ \\ &) of a
     datatype object; a bare string would be parsed as components instead."""
     value = _plain(value)
@@ -298,7 +308,14 @@ def _text(element, value: str) -> None:
     )
 
 
-def _coded(field, code: str, text: str, system: str, *, alternate=None) -> None:
+def _coded(
+    field: Hl7Element,
+    code: str,
+    text: str,
+    system: str,
+    *,
+    alternate: tuple[str, str, str] | None = None,
+) -> None:
     """A CE (or CWE) field: identifier ^ text ^ coding system [^ alternate triple]."""
     names = _component_names(field)
     for name, value in zip(names[:3], (code, text, system), strict=True):
@@ -308,12 +325,12 @@ def _coded(field, code: str, text: str, system: str, *, alternate=None) -> None:
             _text(getattr(field, name), value)
 
 
-def _component_names(field) -> list[str]:
+def _component_names(field: Hl7Element) -> list[str]:
     prefix = field.datatype.lower()
     return [f"{prefix}_{index}" for index in range(1, 7)]
 
 
-def _staff(field, staff: Staff) -> None:
+def _staff(field: Hl7Element, staff: Staff) -> None:
     _text(field.xcn_1, staff.username)
     _text(field.xcn_2.fn_1, staff.family_name)
     _text(field.xcn_3, staff.given_name)
@@ -341,11 +358,11 @@ def _escape(value: str) -> str:
     )
 
 
-def _timestamp(field, moment: datetime, zone) -> None:
+def _timestamp(field: Hl7Element, moment: datetime, zone: ZoneInfo) -> None:
     field.ts_1 = _ts(moment, zone)
 
 
-def _ts(moment: datetime, zone) -> str:
+def _ts(moment: datetime, zone: ZoneInfo) -> str:
     if moment.tzinfo is None:
         raise Hl7MappingError("times must be timezone-aware")
     return moment.astimezone(zone).strftime("%Y%m%d%H%M%S%z")
@@ -454,4 +471,5 @@ def ack_build(
     _text(msa.msa_2, received.control_id[:199])
     if text:
         _text(msa.msa_3, text)
-    return ack.to_er7() + SEGMENT_END
+    er7: str = ack.to_er7()
+    return er7 + SEGMENT_END

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NotRequired, TypedDict
 
 COMPLETED = "completed"
 NOT_DONE = "not_done"
@@ -136,7 +137,7 @@ class AdministrationSnapshot:
     replaces_id: uuid.UUID | None = None
     withdrawn_by: Withdrawal | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown administration status {self.status!r}")
         if (self.status == ENTERED_IN_ERROR) != (self.corrects is not None):
@@ -157,13 +158,84 @@ class AdministrationSnapshot:
         return tuple(dict.fromkeys((unit.lot, unit.expiry) for unit in self.units if unit.lot))
 
 
+class StaffJson(TypedDict):
+    username: str
+    family_name: str
+    given_name: str
+
+
+class PatientJson(TypedDict):
+    id: str
+    mrn: str
+    full_name: str
+    date_of_birth: str
+    sex: str
+    national_id: NotRequired[str]
+    health_insurance_number: NotRequired[str]
+    deceased_at: NotRequired[str | None]
+
+
+class UnitJson(TypedDict):
+    gtin: str
+    lot: str
+    expiry: str | None
+    serial: str
+    scanned: bool
+
+
+class WithdrawalJson(TypedDict):
+    id: str
+    reason: str
+    reason_label: str
+    recorded_at: str
+
+
+class SnapshotJson(TypedDict):
+    """A snapshot as the outbox stores it (`snapshot_to_json`). NotRequired: the keys that
+    snapshots queued before they existed do not have."""
+
+    id: str
+    status: str
+    administered_at: str
+    recorded_at: str
+    patient: PatientJson
+    encounter_id: str
+    ward_code: str
+    ward_name: str
+    bed_code: str
+    order_id: str
+    medication_code: str
+    medication_name: str
+    order_route: str
+    order_dose_unit: str
+    performer: StaffJson
+    amount: str | None
+    unit: str
+    route: str
+    site: str
+    is_partial: bool
+    reason: str
+    reason_label: str
+    comment: str
+    witness: StaffJson | None
+    placer_order_number: NotRequired[str]
+    filler_order_number: NotRequired[str]
+    visit_number: NotRequired[str]
+    administration_number: NotRequired[int]
+    prn_indication: NotRequired[str]
+    partial_reason: NotRequired[str]
+    partial_reason_label: NotRequired[str]
+    units: list[UnitJson]
+    corrects: NotRequired[SnapshotJson | None]
+    replaces_id: NotRequired[str | None]
+    withdrawn_by: NotRequired[WithdrawalJson | None]
+
+
 def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _staff_json(staff: Staff | None) -> dict | None:
-    if staff is None:
-        return None
+def _staff_json(staff: Staff) -> StaffJson:
     return {
         "username": staff.username,
         "family_name": staff.family_name,
@@ -171,18 +243,18 @@ def _staff_json(staff: Staff | None) -> dict | None:
     }
 
 
-def snapshot_to_json(snapshot: AdministrationSnapshot) -> dict:
+def snapshot_to_json(snapshot: AdministrationSnapshot) -> SnapshotJson:
     """A JSON-ready dict; `snapshot_from_json` reverses it exactly."""
     return {
         "id": str(snapshot.id),
         "status": snapshot.status,
-        "administered_at": _iso(snapshot.administered_at),
-        "recorded_at": _iso(snapshot.recorded_at),
+        "administered_at": snapshot.administered_at.isoformat(),
+        "recorded_at": snapshot.recorded_at.isoformat(),
         "patient": {
             "id": str(snapshot.patient.id),
             "mrn": snapshot.patient.mrn,
             "full_name": snapshot.patient.full_name,
-            "date_of_birth": _iso(snapshot.patient.date_of_birth),
+            "date_of_birth": snapshot.patient.date_of_birth.isoformat(),
             "sex": snapshot.patient.sex,
             "national_id": snapshot.patient.national_id,
             "health_insurance_number": snapshot.patient.health_insurance_number,
@@ -206,7 +278,7 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> dict:
         "reason": snapshot.reason,
         "reason_label": snapshot.reason_label,
         "comment": snapshot.comment,
-        "witness": _staff_json(snapshot.witness),
+        "witness": _staff_json(snapshot.witness) if snapshot.witness is not None else None,
         "placer_order_number": snapshot.placer_order_number,
         "filler_order_number": snapshot.filler_order_number,
         "visit_number": snapshot.visit_number,
@@ -230,14 +302,14 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> dict:
             "id": str(snapshot.withdrawn_by.id),
             "reason": snapshot.withdrawn_by.reason,
             "reason_label": snapshot.withdrawn_by.reason_label,
-            "recorded_at": _iso(snapshot.withdrawn_by.recorded_at),
+            "recorded_at": snapshot.withdrawn_by.recorded_at.isoformat(),
         }
         if snapshot.withdrawn_by
         else None,
     }
 
 
-def _staff(data: dict | None) -> Staff | None:
+def _staff(data: StaffJson | None) -> Staff | None:
     return Staff(**data) if data is not None else None
 
 
@@ -249,9 +321,10 @@ def _datetime(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def snapshot_from_json(data: dict) -> AdministrationSnapshot:
+def snapshot_from_json(data: SnapshotJson) -> AdministrationSnapshot:
     patient = data["patient"]
     withdrawn = data.get("withdrawn_by")
+    corrects = data.get("corrects")
     return AdministrationSnapshot(
         id=uuid.UUID(data["id"]),
         status=data["status"],
@@ -276,7 +349,7 @@ def snapshot_from_json(data: dict) -> AdministrationSnapshot:
         medication_name=data["medication_name"],
         order_route=data["order_route"],
         order_dose_unit=data["order_dose_unit"],
-        performer=_staff(data["performer"]),
+        performer=Staff(**data["performer"]),
         amount=Decimal(data["amount"]) if data["amount"] is not None else None,
         unit=data["unit"],
         route=data["route"],
@@ -304,7 +377,7 @@ def snapshot_from_json(data: dict) -> AdministrationSnapshot:
             )
             for unit in data["units"]
         ),
-        corrects=snapshot_from_json(data["corrects"]) if data.get("corrects") else None,
+        corrects=snapshot_from_json(corrects) if corrects else None,
         replaces_id=uuid.UUID(data["replaces_id"]) if data.get("replaces_id") else None,
         withdrawn_by=Withdrawal(
             id=uuid.UUID(withdrawn["id"]),

@@ -88,13 +88,14 @@ def check_administration(facts: CheckFacts) -> CheckResult:
     identity.check_performer(facts, out)
     entry.check_slots(facts, out)
     identified, in_care = identity.check_patient(facts, out)
+    admission = facts.admission if in_care else None  # in care: admitted (and alive)
     known = product.check_units(facts, out)
     scanned = medications(known)
     chosen = scheduled = summary = None
     if known:
         if identified:
             allergy.check_allergies(facts, known, out)
-        if in_care:
+        if admission is not None:
             choice = order.choose_order(facts, scanned, out)
             if choice is not None:
                 chosen = choice.order
@@ -109,7 +110,7 @@ def check_administration(facts: CheckFacts) -> CheckResult:
                 if choice.usable and chosen.is_prn:
                     prn.check_prn(facts, chosen, outcome.this_dose, out)
                 elif choice.usable:
-                    scheduled = timing.check_schedule(facts, chosen, scanned, facts.admission, out)
+                    scheduled = timing.check_schedule(facts, chosen, scanned, admission, out)
         witness.check_witness(facts, scanned, chosen, out)
     entry.check_keyed(facts, out)
     return out.result(chosen, scheduled, summary)
