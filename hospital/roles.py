@@ -34,7 +34,7 @@ INBOUND = [
 VIEW_RECORDS = [
     "scanning.view_administration",
     "scanning.view_scanevent",
-    "hospital.view_accesslog",
+    "scanning.view_accesslog",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -10,6 +10,62 @@ from pharmacy.models import DoseUnit, MedicationOrder, Package, Route, Scheduled
 from wards.models import Admission, Patient, Ward
 
 
+class AccessReason(models.TextChoices):
+    """What opened a patient outside the staff member's wards (see access.py)."""
+
+    WRISTBAND_CHECK = "wristband_check", _("wristband scanned: check")
+    ADMINISTRATION = "administration", _("wristband scanned: recording a dose")
+    NOT_GIVEN = "not_given", _("wristband scanned: documenting a dose not given")
+
+
+class AccessLog(BaseModel):
+    """Break-the-glass: a nurse scanned the wristband of a patient on a ward she is not assigned
+    to. The scan is the justification (she stands at the bed); the row opens that patient's record
+    to her for `BREAK_GLASS_ACCESS_HOURS`. Append-only: nobody edits or deletes these rows (on
+    PostgreSQL a trigger refuses it, see hospital's migration 0002)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="+", verbose_name=_("patient")
+    )
+    ward = models.ForeignKey(
+        Ward,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("patient's ward"),
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=AccessReason.choices)
+    cart = models.CharField(_("cart"), max_length=60, blank=True)
+
+    class Meta:
+        # Moved from `hospital` (issue 15: only the bedside writes or reads it); the table keeps
+        # its name, with its append-only trigger (hospital migration 0002) and its grants.
+        db_table = "hospital_accesslog"
+        ordering = ["-created_at"]
+        verbose_name = _("break-the-glass access")
+        verbose_name_plural = _("break-the-glass accesses")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reason__in=AccessReason.values),
+                name="hospital_accesslog_reason_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "patient", "created_at"],
+                name="hospital_accesslog_open_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} → {self.patient} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
 class ScanPurpose(models.TextChoices):
     DECODE = "decode", _("decode only")
     CHECK = "check", _("check")

@@ -14,7 +14,7 @@ import gs1
 from hospital import sql
 from hospital.auth import staff_pin_verify
 from hospital.exceptions import ApplicationError
-from hospital.models import AccessReason, Role, User
+from hospital.models import Role, User
 from hospital.throttle import (
     BADGE,
     Source,
@@ -34,6 +34,7 @@ from scanning.access import (
 from scanning.chains import administration_append, scan_event_append
 from scanning.dosemath import IncomparableUnits, Quantity
 from scanning.models import (
+    AccessReason,
     AdministeredUnit,
     Administration,
     AdministrationStatus,

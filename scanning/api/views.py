@@ -20,7 +20,6 @@ from rest_framework.views import APIView
 import gs1
 from hospital.api import error_body
 from hospital.exceptions import ApplicationError
-from hospital.models import AccessReason
 from hospital.oauth import SystemScope
 from hospital.replica import reads_from_replica
 from hospital.sessions import cart_session_start
@@ -44,6 +43,7 @@ from scanning.api.permissions import IsClinicalStaff, MayAdminister
 from scanning.barcodes import ImageRejected, decode_image
 from scanning.dosemath import Quantity
 from scanning.models import (
+    AccessReason,
     Administration,
     AdministrationStatus,
     CorrectionReason,

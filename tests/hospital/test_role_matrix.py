@@ -24,14 +24,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from backoffice.admin_site import pharmacy_site
-from hospital.models import AccessLog, AccessReason, Role, User
+from hospital.models import Role, User
 from hospital.scopes import SCOPES
 from hospital.service_accounts import service_account_create
 from interop.inbound import his_day as his_messages
 from interop.inbound.inbox import inbox_receive
 from interop.models import CodeMapKind, Destination, InboundCodeMap
 from pharmacy.demo import demo_hospital_load
-from scanning.models import Administration
+from scanning.models import AccessLog, AccessReason, Administration
 from tests.factories import NurseFactory, UserFactory
 from tests.scanning.conftest import AN_BAND, DEMO_NOW, PARACETAMOL, image
 from wards.models import Patient, Ward
@@ -117,7 +117,7 @@ HOSPITAL_SETUP = ModelPages(view=PHARMACY, add=ADMINS, change=ADMINS)
 # PROTECTed and withdrawn by services (discharge, void, discontinue), never deleted.
 ADMIN_MODELS = {
     "hospital.user": ModelPages(view=ADMINS, add=ADMINS, change=ADMINS),
-    "hospital.accesslog": RECORD,
+    "scanning.accesslog": RECORD,
     "hospital.securityevent": ModelPages(view=ADMINS),
     "hospital.loginthrottle": ModelPages(view=ADMINS),  # lifted by an action, never edited
     "hospital.serviceaccount": ModelPages(view=ADMINS, add=ADMINS),  # revoked by an action
@@ -373,7 +373,7 @@ def test_the_role_matrix(world, role):
 
 
 @pytest.mark.parametrize(
-    "label", ["scanning.administration", "scanning.scanevent", "hospital.accesslog"]
+    "label", ["scanning.administration", "scanning.scanevent", "scanning.accesslog"]
 )
 def test_the_record_is_read_only_in_the_pharmacy_site_even_for_a_superuser(world, label):
     superuser = UserFactory(is_staff=True, is_superuser=True)
