@@ -92,6 +92,18 @@ class Withdrawal:
 
 
 @dataclass(frozen=True)
+class RemovalNote:
+    """A patch, ring or implant taken off: the removal of the record it rides on."""
+
+    id: uuid.UUID
+    removed_at: datetime
+    recorded_at: datetime
+    performer: Staff
+    site: str = ""  # pharmacy.body_sites code
+    scanned: bool = False
+
+
+@dataclass(frozen=True)
 class AdministrationSnapshot:
     id: uuid.UUID
     status: str  # completed, not_done, entered_in_error
@@ -135,6 +147,8 @@ class AdministrationSnapshot:
     corrects: AdministrationSnapshot | None = None
     replaces_id: uuid.UUID | None = None
     withdrawn_by: Withdrawal | None = None
+    # Set on the message that reports the record's product taken off (its own MSH-10).
+    removed: RemovalNote | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -234,6 +248,16 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> dict:
         }
         if snapshot.withdrawn_by
         else None,
+        "removed": {
+            "id": str(snapshot.removed.id),
+            "removed_at": _iso(snapshot.removed.removed_at),
+            "recorded_at": _iso(snapshot.removed.recorded_at),
+            "performer": _staff_json(snapshot.removed.performer),
+            "site": snapshot.removed.site,
+            "scanned": snapshot.removed.scanned,
+        }
+        if snapshot.removed
+        else None,
     }
 
 
@@ -313,6 +337,16 @@ def snapshot_from_json(data: dict) -> AdministrationSnapshot:
             recorded_at=datetime.fromisoformat(withdrawn["recorded_at"]),
         )
         if withdrawn
+        else None,
+        removed=RemovalNote(
+            id=uuid.UUID(removed["id"]),
+            removed_at=datetime.fromisoformat(removed["removed_at"]),
+            recorded_at=datetime.fromisoformat(removed["recorded_at"]),
+            performer=_staff(removed["performer"]),
+            site=removed["site"],
+            scanned=removed["scanned"],
+        )
+        if (removed := data.get("removed"))
         else None,
     )
 
