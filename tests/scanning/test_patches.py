@@ -74,9 +74,7 @@ class Bedside:
         return body
 
     def check(self, site: str = "", client=None):
-        return (client or self.client()).post(
-            "/api/v1/scan/check/", self.body(site), format="json"
-        )
+        return (client or self.client()).post("/api/v1/scan/check/", self.body(site), format="json")
 
     def apply(self, site: str = "LUA", client=None, key: str | None = None, **extra):
         headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
@@ -390,7 +388,9 @@ def test_two_carts_removing_one_patch_record_one_removal():
         bedside.band.admission.ward.staff.add(second_nurse)
         clients = [bedside.client(), bedside.client(second_nurse)]
 
-        answers = run_together(2, lambda i: bedside.remove(applied, client=clients[i]))
+        answers = run_together(
+            2, lambda i, b=bedside, a=applied, c=clients: b.remove(a, client=c[i])
+        )
 
         assert sorted(a.status_code for a in answers) == [201, 409]
         assert Removal.objects.filter(administration__external_id=applied).count() == 1
@@ -417,7 +417,9 @@ def test_two_carts_applying_a_patch_while_none_is_on_record_one():
         clients = [bedside.client(), bedside.client(second_nurse)]
         sites = rng.sample(["LUA", "RUA", "LT", "RT"], 2)
 
-        answers = run_together(2, lambda i: bedside.apply(sites[i], client=clients[i]))
+        answers = run_together(
+            2, lambda i, b=bedside, s=sites, c=clients: b.apply(s[i], client=c[i])
+        )
 
         statuses = sorted(a.status_code for a in answers)
         assert statuses == [201, 422], [a.content for a in answers]
