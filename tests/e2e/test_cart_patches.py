@@ -30,11 +30,13 @@ HOA = ("]C18017952000200000000112", "111111")  # nurse, NOI
 serials = iter(range(1, 1000))
 
 
-def bedside(medication, *, dose, unit, route, package_unit="each"):
+def bedside(medication, *, dose, unit, route, package=("1", "each")):
     """A patient on NOI with a PRN order for `medication`; the wedge texts of band and units."""
     ward = Ward.objects.get(code="NOI")
     pharmacist = User.objects.get(username="duocsi.tuan")
-    package = PackageFactory(medication=medication, quantity_unit=package_unit)
+    package = PackageFactory(
+        medication=medication, quantity=Decimal(package[0]), quantity_unit=package[1]
+    )
     admission = AdmissionFactory(ward=ward, patient__full_name="Tạ Văn Dán")
     band = WristbandFactory(admission=admission, instance=1, printed_by=pharmacist)
     OrderFactory(
@@ -133,7 +135,7 @@ def test_tapping_a_site_used_recently_warns_with_the_last_time(page, demo):
         routes=["SC"],
         divisible=True,
     )
-    band, unit = bedside(enoxaparin, dose="40", unit="mg", route="SC", package_unit="mL")
+    band, unit = bedside(enoxaparin, dose="40", unit="mg", route="SC", package=("0.4", "mL"))
     log_in(page, *HOA)
     scan(page, band)
     scan(page, unit())
