@@ -426,3 +426,17 @@ def test_two_carts_applying_a_patch_while_none_is_on_record_one():
         loser = next(a for a in answers if a.status_code == 422)
         assert "PREVIOUS_NOT_REMOVED" in codes(loser)
         assert Administration.objects.filter(order=bedside.order).count() == 1
+
+
+def test_the_fhir_api_shows_a_removed_patch_over_its_period(fentanyl):
+    from interop.selectors import administration_snapshot
+
+    applied = fentanyl.apply("LUA").json()["id"]
+    with time_machine.travel(T0 + timedelta(hours=72), tick=False):
+        fentanyl.remove(applied, site="LUA")
+
+    snapshot = administration_snapshot(Administration.objects.get(external_id=applied).pk)
+
+    assert snapshot.site == "LUA"
+    assert snapshot.removed.removed_at == T0 + timedelta(hours=72)
+    assert snapshot.removed.site == "LUA"
