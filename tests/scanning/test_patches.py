@@ -440,3 +440,17 @@ def test_the_fhir_api_shows_a_removed_patch_over_its_period(fentanyl):
     assert snapshot.site == "LUA"
     assert snapshot.removed.removed_at == T0 + timedelta(hours=72)
     assert snapshot.removed.site == "LUA"
+
+
+@pytest.mark.postgres
+def test_a_removal_cannot_be_changed_or_deleted(fentanyl):
+    from django.db import DatabaseError, transaction
+
+    applied = fentanyl.apply("LUA").json()["id"]
+    fentanyl.remove(applied)
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        Removal.objects.update(site="RUA")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        Removal.objects.all().delete()
+    assert Removal.objects.get().site == "LUA"
