@@ -108,6 +108,10 @@ def test_apply_a_patch_a_second_is_a_stop_remove_the_first_then_apply(page, demo
     # remove the first from the patient's list, then the second goes on
     page.click("#worn-list .remove-patch")
     expect(page.locator("#remove-confirm")).to_be_enabled()  # the site it was put on
+    expect(page.locator("#remove-label")).to_be_focused()
+    page.keyboard.type(unit(), delay=2)  # its label, scanned
+    page.keyboard.press("Enter")
+    expect(page.locator("#remove-dialog")).to_be_visible()  # Enter does not confirm by itself
     page.click("#remove-confirm")
     expect(page.locator("#message")).to_have_class("message ok")
     expect(page.locator("#worn")).to_be_hidden()
@@ -118,7 +122,8 @@ def test_apply_a_patch_a_second_is_a_stop_remove_the_first_then_apply(page, demo
     expect(page.locator("#message")).to_have_class("message ok")
     expect(page.locator("#worn-list")).to_contain_text("cánh tay phải")
 
-    assert Removal.objects.get().site == "LUA"
+    removal = Removal.objects.get()
+    assert (removal.site, removal.scanned) == ("LUA", True)
     assert sorted(Administration.objects.values_list("site", flat=True)) == ["LUA", "RUA"]
 
 

@@ -630,8 +630,11 @@
       button.setAttribute("aria-pressed", String(button.dataset.site === patch.site));
     }
     $("remove-confirm").disabled = !document.querySelector(`#remove-sites button[data-site="${patch.site}"]`);
+    $("remove-label").value = "";
     $("remove-dialog").show();
+    $("remove-label").focus();  // a scan of the patch's label lands here; without one it is documented
   }
+  $("remove-label").addEventListener("keydown", (event) => { if (event.key === "Enter") event.preventDefault(); });
   for (const button of document.querySelectorAll("#remove-sites button")) {
     button.addEventListener("click", () => {
       if (!removeTarget) return;
@@ -644,10 +647,12 @@
     const target = removeTarget;
     if (!target || !target.site) return;
     $("remove-confirm").disabled = true;
+    const body = { patient: state.patientScan, site: target.site, cart: config.cart };
+    const label = $("remove-label").value.trim();
+    if (label) body.medication = { code: label, keyed: false };
     let result;
     try {
-      result = await api("POST", `administrations/${target.patch.administration}/remove/`,
-                         { patient: state.patientScan, site: target.site, cart: config.cart },
+      result = await api("POST", `administrations/${target.patch.administration}/remove/`, body,
                          { "Idempotency-Key": target.key });
     } catch (error) {
       $("remove-confirm").disabled = false;
