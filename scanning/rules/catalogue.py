@@ -636,8 +636,8 @@ ENTRIES: tuple[Entry, ...] = (
         "a product that requires removal (patch, ring, implant) is scanned while one of the same "
         "substance is on the patient, applied and not documented removed (VistA's MRR)",
         _one(
-            "{medication} dán lúc {applied} ở {site} chưa được ghi nhận tháo. Tháo miếng cũ và "
-            "ghi nhận tháo trước khi dán miếng mới.",
+            "{medication} (dán lúc {applied}, ở {site}) chưa được ghi nhận tháo. Tháo miếng cũ "
+            "và ghi nhận tháo trước khi dán miếng mới.",
             "{medication} applied at {applied} on the {site} is not documented as removed. "
             "Remove it and document the removal before applying a new one.",
         ),

@@ -13,7 +13,7 @@ import gs1
 from hospital.models import User
 from pharmacy.models import ScheduleKind
 from scanning.models import Administration, Removal
-from tests.e2e.conftest import log_in, scan
+from tests.e2e.conftest import log_in, scan, screenshot
 from tests.factories import (
     AdmissionFactory,
     MedicationFactory,
@@ -103,6 +103,7 @@ def test_apply_a_patch_a_second_is_a_stop_remove_the_first_then_apply(page, demo
     expect(page.locator("#verdict")).to_have_class("verdict stop")
     expect(page.locator("#findings")).to_contain_text("chưa được ghi nhận tháo")
     expect(page.locator("#record")).to_be_disabled()
+    screenshot(page, "cart-patch-stop-vi", show=page.locator("#verdict"))
     page.click("#clear-meds")
 
     # remove the first from the patient's list, then the second goes on
@@ -154,5 +155,6 @@ def test_tapping_a_site_used_recently_warns_with_the_last_time(page, demo):
     page.click('#body-map [data-site="LLAQ"]')
     expect(page.locator("#verdict")).to_have_class("verdict warn")
     expect(page.locator("#findings")).to_contain_text("Vị trí bụng dưới bên trái đã dùng cho")
+    screenshot(page, "cart-site-warn-vi", show=page.locator("#site-picker"))
     page.click('#body-map [data-site="RLAQ"]')  # another site: GO
     expect(page.locator("#verdict")).to_have_class("verdict go")

@@ -113,7 +113,9 @@ def test_another_strength_of_the_same_substance_is_still_a_second_patch():
 def test_the_message_names_the_patch_its_site_and_when_it_was_applied():
     found = finding(check(patch(worn=(worn(hours_ago=2, site="RUA"),))), "PREVIOUS_NOT_REMOVED")
 
-    assert found.message_vi.startswith("Fentanyl 25 mcg/h patch dán lúc 06:00 ở cánh tay phải")
+    assert found.message_vi.startswith(
+        "Fentanyl 25 mcg/h patch (dán lúc 06:00, ở cánh tay phải) chưa được ghi nhận tháo."
+    )
     assert "right upper arm" in found.message_en
     assert found.data == {"administration": 500, "site": "RUA"}
 
@@ -121,7 +123,7 @@ def test_the_message_names_the_patch_its_site_and_when_it_was_applied():
 def test_old_free_text_site_is_shown_as_written():
     found = finding(check(patch(worn=(worn(site="vai trái"),))), "PREVIOUS_NOT_REMOVED")
 
-    assert "ở vai trái" in found.message_vi
+    assert "ở vai trái)" in found.message_vi
 
 
 def test_a_tablet_is_not_stopped_by_a_patch_on_the_patient():
