@@ -17,7 +17,8 @@ Mapping of one administration record to MedicationAdministration:
     request               MedicationRequest/<order id> (with the HIS's placer order number)
     reason                the PRN indication of an as-needed order (R4/R4B: reasonCode)
     isSubPotent           a partial dose, subPotentReason why (R4/R4B: R5 cross-version extensions)
-    dosage                route (HL7 table 0162), site (text), dose (UCUM); no dosage at all for a
+    dosage                route (HL7 table 0162), site (SNOMED CT and HL7 table 0163 when coded, with
+                          the Vietnamese name as text; old free text as text), dose (UCUM); no dosage at all for a
                           dose not given (invariant mad-1: a dosage needs a dose or a rate)
     extension             one administered-unit extension per unit (GTIN, lot, expiry, serial,
                           scanned or keyed); links to the record replaced / corrected / withdrawn by
@@ -49,9 +50,11 @@ from interop.snapshot import (
     Encounter,
     Order,
     Patient,
+    RemovalNote,
     Staff,
     Unit,
 )
+from pharmacy.body_sites import SNOMED_SYSTEM, site_get
 
 # What we give fhir.resources to check: JSON-shaped, with exact Decimal quantities.
 type FhirValue = (
@@ -73,6 +76,7 @@ FULL_VERSIONS = {R5: "5.0.0", R4B: "4.3.0", R4: "4.0.1"}
 GTIN_SYSTEM = "https://www.gs1.org/gtin"
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 ROUTE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0162"
+SITE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0163"
 IDENTIFIER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
 ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PERFORM_FUNCTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/med-admin-perform-function"
@@ -214,6 +218,8 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
         extensions.append(_link(config.extension("corrects"), snapshot.corrects.id))
     if snapshot.withdrawn_by is not None:
         extensions.append(_link(config.extension("withdrawn-by"), snapshot.withdrawn_by.id))
+    if snapshot.removed is not None:
+        extensions.append(_removal_extension(snapshot.removed, config, zone))
     sub_potent = record.status == COMPLETED and record.is_partial
     sub_potent_reason = _sub_potent_reason(record, config) if sub_potent else None
     if not r5:
@@ -250,7 +256,16 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
     resource["encounter" if r5 else "context"] = _encounter_reference(
         snapshot.encounter_id, snapshot.visit_number, config
     )
-    resource["occurenceDateTime" if r5 else "effectiveDateTime"] = _dt(record.administered_at, zone)
+    if snapshot.removed is not None:
+        # A patch is administered over a period: from applied to removed.
+        resource["occurencePeriod" if r5 else "effectivePeriod"] = {
+            "start": _dt(record.administered_at, zone),
+            "end": _dt(snapshot.removed.removed_at, zone),
+        }
+    else:
+        resource["occurenceDateTime" if r5 else "effectiveDateTime"] = _dt(
+            record.administered_at, zone
+        )
     if r5:
         resource["recorded"] = _dt(snapshot.recorded_at, zone)
         if sub_potent:
@@ -403,12 +418,49 @@ def _dosage(snapshot: AdministrationSnapshot) -> FhirData | None:
         return None
     route = record.route or snapshot.order_route
     dosage: FhirData = {}
-    if _text(record.site):
-        dosage["site"] = {"text": _text(record.site)}
+    site = _site(record.site)
+    if site is not None:
+        dosage["site"] = site
     if route:
         dosage["route"] = _route(route)
     dosage["dose"] = _quantity(record.amount, record.unit)
     return dosage
+
+
+def _site(value: str) -> FhirData | None:
+    """A coded site as SNOMED CT and HL7 table 0163 with its Vietnamese name; old free text as
+    text."""
+    site = site_get(value)
+    if site is None:
+        return {"text": _text(value)} if _text(value) else None
+    return {
+        "coding": [
+            {"system": SNOMED_SYSTEM, "code": site.snomed, "display": site.snomed_display},
+            {"system": SITE_SYSTEM, "code": site.code, "display": site.hl7},
+        ],
+        "text": site.vi,
+    }
+
+
+def _removal_extension(removed: RemovalNote, config: FhirConfig, zone: ZoneInfo) -> FhirData:
+    parts: list[FhirData] = [
+        {"url": "removedAt", "valueDateTime": _dt(removed.removed_at, zone)},
+        {
+            "url": "removedBy",
+            "valueReference": {
+                "identifier": {
+                    "system": config.system("sid", "staff"),
+                    "value": removed.performer.username,
+                },
+                "display": _text(removed.performer.display) or removed.performer.username,
+            },
+        },
+    ]
+    site = _site(removed.site)
+    if site is not None:
+        parts.append({"url": "site", "valueCodeableConcept": site})
+    parts.append({"url": "scanned", "valueBoolean": removed.scanned})
+    return {"url": config.extension("removal"), "extension": parts}
 
 
 def _unit_extension(unit: Unit, config: FhirConfig) -> FhirData:

@@ -12,12 +12,16 @@
          formulary code), amount + UCUM unit, notes (why not given, withdrawn or partial),
          performer, lots and expiries, refusal, PRN indication, completion status CP/PA/RE/NA,
          action A (or D for entered in error), system entry time, the scanned barcode
-    RXR  route (HL7 table 0162) and site
+    RXR  route (HL7 table 0162) and site (HL7 table 0163 when coded, else the old free text)
     OBX  the witness of a high-alert dose, if any
 
 Numbers the HIS did not give (an order or admission typed in /pharmacy/) go out as our own stable
 short ids with our application (MSH-3) as the assigning authority: `ID^BCMA` in ORC-2/3 (EI-2) and
 `ID^^^BCMA` in PV1-19 (CX-4), so a receiver never mistakes them for its own numbers.
+
+A patch, ring or implant taken off is sent as an update of the record that applied it (RXA-21 =
+U, same ORC-2/ORC-3 and RXA-2, its own MSH-10): RXA-3 stays the time it was applied, RXA-4 is the
+time it was removed (the end of the administration), RXA-9 adds REMOVED.
 
 An entered-in-error record is sent as the withdrawn record's content with RXA-21 = D and the same
 ORC-2/ORC-3 and RXA-2, so a receiver deletes exactly the administration it was sent before.
@@ -50,6 +54,8 @@ from interop.snapshot import (
     AdministrationSnapshot,
     Staff,
 )
+from pharmacy.body_sites import HL7_TABLE as SITE_CODES
+from pharmacy.body_sites import site_get
 from pharmacy.routes import ROUTES as PHARMACY_ROUTES
 
 VERSION = "2.5"
@@ -57,6 +63,7 @@ STRICT = VALIDATION_LEVEL.STRICT
 CHARACTER_SET = "UNICODE UTF-8"
 MESSAGE_TYPE = "RAS^O17^RAS_O17"
 LOCAL_CODES = "L"  # HL7 table 0396: locally defined codes
+REMOVED = "REMOVED"  # RXA-9: the patch, ring or implant was taken off
 # GTIN is not in table 0396 (v2.5), which reserves "99zzz" for local coding systems: GS1's GTIN
 # goes out as "99GS1", with the formulary code as the alternate identifier (CE-4..6, "L"), which a
 # receiver that does not know GTINs maps instead.
@@ -163,7 +170,10 @@ def ras_o17_message(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Con
     rxr = administration.rxr
     route = record.route or snapshot.order_route
     _coded(rxr.rxr_1, route, ROUTES.get(route, route), ROUTE_CODES)
-    if record.site:
+    body_site = site_get(record.site)
+    if body_site is not None:
+        _coded(rxr.rxr_2, body_site.code, body_site.hl7, SITE_CODES)
+    elif record.site:
         _text(rxr.rxr_2.cwe_2, record.site)
     if record.witness is not None:
         observation = administration.add_group("RAS_O17_OBSERVATION")
@@ -200,7 +210,7 @@ def _msh(
     # The record's own time, not "now": a re-built message is byte-for-byte the same.
     msh.msh_7 = _ts(snapshot.recorded_at, zone)
     msh.msh_9 = MESSAGE_TYPE
-    msh.msh_10 = message_control_id(snapshot.id)
+    msh.msh_10 = message_control_id(snapshot.removed.id if snapshot.removed else snapshot.id)
     msh.msh_11 = config.processing_id
     if config.enhanced_acks:
         msh.msh_15 = "AL"  # accept (commit) acknowledgement: always
@@ -233,7 +243,9 @@ def _rxa(rxa: Hl7Element, snapshot: AdministrationSnapshot, zone: ZoneInfo) -> N
     rxa.rxa_1 = "0"
     rxa.rxa_2 = str(record.administration_number)
     _timestamp(rxa.rxa_3, record.administered_at, zone)
-    _timestamp(rxa.rxa_4, record.administered_at, zone)
+    _timestamp(
+        rxa.rxa_4, snapshot.removed.removed_at if snapshot.removed else record.administered_at, zone
+    )
     gtins = record.gtins
     if gtins:
         _coded(
@@ -270,7 +282,7 @@ def _rxa(rxa: Hl7Element, snapshot: AdministrationSnapshot, zone: ZoneInfo) -> N
     if record.prn_indication:
         _text(rxa.rxa_19.ce_2, record.prn_indication)
     rxa.rxa_20 = completion_status(record)
-    rxa.rxa_21 = "D" if snapshot.status == ENTERED_IN_ERROR else "A"
+    rxa.rxa_21 = "D" if snapshot.status == ENTERED_IN_ERROR else "U" if snapshot.removed else "A"
     _timestamp(rxa.rxa_22, snapshot.recorded_at, zone)
     scanned = next((unit for unit in record.units if unit.barcode), None)
     if scanned is not None:
@@ -292,6 +304,8 @@ def _rxa_notes(snapshot: AdministrationSnapshot) -> list[tuple[str, str]]:
         notes.append((record.reason, record.reason_label))
     if record.status == COMPLETED and record.is_partial and record.partial_reason:
         notes.append((record.partial_reason, record.partial_reason_label))
+    if snapshot.removed is not None:
+        notes.append((REMOVED, "Đã tháo khỏi người bệnh"))
     return notes
 
 

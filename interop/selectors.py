@@ -1,6 +1,6 @@
 """Reads for interop: administration records as snapshots, in a fixed number of queries."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.conf import settings
@@ -15,6 +15,7 @@ from interop.snapshot import (
     Encounter,
     Order,
     Patient,
+    RemovalNote,
     Staff,
     Unit,
     Withdrawal,
@@ -74,7 +75,7 @@ def administrations_for_snapshots() -> QuerySet:
         .annotate(number=administration_number())
     )
     return (
-        Administration.objects.select_related(*_RELATIONS, "correction")
+        Administration.objects.select_related(*_RELATIONS, "correction", "removal__performer")
         .prefetch_related(
             "units", "overrides", "replaces__units", Prefetch("corrects", queryset=corrected)
         )
@@ -172,7 +173,23 @@ def snapshot_from_row(row: Administration) -> AdministrationSnapshot:
         )
         for record in rows
     }
-    return _snapshot(row, facts=facts, correction=correction)
+    snapshot = _snapshot(row, facts=facts, correction=correction)
+    try:
+        removal = row.removal
+    except ObjectDoesNotExist:
+        return snapshot
+    # A patch taken off: FHIR shows the administration's period, from applied to removed.
+    return replace(
+        snapshot,
+        removed=RemovalNote(
+            id=removal.external_id,
+            removed_at=removal.removed_at,
+            recorded_at=removal.created_at,
+            performer=_staff(removal.performer),
+            site=removal.site,
+            scanned=removal.scanned,
+        ),
+    )
 
 
 def snapshot_of_new_record(administration: Administration) -> AdministrationSnapshot:

@@ -93,6 +93,18 @@ class Withdrawal:
 
 
 @dataclass(frozen=True)
+class RemovalNote:
+    """A patch, ring or implant taken off: the removal of the record it rides on."""
+
+    id: uuid.UUID
+    removed_at: datetime
+    recorded_at: datetime
+    performer: Staff
+    site: str = ""  # pharmacy.body_sites code
+    scanned: bool = False
+
+
+@dataclass(frozen=True)
 class AdministrationSnapshot:
     id: uuid.UUID
     status: str  # completed, not_done, entered_in_error
@@ -136,6 +148,8 @@ class AdministrationSnapshot:
     corrects: AdministrationSnapshot | None = None
     replaces_id: uuid.UUID | None = None
     withdrawn_by: Withdrawal | None = None
+    # Set on the message that reports the record's product taken off (its own MSH-10).
+    removed: RemovalNote | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -190,6 +204,15 @@ class WithdrawalJson(TypedDict):
     recorded_at: str
 
 
+class RemovalJson(TypedDict):
+    id: str
+    removed_at: str
+    recorded_at: str
+    performer: StaffJson
+    site: str
+    scanned: bool
+
+
 class SnapshotJson(TypedDict):
     """A snapshot as the outbox stores it (`snapshot_to_json`). NotRequired: the keys that
     snapshots queued before they existed do not have."""
@@ -229,6 +252,7 @@ class SnapshotJson(TypedDict):
     corrects: NotRequired[SnapshotJson | None]
     replaces_id: NotRequired[str | None]
     withdrawn_by: NotRequired[WithdrawalJson | None]
+    removed: NotRequired[RemovalJson | None]
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -305,6 +329,16 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> SnapshotJson:
             "recorded_at": snapshot.withdrawn_by.recorded_at.isoformat(),
         }
         if snapshot.withdrawn_by
+        else None,
+        "removed": {
+            "id": str(snapshot.removed.id),
+            "removed_at": snapshot.removed.removed_at.isoformat(),
+            "recorded_at": snapshot.removed.recorded_at.isoformat(),
+            "performer": _staff_json(snapshot.removed.performer),
+            "site": snapshot.removed.site,
+            "scanned": snapshot.removed.scanned,
+        }
+        if snapshot.removed
         else None,
     }
 
@@ -386,6 +420,16 @@ def snapshot_from_json(data: SnapshotJson) -> AdministrationSnapshot:
             recorded_at=datetime.fromisoformat(withdrawn["recorded_at"]),
         )
         if withdrawn
+        else None,
+        removed=RemovalNote(
+            id=uuid.UUID(removed["id"]),
+            removed_at=datetime.fromisoformat(removed["removed_at"]),
+            recorded_at=datetime.fromisoformat(removed["recorded_at"]),
+            performer=Staff(**removed["performer"]),
+            site=removed["site"],
+            scanned=removed["scanned"],
+        )
+        if (removed := data.get("removed"))
         else None,
     )
 

@@ -78,6 +78,18 @@ SCAN_EVENT_FIELDS = (
     "findings",
     "administration_id",
 )
+REMOVAL_FIELDS = (
+    "external_id",
+    "created_at",
+    "administration_id",
+    "patient_id",
+    "performer_id",
+    "removed_at",
+    "site",
+    "scanned",
+    "comment",
+    "cart",
+)
 CHAIN_FIELDS = ("chain_seq", "previous_hash", "content_hash")
 
 
@@ -161,6 +173,10 @@ def administration_hash(administration: Any, units: Iterable[Any], overrides: It
 
 def scan_event_hash(event: Any) -> str:
     return content_hash("scanning.scanevent", fields_of(event, SCAN_EVENT_FIELDS))
+
+
+def removal_hash(removal: Any) -> str:
+    return content_hash("scanning.removal", fields_of(removal, REMOVAL_FIELDS))
 
 
 def link_hash(*, seq: int, previous_hash: str, content_hash: str) -> str:

@@ -19,7 +19,7 @@ from django.db.models import F
 
 from hospital import sql
 from scanning import audit, locks
-from scanning.models import AdministeredUnit, Administration, Override, ScanEvent
+from scanning.models import AdministeredUnit, Administration, Override, Removal, ScanEvent
 
 
 def administration_append(
@@ -50,6 +50,17 @@ def administration_append(
     administration.written_units = list(units)
     administration.written_overrides = list(overrides)
     return administration
+
+
+def removal_append(removal: Removal) -> Removal:
+    """Insert an unsaved removal as the next link of its patient's removal chain. The caller holds
+    the patient's row lock, as for administration_append."""
+    _normalise(removal)
+    with transaction.atomic(savepoint=False):
+        head = _head(Removal, "patient_id", removal.patient_id)
+        _seal(removal, head, audit.removal_hash(removal))
+        removal.save(force_insert=True)
+    return removal
 
 
 def scan_event_append(event: ScanEvent) -> ScanEvent:
@@ -122,6 +133,14 @@ def scan_event_links(*, chunk_size: int = 2000) -> Iterator[audit.StoredLink]:
         yield _link(row, row.performer_id, audit.scan_event_hash(row))
 
 
+def removal_links(*, chunk_size: int = 2000) -> Iterator[audit.StoredLink]:
+    rows = Removal.objects.order_by(
+        "patient_id", F("chain_seq").asc(nulls_last=True), "pk"
+    ).iterator(chunk_size=chunk_size)
+    for row in rows:
+        yield _link(row, row.patient_id, audit.removal_hash(row))
+
+
 def _link(row, chain, recomputed: str) -> audit.StoredLink:
     return audit.StoredLink(
         chain=chain,
@@ -136,4 +155,5 @@ def _link(row, chain, recomputed: str) -> audit.StoredLink:
 CHAINS = {
     Administration._meta.db_table: ("patient", administration_links),
     ScanEvent._meta.db_table: ("performer", scan_event_links),
+    Removal._meta.db_table: ("patient", removal_links),
 }

@@ -206,6 +206,14 @@ class AdministrationQuerySet(models.QuerySet["Administration"]):
         """The dose was documented not given, and that still stands."""
         return self.filter(standing_q(), status=AdministrationStatus.NOT_DONE)
 
+    def still_worn(self) -> "AdministrationQuerySet":
+        """A patch, ring or implant applied and not documented removed: a given record that still
+        stands, of a product that requires removal, with no `Removal`. The one definition of "on
+        the patient" (the cart's list, PREVIOUS_NOT_REMOVED, overdue removals)."""
+        return self.counting_given().filter(
+            order__medication__requires_removal=True, removal__isnull=True
+        )
+
 
 class Administration(ChainedRecord, BaseModel):
     """The legal record of a dose given or not given. Never updated in place: a correction is a new
@@ -389,6 +397,41 @@ class Override(BaseModel):
                 name="%(app_label)s_%(class)s_one_per_finding",
             ),
         ]
+
+
+class Removal(ChainedRecord, BaseModel):
+    """A patch, ring or implant taken off: who, when, from which site, and whether its label was
+    scanned. One per application, written once; hash-chained per patient like the records, under
+    the patient's lock (scanning.services.removal_record)."""
+
+    created_at = _chained_created_at()
+
+    administration = models.OneToOneField(
+        Administration, on_delete=models.PROTECT, related_name="removal"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="removals")
+    performer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_at = models.DateTimeField(_("removed at"))
+    site = models.CharField(_("site"), max_length=60, blank=True)
+    scanned = models.BooleanField(_("scanned (not documented by hand)"), default=False)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    cart = models.CharField(_("cart"), max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["-removed_at"]
+        verbose_name = _("removal")
+        verbose_name_plural = _("removals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "chain_seq"], name="%(app_label)s_%(class)s_chain_seq_unique"
+            ),
+            _sealed_whole(),
+        ]
+
+    def __str__(self):
+        return f"removal of {self.administration_id} @ {self.removed_at:%Y-%m-%d %H:%M}"
 
 
 class IdempotentRequest(BaseModel):

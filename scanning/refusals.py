@@ -48,6 +48,17 @@ class AlreadyAcknowledgedError(RefusalError):
     code = "ALREADY_ACKNOWLEDGED"
 
 
+class AlreadyRemovedError(RefusalError):
+    code = "ALREADY_REMOVED"
+
+
+class NotWornError(RefusalError):
+    """The record is no patch on the patient: not a product that requires removal, not given, or
+    withdrawn as entered in error."""
+
+    code = "NOT_WORN"
+
+
 REFUSALS: dict[str, type[RefusalError]] = {
     refusal.code: refusal
     for refusal in (
@@ -58,6 +69,8 @@ REFUSALS: dict[str, type[RefusalError]] = {
         NotCorrectableError,
         AlreadyCorrectedError,
         AlreadyAcknowledgedError,
+        AlreadyRemovedError,
+        NotWornError,
     )
 }
 

@@ -72,6 +72,8 @@ def medication_facts(medication: Medication) -> rules.MedicationFacts:
         high_alert=medication.high_alert,
         time_critical=medication.time_critical,
         divisible=medication.divisible,
+        requires_removal=medication.requires_removal,
+        site_lookback_hours=medication.substance.site_lookback_hours,
     )
 
 
@@ -180,6 +182,7 @@ def check_context_build(
     requested_order_id: int | None = None,
     amount: Quantity | None = None,
     now: datetime | None = None,
+    site: str = "",
 ) -> CheckContext:
     now = now or timezone.now()
     band = _patient_slot(patient_scan)
@@ -243,6 +246,9 @@ def check_context_build(
             )
 
     used_serials, recalled = _used_serials_and_recalled_lots(scanned_units, packages)
+    worn, site_uses = _worn_and_site_uses(
+        patient if admission is not None else None, packages.values(), site=site, now=now
+    )
 
     witness = staff_get_by_badge(scan=witness_scan) if witness_scan is not None else None
     facts = rules.CheckFacts(
@@ -290,6 +296,9 @@ def check_context_build(
         requested_order_id=requested_order_id,
         amount=amount,
         band_discharged_at=band_discharged_at,
+        site=site,
+        worn=worn,
+        site_uses=site_uses,
     )
     return CheckContext(
         facts=facts,
@@ -304,6 +313,120 @@ def check_context_build(
         units=units,
         unit_keyed=unit_keyed,
     )
+
+
+def _worn_and_site_uses(
+    patient: Patient | None, packages, *, site: str, now: datetime
+) -> tuple[tuple[rules.WornProduct, ...], tuple[rules.SiteUse, ...]]:
+    """What the removal and site rules read, and only when they can need it (a scanned product
+    that requires removal; a chosen site and a substance with a look-back), so that a tablet's
+    check costs no query more. Worn products through AdministrationQuerySet.still_worn."""
+    if patient is None:
+        return (), ()
+    medications = [package.medication for package in packages]
+    removable = {m.substance.code for m in medications if m.requires_removal}
+    worn: tuple[rules.WornProduct, ...] = ()
+    if removable:
+        worn = tuple(
+            rules.WornProduct(
+                administration_id=record.pk,
+                medication_name=record.order.medication.name,
+                substance_code=record.order.medication.substance.code,
+                site=record.site,
+                applied_at=record.administered_at,
+            )
+            for record in worn_on_patient(patient).filter(
+                order__medication__substance__code__in=removable
+            )
+        )
+    lookbacks = {
+        m.substance.code: m.substance.site_lookback_hours
+        for m in medications
+        if m.substance.site_lookback_hours
+    }
+    uses: tuple[rules.SiteUse, ...] = ()
+    if site and lookbacks:
+        since = now - timedelta(hours=max(lookbacks.values()))
+        uses = tuple(
+            rules.SiteUse(substance_code=code, site=used_site, at=at)
+            for code, used_site, at in Administration.objects.counting_given()
+            .filter(
+                patient=patient,
+                site=site,
+                order__medication__substance__code__in=set(lookbacks),
+                administered_at__gte=since,
+            )
+            .values_list("order__medication__substance__code", "site", "administered_at")
+        )
+    return worn, uses
+
+
+def worn_on_patient(patient: Patient):
+    """The patient's patches, rings and implants on now (AdministrationQuerySet.still_worn), oldest
+    first, with their medication."""
+    return (
+        Administration.objects.still_worn()
+        .filter(patient=patient)
+        .select_related("order__medication__substance")
+        .order_by("administered_at", "pk")
+    )
+
+
+def removal_due_at(record: Administration) -> datetime | None:
+    """When a product that requires removal is due off: applied plus the medication's wear time."""
+    hours = record.order.medication.wear_hours
+    return record.administered_at + timedelta(hours=hours) if hours else None
+
+
+def worn_list(*, patient: Patient) -> list[dict]:
+    """The cart's list of what is on the patient: medication, site, applied, due off, overdue."""
+    now = timezone.now()
+    rows = []
+    for record in worn_on_patient(patient):
+        due = removal_due_at(record)
+        rows.append(
+            {
+                "administration": record,
+                "medication": record.order.medication.name,
+                "site": record.site,
+                "applied_at": record.administered_at,
+                "due_at": due,
+                "overdue": due is not None and due <= now,
+            }
+        )
+    return rows
+
+
+def removals_overdue(*, ward_ids=None, now: datetime | None = None) -> list[dict]:
+    """Patches, rings and implants past their removal time on the open admissions of these wards
+    (all wards if None), most overdue first: the dashboard's and the report's one read."""
+    now = now or timezone.now()
+    records = (
+        Administration.objects.still_worn()
+        .filter(admission__discharged_at__isnull=True)
+        .select_related("order__medication", "patient", "admission__ward", "admission__bed")
+    )
+    if ward_ids is not None:
+        records = records.filter(admission__ward_id__in=ward_ids)
+    rows = []
+    for record in records:
+        due = removal_due_at(record)
+        if due is not None and due <= now:
+            rows.append(
+                {
+                    "administration": record,
+                    "patient": record.patient,
+                    "ward": record.admission.ward,
+                    "bed": record.admission.bed,
+                    "medication": record.order.medication.name,
+                    "site": record.site,
+                    "applied_at": record.administered_at,
+                    "due_at": due,
+                    "overdue_minutes": int((now - due).total_seconds() // 60),
+                }
+            )
+    rows.sort(key=lambda row: row["due_at"])
+    return rows
 
 
 def _product_facts(package: Package | None) -> rules.ProductFacts | None:

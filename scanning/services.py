@@ -23,6 +23,7 @@ from hospital.throttle import (
     login_attempt_succeeded,
     login_throttle_release,
 )
+from pharmacy.body_sites import site_get
 from pharmacy.models import DoseState, MedicationOrder, ScheduledDose
 from scanning import locks, rules
 from scanning.access import (
@@ -31,7 +32,7 @@ from scanning.access import (
     WardNotAssignedError,
     break_glass_record,
 )
-from scanning.chains import administration_append, scan_event_append
+from scanning.chains import administration_append, removal_append, scan_event_append
 from scanning.dosemath import IncomparableUnits, Quantity
 from scanning.models import (
     AccessReason,
@@ -42,6 +43,7 @@ from scanning.models import (
     CorrectionReason,
     NotGivenReason,
     Override,
+    Removal,
     ScanEvent,
     ScanPurpose,
     UnrecordedCheckAcknowledgement,
@@ -52,8 +54,10 @@ from scanning.refusals import (
     AlreadyCorrectedError,
     AlreadyDocumentedError,
     AlreadyGivenError,
+    AlreadyRemovedError,
     DoseCancelledError,
     NotCorrectableError,
+    NotWornError,
     SerialAlreadyUsedError,
 )
 from scanning.scans import ResolvedScan, ScanInput, scan_resolve
@@ -62,7 +66,7 @@ from scanning.selectors import (
     check_context_build,
     replacement_facts_build,
 )
-from scanning.signals import administration_recorded
+from scanning.signals import administration_recorded, removal_recorded
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class CheckRequest:
     order_id: int | None = None
     cart: str = ""
     ward_code: str | None = None
+    site: str = ""  # the body site chosen (pharmacy.body_sites), checked by the site rules
 
 
 @dataclass
@@ -353,6 +358,7 @@ def administration_check(*, performer: User, request: CheckRequest) -> CheckOutc
         witness_scan=witness,
         witness_verified_id=request.witness_verified_id,
         requested_order_id=request.order_id,
+        site=request.site,
     )
     result = rules.check_administration(context.facts)
     refusal = _break_glass(
@@ -439,6 +445,7 @@ def administration_record(
     patient_scan, units, witness = scans_resolve(request)
     if not units:
         raise ApplicationError("Scan at least one medication.", code="NO_MEDICATION_SCANNED")
+    site = site or request.site
     _lock_patient_and_orders(patient_scan)
     context = check_context_build(
         performer=performer,
@@ -449,6 +456,7 @@ def administration_record(
         witness_verified_id=request.witness_verified_id,
         requested_order_id=request.order_id,
         amount=amount,
+        site=site,
     )
     result = rules.check_administration(context.facts)
     scans = _audit_scans(patient_scan, units, witness)
@@ -501,6 +509,14 @@ def administration_record(
         )
     if route and route != order.route:
         return refuse("ROUTE_NOT_ORDERED", f"The order is for route {order.route}, not {route}.")
+    if site_get(site) is None and any(
+        context.packages[unit.payload.gtin].medication.requires_removal
+        for unit in context.units
+        if isinstance(unit.payload, gs1.MedicationPayload) and unit.payload.gtin in context.packages
+    ):
+        return refuse(
+            "SITE_REQUIRED", "Choose the body site where this patch, ring or implant is placed."
+        )
 
     # The context's dose was read after the patient and order locks, which every writer of a
     # dose's state holds too; its own lock is for writers outside the bedside.
@@ -702,6 +718,83 @@ def administration_not_given(
     )
     administration_recorded.send(sender=Administration, administration=administration)
     return administration
+
+
+def removal_record(
+    *,
+    performer: User,
+    administration: Administration,
+    patient: ScanInput,
+    site: str,
+    medication: ScanInput | None = None,
+    comment: str = "",
+    cart: str = "",
+) -> Removal:
+    """Document a patch, ring or implant taken off: the patient's band proves who, the site where
+    it was found is coded, and a scan of its label (optional) must be the product that was put on.
+    Under the patient's lock, like every write to the patient's ledger, so that of two carts
+    removing one patch one wins and the other is told ALREADY_REMOVED."""
+    if not performer.may_administer:
+        raise PerformerNotAllowedError("Only nurses may document removals.")
+    if site_get(site) is None:
+        raise ApplicationError(
+            "Choose the body site the patch was removed from.", code="SITE_REQUIRED"
+        )
+    request = CheckRequest(
+        patient=patient, medications=(medication,) if medication is not None else (), cart=cart
+    )
+    patient_scan, units, _witness = scans_resolve(request)
+    band = patient_scan.first_payload(gs1.WristbandPayload)
+    if band is None or band.gsrn != administration.patient.gsrn:
+        raise ApplicationError(
+            "Scan the wristband of the patient wearing this patch.",
+            code="PATIENT_NOT_IDENTIFIED",
+            status=422,
+        )
+    locks.patient(administration.patient_id)
+    identified = (
+        administration.admission.wristbands.active()
+        .filter(patient__gsrn=band.gsrn, instance=band.instance)
+        .exists()
+    )
+    if not identified:
+        raise ApplicationError(
+            "Scan the patient's active wristband.", code="PATIENT_NOT_IDENTIFIED", status=422
+        )
+    scanned = False
+    if units:
+        label = units[0].first_payload(gs1.MedicationPayload)
+        given = {unit.gtin for unit in administration.units.all()}
+        if label is None or label.gtin not in given:
+            raise ApplicationError(
+                "The scanned label is not the product that was applied.",
+                code="REMOVAL_SCAN_MISMATCH",
+                status=422,
+            )
+        scanned = True
+    if Removal.objects.filter(administration=administration).exists():
+        raise AlreadyRemovedError("This patch is already documented as removed.")
+    if not Administration.objects.still_worn().filter(pk=administration.pk).exists():
+        raise NotWornError("This record is not a patch, ring or implant on the patient.")
+    try:
+        with transaction.atomic():
+            removal = removal_append(
+                Removal(
+                    administration=administration,
+                    patient_id=administration.patient_id,
+                    performer=performer,
+                    removed_at=timezone.now(),
+                    site=site,
+                    scanned=scanned,
+                    comment=comment.strip()[:500],
+                    cart=cart[:60],
+                )
+            )
+    except IntegrityError as error:
+        # The patient's lock makes this unreachable; the one-to-one is the guard behind it.
+        raise AlreadyRemovedError("This patch is already documented as removed.") from error
+    removal_recorded.send(sender=Removal, removal=removal)
+    return removal
 
 
 def administration_correct(

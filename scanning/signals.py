@@ -4,3 +4,7 @@ from django.dispatch import Signal
 # entered in error, replacement). Receivers that write (the interop outbox) commit or roll back
 # with the record. Arguments: administration.
 administration_recorded = Signal()
+
+# Sent inside the removal's transaction for every new Removal row (a patch, ring or implant taken
+# off). Arguments: removal.
+removal_recorded = Signal()

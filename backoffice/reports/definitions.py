@@ -15,9 +15,11 @@ from django.utils.translation import gettext_lazy
 
 from backoffice.reports import charts, selectors
 from backoffice.reports.selectors import ReportFilter
+from pharmacy.body_sites import site_label
 from pharmacy.models import AllergyAcknowledgementReason
 from scanning import rules
 from scanning.models import NotGivenReason
+from scanning.selectors import removals_overdue
 
 Cell = str | int | Decimal | None
 
@@ -680,6 +682,67 @@ def build_allergy_acknowledgements(filters: ReportFilter, now: datetime) -> Repo
     )
 
 
+def build_overdue_removals(filters: ReportFilter, now: datetime) -> ReportContent:
+    """Patches, rings and implants on patients now and past their removal time: a state at this
+    moment, not a count over the period (the dates do not apply; the ward does)."""
+    ward_ids = [filters.ward.pk] if filters.ward is not None else None
+    rows = removals_overdue(ward_ids=ward_ids, now=now)
+    by_ward: dict[str, int] = {}
+    for row in rows:
+        by_ward[row["ward"].code] = by_ward.get(row["ward"].code, 0) + 1
+    wards = sorted(by_ward, key=lambda code: (-by_ward[code], code))
+    longest = max((row["overdue_minutes"] for row in rows), default=0)
+    return ReportContent(
+        headlines=[
+            Headline(_("Overdue for removal now"), len(rows), tone="bad" if rows else "good"),
+            Headline(_("Longest overdue (hours)"), longest // 60, tone="bad" if rows else ""),
+        ],
+        tables=[
+            Table(
+                slug="overdue-removals",
+                title=_("Overdue removals"),
+                columns=(
+                    _("Ward/bed"),
+                    _("Patient"),
+                    _("MRN"),
+                    _("Medication"),
+                    _("Site"),
+                    _("Applied"),
+                    _("Removal due"),
+                    _("Hours overdue"),
+                ),
+                rows=[
+                    (
+                        f"{row['ward'].code}/{row['bed'].code if row['bed'] else '–'}",
+                        row["patient"].full_name,
+                        row["patient"].mrn,
+                        row["medication"],
+                        site_label(row["site"], "en" if _english() else "vi"),
+                        _local(row["applied_at"]),
+                        _local(row["due_at"]),
+                        row["overdue_minutes"] // 60,
+                    )
+                    for row in rows
+                ],
+            )
+        ],
+        chart=charts.BarChart(
+            title=_("Overdue removals by ward"),
+            categories=tuple(wards),
+            series=(
+                charts.Series(
+                    name=_("Patches"),
+                    values=tuple(by_ward[code] for code in wards),
+                    color=charts.PURPLE,
+                    labels=tuple(_number(by_ward[code]) for code in wards),
+                ),
+            ),
+            axis_label=_("Patches"),
+            empty_text=_("No patch is overdue for removal."),
+        ),
+    )
+
+
 # --- The list ---------------------------------------------------------------------------------
 
 COUNTING = gettext_lazy(
@@ -894,6 +957,30 @@ REPORTS: dict[str, ReportDefinition] = {
                 ),
             ),
             build=build_allergy_acknowledgements,
+        ),
+        ReportDefinition(
+            slug="overdue-removals",
+            title=gettext_lazy("Overdue removals"),
+            summary=gettext_lazy(
+                "Patches, rings and implants still on patients after their removal time, now."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("On the patient"),
+                    gettext_lazy(
+                        "Given with a product that requires removal, not entered in error, and "
+                        "with no removal documented."
+                    ),
+                ),
+                (
+                    gettext_lazy("Removal due"),
+                    gettext_lazy(
+                        "The time it was applied plus the product's wear time. Due exactly now "
+                        "counts as overdue. A state at this moment: the dates do not apply."
+                    ),
+                ),
+            ),
+            build=build_overdue_removals,
         ),
     )
 }

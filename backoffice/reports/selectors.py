@@ -64,6 +64,7 @@ from scanning.selectors import (
     OVERDUE_BEFORE_MISSED,
     checks_unrecorded,
     dose_list_due_for_ward,
+    removals_overdue,
 )
 from wards.models import Admission, Ward, Wristband
 
@@ -853,6 +854,8 @@ class WardDashboard:
     without_band: list  # admissions of admitted patients with no active wristband
     # checks that said GO or WARN, then nothing for UNRECORDED_CHECK_MINUTES, not answered for
     unrecorded: list[DashboardRow] = field(default_factory=list)
+    # patches, rings and implants on patients past their removal time (scanning.removals_overdue)
+    overdue_removals: list[DashboardRow] = field(default_factory=list)
 
     def lists(self) -> dict[str, list[DashboardRow]]:
         """Each tile's rows by tile id; a tile's number is the length of its list."""
@@ -867,6 +870,7 @@ class WardDashboard:
             "band-not-scanned": [_patient_row(a, "band_typed") for a in self.band_not_scanned],
             "without-band": [_patient_row(a, "no_band") for a in self.without_band],
             "unrecorded": self.unrecorded,
+            "overdue-removal": self.overdue_removals,
         }
 
 
@@ -966,5 +970,17 @@ def ward_dashboard_get(*, ward: Ward, now: datetime) -> WardDashboard:
                 lookback=timedelta(hours=settings.UNRECORDED_CHECK_LOOKBACK_HOURS),
                 ward=ward,
             )
+        ],
+        overdue_removals=[
+            DashboardRow(
+                patient=row["patient"].full_name,
+                mrn=row["patient"].mrn,
+                bed=row["bed"].code if row["bed"] else "",
+                state="overdue_removal",
+                medication=row["medication"],
+                due_at=row["due_at"],
+                detail=row["site"],
+            )
+            for row in removals_overdue(ward_ids=[ward.pk], now=now)
         ],
     )

@@ -14,7 +14,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -35,6 +35,7 @@ from backoffice.reports.forms import ReportFilterForm
 from backoffice.reports.selectors import DashboardRow, ward_dashboard_get
 from hospital.models import Role
 from hospital.replica import reads_from_replica
+from pharmacy.body_sites import site_label
 from wards.models import Ward
 
 
@@ -158,6 +159,7 @@ DASHBOARD_TILES = (
     ),
     Tile("without-band", gettext_lazy("Patients without an active wristband"), "bad"),
     Tile("unrecorded", gettext_lazy("Scanned but not recorded"), "bad"),
+    Tile("overdue-removal", gettext_lazy("Patches overdue for removal"), "bad"),
 )
 
 STATE_LABELS = {
@@ -170,6 +172,7 @@ STATE_LABELS = {
     "band_typed": gettext_lazy("Wristband typed, not scanned"),
     "no_band": gettext_lazy("No active wristband"),
     "unrecorded": gettext_lazy("Scanned, not recorded"),
+    "overdue_removal": gettext_lazy("Overdue for removal"),
 }
 
 
@@ -184,6 +187,8 @@ def _state_text(row: DashboardRow) -> str:
             "time": row.detail,
             "nurse": row.by,
         }
+    if row.state == "overdue_removal" and row.detail:
+        return f"{label}: {site_label(row.detail, translation.get_language() or 'vi')}"
     if row.state == "override" and row.detail:
         code, _sep, reason = row.detail.partition(":")
         return f"{finding_label(code)}: {override_reason_label(reason)}"

@@ -5,6 +5,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from hospital.models import PIN_MAX_DIGITS, PIN_MIN_DIGITS
+from pharmacy.body_sites import BODY_SITES
 from pharmacy.models import DoseUnit, Route
 from scanning.models import CorrectionReason, NotGivenReason, UnrecordedCheckReason
 from scanning.scans import ScanInput
@@ -82,6 +83,13 @@ class CheckInputSerializer(ClientTimeSerializer):
     )
     order = serializers.UUIDField(required=False)
     cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+    site = serializers.ChoiceField(
+        choices=sorted(BODY_SITES),
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The body site chosen (HL7 table 0163 code); checked by the site rules.",
+    )
 
 
 class OverrideSerializer(serializers.Serializer):
@@ -94,7 +102,6 @@ class RecordInputSerializer(CheckInputSerializer):
     amount = serializers.DecimalField(required=False, max_digits=12, decimal_places=4, min_value=0)
     unit = serializers.ChoiceField(choices=DoseUnit.choices, required=False)
     route = serializers.ChoiceField(choices=Route.choices, required=False)
-    site = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
     overrides = OverrideSerializer(many=True, required=False, default=list, max_length=30)
 
     def validate(self, attrs):
@@ -110,6 +117,25 @@ class NotGivenInputSerializer(ClientTimeSerializer):
     reason = serializers.ChoiceField(choices=NotGivenReason.choices)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+
+
+class RemovalInputSerializer(ClientTimeSerializer):
+    patient = ScanSerializer(help_text="The wristband of the patient wearing it.")
+    medication = ScanSerializer(
+        required=False, help_text="The patch's label, when it can be scanned; else documented."
+    )
+    site = serializers.ChoiceField(choices=sorted(BODY_SITES))
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+
+
+class RemovalOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="external_id")
+    administration = serializers.UUIDField(source="administration.external_id")
+    removed_at = serializers.DateTimeField()
+    site = serializers.CharField()
+    scanned = serializers.BooleanField()
+    performer = serializers.CharField(source="performer.username")
 
 
 class StringOnlyField(serializers.CharField):

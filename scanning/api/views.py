@@ -24,6 +24,7 @@ from hospital.oauth import SystemScope
 from hospital.replica import reads_from_replica
 from hospital.sessions import cart_session_start
 from hospital.throttle import request_source
+from pharmacy.body_sites import site_label
 from pharmacy.models import MedicationOrder, ScheduledDose
 from pharmacy.routes import route_names
 from scanning import refusals
@@ -59,6 +60,7 @@ from scanning.selectors import (
     dose_timing,
     mar_get,
     mar_order_flags,
+    worn_list,
 )
 from scanning.services import (
     CheckRequest,
@@ -71,6 +73,7 @@ from scanning.services import (
     correction_deadline,
     finding_as_dict,
     order_pk_for,
+    removal_record,
     staff_authenticate_badge,
     staff_login_release,
     unrecorded_check_acknowledge,
@@ -112,6 +115,7 @@ def _check_request(request, data) -> CheckRequest:
         order_id=order_id,
         cart=data.get("cart") or session.get("cart", ""),
         ward_code=ward_code,
+        site=data.get("site", ""),
     )
 
 
@@ -198,7 +202,28 @@ def check_body(result, context) -> dict:
         else None,
         "findings": [finding_as_dict(finding, lang) for finding in result.findings],
         "witness": witness_body(result, context),
+        "site": site_body(context),
     }
+
+
+# Routes whose doses go into a body site the nurse names (injections under the skin or into a
+# muscle, patches): the cart offers its site picker for these.
+SITE_ROUTES = frozenset({"SC", "IM", "ID", "TD"})
+
+
+def site_body(context) -> dict:
+    """Whether the cart asks for a body site (required for a product that requires removal,
+    offered for injections and patches) and which one the check was run with."""
+    medications = [
+        context.packages[u.payload.gtin].medication
+        for u in context.units
+        if u.kind == "medication" and u.payload.gtin in context.packages
+    ]
+    required = any(m.requires_removal for m in medications)
+    offered = required or any(
+        m.substance.site_lookback_hours or set(m.routes or ()) & SITE_ROUTES for m in medications
+    )
+    return {"required": required, "offered": bool(offered), "chosen": context.facts.site}
 
 
 def staff_display_name(user) -> str:
@@ -382,7 +407,6 @@ class AdministrationsApi(APIView):
             ],
             amount=Quantity(valid["amount"], valid["unit"]) if "amount" in valid else None,
             route=valid.get("route", ""),
-            site=valid.get("site", ""),
         )
         if outcome.refusal_status is not None:  # a break-the-glass refused: nothing shown
             return outcome.refusal_status, error_body(
@@ -500,6 +524,55 @@ class AdministrationNotGivenApi(APIView):
             **s.AdministrationOutputSerializer(administration).data,
             "warnings": warnings,
         }
+
+
+class AdministrationRemoveApi(APIView):
+    """POST documents a patch, ring or implant taken off (scanned label or documented)."""
+
+    permission_classes = [MayAdminister]
+
+    @extend_schema(request=s.RemovalInputSerializer, responses={201: s.RemovalOutputSerializer})
+    @idempotent(endpoint="administrations/{external_id}/remove")
+    def post(self, request, external_id) -> tuple[int, dict]:
+        data = s.RemovalInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        valid = data.validated_data
+        warnings = _clock(request, valid, "administrations/remove")
+        record = get_object_or_404(
+            Administration.objects.select_related("admission", "patient"), external_id=external_id
+        )
+        patient_read_check(
+            user=request.user,
+            patient_id=record.patient_id,
+            record_ward_id=record.admission.ward_id,
+        )
+        removal = removal_record(
+            performer=request.user,
+            administration=record,
+            patient=s.scan_input(valid["patient"]),
+            medication=s.scan_input(valid["medication"]) if valid.get("medication") else None,
+            site=valid["site"],
+            comment=valid["comment"],
+            cart=valid["cart"] or getattr(request, "session", {}).get("cart", ""),
+        )
+        return 201, {**s.RemovalOutputSerializer(removal).data, "warnings": warnings}
+
+
+def worn_body(patient) -> list[dict]:
+    """The patient's patches, rings and implants on now, for the cart."""
+    lang = language()
+    return [
+        {
+            "administration": str(row["administration"].external_id),
+            "medication": row["medication"],
+            "site": row["site"],
+            "site_name": site_label(row["site"], lang),
+            "applied_at": timezone.localtime(row["applied_at"]).isoformat(),
+            "due_at": timezone.localtime(row["due_at"]).isoformat() if row["due_at"] else None,
+            "overdue": row["overdue"],
+        }
+        for row in worn_list(patient=patient)
+    ]
 
 
 class AdministrationOutcomeApi(APIView):
@@ -646,6 +719,7 @@ class PatientMarApi(APIView):
                 "administrations": s.AdministrationOutputSerializer(
                     mar["administrations"], many=True
                 ).data,
+                "worn": worn_body(patient),
             }
         )
 

@@ -12,7 +12,7 @@ Where things are (docs/architecture.md says more, docs/rules.md lists every rule
   reasons, from which docs/rules.md is generated (`make rules-doc`).
 - One module per clinical area, each holding its rules and, in its docstring, the decisions
   DESIGN.md section 4 leaves open (each pinned by a test in tests/scanning/rules/test_<area>.py):
-  identity, entry, product, allergy, order, dose, timing, prn, witness.
+  identity, entry, product, allergy, order, dose, timing, prn, removal, site, witness.
 - facts.py: what the rules are given; core.py: what they answer and the shared wording.
 
 This module keeps only the order in which the areas run, and what depends on what came before.
@@ -20,7 +20,19 @@ This module keeps only the order in which the areas run, and what depends on wha
 
 from __future__ import annotations
 
-from scanning.rules import allergy, dose, entry, identity, order, prn, product, timing, witness
+from scanning.rules import (
+    allergy,
+    dose,
+    entry,
+    identity,
+    order,
+    prn,
+    product,
+    removal,
+    site,
+    timing,
+    witness,
+)
 from scanning.rules.catalogue import (
     CATALOGUE,
     CODE_ORDER,
@@ -44,7 +56,9 @@ from scanning.rules.facts import (
     ProductFacts,
     ReplacementFacts,
     ScannedUnit,
+    SiteUse,
     StaffFacts,
+    WornProduct,
 )
 
 allergies_matching = allergy.allergies_matching
@@ -74,7 +88,9 @@ __all__ = [
     "ReplacementFacts",
     "ScannedUnit",
     "Severity",
+    "SiteUse",
     "StaffFacts",
+    "WornProduct",
     "allergies_matching",
     "check_administration",
     "check_replacement",
@@ -111,6 +127,8 @@ def check_administration(facts: CheckFacts) -> CheckResult:
                     prn.check_prn(facts, chosen, outcome.this_dose, out)
                 elif choice.usable:
                     scheduled = timing.check_schedule(facts, chosen, scanned, admission, out)
+            removal.check_worn(facts, scanned, out)
+            site.check_site(facts, scanned, out)
         witness.check_witness(facts, scanned, chosen, out)
     entry.check_keyed(facts, out)
     return out.result(chosen, scheduled, summary)

@@ -42,6 +42,8 @@ AREAS: tuple[Area, ...] = (
     Area("dose", "Dose", "the ordered dose against the units scanned and the amount given"),
     Area("timing", "Timing", "the scheduled dose the scan belongs to and its time window"),
     Area("prn", "PRN", "as-needed orders: minimum interval and 24-hour maximum"),
+    Area("removal", "Removal", "patches, rings and implants: the last one off before a new one"),
+    Area("site", "Site", "the body site chosen for an injection or patch: rotation"),
     Area("witness", "Witness", "the second nurse who cross-checks high-alert medication"),
 )
 
@@ -78,6 +80,7 @@ REASONS: dict[str, OverrideReason] = {
     "DAMAGED_BARCODE": OverrideReason("Mã vạch hỏng", "Damaged barcode"),
     "NO_BARCODE": OverrideReason("Không có mã vạch", "No barcode"),
     "SCANNER_FAILURE": OverrideReason("Máy quét hỏng", "Scanner failure"),
+    "NO_OTHER_SITE": OverrideReason("Không còn vị trí phù hợp khác", "No other suitable site"),
     "OTHER": OverrideReason("Khác (ghi rõ)", "Other (explain)", needs_comment=True),
 }
 
@@ -624,6 +627,33 @@ ENTRIES: tuple[Entry, ...] = (
             "Liều này đưa tổng trong 24 giờ lên {total}, vượt mức tối đa {maximum}.",
             "This dose would bring the 24-hour total to {total}, above the {maximum} maximum.",
         ),
+    ),
+    # --- removal ----------------------------------------------------------------------------
+    Entry(
+        FindingCode.PREVIOUS_NOT_REMOVED,
+        "removal",
+        STOP,
+        "a product that requires removal (patch, ring, implant) is scanned while one of the same "
+        "substance is on the patient, applied and not documented removed (VistA's MRR)",
+        _one(
+            "{medication} (dán lúc {applied}, ở {site}) chưa được ghi nhận tháo. Tháo miếng cũ "
+            "và ghi nhận tháo trước khi dán miếng mới.",
+            "{medication} applied at {applied} on the {site} is not documented as removed. "
+            "Remove it and document the removal before applying a new one.",
+        ),
+    ),
+    # --- site -------------------------------------------------------------------------------
+    Entry(
+        FindingCode.SITE_RECENTLY_USED,
+        "site",
+        WARN,
+        "the chosen site was used for the same substance within the substance's look-back "
+        "(exactly the look-back ago is outside it)",
+        _one(
+            "Vị trí {site} đã dùng cho {substance} lúc {last}. Nên chọn vị trí khác.",
+            "The {site} was used for {substance} at {last}. Choose another site.",
+        ),
+        ("NO_OTHER_SITE", "PHYSICIAN_ORDER", "OTHER"),
     ),
     # --- witness ----------------------------------------------------------------------------
     Entry(

@@ -26,6 +26,8 @@ class MedicationFacts:
     high_alert: bool
     time_critical: bool
     divisible: bool
+    requires_removal: bool = False  # a patch, ring or implant: on the patient until removed
+    site_lookback_hours: int | None = None  # the substance's site-rotation look-back
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,27 @@ class PriorDose:
 
 
 @dataclass(frozen=True)
+class WornProduct:
+    """A product that requires removal, applied and not documented removed (the caller reads it
+    through AdministrationQuerySet.still_worn)."""
+
+    administration_id: int
+    medication_name: str
+    substance_code: str
+    site: str  # a pharmacy.body_sites code, or free text from before sites were coded
+    applied_at: datetime
+
+
+@dataclass(frozen=True)
+class SiteUse:
+    """A site used for a substance by a record that still stands."""
+
+    substance_code: str
+    site: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class StaffFacts:
     id: int
     may_administer: bool
@@ -148,6 +171,11 @@ class CheckFacts:
     # when that admission closed (voided by the discharge, not by a reprint); else None.
     band_discharged_at: datetime | None = None
     amount: Quantity | None = None  # what the nurse says she gives (partial dose, partial unit)
+    site: str = ""  # the body site the nurse chose (pharmacy.body_sites code), "" if none yet
+    # read only when a scanned product requires removal: what is on the patient now
+    worn: tuple[WornProduct, ...] = ()
+    # read only when a site is chosen: the sites used for the scanned substances in their look-back
+    site_uses: tuple[SiteUse, ...] = ()
 
 
 @dataclass(frozen=True)

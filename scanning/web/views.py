@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -16,6 +17,7 @@ from hospital.exceptions import ApplicationError
 from hospital.models import ADMINISTERING_ROLES, PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from hospital.sessions import cart_session_start
 from hospital.throttle import LoginBusyError, LoginThrottledError, request_source
+from pharmacy.body_sites import BODY_SITES
 from scanning.access import WardNotAssignedError
 from scanning.api.views import staff_display_name
 from scanning.models import UnrecordedCheckReason
@@ -206,7 +208,28 @@ def cart_strings() -> dict[str, str]:
         "camera_unavailable": _("The camera is not available."),
         **dose_list_strings(),
         **session_strings(),
+        **patch_strings(),
     }
+
+
+def patch_strings() -> dict[str, str]:
+    """Patches on the patient, their removal, and the body-site picker."""
+    return {
+        "site_choose": _("Tap the body site"),
+        "site_required": _("Choose the site where the patch is placed before recording."),
+        "worn_line": _("{drug} · {site} · applied {applied} · remove by {due}"),
+        "worn_overdue": _("OVERDUE for removal"),
+        "worn_remove": _("Remove"),
+        "removed": _("Removal recorded: {drug} from the {site}."),
+    }
+
+
+def body_sites(language: str) -> list[dict]:
+    """The coded body sites for the cart's picker, in the nurse's language."""
+    english = language.startswith("en")
+    return [
+        {"code": site.code, "name": site.en if english else site.vi} for site in BODY_SITES.values()
+    ]
 
 
 def session_strings() -> dict[str, str]:
@@ -314,6 +337,7 @@ def cart_terminal(request):
             "strings": cart_strings(),
             "nurse": user,
             "unrecorded_reasons": UnrecordedCheckReason.choices,
+            "body_sites": body_sites(translation.get_language() or "vi"),
         },
     )
     response["Cache-Control"] = "no-store"  # patient data must not be kept by the browser

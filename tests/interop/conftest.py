@@ -14,7 +14,7 @@ from django.utils import timezone
 from interop.hl7v2 import Hl7Config, ack_build, message_header
 from interop.mllp import MllpServer
 from interop.models import Destination
-from interop.snapshot import AdministrationSnapshot, Patient, Staff, Unit
+from interop.snapshot import AdministrationSnapshot, Patient, RemovalNote, Staff, Unit
 from scanning.models import AdministeredUnit, Administration
 from scanning.signals import administration_recorded
 from tests.factories import (
@@ -156,6 +156,35 @@ REPLACEMENT = replace(
     administration_number=6,
 )
 
+PATCH_APPLIED = replace(
+    GIVEN,
+    id=uuid.UUID("1a3c5e7a-9b1d-4f3a-8c5e-7a9b1d3f5a76"),
+    patient=replace(GIVEN.patient, full_name="Lê Thị Thu", sex="F", mrn="BN2026000117"),
+    medication_code="fentanyl-25-patch",
+    medication_name="Fentanyl 25 mcg/giờ miếng dán",
+    order_route="TD",
+    order_dose_unit="mcg",
+    amount=Decimal("25"),
+    unit="mcg",
+    route="TD",
+    site="LUA",
+    administration_number=2,
+    witness=Staff("dd.binh", "Lê Văn", "Bình"),
+    units=(Unit("09520003000179", "FEN2610A", date(2027, 10, 31), "FEN2610AS003"),),
+)
+
+PATCH_REMOVED = replace(
+    PATCH_APPLIED,
+    removed=RemovalNote(
+        id=uuid.UUID("2b4d6f8b-0c2e-4a4b-9d6f-8b0c2e4a6b87"),
+        removed_at=datetime(2026, 11, 27, 8, 5, 0, tzinfo=HCMC),
+        recorded_at=datetime(2026, 11, 27, 8, 5, 1, tzinfo=HCMC),
+        performer=Staff("dd.lan", "Phạm Thị", "Lan"),
+        site="LUA",
+        scanned=True,
+    ),
+)
+
 KINDS = {
     "given": GIVEN,
     "partial_with_witness": PARTIAL,
@@ -163,6 +192,8 @@ KINDS = {
     "not_given_held": HELD,
     "entered_in_error": ENTERED_IN_ERROR,
     "replacement": REPLACEMENT,
+    "patch_applied": PATCH_APPLIED,
+    "patch_removed": PATCH_REMOVED,
 }
 
 

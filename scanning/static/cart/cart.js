@@ -12,7 +12,7 @@
   let state = emptyState();
   function emptyState() {
     return { patientScan: null, patient: null, meds: [], witness: null, witnessPin: "", overrides: {},
-             lastCheck: null, idempotencyKey: null, pendingSwitch: null, busy: false };
+             lastCheck: null, idempotencyKey: null, pendingSwitch: null, busy: false, site: "" };
   }
 
   // --- talking to the API -------------------------------------------------------------------
@@ -301,6 +301,7 @@
   function checkBody() {
     const body = { patient: state.patientScan, medications: state.meds, ward: config.ward };
     if (state.witness) { body.witness = state.witness; body.witness_pin = state.witnessPin; }
+    if (state.site) body.site = state.site;
     return body;
   }
 
@@ -408,6 +409,7 @@
     if (offline || state.settling) return false;
     const check = state.lastCheck;
     if (!check || !state.meds.length || check.verdict === "stop") return false;
+    if (check.site && check.site.required && !state.site) return false;
     return check.findings.filter((f) => f.severity === "WARN").every((f) => {
       const chosen = state.overrides[f.code];
       if (!chosen) return false;
@@ -459,6 +461,7 @@
     $("witness").hidden = !(check.findings || []).some((f) => f.code === "WITNESS_REQUIRED");
     $("record").hidden = !!check.patientOnly;
     $("record").disabled = !canRecord();
+    showSitePicker(check);
     setPrompt(needsWitness() ? T.prompt_witness : state.patient ? T.prompt_medication : T.prompt_patient);
     showWitnessState(check);
   }
@@ -570,7 +573,100 @@
     for (const row of rows.filter((r) => rank(r) === 3)) list.append(doseItem(row));
     list.append(recentRecordsItem());
     $("doses").hidden = false;
+    renderWorn(data.worn || []);
   }
+
+  // --- patches and sites ------------------------------------------------------------------------
+  // The site picker shows for injections and patches; a tap chooses and checks again, so the
+  // rotation warning (SITE_RECENTLY_USED) appears before anything is recorded.
+  function showSitePicker(check) {
+    const site = check.site;
+    $("site-picker").hidden = !(site && site.offered);
+    if (!site) return;
+    $("site-prompt").textContent = site.required && !state.site ? T.site_required : T.site_choose;
+    for (const element of document.querySelectorAll("#site-picker [data-site]")) {
+      const chosen = element.dataset.site === state.site;
+      element.setAttribute("aria-pressed", String(chosen));
+      element.classList.toggle("chosen", chosen);
+    }
+  }
+  function chooseSite(code) {
+    if (!state.lastCheck || !state.meds.length) return;
+    state.site = code;
+    scanQueue = scanQueue.then(runCheck).catch((error) => {
+      if (error.message !== "session") say(T.network_error, "error");
+    }).finally(() => scanField.focus());
+  }
+  for (const element of document.querySelectorAll("#site-picker [data-site]")) {
+    element.addEventListener("click", () => chooseSite(element.dataset.site));
+  }
+  function renderWorn(worn) {
+    const list = $("worn-list");
+    list.replaceChildren();
+    for (const patch of worn) {
+      const item = li(format(T.worn_line, { drug: patch.medication, site: patch.site_name,
+        applied: formatWhen(patch.applied_at), due: patch.due_at ? formatWhen(patch.due_at) : "–" }),
+        patch.overdue ? "worn-item overdue" : "worn-item");
+      item.dataset.administration = patch.administration;
+      if (patch.overdue) {
+        const flag = document.createElement("strong");
+        flag.className = "worn-overdue"; flag.textContent = `⚠ ${T.worn_overdue} `;
+        item.prepend(flag);
+      }
+      const button = document.createElement("button");
+      button.type = "button"; button.className = "secondary remove-patch"; button.textContent = T.worn_remove;
+      button.addEventListener("click", () => openRemove(patch));
+      item.append(" ", button);
+      list.append(item);
+    }
+    $("worn").hidden = !worn.length;
+  }
+  let removeTarget = null;
+  function openRemove(patch) {
+    // One key per dialog: a double tap or a retry documents one removal.
+    removeTarget = { patch, site: patch.site, key: crypto.randomUUID() };
+    $("remove-drug").textContent = `${patch.medication} · ${patch.site_name}`;
+    for (const button of document.querySelectorAll("#remove-sites button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.site === patch.site));
+    }
+    $("remove-confirm").disabled = !document.querySelector(`#remove-sites button[data-site="${patch.site}"]`);
+    $("remove-label").value = "";
+    $("remove-dialog").show();
+    $("remove-label").focus();  // a scan of the patch's label lands here; without one it is documented
+  }
+  $("remove-label").addEventListener("keydown", (event) => { if (event.key === "Enter") event.preventDefault(); });
+  for (const button of document.querySelectorAll("#remove-sites button")) {
+    button.addEventListener("click", () => {
+      if (!removeTarget) return;
+      removeTarget.site = button.dataset.site;
+      for (const other of document.querySelectorAll("#remove-sites button")) other.setAttribute("aria-pressed", String(other === button));
+      $("remove-confirm").disabled = false;
+    });
+  }
+  $("remove-confirm").addEventListener("click", async () => {
+    const target = removeTarget;
+    if (!target || !target.site) return;
+    $("remove-confirm").disabled = true;
+    const body = { patient: state.patientScan, site: target.site, cart: config.cart };
+    const label = $("remove-label").value.trim();
+    if (label) body.medication = { code: label, keyed: false };
+    let result;
+    try {
+      result = await api("POST", `administrations/${target.patch.administration}/remove/`, body,
+                         { "Idempotency-Key": target.key });
+    } catch (error) {
+      $("remove-confirm").disabled = false;
+      if (error.message !== "session") say(T.network_error, "error");
+      return;
+    }
+    $("remove-dialog").close();
+    removeTarget = null;
+    const siteName = document.querySelector(`#remove-sites button[data-site="${target.site}"]`).textContent;
+    if (result.status === 201) { say(format(T.removed, { drug: target.patch.medication, site: siteName }), "ok"); await loadDoses(); }
+    else say(errorText(result.data), "error");
+    refocus();
+  });
+  $("remove-cancel").addEventListener("click", () => { removeTarget = null; $("remove-dialog").close(); refocus(); });
 
   function missedGroup(rows) {
     const item = li("", "dose missed-group");
@@ -728,6 +824,7 @@
 
   function clearMeds() {
     state.meds = []; state.overrides = {}; state.witness = null; state.witnessPin = ""; state.idempotencyKey = null;
+    state.site = "";
     state.settling = null;
     hideVerdict();
     renderUnits();
@@ -739,6 +836,7 @@
     if ($("switch-dialog").open) $("switch-dialog").close();
     for (const id of ["patient-name", "patient-dob", "patient-mrn", "patient-bed", "patient-allergies"]) $(id).textContent = "";
     $("dose-list").replaceChildren();
+    $("worn-list").replaceChildren(); $("worn").hidden = true;
     $("findings").replaceChildren();
     $("patient").hidden = true; $("doses").hidden = true; $("verdict").hidden = true; $("message").hidden = true;
     setPrompt(T.prompt_patient);

@@ -8,6 +8,8 @@ from tests.scanning.rules import (
     test_order,
     test_prn,
     test_product,
+    test_removal,
+    test_site,
     test_timing,
     test_witness,
 )
@@ -21,6 +23,8 @@ AREA_TESTS = (
     test_dose,
     test_timing,
     test_prn,
+    test_removal,
+    test_site,
     test_witness,
 )
 POSITIVE = [row for module in AREA_TESTS for row in module.POSITIVE]
