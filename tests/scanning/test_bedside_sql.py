@@ -295,3 +295,38 @@ def test_standing_and_withdrawn_split_the_ledger_across_a_relation(frozen_demo, 
     assert order.filter(withdrawn_q("administrations__")).exists()
     assert not order.filter(standing_q("administrations__"), administrations__pk=given.pk).exists()
     assert not Administration.objects.filter(order=given.order).counting_given().exists()
+
+
+def test_a_dose_due_and_a_record_given_exactly_at_the_bounds_are_read_on_every_database():
+    # given: a dose due exactly at `now`, given exactly then (SQLite compares datetimes as text)
+    now = timezone.now().replace(microsecond=0)
+    order = OrderFactory(
+        schedule_kind="prn",
+        prn_indication="đau",
+        prn_min_interval_minutes=240,
+        prn_max_per_24h=4000,
+    )
+    dose = ScheduledDoseFactory(order=order, due_at=now)
+    Administration.objects.create(
+        patient=order.admission.patient,
+        admission=order.admission,
+        order=order,
+        scheduled_dose=dose,
+        status="completed",
+        performer=NurseFactory(),
+        administered_at=now,
+        amount=order.dose_value,
+        unit=order.dose_unit,
+        route=order.route,
+    )
+
+    # when: a window that starts, ends and turns at that moment
+    doses = fast_sql.doses_either_side(
+        admission_id=order.admission_id, now=now, since=now, until=now
+    )
+    prior = fast_sql.prior_given(order_ids=[order.pk], since=now)
+
+    # then
+    assert list(doses) == [dose.pk]
+    assert doses[dose.pk].is_given is True
+    assert [row[:2] for row in prior] == [(order.pk, now)]
