@@ -433,6 +433,7 @@ def staff(db):
 @given(plan=wards, data=st.data())
 def test_the_fast_reads_and_their_orm_twins_read_the_same_facts(staff, plan, data):
     nurse, pharmacist = staff
+    note(f"ward: {plan}")
     with transaction.atomic():
         built = build(plan, nurse, pharmacist)
         _compare_every_twin(built, data, nurse, pharmacist)
