@@ -38,10 +38,9 @@ _PACKAGE = ModelColumns(Package, "pk")
 _DOSE = ModelColumns(ScheduledDose, "d")
 _PRIOR = ModelColumns(Administration, "a", only=("order", "administered_at", "amount", "unit"))
 
-_WARD_STAFF = Ward.staff.through
-
-
 _DISCHARGED_AT = ModelColumns(Admission, "ba", only=("discharged_at",))
+
+_WARD_STAFF = Ward.staff.through
 
 
 def patient_admission_band(*, gsrn: str, band_instance: int, user_id: int) -> BandRead:
