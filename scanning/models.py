@@ -178,7 +178,8 @@ class CorrectionReason(models.TextChoices):
 def standing_q(prefix: str = "") -> Q:
     """The record (under `prefix`, e.g. "administrations__") still stands: no later entered-in-error
     record withdraws it. The one ORM spelling of the idea; its raw-SQL twin is
-    scanning.bedside_sql._counting_given, and tests/scanning/test_bedside_sql.py holds them equal."""
+    scanning.facts.fast_sql._counting_given, and tests/scanning/test_bedside_sql.py and
+    test_facts_twins.py hold them equal."""
     return Q(**{f"{prefix}correction__isnull": True})
 
 
@@ -191,15 +192,15 @@ def withdrawn_q(prefix: str = "") -> Q:
 class AdministrationQuerySet(models.QuerySet["Administration"]):
     """The clinical reads of the ledger, each defined once (on `standing_q`). A record *still
     counts* unless a later entered-in-error record withdraws it; the bedside's raw SQL spells the
-    same read in scanning.bedside_sql (`_counting_given`), and tests/scanning/test_bedside_sql.py
-    holds them equal."""
+    same read in scanning.facts.fast_sql (`_counting_given`); the check's reads written on these
+    (scanning.facts.reference) and tests/scanning/test_facts_twins.py hold them equal."""
 
     def still_counting(self) -> "AdministrationQuerySet":
         """Not withdrawn by an entered-in-error record (which itself never counts as a dose)."""
         return self.filter(standing_q()).exclude(status=AdministrationStatus.ENTERED_IN_ERROR)
 
     def counting_given(self) -> "AdministrationQuerySet":
-        """The dose was given, and that still stands. SQL twin: bedside_sql._counting_given."""
+        """The dose was given, and that still stands. SQL twin: fast_sql._counting_given."""
         return self.filter(standing_q(), status=AdministrationStatus.COMPLETED)
 
     def counting_not_given(self) -> "AdministrationQuerySet":

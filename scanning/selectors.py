@@ -21,8 +21,9 @@ from pharmacy.models import (
     Package,
     ScheduledDose,
 )
-from scanning import bedside_sql, rules
+from scanning import rules
 from scanning.dosemath import Quantity
+from scanning.facts import fast_sql
 from scanning.models import (
     Administration,
     AdministrationStatus,
@@ -160,7 +161,7 @@ def _used_serials_and_recalled_lots(
         if gtin in packages and packages[gtin].hospital_repackaged
     }
     found: dict[str, set[tuple[str, str]]] = {"serial": set(), "lot": set()}
-    for gtin, value, kind, medication in bedside_sql.used_serials_and_recalled_lots(
+    for gtin, value, kind, medication in fast_sql.used_serials_and_recalled_lots(
         serial_keys={(u.gtin, u.serial) for u in units if u.gtin and u.serial},
         lot_keys=lot_keys,
         repackaged_lot_keys=set(repackaged),
@@ -192,17 +193,15 @@ def check_context_build(
     allergies: list[Allergy] = []
     if band is not None:
         patient, admission, band_active, performer_on_ward, band_discharged_at = (
-            bedside_sql.patient_admission_band(
+            fast_sql.patient_admission_band(
                 gsrn=band.payload.gsrn, band_instance=band.payload.instance, user_id=performer.pk
             )
         )
     if patient is not None:
-        allergies = bedside_sql.allergies_of(patient.pk)
+        allergies = fast_sql.allergies_of(patient.pk)
 
     units, unit_keyed = _medication_slot(unit_scans)
-    packages = bedside_sql.packages_by_gtin(
-        {u.payload.gtin for u in units if u.kind == "medication"}
-    )
+    packages = fast_sql.packages_by_gtin({u.payload.gtin for u in units if u.kind == "medication"})
     scanned_units = tuple(
         rules.ScannedUnit(
             kind=unit.kind,
@@ -222,9 +221,9 @@ def check_context_build(
     doses: dict[int, ScheduledDose] = {}
     prior: tuple[rules.PriorDose, ...] = ()
     if admission is not None:
-        orders = bedside_sql.orders_of(admission.pk)
+        orders = fast_sql.orders_of(admission.pk)
         if orders:
-            doses = bedside_sql.doses_either_side(
+            doses = fast_sql.doses_either_side(
                 admission_id=admission.pk,
                 now=now,
                 since=now - DOSE_LOOKAROUND,
@@ -240,7 +239,7 @@ def check_context_build(
                 rules.PriorDose(
                     order_id=order_id, administered_at=administered_at, amount=amount, unit=unit
                 )
-                for order_id, administered_at, amount, unit in bedside_sql.prior_given(
+                for order_id, administered_at, amount, unit in fast_sql.prior_given(
                     order_ids=[o.pk for o in prn_orders], since=now - lookback
                 )
             )
@@ -533,7 +532,7 @@ def mar_order_flags(*, patient: Patient, orders: list[MedicationOrder], now: dat
         )
         prior = [
             rules.PriorDose(order_id=order_id, administered_at=at, amount=amount, unit=unit)
-            for order_id, at, amount, unit in bedside_sql.prior_given(
+            for order_id, at, amount, unit in fast_sql.prior_given(
                 order_ids=[o.pk for o in prn_orders], since=now - lookback
             )
         ]

@@ -282,7 +282,7 @@ class Allergy(BaseModel):
 class WristbandQuerySet(models.QuerySet["Wristband"]):
     def active(self) -> "WristbandQuerySet":
         """Bands that identify a patient at the bedside: not voided, on an admission still open.
-        The bedside's one-statement read spells the same in scanning.bedside_sql
+        The bedside's one-statement read spells the same in scanning.facts.fast_sql
         (patient_admission_band)."""
         return self.filter(voided_at__isnull=True, admission__discharged_at__isnull=True)
 

@@ -67,7 +67,7 @@ def test_a_voided_band_stays_void(pharmacist):
 def test_a_band_left_unvoided_on_a_closed_admission_is_not_active_in_either_read(pharmacist):
     # given: an admission closed by hand, its band never voided (data from before the discharge
     # service voided bands, or a fix in the database)
-    from scanning import bedside_sql
+    from scanning.facts import fast_sql
 
     admission = AdmissionFactory()
     band = wristband_issue(admission=admission, printed_by=pharmacist)
@@ -77,7 +77,7 @@ def test_a_band_left_unvoided_on_a_closed_admission_is_not_active_in_either_read
 
     # then: the ORM read and the bedside's SQL both say the band identifies nobody
     assert wristband_get_active(gsrn=admission.patient.gsrn, instance=band.instance) is None
-    read = bedside_sql.patient_admission_band(
+    read = fast_sql.patient_admission_band(
         gsrn=admission.patient.gsrn, band_instance=band.instance, user_id=pharmacist.pk
     )
     assert read.band_active is False
