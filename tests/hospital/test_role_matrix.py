@@ -78,6 +78,7 @@ RULES = [
     Rule(r"api/v1/administrations/$", SYSTEMS, ("GET",)),
     Rule(r"api/v1/administrations/not-given/$", NURSES),
     Rule(r"api/v1/administrations/<uuid:external_id>/correct/$", NURSES),
+    Rule(r"api/v1/administrations/<uuid:external_id>/remove/$", NURSES),
     Rule(r"api/v1/administrations/outcome/$", NURSES),  # what became of her own key
     Rule(r"api/v1/checks/unrecorded/$", NURSES),  # her own scanned-but-not-recorded checks
     Rule(r"api/v1/checks/<uuid:external_id>/acknowledge/$", NURSES),
