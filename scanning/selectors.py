@@ -72,6 +72,7 @@ def medication_facts(medication: Medication) -> rules.MedicationFacts:
         high_alert=medication.high_alert,
         time_critical=medication.time_critical,
         divisible=medication.divisible,
+        controlled=medication.controlled,
     )
 
 

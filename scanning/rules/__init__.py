@@ -12,7 +12,7 @@ Where things are (docs/architecture.md says more, docs/rules.md lists every rule
   reasons, from which docs/rules.md is generated (`make rules-doc`).
 - One module per clinical area, each holding its rules and, in its docstring, the decisions
   DESIGN.md section 4 leaves open (each pinned by a test in tests/scanning/rules/test_<area>.py):
-  identity, entry, product, allergy, order, dose, timing, prn, witness.
+  identity, entry, product, allergy, order, dose, timing, prn, witness, waste.
 - facts.py: what the rules are given; core.py: what they answer and the shared wording.
 
 This module keeps only the order in which the areas run, and what depends on what came before.
@@ -20,7 +20,18 @@ This module keeps only the order in which the areas run, and what depends on wha
 
 from __future__ import annotations
 
-from scanning.rules import allergy, dose, entry, identity, order, prn, product, timing, witness
+from scanning.rules import (
+    allergy,
+    dose,
+    entry,
+    identity,
+    order,
+    prn,
+    product,
+    timing,
+    waste,
+    witness,
+)
 from scanning.rules.catalogue import (
     CATALOGUE,
     CODE_ORDER,
@@ -106,6 +117,8 @@ def check_administration(facts: CheckFacts) -> CheckResult:
                     else dose.DoseOutcome(None, None)
                 )
                 summary = outcome.summary
+                if all_known:
+                    waste.check_waste(facts, chosen, known, out)
                 if choice.usable and chosen.is_prn:
                     prn.check_prn(facts, chosen, outcome.this_dose, out)
                 elif choice.usable:

@@ -26,6 +26,7 @@ class MedicationFacts:
     high_alert: bool
     time_critical: bool
     divisible: bool
+    controlled: bool = False  # a controlled drug (narcotic, psychotropic): its waste is witnessed
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class CheckFacts:
     # when that admission closed (voided by the discharge, not by a reprint); else None.
     band_discharged_at: datetime | None = None
     amount: Quantity | None = None  # what the nurse says she gives (partial dose, partial unit)
+    waste: Quantity | None = None  # what she wastes of the units scanned (the rest of a unit)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from tests.scanning.rules import (
     test_prn,
     test_product,
     test_timing,
+    test_waste,
     test_witness,
 )
 
@@ -22,6 +23,7 @@ AREA_TESTS = (
     test_timing,
     test_prn,
     test_witness,
+    test_waste,
 )
 POSITIVE = [row for module in AREA_TESTS for row in module.POSITIVE]
 NEGATIVE = [row for module in AREA_TESTS for row in module.NEGATIVE]
