@@ -19,7 +19,7 @@ from django.db.models import F
 
 from hospital import sql
 from scanning import audit, locks
-from scanning.models import AdministeredUnit, Administration, Override, ScanEvent
+from scanning.models import AdministeredUnit, Administration, Override, ScanEvent, Waste
 
 
 def administration_append(
@@ -50,6 +50,17 @@ def administration_append(
     administration.written_units = list(units)
     administration.written_overrides = list(overrides)
     return administration
+
+
+def waste_append(waste: Waste) -> Waste:
+    """Insert an unsaved waste as the next link of its patient's waste chain. The caller holds the
+    patient's row lock, as for a record."""
+    _normalise(waste)
+    with transaction.atomic(savepoint=False):
+        head = _head(Waste, "patient_id", waste.patient_id)
+        _seal(waste, head, audit.waste_hash(waste))
+        waste.save(force_insert=True)
+    return waste
 
 
 def scan_event_append(event: ScanEvent) -> ScanEvent:
@@ -122,6 +133,14 @@ def scan_event_links(*, chunk_size: int = 2000) -> Iterator[audit.StoredLink]:
         yield _link(row, row.performer_id, audit.scan_event_hash(row))
 
 
+def waste_links(*, chunk_size: int = 2000) -> Iterator[audit.StoredLink]:
+    rows = Waste.objects.order_by("patient_id", F("chain_seq").asc(nulls_last=True), "pk").iterator(
+        chunk_size=chunk_size
+    )
+    for row in rows:
+        yield _link(row, row.patient_id, audit.waste_hash(row))
+
+
 def _link(row, chain, recomputed: str) -> audit.StoredLink:
     return audit.StoredLink(
         chain=chain,
@@ -136,4 +155,5 @@ def _link(row, chain, recomputed: str) -> audit.StoredLink:
 CHAINS = {
     Administration._meta.db_table: ("patient", administration_links),
     ScanEvent._meta.db_table: ("performer", scan_event_links),
+    Waste._meta.db_table: ("patient", waste_links),
 }

@@ -48,6 +48,14 @@ class AlreadyAcknowledgedError(RefusalError):
     code = "ALREADY_ACKNOWLEDGED"
 
 
+class WasteAlreadyDocumentedError(RefusalError):
+    code = "WASTE_ALREADY_DOCUMENTED"
+
+
+class NotWasteableError(RefusalError):
+    code = "NOT_WASTEABLE"
+
+
 REFUSALS: dict[str, type[RefusalError]] = {
     refusal.code: refusal
     for refusal in (
@@ -58,6 +66,8 @@ REFUSALS: dict[str, type[RefusalError]] = {
         NotCorrectableError,
         AlreadyCorrectedError,
         AlreadyAcknowledgedError,
+        WasteAlreadyDocumentedError,
+        NotWasteableError,
     )
 }
 

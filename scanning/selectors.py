@@ -181,6 +181,7 @@ def check_context_build(
     requested_order_id: int | None = None,
     amount: Quantity | None = None,
     now: datetime | None = None,
+    waste: Quantity | None = None,
 ) -> CheckContext:
     now = now or timezone.now()
     band = _patient_slot(patient_scan)
@@ -291,6 +292,7 @@ def check_context_build(
         requested_order_id=requested_order_id,
         amount=amount,
         band_discharged_at=band_discharged_at,
+        waste=waste,
     )
     return CheckContext(
         facts=facts,
@@ -305,6 +307,11 @@ def check_context_build(
         units=units,
         unit_keyed=unit_keyed,
     )
+
+
+def product_facts(package: Package) -> rules.ProductFacts:
+    """A recorded unit's package as the rules see it (waste documented after the record)."""
+    return _product_facts(package)
 
 
 def _product_facts(package: Package | None) -> rules.ProductFacts | None:

@@ -20,6 +20,7 @@ This module keeps only the order in which the areas run, and what depends on wha
 
 from __future__ import annotations
 
+from scanning.dosemath import Quantity
 from scanning.rules import (
     allergy,
     dose,
@@ -56,6 +57,7 @@ from scanning.rules.facts import (
     ReplacementFacts,
     ScannedUnit,
     StaffFacts,
+    WitnessFacts,
 )
 
 allergies_matching = allergy.allergies_matching
@@ -86,9 +88,11 @@ __all__ = [
     "ScannedUnit",
     "Severity",
     "StaffFacts",
+    "WitnessFacts",
     "allergies_matching",
     "check_administration",
     "check_replacement",
+    "check_waste_later",
     "prn_next_allowed",
 ]
 
@@ -145,3 +149,18 @@ def check_replacement(facts: ReplacementFacts) -> CheckResult:
     if chosen.is_prn:
         prn.check_prn(facts, chosen, outcome.this_dose, out)
     return out.result(chosen, None, outcome.summary)
+
+
+def check_waste_later(
+    facts: WitnessFacts,
+    products: list[ProductFacts],
+    given: Quantity,
+    wasted: Quantity,
+) -> CheckResult:
+    """The waste rules for waste documented after its record (an ampoule dropped, the rest of a
+    vial found on the tray): the record's units, the amount it says was given, and who is there
+    now. Everything else was checked when the record was made."""
+    out = Findings()
+    guarded = waste.needs_witness([p.medication for p in products])
+    waste.waste_findings(facts, products, guarded, given, wasted, out)
+    return out.result(None, None, None)

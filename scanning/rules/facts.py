@@ -153,6 +153,17 @@ class CheckFacts:
 
 
 @dataclass(frozen=True)
+class WitnessFacts:
+    """Who is there for a waste documented after the record (scanning/rules/waste.py): the same
+    fields CheckFacts gives the witness rule."""
+
+    performer: StaffFacts
+    witness_scan_kind: str | None
+    witness: StaffFacts | None
+    witness_pin_ok: bool
+
+
+@dataclass(frozen=True)
 class ReplacementFacts:
     """A correction's replacement of a given record: the record's own units as scanned, the
     record's time as now, and the order's other counting doses (not the record replaced)."""

@@ -25,7 +25,14 @@ from scanning.dosemath import Quantity, Strength, dimension, to_decimal
 from scanning.rules.codes import FindingCode
 from scanning.rules.core import Findings, medications, names
 from scanning.rules.dose import DATA_ERRORS, strength
-from scanning.rules.facts import CheckFacts, MedicationFacts, OrderFacts, ProductFacts, ScannedUnit
+from scanning.rules.facts import (
+    CheckFacts,
+    MedicationFacts,
+    OrderFacts,
+    ProductFacts,
+    ScannedUnit,
+    WitnessFacts,
+)
 from scanning.rules.witness import witness_problem
 
 
@@ -78,7 +85,7 @@ def balance(
 
 
 def waste_findings(
-    facts: CheckFacts,
+    facts: CheckFacts | WitnessFacts,
     products: Sequence[ProductFacts],
     guarded: Sequence[MedicationFacts],
     given: Quantity,

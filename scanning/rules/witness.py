@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from scanning.rules.codes import FindingCode
 from scanning.rules.core import Findings, names
-from scanning.rules.facts import CheckFacts, MedicationFacts, OrderFacts
+from scanning.rules.facts import CheckFacts, MedicationFacts, OrderFacts, WitnessFacts
 
 
-def witness_problem(facts: CheckFacts) -> str | None:
+def witness_problem(facts: CheckFacts | WitnessFacts) -> str | None:
     witness = facts.witness
     if facts.witness_scan_kind is None:
         return "missing"
