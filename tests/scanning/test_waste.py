@@ -249,12 +249,14 @@ def _given(client) -> str:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_carts_documenting_waste_of_one_ampoule_write_it_once(demo_at_eight):  # noqa: F811
+def test_two_carts_documenting_waste_of_one_ampoule_write_it_once(demo_at_eight, settings):  # noqa: F811
+    # Each request checks the witness's PIN: let them hash at once, so that they race at the lock.
+    settings.LOGIN_CONCURRENT_HASHES = 8
     administration_id = _given(badge_client(HOA_BADGE, "111111"))
+    carts = [badge_client(HOA_BADGE, "111111") for _cart in range(6)]
 
     def document(index):
-        client = badge_client(HOA_BADGE, "111111")
-        return waste_later(client, administration_id, LATER, f"cart-{index}").status_code
+        return waste_later(carts[index], administration_id, LATER, f"cart-{index}").status_code
 
     statuses = Counter(run_together(6, document))
 
@@ -264,7 +266,8 @@ def test_two_carts_documenting_waste_of_one_ampoule_write_it_once(demo_at_eight)
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_one_waste_retried_at_once_is_written_once(demo_at_eight):  # noqa: F811
+def test_one_waste_retried_at_once_is_written_once(demo_at_eight, settings):  # noqa: F811
+    settings.LOGIN_CONCURRENT_HASHES = 8
     client = badge_client(HOA_BADGE, "111111")
     administration_id = _given(client)
 
