@@ -127,6 +127,9 @@ def test_every_refusal_is_a_409_with_its_own_code():
         "NOT_CORRECTABLE",
         "ALREADY_CORRECTED",
         "ALREADY_ACKNOWLEDGED",
+        # Through the API: tests/scanning/test_waste.py.
+        "WASTE_ALREADY_DOCUMENTED",
+        "NOT_WASTEABLE",
     }
     for code, refusal in refusals.REFUSALS.items():
         assert issubclass(refusal, refusals.RefusalError)
