@@ -59,6 +59,19 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class WasteSnapshot:
+    """What was destroyed of the record's units, by whom and before whom."""
+
+    amount: Decimal
+    unit: str
+    reason: str
+    reason_label: str
+    wasted_at: datetime
+    performer: Staff
+    witness: Staff | None = None
+
+
+@dataclass(frozen=True)
 class Patient:
     id: uuid.UUID
     mrn: str
@@ -135,6 +148,7 @@ class AdministrationSnapshot:
     corrects: AdministrationSnapshot | None = None
     replaces_id: uuid.UUID | None = None
     withdrawn_by: Withdrawal | None = None
+    waste: WasteSnapshot | None = None  # written with the record (waste documented later: none)
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -234,6 +248,17 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> dict:
         }
         if snapshot.withdrawn_by
         else None,
+        "waste": {
+            "amount": str(snapshot.waste.amount),
+            "unit": snapshot.waste.unit,
+            "reason": snapshot.waste.reason,
+            "reason_label": snapshot.waste.reason_label,
+            "wasted_at": _iso(snapshot.waste.wasted_at),
+            "performer": _staff_json(snapshot.waste.performer),
+            "witness": _staff_json(snapshot.waste.witness),
+        }
+        if snapshot.waste
+        else None,
     }
 
 
@@ -314,6 +339,21 @@ def snapshot_from_json(data: dict) -> AdministrationSnapshot:
         )
         if withdrawn
         else None,
+        waste=_waste(data.get("waste")),
+    )
+
+
+def _waste(data: dict | None) -> WasteSnapshot | None:
+    if not data:
+        return None
+    return WasteSnapshot(
+        amount=Decimal(data["amount"]),
+        unit=data["unit"],
+        reason=data["reason"],
+        reason_label=data["reason_label"],
+        wasted_at=datetime.fromisoformat(data["wasted_at"]),
+        performer=_staff(data["performer"]),
+        witness=_staff(data["witness"]),
     )
 
 
