@@ -4,6 +4,8 @@
 (() => {
   const config = JSON.parse(document.getElementById("cart-config").textContent);
   const T = JSON.parse(document.getElementById("cart-strings").textContent);
+  // The dose's own cross-check and the witness of a controlled drug's waste: one second nurse.
+  const WITNESS_CODES = ["WITNESS_REQUIRED", "WASTE_WITNESS_REQUIRED"];
   const $ = (id) => document.getElementById(id);
   const scanField = $("scan");
   const format = (template, values) => template.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
@@ -295,7 +297,17 @@
   }
 
   function needsWitness() {
-    return !!(state.lastCheck && state.lastCheck.findings.some((f) => f.code === "WITNESS_REQUIRED"));
+    return !!(state.lastCheck && state.lastCheck.findings.some((f) => WITNESS_CODES.includes(f.code)));
+  }
+
+  // The rest of a partial unit, wasted: what the rules computed (PARTIAL_UNIT's `waste`), sent
+  // with the dose once the nurse says the remainder was wasted. The server checks it balances.
+  function wasteOf(check) {
+    const chosen = state.overrides.PARTIAL_UNIT;
+    if (!check || !chosen || chosen.reason !== "REMAINDER_WASTED") return null;
+    const partial = (check.findings || []).find((f) => f.code === "PARTIAL_UNIT");
+    const waste = partial && partial.data && partial.data.waste;
+    return waste ? { amount: waste.value, unit: waste.unit, reason: "partial_dose" } : null;
   }
 
   function checkBody() {
@@ -329,6 +341,8 @@
     // One key per attempt: a retry after a dropped connection gets the first answer, not a second dose.
     state.idempotencyKey = state.idempotencyKey || crypto.randomUUID();
     const body = { ...checkBody(), overrides: Object.values(state.overrides) };
+    const waste = wasteOf(state.lastCheck);
+    if (waste) body.waste = waste;
     $("record").disabled = true;
     let result;
     try {
@@ -349,6 +363,7 @@
   async function showRecordAnswer(status, data) {
     if (status === 201) {
       say(format(T.recorded, { drug: data.medication, amount: `${trimNumber(data.amount)} ${data.unit}` })
+          + (data.waste ? " " + format(T.waste_recorded, { amount: `${trimNumber(data.waste.amount)} ${data.waste.unit}` }) : "")
           + warningText(data), "ok");
       clearMeds();
       await loadDoses();
@@ -456,7 +471,7 @@
     list.replaceChildren();
     if (check.error) list.append(li(check.error, "finding stop"));
     for (const finding of check.findings || []) list.append(findingItem(finding));
-    $("witness").hidden = !(check.findings || []).some((f) => f.code === "WITNESS_REQUIRED");
+    $("witness").hidden = !(check.findings || []).some((f) => WITNESS_CODES.includes(f.code));
     $("record").hidden = !!check.patientOnly;
     $("record").disabled = !canRecord();
     setPrompt(needsWitness() ? T.prompt_witness : state.patient ? T.prompt_medication : T.prompt_patient);
@@ -468,7 +483,7 @@
   function witnessPending(check) {
     const stops = (check.findings || []).filter((f) => f.severity === "STOP");
     return check.verdict === "stop" && !check.error && stops.length > 0 &&
-      stops.every((f) => f.code === "WITNESS_REQUIRED");
+      stops.every((f) => WITNESS_CODES.includes(f.code));
   }
   function showWitnessState(check) {
     if (witnessPending(check)) {
@@ -515,6 +530,14 @@
       const chosen = state.overrides[finding.code];
       if (chosen && finding.override_reasons.find((r) => r.code === chosen.reason && r.needs_comment)) {
         item.append(commentInput(finding.code));
+      }
+      const waste = finding.code === "PARTIAL_UNIT" ? wasteOf(state.lastCheck) : null;
+      if (waste) {
+        const note = document.createElement("p");
+        note.id = "waste-note";
+        note.className = "waste";
+        note.textContent = format(T.waste_documented, { amount: `${trimNumber(waste.amount)} ${waste.unit}` });
+        item.append(note);
       }
     }
     return item;
