@@ -76,10 +76,12 @@ def balance(
         # mL given or wasted mean medication only at one concentration.
         uniform = all(s.same_concentration(first) for s in strengths)
         reference = first if uniform else None
-        parts = [_medication_amount(q, unit, reference) for q in (given, waste)]
-        if any(part is None for part in parts):
+        given_part = _medication_amount(given, unit, reference)
+        waste_part = _medication_amount(waste, unit, reference)
+        if given_part is None or waste_part is None:
             return None
-        return Quantity(to_decimal(sum(parts, Fraction(0))), unit), Quantity(to_decimal(held), unit)
+        total = to_decimal(given_part + waste_part)
+        return Quantity(total, unit), Quantity(to_decimal(held), unit)
     except DATA_ERRORS:
         return None
 
@@ -105,13 +107,13 @@ def waste_findings(
                 medications=list(dict.fromkeys(m.name for m in guarded)),
             )
     totals = balance(products, given, waste)
-    data = {"given": given.as_data(), "waste": waste.as_data()}
     if totals is None:
         out.add(
             FindingCode.WASTE_AMOUNT_MISMATCH,
             {"given": given, "waste": waste},
             variant="incomparable",
-            **data,
+            given=given.as_data(),
+            waste=waste.as_data(),
         )
         return
     total, held = totals
@@ -121,7 +123,8 @@ def waste_findings(
             {"given": given, "waste": waste, "total": total, "held": held},
             total=total.as_data(),
             held=held.as_data(),
-            **data,
+            given=given.as_data(),
+            waste=waste.as_data(),
         )
 
 
@@ -135,4 +138,5 @@ def check_waste(
     if given is None:
         given = Quantity(order.dose_value, order.dose_unit)
     guarded = needs_witness([*medications(known), order.medication])
-    waste_findings(facts, [unit.product for _i, unit in known], guarded, given, facts.waste, out)
+    products = [unit.product for _i, unit in known if unit.product is not None]
+    waste_findings(facts, products, guarded, given, facts.waste, out)
