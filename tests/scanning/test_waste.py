@@ -15,6 +15,7 @@ from django.db.utils import DatabaseError
 from scanning import audit
 from scanning.models import Administration, Waste
 from tests.scanning.conftest import BINH_BADGE, HOA_BADGE, badge_client, code
+from tests.scanning.test_api_contract import conforms, schema  # noqa: F401
 from tests.scanning.test_concurrency import demo_at_eight, run_together  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -278,3 +279,24 @@ def test_one_waste_retried_at_once_is_written_once(demo_at_eight, settings):  # 
     ids = {answer.get("id") for answer in answers}
     assert Waste.objects.count() == 1
     assert ids == {str(Waste.objects.get().external_id)}
+
+
+# --- the answers are what the OpenAPI schema says ---------------------------------------------
+
+
+def test_a_record_with_waste_is_described_by_the_schema(schema, nurse_client):  # noqa: F811
+    response = record(nurse_client, half_ampoule(), "schema-with-dose")
+
+    assert response.status_code == 201, response.json()
+    conforms(schema, "/api/v1/administrations/", "post", response)
+
+
+def test_waste_documented_later_is_described_by_the_schema(
+    schema,  # noqa: F811
+    nurse_client,
+    given_without_waste,
+):
+    response = waste_later(nurse_client, given_without_waste, LATER, "schema-later")
+
+    assert response.status_code == 201, response.json()
+    conforms(schema, "/api/v1/administrations/{external_id}/waste/", "post", response)
