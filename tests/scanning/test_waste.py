@@ -14,7 +14,7 @@ from django.db.utils import DatabaseError
 
 from scanning import audit
 from scanning.models import Administration, Waste
-from tests.scanning.conftest import BINH_BADGE, HOA_BADGE, badge_client, code
+from tests.scanning.conftest import BINH_BADGE, HOA_BADGE, badge_client, code, frozen_demo  # noqa: F401
 from tests.scanning.test_api_contract import conforms, schema  # noqa: F401
 from tests.scanning.test_concurrency import demo_at_eight, run_together  # noqa: F401
 
@@ -300,3 +300,33 @@ def test_waste_documented_later_is_described_by_the_schema(
 
     assert response.status_code == 201, response.json()
     conforms(schema, "/api/v1/administrations/{external_id}/waste/", "post", response)
+
+
+# --- the demo hospital ------------------------------------------------------------------------
+
+
+def test_the_demo_loaded_twice_has_one_morphine_order_of_half_an_ampoule(frozen_demo):  # noqa: F811
+    from django.core.management import call_command
+
+    from pharmacy.models import MedicationOrder, Package
+    from scanning.dosemath import content_per_scan
+
+    call_command("demo_load", verbosity=0)
+    call_command("demo_load", verbosity=0)
+
+    order = MedicationOrder.objects.get(
+        admission__patient__mrn="BN2026000103", medication__code="morphine-10-inj"
+    )
+    package = Package.objects.get(medication=order.medication)
+    medication = order.medication
+    ampoule_holds = content_per_scan(
+        package_quantity=package.quantity,
+        package_unit=package.quantity_unit,
+        strength_value=medication.strength_value,
+        strength_unit=medication.strength_unit,
+        per_value=medication.per_value,
+        per_unit=medication.per_unit,
+    )
+    assert (order.dose_value * 2, order.dose_unit) == (ampoule_holds.value, ampoule_holds.unit)
+    assert medication.controlled and medication.divisible
+    assert "WASTE_WITNESS_REQUIRED" in order.instructions
