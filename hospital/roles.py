@@ -34,6 +34,7 @@ INBOUND = [
 VIEW_RECORDS = [
     "scanning.view_administration",
     "scanning.view_scanevent",
+    "scanning.view_waste",
     "hospital.view_accesslog",
 ]
 

@@ -76,3 +76,12 @@ def test_the_ward_filter_leaves_out_other_wards(pharmacy, one_waste):
     response = pharmacy.get(f"/pharmacy/reports/controlled-drug-waste/csv/?{QUERY}&ward=NGOAI")
 
     assert rows(response)[1:] == []
+
+
+def test_the_waste_ledger_is_read_only_in_the_pharmacy_site(pharmacy, one_waste):
+    listing = pharmacy.get("/pharmacy/scanning/waste/")
+    adding = pharmacy.get("/pharmacy/scanning/waste/add/")
+
+    assert listing.status_code == 200
+    assert "BN2026000103" in listing.content.decode()
+    assert adding.status_code == 403
