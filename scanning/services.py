@@ -654,7 +654,12 @@ def administration_waste_record(
         witness=staff_facts(witness_user) if witness_user is not None else None,
         witness_pin_ok=witness_user is not None and witness_user.pk == witness_verified_id,
     )
-    units = administration.units.select_related("package__medication__substance")
+    # A replacement written by a correction is the same dose recorded again: its units are those
+    # of the record it replaces (interop.selectors does the same for its messages).
+    source = administration
+    while not source.units.exists() and source.replaces_id is not None:
+        source = source.replaces
+    units = source.units.select_related("package__medication__substance")
     result = rules.check_waste_later(
         facts,
         [product_facts(unit.package) for unit in units],

@@ -216,6 +216,29 @@ def test_a_withdrawn_record_has_no_waste(nurse_client, given_without_waste):
     assert response.json()["error"]["code"] == "NOT_WASTEABLE"
 
 
+def test_a_corrected_dose_balances_its_waste_with_the_units_of_the_record_it_replaces(
+    nurse_client, given_without_waste
+):
+    corrected = nurse_client.post(
+        f"/api/v1/administrations/{given_without_waste}/correct/",
+        {
+            "reason": "wrong_dose",
+            "replacement_amount": "4",
+            "replacement_unit": "mg",
+            "overrides": [{"code": "DOSE_INCOMPLETE", "reason": "PATIENT_REFUSED_PART"}],
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="correct-to-4",
+    )
+    assert corrected.status_code == 201, corrected.json()
+    replacement = corrected.json()["replacement"]["id"]
+
+    six = waste_later(nurse_client, replacement, {**LATER, "amount": "6"}, "six")
+
+    assert six.status_code == 201, six.json()
+    assert Waste.objects.get().administration.external_id.hex == replacement.replace("-", "")
+
+
 def test_only_a_nurse_documents_waste(pharmacist_client, given_without_waste):
     response = waste_later(pharmacist_client, given_without_waste, LATER, "pharmacist")
 
