@@ -94,6 +94,7 @@ class CheckRequest:
     order_id: int | None = None
     cart: str = ""
     ward_code: str | None = None
+    waste: Quantity | None = None  # what is destroyed of the units (the rules balance it)
 
 
 @dataclass
@@ -359,6 +360,7 @@ def administration_check(*, performer, request: CheckRequest) -> CheckOutcome:
         witness_scan=witness,
         witness_verified_id=request.witness_verified_id,
         requested_order_id=request.order_id,
+        waste=request.waste,
     )
     result = rules.check_administration(context.facts)
     refusal = _break_glass(

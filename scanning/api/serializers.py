@@ -74,23 +74,6 @@ class ClientTimeSerializer(serializers.Serializer):
     )
 
 
-class CheckInputSerializer(ClientTimeSerializer):
-    patient = ScanSerializer()
-    medications = ScanSerializer(many=True, required=False, default=list, max_length=20)
-    witness = ScanSerializer(required=False)
-    witness_pin = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=PIN_MAX_DIGITS
-    )
-    order = serializers.UUIDField(required=False)
-    cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
-
-
-class OverrideSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=40)
-    reason = serializers.CharField(max_length=40)
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-
-
 class WasteInputSerializer(serializers.Serializer):
     amount = serializers.DecimalField(
         max_digits=12, decimal_places=4, min_value=Decimal("0.0001"), help_text="amount wasted"
@@ -103,6 +86,27 @@ class WasteInputSerializer(serializers.Serializer):
         if attrs["reason"] == WasteReason.OTHER and not attrs["comment"].strip():
             raise serializers.ValidationError({"comment": "Say why, for the reason 'other'."})
         return attrs
+
+
+class CheckInputSerializer(ClientTimeSerializer):
+    patient = ScanSerializer()
+    medications = ScanSerializer(many=True, required=False, default=list, max_length=20)
+    witness = ScanSerializer(required=False)
+    witness_pin = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=PIN_MAX_DIGITS
+    )
+    order = serializers.UUIDField(required=False)
+    cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+    waste = WasteInputSerializer(
+        required=False,
+        help_text="what is destroyed of the units scanned (the rest of a unit): checked with them",
+    )
+
+
+class OverrideSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=40)
+    reason = serializers.CharField(max_length=40)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 
 class WasteRecordInputSerializer(WasteInputSerializer, ClientTimeSerializer):
@@ -133,9 +137,6 @@ class RecordInputSerializer(CheckInputSerializer):
     route = serializers.ChoiceField(choices=Route.choices, required=False)
     site = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
     overrides = OverrideSerializer(many=True, required=False, default=list, max_length=30)
-    waste = WasteInputSerializer(
-        required=False, help_text="what was destroyed of the units scanned (the rest of a unit)"
-    )
 
     def validate(self, attrs):
         if ("amount" in attrs) != ("unit" in attrs):

@@ -114,6 +114,9 @@ def _check_request(request, data) -> CheckRequest:
         order_id=order_id,
         cart=data.get("cart") or session.get("cart", ""),
         ward_code=ward_code,
+        waste=Quantity(data["waste"]["amount"], data["waste"]["unit"])
+        if data.get("waste")
+        else None,
     )
 
 

@@ -115,6 +115,24 @@ def test_bad_waste_input_is_a_400_and_nothing_is_written(nurse_client, waste):
     assert not Administration.objects.exists()
 
 
+def test_the_check_weighs_the_waste_before_anything_is_recorded(nurse_client):
+    body = half_ampoule(witness_pin="999999")
+    del body["overrides"]
+
+    checked = nurse_client.post("/api/v1/scan/check/", body, format="json")
+    balanced = nurse_client.post(
+        "/api/v1/scan/check/",
+        {**body, "waste": {"amount": "0.4", "unit": "mL", "reason": "partial_dose"}},
+        format="json",
+    )
+
+    assert checked.status_code == 200
+    codes_found = {f["code"] for f in checked.json()["findings"]}
+    assert {"WASTE_WITNESS_REQUIRED", "PARTIAL_UNIT"} <= codes_found
+    assert "WASTE_AMOUNT_MISMATCH" in {f["code"] for f in balanced.json()["findings"]}
+    assert not Administration.objects.exists()
+
+
 # --- the dose and its waste in one transaction ----------------------------------------------
 
 

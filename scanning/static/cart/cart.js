@@ -313,6 +313,8 @@
   function checkBody() {
     const body = { patient: state.patientScan, medications: state.meds, ward: config.ward };
     if (state.witness) { body.witness = state.witness; body.witness_pin = state.witnessPin; }
+    const waste = wasteOf(state.lastCheck);
+    if (waste) body.waste = waste;
     return body;
   }
 
@@ -334,6 +336,16 @@
     renderUnits();
   }
 
+  // The same scans checked again with the waste the nurse chose to document: nothing is added
+  // or taken away, so a refusal says why and leaves the units as they are.
+  async function recheckWaste() {
+    const { status, data } = await api("POST", "scan/check/", checkBody());
+    if (status !== 200) return say(errorText(data), "error");
+    state.lastCheck = data;
+    showVerdict(data);
+    renderUnits();
+  }
+
   // --- recording ------------------------------------------------------------------------------
   async function record() {
     if (!canRecord()) return;
@@ -341,8 +353,6 @@
     // One key per attempt: a retry after a dropped connection gets the first answer, not a second dose.
     state.idempotencyKey = state.idempotencyKey || crypto.randomUUID();
     const body = { ...checkBody(), overrides: Object.values(state.overrides) };
-    const waste = wasteOf(state.lastCheck);
-    if (waste) body.waste = waste;
     $("record").disabled = true;
     let result;
     try {
@@ -544,9 +554,17 @@
   }
 
   function chooseReason(finding, reason) {
+    const wasteBefore = JSON.stringify(wasteOf(state.lastCheck));
     state.overrides[finding.code] = { code: finding.code, reason: reason.code,
                                       comment: (state.overrides[finding.code] || {}).comment || "" };
     showVerdict(state.lastCheck || state.patientCheck);
+    // Wasting the rest, or no longer: checked again with the waste, which may need a witness.
+    if (finding.code === "PARTIAL_UNIT" && JSON.stringify(wasteOf(state.lastCheck)) !== wasteBefore) {
+      $("record").disabled = true;
+      scanQueue = scanQueue.then(recheckWaste).catch((error) => {
+        if (error.message !== "session") say(T.network_error, "error");
+      }).finally(() => scanField.focus());
+    }
     if (reason.needs_comment) {
       const input = document.querySelector(`input[data-comment-for="${finding.code}"]`);
       if (input) input.focus();
