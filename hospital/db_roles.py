@@ -22,6 +22,7 @@ LEDGER_TABLES = (
     "scanning_override",
     "scanning_scanevent",
     "scanning_removal",
+    "scanning_waste",
     "hospital_accesslog",
 )
 # Written only by migrations.

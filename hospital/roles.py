@@ -35,6 +35,7 @@ VIEW_RECORDS = [
     "scanning.view_administration",
     "scanning.view_scanevent",
     "scanning.view_accesslog",
+    "scanning.view_waste",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -53,6 +53,7 @@ from interop.snapshot import (
     RemovalNote,
     Staff,
     Unit,
+    WasteSnapshot,
 )
 from pharmacy.body_sites import SNOMED_SYSTEM, site_get
 
@@ -220,6 +221,9 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
         extensions.append(_link(config.extension("withdrawn-by"), snapshot.withdrawn_by.id))
     if snapshot.removed is not None:
         extensions.append(_removal_extension(snapshot.removed, config, zone))
+    waste = record.waste if snapshot.status == COMPLETED else None
+    if waste is not None:
+        extensions.append(_waste_extension(waste, config, zone))
     sub_potent = record.status == COMPLETED and record.is_partial
     sub_potent_reason = _sub_potent_reason(record, config) if sub_potent else None
     if not r5:
@@ -285,6 +289,8 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
     resource["request"] = _order_reference(snapshot.order_id, snapshot.placer_order_number, config)
     comments = (record.comment, snapshot.comment if snapshot.corrects else "")
     notes = [_text(comment) for comment in comments if _text(comment)]
+    if waste is not None:
+        notes.append(_waste_note(waste))
     if notes:
         resource["note"] = [{"text": text} for text in notes]
     dosage = _dosage(snapshot)
@@ -425,6 +431,44 @@ def _dosage(snapshot: AdministrationSnapshot) -> FhirData | None:
         dosage["route"] = _route(route)
     dosage["dose"] = _quantity(record.amount, record.unit)
     return dosage
+
+
+def _waste_extension(waste: WasteSnapshot, config: FhirConfig, zone: ZoneInfo) -> FhirData:
+    """The part of the units not given (no FHIR element holds it): the dose stays in
+    `dosage.dose`, the amount destroyed and its witness here, and in words in `note`."""
+    parts: list[FhirData] = [
+        {"url": "amount", "valueQuantity": _quantity(waste.amount, waste.unit)},
+        {
+            "url": "reason",
+            "valueCoding": {
+                "system": config.system("CodeSystem", "waste-reason"),
+                "code": waste.reason,
+                "display": _text(waste.reason_label) or waste.reason,
+            },
+        },
+        {"url": "wastedAt", "valueDateTime": _dt(waste.wasted_at, zone)},
+    ]
+    if waste.witness is not None:
+        parts.append(
+            {
+                "url": "witness",
+                "valueReference": {
+                    "identifier": {
+                        "system": config.system("sid", "staff"),
+                        "value": waste.witness.username,
+                    },
+                    "display": _text(waste.witness.display) or waste.witness.username,
+                },
+            }
+        )
+    return {"url": config.extension("waste"), "extension": parts}
+
+
+def _waste_note(waste: WasteSnapshot) -> str:
+    amount = f"{waste.amount.normalize():f} {waste.unit}"
+    # In the language of the record's other words (the nurses' comments, the reason labels).
+    witness = f"; người chứng kiến: {waste.witness.display}" if waste.witness is not None else ""
+    return _text(f"Huỷ bỏ {amount} ({waste.reason_label or waste.reason}){witness}.")
 
 
 def _site(value: str) -> FhirData | None:

@@ -14,6 +14,8 @@
          action A (or D for entered in error), system entry time, the scanned barcode
     RXR  route (HL7 table 0162) and site (HL7 table 0163 when coded, else the old free text)
     OBX  the witness of a high-alert dose, if any
+    OBX  the amount wasted of the units (NM + UCUM unit), if any: OBX-14 when, OBX-16 the
+         witness of the waste, OBX-17 why (README, "Interop: waste", says why an OBX)
 
 Numbers the HIS did not give (an order or admission typed in /pharmacy/) go out as our own stable
 short ids with our application (MSH-3) as the assigning authority: `ID^BCMA` in ORC-2/3 (EI-2) and
@@ -53,6 +55,7 @@ from interop.snapshot import (
     REFUSED,
     AdministrationSnapshot,
     Staff,
+    WasteSnapshot,
 )
 from pharmacy.body_sites import HL7_TABLE as SITE_CODES
 from pharmacy.body_sites import site_get
@@ -183,7 +186,28 @@ def ras_o17_message(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Con
         _coded(obx.obx_3, "WITNESS", "Witness of a high-alert dose", LOCAL_CODES)
         obx.obx_5 = _xcn_er7(record.witness)
         obx.obx_11 = "F"
+    if record.waste is not None and snapshot.status == COMPLETED:
+        _waste_obx(administration, record.waste, 2 if record.witness is not None else 1, zone)
     return message
+
+
+def _waste_obx(
+    administration: Hl7Element, waste: WasteSnapshot, set_id: int, zone: ZoneInfo
+) -> None:
+    """The part of the units not given, as an observation on the administration: a receiver that
+    does not know the code still files it with the dose, and RXA-6 stays what was given."""
+    obx = administration.add_group("RAS_O17_OBSERVATION").obx
+    obx.obx_1 = str(set_id)
+    obx.obx_2 = "NM"
+    _coded(obx.obx_3, "WASTE", "Amount wasted of the units", LOCAL_CODES)
+    obx.obx_5 = _number(waste.amount)
+    code, text = UCUM.get(waste.unit, (waste.unit, waste.unit))
+    _coded(obx.obx_6, code, text, UCUM_CODES)
+    obx.obx_11 = "F"
+    _timestamp(obx.obx_14, waste.wasted_at, zone)
+    if waste.witness is not None:
+        _staff(obx.obx_16, waste.witness)
+    _coded(obx.obx_17, waste.reason, waste.reason_label or waste.reason, LOCAL_CODES)
 
 
 def _order_number(

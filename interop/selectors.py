@@ -18,6 +18,7 @@ from interop.snapshot import (
     RemovalNote,
     Staff,
     Unit,
+    WasteSnapshot,
     Withdrawal,
 )
 from pharmacy.models import MedicationOrder, ScheduleKind
@@ -28,6 +29,7 @@ from scanning.models import (
     CorrectionReason,
     NotGivenReason,
     Override,
+    WasteReason,
     withdrawn_q,
 )
 from scanning.rules import OVERRIDE_REASON_LABELS
@@ -75,7 +77,9 @@ def administrations_for_snapshots() -> QuerySet:
         .annotate(number=administration_number())
     )
     return (
-        Administration.objects.select_related(*_RELATIONS, "correction", "removal__performer")
+        Administration.objects.select_related(
+            *_RELATIONS, "correction", "removal__performer", "waste__performer", "waste__witness"
+        )
         .prefetch_related(
             "units", "overrides", "replaces__units", Prefetch("corrects", queryset=corrected)
         )
@@ -149,6 +153,32 @@ def _label(status: str, reason: str) -> str:
         return reason
     with translation.override(settings.LANGUAGE_CODE):
         return str(label)
+
+
+def _waste(row: Administration) -> WasteSnapshot | None:
+    """The record's waste when it was read with it (select_related) or written with it; never a
+    query of its own (a record read otherwise goes out without it)."""
+    if not Administration.waste.is_cached(row):
+        return None
+    try:
+        waste = row.waste
+    except ObjectDoesNotExist:
+        return None
+    try:
+        label = WasteReason(waste.reason).label
+    except ValueError:
+        label = waste.reason
+    with translation.override(settings.LANGUAGE_CODE):
+        label = str(label)
+    return WasteSnapshot(
+        amount=waste.amount,
+        unit=waste.unit,
+        reason=waste.reason,
+        reason_label=label,
+        wasted_at=waste.wasted_at,
+        performer=_staff(waste.performer),
+        witness=_staff(waste.witness),
+    )
 
 
 def _staff(user) -> Staff | None:
@@ -329,6 +359,7 @@ def _snapshot(row: Administration, *, facts: dict, correction) -> Administration
         corrects=_snapshot(row.corrects, facts=facts, correction=None) if row.corrects_id else None,
         replaces_id=row.replaces.external_id if row.replaces_id else None,
         withdrawn_by=withdrawn_by,
+        waste=_waste(row),
     )
 
 

@@ -60,6 +60,19 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class WasteSnapshot:
+    """What was destroyed of the record's units, by whom and before whom."""
+
+    amount: Decimal
+    unit: str
+    reason: str
+    reason_label: str
+    wasted_at: datetime
+    performer: Staff
+    witness: Staff | None = None
+
+
+@dataclass(frozen=True)
 class Patient:
     id: uuid.UUID
     mrn: str
@@ -150,6 +163,7 @@ class AdministrationSnapshot:
     withdrawn_by: Withdrawal | None = None
     # Set on the message that reports the record's product taken off (its own MSH-10).
     removed: RemovalNote | None = None
+    waste: WasteSnapshot | None = None  # written with the record (waste documented later: none)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -213,6 +227,16 @@ class RemovalJson(TypedDict):
     scanned: bool
 
 
+class WasteJson(TypedDict):
+    amount: str
+    unit: str
+    reason: str
+    reason_label: str
+    wasted_at: str
+    performer: StaffJson
+    witness: StaffJson | None
+
+
 class SnapshotJson(TypedDict):
     """A snapshot as the outbox stores it (`snapshot_to_json`). NotRequired: the keys that
     snapshots queued before they existed do not have."""
@@ -253,6 +277,7 @@ class SnapshotJson(TypedDict):
     replaces_id: NotRequired[str | None]
     withdrawn_by: NotRequired[WithdrawalJson | None]
     removed: NotRequired[RemovalJson | None]
+    waste: NotRequired[WasteJson | None]
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -339,6 +364,17 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> SnapshotJson:
             "scanned": snapshot.removed.scanned,
         }
         if snapshot.removed
+        else None,
+        "waste": {
+            "amount": str(snapshot.waste.amount),
+            "unit": snapshot.waste.unit,
+            "reason": snapshot.waste.reason,
+            "reason_label": snapshot.waste.reason_label,
+            "wasted_at": snapshot.waste.wasted_at.isoformat(),
+            "performer": _staff_json(snapshot.waste.performer),
+            "witness": _staff_json(snapshot.waste.witness) if snapshot.waste.witness else None,
+        }
+        if snapshot.waste
         else None,
     }
 
@@ -431,6 +467,21 @@ def snapshot_from_json(data: SnapshotJson) -> AdministrationSnapshot:
         )
         if (removed := data.get("removed"))
         else None,
+        waste=_waste(data.get("waste")),
+    )
+
+
+def _waste(data: WasteJson | None) -> WasteSnapshot | None:
+    if not data:
+        return None
+    return WasteSnapshot(
+        amount=Decimal(data["amount"]),
+        unit=data["unit"],
+        reason=data["reason"],
+        reason_label=data["reason_label"],
+        wasted_at=datetime.fromisoformat(data["wasted_at"]),
+        performer=Staff(**data["performer"]),
+        witness=_staff(data["witness"]),
     )
 
 

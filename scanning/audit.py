@@ -90,6 +90,20 @@ REMOVAL_FIELDS = (
     "comment",
     "cart",
 )
+WASTE_FIELDS = (
+    "external_id",
+    "created_at",
+    "administration_id",
+    "patient_id",
+    "amount",
+    "unit",
+    "reason",
+    "comment",
+    "performer_id",
+    "witness_id",
+    "wasted_at",
+    "cart",
+)
 CHAIN_FIELDS = ("chain_seq", "previous_hash", "content_hash")
 
 
@@ -169,6 +183,10 @@ def administration_hash(administration: Any, units: Iterable[Any], overrides: It
         units=[fields_of(unit, UNIT_FIELDS) for unit in units],
         overrides=[fields_of(override, OVERRIDE_FIELDS) for override in overrides],
     )
+
+
+def waste_hash(waste: Any) -> str:
+    return content_hash("scanning.waste", fields_of(waste, WASTE_FIELDS))
 
 
 def scan_event_hash(event: Any) -> str:

@@ -435,6 +435,70 @@ class Removal(ChainedRecord, BaseModel):
         return f"removal of {self.administration_id} @ {self.removed_at:%Y-%m-%d %H:%M}"
 
 
+class WasteReason(models.TextChoices):
+    PARTIAL_DOSE = "partial_dose", _("rest of a unit after a partial dose")
+    DROPPED = "dropped", _("dropped, broken or contaminated")
+    NOT_GIVEN_AFTER_DRAWN = "not_given_after_drawn", _("drawn up, then not given")
+    OTHER = "other", _("other (comment required)")
+
+
+class Waste(ChainedRecord, BaseModel):
+    """The part of a given record's units that was destroyed, not given: half a 10 mg morphine
+    ampoule after a 5 mg dose. At most one per record, written with it or later (an ampoule
+    dropped), never changed. A controlled or high-alert drug's waste names its witness (the rules
+    refuse it without one). Hash-chained per patient, like the records; append-only in the
+    database."""
+
+    created_at = _chained_created_at()
+
+    administration = models.OneToOneField(
+        Administration, on_delete=models.PROTECT, related_name="waste"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(_("amount wasted"), max_digits=12, decimal_places=4)
+    unit = models.CharField(_("unit"), max_length=4, choices=DoseUnit.choices)
+    reason = models.CharField(_("reason"), max_length=24, choices=WasteReason.choices)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    performer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    wasted_at = models.DateTimeField(_("wasted at"))
+    cart = models.CharField(_("cart"), max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["-wasted_at"]
+        verbose_name = _("waste")
+        verbose_name_plural = _("wastes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="%(app_label)s_%(class)s_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=WasteReason.values),
+                name="%(app_label)s_%(class)s_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason="other") | ~Q(comment=""),
+                name="%(app_label)s_%(class)s_other_needs_comment",
+            ),
+            models.CheckConstraint(
+                condition=Q(witness__isnull=True) | ~Q(witness=models.F("performer")),
+                name="%(app_label)s_%(class)s_witness_is_another",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "chain_seq"], name="%(app_label)s_%(class)s_chain_seq_unique"
+            ),
+            _sealed_whole(),
+        ]
+        indexes = [models.Index(fields=["wasted_at"])]
+
+    def __str__(self):
+        return f"{self.amount} {self.unit} wasted @ {self.wasted_at:%Y-%m-%d %H:%M}"
+
+
 class IdempotentRequest(BaseModel):
     """The first answer to a request with an Idempotency-Key, replayed to retries of it."""
 

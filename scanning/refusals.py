@@ -59,6 +59,14 @@ class NotWornError(RefusalError):
     code = "NOT_WORN"
 
 
+class WasteAlreadyDocumentedError(RefusalError):
+    code = "WASTE_ALREADY_DOCUMENTED"
+
+
+class NotWasteableError(RefusalError):
+    code = "NOT_WASTEABLE"
+
+
 REFUSALS: dict[str, type[RefusalError]] = {
     refusal.code: refusal
     for refusal in (
@@ -71,6 +79,8 @@ REFUSALS: dict[str, type[RefusalError]] = {
         AlreadyAcknowledgedError,
         AlreadyRemovedError,
         NotWornError,
+        WasteAlreadyDocumentedError,
+        NotWasteableError,
     )
 }
 

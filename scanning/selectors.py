@@ -75,6 +75,7 @@ def medication_facts(medication: Medication) -> rules.MedicationFacts:
         divisible=medication.divisible,
         requires_removal=medication.requires_removal,
         site_lookback_hours=medication.substance.site_lookback_hours,
+        controlled=medication.controlled,
     )
 
 
@@ -184,6 +185,7 @@ def check_context_build(
     amount: Quantity | None = None,
     now: datetime | None = None,
     site: str = "",
+    waste: Quantity | None = None,
 ) -> CheckContext:
     now = now or timezone.now()
     band = _patient_slot(patient_scan)
@@ -298,6 +300,7 @@ def check_context_build(
         site=site,
         worn=worn,
         site_uses=site_uses,
+        waste=waste,
     )
     return CheckContext(
         facts=facts,
@@ -426,6 +429,11 @@ def removals_overdue(*, ward_ids=None, now: datetime | None = None) -> list[dict
             )
     rows.sort(key=lambda row: row["due_at"])
     return rows
+
+
+def product_facts(package: Package) -> rules.ProductFacts:
+    """A recorded unit's package as the rules see it (waste documented after the record)."""
+    return _product_facts(package)
 
 
 def _product_facts(package: Package | None) -> rules.ProductFacts | None:

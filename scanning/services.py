@@ -8,7 +8,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 import gs1
 from hospital import sql
@@ -32,7 +32,12 @@ from scanning.access import (
     WardNotAssignedError,
     break_glass_record,
 )
-from scanning.chains import administration_append, removal_append, scan_event_append
+from scanning.chains import (
+    administration_append,
+    removal_append,
+    scan_event_append,
+    waste_append,
+)
 from scanning.dosemath import IncomparableUnits, Quantity
 from scanning.models import (
     AccessReason,
@@ -48,6 +53,7 @@ from scanning.models import (
     ScanPurpose,
     UnrecordedCheckAcknowledgement,
     UnrecordedCheckReason,
+    Waste,
 )
 from scanning.refusals import (
     AlreadyAcknowledgedError,
@@ -57,14 +63,20 @@ from scanning.refusals import (
     AlreadyRemovedError,
     DoseCancelledError,
     NotCorrectableError,
+    NotWasteableError,
     NotWornError,
     SerialAlreadyUsedError,
+    WasteAlreadyDocumentedError,
 )
+from scanning.rules.witness import witness_problem
 from scanning.scans import ResolvedScan, ScanInput, scan_resolve
 from scanning.selectors import (
     CheckContext,
     check_context_build,
+    product_facts,
     replacement_facts_build,
+    staff_facts,
+    staff_get_by_badge,
 )
 from scanning.signals import administration_recorded, removal_recorded
 
@@ -72,6 +84,15 @@ from scanning.signals import administration_recorded, removal_recorded
 @dataclass(frozen=True)
 class OverrideInput:
     code: str
+    reason: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class WasteInput:
+    """What the nurse destroyed of the units scanned, and why."""
+
+    amount: Quantity
     reason: str
     comment: str = ""
 
@@ -87,6 +108,7 @@ class CheckRequest:
     cart: str = ""
     ward_code: str | None = None
     site: str = ""  # the body site chosen (pharmacy.body_sites), checked by the site rules
+    waste: Quantity | None = None  # what is destroyed of the units (the rules balance it)
 
 
 @dataclass
@@ -110,6 +132,7 @@ class RecordOutcome:
     details: dict[str, object] = field(default_factory=dict)
     # Set for refusals that must show nothing of the patient (a break-the-glass refused).
     refusal_status: int | None = None
+    waste: Waste | None = None  # the waste written with the record, if any
 
 
 class BadgeLoginFailedError(ApplicationError):
@@ -359,6 +382,7 @@ def administration_check(*, performer: User, request: CheckRequest) -> CheckOutc
         witness_verified_id=request.witness_verified_id,
         requested_order_id=request.order_id,
         site=request.site,
+        waste=request.waste,
     )
     result = rules.check_administration(context.facts)
     refusal = _break_glass(
@@ -437,9 +461,12 @@ def administration_record(
     amount: Quantity | None = None,
     route: str = "",
     site: str = "",
+    waste: WasteInput | None = None,
 ) -> RecordOutcome:
     """Record a dose given. Call inside `transaction.atomic(durable=True)`: the rules run again on
-    fresh, locked rows; the client's earlier check is never trusted."""
+    fresh, locked rows; the client's earlier check is never trusted. `waste`, what was destroyed
+    of the units, is written in the same transaction (rules/waste.py says when it balances and
+    who must witness it)."""
     if not performer.may_administer:
         raise PerformerNotAllowedError("Only nurses may record administrations.")
     patient_scan, units, witness = scans_resolve(request)
@@ -457,6 +484,7 @@ def administration_record(
         requested_order_id=request.order_id,
         amount=amount,
         site=site,
+        waste=waste.amount if waste is not None else None,
     )
     result = rules.check_administration(context.facts)
     scans = _audit_scans(patient_scan, units, witness)
@@ -568,6 +596,15 @@ def administration_record(
                     for finding in result.warnings()
                 ],
             )
+            written_waste = None
+            if waste is not None:
+                written_waste = _waste_write(
+                    administration,
+                    waste,
+                    performer=performer,
+                    witness=administration.witness,
+                    cart=request.cart,
+                )
     except IntegrityError:
         # The patient and dose locks serialise one patient's records; two patients' carts with
         # the same serialised unit meet only here, at the serial's unique constraint.
@@ -590,7 +627,113 @@ def administration_record(
         administration=administration,
     )
     administration_recorded.send(sender=Administration, administration=administration)
-    return RecordOutcome(result=result, context=context, administration=administration)
+    return RecordOutcome(
+        result=result, context=context, administration=administration, waste=written_waste
+    )
+
+
+def _waste_write(
+    administration: Administration,
+    waste: WasteInput,
+    *,
+    performer: User,
+    witness: User | None,
+    cart: str,
+) -> Waste:
+    """The waste as the next link of the patient's waste chain (the caller holds the patient's
+    lock)."""
+    written: Waste = waste_append(
+        Waste(
+            administration=administration,
+            patient_id=administration.patient_id,
+            amount=waste.amount.value,
+            unit=waste.amount.unit,
+            reason=waste.reason,
+            comment=waste.comment[:500],
+            performer=performer,
+            witness=witness,
+            wasted_at=timezone.now(),
+            cart=cart[:60],
+        )
+    )
+    return written
+
+
+class WasteRefusedError(ApplicationError):
+    """The waste rules say STOP: the amounts do not balance, or the witness is missing."""
+
+    code = "CHECK_STOP"
+    status = 422
+
+
+def administration_waste_record(
+    *,
+    performer: User,
+    administration: Administration,
+    waste: WasteInput,
+    witness: ScanInput | None = None,
+    witness_verified_id: int | None = None,
+    cart: str = "",
+) -> Waste:
+    """Document waste after the record (the rest of an ampoule found on the tray, a syringe
+    dropped): at most one per record, under the patient's lock, the waste rules run on the
+    record's own units and amount. Call inside `transaction.atomic(durable=True)`; a retry with
+    the same Idempotency-Key gets the first answer, a second waste a 409."""
+    if not performer.may_administer:
+        raise PerformerNotAllowedError("Only nurses may document waste.")
+    locks.patient(administration.patient_id)
+    if Waste.objects.filter(administration=administration).exists():
+        raise WasteAlreadyDocumentedError("Waste was already documented for this record.")
+    withdrawn = Administration.objects.filter(corrects=administration).exists()
+    if administration.status != AdministrationStatus.COMPLETED or withdrawn:
+        raise NotWasteableError("Only a dose given, and still standing, can have waste.")
+    witness_scan = None
+    witness_user = None
+    if witness is not None:
+        witness_scan = scan_resolve(
+            witness,
+            max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
+            max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
+            gs_substitute=settings.BARCODE_GS_SUBSTITUTE,
+        )
+        witness_user = staff_get_by_badge(scan=witness_scan)
+    facts = rules.WitnessFacts(
+        performer=staff_facts(performer),
+        witness_scan_kind=witness_scan.kind if witness_scan is not None else None,
+        witness=staff_facts(witness_user) if witness_user is not None else None,
+        witness_pin_ok=witness_user is not None and witness_user.pk == witness_verified_id,
+    )
+    # A replacement written by a correction is the same dose recorded again: its units are those
+    # of the record it replaces (interop.selectors does the same for its messages).
+    source = administration
+    while not source.units.exists() and source.replaces is not None:
+        source = source.replaces
+    units = source.units.select_related("package__medication__substance")
+    if administration.amount is None:  # a completed record always has its amount (constraint)
+        raise NotWasteableError("Only a dose given, and still standing, can have waste.")
+    result = rules.check_waste_later(
+        facts,
+        [product_facts(unit.package) for unit in units],
+        Quantity(administration.amount, administration.unit),
+        waste.amount,
+    )
+    if result.verdict == "stop":
+        raise WasteRefusedError(
+            "The waste cannot be documented: see the findings.",
+            details={
+                "findings": [finding_as_dict(f, get_language() or "vi") for f in result.findings]
+            },
+        )
+    accepted = witness_user if witness_problem(facts) is None else None
+    try:
+        with transaction.atomic():
+            return _waste_write(
+                administration, waste, performer=performer, witness=accepted, cart=cart
+            )
+    except IntegrityError as error:
+        raise WasteAlreadyDocumentedError(
+            "Waste was already documented for this record."
+        ) from error
 
 
 def _medication_payloads(units: Iterable[gs1.ParsedScan]) -> list[gs1.MedicationPayload]:

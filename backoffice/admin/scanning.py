@@ -13,7 +13,7 @@ from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from pharmacy.models import LotRecall
 from pharmacy.selectors import package_get_by_gtin, scanned_gtin_and_lot
 from pharmacy.services import lot_recall_record
-from scanning.models import AccessLog, AdministeredUnit, Administration, Override, ScanEvent
+from scanning.models import AccessLog, AdministeredUnit, Administration, Override, ScanEvent, Waste
 from scanning.selectors import lot_recipients_list
 
 
@@ -185,6 +185,18 @@ class AdministrationAdmin(ReadOnlyAdmin):
     list_select_related = ["patient", "order__medication", "performer"]
     date_hierarchy = "administered_at"
     inlines = [UnitInline, OverrideInline]
+
+
+@admin.register(Waste, site=pharmacy_site)
+class WasteAdmin(ReadOnlyAdmin):
+    """The controlled-drug waste ledger, read-only like the records (the report groups it)."""
+
+    list_display = ["wasted_at", "patient", "administration", "amount", "unit", "reason"]
+    list_display += ["performer", "witness"]
+    list_filter = ["reason", "administration__admission__ward"]
+    search_fields = ["patient__mrn", "performer__username", "witness__username"]
+    list_select_related = ["patient", "administration__order__medication", "performer", "witness"]
+    date_hierarchy = "wasted_at"
 
 
 @admin.register(ScanEvent, site=pharmacy_site)

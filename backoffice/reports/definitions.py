@@ -18,7 +18,7 @@ from backoffice.reports.selectors import ReportFilter
 from pharmacy.body_sites import site_label
 from pharmacy.models import AllergyAcknowledgementReason
 from scanning import rules
-from scanning.models import NotGivenReason
+from scanning.models import NotGivenReason, WasteReason
 from scanning.selectors import removals_overdue
 
 Cell = str | int | Decimal | None
@@ -612,6 +612,107 @@ def build_prn(filters: ReportFilter, now: datetime) -> ReportContent:
     )
 
 
+# --- 6b. Controlled-drug waste ----------------------------------------------------------------
+
+
+def waste_reason_label(code: str) -> str:
+    try:
+        return str(WasteReason(code).label)
+    except ValueError:
+        return code
+
+
+def _quantity_text(value: Decimal, unit: str) -> str:
+    return f"{formats.number_format(value.normalize(), use_l10n=True)} {unit}"
+
+
+def build_waste(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_waste(filters=filters)
+    groups = report.groups()
+    by_medication = report.by_medication()
+    guarded = [line for line in report.lines if line.controlled or line.high_alert]
+    unwitnessed = sum(1 for line in guarded if not line.witness)
+    return ReportContent(
+        headlines=[
+            Headline(_("Wastes documented"), len(report.lines)),
+            Headline(_("Of controlled or high-alert drugs"), len(guarded)),
+            Headline(
+                _("Controlled or high-alert without a witness"),
+                unwitnessed,
+                tone="bad" if unwitnessed else "good",
+            ),
+        ],
+        tables=[
+            Table(
+                slug="by-drug-nurse-ward",
+                title=_("By drug, nurse and ward"),
+                columns=(
+                    _("Medication"),
+                    _("Ward"),
+                    _("Nurse"),
+                    _("Wastes"),
+                    _("Without a witness"),
+                    _("Total amount wasted"),
+                ),
+                rows=[
+                    (
+                        group.medication,
+                        group.ward,
+                        group.nurse,
+                        group.wastes,
+                        group.unwitnessed,
+                        _amounts(group.amounts),
+                    )
+                    for group in groups
+                ],
+            ),
+            Table(
+                slug="register",
+                title=_("Every waste"),
+                columns=(
+                    _("Wasted at"),
+                    _("Medication"),
+                    _("Ward"),
+                    _("Patient (MRN)"),
+                    _("Nurse"),
+                    _("Witness"),
+                    _("Given"),
+                    _("Wasted"),
+                    _("Reason"),
+                ),
+                rows=[
+                    (
+                        _local(line.wasted_at),
+                        line.medication,
+                        line.ward,
+                        line.mrn,
+                        line.nurse,
+                        line.witness,
+                        _quantity_text(line.given, line.given_unit),
+                        _quantity_text(line.amount, line.unit),
+                        waste_reason_label(line.reason),
+                    )
+                    for line in report.lines
+                ],
+            ),
+        ],
+        chart=charts.BarChart(
+            title=_("Wastes by medication"),
+            categories=tuple(by_medication),
+            series=(
+                charts.Series(
+                    name=_("Wastes"),
+                    values=tuple(by_medication.values()),
+                    color=charts.BLUE,
+                    labels=tuple(_number(count) for count in by_medication.values()),
+                ),
+            ),
+            axis_label=_("Count"),
+            empty_text=_("No waste documented in this period."),
+        ),
+    )
+
+
 # --- 7. Allergy acknowledgements --------------------------------------------------------------
 
 
@@ -931,6 +1032,32 @@ REPORTS: dict[str, ReportDefinition] = {
                 ),
             ),
             build=build_prn,
+        ),
+        ReportDefinition(
+            slug="controlled-drug-waste",
+            title=gettext_lazy("Controlled-drug waste"),
+            summary=gettext_lazy(
+                "What was destroyed of the units scanned (the rest of an ampoule), by drug, "
+                "nurse and ward, with its witness: the pharmacy's controlled-drug register."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Waste"),
+                    gettext_lazy(
+                        "Documented with the dose or later, once per record; given plus wasted is "
+                        "what the units held. Counted on the day it was wasted; the nurse filter "
+                        "is the nurse who wasted it."
+                    ),
+                ),
+                (
+                    gettext_lazy("Without a witness"),
+                    gettext_lazy(
+                        "Wastes with no second nurse: allowed only for drugs neither controlled "
+                        "nor high-alert (the bedside refuses the others)."
+                    ),
+                ),
+            ),
+            build=build_waste,
         ),
         ReportDefinition(
             slug="allergy-acknowledgements",

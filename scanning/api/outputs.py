@@ -7,7 +7,7 @@ answer belongs here too."""
 
 from rest_framework import serializers
 
-from scanning.api.serializers import AdministrationOutputSerializer
+from scanning.api.serializers import AdministrationOutputSerializer, WasteOutputSerializer
 
 # ------------------------------------------------------------------------------ shared pieces
 
@@ -118,6 +118,11 @@ class CheckOutputSerializer(serializers.Serializer):
 
 
 class RecordOutputSerializer(AdministrationOutputSerializer):
+    waste = WasteOutputSerializer(allow_null=True, help_text="the waste written with the record")
+    warnings = ClockWarningSerializer(many=True)
+
+
+class WasteRecordOutputSerializer(WasteOutputSerializer):
     warnings = ClockWarningSerializer(many=True)
 
 

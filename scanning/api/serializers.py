@@ -1,5 +1,6 @@
 import base64
 import binascii
+from decimal import Decimal
 
 from django.conf import settings
 from rest_framework import serializers
@@ -7,7 +8,7 @@ from rest_framework import serializers
 from hospital.models import PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from pharmacy.body_sites import BODY_SITES
 from pharmacy.models import DoseUnit, Route
-from scanning.models import CorrectionReason, NotGivenReason, UnrecordedCheckReason
+from scanning.models import CorrectionReason, NotGivenReason, UnrecordedCheckReason, WasteReason
 from scanning.scans import ScanInput
 
 MAX_CODE_LENGTH = 4096
@@ -74,6 +75,20 @@ class ClientTimeSerializer(serializers.Serializer):
     )
 
 
+class WasteInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=4, min_value=Decimal("0.0001"), help_text="amount wasted"
+    )
+    unit = serializers.ChoiceField(choices=DoseUnit.choices)
+    reason = serializers.ChoiceField(choices=WasteReason.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+    def validate(self, attrs):
+        if attrs["reason"] == WasteReason.OTHER and not attrs["comment"].strip():
+            raise serializers.ValidationError({"comment": "Say why, for the reason 'other'."})
+        return attrs
+
+
 class CheckInputSerializer(ClientTimeSerializer):
     patient = ScanSerializer()
     medications = ScanSerializer(many=True, required=False, default=list, max_length=20)
@@ -90,12 +105,38 @@ class CheckInputSerializer(ClientTimeSerializer):
         default="",
         help_text="The body site chosen (HL7 table 0163 code); checked by the site rules.",
     )
+    waste = WasteInputSerializer(
+        required=False,
+        help_text="what is destroyed of the units scanned (the rest of a unit): checked with them",
+    )
 
 
 class OverrideSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=40)
     reason = serializers.CharField(max_length=40)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class WasteRecordInputSerializer(WasteInputSerializer, ClientTimeSerializer):
+    """Waste documented after the record: the witness as at a high-alert check."""
+
+    witness = ScanSerializer(required=False)
+    witness_pin = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=PIN_MAX_DIGITS
+    )
+    cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+
+
+class WasteOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="external_id")
+    administration = serializers.UUIDField(source="administration.external_id")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=4)
+    unit = serializers.CharField()
+    reason = serializers.CharField()
+    comment = serializers.CharField()
+    performer = serializers.CharField(source="performer.username")
+    witness = serializers.CharField(source="witness.username", allow_null=True, default=None)
+    wasted_at = serializers.DateTimeField()
 
 
 class RecordInputSerializer(CheckInputSerializer):

@@ -65,10 +65,12 @@ from scanning.selectors import (
 from scanning.services import (
     CheckRequest,
     OverrideInput,
+    WasteInput,
     administration_check,
     administration_correct,
     administration_not_given,
     administration_record,
+    administration_waste_record,
     cart_ward_check,
     correction_deadline,
     finding_as_dict,
@@ -116,6 +118,9 @@ def _check_request(request, data) -> CheckRequest:
         cart=data.get("cart") or session.get("cart", ""),
         ward_code=ward_code,
         site=data.get("site", ""),
+        waste=Quantity(data["waste"]["amount"], data["waste"]["unit"])
+        if data.get("waste")
+        else None,
     )
 
 
@@ -407,6 +412,8 @@ class AdministrationsApi(APIView):
             ],
             amount=Quantity(valid["amount"], valid["unit"]) if "amount" in valid else None,
             route=valid.get("route", ""),
+            site=valid.get("site", ""),
+            waste=_waste_input(valid["waste"]) if valid.get("waste") else None,
         )
         if outcome.refusal_status is not None:  # a break-the-glass refused: nothing shown
             return outcome.refusal_status, error_body(
@@ -428,6 +435,7 @@ class AdministrationsApi(APIView):
             }
         return 201, {
             **s.AdministrationOutputSerializer(outcome.administration).data,
+            "waste": s.WasteOutputSerializer(outcome.waste).data if outcome.waste else None,
             "warnings": warnings,
         }
 
@@ -597,6 +605,56 @@ class AdministrationOutcomeApi(APIView):
                 "answer": row.response_body,
             }
         )
+
+
+def _waste_input(data) -> WasteInput:
+    return WasteInput(
+        amount=Quantity(data["amount"], data["unit"]),
+        reason=data["reason"],
+        comment=data.get("comment", ""),
+    )
+
+
+class AdministrationWasteApi(APIView):
+    """POST documents waste of a record's units after the record; one waste per record."""
+
+    permission_classes = [MayAdminister]
+
+    @extend_schema(
+        request=s.WasteRecordInputSerializer, responses={201: o.WasteRecordOutputSerializer}
+    )
+    @idempotent(endpoint="administrations/{external_id}/waste")
+    def post(self, request, external_id) -> tuple[int, dict]:
+        data = s.WasteRecordInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        valid = data.validated_data
+        warnings = _clock(request, valid, "administrations/waste")
+        administration = get_object_or_404(
+            Administration.objects.select_related("admission"), external_id=external_id
+        )
+        if administration.performer_id != request.user.pk:
+            patient_read_check(
+                user=request.user,
+                patient_id=administration.patient_id,
+                record_ward_id=administration.admission.ward_id,
+            )
+        witness_verified_id = None
+        if valid.get("witness") and valid.get("witness_pin"):
+            session = getattr(request, "session", {})
+            witness_verified_id = witness_authenticate(
+                witness=s.scan_input(valid["witness"]),
+                pin=valid["witness_pin"],
+                source=request_source(request, session.get("cart", "")),
+            )
+        waste = administration_waste_record(
+            performer=request.user,
+            administration=administration,
+            waste=_waste_input(valid),
+            witness=s.scan_input(valid["witness"]) if valid.get("witness") else None,
+            witness_verified_id=witness_verified_id,
+            cart=valid["cart"],
+        )
+        return 201, {**s.WasteOutputSerializer(waste).data, "warnings": warnings}
 
 
 class AdministrationCorrectApi(APIView):

@@ -12,7 +12,7 @@ Where things are (docs/architecture.md says more, docs/rules.md lists every rule
   reasons, from which docs/rules.md is generated (`make rules-doc`).
 - One module per clinical area, each holding its rules and, in its docstring, the decisions
   DESIGN.md section 4 leaves open (each pinned by a test in tests/scanning/rules/test_<area>.py):
-  identity, entry, product, allergy, order, dose, timing, prn, removal, site, witness.
+  identity, entry, product, allergy, order, dose, timing, prn, removal, site, witness, waste.
 - facts.py: what the rules are given; core.py: what they answer and the shared wording.
 
 This module keeps only the order in which the areas run, and what depends on what came before.
@@ -20,6 +20,7 @@ This module keeps only the order in which the areas run, and what depends on wha
 
 from __future__ import annotations
 
+from scanning.dosemath import Quantity
 from scanning.rules import (
     allergy,
     dose,
@@ -31,6 +32,7 @@ from scanning.rules import (
     removal,
     site,
     timing,
+    waste,
     witness,
 )
 from scanning.rules.catalogue import (
@@ -58,6 +60,7 @@ from scanning.rules.facts import (
     ScannedUnit,
     SiteUse,
     StaffFacts,
+    WitnessFacts,
     WornProduct,
 )
 
@@ -90,10 +93,12 @@ __all__ = [
     "Severity",
     "SiteUse",
     "StaffFacts",
+    "WitnessFacts",
     "WornProduct",
     "allergies_matching",
     "check_administration",
     "check_replacement",
+    "check_waste_later",
     "prn_next_allowed",
 ]
 
@@ -123,6 +128,8 @@ def check_administration(facts: CheckFacts) -> CheckResult:
                     else dose.DoseOutcome(None, None)
                 )
                 summary = outcome.summary
+                if all_known:
+                    waste.check_waste(facts, chosen, known, out)
                 if choice.usable and chosen.is_prn:
                     prn.check_prn(facts, chosen, outcome.this_dose, out)
                 elif choice.usable:
@@ -151,3 +158,18 @@ def check_replacement(facts: ReplacementFacts) -> CheckResult:
     if chosen.is_prn:
         prn.check_prn(facts, chosen, outcome.this_dose, out)
     return out.result(chosen, None, outcome.summary)
+
+
+def check_waste_later(
+    facts: WitnessFacts,
+    products: list[ProductFacts],
+    given: Quantity,
+    wasted: Quantity,
+) -> CheckResult:
+    """The waste rules for waste documented after its record (an ampoule dropped, the rest of a
+    vial found on the tray): the record's units, the amount it says was given, and who is there
+    now. Everything else was checked when the record was made."""
+    out = Findings()
+    guarded = waste.needs_witness([p.medication for p in products])
+    waste.waste_findings(facts, products, guarded, given, wasted, out)
+    return out.result(None, None, None)

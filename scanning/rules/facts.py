@@ -28,6 +28,7 @@ class MedicationFacts:
     divisible: bool
     requires_removal: bool = False  # a patch, ring or implant: on the patient until removed
     site_lookback_hours: int | None = None  # the substance's site-rotation look-back
+    controlled: bool = False  # a controlled drug (narcotic, psychotropic): its waste is witnessed
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,18 @@ class CheckFacts:
     worn: tuple[WornProduct, ...] = ()
     # read only when a site is chosen: the sites used for the scanned substances in their look-back
     site_uses: tuple[SiteUse, ...] = ()
+    waste: Quantity | None = None  # what she wastes of the units scanned (the rest of a unit)
+
+
+@dataclass(frozen=True)
+class WitnessFacts:
+    """Who is there for a waste documented after the record (scanning/rules/waste.py): the same
+    fields CheckFacts gives the witness rule."""
+
+    performer: StaffFacts
+    witness_scan_kind: str | None
+    witness: StaffFacts | None
+    witness_pin_ok: bool
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,8 @@ def cart_strings() -> dict[str, str]:
         "witness_confirmed": _("Checked by a second nurse: {name}"),
         "progress": _("Scanned {scanned} of {ordered} ({count} of {total} units)"),
         "recorded": _("Recorded: {drug} {amount}"),
+        "waste_documented": _("Wasted {amount}: documented with the dose, before the witness."),
+        "waste_recorded": _("Wasted {amount}."),
         "not_given_recorded": _("Recorded as not given."),
         "switch_confirm": _(
             "This wristband belongs to another patient. Scan the NEW band again to switch, "

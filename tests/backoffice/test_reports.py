@@ -336,6 +336,7 @@ QUERIES = {
     "prn": 2,
     "allergy-acknowledgements": 1,
     "overdue-removals": 1,
+    "controlled-drug-waste": 1,
 }
 
 

@@ -79,6 +79,7 @@ RULES = [
     Rule(r"api/v1/administrations/not-given/$", NURSES),
     Rule(r"api/v1/administrations/<uuid:external_id>/correct/$", NURSES),
     Rule(r"api/v1/administrations/<uuid:external_id>/remove/$", NURSES),
+    Rule(r"api/v1/administrations/<uuid:external_id>/waste/$", NURSES),
     Rule(r"api/v1/administrations/outcome/$", NURSES),  # what became of her own key
     Rule(r"api/v1/checks/unrecorded/$", NURSES),  # her own scanned-but-not-recorded checks
     Rule(r"api/v1/checks/<uuid:external_id>/acknowledge/$", NURSES),
@@ -138,6 +139,7 @@ ADMIN_MODELS = {
     "interop.inboundcodemap": FORMULARY,  # the pharmacy maps the HIS's codes
     "scanning.administration": RECORD,
     "scanning.scanevent": RECORD,
+    "scanning.waste": RECORD,
 }
 _ADMIN_MODEL_ROUTE = re.compile(r"pharmacy/(?P<app>\w+)/(?P<model>\w+)/(?P<rest>.*)$")
 # Queries that make a page answer on its merits rather than refuse a malformed request.
@@ -228,6 +230,29 @@ class World:
     bearer: str = ""  # the service account's token
 
 
+def _waste_sample(administration, nurse, witness):
+    """A row of the waste ledger for its pages (the bedside's own rules: tests/scanning/test_waste.py)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from scanning.chains import waste_append
+    from scanning.models import Waste
+
+    with transaction.atomic():
+        waste_append(
+            Waste(
+                administration=administration,
+                patient_id=administration.patient_id,
+                amount=1,
+                unit="mg",
+                reason="dropped",
+                performer=nurse,
+                witness=witness,
+                wasted_at=timezone.now(),
+            )
+        )
+
+
 @pytest.fixture
 def world():
     with time_machine.travel(DEMO_NOW, tick=False):
@@ -248,6 +273,7 @@ def world():
         }
         Ward.objects.get(code="NOI").staff.add(users[INACTIVE_NURSE])
         administration = _record_a_dose(users[NURSE])
+        _waste_sample(administration, users[NURSE], users[CHARGE_NURSE])
         bearer = _service_account_token(users[ADMIN])
         users[SERVICE] = User.objects.get(is_service_account=True)
         Client().post(
@@ -374,7 +400,8 @@ def test_the_role_matrix(world, role):
 
 
 @pytest.mark.parametrize(
-    "label", ["scanning.administration", "scanning.scanevent", "scanning.accesslog"]
+    "label",
+    ["scanning.administration", "scanning.scanevent", "scanning.waste", "scanning.accesslog"],
 )
 def test_the_record_is_read_only_in_the_pharmacy_site_even_for_a_superuser(world, label):
     superuser = UserFactory(is_staff=True, is_superuser=True)

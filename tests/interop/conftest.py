@@ -14,7 +14,14 @@ from django.utils import timezone
 from interop.hl7v2 import Hl7Config, ack_build, message_header
 from interop.mllp import MllpServer
 from interop.models import Destination
-from interop.snapshot import AdministrationSnapshot, Patient, RemovalNote, Staff, Unit
+from interop.snapshot import (
+    AdministrationSnapshot,
+    Patient,
+    RemovalNote,
+    Staff,
+    Unit,
+    WasteSnapshot,
+)
 from scanning.models import AdministeredUnit, Administration
 from scanning.signals import administration_recorded
 from tests.factories import (
@@ -185,6 +192,31 @@ PATCH_REMOVED = replace(
     ),
 )
 
+# Half a 10 mg/1 mL morphine ampoule for a 5 mg order; the other 5 mg wasted before Bình.
+HALF_AMPOULE_WASTED = replace(
+    PARTIAL,
+    id=uuid.UUID("a7c9e1f3-6b8d-4e0a-8c4e-5f7a9b1c3d65"),
+    patient=replace(GIVEN.patient, full_name="Lê Hoàng Phúc", mrn="BN2026000103"),
+    order_route="IV",
+    amount=Decimal("5.0000"),
+    route="IV",
+    site="",
+    is_partial=False,
+    partial_reason="",
+    partial_reason_label="",
+    comment="",
+    units=(Unit("08936012345094", "MOR2606", date(2027, 6, 30), "MOR2606S001"),),
+    waste=WasteSnapshot(
+        amount=Decimal("5.0000"),
+        unit="mg",
+        reason="partial_dose",
+        reason_label="Phần còn lại của ống sau liều một phần",
+        wasted_at=datetime(2026, 11, 24, 8, 10, 0, tzinfo=HCMC),
+        performer=Staff("dd.hoa", "Nguyễn Thị", "Hoa"),
+        witness=Staff("dd.binh", "Lê Văn", "Bình"),
+    ),
+)
+
 KINDS = {
     "given": GIVEN,
     "partial_with_witness": PARTIAL,
@@ -194,6 +226,7 @@ KINDS = {
     "replacement": REPLACEMENT,
     "patch_applied": PATCH_APPLIED,
     "patch_removed": PATCH_REMOVED,
+    "half_ampoule_wasted": HALF_AMPOULE_WASTED,
 }
 
 

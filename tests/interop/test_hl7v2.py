@@ -44,6 +44,7 @@ KNOWN_TABLE_WARNINGS = {
     "Warning: Value UCUM not in table HL70396 in element RXA_7.CE_3",
     "Warning: Value HL70162 not in table HL70396 in element RXR_1.CE_3",
     "Warning: Value HL70163 not in table HL70396 in element RXR_2.CWE_3",
+    "Warning: Value UCUM not in table HL70396 in element OBX_6.CE_3",  # the unit of a waste
 }
 
 

@@ -4,6 +4,8 @@
 (() => {
   const config = JSON.parse(document.getElementById("cart-config").textContent);
   const T = JSON.parse(document.getElementById("cart-strings").textContent);
+  // The dose's own cross-check and the witness of a controlled drug's waste: one second nurse.
+  const WITNESS_CODES = ["WITNESS_REQUIRED", "WASTE_WITNESS_REQUIRED"];
   const $ = (id) => document.getElementById(id);
   const scanField = $("scan");
   const format = (template, values) => template.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
@@ -295,13 +297,25 @@
   }
 
   function needsWitness() {
-    return !!(state.lastCheck && state.lastCheck.findings.some((f) => f.code === "WITNESS_REQUIRED"));
+    return !!(state.lastCheck && state.lastCheck.findings.some((f) => WITNESS_CODES.includes(f.code)));
+  }
+
+  // The rest of a partial unit, wasted: what the rules computed (PARTIAL_UNIT's `waste`), sent
+  // with the dose once the nurse says the remainder was wasted. The server checks it balances.
+  function wasteOf(check) {
+    const chosen = state.overrides.PARTIAL_UNIT;
+    if (!check || !chosen || chosen.reason !== "REMAINDER_WASTED") return null;
+    const partial = (check.findings || []).find((f) => f.code === "PARTIAL_UNIT");
+    const waste = partial && partial.data && partial.data.waste;
+    return waste ? { amount: waste.value, unit: waste.unit, reason: "partial_dose" } : null;
   }
 
   function checkBody() {
     const body = { patient: state.patientScan, medications: state.meds, ward: config.ward };
     if (state.witness) { body.witness = state.witness; body.witness_pin = state.witnessPin; }
     if (state.site) body.site = state.site;
+    const waste = wasteOf(state.lastCheck);
+    if (waste) body.waste = waste;
     return body;
   }
 
@@ -319,6 +333,16 @@
     state.lastCheck = data;
     state.overrides = Object.fromEntries(Object.entries(state.overrides)
       .filter(([code]) => data.findings.some((f) => f.code === code)));
+    showVerdict(data);
+    renderUnits();
+  }
+
+  // The same scans checked again with the waste the nurse chose to document: nothing is added
+  // or taken away, so a refusal says why and leaves the units as they are.
+  async function recheckWaste() {
+    const { status, data } = await api("POST", "scan/check/", checkBody());
+    if (status !== 200) return say(errorText(data), "error");
+    state.lastCheck = data;
     showVerdict(data);
     renderUnits();
   }
@@ -350,6 +374,7 @@
   async function showRecordAnswer(status, data) {
     if (status === 201) {
       say(format(T.recorded, { drug: data.medication, amount: `${trimNumber(data.amount)} ${data.unit}` })
+          + (data.waste ? " " + format(T.waste_recorded, { amount: `${trimNumber(data.waste.amount)} ${data.waste.unit}` }) : "")
           + warningText(data), "ok");
       clearMeds();
       await loadDoses();
@@ -458,7 +483,7 @@
     list.replaceChildren();
     if (check.error) list.append(li(check.error, "finding stop"));
     for (const finding of check.findings || []) list.append(findingItem(finding));
-    $("witness").hidden = !(check.findings || []).some((f) => f.code === "WITNESS_REQUIRED");
+    $("witness").hidden = !(check.findings || []).some((f) => WITNESS_CODES.includes(f.code));
     $("record").hidden = !!check.patientOnly;
     $("record").disabled = !canRecord();
     showSitePicker(check);
@@ -471,7 +496,7 @@
   function witnessPending(check) {
     const stops = (check.findings || []).filter((f) => f.severity === "STOP");
     return check.verdict === "stop" && !check.error && stops.length > 0 &&
-      stops.every((f) => f.code === "WITNESS_REQUIRED");
+      stops.every((f) => WITNESS_CODES.includes(f.code));
   }
   function showWitnessState(check) {
     if (witnessPending(check)) {
@@ -519,14 +544,30 @@
       if (chosen && finding.override_reasons.find((r) => r.code === chosen.reason && r.needs_comment)) {
         item.append(commentInput(finding.code));
       }
+      const waste = finding.code === "PARTIAL_UNIT" ? wasteOf(state.lastCheck) : null;
+      if (waste) {
+        const note = document.createElement("p");
+        note.id = "waste-note";
+        note.className = "waste";
+        note.textContent = format(T.waste_documented, { amount: `${trimNumber(waste.amount)} ${waste.unit}` });
+        item.append(note);
+      }
     }
     return item;
   }
 
   function chooseReason(finding, reason) {
+    const wasteBefore = JSON.stringify(wasteOf(state.lastCheck));
     state.overrides[finding.code] = { code: finding.code, reason: reason.code,
                                       comment: (state.overrides[finding.code] || {}).comment || "" };
     showVerdict(state.lastCheck || state.patientCheck);
+    // Wasting the rest, or no longer: checked again with the waste, which may need a witness.
+    if (finding.code === "PARTIAL_UNIT" && JSON.stringify(wasteOf(state.lastCheck)) !== wasteBefore) {
+      $("record").disabled = true;
+      scanQueue = scanQueue.then(recheckWaste).catch((error) => {
+        if (error.message !== "session") say(T.network_error, "error");
+      }).finally(() => scanField.focus());
+    }
     if (reason.needs_comment) {
       const input = document.querySelector(`input[data-comment-for="${finding.code}"]`);
       if (input) input.focus();

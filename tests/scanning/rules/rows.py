@@ -11,6 +11,7 @@ from tests.scanning.rules import (
     test_removal,
     test_site,
     test_timing,
+    test_waste,
     test_witness,
 )
 
@@ -26,6 +27,7 @@ AREA_TESTS = (
     test_removal,
     test_site,
     test_witness,
+    test_waste,
 )
 POSITIVE = [row for module in AREA_TESTS for row in module.POSITIVE]
 NEGATIVE = [row for module in AREA_TESTS for row in module.NEGATIVE]
