@@ -47,7 +47,7 @@ def test_the_set_has_every_kind_under_every_degradation_of_its_groups(samples):
         (kind.name, step.name) for kind in degrade.KINDS for step in degrade.steps_for(kind)
     }
     assert len(samples) == sum(
-        kind.sources * len(degrade.steps_for(kind)) for kind in degrade.KINDS
+        len(kind.sources) * len(degrade.steps_for(kind)) for kind in degrade.KINDS
     )
     assert {sample.group for sample in samples} == set(GROUPS)
 
