@@ -21,6 +21,7 @@ LEDGER_TABLES = (
     "scanning_administeredunit",
     "scanning_override",
     "scanning_scanevent",
+    "scanning_infusionevent",
     "hospital_accesslog",
 )
 # Written only by migrations.

@@ -78,6 +78,18 @@ SCAN_EVENT_FIELDS = (
     "findings",
     "administration_id",
 )
+INFUSION_EVENT_FIELDS = (
+    "external_id",
+    "created_at",
+    "administration_id",
+    "kind",
+    "at",
+    "nurse_id",
+    "rate_ml_h",
+    "line",
+    "volume_infused_ml",
+    "cart",
+)
 CHAIN_FIELDS = ("chain_seq", "previous_hash", "content_hash")
 
 
@@ -161,6 +173,10 @@ def administration_hash(administration: Any, units: Iterable[Any], overrides: It
 
 def scan_event_hash(event: Any) -> str:
     return content_hash("scanning.scanevent", fields_of(event, SCAN_EVENT_FIELDS))
+
+
+def infusion_event_hash(event: Any) -> str:
+    return content_hash("scanning.infusionevent", fields_of(event, INFUSION_EVENT_FIELDS))
 
 
 def link_hash(*, seq: int, previous_hash: str, content_hash: str) -> str:

@@ -5,11 +5,13 @@ from tests.scanning.rules import (
     test_dose,
     test_entry,
     test_identity,
+    test_infusion,
     test_order,
     test_prn,
     test_product,
     test_timing,
     test_witness,
+    test_infusion,
 )
 
 AREA_TESTS = (
@@ -22,6 +24,7 @@ AREA_TESTS = (
     test_timing,
     test_prn,
     test_witness,
+    test_infusion,
 )
 POSITIVE = [row for module in AREA_TESTS for row in module.POSITIVE]
 NEGATIVE = [row for module in AREA_TESTS for row in module.NEGATIVE]
