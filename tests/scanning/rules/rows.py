@@ -11,7 +11,6 @@ from tests.scanning.rules import (
     test_product,
     test_timing,
     test_witness,
-    test_infusion,
 )
 
 AREA_TESTS = (
