@@ -89,6 +89,8 @@ INFUSION_EVENT_FIELDS = (
     "line",
     "volume_infused_ml",
     "cart",
+    "override_reason",
+    "override_comment",
 )
 CHAIN_FIELDS = ("chain_seq", "previous_hash", "content_hash")
 

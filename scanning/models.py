@@ -150,6 +150,15 @@ class AdministrationQuerySet(models.QuerySet):
         """The dose was documented not given, and that still stands."""
         return self.filter(standing_q(), status=AdministrationStatus.NOT_DONE)
 
+    def infusing(self):
+        """Bags hung and not yet taken down: the one definition of "infusing now" (a paused bag
+        is still on its line). A bag whose hanging was entered in error has left the list."""
+        return (
+            self.counting_given()
+            .filter(infusion_events__kind="started")
+            .exclude(infusion_events__kind__in=["completed", "stopped"])
+        )
+
 
 class Administration(ChainedRecord, BaseModel):
     """The legal record of a dose given or not given. Never updated in place: a correction is a new
@@ -378,6 +387,9 @@ class InfusionEvent(ChainedRecord, BaseModel):
         _("volume infused (mL)"), max_digits=8, decimal_places=1, null=True, blank=True
     )
     cart = models.CharField(_("cart"), max_length=60, blank=True)
+    # A rate outside the order (INFUSION_RATE_OUTSIDE_ORDER, a WARN) is set only with a reason.
+    override_reason = models.CharField(_("override reason"), max_length=40, blank=True)
+    override_comment = models.CharField(_("override comment"), max_length=500, blank=True)
 
     objects = InfusionEventQuerySet.as_manager()
 

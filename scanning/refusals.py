@@ -48,6 +48,14 @@ class AlreadyAcknowledgedError(RefusalError):
     code = "ALREADY_ACKNOWLEDGED"
 
 
+class InfusionBagAlreadyHungError(RefusalError):
+    code = "INFUSION_BAG_ALREADY_HUNG"
+
+
+class InfusionBagEndedError(RefusalError):
+    code = "INFUSION_BAG_ENDED"
+
+
 REFUSALS: dict[str, type[RefusalError]] = {
     refusal.code: refusal
     for refusal in (
@@ -58,6 +66,8 @@ REFUSALS: dict[str, type[RefusalError]] = {
         NotCorrectableError,
         AlreadyCorrectedError,
         AlreadyAcknowledgedError,
+        InfusionBagAlreadyHungError,
+        InfusionBagEndedError,
     )
 }
 

@@ -28,7 +28,7 @@ from scanning.access import (
     WardNotAssignedError,
     break_glass_record,
 )
-from scanning.chains import administration_append, scan_event_append
+from scanning.chains import administration_append, infusion_event_append, scan_event_append
 from scanning.dosemath import IncomparableUnits, Quantity
 from scanning.models import (
     AdministeredUnit,
@@ -36,6 +36,8 @@ from scanning.models import (
     AdministrationStatus,
     CheckedDose,
     CorrectionReason,
+    InfusionEvent,
+    InfusionEventKind,
     NotGivenReason,
     Override,
     ScanEvent,
@@ -49,12 +51,14 @@ from scanning.refusals import (
     AlreadyDocumentedError,
     AlreadyGivenError,
     DoseCancelledError,
+    InfusionBagAlreadyHungError,
     NotCorrectableError,
     SerialAlreadyUsedError,
 )
 from scanning.scans import ResolvedScan, ScanInput, scan_resolve
 from scanning.selectors import (
     CheckContext,
+    InfusionAction,
     check_context_build,
     replacement_facts_build,
 )
@@ -418,9 +422,12 @@ def administration_record(
     amount: Quantity | None = None,
     route: str = "",
     site: str = "",
+    infusion: InfusionAction | None = None,
 ) -> RecordOutcome:
     """Record a dose given. Call inside `transaction.atomic(durable=True)`: the rules run again on
-    fresh, locked rows; the client's earlier check is never trusted."""
+    fresh, locked rows; the client's earlier check is never trusted. With `infusion` (a hang,
+    scanning.infusions.infusion_hang) the record is a bag hung, and its started event is written
+    with it."""
     if not performer.may_administer:
         raise PerformerNotAllowedError("Only nurses may record administrations.")
     patient_scan, units, witness = scans_resolve(request)
@@ -436,6 +443,7 @@ def administration_record(
         witness_verified_id=request.witness_verified_id,
         requested_order_id=request.order_id,
         amount=amount,
+        infusion=infusion,
     )
     result = rules.check_administration(context.facts)
     scans = _audit_scans(patient_scan, units, witness)
@@ -469,6 +477,8 @@ def administration_record(
     )
     if glass is not None:
         return refuse(glass.code, glass.message, glass.details, status=glass.status)
+    if infusion_refusal := _infusion_refusal(infusion, context, result):
+        return refuse(*infusion_refusal)
     if "ALREADY_GIVEN" in result.codes():
         return refuse(AlreadyGivenError.code, "This dose has already been given.")
     if result.verdict == "stop" or result.order is None:
@@ -534,7 +544,10 @@ def administration_record(
                     for finding in result.warnings()
                 ],
             )
+            _bag_start(administration, infusion, cart=request.cart)
     except IntegrityError:
+        if infusion is not None and _bag_hung(context.units):
+            return refuse(InfusionBagAlreadyHungError.code, "This bag has already been hung.")
         # The patient and dose locks serialise one patient's records; two patients' carts with
         # the same serialised unit meet only here, at the serial's unique constraint.
         if _serial_given(context.units):
@@ -557,6 +570,58 @@ def administration_record(
     )
     administration_recorded.send(sender=Administration, administration=administration)
     return RecordOutcome(result=result, context=context, administration=administration)
+
+
+def _infusion_refusal(
+    infusion: InfusionAction | None, context: CheckContext, result: rules.CheckResult
+) -> tuple[str, str] | None:
+    """A bag hung twice, or an infusion order recorded as a plain dose (its bag's life would
+    never be followed): (code, message), else None."""
+    if infusion is not None and _bag_hung(context.units):
+        return InfusionBagAlreadyHungError.code, "This bag has already been hung."
+    if infusion is not None and "INFUSION_ALREADY_RUNNING" in result.codes():
+        # Said before ALREADY_GIVEN: the bag still running is what the nurse must act on.
+        return (
+            "CHECK_STOP",
+            "A bag of this order is already running on this line: take it down first.",
+        )
+    order = context.orders.get(result.order.id) if result.order is not None else None
+    if infusion is None and order is not None and order.is_infusion:
+        return (
+            "INFUSION_NEEDS_BAG",
+            "This order is an infusion: hang the bag, with its rate and line, to record it.",
+        )
+    return None
+
+
+def _bag_start(administration: Administration, infusion: InfusionAction | None, *, cart: str):
+    """The started event of a bag hung: written with its administration, or not at all."""
+    if infusion is None:
+        return
+    infusion_event_append(
+        InfusionEvent(
+            administration=administration,
+            kind=InfusionEventKind.STARTED,
+            at=administration.administered_at,
+            nurse=administration.performer,
+            rate_ml_h=infusion.rate_ml_h,
+            line=infusion.line[:20],
+            cart=cart[:60],
+        )
+    )
+
+
+def _bag_hung(units) -> bool:
+    """One of the scanned units was already hung as a bag (ended or not)."""
+    return any(
+        InfusionEvent.objects.filter(
+            administration__units__gtin=unit.payload.gtin,
+            administration__units__serial=unit.payload.serial,
+            kind=InfusionEventKind.STARTED,
+        ).exists()
+        for unit in units
+        if unit.payload.serial
+    )
 
 
 def _serial_given(units) -> bool:

@@ -4,3 +4,8 @@ from django.dispatch import Signal
 # entered in error, replacement). Receivers that write (the interop outbox) commit or roll back
 # with the record. Arguments: administration.
 administration_recorded = Signal()
+
+# Sent inside the recording transaction for every later event in the life of an infusion bag
+# (rate changed, paused, resumed, completed, stopped; the hanging itself is an administration).
+# Arguments: event.
+infusion_event_recorded = Signal()

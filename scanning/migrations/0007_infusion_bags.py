@@ -53,6 +53,8 @@ class Migration(migrations.Migration):
                 ('line', models.CharField(blank=True, max_length=20, verbose_name='line')),
                 ('volume_infused_ml', models.DecimalField(blank=True, decimal_places=1, max_digits=8, null=True, verbose_name='volume infused (mL)')),
                 ('cart', models.CharField(blank=True, max_length=60, verbose_name='cart')),
+                ('override_reason', models.CharField(blank=True, max_length=40, verbose_name='override reason')),
+                ('override_comment', models.CharField(blank=True, max_length=500, verbose_name='override comment')),
                 ('administration', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='infusion_events', to='scanning.administration')),
                 ('nurse', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],

@@ -26,6 +26,8 @@ Words and severities: catalogue.py. Tests: tests/scanning/rules/test_infusion.py
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from scanning.dosemath import format_decimal
@@ -139,12 +141,66 @@ def _active(order: OrderFacts, facts: CheckFacts) -> bool:
     )
 
 
-def volume_infused(
-    *, rate_segments: list[tuple[Decimal, float]], volume_ml: Decimal | None
-) -> Decimal:
-    """The volume a bag gave: the sum of rate × hours over its running segments, never more than
-    the bag held. Reported when the bag is completed or stopped (the nurse may say otherwise)."""
-    total = sum((rate * Decimal(str(hours)) for rate, hours in rate_segments), Decimal(0))
-    if volume_ml is not None:
-        total = min(total, volume_ml)
-    return total.quantize(Decimal("0.1"))
+@dataclass(frozen=True)
+class BagLife:
+    """Where a bag's life stands, read from its events in order."""
+
+    state: str  # RUNNING | PAUSED | ENDED
+    rate_ml_h: Decimal | None  # the running rate; None while paused or ended
+    started_at: datetime
+    ended_at: datetime | None
+    # Running stretches so far: (rate, from, until); the last one open (until None) if running.
+    segments: tuple[tuple[Decimal, datetime, datetime | None], ...]
+
+    def volume_infused(self, *, until: datetime, volume_ml: Decimal | None) -> Decimal:
+        """Rate × time over the running stretches up to `until`, never more than the bag held:
+        what completing the bag reports unless the nurse reads another figure off the pump."""
+        total = Decimal(0)
+        for rate, since, end in self.segments:
+            seconds = Decimal(((end or until) - since).total_seconds())
+            total += rate * max(seconds, Decimal(0)) / 3600
+        if volume_ml is not None:
+            total = min(total, volume_ml)
+        return total.quantize(Decimal("0.1"))
+
+    def expected_end(self, *, now: datetime, volume_ml: Decimal | None) -> datetime | None:
+        """When the bag runs dry at its present rate (None if paused, ended or of no volume)."""
+        if self.state != RUNNING or volume_ml is None or not self.rate_ml_h:
+            return None
+        left = volume_ml - self.volume_infused(until=now, volume_ml=volume_ml)
+        return now + timedelta(hours=float(left / self.rate_ml_h))
+
+
+# What each event does to the bag: (the state after it, whether it sets the rate).
+_EVENTS = {
+    "started": (RUNNING, True),
+    "rate_changed": (RUNNING, True),
+    "paused": (PAUSED, False),
+    "resumed": (RUNNING, True),
+    "completed": (ENDED, False),
+    "stopped": (ENDED, False),
+}
+
+
+def bag_life(events: list[tuple[str, datetime, Decimal | None]]) -> BagLife:
+    """The life of a bag from its events (kind, at, rate), oldest first; the first is "started".
+    A resume without a rate runs at the rate before the pause."""
+    segments: list[list] = []
+    state, rate, ended_at = RUNNING, None, None
+    for kind, at, event_rate in events:
+        if segments and segments[-1][2] is None:
+            segments[-1][2] = at
+        state, sets_rate = _EVENTS[kind]
+        if sets_rate:
+            rate = event_rate if event_rate is not None else rate
+        if state == RUNNING and rate is not None:
+            segments.append([rate, at, None])
+        if state == ENDED:
+            ended_at = at
+    return BagLife(
+        state=state,
+        rate_ml_h=rate if state == RUNNING else None,
+        started_at=events[0][1],
+        ended_at=ended_at,
+        segments=tuple(tuple(segment) for segment in segments),
+    )
