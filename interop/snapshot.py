@@ -91,6 +91,73 @@ class Withdrawal:
     recorded_at: datetime
 
 
+# The moments in the life of an infusion bag (scanning.models.InfusionEventKind).
+BAG_STARTED = "started"
+BAG_PAUSED = "paused"
+BAG_COMPLETED = "completed"
+BAG_STOPPED = "stopped"
+BAG_EVENTS = frozenset(
+    {BAG_STARTED, "rate_changed", BAG_PAUSED, "resumed", BAG_COMPLETED, BAG_STOPPED}
+)
+
+
+@dataclass(frozen=True)
+class InfusionState:
+    """Where the bag this record hung stands, as of one event in its life: each event is told as
+    its own message (MSH-10 from the event's id) about the same administration."""
+
+    event_id: uuid.UUID
+    event: str  # BAG_EVENTS
+    at: datetime
+    started_at: datetime
+    line: str
+    rate_ml_h: Decimal | None = None  # the running rate; None once paused or ended
+    ended_at: datetime | None = None
+    volume_infused_ml: Decimal | None = None  # when ended
+
+    def __post_init__(self):
+        if self.event not in BAG_EVENTS:
+            raise ValueError(f"unknown bag event {self.event!r}")
+
+    @property
+    def ended(self) -> bool:
+        return self.event in (BAG_COMPLETED, BAG_STOPPED)
+
+
+def infusion_to_json(state: InfusionState | None) -> dict | None:
+    if state is None:
+        return None
+    return {
+        "event_id": str(state.event_id),
+        "event": state.event,
+        "at": _iso(state.at),
+        "started_at": _iso(state.started_at),
+        "line": state.line,
+        "rate_ml_h": str(state.rate_ml_h) if state.rate_ml_h is not None else None,
+        "ended_at": _iso(state.ended_at),
+        "volume_infused_ml": str(state.volume_infused_ml)
+        if state.volume_infused_ml is not None
+        else None,
+    }
+
+
+def infusion_from_json(data: dict | None) -> InfusionState | None:
+    if not data:
+        return None
+    return InfusionState(
+        event_id=uuid.UUID(data["event_id"]),
+        event=data["event"],
+        at=datetime.fromisoformat(data["at"]),
+        started_at=datetime.fromisoformat(data["started_at"]),
+        line=data["line"],
+        rate_ml_h=Decimal(data["rate_ml_h"]) if data.get("rate_ml_h") is not None else None,
+        ended_at=datetime.fromisoformat(data["ended_at"]) if data.get("ended_at") else None,
+        volume_infused_ml=Decimal(data["volume_infused_ml"])
+        if data.get("volume_infused_ml") is not None
+        else None,
+    )
+
+
 @dataclass(frozen=True)
 class AdministrationSnapshot:
     id: uuid.UUID
@@ -135,6 +202,8 @@ class AdministrationSnapshot:
     corrects: AdministrationSnapshot | None = None
     replaces_id: uuid.UUID | None = None
     withdrawn_by: Withdrawal | None = None
+    # A bag hung for an infusion: the event this snapshot tells (None: a dose, as ever).
+    infusion: InfusionState | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -234,6 +303,7 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> dict:
         }
         if snapshot.withdrawn_by
         else None,
+        "infusion": infusion_to_json(snapshot.infusion),
     }
 
 
@@ -314,6 +384,7 @@ def snapshot_from_json(data: dict) -> AdministrationSnapshot:
         )
         if withdrawn
         else None,
+        infusion=infusion_from_json(data.get("infusion")),
     )
 
 
