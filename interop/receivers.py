@@ -1,4 +1,4 @@
-from scanning.signals import administration_recorded
+from scanning.signals import administration_recorded, infusion_event_recorded
 
 
 def queue_administration(sender, administration, **kwargs):
@@ -7,5 +7,12 @@ def queue_administration(sender, administration, **kwargs):
     outbox_enqueue_administration(administration=administration)
 
 
+def queue_infusion_event(sender, event, **kwargs):
+    from interop.services import outbox_enqueue_infusion_event
+
+    outbox_enqueue_infusion_event(event=event)
+
+
 def connect() -> None:
     administration_recorded.connect(queue_administration, dispatch_uid="interop.outbox")
+    infusion_event_recorded.connect(queue_infusion_event, dispatch_uid="interop.outbox.infusion")

@@ -1,6 +1,6 @@
 """Reads for interop: administration records as snapshots, in a fixed number of queries."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.conf import settings
@@ -13,6 +13,7 @@ from interop.models import Destination, OutboundMessage, OutboundState
 from interop.snapshot import (
     AdministrationSnapshot,
     Encounter,
+    InfusionState,
     Order,
     Patient,
     Staff,
@@ -25,11 +26,13 @@ from scanning.models import (
     Administration,
     AdministrationStatus,
     CorrectionReason,
+    InfusionEvent,
     NotGivenReason,
     Override,
     withdrawn_q,
 )
 from scanning.rules import OVERRIDE_REASON_LABELS
+from scanning.rules.infusion import bag_life
 from wards.models import Admission
 from wards.models import Patient as PatientRow
 
@@ -208,7 +211,33 @@ def snapshot_of_new_record(administration: Administration) -> AdministrationSnap
         )
         for row in rows
     }
-    return _snapshot(administration, facts=facts, correction=None)
+    snapshot = _snapshot(administration, facts=facts, correction=None)
+    started = (
+        InfusionEvent.objects.filter(administration=administration, kind="started").first()
+        if administration.status == AdministrationStatus.COMPLETED
+        else None
+    )
+    return replace(snapshot, infusion=infusion_state(started)) if started else snapshot
+
+
+def infusion_state(event: InfusionEvent) -> InfusionState:
+    """The bag as of `event` (its life up to and including it), for the message that tells it."""
+    events = list(
+        InfusionEvent.objects.filter(
+            administration_id=event.administration_id, chain_seq__lte=event.chain_seq
+        ).order_by("chain_seq")
+    )
+    life = bag_life([(e.kind, e.at, e.rate_ml_h) for e in events])
+    return InfusionState(
+        event_id=event.external_id,
+        event=event.kind,
+        at=event.at,
+        started_at=life.started_at,
+        line=events[0].line,
+        rate_ml_h=life.rate_ml_h,
+        ended_at=life.ended_at,
+        volume_infused_ml=event.volume_infused_ml if life.ended_at is not None else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from scanning.models import (
     InfusionEvent,
     ScanEvent,
     ScanPurpose,
+    standing_q,
 )
 from scanning.scans import ResolvedScan
 from wards.models import Admission, Allergy, Patient
@@ -165,6 +166,9 @@ def bag_of_unit(*, gtin: str | None, serial: str | None) -> Bag | None:
         return None
     unit = (
         AdministeredUnit.objects.filter(gtin=gtin, serial=serial)
+        .filter(
+            standing_q("administration__"), administration__status=AdministrationStatus.COMPLETED
+        )
         .select_related("administration__order__medication")
         .first()
     )

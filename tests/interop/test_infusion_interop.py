@@ -192,3 +192,26 @@ def test_the_rate_is_in_ucum_millilitres_per_hour():
 @pytest.mark.parametrize("snapshot", [HANG, RATE_CHANGE, COMPLETE, STOPPED])
 def test_the_outbox_snapshot_of_a_bag_record_round_trips(snapshot):
     assert snapshot_from_json(json.loads(json.dumps(snapshot_to_json(snapshot)))) == snapshot
+
+
+@pytest.mark.django_db
+def test_each_event_of_a_bag_is_queued_after_the_one_before(destination):
+    from interop.models import OutboundMessage
+    from tests.scanning.test_infusions import Bedside
+
+    bedside = Bedside()
+    assert bedside.hang().status_code == 201
+    assert bedside.act("pause").status_code == 201
+    assert bedside.act("complete", volume_infused_ml="300").status_code == 201
+
+    messages = list(OutboundMessage.objects.filter(destination=destination).order_by("pk"))
+
+    assert len(messages) == 3
+    assert len({m.message_id for m in messages}) == 3
+    assert [m.depends_on_id for m in messages] == [None, messages[0].pk, messages[1].pk]
+    states = [snapshot_from_json(m.snapshot).infusion for m in messages]
+    assert [s.event for s in states] == ["started", "paused", "completed"]
+    assert states[2].volume_infused_ml == Decimal("300.0")
+    final = snapshot_from_json(messages[2].snapshot)
+    assert segments(ras_o17(final, HL7_CONFIG))["RXA"][20] == "CP"
+    assert medication_administration(final, CONFIG, R5)["status"] == "completed"
