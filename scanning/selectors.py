@@ -78,6 +78,7 @@ class Bag:
     administration: Administration
     life: rules.infusion.BagLife
     line: str
+    events: tuple[InfusionEvent, ...] = ()
 
     def facts(self) -> rules.BagFacts:
         return rules.BagFacts(
@@ -124,14 +125,17 @@ def bag_volume_ml(administration: Administration) -> Decimal | None:
     return Decimal(volume) if volume is not None else None
 
 
-def bags_read(administrations) -> list[Bag]:
-    """Each administration with its bag's life, read from its events in one query."""
+def bags_read(administrations, *, events=None) -> list[Bag]:
+    """Each administration with its bag's life, read from its events in one query (`events`, a
+    queryset of them, when the caller has a cheaper or fixed-cost one)."""
     administrations = list(administrations)
-    events: dict[int, list[InfusionEvent]] = {a.pk: [] for a in administrations}
-    for event in InfusionEvent.objects.filter(administration__in=administrations).order_by(
-        "administration_id", "chain_seq", "pk"
-    ):
-        events[event.administration_id].append(event)
+    if events is None:
+        events = InfusionEvent.objects.filter(administration__in=administrations)
+    by_bag: dict[int, list[InfusionEvent]] = {a.pk: [] for a in administrations}
+    for event in events.order_by("administration_id", "chain_seq", "pk"):
+        if event.administration_id in by_bag:
+            by_bag[event.administration_id].append(event)
+    events = by_bag
     bags = []
     for administration in administrations:
         rows = events[administration.pk]
@@ -142,6 +146,7 @@ def bags_read(administrations) -> list[Bag]:
                 administration=administration,
                 life=rules.infusion.bag_life([(e.kind, e.at, e.rate_ml_h) for e in rows]),
                 line=rows[0].line,
+                events=tuple(rows),
             )
         )
     return bags

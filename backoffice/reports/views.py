@@ -158,6 +158,7 @@ DASHBOARD_TILES = (
     ),
     Tile("without-band", gettext_lazy("Patients without an active wristband"), "bad"),
     Tile("unrecorded", gettext_lazy("Scanned but not recorded"), "bad"),
+    Tile("infusions-ending", gettext_lazy("Due to end or overdue for a bag change"), "warn"),
 )
 
 STATE_LABELS = {
@@ -170,6 +171,8 @@ STATE_LABELS = {
     "band_typed": gettext_lazy("Wristband typed, not scanned"),
     "no_band": gettext_lazy("No active wristband"),
     "unrecorded": gettext_lazy("Scanned, not recorded"),
+    "bag_ending": gettext_lazy("Ending soon"),
+    "bag_overdue": gettext_lazy("Overdue"),
 }
 
 
@@ -184,6 +187,8 @@ def _state_text(row: DashboardRow) -> str:
             "time": row.detail,
             "nurse": row.by,
         }
+    if row.state in ("bag_ending", "bag_overdue") and row.detail:
+        return _("%(state)s (line %(line)s)") % {"state": label, "line": row.detail}
     if row.state == "override" and row.detail:
         code, _sep, reason = row.detail.partition(":")
         return f"{finding_label(code)}: {override_reason_label(reason)}"
