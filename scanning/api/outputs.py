@@ -50,6 +50,12 @@ class CheckedPatientSerializer(PatientSerializer):
     transfer = TransferSerializer(allow_null=True)
 
 
+class CheckedInfusionSerializer(serializers.Serializer):
+    rate_ml_h = serializers.DecimalField(max_digits=8, decimal_places=1)
+    volume_ml = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    additives = serializers.CharField()
+
+
 class CheckedOrderSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     medication = serializers.CharField()
@@ -58,6 +64,9 @@ class CheckedOrderSerializer(serializers.Serializer):
     route_name = serializers.CharField(help_text="the route in words, in the request's language")
     status = serializers.CharField()
     prn = serializers.BooleanField()
+    infusion = CheckedInfusionSerializer(
+        allow_null=True, help_text="an infusion order: hang the bag (infusions/hang/)"
+    )
 
 
 class CheckedScheduledDoseSerializer(serializers.Serializer):

@@ -155,19 +155,24 @@ class BagLife:
     def volume_infused(self, *, until: datetime, volume_ml: Decimal | None) -> Decimal:
         """Rate × time over the running stretches up to `until`, never more than the bag held:
         what completing the bag reports unless the nurse reads another figure off the pump."""
+        total = self._infused(until)
+        if volume_ml is not None:
+            total = min(total, volume_ml)
+        return total.quantize(Decimal("0.1"))
+
+    def _infused(self, until: datetime) -> Decimal:
         total = Decimal(0)
         for rate, since, end in self.segments:
             seconds = Decimal(((end or until) - since).total_seconds())
             total += rate * max(seconds, Decimal(0)) / 3600
-        if volume_ml is not None:
-            total = min(total, volume_ml)
-        return total.quantize(Decimal("0.1"))
+        return total
 
     def expected_end(self, *, now: datetime, volume_ml: Decimal | None) -> datetime | None:
         """When the bag runs dry at its present rate (None if paused, ended or of no volume)."""
         if self.state != RUNNING or volume_ml is None or not self.rate_ml_h:
             return None
-        left = volume_ml - self.volume_infused(until=now, volume_ml=volume_ml)
+        # Past the end, `left` is negative: the end is in the past (overdue for a change).
+        left = volume_ml - self._infused(now)
         return now + timedelta(hours=float(left / self.rate_ml_h))
 
 
