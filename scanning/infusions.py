@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from hospital.exceptions import ApplicationError
 from scanning import rules
@@ -154,7 +154,9 @@ def infusion_event_record(
         infusion=InfusionAction(action=action, rate_ml_h=rate),
     )
     result = rules.check_administration(context.facts)
-    findings = [finding_as_dict(finding, "en") for finding in result.findings]
+    # In the nurse's language: the cart shows these findings as they come.
+    language = "en" if (translation.get_language() or "vi").startswith("en") else "vi"
+    findings = [finding_as_dict(finding, language) for finding in result.findings]
     if "INFUSION_BAG_ENDED" in result.codes():
         raise InfusionBagEndedError(
             "This bag was already taken down: nothing more is recorded on it.",

@@ -372,6 +372,12 @@ def check_context_build(
     used_serials, recalled = _used_serials_and_recalled_lots(scanned_units, packages)
 
     witness = staff_get_by_badge(scan=witness_scan) if witness_scan is not None else None
+    if (
+        infusion is not None
+        and infusion.action == rules.infusion.PREVIEW
+        and not any(order.is_infusion for order in orders.values())
+    ):
+        infusion = None  # a check with no infusion order in sight reads no bags
     infusion_facts, bag = _infusion_facts(infusion, patient, scanned_units)
     facts = rules.CheckFacts(
         now=now,
@@ -444,7 +450,7 @@ def _infusion_facts(
     if infusion is None:
         return None, None
     bag = None
-    if infusion.action != rules.infusion.HANG and units:
+    if infusion.action not in (rules.infusion.HANG, rules.infusion.PREVIEW) and units:
         bag = bag_of_unit(gtin=units[0].gtin, serial=units[0].serial)
     infusing = bags_infusing(patient_id=patient.pk) if patient is not None else []
     facts = rules.InfusionFacts(

@@ -346,6 +346,8 @@ def administration_check(*, performer, request: CheckRequest) -> CheckOutcome:
         witness_scan=witness,
         witness_verified_id=request.witness_verified_id,
         requested_order_id=request.order_id,
+        # A bag about to be hung: the cart sees a bag of the order still running before it records.
+        infusion=InfusionAction(action=rules.infusion.PREVIEW),
     )
     result = rules.check_administration(context.facts)
     refusal = _break_glass(

@@ -99,7 +99,10 @@ __all__ = [
 
 def check_administration(facts: CheckFacts) -> CheckResult:
     """The findings and verdict for what the cart scanned. Never raises for well-typed facts."""
-    if facts.infusion is not None and facts.infusion.action != infusion.HANG:
+    if facts.infusion is not None and facts.infusion.action not in (
+        infusion.HANG,
+        infusion.PREVIEW,
+    ):
         return _check_bag_event(facts)
     out = Findings()
     identity.check_performer(facts, out)

@@ -12,6 +12,8 @@ Decisions DESIGN.md leaves open, each pinned by a test in tests/scanning/rules/t
   order's bags as it allows (`max_concurrent_bags`, default 1) have been hung and not ended is a
   STOP. A paused bag still counts: it is still on the line. Another order's bag on the same line
   does not count (a piggyback of another drug is its own order).
+- The cart's check before a hang (PREVIEW) does not know the line yet: a running bag of the
+  order on any line counts, and only infusion orders are looked at.
 - The rate: equal to the ordered rate (or the order's volume over its duration) is silent; any
   other rate is INFUSION_RATE_OUTSIDE_ORDER (WARN); above `factor` × ordered or below ordered /
   `factor` it is INFUSION_RATE_FAR_OUTSIDE_ORDER (STOP). Exactly the factor is still a WARN. An
@@ -36,6 +38,9 @@ from scanning.rules.core import Findings, clock
 from scanning.rules.facts import CheckFacts, InfusionFacts, OrderFacts, ScannedUnit
 
 HANG = "hang"
+# The cart's check before a hang: the line is not chosen yet, so a bag of the order running on
+# any line counts; an order that is no infusion is not this area's.
+PREVIEW = "preview"
 RATE_CHANGE = "rate_change"
 PAUSE = "pause"
 RESUME = "resume"
@@ -53,18 +58,25 @@ def check_hang(
 ) -> None:
     """A new bag for `order` (chosen and usable): its serial, the line, the rate."""
     infusion = facts.infusion
+    if infusion.action == PREVIEW and order.infusion_rate_ml_h is None:
+        return
     unserialised = [index for index, unit in units if not unit.serial]
     if unserialised:
         out.add(FindingCode.INFUSION_BAG_NOT_SERIALISED, units=unserialised)
     on_line = [
         bag
         for bag in infusion.infusing
-        if bag.order_id == order.id and bag.line == infusion.line and bag.state != ENDED
+        if bag.order_id == order.id
+        and (bag.line == infusion.line or infusion.action == PREVIEW)
+        and bag.state != ENDED
     ]
     if len(on_line) >= order.max_concurrent_bags:
         out.add(
             FindingCode.INFUSION_ALREADY_RUNNING,
-            {"running": len(on_line), "line": infusion.line},
+            {
+                "running": len(on_line),
+                "line": infusion.line or ", ".join(sorted({bag.line for bag in on_line})),
+            },
             order_id=order.id,
             line=infusion.line,
             running=[bag.administration_id for bag in on_line],

@@ -327,3 +327,19 @@ def test_rate_messages_speak_mL_per_hour_in_both_languages():
     warn = finding(result, "INFUSION_RATE_OUTSIDE_ORDER")
     assert warn.message_vi == "Tốc độ truyền 150 mL/giờ khác tốc độ chỉ định 125 mL/giờ."
     assert warn.message_en == "A rate of 150 mL/h differs from the ordered 125 mL/h."
+
+
+def test_the_carts_check_counts_a_running_bag_on_any_line():
+    preview = infusion("preview", None, line="", infusing=(running_on(line="2"),))
+
+    result = check(hang(infusion=preview))
+
+    assert finding(result, "INFUSION_ALREADY_RUNNING").message_en.startswith(
+        "1 bag(s) of this order are already running on line 2."
+    )
+
+
+def test_the_carts_check_leaves_other_orders_alone():
+    tablet = good(infusion=infusion("preview", None, line=""))
+
+    assert check(tablet).verdict == "go"
