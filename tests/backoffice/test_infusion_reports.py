@@ -78,3 +78,20 @@ def test_the_iv_bag_report_page_csv_and_chart(client, django_user_model):
 
     assert page.status_code == csv.status_code == chart.status_code == 200
     assert "Natri clorid 0,9% 1000 mL" in csv.content.decode("utf-8-sig")
+
+
+def test_the_pharmacists_review_shows_the_infusion(client):
+    from django.urls import reverse
+
+    from tests.factories import PharmacistFactory
+
+    bedside = Bedside()
+    client.force_login(PharmacistFactory(is_staff=True))
+
+    page = client.get(reverse("pharmacy:verification-review", args=[bedside.order.external_id]))
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'id="order-infusion"' in text
+    assert "1000 mL · 125 mL/h" in text
+    assert "KCl 20 mmol" in text
