@@ -215,3 +215,24 @@ def test_each_event_of_a_bag_is_queued_after_the_one_before(destination):
     final = snapshot_from_json(messages[2].snapshot)
     assert segments(ras_o17(final, HL7_CONFIG))["RXA"][20] == "CP"
     assert medication_administration(final, CONFIG, R5)["status"] == "completed"
+
+
+@pytest.mark.django_db
+def test_a_bag_read_back_for_fhir_tells_where_its_life_stands():
+    from interop.selectors import administration_snapshot
+    from scanning.models import Administration
+    from tests.scanning.test_infusions import Bedside
+
+    bedside = Bedside()
+    bedside.hang()
+    bag = Administration.objects.get(order=bedside.order)
+
+    running = medication_administration(administration_snapshot(bag.pk), CONFIG, R5)
+    bedside.act("stop", volume_infused_ml="250")
+    stopped = medication_administration(administration_snapshot(bag.pk), CONFIG, R5)
+
+    assert running["status"] == "in-progress"
+    assert running["dosage"]["rateQuantity"]["value"] == 125
+    assert stopped["status"] == "stopped"
+    assert "end" in stopped["occurencePeriod"]
+    assert stopped["dosage"]["dose"]["value"] == 250
