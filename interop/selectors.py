@@ -9,6 +9,7 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySe
 from django.db.models.functions import Coalesce
 from django.utils import translation
 
+from interop.fhir import BAG_STATUS
 from interop.models import Destination, OutboundMessage, OutboundState
 from interop.snapshot import (
     AdministrationSnapshot,
@@ -104,8 +105,23 @@ def administrations_with_fhir_status(codes: frozenset[str]) -> Q:
     record reads as entered-in-error, whatever it was."""
     withdrawn = withdrawn_q()
     condition = Q(pk__in=[])
+    given = Q(status=AdministrationStatus.COMPLETED) & ~withdrawn
+    # A hung bag reads as its latest event says (interop.fhir.BAG_STATUS).
+    latest = InfusionEvent.objects.filter(
+        pk=Subquery(
+            InfusionEvent.objects.filter(administration=OuterRef("administration"))
+            .order_by("-chain_seq")
+            .values("pk")[:1]
+        )
+    )
+    bags = InfusionEvent.objects.values("administration_id")
+    for code in sorted(codes & set(BAG_STATUS.values()) - {"completed"}):
+        kinds = [kind for kind, status in BAG_STATUS.items() if status == code]
+        condition |= given & Q(pk__in=latest.filter(kind__in=kinds).values("administration_id"))
     if "completed" in codes:
-        condition |= Q(status=AdministrationStatus.COMPLETED) & ~withdrawn
+        condition |= given & ~Q(pk__in=bags) | given & Q(
+            pk__in=latest.filter(kind="completed").values("administration_id")
+        )
     if "not-done" in codes:
         condition |= Q(status=AdministrationStatus.NOT_DONE) & ~withdrawn
     if "entered-in-error" in codes:

@@ -236,3 +236,22 @@ def test_a_bag_read_back_for_fhir_tells_where_its_life_stands():
     assert stopped["status"] == "stopped"
     assert "end" in stopped["occurencePeriod"]
     assert stopped["dosage"]["dose"]["value"] == 250
+
+
+@pytest.mark.django_db
+def test_a_fhir_search_by_status_finds_a_bag_by_where_its_life_stands():
+    from interop.selectors import administration_snapshots_search
+    from tests.scanning.test_infusions import Bedside
+
+    bedside = Bedside()
+    bedside.hang()
+    patient = bedside.band.patient.pk
+
+    def found(*codes):
+        return administration_snapshots_search(patient_id=patient, statuses=frozenset(codes))[0]
+
+    assert (found("in-progress"), found("completed"), found("on-hold")) == (1, 0, 0)
+    bedside.act("pause")
+    assert (found("in-progress"), found("on-hold")) == (0, 1)
+    bedside.act("complete")
+    assert (found("completed"), found("on-hold"), found("stopped")) == (1, 0, 0)
