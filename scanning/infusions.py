@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from hospital.exceptions import ApplicationError
+from hospital.models import AccessReason
 from scanning import rules
 from scanning.chains import infusion_event_append
 from scanning.models import InfusionEvent, InfusionEventKind
@@ -35,6 +36,7 @@ from scanning.services import (
     OverrideInput,
     PerformerNotAllowedError,
     RecordOutcome,
+    _break_glass,
     _lock_patient_and_orders,
     _missing_overrides,
     administration_record,
@@ -100,9 +102,11 @@ def infusion_hang(
 
 @dataclass
 class BagEventOutcome:
-    event: InfusionEvent
-    bag: Bag  # the bag after the event
-    result: rules.CheckResult
+    event: InfusionEvent | None
+    bag: Bag | None  # the bag after the event
+    result: rules.CheckResult | None
+    # A break-the-glass refused: the caller commits its security event and answers with it.
+    refusal: ApplicationError | None = None
 
 
 def infusion_event_record(
@@ -153,6 +157,16 @@ def infusion_event_record(
         requested_order_id=request.order_id,
         infusion=InfusionAction(action=action, rate_ml_h=rate),
     )
+    # Another ward's patient: logged as for a dose (a typed band or too many patients refused).
+    refused = _break_glass(
+        context,
+        performer=performer,
+        patient_scan=patient_scan,
+        reason=AccessReason.ADMINISTRATION,
+        cart=request.cart,
+    )
+    if refused is not None:
+        return BagEventOutcome(event=None, bag=None, result=None, refusal=refused)
     result = rules.check_administration(context.facts)
     # In the nurse's language: the cart shows these findings as they come.
     language = "en" if (translation.get_language() or "vi").startswith("en") else "vi"

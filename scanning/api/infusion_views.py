@@ -102,6 +102,9 @@ class InfusionEventApi(APIView):
             if override
             else None,
         )
+        if outcome.refusal is not None:  # committed with its security event; shows nobody
+            refused = outcome.refusal
+            return refused.status, error_body(refused.code, refused.message, refused.details)
         return 201, {
             "event": o.InfusionEventOutputSerializer(outcome.event).data,
             "bag": _bag_body(outcome.bag),

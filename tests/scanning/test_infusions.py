@@ -112,7 +112,7 @@ class Bedside:
     def act(self, action, serial="BAG1", *, key=None, client=None, **extra):
         headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
         body = {"patient": self.band_scan(), "bag": self.bag_scan(serial), "action": action}
-        body.update(extra)
+        body.update(extra)  # a test may send another patient scan (typed, another band)
         return (client or self.client()).post(
             "/api/v1/infusions/events/", body, format="json", **headers
         )
@@ -315,6 +315,22 @@ class TestBagLife:
         response = bedside.act("pause", client=bedside.client(PharmacistFactory()))
 
         assert response.status_code == 403
+
+    def test_a_nurse_of_another_ward_acting_on_a_bag_is_logged_as_break_the_glass(self):
+        from hospital.models import AccessLog
+
+        bedside = Bedside()
+        bedside.hang()
+        elsewhere = NurseFactory()
+        WardFactory().staff.add(elsewhere)
+        client = bedside.client(elsewhere)  # her cart session names this ward, not hers
+
+        typed = bedside.act("pause", client=client, patient={**bedside.band_scan(), "keyed": True})
+        scanned = bedside.act("pause", client=client)
+
+        assert typed.status_code == 403, typed.json()
+        assert scanned.status_code == 201, scanned.json()
+        assert AccessLog.objects.filter(user=elsewhere).count() == 1
 
     def test_events_are_hash_chained_per_bag(self):
         bedside = Bedside()
