@@ -214,6 +214,7 @@ def infusion_strings() -> dict[str, str]:
     """Hanging a bag, the bags infusing now and the changes to them."""
     return {
         "infusion_order": _("Infusion: {rate} mL/h ordered, bag {volume} mL, added: {additives}."),
+        "hang_bag": _("Hang the bag and start"),
         "bag_hung": _("Bag hung: {drug} at {rate} mL/h on line {line}."),
         "bag_line": _(
             "{drug} · line {line} · {state} · {rate} mL/h · running {elapsed} · ends {end}"

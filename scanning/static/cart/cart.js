@@ -591,9 +591,11 @@
   }
 
   let infusionShownFor = null;
+  const recordLabel = $("record").textContent;
   function showInfusion(check) {
     const infusion = check.order && check.order.infusion;
     $("infusion").hidden = !infusion;
+    $("record").textContent = infusion ? `✔ ${T.hang_bag}` : recordLabel;
     if (!infusion) { infusionShownFor = null; return; }
     $("infusion-order").textContent = format(T.infusion_order, {
       rate: trimNumber(infusion.rate_ml_h), volume: infusion.volume_ml ? trimNumber(infusion.volume_ml) : "–",
