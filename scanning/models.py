@@ -353,15 +353,6 @@ class InfusionEventKind(models.TextChoices):
     STOPPED = "stopped", _("stopped")
 
 
-INFUSION_END_KINDS = (InfusionEventKind.COMPLETED, InfusionEventKind.STOPPED)
-INFUSION_RATE_KINDS = (InfusionEventKind.STARTED, InfusionEventKind.RATE_CHANGED)
-
-
-class InfusionEventQuerySet(models.QuerySet):
-    def ended(self):
-        return self.filter(kind__in=INFUSION_END_KINDS)
-
-
 class InfusionEvent(ChainedRecord, BaseModel):
     """One moment in the life of a bag (or syringe) hung for an infusion order: started (written
     with the bag's administration), rate changed, paused, resumed, completed or stopped. Each is a
@@ -390,8 +381,6 @@ class InfusionEvent(ChainedRecord, BaseModel):
     # A rate outside the order (INFUSION_RATE_OUTSIDE_ORDER, a WARN) is set only with a reason.
     override_reason = models.CharField(_("override reason"), max_length=40, blank=True)
     override_comment = models.CharField(_("override comment"), max_length=500, blank=True)
-
-    objects = InfusionEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["administration_id", "chain_seq"]

@@ -144,7 +144,7 @@ class InfusionFacts:
     """What the nurse does with a bag: hang it (the scanned unit is the new bag), or act on a bag
     already hung (the scanned unit finds it: `bag`)."""
 
-    action: str  # "hang" | "rate_change" | "pause" | "resume" | "stop" | "complete"
+    action: str  # scanning.rules.infusion.ACTIONS: "preview" is the cart's check before a hang
     rate_ml_h: Decimal | None  # the rate she sets (hang, rate change, resume)
     line: str
     # Beyond this many times the ordered rate (or below it divided by this), a rate is a STOP.

@@ -46,7 +46,7 @@ PAUSE = "pause"
 RESUME = "resume"
 STOP = "stop"
 COMPLETE = "complete"
-ACTIONS = (HANG, RATE_CHANGE, PAUSE, RESUME, STOP, COMPLETE)
+ACTIONS = (HANG, PREVIEW, RATE_CHANGE, PAUSE, RESUME, STOP, COMPLETE)
 # The actions that set the bag running at a rate, and so are checked against the order.
 RUNNING_ACTIONS = (HANG, RATE_CHANGE, RESUME)
 
