@@ -103,7 +103,7 @@ def check_administration(facts: CheckFacts) -> CheckResult:
         infusion.HANG,
         infusion.PREVIEW,
     ):
-        return _check_bag_event(facts)
+        return _check_bag_event(facts, facts.infusion)
     out = Findings()
     identity.check_performer(facts, out)
     entry.check_slots(facts, out)
@@ -131,20 +131,20 @@ def check_administration(facts: CheckFacts) -> CheckResult:
                 elif choice.usable:
                     scheduled = timing.check_schedule(facts, chosen, scanned, facts.admission, out)
                 if choice.usable and facts.infusion is not None:
-                    infusion.check_hang(facts, chosen, known, out)
+                    infusion.check_hang(facts.infusion, chosen, known, out)
         witness.check_witness(facts, scanned, chosen, out)
     entry.check_keyed(facts, out)
     return out.result(chosen, scheduled, summary)
 
 
-def _check_bag_event(facts: CheckFacts) -> CheckResult:
+def _check_bag_event(facts: CheckFacts, bag_action: InfusionFacts) -> CheckResult:
     """A rate change, pause, resume or take-down of a hung bag: who scans, the patient, and the
     bag's own rules. The product, order and dose were checked when the bag was hung."""
     out = Findings()
     identity.check_performer(facts, out)
     entry.check_slots(facts, out)
     _identified, in_care = identity.check_patient(facts, out)
-    chosen = infusion.check_bag_event(facts, out) if in_care else None
+    chosen = infusion.check_bag_event(facts, bag_action, out) if in_care else None
     entry.check_keyed(facts, out)
     return out.result(chosen, None, None)
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from scanning.dosemath import format_decimal
 from scanning.rules.codes import FindingCode
@@ -54,10 +55,12 @@ RUNNING, PAUSED, ENDED = "running", "paused", "ended"
 
 
 def check_hang(
-    facts: CheckFacts, order: OrderFacts, units: list[tuple[int, ScannedUnit]], out: Findings
+    infusion: InfusionFacts,
+    order: OrderFacts,
+    units: list[tuple[int, ScannedUnit]],
+    out: Findings,
 ) -> None:
     """A new bag for `order` (chosen and usable): its serial, the line, the rate."""
-    infusion = facts.infusion
     if infusion.action == PREVIEW and order.infusion_rate_ml_h is None:
         return
     unserialised = [index for index, unit in units if not unit.serial]
@@ -85,15 +88,14 @@ def check_hang(
     check_rate(infusion, order, out)
 
 
-def check_bag_event(facts: CheckFacts, out: Findings) -> OrderFacts | None:
+def check_bag_event(facts: CheckFacts, infusion: InfusionFacts, out: Findings) -> OrderFacts | None:
     """An action on a hung bag, for an identified patient in care: the bag's patient, order and
     state. Returns the bag's order when the bag is this patient's."""
-    infusion = facts.infusion
     bag = infusion.bag
     if bag is None:
         out.add(FindingCode.INFUSION_BAG_NOT_HUNG, action=infusion.action)
         return None
-    if bag.patient_id != facts.patient.id:
+    if facts.patient is None or bag.patient_id != facts.patient.id:
         out.add(FindingCode.INFUSION_BAG_OTHER_PATIENT, administration_id=bag.administration_id)
         return None
     order = next((o for o in facts.orders if o.id == bag.order_id), None)
@@ -202,7 +204,7 @@ _EVENTS = {
 def bag_life(events: list[tuple[str, datetime, Decimal | None]]) -> BagLife:
     """The life of a bag from its events (kind, at, rate), oldest first; the first is "started".
     A resume without a rate runs at the rate before the pause."""
-    segments: list[list] = []
+    segments: list[list[Any]] = []
     state, rate, ended_at = RUNNING, None, None
     for kind, at, event_rate in events:
         if segments and segments[-1][2] is None:
