@@ -356,7 +356,10 @@ class LabelKind:
 
     name: str
     fixture_prefix: str
-    sources: int
+    # The clean fixtures it is made from, named: the set must stay byte-identical when the demo
+    # hospital gains patients or products (they were first chosen spread evenly over the sorted
+    # fixtures of the kind, so that lots and GTINs vary).
+    sources: tuple[str, ...]
     # The part of the label a nurse points the camera at (left, top, right, bottom, fractions).
     aim: tuple[float, float, float, float]
     # What it is wrapped round: the axis (fraction of the aimed width) and the radius (of the
@@ -397,7 +400,13 @@ KINDS = (
     LabelKind(
         "wristband",
         "wristband-",
-        sources=5,
+        sources=(
+            "wristband-BN2026000101.png",
+            "wristband-BN2026000104.png",
+            "wristband-BN2026000108.png",
+            "wristband-BN2026000111.png",
+            "wristband-BN2026000115.png",
+        ),
         aim=(0.339, 0.0, 0.803, 1.0),
         curve_axis=(0.45, 0.85),
         curve_radius=(0.25, 0.45),
@@ -408,7 +417,12 @@ KINDS = (
     LabelKind(
         "badge",
         "badge-",
-        sources=4,
+        sources=(
+            "badge-dieuduong.binh.png",
+            "badge-dieuduong.hoa.png",
+            "badge-dieuduong.lan.png",
+            "badge-dieuduong.mai.png",
+        ),
         aim=(0.0, 0.0, 1.0, 1.0),
         curve_axis=(0.4, 0.6),
         curve_radius=(0.5, 0.9),
@@ -420,7 +434,13 @@ KINDS = (
     LabelKind(
         "unit-dose",
         "unit-dose-",
-        sources=5,
+        sources=(
+            "unit-dose-08936012345001-PCM2409XS001.png",
+            "unit-dose-08936012345049-MET2610S001.png",
+            "unit-dose-08936012345117-SAL2612S001.png",
+            "unit-dose-09520003000018-UD-PCM-01S004.png",
+            "unit-dose-09520003000070-HEP2608S003.png",
+        ),
         aim=(0.0, 0.0, 1.0, 1.0),
         curve_axis=(0.18, 0.28),
         curve_radius=(0.22, 0.32),
@@ -431,7 +451,12 @@ KINDS = (
     LabelKind(
         "ean13",
         "ean13-",
-        sources=4,
+        sources=(
+            "ean13-8936012345001.png",
+            "ean13-8936012345049.png",
+            "ean13-8936012345094.png",
+            "ean13-8936012345131.png",
+        ),
         aim=(0.0, 0.0, 1.0, 1.0),
         curve_axis=(0.4, 0.6),
         curve_radius=(0.5, 1.0),
@@ -444,7 +469,13 @@ KINDS = (
     LabelKind(
         "gs1-128",
         "wristband-",
-        sources=5,
+        sources=(
+            "wristband-BN2026000101.png",
+            "wristband-BN2026000104.png",
+            "wristband-BN2026000108.png",
+            "wristband-BN2026000111.png",
+            "wristband-BN2026000115.png",
+        ),
         aim=(0.349, 0.0, 0.690, 1.0),
         curve_axis=(0.4, 0.6),
         curve_radius=(0.45, 0.75),
@@ -457,7 +488,12 @@ KINDS = (
     LabelKind(
         "code128",
         "wristband-",
-        sources=4,
+        sources=(
+            "wristband-BN2026000101.png",
+            "wristband-BN2026000105.png",
+            "wristband-BN2026000110.png",
+            "wristband-BN2026000114.png",
+        ),
         aim=(0.0, 0.0, 1.0, 1.0),
         curve_axis=(0.4, 0.6),
         curve_radius=(0.6, 1.0),
@@ -599,14 +635,11 @@ def capture(image: Image.Image, *, scale: float) -> Image.Image:
 
 
 def pick_sources(index: dict[str, dict], kind: LabelKind) -> list[str]:
-    """``kind.sources`` PNG fixtures spread evenly over the sorted list, so lots and GTINs vary."""
-    names = sorted(
-        name for name in index if name.startswith(kind.fixture_prefix) and name.endswith(".png")
-    )
-    if len(names) <= kind.sources:
-        return names
-    stride = len(names) / kind.sources
-    return [names[int(i * stride)] for i in range(kind.sources)]
+    """The kind's clean fixtures, each of which must be in ``index``."""
+    missing = [name for name in kind.sources if name not in index]
+    if missing:
+        raise KeyError(f"clean fixtures missing for {kind.name}: {missing}")
+    return list(kind.sources)
 
 
 def file_rng(seed: int, file_name: str) -> random.Random:

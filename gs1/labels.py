@@ -515,6 +515,9 @@ def unit_dose_label(
     ``lot`` and ``expiry`` are printed as text and must be the ones in ``element_string``.
     """
     payload = _scan(element_string, "medication").payload
+    # _scan checked the kind, and a "medication" scan always carries a MedicationPayload.
+    if not isinstance(payload, gs1.MedicationPayload):
+        raise ValueError(f"not a medication code: {element_string!r}")
     if (payload.lot, payload.expiry) != (lot or None, expiry):
         raise ValueError(
             f"the text says lot {lot!r}, expiry {expiry}; the code says lot {payload.lot!r}, "

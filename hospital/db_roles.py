@@ -22,6 +22,8 @@ LEDGER_TABLES = (
     "scanning_override",
     "scanning_scanevent",
     "scanning_infusionevent",
+    "scanning_removal",
+    "scanning_waste",
     "hospital_accesslog",
 )
 # Written only by migrations.

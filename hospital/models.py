@@ -102,60 +102,6 @@ class User(AbstractUser):
         return self.is_active and bool(self.roles & ADMINISTERING_ROLES)
 
 
-class AccessReason(models.TextChoices):
-    """What opened a patient outside the staff member's wards (see scanning/access.py)."""
-
-    WRISTBAND_CHECK = "wristband_check", _("wristband scanned: check")
-    ADMINISTRATION = "administration", _("wristband scanned: recording a dose")
-    NOT_GIVEN = "not_given", _("wristband scanned: documenting a dose not given")
-
-
-class AccessLog(BaseModel):
-    """Break-the-glass: a nurse scanned the wristband of a patient on a ward she is not assigned
-    to. The scan is the justification (she stands at the bed); the row opens that patient's record
-    to her for `BREAK_GLASS_ACCESS_HOURS`. Append-only: nobody edits or deletes these rows (on
-    PostgreSQL a trigger refuses it, see migration 0002)."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
-    # Strings, not imports: `hospital` sits below `wards` and never imports it.
-    patient = models.ForeignKey(
-        "wards.Patient", on_delete=models.PROTECT, related_name="+", verbose_name=_("patient")
-    )
-    ward = models.ForeignKey(
-        "wards.Ward",
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("patient's ward"),
-    )
-    reason = models.CharField(_("reason"), max_length=20, choices=AccessReason.choices)
-    cart = models.CharField(_("cart"), max_length=60, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("break-the-glass access")
-        verbose_name_plural = _("break-the-glass accesses")
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(reason__in=AccessReason.values),
-                name="%(app_label)s_%(class)s_reason_valid",
-            ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["user", "patient", "created_at"],
-                name="hospital_accesslog_open_idx",
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.user} → {self.patient} ({self.created_at:%Y-%m-%d %H:%M})"
-
-
 class ThrottleScope(models.TextChoices):
     """What a login throttle row counts (hospital/throttle.py)."""
 

@@ -34,7 +34,8 @@ INBOUND = [
 VIEW_RECORDS = [
     "scanning.view_administration",
     "scanning.view_scanevent",
-    "hospital.view_accesslog",
+    "scanning.view_accesslog",
+    "scanning.view_waste",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

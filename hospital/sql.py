@@ -6,6 +6,8 @@ converters, so a datetime, decimal, boolean or UUID reads the same as from a que
 PostgreSQL and on SQLite; every concrete field is selected, so no deferred field can turn into a
 hidden query later."""
 
+from datetime import datetime
+
 from django.db import connection, models
 
 
@@ -18,8 +20,20 @@ def table(model: type[models.Model]) -> str:
 
 
 def fetchall(sql: str, params) -> list[tuple]:
+    """The rows of one statement. A datetime parameter goes in as a queryset's would: SQLite stores
+    a datetime as naive UTC text, "2026-11-24 01:00:00", and the driver's own adapter would send
+    "2026-11-24 01:00:00+00:00", which as text sorts after it, so a row at exactly that moment
+    would fail `>=` and pass `>` (found by tests/scanning/test_facts_twins.py)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(
+            sql,
+            [
+                connection.ops.adapt_datetimefield_value(value)
+                if isinstance(value, datetime)
+                else value
+                for value in params
+            ],
+        )
         return cursor.fetchall()
 
 

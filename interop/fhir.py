@@ -17,7 +17,8 @@ Mapping of one administration record to MedicationAdministration:
     request               MedicationRequest/<order id> (with the HIS's placer order number)
     reason                the PRN indication of an as-needed order (R4/R4B: reasonCode)
     isSubPotent           a partial dose, subPotentReason why (R4/R4B: R5 cross-version extensions)
-    dosage                route (HL7 table 0162), site (text), dose (UCUM); no dosage at all for a
+    dosage                route (HL7 table 0162), site (SNOMED CT and HL7 table 0163 when coded, with
+                          the Vietnamese name as text; old free text as text), dose (UCUM); no dosage at all for a
                           dose not given (invariant mad-1: a dosage needs a dose or a rate)
     extension             one administered-unit extension per unit (GTIN, lot, expiry, serial,
                           scanned or keyed); links to the record replaced / corrected / withdrawn by
@@ -30,6 +31,8 @@ tests, against an R4 validator that evaluates every invariant (@medplum/core).
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -48,8 +51,21 @@ from interop.snapshot import (
     InfusionState,
     Order,
     Patient,
+    RemovalNote,
     Staff,
+    Unit,
+    WasteSnapshot,
 )
+from pharmacy.body_sites import SNOMED_SYSTEM, site_get
+
+# What we give fhir.resources to check: JSON-shaped, with exact Decimal quantities.
+type FhirValue = (
+    str | int | float | bool | Decimal | Sequence[FhirValue] | Mapping[str, FhirValue] | None
+)
+type FhirData = dict[str, FhirValue]
+# What it gives back (`model_dump(mode="json")`): a resource as JSON.
+type Json = str | int | float | bool | list[Json] | dict[str, Json] | None
+type Resource = dict[str, Json]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 R5 = "R5"
@@ -62,6 +78,7 @@ FULL_VERSIONS = {R5: "5.0.0", R4B: "4.3.0", R4: "4.0.1"}
 GTIN_SYSTEM = "https://www.gs1.org/gtin"
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 ROUTE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0162"
+SITE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0163"
 IDENTIFIER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
 ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PERFORM_FUNCTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/med-admin-perform-function"
@@ -73,10 +90,19 @@ STATUS = {
     NOT_DONE: "not-done",
     ENTERED_IN_ERROR: "entered-in-error",
 }
+
+
 # fhir.resources does not check `status` against its value set (it only lists the codes), so we do.
-ALLOWED_STATUS = frozenset(
-    r5_model("MedicationAdministration").model_fields["status"].json_schema_extra["enum_values"]
-)
+def _enum_values(resource_type: str, field: str) -> frozenset[str]:
+    """The codes fhir.resources lists for a coded element (in its JSON schema extra)."""
+    extra = r5_model(resource_type).model_fields[field].json_schema_extra
+    values = extra.get("enum_values") if isinstance(extra, dict) else None
+    if not isinstance(values, list):
+        raise TypeError(f"fhir.resources lists no codes for {resource_type}.{field}")
+    return frozenset(str(value) for value in values)
+
+
+ALLOWED_STATUS = _enum_values("MedicationAdministration", "status")
 # pharmacy.models.OrderStatus → MedicationRequest.status. An order awaiting the pharmacist is not
 # yet actionable: FHIR's "draft" ("requires sign-off, verification …").
 ORDER_STATUS = {
@@ -107,17 +133,21 @@ class FhirMappingError(ValueError):
     pass
 
 
-def validated(data: dict, version: str) -> dict:
+def validated(data: FhirData, version: str) -> Resource:
     """`data` after fhir.resources accepted it, as JSON-ready data."""
     if version not in VERSIONS:
         raise FhirMappingError(f"unsupported FHIR version {version!r}")
-    model = (r5_model if version == R5 else r4b_model)(data["resourceType"])
-    return model.model_validate(data).model_dump(mode="json")
+    resource_type = data["resourceType"]
+    if not isinstance(resource_type, str):
+        raise FhirMappingError(f"resourceType must be a string, not {resource_type!r}")
+    model = (r5_model if version == R5 else r4b_model)(resource_type)
+    resource: Resource = model.model_validate(data).model_dump(mode="json")
+    return resource
 
 
 def medication_administration(
     snapshot: AdministrationSnapshot, config: FhirConfig = FhirConfig(), version: str = R5
-) -> dict:
+) -> Resource:
     """The resource as JSON-ready data, after fhir.resources accepted it."""
     if version not in VERSIONS:
         raise FhirMappingError(f"unsupported FHIR version {version!r}")
@@ -130,10 +160,15 @@ def medication_administration(
 
 
 def searchset_bundle(
-    resources: list[dict], *, total: int, links: dict[str, str], base_url: str, version: str = R5
-) -> dict:
+    resources: list[Resource],
+    *,
+    total: int,
+    links: dict[str, str],
+    base_url: str,
+    version: str = R5,
+) -> Resource:
     """A searchset Bundle of already-mapped resources, validated like the resources."""
-    data: dict = {
+    data: FhirData = {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": total,
@@ -172,11 +207,11 @@ def fhir_status(snapshot: AdministrationSnapshot) -> str:
 
 # One branch per optional element of MedicationAdministration and per FHIR version: read
 # together against the spec; split, the R4B/R5 differences would be scattered.
-def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str) -> dict:  # noqa: C901
+def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str) -> FhirData:  # noqa: C901
     zone = ZoneInfo(config.time_zone)
     record = snapshot.clinical
     r5 = version == R5
-    resource: dict = {
+    resource: FhirData = {
         "resourceType": "MedicationAdministration",
         "id": str(snapshot.id),
     }
@@ -198,6 +233,11 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
         extensions.append(_link(config.extension("corrects"), snapshot.corrects.id))
     if snapshot.withdrawn_by is not None:
         extensions.append(_link(config.extension("withdrawn-by"), snapshot.withdrawn_by.id))
+    if snapshot.removed is not None:
+        extensions.append(_removal_extension(snapshot.removed, config, zone))
+    waste = record.waste if snapshot.status == COMPLETED else None
+    if waste is not None:
+        extensions.append(_waste_extension(waste, config, zone))
     sub_potent = record.status == COMPLETED and record.is_partial
     sub_potent_reason = _sub_potent_reason(record, config) if sub_potent else None
     if not r5:
@@ -222,9 +262,10 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
 
     reference = {"reference": f"#{CONTAINED_MEDICATION}"} if batch is not None else None
     if r5:
-        resource["medication"] = {"concept": medication}
+        medication_element: FhirData = {"concept": medication}
         if reference is not None:
-            resource["medication"]["reference"] = reference
+            medication_element["reference"] = reference
+        resource["medication"] = medication_element
     elif reference is not None:
         resource["medicationReference"] = {**reference, "display": medication["text"]}
     else:
@@ -240,6 +281,12 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
         if bag.ended_at is not None:
             period["end"] = _dt(bag.ended_at, zone)
         resource["occurencePeriod" if r5 else "effectivePeriod"] = period
+    elif snapshot.removed is not None:
+        # A patch is administered over a period: from applied to removed.
+        resource["occurencePeriod" if r5 else "effectivePeriod"] = {
+            "start": _dt(record.administered_at, zone),
+            "end": _dt(snapshot.removed.removed_at, zone),
+        }
     else:
         resource["occurenceDateTime" if r5 else "effectiveDateTime"] = _dt(
             record.administered_at, zone
@@ -263,6 +310,8 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
     resource["request"] = _order_reference(snapshot.order_id, snapshot.placer_order_number, config)
     comments = (record.comment, snapshot.comment if snapshot.corrects else "")
     notes = [_text(comment) for comment in comments if _text(comment)]
+    if waste is not None:
+        notes.append(_waste_note(waste))
     if notes:
         resource["note"] = [{"text": text} for text in notes]
     dosage = _dosage(snapshot)
@@ -271,7 +320,7 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
     return resource
 
 
-def _patient_reference(patient: Patient, config: FhirConfig) -> dict:
+def _patient_reference(patient: Patient, config: FhirConfig) -> FhirData:
     return {
         "reference": f"Patient/{patient.id}",
         "identifier": {"system": config.system("sid", "mrn"), "value": patient.mrn},
@@ -279,8 +328,10 @@ def _patient_reference(patient: Patient, config: FhirConfig) -> dict:
     }
 
 
-def _encounter_reference(encounter_id, visit_number: str, config: FhirConfig) -> dict:
-    reference: dict = {"reference": f"Encounter/{encounter_id}"}
+def _encounter_reference(
+    encounter_id: uuid.UUID, visit_number: str, config: FhirConfig
+) -> FhirData:
+    reference: FhirData = {"reference": f"Encounter/{encounter_id}"}
     if visit_number:
         reference["identifier"] = {
             "system": config.system("sid", "visit-number"),
@@ -289,8 +340,8 @@ def _encounter_reference(encounter_id, visit_number: str, config: FhirConfig) ->
     return reference
 
 
-def _order_reference(order_id, placer_order_number: str, config: FhirConfig) -> dict:
-    reference: dict = {"reference": f"MedicationRequest/{order_id}"}
+def _order_reference(order_id: uuid.UUID, placer_order_number: str, config: FhirConfig) -> FhirData:
+    reference: FhirData = {"reference": f"MedicationRequest/{order_id}"}
     if placer_order_number:
         reference["identifier"] = {
             "system": config.system("sid", "placer-order-number"),
@@ -299,7 +350,7 @@ def _order_reference(order_id, placer_order_number: str, config: FhirConfig) -> 
     return reference
 
 
-def _status_reason(snapshot: AdministrationSnapshot, config: FhirConfig) -> dict | None:
+def _status_reason(snapshot: AdministrationSnapshot, config: FhirConfig) -> FhirData | None:
     withdrawal = snapshot.withdrawn_by
     if withdrawal is not None:
         code, label, system = withdrawal.reason, withdrawal.reason_label, "correction-reason"
@@ -314,7 +365,7 @@ def _status_reason(snapshot: AdministrationSnapshot, config: FhirConfig) -> dict
     return _concept(config.system("CodeSystem", system), code, label)
 
 
-def _sub_potent_reason(record: AdministrationSnapshot, config: FhirConfig) -> dict | None:
+def _sub_potent_reason(record: AdministrationSnapshot, config: FhirConfig) -> FhirData | None:
     if not record.partial_reason:
         return None
     return _concept(
@@ -324,12 +375,12 @@ def _sub_potent_reason(record: AdministrationSnapshot, config: FhirConfig) -> di
     )
 
 
-def _concept(system: str, code: str, label: str) -> dict:
+def _concept(system: str, code: str, label: str) -> FhirData:
     text = _text(label) or code
     return {"coding": [{"system": system, "code": code, "display": text}], "text": text}
 
 
-def _medication(snapshot: AdministrationSnapshot, config: FhirConfig) -> dict:
+def _medication(snapshot: AdministrationSnapshot, config: FhirConfig) -> FhirData:
     name = _text(snapshot.medication_name) or snapshot.medication_code
     codings = [
         {"system": GTIN_SYSTEM, "code": gtin, "display": name} for gtin in snapshot.clinical.gtins
@@ -344,21 +395,21 @@ def _medication(snapshot: AdministrationSnapshot, config: FhirConfig) -> dict:
     return {"coding": codings, "text": name}
 
 
-def _batch(snapshot: AdministrationSnapshot) -> dict | None:
+def _batch(snapshot: AdministrationSnapshot) -> FhirData | None:
     """Medication.batch holds one lot: only when every unit given came from the same one (two
     lots stay in the per-unit extensions)."""
     lots = snapshot.clinical.lots
     if len(lots) != 1:
         return None
     lot, expiry = lots[0]
-    batch = {"lotNumber": _text(lot)}
+    batch: FhirData = {"lotNumber": _text(lot)}
     if expiry is not None:
         batch["expirationDate"] = expiry.isoformat()
     return batch
 
 
-def _performer(staff: Staff, code: str, display: str, config: FhirConfig, r5: bool) -> dict:
-    reference = {
+def _performer(staff: Staff, code: str, display: str, config: FhirConfig, r5: bool) -> FhirData:
+    reference: FhirData = {
         "identifier": {"system": config.system("sid", "staff"), "value": staff.username},
         "display": _text(staff.display) or staff.username,
     }
@@ -370,7 +421,7 @@ def _performer(staff: Staff, code: str, display: str, config: FhirConfig, r5: bo
     }
 
 
-def _quantity(amount: Decimal, unit: str) -> dict:
+def _quantity(amount: Decimal, unit: str) -> FhirData:
     code, text = UCUM.get(unit, (unit, unit))
     return {
         "value": Decimal(f"{amount.normalize():f}"),
@@ -380,22 +431,23 @@ def _quantity(amount: Decimal, unit: str) -> dict:
     }
 
 
-def _route(route: str) -> dict:
+def _route(route: str) -> FhirData:
     return {
         "coding": [{"system": ROUTE_SYSTEM, "code": route, "display": ROUTES.get(route, route)}]
     }
 
 
-def _dosage(snapshot: AdministrationSnapshot) -> dict | None:
+def _dosage(snapshot: AdministrationSnapshot) -> FhirData | None:
     """Route, site and dose of what was given; None when no dose was given (a dosage without a
     dose or a rate breaks invariant mad-1 in every version)."""
     record = snapshot.clinical
     if record.status != COMPLETED or record.amount is None or not record.unit:
         return None
     route = record.route or snapshot.order_route
-    dosage: dict = {}
-    if _text(record.site):
-        dosage["site"] = {"text": _text(record.site)}
+    dosage: FhirData = {}
+    site = _site(record.site)
+    if site is not None:
+        dosage["site"] = site
     if route:
         dosage["route"] = _route(route)
     if record.infusion is not None:
@@ -404,7 +456,7 @@ def _dosage(snapshot: AdministrationSnapshot) -> dict | None:
     return dosage
 
 
-def _bag_dosage(bag: InfusionState) -> dict:
+def _bag_dosage(bag: InfusionState) -> FhirData:
     """A running (or paused: 0 mL/h) bag is told by its rate, a bag taken down by the volume it
     gave: either satisfies mad-1 (a dosage has a dose or a rate)."""
     if bag.ended:
@@ -419,8 +471,82 @@ def _bag_dosage(bag: InfusionState) -> dict:
     }
 
 
-def _unit_extension(unit, config: FhirConfig) -> dict:
-    parts = [{"url": "gtin", "valueString": unit.gtin}]
+def _waste_extension(waste: WasteSnapshot, config: FhirConfig, zone: ZoneInfo) -> FhirData:
+    """The part of the units not given (no FHIR element holds it): the dose stays in
+    `dosage.dose`, the amount destroyed and its witness here, and in words in `note`."""
+    parts: list[FhirData] = [
+        {"url": "amount", "valueQuantity": _quantity(waste.amount, waste.unit)},
+        {
+            "url": "reason",
+            "valueCoding": {
+                "system": config.system("CodeSystem", "waste-reason"),
+                "code": waste.reason,
+                "display": _text(waste.reason_label) or waste.reason,
+            },
+        },
+        {"url": "wastedAt", "valueDateTime": _dt(waste.wasted_at, zone)},
+    ]
+    if waste.witness is not None:
+        parts.append(
+            {
+                "url": "witness",
+                "valueReference": {
+                    "identifier": {
+                        "system": config.system("sid", "staff"),
+                        "value": waste.witness.username,
+                    },
+                    "display": _text(waste.witness.display) or waste.witness.username,
+                },
+            }
+        )
+    return {"url": config.extension("waste"), "extension": parts}
+
+
+def _waste_note(waste: WasteSnapshot) -> str:
+    amount = f"{waste.amount.normalize():f} {waste.unit}"
+    # In the language of the record's other words (the nurses' comments, the reason labels).
+    witness = f"; người chứng kiến: {waste.witness.display}" if waste.witness is not None else ""
+    return _text(f"Huỷ bỏ {amount} ({waste.reason_label or waste.reason}){witness}.")
+
+
+def _site(value: str) -> FhirData | None:
+    """A coded site as SNOMED CT and HL7 table 0163 with its Vietnamese name; old free text as
+    text."""
+    site = site_get(value)
+    if site is None:
+        return {"text": _text(value)} if _text(value) else None
+    return {
+        "coding": [
+            {"system": SNOMED_SYSTEM, "code": site.snomed, "display": site.snomed_display},
+            {"system": SITE_SYSTEM, "code": site.code, "display": site.hl7},
+        ],
+        "text": site.vi,
+    }
+
+
+def _removal_extension(removed: RemovalNote, config: FhirConfig, zone: ZoneInfo) -> FhirData:
+    parts: list[FhirData] = [
+        {"url": "removedAt", "valueDateTime": _dt(removed.removed_at, zone)},
+        {
+            "url": "removedBy",
+            "valueReference": {
+                "identifier": {
+                    "system": config.system("sid", "staff"),
+                    "value": removed.performer.username,
+                },
+                "display": _text(removed.performer.display) or removed.performer.username,
+            },
+        },
+    ]
+    site = _site(removed.site)
+    if site is not None:
+        parts.append({"url": "site", "valueCodeableConcept": site})
+    parts.append({"url": "scanned", "valueBoolean": removed.scanned})
+    return {"url": config.extension("removal"), "extension": parts}
+
+
+def _unit_extension(unit: Unit, config: FhirConfig) -> FhirData:
+    parts: list[FhirData] = [{"url": "gtin", "valueString": unit.gtin}]
     if unit.lot:
         parts.append({"url": "lotNumber", "valueString": unit.lot})
     if unit.expiry is not None:
@@ -434,7 +560,7 @@ def _unit_extension(unit, config: FhirConfig) -> dict:
 # --- Patient, Encounter, MedicationRequest: what our references point at ----------------------
 
 
-def patient(record: Patient, config: FhirConfig = FhirConfig(), version: str = R5) -> dict:
+def patient(record: Patient, config: FhirConfig = FhirConfig(), version: str = R5) -> Resource:
     identifiers = [
         _identifier(config.system("sid", "mrn"), record.mrn, "MR", "Medical record number")
     ]
@@ -453,7 +579,7 @@ def patient(record: Patient, config: FhirConfig = FhirConfig(), version: str = R
                 "Health insurance number",
             )
         )
-    data: dict = {
+    data: FhirData = {
         "resourceType": "Patient",
         "id": str(record.id),
         "identifier": identifiers,
@@ -469,20 +595,20 @@ def patient(record: Patient, config: FhirConfig = FhirConfig(), version: str = R
     return validated(data, version)
 
 
-def _human_name(record: Patient) -> dict:
+def _human_name(record: Patient) -> FhirData:
     """A Vietnamese name is written family name first: "Nguyễn Văn An" is family "Nguyễn" and the
     given names "Văn", "An" in the order written (FHIR's given includes middle names)."""
     text = _text(record.full_name)
     if not text:
         return {}
     words = text.split()
-    name: dict = {"use": "official", "text": text, "family": words[0]}
+    name: FhirData = {"use": "official", "text": text, "family": words[0]}
     if len(words) > 1:
         name["given"] = words[1:]
     return name
 
 
-def _identifier(system: str, value: str, type_code: str, type_text: str) -> dict:
+def _identifier(system: str, value: str, type_code: str, type_text: str) -> FhirData:
     return {
         "type": {
             "coding": [{"system": IDENTIFIER_TYPE_SYSTEM, "code": type_code}],
@@ -493,10 +619,10 @@ def _identifier(system: str, value: str, type_code: str, type_text: str) -> dict
     }
 
 
-def encounter(record: Encounter, config: FhirConfig = FhirConfig(), version: str = R5) -> dict:
+def encounter(record: Encounter, config: FhirConfig = FhirConfig(), version: str = R5) -> Resource:
     zone = ZoneInfo(config.time_zone)
     r5 = version == R5
-    data: dict = {"resourceType": "Encounter", "id": str(record.id)}
+    data: FhirData = {"resourceType": "Encounter", "id": str(record.id)}
     if record.visit_number:
         data["identifier"] = [
             _identifier(
@@ -509,7 +635,7 @@ def encounter(record: Encounter, config: FhirConfig = FhirConfig(), version: str
     data["class"] = [{"coding": [inpatient]}] if r5 else inpatient
     data["subject"] = _patient_reference(record.patient, config)
     period = {"start": _dt(record.admitted_at, zone)}
-    if finished:
+    if record.discharged_at is not None:  # finished
         period["end"] = _dt(record.discharged_at, zone)
     data["actualPeriod" if r5 else "period"] = period
     places = [("ward", record.ward_code, record.ward_name or record.ward_code)]
@@ -528,10 +654,12 @@ def encounter(record: Encounter, config: FhirConfig = FhirConfig(), version: str
     return validated(data, version)
 
 
-def medication_request(record: Order, config: FhirConfig = FhirConfig(), version: str = R5) -> dict:
+def medication_request(
+    record: Order, config: FhirConfig = FhirConfig(), version: str = R5
+) -> Resource:
     zone = ZoneInfo(config.time_zone)
     r5 = version == R5
-    data: dict = {"resourceType": "MedicationRequest", "id": str(record.id)}
+    data: FhirData = {"resourceType": "MedicationRequest", "id": str(record.id)}
     identifiers = []
     if record.placer_order_number:
         identifiers.append(
@@ -558,7 +686,7 @@ def medication_request(record: Order, config: FhirConfig = FhirConfig(), version
         data["statusReason"] = {"text": _text(record.status_reason)}
     data["intent"] = "order"
     name = _text(record.medication_name) or record.medication_code
-    medication = {
+    medication: FhirData = {
         "coding": [
             {
                 "system": config.system("CodeSystem", "formulary"),
@@ -581,13 +709,14 @@ def medication_request(record: Order, config: FhirConfig = FhirConfig(), version
     return validated(data, version)
 
 
-def _dosage_instruction(record: Order, zone, r5: bool) -> dict:
-    dosage: dict = {}
+def _dosage_instruction(record: Order, zone: ZoneInfo, r5: bool) -> FhirData:
+    dosage: FhirData = {}
     if _text(record.instructions):
         dosage["text"] = _text(record.instructions)
-    repeat: dict = {"boundsPeriod": {"start": _dt(record.start_at, zone)}}
+    bounds = {"start": _dt(record.start_at, zone)}
     if record.stop_at is not None:
-        repeat["boundsPeriod"]["end"] = _dt(record.stop_at, zone)
+        bounds["end"] = _dt(record.stop_at, zone)
+    repeat: FhirData = {"boundsPeriod": bounds}
     if record.schedule_kind == "times" and record.times_of_day:
         repeat["timeOfDay"] = [f"{value}:00" for value in record.times_of_day]
     elif record.schedule_kind == "interval" and record.interval_hours:
@@ -609,7 +738,7 @@ def _dosage_instruction(record: Order, zone, r5: bool) -> dict:
     dosage["route"] = _route(record.route)
     dosage["doseAndRate"] = [{"doseQuantity": _quantity(record.dose_value, record.dose_unit)}]
     if record.schedule_kind == "prn" and record.prn_max_per_24h:
-        per_day = {
+        per_day: FhirData = {
             "numerator": _quantity(record.prn_max_per_24h, record.dose_unit),
             "denominator": {"value": 24, "unit": "h", "system": UCUM_SYSTEM, "code": "h"},
         }
@@ -645,12 +774,12 @@ def operation_outcome(
     config: FhirConfig = FhirConfig(),
     version: str = R5,
     expression: str = "",
-) -> dict:
+) -> Resource:
     """An error as FHIR says servers report them: one issue with the issue type for the HTTP
     status, our stable error code as its details, the message as text and, when known, the
     FHIRPath of the part of the request at fault (e.g. `Bundle.entry[2].resource.status`)."""
     text = _text(message) or code
-    issue = {
+    issue: FhirData = {
         "severity": "error" if status < 500 else "fatal",
         "code": ISSUE_TYPES.get(status, "exception"),
         "details": {
@@ -666,10 +795,10 @@ def operation_outcome(
 
 def transaction_response_bundle(
     outcomes: list[tuple[str, str]], *, base_url: str, version: str = R5
-) -> dict:
+) -> Resource:
     """The answer to a transaction: one entry per request entry, in its order, with the HTTP
     status ("201 Created", "200 OK") and where the record is (`Patient/<id>`)."""
-    data = {
+    data: FhirData = {
         "resourceType": "Bundle",
         "type": "transaction-response",
         "entry": [
@@ -710,14 +839,14 @@ def capability_statement(
     security: str,
     version: str = R5,
     transaction: str = "",
-) -> dict:
+) -> Resource:
     """What this server serves, for one FHIR version: reads, search where it has parameters,
     create/update inside a transaction where taken; `transaction` documents the system-level
     transaction interaction (none when empty)."""
     rest_resources = []
     for served in resources:
         interactions = [{"code": code} for code in served.interactions]
-        entry: dict = {"type": served.type}
+        entry: FhirData = {"type": served.type}
         if served.documentation:
             entry["documentation"] = served.documentation
         if served.search_params:
@@ -735,7 +864,7 @@ def capability_statement(
                 for param in served.search_params
             ]
         rest_resources.append(entry)
-    data = {
+    data: FhirData = {
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": released.isoformat(),
@@ -770,11 +899,11 @@ def _text(value: str) -> str:
     return _CONTROL.sub(" ", value).strip()
 
 
-def _link(url: str, target) -> dict:
+def _link(url: str, target: uuid.UUID) -> FhirData:
     return {"url": url, "valueReference": {"reference": f"MedicationAdministration/{target}"}}
 
 
-def _dt(moment: datetime, zone) -> str:
+def _dt(moment: datetime, zone: ZoneInfo) -> str:
     if moment.tzinfo is None:
         raise FhirMappingError("times must be timezone-aware")
     return moment.astimezone(zone).replace(microsecond=0).isoformat()

@@ -12,12 +12,18 @@
          formulary code), amount + UCUM unit, notes (why not given, withdrawn or partial),
          performer, lots and expiries, refusal, PRN indication, completion status CP/PA/RE/NA,
          action A (or D for entered in error), system entry time, the scanned barcode
-    RXR  route (HL7 table 0162) and site
+    RXR  route (HL7 table 0162) and site (HL7 table 0163 when coded, else the old free text)
     OBX  the witness of a high-alert dose, if any
+    OBX  the amount wasted of the units (NM + UCUM unit), if any: OBX-14 when, OBX-16 the
+         witness of the waste, OBX-17 why (README, "Interop: waste", says why an OBX)
 
 Numbers the HIS did not give (an order or admission typed in /pharmacy/) go out as our own stable
 short ids with our application (MSH-3) as the assigning authority: `ID^BCMA` in ORC-2/3 (EI-2) and
 `ID^^^BCMA` in PV1-19 (CX-4), so a receiver never mistakes them for its own numbers.
+
+A patch, ring or implant taken off is sent as an update of the record that applied it (RXA-21 =
+U, same ORC-2/ORC-3 and RXA-2, its own MSH-10): RXA-3 stays the time it was applied, RXA-4 is the
+time it was removed (the end of the administration), RXA-9 adds REMOVED.
 
 An entered-in-error record is sent as the withdrawn record's content with RXA-21 = D and the same
 ORC-2/ORC-3 and RXA-2, so a receiver deletes exactly the administration it was sent before.
@@ -38,7 +44,7 @@ from zoneinfo import ZoneInfo
 import hl7
 from hl7.exceptions import HL7Exception
 from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.core import Message
+from hl7apy.core import Element, ElementProxy, Message
 from hl7apy.factories import datatype_factory
 
 from interop.ids import short_id
@@ -52,7 +58,10 @@ from interop.snapshot import (
     AdministrationSnapshot,
     InfusionState,
     Staff,
+    WasteSnapshot,
 )
+from pharmacy.body_sites import HL7_TABLE as SITE_CODES
+from pharmacy.body_sites import site_get
 from pharmacy.routes import ROUTES as PHARMACY_ROUTES
 
 VERSION = "2.5"
@@ -60,6 +69,7 @@ STRICT = VALIDATION_LEVEL.STRICT
 CHARACTER_SET = "UNICODE UTF-8"
 MESSAGE_TYPE = "RAS^O17^RAS_O17"
 LOCAL_CODES = "L"  # HL7 table 0396: locally defined codes
+REMOVED = "REMOVED"  # RXA-9: the patch, ring or implant was taken off
 # GTIN is not in table 0396 (v2.5), which reserves "99zzz" for local coding systems: GS1's GTIN
 # goes out as "99GS1", with the formulary code as the alternate identifier (CE-4..6, "L"), which a
 # receiver that does not know GTINs maps instead.
@@ -69,6 +79,11 @@ ROUTE_CODES = "HL70162"
 # HL7 v2.5 limits CE-1/CWE-1 (identifier) to 20 characters.
 CODE_MAX_LENGTH = 20
 SEGMENT_END = "\r"
+
+# A segment, field or component of an hl7apy message, reached by attribute (`pid.pid_3.cx_1`: an
+# ElementProxy) or added (`rxa.add_field("RXA_15")`: an Element). hl7apy has no type information,
+# so to mypy these are Any (ignore_missing_imports): the alias says what they are.
+type Hl7Element = ElementProxy | Element
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Longest value hl7apy accepts for each text type under STRICT validation (longer raises).
@@ -120,7 +135,8 @@ def completion_status(snapshot: AdministrationSnapshot) -> str:
 
 def ras_o17(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Config()) -> str:
     """The ER7 text of the RAS^O17 message for one record: every segment ends with `\\r`."""
-    return ras_o17_message(snapshot, config).to_er7() + SEGMENT_END
+    er7: str = ras_o17_message(snapshot, config).to_er7()
+    return er7 + SEGMENT_END
 
 
 def ras_o17_message(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Config()) -> Message:
@@ -160,7 +176,10 @@ def ras_o17_message(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Con
     rxr = administration.rxr
     route = record.route or snapshot.order_route
     _coded(rxr.rxr_1, route, ROUTES.get(route, route), ROUTE_CODES)
-    if record.site:
+    body_site = site_get(record.site)
+    if body_site is not None:
+        _coded(rxr.rxr_2, body_site.code, body_site.hl7, SITE_CODES)
+    elif record.site:
         _text(rxr.rxr_2.cwe_2, record.site)
     if record.witness is not None:
         observation = administration.add_group("RAS_O17_OBSERVATION")
@@ -170,10 +189,33 @@ def ras_o17_message(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Con
         _coded(obx.obx_3, "WITNESS", "Witness of a high-alert dose", LOCAL_CODES)
         obx.obx_5 = _xcn_er7(record.witness)
         obx.obx_11 = "F"
+    if record.waste is not None and snapshot.status == COMPLETED:
+        _waste_obx(administration, record.waste, 2 if record.witness is not None else 1, zone)
     return message
 
 
-def _order_number(field, his_number: str, snapshot: AdministrationSnapshot, config) -> None:
+def _waste_obx(
+    administration: Hl7Element, waste: WasteSnapshot, set_id: int, zone: ZoneInfo
+) -> None:
+    """The part of the units not given, as an observation on the administration: a receiver that
+    does not know the code still files it with the dose, and RXA-6 stays what was given."""
+    obx = administration.add_group("RAS_O17_OBSERVATION").obx
+    obx.obx_1 = str(set_id)
+    obx.obx_2 = "NM"
+    _coded(obx.obx_3, "WASTE", "Amount wasted of the units", LOCAL_CODES)
+    obx.obx_5 = _number(waste.amount)
+    code, text = UCUM.get(waste.unit, (waste.unit, waste.unit))
+    _coded(obx.obx_6, code, text, UCUM_CODES)
+    obx.obx_11 = "F"
+    _timestamp(obx.obx_14, waste.wasted_at, zone)
+    if waste.witness is not None:
+        _staff(obx.obx_16, waste.witness)
+    _coded(obx.obx_17, waste.reason, waste.reason_label or waste.reason, LOCAL_CODES)
+
+
+def _order_number(
+    field: Hl7Element, his_number: str, snapshot: AdministrationSnapshot, config: Hl7Config
+) -> None:
     """The HIS's number as it sent it, or our own stable one with our namespace (EI-2)."""
     if his_number:
         _text(field.ei_1, his_number)
@@ -182,7 +224,9 @@ def _order_number(field, his_number: str, snapshot: AdministrationSnapshot, conf
         _text(field.ei_2, config.sending_application)
 
 
-def _msh(message: Message, snapshot: AdministrationSnapshot, config: Hl7Config, zone) -> None:
+def _msh(
+    message: Message, snapshot: AdministrationSnapshot, config: Hl7Config, zone: ZoneInfo
+) -> None:
     msh = message.msh
     _text(msh.msh_3.hd_1, config.sending_application)
     _text(msh.msh_4.hd_1, config.sending_facility)
@@ -193,10 +237,14 @@ def _msh(message: Message, snapshot: AdministrationSnapshot, config: Hl7Config, 
     # The record's own time, not "now": a re-built message is byte-for-byte the same.
     msh.msh_7 = _ts(snapshot.recorded_at, zone)
     msh.msh_9 = MESSAGE_TYPE
-    # A bag's later events are messages of their own about the same administration.
-    msh.msh_10 = message_control_id(
-        snapshot.infusion.event_id if snapshot.infusion is not None else snapshot.id
-    )
+    # A bag's later events and a patch's removal are messages of their own about the same record.
+    if snapshot.infusion is not None:
+        control_id = snapshot.infusion.event_id
+    elif snapshot.removed is not None:
+        control_id = snapshot.removed.id
+    else:
+        control_id = snapshot.id
+    msh.msh_10 = message_control_id(control_id)
     msh.msh_11 = config.processing_id
     if config.enhanced_acks:
         msh.msh_15 = "AL"  # accept (commit) acknowledgement: always
@@ -204,7 +252,7 @@ def _msh(message: Message, snapshot: AdministrationSnapshot, config: Hl7Config, 
     msh.msh_18 = CHARACTER_SET
 
 
-def _pid(pid, snapshot: AdministrationSnapshot, config: Hl7Config) -> None:
+def _pid(pid: Hl7Element, snapshot: AdministrationSnapshot, config: Hl7Config) -> None:
     patient = snapshot.patient
     pid.pid_1 = "1"
     _text(pid.pid_3.cx_1, patient.mrn)
@@ -219,7 +267,7 @@ def _pid(pid, snapshot: AdministrationSnapshot, config: Hl7Config) -> None:
     pid.pid_8 = patient.sex
 
 
-def _rxa(rxa, snapshot: AdministrationSnapshot, zone) -> None:
+def _rxa(rxa: Hl7Element, snapshot: AdministrationSnapshot, zone: ZoneInfo) -> None:
     record = snapshot.clinical
     if len(snapshot.medication_code) > CODE_MAX_LENGTH:
         raise Hl7MappingError(
@@ -229,7 +277,9 @@ def _rxa(rxa, snapshot: AdministrationSnapshot, zone) -> None:
     rxa.rxa_1 = "0"
     rxa.rxa_2 = str(record.administration_number)
     _timestamp(rxa.rxa_3, record.administered_at, zone)
-    _timestamp(rxa.rxa_4, record.administered_at, zone)
+    _timestamp(
+        rxa.rxa_4, snapshot.removed.removed_at if snapshot.removed else record.administered_at, zone
+    )
     gtins = record.gtins
     if gtins:
         _coded(
@@ -268,7 +318,7 @@ def _rxa(rxa, snapshot: AdministrationSnapshot, zone) -> None:
     infusion = snapshot.infusion if snapshot.status != ENTERED_IN_ERROR else None
     if infusion is None:
         rxa.rxa_20 = completion_status(record)
-    rxa.rxa_21 = "D" if snapshot.status == ENTERED_IN_ERROR else "A"
+    rxa.rxa_21 = "D" if snapshot.status == ENTERED_IN_ERROR else "U" if snapshot.removed else "A"
     _timestamp(rxa.rxa_22, snapshot.recorded_at, zone)
     if infusion is not None:
         _rxa_infusion(rxa, infusion, zone)
@@ -281,7 +331,7 @@ def _rxa(rxa, snapshot: AdministrationSnapshot, zone) -> None:
         _text(rxa.rxa_25.cwe_9, scanned.barcode)
 
 
-def _rxa_infusion(rxa, state: InfusionState, zone) -> None:
+def _rxa_infusion(rxa: Hl7Element, state: InfusionState, zone: ZoneInfo) -> None:
     """A bag's life on RXA: RXA-3 when it was hung; while it runs (or is paused) RXA-4 is this
     event's time, RXA-6/7 the rate with RXA-12 "H1" (per hour: 0 while paused) and RXA-20 is
     left empty (HL7 v2.5 table 0322 has no "in progress"); once taken down RXA-4 is its end,
@@ -312,10 +362,12 @@ def _rxa_notes(snapshot: AdministrationSnapshot) -> list[tuple[str, str]]:
         notes.append((record.reason, record.reason_label))
     if record.status == COMPLETED and record.is_partial and record.partial_reason:
         notes.append((record.partial_reason, record.partial_reason_label))
+    if snapshot.removed is not None:
+        notes.append((REMOVED, "Đã tháo khỏi người bệnh"))
     return notes
 
 
-def _text(element, value: str) -> None:
+def _text(element: Hl7Element, value: str) -> None:
     """Set a primitive component from plain text. hl7apy escapes the delimiters (| ^ ~ \\ &) of a
     datatype object; a bare string would be parsed as components instead."""
     value = _plain(value)
@@ -328,7 +380,14 @@ def _text(element, value: str) -> None:
     )
 
 
-def _coded(field, code: str, text: str, system: str, *, alternate=None) -> None:
+def _coded(
+    field: Hl7Element,
+    code: str,
+    text: str,
+    system: str,
+    *,
+    alternate: tuple[str, str, str] | None = None,
+) -> None:
     """A CE (or CWE) field: identifier ^ text ^ coding system [^ alternate triple]."""
     names = _component_names(field)
     for name, value in zip(names[:3], (code, text, system), strict=True):
@@ -338,12 +397,12 @@ def _coded(field, code: str, text: str, system: str, *, alternate=None) -> None:
             _text(getattr(field, name), value)
 
 
-def _component_names(field) -> list[str]:
+def _component_names(field: Hl7Element) -> list[str]:
     prefix = field.datatype.lower()
     return [f"{prefix}_{index}" for index in range(1, 7)]
 
 
-def _staff(field, staff: Staff) -> None:
+def _staff(field: Hl7Element, staff: Staff) -> None:
     _text(field.xcn_1, staff.username)
     _text(field.xcn_2.fn_1, staff.family_name)
     _text(field.xcn_3, staff.given_name)
@@ -371,11 +430,11 @@ def _escape(value: str) -> str:
     )
 
 
-def _timestamp(field, moment: datetime, zone) -> None:
+def _timestamp(field: Hl7Element, moment: datetime, zone: ZoneInfo) -> None:
     field.ts_1 = _ts(moment, zone)
 
 
-def _ts(moment: datetime, zone) -> str:
+def _ts(moment: datetime, zone: ZoneInfo) -> str:
     if moment.tzinfo is None:
         raise Hl7MappingError("times must be timezone-aware")
     return moment.astimezone(zone).strftime("%Y%m%d%H%M%S%z")
@@ -484,4 +543,5 @@ def ack_build(
     _text(msa.msa_2, received.control_id[:199])
     if text:
         _text(msa.msa_3, text)
-    return ack.to_er7() + SEGMENT_END
+    er7: str = ack.to_er7()
+    return er7 + SEGMENT_END

@@ -6,7 +6,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from hospital.models import BaseModel
-from scanning.models import Administration
+from scanning.models import Administration, Removal
 
 
 class MessageType(models.TextChoices):
@@ -144,6 +144,15 @@ class OutboundMessage(BaseModel):
     administration = models.ForeignKey(
         Administration, on_delete=models.PROTECT, related_name="outbound_messages"
     )
+    # Set when the message reports the removal of the record's patch, ring or implant: an update
+    # of the record (RXA-21 U) with its own MSH-10, sent after the record's own message.
+    removal = models.ForeignKey(
+        Removal,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="outbound_messages",
+    )
     message_type = models.CharField(
         _("message type"), max_length=20, choices=MessageType.choices, default=MessageType.RAS_O17
     )
@@ -190,7 +199,7 @@ class OutboundMessage(BaseModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["destination", "administration", "message_type"],
-                condition=Q(infusion_event__isnull=True),
+                condition=Q(infusion_event__isnull=True, removal__isnull=True),
                 name="%(app_label)s_%(class)s_one_per_destination",
                 violation_error_message=_("This record is already queued for this destination."),
             ),
@@ -198,6 +207,12 @@ class OutboundMessage(BaseModel):
                 fields=["destination", "infusion_event", "message_type"],
                 condition=Q(infusion_event__isnull=False),
                 name="%(app_label)s_%(class)s_one_per_bag_event",
+            ),
+            models.UniqueConstraint(
+                fields=["destination", "removal", "message_type"],
+                condition=Q(removal__isnull=False),
+                name="%(app_label)s_%(class)s_one_removal_per_destination",
+                violation_error_message=_("This removal is already queued for this destination."),
             ),
             models.UniqueConstraint(
                 fields=["destination", "message_id"],

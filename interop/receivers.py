@@ -1,4 +1,4 @@
-from scanning.signals import administration_recorded, infusion_event_recorded
+from scanning.signals import administration_recorded, infusion_event_recorded, removal_recorded
 
 
 def queue_administration(sender, administration, **kwargs):
@@ -13,6 +13,13 @@ def queue_infusion_event(sender, event, **kwargs):
     outbox_enqueue_infusion_event(event=event)
 
 
+def queue_removal(sender, removal, **kwargs):
+    from interop.services import outbox_enqueue_removal
+
+    outbox_enqueue_removal(removal=removal)
+
+
 def connect() -> None:
     administration_recorded.connect(queue_administration, dispatch_uid="interop.outbox")
     infusion_event_recorded.connect(queue_infusion_event, dispatch_uid="interop.outbox.infusion")
+    removal_recorded.connect(queue_removal, dispatch_uid="interop.outbox.removal")

@@ -17,8 +17,10 @@ from interop.snapshot import (
     InfusionState,
     Order,
     Patient,
+    RemovalNote,
     Staff,
     Unit,
+    WasteSnapshot,
     Withdrawal,
 )
 from pharmacy.models import MedicationOrder, ScheduleKind
@@ -30,6 +32,7 @@ from scanning.models import (
     InfusionEvent,
     NotGivenReason,
     Override,
+    WasteReason,
     withdrawn_q,
 )
 from scanning.rules import OVERRIDE_REASON_LABELS
@@ -78,7 +81,9 @@ def administrations_for_snapshots() -> QuerySet:
         .annotate(number=administration_number())
     )
     return (
-        Administration.objects.select_related(*_RELATIONS, "correction")
+        Administration.objects.select_related(
+            *_RELATIONS, "correction", "removal__performer", "waste__performer", "waste__witness"
+        )
         .prefetch_related(
             "units",
             "overrides",
@@ -174,6 +179,32 @@ def _label(status: str, reason: str) -> str:
         return str(label)
 
 
+def _waste(row: Administration) -> WasteSnapshot | None:
+    """The record's waste when it was read with it (select_related) or written with it; never a
+    query of its own (a record read otherwise goes out without it)."""
+    if not Administration.waste.is_cached(row):
+        return None
+    try:
+        waste = row.waste
+    except ObjectDoesNotExist:
+        return None
+    try:
+        label = WasteReason(waste.reason).label
+    except ValueError:
+        label = waste.reason
+    with translation.override(settings.LANGUAGE_CODE):
+        label = str(label)
+    return WasteSnapshot(
+        amount=waste.amount,
+        unit=waste.unit,
+        reason=waste.reason,
+        reason_label=label,
+        wasted_at=waste.wasted_at,
+        performer=_staff(waste.performer),
+        witness=_staff(waste.witness),
+    )
+
+
 def _staff(user) -> Staff | None:
     if user is None:
         return None
@@ -201,7 +232,22 @@ def snapshot_from_row(row: Administration) -> AdministrationSnapshot:
     if events and row.status == AdministrationStatus.COMPLETED:
         # A bag reads as its life stands now: running, paused or taken down.
         return replace(snapshot, infusion=_bag_state(events))
-    return snapshot
+    try:
+        removal = row.removal
+    except ObjectDoesNotExist:
+        return snapshot
+    # A patch taken off: FHIR shows the administration's period, from applied to removed.
+    return replace(
+        snapshot,
+        removed=RemovalNote(
+            id=removal.external_id,
+            removed_at=removal.removed_at,
+            recorded_at=removal.created_at,
+            performer=_staff(removal.performer),
+            site=removal.site,
+            scanned=removal.scanned,
+        ),
+    )
 
 
 def snapshot_of_new_record(administration: Administration) -> AdministrationSnapshot:
@@ -374,6 +420,7 @@ def _snapshot(row: Administration, *, facts: dict, correction) -> Administration
         corrects=_snapshot(row.corrects, facts=facts, correction=None) if row.corrects_id else None,
         replaces_id=row.replaces.external_id if row.replaces_id else None,
         withdrawn_by=withdrawn_by,
+        waste=_waste(row),
     )
 
 

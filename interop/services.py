@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from interop.hl7v2 import message_control_id
 from interop.models import Destination, MessageType, OutboundMessage, OutboundState
-from interop.selectors import infusion_state, snapshot_of_new_record
-from interop.snapshot import snapshot_to_json
-from scanning.models import Administration, InfusionEvent
+from interop.selectors import administration_snapshot, infusion_state, snapshot_of_new_record
+from interop.snapshot import RemovalNote, Staff, snapshot_to_json
+from scanning.models import Administration, InfusionEvent, Removal
 
 
 def outbox_enqueue_administration(*, administration: Administration) -> list[OutboundMessage]:
@@ -36,6 +36,60 @@ def outbox_enqueue_administration(*, administration: Administration) -> list[Out
                 message_id=message_id,
                 snapshot=snapshot,
                 depends_on=prerequisites.get(destination.pk),
+                next_attempt_at=now,
+            )
+            for destination in destinations
+        ]
+    )
+
+
+def outbox_enqueue_removal(*, removal: Removal) -> list[OutboundMessage]:
+    """One RAS^O17 row per enabled destination for a patch, ring or implant taken off: the
+    applying record as the database holds it, with its removal (interop.hl7v2 sends it as an
+    update of that record), after the record's own message. In the removal's transaction."""
+    destinations = [
+        destination
+        for destination in Destination.objects.filter(enabled=True).order_by("pk")
+        if destination.accepts(MessageType.RAS_O17)
+    ]
+    if not destinations:
+        return []
+    snapshot = administration_snapshot(removal.administration_id)
+    snapshot = replace(
+        snapshot,
+        removed=RemovalNote(
+            id=removal.external_id,
+            removed_at=removal.removed_at,
+            recorded_at=removal.created_at,
+            performer=Staff(
+                username=removal.performer.username,
+                family_name=removal.performer.last_name,
+                given_name=removal.performer.first_name,
+            ),
+            site=removal.site,
+            scanned=removal.scanned,
+        ),
+    )
+    applied = {
+        message.destination_id: message
+        for message in OutboundMessage.objects.filter(
+            administration_id=removal.administration_id,
+            removal__isnull=True,
+            destination__in=destinations,
+            message_type=MessageType.RAS_O17,
+        )
+    }
+    now = timezone.now()
+    return OutboundMessage.objects.bulk_create(
+        [
+            OutboundMessage(
+                destination=destination,
+                administration_id=removal.administration_id,
+                removal=removal,
+                message_type=MessageType.RAS_O17,
+                message_id=message_control_id(removal.external_id),
+                snapshot=snapshot_to_json(snapshot),
+                depends_on=applied.get(destination.pk),
                 next_attempt_at=now,
             )
             for destination in destinations
@@ -102,13 +156,14 @@ def _sent_before(
         message.destination_id: message
         for message in OutboundMessage.objects.filter(
             administration_id=earlier,
+            removal__isnull=True,
             destination__in=destinations,
             message_type=MessageType.RAS_O17,
         )
     }
 
 
-def outbound_retry_now(*, messages: QuerySet) -> int:
+def outbound_retry_now(*, messages: QuerySet[OutboundMessage]) -> int:
     """Put dead (or waiting) messages back at the front of the queue with a fresh attempt count.
     A message a worker holds right now is left alone."""
     with transaction.atomic():

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NotRequired, TypedDict
 
 COMPLETED = "completed"
 NOT_DONE = "not_done"
@@ -56,6 +57,19 @@ class Unit:
         if self.serial:
             parts.append(f"(21){self.serial}")
         return "".join(parts)
+
+
+@dataclass(frozen=True)
+class WasteSnapshot:
+    """What was destroyed of the record's units, by whom and before whom."""
+
+    amount: Decimal
+    unit: str
+    reason: str
+    reason_label: str
+    wasted_at: datetime
+    performer: Staff
+    witness: Staff | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +129,7 @@ class InfusionState:
     ended_at: datetime | None = None
     volume_infused_ml: Decimal | None = None  # when ended
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.event not in BAG_EVENTS:
             raise ValueError(f"unknown bag event {self.event!r}")
 
@@ -124,14 +138,25 @@ class InfusionState:
         return self.event in (BAG_COMPLETED, BAG_STOPPED)
 
 
-def infusion_to_json(state: InfusionState | None) -> dict | None:
+class InfusionJson(TypedDict):
+    event_id: str
+    event: str
+    at: str
+    started_at: str
+    line: str
+    rate_ml_h: str | None
+    ended_at: str | None
+    volume_infused_ml: str | None
+
+
+def infusion_to_json(state: InfusionState | None) -> InfusionJson | None:
     if state is None:
         return None
     return {
         "event_id": str(state.event_id),
         "event": state.event,
-        "at": _iso(state.at),
-        "started_at": _iso(state.started_at),
+        "at": state.at.isoformat(),
+        "started_at": state.started_at.isoformat(),
         "line": state.line,
         "rate_ml_h": str(state.rate_ml_h) if state.rate_ml_h is not None else None,
         "ended_at": _iso(state.ended_at),
@@ -141,7 +166,7 @@ def infusion_to_json(state: InfusionState | None) -> dict | None:
     }
 
 
-def infusion_from_json(data: dict | None) -> InfusionState | None:
+def infusion_from_json(data: InfusionJson | None) -> InfusionState | None:
     if not data:
         return None
     return InfusionState(
@@ -150,12 +175,24 @@ def infusion_from_json(data: dict | None) -> InfusionState | None:
         at=datetime.fromisoformat(data["at"]),
         started_at=datetime.fromisoformat(data["started_at"]),
         line=data["line"],
-        rate_ml_h=Decimal(data["rate_ml_h"]) if data.get("rate_ml_h") is not None else None,
-        ended_at=datetime.fromisoformat(data["ended_at"]) if data.get("ended_at") else None,
-        volume_infused_ml=Decimal(data["volume_infused_ml"])
-        if data.get("volume_infused_ml") is not None
+        rate_ml_h=Decimal(rate) if (rate := data.get("rate_ml_h")) is not None else None,
+        ended_at=datetime.fromisoformat(ended) if (ended := data.get("ended_at")) else None,
+        volume_infused_ml=Decimal(volume)
+        if (volume := data.get("volume_infused_ml")) is not None
         else None,
     )
+
+
+@dataclass(frozen=True)
+class RemovalNote:
+    """A patch, ring or implant taken off: the removal of the record it rides on."""
+
+    id: uuid.UUID
+    removed_at: datetime
+    recorded_at: datetime
+    performer: Staff
+    site: str = ""  # pharmacy.body_sites code
+    scanned: bool = False
 
 
 @dataclass(frozen=True)
@@ -204,8 +241,11 @@ class AdministrationSnapshot:
     withdrawn_by: Withdrawal | None = None
     # A bag hung for an infusion: the event this snapshot tells (None: a dose, as ever).
     infusion: InfusionState | None = None
+    # Set on the message that reports the record's product taken off (its own MSH-10).
+    removed: RemovalNote | None = None
+    waste: WasteSnapshot | None = None  # written with the record (waste documented later: none)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown administration status {self.status!r}")
         if (self.status == ENTERED_IN_ERROR) != (self.corrects is not None):
@@ -226,13 +266,106 @@ class AdministrationSnapshot:
         return tuple(dict.fromkeys((unit.lot, unit.expiry) for unit in self.units if unit.lot))
 
 
+class StaffJson(TypedDict):
+    username: str
+    family_name: str
+    given_name: str
+
+
+class PatientJson(TypedDict):
+    id: str
+    mrn: str
+    full_name: str
+    date_of_birth: str
+    sex: str
+    national_id: NotRequired[str]
+    health_insurance_number: NotRequired[str]
+    deceased_at: NotRequired[str | None]
+
+
+class UnitJson(TypedDict):
+    gtin: str
+    lot: str
+    expiry: str | None
+    serial: str
+    scanned: bool
+
+
+class WithdrawalJson(TypedDict):
+    id: str
+    reason: str
+    reason_label: str
+    recorded_at: str
+
+
+class RemovalJson(TypedDict):
+    id: str
+    removed_at: str
+    recorded_at: str
+    performer: StaffJson
+    site: str
+    scanned: bool
+
+
+class WasteJson(TypedDict):
+    amount: str
+    unit: str
+    reason: str
+    reason_label: str
+    wasted_at: str
+    performer: StaffJson
+    witness: StaffJson | None
+
+
+class SnapshotJson(TypedDict):
+    """A snapshot as the outbox stores it (`snapshot_to_json`). NotRequired: the keys that
+    snapshots queued before they existed do not have."""
+
+    id: str
+    status: str
+    administered_at: str
+    recorded_at: str
+    patient: PatientJson
+    encounter_id: str
+    ward_code: str
+    ward_name: str
+    bed_code: str
+    order_id: str
+    medication_code: str
+    medication_name: str
+    order_route: str
+    order_dose_unit: str
+    performer: StaffJson
+    amount: str | None
+    unit: str
+    route: str
+    site: str
+    is_partial: bool
+    reason: str
+    reason_label: str
+    comment: str
+    witness: StaffJson | None
+    placer_order_number: NotRequired[str]
+    filler_order_number: NotRequired[str]
+    visit_number: NotRequired[str]
+    administration_number: NotRequired[int]
+    prn_indication: NotRequired[str]
+    partial_reason: NotRequired[str]
+    partial_reason_label: NotRequired[str]
+    units: list[UnitJson]
+    corrects: NotRequired[SnapshotJson | None]
+    replaces_id: NotRequired[str | None]
+    withdrawn_by: NotRequired[WithdrawalJson | None]
+    removed: NotRequired[RemovalJson | None]
+    infusion: NotRequired[InfusionJson | None]
+    waste: NotRequired[WasteJson | None]
+
+
 def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _staff_json(staff: Staff | None) -> dict | None:
-    if staff is None:
-        return None
+def _staff_json(staff: Staff) -> StaffJson:
     return {
         "username": staff.username,
         "family_name": staff.family_name,
@@ -240,18 +373,18 @@ def _staff_json(staff: Staff | None) -> dict | None:
     }
 
 
-def snapshot_to_json(snapshot: AdministrationSnapshot) -> dict:
+def snapshot_to_json(snapshot: AdministrationSnapshot) -> SnapshotJson:
     """A JSON-ready dict; `snapshot_from_json` reverses it exactly."""
     return {
         "id": str(snapshot.id),
         "status": snapshot.status,
-        "administered_at": _iso(snapshot.administered_at),
-        "recorded_at": _iso(snapshot.recorded_at),
+        "administered_at": snapshot.administered_at.isoformat(),
+        "recorded_at": snapshot.recorded_at.isoformat(),
         "patient": {
             "id": str(snapshot.patient.id),
             "mrn": snapshot.patient.mrn,
             "full_name": snapshot.patient.full_name,
-            "date_of_birth": _iso(snapshot.patient.date_of_birth),
+            "date_of_birth": snapshot.patient.date_of_birth.isoformat(),
             "sex": snapshot.patient.sex,
             "national_id": snapshot.patient.national_id,
             "health_insurance_number": snapshot.patient.health_insurance_number,
@@ -275,7 +408,7 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> dict:
         "reason": snapshot.reason,
         "reason_label": snapshot.reason_label,
         "comment": snapshot.comment,
-        "witness": _staff_json(snapshot.witness),
+        "witness": _staff_json(snapshot.witness) if snapshot.witness is not None else None,
         "placer_order_number": snapshot.placer_order_number,
         "filler_order_number": snapshot.filler_order_number,
         "visit_number": snapshot.visit_number,
@@ -299,15 +432,36 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> dict:
             "id": str(snapshot.withdrawn_by.id),
             "reason": snapshot.withdrawn_by.reason,
             "reason_label": snapshot.withdrawn_by.reason_label,
-            "recorded_at": _iso(snapshot.withdrawn_by.recorded_at),
+            "recorded_at": snapshot.withdrawn_by.recorded_at.isoformat(),
         }
         if snapshot.withdrawn_by
         else None,
         "infusion": infusion_to_json(snapshot.infusion),
+        "removed": {
+            "id": str(snapshot.removed.id),
+            "removed_at": snapshot.removed.removed_at.isoformat(),
+            "recorded_at": snapshot.removed.recorded_at.isoformat(),
+            "performer": _staff_json(snapshot.removed.performer),
+            "site": snapshot.removed.site,
+            "scanned": snapshot.removed.scanned,
+        }
+        if snapshot.removed
+        else None,
+        "waste": {
+            "amount": str(snapshot.waste.amount),
+            "unit": snapshot.waste.unit,
+            "reason": snapshot.waste.reason,
+            "reason_label": snapshot.waste.reason_label,
+            "wasted_at": snapshot.waste.wasted_at.isoformat(),
+            "performer": _staff_json(snapshot.waste.performer),
+            "witness": _staff_json(snapshot.waste.witness) if snapshot.waste.witness else None,
+        }
+        if snapshot.waste
+        else None,
     }
 
 
-def _staff(data: dict | None) -> Staff | None:
+def _staff(data: StaffJson | None) -> Staff | None:
     return Staff(**data) if data is not None else None
 
 
@@ -319,9 +473,10 @@ def _datetime(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def snapshot_from_json(data: dict) -> AdministrationSnapshot:
+def snapshot_from_json(data: SnapshotJson) -> AdministrationSnapshot:
     patient = data["patient"]
     withdrawn = data.get("withdrawn_by")
+    corrects = data.get("corrects")
     return AdministrationSnapshot(
         id=uuid.UUID(data["id"]),
         status=data["status"],
@@ -346,7 +501,7 @@ def snapshot_from_json(data: dict) -> AdministrationSnapshot:
         medication_name=data["medication_name"],
         order_route=data["order_route"],
         order_dose_unit=data["order_dose_unit"],
-        performer=_staff(data["performer"]),
+        performer=Staff(**data["performer"]),
         amount=Decimal(data["amount"]) if data["amount"] is not None else None,
         unit=data["unit"],
         route=data["route"],
@@ -374,7 +529,7 @@ def snapshot_from_json(data: dict) -> AdministrationSnapshot:
             )
             for unit in data["units"]
         ),
-        corrects=snapshot_from_json(data["corrects"]) if data.get("corrects") else None,
+        corrects=snapshot_from_json(corrects) if corrects else None,
         replaces_id=uuid.UUID(data["replaces_id"]) if data.get("replaces_id") else None,
         withdrawn_by=Withdrawal(
             id=uuid.UUID(withdrawn["id"]),
@@ -385,6 +540,31 @@ def snapshot_from_json(data: dict) -> AdministrationSnapshot:
         if withdrawn
         else None,
         infusion=infusion_from_json(data.get("infusion")),
+        removed=RemovalNote(
+            id=uuid.UUID(removed["id"]),
+            removed_at=datetime.fromisoformat(removed["removed_at"]),
+            recorded_at=datetime.fromisoformat(removed["recorded_at"]),
+            performer=Staff(**removed["performer"]),
+            site=removed["site"],
+            scanned=removed["scanned"],
+        )
+        if (removed := data.get("removed"))
+        else None,
+        waste=_waste(data.get("waste")),
+    )
+
+
+def _waste(data: WasteJson | None) -> WasteSnapshot | None:
+    if not data:
+        return None
+    return WasteSnapshot(
+        amount=Decimal(data["amount"]),
+        unit=data["unit"],
+        reason=data["reason"],
+        reason_label=data["reason_label"],
+        wasted_at=datetime.fromisoformat(data["wasted_at"]),
+        performer=Staff(**data["performer"]),
+        witness=_staff(data["witness"]),
     )
 
 

@@ -232,6 +232,7 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
                 "name": spec["name"],
                 "allergy_class_code": spec.get("class_code", ""),
                 "allergy_class_name": spec.get("class_name", ""),
+                "site_lookback_hours": spec.get("site_lookback_hours"),
             },
         )
         tally("substances", created)
@@ -255,6 +256,8 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
                 "time_critical": spec.get("time_critical", False),
                 "controlled": spec.get("controlled", False),
                 "divisible": spec.get("divisible", False),
+                "requires_removal": spec.get("requires_removal", False),
+                "wear_hours": spec.get("wear_hours"),
             },
         )
         tally("medications", created)

@@ -75,6 +75,11 @@ class Substance(BaseModel):
     # Allergies may name a class ("penicillins") rather than the substance ("amoxicillin").
     allergy_class_code = models.SlugField(_("allergy class code"), max_length=60, blank=True)
     allergy_class_name = models.CharField(_("allergy class"), max_length=200, blank=True)
+    # Injections and patches of this substance should rotate sites: the same site within this many
+    # hours WARNs (SITE_RECENTLY_USED), e.g. 48 for heparin or insulin, 168 for a fentanyl patch.
+    site_lookback_hours = models.PositiveSmallIntegerField(
+        _("site rotation look-back (hours)"), null=True, blank=True
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -132,6 +137,12 @@ class Medication(BaseModel):
     controlled = models.BooleanField(_("controlled substance"), default=False)
     # One unit may hold more than a dose (liquid, injectable, scored tablet): give part, document waste.
     divisible = models.BooleanField(_("divisible"), default=False)
+    # A patch, ring or implant stays on the patient until removed: its site is recorded, a new one
+    # is not applied while the last is on (PREVIOUS_NOT_REMOVED), and it is due off after this long.
+    requires_removal = models.BooleanField(_("requires removal"), default=False)
+    wear_hours = models.PositiveSmallIntegerField(
+        _("removal due after (hours)"), null=True, blank=True
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -150,6 +161,11 @@ class Medication(BaseModel):
             models.CheckConstraint(
                 condition=Q(dose_form__in=DoseForm.values),
                 name="%(app_label)s_%(class)s_dose_form_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(requires_removal=False) | Q(wear_hours__gte=1),
+                name="%(app_label)s_%(class)s_removal_has_wear_time",
+                violation_error_message=_("A product that requires removal needs a wear time."),
             ),
             models.CheckConstraint(
                 condition=LessThanOrEqual(Length("code"), MEDICATION_CODE_MAX_LENGTH),

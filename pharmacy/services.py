@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hospital.exceptions import ApplicationError
+from hospital.models import User
 from pharmacy.models import (
     AllergyAcknowledgement,
     AllergyAcknowledgementReason,
@@ -43,7 +44,7 @@ class AllergyAcknowledgementInput:
 def order_verify(
     *,
     order: MedicationOrder,
-    pharmacist,
+    pharmacist: User,
     reviewed_version: int | None = None,
     allergy_acknowledgement: AllergyAcknowledgementInput | None = None,
 ) -> MedicationOrder:
@@ -73,8 +74,7 @@ def order_verify(
             status=422,
         )
     conflicts = allergy_matches(order, list(order.admission.patient.allergies.order_by("pk")))
-    if conflicts:
-        _check_acknowledgement(allergy_acknowledgement)
+    acknowledgement = _check_acknowledgement(allergy_acknowledgement) if conflicts else None
     now = timezone.now()
     order.status = OrderStatus.ACTIVE
     order.verified_by = pharmacist
@@ -90,7 +90,7 @@ def order_verify(
             "status_changed_by",
         ]
     )
-    if conflicts:
+    if acknowledgement is not None:  # there were conflicts, and they are acknowledged
         AllergyAcknowledgement.objects.create(
             order=order,
             allergies=[
@@ -102,8 +102,8 @@ def order_verify(
                 }
                 for allergy in conflicts
             ],
-            reason=allergy_acknowledgement.reason,
-            comment=allergy_acknowledgement.comment.strip(),
+            reason=acknowledgement.reason,
+            comment=acknowledgement.comment.strip(),
             acknowledged_by=pharmacist,
             acknowledged_at=now,
         )
@@ -111,7 +111,9 @@ def order_verify(
     return order
 
 
-def _check_acknowledgement(acknowledgement: AllergyAcknowledgementInput | None) -> None:
+def _check_acknowledgement(
+    acknowledgement: AllergyAcknowledgementInput | None,
+) -> AllergyAcknowledgementInput:
     if acknowledgement is None or not acknowledgement.reason:
         raise ApplicationError(
             "The patient is allergic to this order's substance or class: acknowledge it with a "
@@ -130,10 +132,11 @@ def _check_acknowledgement(acknowledgement: AllergyAcknowledgementInput | None) 
         acknowledgement.comment.strip()
     ):
         raise ApplicationError("A comment is required for 'other'.", code="COMMENT_REQUIRED")
+    return acknowledgement
 
 
 @transaction.atomic
-def order_hold(*, order: MedicationOrder, reason: str, by=None) -> MedicationOrder:
+def order_hold(*, order: MedicationOrder, reason: str, by: User | None = None) -> MedicationOrder:
     order = _order_for_update(order)
     if order.status != OrderStatus.ACTIVE:
         raise OrderStateError("Only an active order can be put on hold.")
@@ -141,7 +144,9 @@ def order_hold(*, order: MedicationOrder, reason: str, by=None) -> MedicationOrd
 
 
 @transaction.atomic
-def order_resume(*, order: MedicationOrder, reason: str = "", by=None) -> MedicationOrder:
+def order_resume(
+    *, order: MedicationOrder, reason: str = "", by: User | None = None
+) -> MedicationOrder:
     order = _order_for_update(order)
     if order.status != OrderStatus.ON_HOLD:
         raise OrderStateError("Only an order on hold can be resumed.")
@@ -149,7 +154,9 @@ def order_resume(*, order: MedicationOrder, reason: str = "", by=None) -> Medica
 
 
 @transaction.atomic
-def order_discontinue(*, order: MedicationOrder, reason: str, by=None) -> MedicationOrder:
+def order_discontinue(
+    *, order: MedicationOrder, reason: str, by: User | None = None
+) -> MedicationOrder:
     order = _order_for_update(order)
     if order.status in (OrderStatus.DISCONTINUED, OrderStatus.COMPLETED):
         raise OrderStateError("This order has already ended.")
@@ -161,10 +168,16 @@ def order_discontinue(*, order: MedicationOrder, reason: str, by=None) -> Medica
 
 
 def order_version(order: MedicationOrder) -> int | None:
-    return order.history.order_by("-history_id").values_list("history_id", flat=True).first()
+    # django-simple-history's `history` manager is untyped: the history id is an integer.
+    version: int | None = (
+        order.history.order_by("-history_id").values_list("history_id", flat=True).first()
+    )
+    return version
 
 
-def _order_set_status(order: MedicationOrder, status: str, reason: str, by) -> MedicationOrder:
+def _order_set_status(
+    order: MedicationOrder, status: str, reason: str, by: User | None
+) -> MedicationOrder:
     # `by` is None only for changes made by the system itself (e.g. a feed from the EMR).
     if status in (OrderStatus.ON_HOLD, OrderStatus.DISCONTINUED) and not reason.strip():
         raise ApplicationError("A reason is required.", code="REASON_REQUIRED")
@@ -211,7 +224,7 @@ def scheduled_doses_generate(
 
 
 @transaction.atomic
-def lot_recall_record(*, recall: LotRecall, by) -> LotRecall:
+def lot_recall_record(*, recall: LotRecall, by: User) -> LotRecall:
     """Record a recall: from the commit on, the bedside rules refuse this GTIN + lot
     (LOT_RECALLED). Lots are compared as printed, so surrounding spaces are dropped."""
     recall.lot = recall.lot.strip()
@@ -245,7 +258,7 @@ ORDER_CLINICAL_FIELDS = (
 )
 
 
-def _order_verified_by_his(order: MedicationOrder, verifier) -> None:
+def _order_verified_by_his(order: MedicationOrder, verifier: User) -> None:
     """A site whose HIS verifies orders upstream takes them as verified (by `verifier`, the
     interface's own account), so the bedside may give them at once."""
     now = timezone.now()
@@ -257,7 +270,9 @@ def _order_verified_by_his(order: MedicationOrder, verifier) -> None:
 
 
 @transaction.atomic
-def order_create_from_his(*, values: dict, verifier=None) -> MedicationOrder:
+def order_create_from_his(
+    *, values: dict[str, object], verifier: User | None = None
+) -> MedicationOrder:
     """A new order (ORC NW). Awaits the pharmacist unless `verifier` is given (site setting)."""
     order = MedicationOrder(status=OrderStatus.PENDING_VERIFICATION, **values)
     if verifier is not None:
@@ -271,7 +286,7 @@ def order_create_from_his(*, values: dict, verifier=None) -> MedicationOrder:
 
 @transaction.atomic
 def order_change_from_his(
-    *, order: MedicationOrder, values: dict, verifier=None
+    *, order: MedicationOrder, values: dict[str, object], verifier: User | None = None
 ) -> MedicationOrder:
     """A changed order (ORC XO). A change to what was verified is verified again: the order goes
     back to the pharmacist (never keeping the old verification) and its future doses, projected
@@ -318,7 +333,7 @@ def order_change_from_his(
     return order
 
 
-def _field_value(order: MedicationOrder, name: str):
+def _field_value(order: MedicationOrder, name: str) -> object:
     if name == "medication":
         return order.medication
     return getattr(order, name)

@@ -4,7 +4,7 @@ Pharmacists and administrators read every ward. Nurses and charge nurses read th
 wards they are assigned to (`Ward.staff`) and the due lists of those wards. A nurse who scans the
 wristband of a patient on another ward (covering a colleague, a transfer, an emergency) is not
 stopped: the scan itself is her justification (she stands at the bed). It is logged as
-break-the-glass (`hospital.AccessLog`) and opens that patient's record to her for
+break-the-glass (`scanning.models.AccessLog`) and opens that patient's record to her for
 `BREAK_GLASS_ACCESS_HOURS`. Reading without a scan is refused with `PATIENT_NOT_IN_YOUR_WARDS`.
 
 Only a scan breaks the glass: a band typed in (`keyed`), or sent from a session that is no cart's,
@@ -30,7 +30,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from hospital.exceptions import ApplicationError
-from hospital.models import AccessLog, Role, SecurityEvent, SecurityEventKind
+from hospital.models import Role, SecurityEvent, SecurityEventKind
+from scanning.models import AccessLog
 from wards.models import Admission, Ward
 
 logger = logging.getLogger("bcma.security")

@@ -92,6 +92,32 @@ INFUSION_EVENT_FIELDS = (
     "override_reason",
     "override_comment",
 )
+REMOVAL_FIELDS = (
+    "external_id",
+    "created_at",
+    "administration_id",
+    "patient_id",
+    "performer_id",
+    "removed_at",
+    "site",
+    "scanned",
+    "comment",
+    "cart",
+)
+WASTE_FIELDS = (
+    "external_id",
+    "created_at",
+    "administration_id",
+    "patient_id",
+    "amount",
+    "unit",
+    "reason",
+    "comment",
+    "performer_id",
+    "witness_id",
+    "wasted_at",
+    "cart",
+)
 CHAIN_FIELDS = ("chain_seq", "previous_hash", "content_hash")
 
 
@@ -173,12 +199,20 @@ def administration_hash(administration: Any, units: Iterable[Any], overrides: It
     )
 
 
+def waste_hash(waste: Any) -> str:
+    return content_hash("scanning.waste", fields_of(waste, WASTE_FIELDS))
+
+
 def scan_event_hash(event: Any) -> str:
     return content_hash("scanning.scanevent", fields_of(event, SCAN_EVENT_FIELDS))
 
 
 def infusion_event_hash(event: Any) -> str:
     return content_hash("scanning.infusionevent", fields_of(event, INFUSION_EVENT_FIELDS))
+
+
+def removal_hash(removal: Any) -> str:
+    return content_hash("scanning.removal", fields_of(removal, REMOVAL_FIELDS))
 
 
 def link_hash(*, seq: int, previous_hash: str, content_hash: str) -> str:

@@ -19,7 +19,15 @@ from django.db.models import F
 
 from hospital import sql
 from scanning import audit, locks
-from scanning.models import AdministeredUnit, Administration, InfusionEvent, Override, ScanEvent
+from scanning.models import (
+    AdministeredUnit,
+    Administration,
+    InfusionEvent,
+    Override,
+    Removal,
+    ScanEvent,
+    Waste,
+)
 
 
 def administration_append(
@@ -50,6 +58,28 @@ def administration_append(
     administration.written_units = list(units)
     administration.written_overrides = list(overrides)
     return administration
+
+
+def removal_append(removal: Removal) -> Removal:
+    """Insert an unsaved removal as the next link of its patient's removal chain. The caller holds
+    the patient's row lock, as for administration_append."""
+    _normalise(removal)
+    with transaction.atomic(savepoint=False):
+        head = _head(Removal, "patient_id", removal.patient_id)
+        _seal(removal, head, audit.removal_hash(removal))
+        removal.save(force_insert=True)
+    return removal
+
+
+def waste_append(waste: Waste) -> Waste:
+    """Insert an unsaved waste as the next link of its patient's waste chain. The caller holds the
+    patient's row lock, as for a record."""
+    _normalise(waste)
+    with transaction.atomic(savepoint=False):
+        head = _head(Waste, "patient_id", waste.patient_id)
+        _seal(waste, head, audit.waste_hash(waste))
+        waste.save(force_insert=True)
+    return waste
 
 
 def scan_event_append(event: ScanEvent) -> ScanEvent:
@@ -133,6 +163,22 @@ def scan_event_links(*, chunk_size: int = 2000) -> Iterator[audit.StoredLink]:
         yield _link(row, row.performer_id, audit.scan_event_hash(row))
 
 
+def removal_links(*, chunk_size: int = 2000) -> Iterator[audit.StoredLink]:
+    rows = Removal.objects.order_by(
+        "patient_id", F("chain_seq").asc(nulls_last=True), "pk"
+    ).iterator(chunk_size=chunk_size)
+    for row in rows:
+        yield _link(row, row.patient_id, audit.removal_hash(row))
+
+
+def waste_links(*, chunk_size: int = 2000) -> Iterator[audit.StoredLink]:
+    rows = Waste.objects.order_by("patient_id", F("chain_seq").asc(nulls_last=True), "pk").iterator(
+        chunk_size=chunk_size
+    )
+    for row in rows:
+        yield _link(row, row.patient_id, audit.waste_hash(row))
+
+
 def _link(row, chain, recomputed: str) -> audit.StoredLink:
     return audit.StoredLink(
         chain=chain,
@@ -156,4 +202,6 @@ CHAINS = {
     Administration._meta.db_table: ("patient", administration_links),
     ScanEvent._meta.db_table: ("performer", scan_event_links),
     InfusionEvent._meta.db_table: ("bag", infusion_event_links),
+    Removal._meta.db_table: ("patient", removal_links),
+    Waste._meta.db_table: ("patient", waste_links),
 }

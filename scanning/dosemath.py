@@ -92,7 +92,7 @@ class Quantity:
     value: Decimal
     unit: str
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if isinstance(self.value, bool) or not isinstance(self.value, Decimal | int):
             raise TypeError(f"a quantity needs a Decimal (never a float): {self.value!r}")
         value = Decimal(self.value)
@@ -130,7 +130,7 @@ class Quantity:
             return NotImplemented
         return Quantity.of(self.exact() + other.exact(self.unit), self.unit)
 
-    def __radd__(self, other) -> Quantity:
+    def __radd__(self, other: object) -> Quantity:
         # sum() starts from 0.
         if other == 0 and not isinstance(other, bool):
             return self
@@ -151,7 +151,7 @@ class Quantity:
     def _base(self) -> Fraction:
         return Fraction(self.value) * _factor(self.unit)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Quantity):
             return NotImplemented
         return self.dimension == other.dimension and self._base() == other._base()
@@ -174,7 +174,7 @@ class Quantity:
     def __str__(self) -> str:
         return f"{format_decimal(self.value)} {self.unit}"
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, str]:
         return {"value": format_decimal(self.value), "unit": self.unit}
 
 
@@ -185,7 +185,7 @@ class Strength:
     amount: Quantity
     per: Quantity
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.per.value <= 0:
             raise ValueError("a strength is per a positive amount")
 
@@ -309,8 +309,9 @@ def _compare_items(
         candidates.append(target_strength.content(target))
     reference = _reference(items, target_strength)
     for goal in candidates:
-        measures = [_measure(item, goal.dimension, reference) for item in items]
-        if any(measure is None for measure in measures):
+        maybe_measures = [_measure(item, goal.dimension, reference) for item in items]
+        measures = [measure for measure in maybe_measures if measure is not None]
+        if len(measures) != len(maybe_measures):
             continue
         base = _factor(goal.unit)
         amounts = [measure / base for measure in measures]

@@ -18,10 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from hospital.exceptions import ApplicationError
-from hospital.models import AccessReason
 from scanning import rules
 from scanning.chains import infusion_event_append
-from scanning.models import InfusionEvent, InfusionEventKind
+from scanning.models import AccessReason, InfusionEvent, InfusionEventKind
 from scanning.refusals import InfusionBagEndedError
 from scanning.rules import infusion as bag_rules
 from scanning.selectors import (

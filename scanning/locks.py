@@ -17,7 +17,7 @@ scan event, so it holds only the performer (step 4).
 
 Every lock is FOR NO KEY UPDATE on PostgreSQL (hospital.sql.row_lock says why) and nothing on
 SQLite, which serialises writers itself. The record's locks are raw SQL, on its measured path
-(scanning.bedside_sql); the others go through the ORM; both kinds live here so that the order is
+(scanning.facts.fast_sql); the others go through the ORM; both kinds live here so that the order is
 read in one place. Tests: tests/scanning/test_lock_modes.py, test_concurrency.py, test_races.py.
 """
 

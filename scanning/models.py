@@ -10,6 +10,62 @@ from pharmacy.models import DoseUnit, MedicationOrder, Package, Route, Scheduled
 from wards.models import Admission, Patient, Ward
 
 
+class AccessReason(models.TextChoices):
+    """What opened a patient outside the staff member's wards (see access.py)."""
+
+    WRISTBAND_CHECK = "wristband_check", _("wristband scanned: check")
+    ADMINISTRATION = "administration", _("wristband scanned: recording a dose")
+    NOT_GIVEN = "not_given", _("wristband scanned: documenting a dose not given")
+
+
+class AccessLog(BaseModel):
+    """Break-the-glass: a nurse scanned the wristband of a patient on a ward she is not assigned
+    to. The scan is the justification (she stands at the bed); the row opens that patient's record
+    to her for `BREAK_GLASS_ACCESS_HOURS`. Append-only: nobody edits or deletes these rows (on
+    PostgreSQL a trigger refuses it, see hospital's migration 0002)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="+", verbose_name=_("patient")
+    )
+    ward = models.ForeignKey(
+        Ward,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("patient's ward"),
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=AccessReason.choices)
+    cart = models.CharField(_("cart"), max_length=60, blank=True)
+
+    class Meta:
+        # Moved from `hospital` (issue 15: only the bedside writes or reads it); the table keeps
+        # its name, with its append-only trigger (hospital migration 0002) and its grants.
+        db_table = "hospital_accesslog"
+        ordering = ["-created_at"]
+        verbose_name = _("break-the-glass access")
+        verbose_name_plural = _("break-the-glass accesses")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reason__in=AccessReason.values),
+                name="hospital_accesslog_reason_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "patient", "created_at"],
+                name="hospital_accesslog_open_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} → {self.patient} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
 class ScanPurpose(models.TextChoices):
     DECODE = "decode", _("decode only")
     CHECK = "check", _("check")
@@ -122,7 +178,8 @@ class CorrectionReason(models.TextChoices):
 def standing_q(prefix: str = "") -> Q:
     """The record (under `prefix`, e.g. "administrations__") still stands: no later entered-in-error
     record withdraws it. The one ORM spelling of the idea; its raw-SQL twin is
-    scanning.bedside_sql._counting_given, and tests/scanning/test_bedside_sql.py holds them equal."""
+    scanning.facts.fast_sql._counting_given, and tests/scanning/test_bedside_sql.py and
+    test_facts_twins.py hold them equal."""
     return Q(**{f"{prefix}correction__isnull": True})
 
 
@@ -132,31 +189,39 @@ def withdrawn_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}correction__isnull": False})
 
 
-class AdministrationQuerySet(models.QuerySet):
+class AdministrationQuerySet(models.QuerySet["Administration"]):
     """The clinical reads of the ledger, each defined once (on `standing_q`). A record *still
     counts* unless a later entered-in-error record withdraws it; the bedside's raw SQL spells the
-    same read in scanning.bedside_sql (`_counting_given`), and tests/scanning/test_bedside_sql.py
-    holds them equal."""
+    same read in scanning.facts.fast_sql (`_counting_given`); the check's reads written on these
+    (scanning.facts.reference) and tests/scanning/test_facts_twins.py hold them equal."""
 
-    def still_counting(self):
+    def still_counting(self) -> "AdministrationQuerySet":
         """Not withdrawn by an entered-in-error record (which itself never counts as a dose)."""
         return self.filter(standing_q()).exclude(status=AdministrationStatus.ENTERED_IN_ERROR)
 
-    def counting_given(self):
-        """The dose was given, and that still stands. SQL twin: bedside_sql._counting_given."""
+    def counting_given(self) -> "AdministrationQuerySet":
+        """The dose was given, and that still stands. SQL twin: fast_sql._counting_given."""
         return self.filter(standing_q(), status=AdministrationStatus.COMPLETED)
 
-    def counting_not_given(self):
+    def counting_not_given(self) -> "AdministrationQuerySet":
         """The dose was documented not given, and that still stands."""
         return self.filter(standing_q(), status=AdministrationStatus.NOT_DONE)
 
-    def infusing(self):
+    def infusing(self) -> "AdministrationQuerySet":
         """Bags hung and not yet taken down: the one definition of "infusing now" (a paused bag
         is still on its line). A bag whose hanging was entered in error has left the list."""
         return (
             self.counting_given()
             .filter(infusion_events__kind="started")
             .exclude(infusion_events__kind__in=["completed", "stopped"])
+        )
+
+    def still_worn(self) -> "AdministrationQuerySet":
+        """A patch, ring or implant applied and not documented removed: a given record that still
+        stands, of a product that requires removal, with no `Removal`. The one definition of "on
+        the patient" (the cart's list, PREVIOUS_NOT_REMOVED, overdue removals)."""
+        return self.counting_given().filter(
+            order__medication__requires_removal=True, removal__isnull=True
         )
 
 
@@ -427,6 +492,105 @@ class InfusionEvent(ChainedRecord, BaseModel):
 
     def __str__(self):
         return f"{self.kind} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class Removal(ChainedRecord, BaseModel):
+    """A patch, ring or implant taken off: who, when, from which site, and whether its label was
+    scanned. One per application, written once; hash-chained per patient like the records, under
+    the patient's lock (scanning.services.removal_record)."""
+
+    created_at = _chained_created_at()
+
+    administration = models.OneToOneField(
+        Administration, on_delete=models.PROTECT, related_name="removal"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="removals")
+    performer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_at = models.DateTimeField(_("removed at"))
+    site = models.CharField(_("site"), max_length=60, blank=True)
+    scanned = models.BooleanField(_("scanned (not documented by hand)"), default=False)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    cart = models.CharField(_("cart"), max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["-removed_at"]
+        verbose_name = _("removal")
+        verbose_name_plural = _("removals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "chain_seq"], name="%(app_label)s_%(class)s_chain_seq_unique"
+            ),
+            _sealed_whole(),
+        ]
+
+    def __str__(self):
+        return f"removal of {self.administration_id} @ {self.removed_at:%Y-%m-%d %H:%M}"
+
+
+class WasteReason(models.TextChoices):
+    PARTIAL_DOSE = "partial_dose", _("rest of a unit after a partial dose")
+    DROPPED = "dropped", _("dropped, broken or contaminated")
+    NOT_GIVEN_AFTER_DRAWN = "not_given_after_drawn", _("drawn up, then not given")
+    OTHER = "other", _("other (comment required)")
+
+
+class Waste(ChainedRecord, BaseModel):
+    """The part of a given record's units that was destroyed, not given: half a 10 mg morphine
+    ampoule after a 5 mg dose. At most one per record, written with it or later (an ampoule
+    dropped), never changed. A controlled or high-alert drug's waste names its witness (the rules
+    refuse it without one). Hash-chained per patient, like the records; append-only in the
+    database."""
+
+    created_at = _chained_created_at()
+
+    administration = models.OneToOneField(
+        Administration, on_delete=models.PROTECT, related_name="waste"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(_("amount wasted"), max_digits=12, decimal_places=4)
+    unit = models.CharField(_("unit"), max_length=4, choices=DoseUnit.choices)
+    reason = models.CharField(_("reason"), max_length=24, choices=WasteReason.choices)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    performer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    wasted_at = models.DateTimeField(_("wasted at"))
+    cart = models.CharField(_("cart"), max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["-wasted_at"]
+        verbose_name = _("waste")
+        verbose_name_plural = _("wastes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="%(app_label)s_%(class)s_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=WasteReason.values),
+                name="%(app_label)s_%(class)s_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason="other") | ~Q(comment=""),
+                name="%(app_label)s_%(class)s_other_needs_comment",
+            ),
+            models.CheckConstraint(
+                condition=Q(witness__isnull=True) | ~Q(witness=models.F("performer")),
+                name="%(app_label)s_%(class)s_witness_is_another",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "chain_seq"], name="%(app_label)s_%(class)s_chain_seq_unique"
+            ),
+            _sealed_whole(),
+        ]
+        indexes = [models.Index(fields=["wasted_at"])]
+
+    def __str__(self):
+        return f"{self.amount} {self.unit} wasted @ {self.wasted_at:%Y-%m-%d %H:%M}"
 
 
 class IdempotentRequest(BaseModel):

@@ -56,6 +56,25 @@ class InfusionBagEndedError(RefusalError):
     code = "INFUSION_BAG_ENDED"
 
 
+class AlreadyRemovedError(RefusalError):
+    code = "ALREADY_REMOVED"
+
+
+class NotWornError(RefusalError):
+    """The record is no patch on the patient: not a product that requires removal, not given, or
+    withdrawn as entered in error."""
+
+    code = "NOT_WORN"
+
+
+class WasteAlreadyDocumentedError(RefusalError):
+    code = "WASTE_ALREADY_DOCUMENTED"
+
+
+class NotWasteableError(RefusalError):
+    code = "NOT_WASTEABLE"
+
+
 REFUSALS: dict[str, type[RefusalError]] = {
     refusal.code: refusal
     for refusal in (
@@ -68,6 +87,10 @@ REFUSALS: dict[str, type[RefusalError]] = {
         AlreadyAcknowledgedError,
         InfusionBagAlreadyHungError,
         InfusionBagEndedError,
+        AlreadyRemovedError,
+        NotWornError,
+        WasteAlreadyDocumentedError,
+        NotWasteableError,
     )
 }
 

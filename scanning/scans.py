@@ -42,6 +42,13 @@ class ResolvedScan:
     def first(self, kind: str) -> gs1.ParsedScan | None:
         return next((scan for scan in self.parsed if scan.kind == kind), None)
 
+    def first_payload[P: gs1.Payload](self, payload_type: type[P]) -> P | None:
+        """What `first` finds, typed: `first_payload(gs1.BadgePayload)` is the payload of
+        `first("badge")` (a kind always comes with its own payload type)."""
+        return next(
+            (scan.payload for scan in self.parsed if isinstance(scan.payload, payload_type)), None
+        )
+
     @property
     def kind(self) -> str:
         """The slot-level kind: what this scan is, preferring a recognised payload."""

@@ -13,7 +13,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 import gs1
-from hospital.models import Role
+from hospital.models import Role, User
 from pharmacy.models import (
     DoseState,
     Medication,
@@ -22,8 +22,9 @@ from pharmacy.models import (
     Package,
     ScheduledDose,
 )
-from scanning import bedside_sql, rules
+from scanning import rules
 from scanning.dosemath import Quantity
+from scanning.facts import fast_sql
 from scanning.models import (
     AdministeredUnit,
     Administration,
@@ -56,7 +57,7 @@ class CheckContext:
     packages: dict[str, Package] = field(default_factory=dict)
     orders: dict[int, MedicationOrder] = field(default_factory=dict)
     doses: dict[int, ScheduledDose] = field(default_factory=dict)
-    witness: object | None = None
+    witness: User | None = None
     units: tuple[gs1.ParsedScan, ...] = ()
     unit_keyed: tuple[bool, ...] = ()
     bag: Administration | None = None  # the hung bag a bag event scanned, if any
@@ -198,6 +199,9 @@ def medication_facts(medication: Medication) -> rules.MedicationFacts:
         high_alert=medication.high_alert,
         time_critical=medication.time_critical,
         divisible=medication.divisible,
+        requires_removal=medication.requires_removal,
+        site_lookback_hours=medication.substance.site_lookback_hours,
+        controlled=medication.controlled,
     )
 
 
@@ -284,7 +288,7 @@ def _used_serials_and_recalled_lots(
         if gtin in packages and packages[gtin].hospital_repackaged
     }
     found: dict[str, set[tuple[str, str]]] = {"serial": set(), "lot": set()}
-    for gtin, value, kind, medication in bedside_sql.used_serials_and_recalled_lots(
+    for gtin, value, kind, medication in fast_sql.used_serials_and_recalled_lots(
         serial_keys={(u.gtin, u.serial) for u in units if u.gtin and u.serial},
         lot_keys=lot_keys,
         repackaged_lot_keys=set(repackaged),
@@ -307,6 +311,8 @@ def check_context_build(
     amount: Quantity | None = None,
     now: datetime | None = None,
     infusion: InfusionAction | None = None,
+    site: str = "",
+    waste: Quantity | None = None,
 ) -> CheckContext:
     now = now or timezone.now()
     band = _patient_slot(patient_scan)
@@ -316,17 +322,15 @@ def check_context_build(
     allergies: list[Allergy] = []
     if band is not None:
         patient, admission, band_active, performer_on_ward, band_discharged_at = (
-            bedside_sql.patient_admission_band(
+            fast_sql.patient_admission_band(
                 gsrn=band.payload.gsrn, band_instance=band.payload.instance, user_id=performer.pk
             )
         )
     if patient is not None:
-        allergies = bedside_sql.allergies_of(patient.pk)
+        allergies = fast_sql.allergies_of(patient.pk)
 
     units, unit_keyed = _medication_slot(unit_scans)
-    packages = bedside_sql.packages_by_gtin(
-        {u.payload.gtin for u in units if u.kind == "medication"}
-    )
+    packages = fast_sql.packages_by_gtin({u.payload.gtin for u in units if u.kind == "medication"})
     scanned_units = tuple(
         rules.ScannedUnit(
             kind=unit.kind,
@@ -346,9 +350,9 @@ def check_context_build(
     doses: dict[int, ScheduledDose] = {}
     prior: tuple[rules.PriorDose, ...] = ()
     if admission is not None:
-        orders = bedside_sql.orders_of(admission.pk)
+        orders = fast_sql.orders_of(admission.pk)
         if orders:
-            doses = bedside_sql.doses_either_side(
+            doses = fast_sql.doses_either_side(
                 admission_id=admission.pk,
                 now=now,
                 since=now - DOSE_LOOKAROUND,
@@ -364,12 +368,15 @@ def check_context_build(
                 rules.PriorDose(
                     order_id=order_id, administered_at=administered_at, amount=amount, unit=unit
                 )
-                for order_id, administered_at, amount, unit in bedside_sql.prior_given(
+                for order_id, administered_at, amount, unit in fast_sql.prior_given(
                     order_ids=[o.pk for o in prn_orders], since=now - lookback
                 )
             )
 
     used_serials, recalled = _used_serials_and_recalled_lots(scanned_units, packages)
+    worn, site_uses = _worn_and_site_uses(
+        patient if admission is not None else None, packages.values(), site=site, now=now
+    )
 
     witness = staff_get_by_badge(scan=witness_scan) if witness_scan is not None else None
     if (
@@ -425,6 +432,10 @@ def check_context_build(
         amount=amount,
         band_discharged_at=band_discharged_at,
         infusion=infusion_facts,
+        site=site,
+        worn=worn,
+        site_uses=site_uses,
+        waste=waste,
     )
     return CheckContext(
         facts=facts,
@@ -462,6 +473,125 @@ def _infusion_facts(
         infusing=tuple(b.facts() for b in infusing),
     )
     return facts, bag
+
+
+def _worn_and_site_uses(
+    patient: Patient | None, packages, *, site: str, now: datetime
+) -> tuple[tuple[rules.WornProduct, ...], tuple[rules.SiteUse, ...]]:
+    """What the removal and site rules read, and only when they can need it (a scanned product
+    that requires removal; a chosen site and a substance with a look-back), so that a tablet's
+    check costs no query more. Worn products through AdministrationQuerySet.still_worn."""
+    if patient is None:
+        return (), ()
+    medications = [package.medication for package in packages]
+    removable = {m.substance.code for m in medications if m.requires_removal}
+    worn: tuple[rules.WornProduct, ...] = ()
+    if removable:
+        worn = tuple(
+            rules.WornProduct(
+                administration_id=record.pk,
+                medication_name=record.order.medication.name,
+                substance_code=record.order.medication.substance.code,
+                site=record.site,
+                applied_at=record.administered_at,
+            )
+            for record in worn_on_patient(patient).filter(
+                order__medication__substance__code__in=removable
+            )
+        )
+    lookbacks = {
+        m.substance.code: m.substance.site_lookback_hours
+        for m in medications
+        if m.substance.site_lookback_hours
+    }
+    uses: tuple[rules.SiteUse, ...] = ()
+    if site and lookbacks:
+        since = now - timedelta(hours=max(lookbacks.values()))
+        uses = tuple(
+            rules.SiteUse(substance_code=code, site=used_site, at=at)
+            for code, used_site, at in Administration.objects.counting_given()
+            .filter(
+                patient=patient,
+                site=site,
+                order__medication__substance__code__in=set(lookbacks),
+                administered_at__gte=since,
+            )
+            .values_list("order__medication__substance__code", "site", "administered_at")
+        )
+    return worn, uses
+
+
+def worn_on_patient(patient: Patient):
+    """The patient's patches, rings and implants on now (AdministrationQuerySet.still_worn), oldest
+    first, with their medication."""
+    return (
+        Administration.objects.still_worn()
+        .filter(patient=patient)
+        .select_related("order__medication__substance")
+        .order_by("administered_at", "pk")
+    )
+
+
+def removal_due_at(record: Administration) -> datetime | None:
+    """When a product that requires removal is due off: applied plus the medication's wear time."""
+    hours = record.order.medication.wear_hours
+    return record.administered_at + timedelta(hours=hours) if hours else None
+
+
+def worn_list(*, patient: Patient) -> list[dict]:
+    """The cart's list of what is on the patient: medication, site, applied, due off, overdue."""
+    now = timezone.now()
+    rows = []
+    for record in worn_on_patient(patient):
+        due = removal_due_at(record)
+        rows.append(
+            {
+                "administration": record,
+                "medication": record.order.medication.name,
+                "site": record.site,
+                "applied_at": record.administered_at,
+                "due_at": due,
+                "overdue": due is not None and due <= now,
+            }
+        )
+    return rows
+
+
+def removals_overdue(*, ward_ids=None, now: datetime | None = None) -> list[dict]:
+    """Patches, rings and implants past their removal time on the open admissions of these wards
+    (all wards if None), most overdue first: the dashboard's and the report's one read."""
+    now = now or timezone.now()
+    records = (
+        Administration.objects.still_worn()
+        .filter(admission__discharged_at__isnull=True)
+        .select_related("order__medication", "patient", "admission__ward", "admission__bed")
+    )
+    if ward_ids is not None:
+        records = records.filter(admission__ward_id__in=ward_ids)
+    rows = []
+    for record in records:
+        due = removal_due_at(record)
+        if due is not None and due <= now:
+            rows.append(
+                {
+                    "administration": record,
+                    "patient": record.patient,
+                    "ward": record.admission.ward,
+                    "bed": record.admission.bed,
+                    "medication": record.order.medication.name,
+                    "site": record.site,
+                    "applied_at": record.administered_at,
+                    "due_at": due,
+                    "overdue_minutes": int((now - due).total_seconds() // 60),
+                }
+            )
+    rows.sort(key=lambda row: row["due_at"])
+    return rows
+
+
+def product_facts(package: Package) -> rules.ProductFacts:
+    """A recorded unit's package as the rules see it (waste documented after the record)."""
+    return _product_facts(package)
 
 
 def _product_facts(package: Package | None) -> rules.ProductFacts | None:
@@ -574,7 +704,7 @@ def mar_order_flags(*, patient: Patient, orders: list[MedicationOrder], now: dat
         )
         prior = [
             rules.PriorDose(order_id=order_id, administered_at=at, amount=amount, unit=unit)
-            for order_id, at, amount, unit in bedside_sql.prior_given(
+            for order_id, at, amount, unit in fast_sql.prior_given(
                 order_ids=[o.pk for o in prn_orders], since=now - lookback
             )
         ]

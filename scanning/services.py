@@ -1,17 +1,20 @@
 """Every write at the bedside: checks (audit only), records, not-given, corrections."""
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
+import gs1
 from hospital import sql
 from hospital.auth import staff_pin_verify
 from hospital.exceptions import ApplicationError
-from hospital.models import AccessReason, Role, User
+from hospital.models import Role, User
 from hospital.throttle import (
     BADGE,
     Source,
@@ -20,6 +23,7 @@ from hospital.throttle import (
     login_attempt_succeeded,
     login_throttle_release,
 )
+from pharmacy.body_sites import site_get
 from pharmacy.models import DoseState, MedicationOrder, ScheduledDose
 from scanning import locks, rules
 from scanning.access import (
@@ -28,9 +32,16 @@ from scanning.access import (
     WardNotAssignedError,
     break_glass_record,
 )
-from scanning.chains import administration_append, infusion_event_append, scan_event_append
+from scanning.chains import (
+    administration_append,
+    infusion_event_append,
+    removal_append,
+    scan_event_append,
+    waste_append,
+)
 from scanning.dosemath import IncomparableUnits, Quantity
 from scanning.models import (
+    AccessReason,
     AdministeredUnit,
     Administration,
     AdministrationStatus,
@@ -40,34 +51,53 @@ from scanning.models import (
     InfusionEventKind,
     NotGivenReason,
     Override,
+    Removal,
     ScanEvent,
     ScanPurpose,
     UnrecordedCheckAcknowledgement,
     UnrecordedCheckReason,
+    Waste,
 )
 from scanning.refusals import (
     AlreadyAcknowledgedError,
     AlreadyCorrectedError,
     AlreadyDocumentedError,
     AlreadyGivenError,
+    AlreadyRemovedError,
     DoseCancelledError,
     InfusionBagAlreadyHungError,
     NotCorrectableError,
+    NotWasteableError,
+    NotWornError,
     SerialAlreadyUsedError,
+    WasteAlreadyDocumentedError,
 )
+from scanning.rules.witness import witness_problem
 from scanning.scans import ResolvedScan, ScanInput, scan_resolve
 from scanning.selectors import (
     CheckContext,
     InfusionAction,
     check_context_build,
+    product_facts,
     replacement_facts_build,
+    staff_facts,
+    staff_get_by_badge,
 )
-from scanning.signals import administration_recorded
+from scanning.signals import administration_recorded, removal_recorded
 
 
 @dataclass(frozen=True)
 class OverrideInput:
     code: str
+    reason: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class WasteInput:
+    """What the nurse destroyed of the units scanned, and why."""
+
+    amount: Quantity
     reason: str
     comment: str = ""
 
@@ -82,6 +112,8 @@ class CheckRequest:
     order_id: int | None = None
     cart: str = ""
     ward_code: str | None = None
+    site: str = ""  # the body site chosen (pharmacy.body_sites), checked by the site rules
+    waste: Quantity | None = None  # what is destroyed of the units (the rules balance it)
 
 
 @dataclass
@@ -102,9 +134,10 @@ class RecordOutcome:
     administration: Administration | None = None
     refusal_code: str | None = None
     refusal_message: str = ""
-    details: dict = field(default_factory=dict)
+    details: dict[str, object] = field(default_factory=dict)
     # Set for refusals that must show nothing of the patient (a break-the-glass refused).
     refusal_status: int | None = None
+    waste: Waste | None = None  # the waste written with the record, if any
 
 
 class BadgeLoginFailedError(ApplicationError):
@@ -117,13 +150,13 @@ class BadgeTextOnlyError(ApplicationError):
     status = 400
 
 
-def staff_authenticate_gsrn(*, gsrn: str, pin: str, source: Source, purpose: str = "login"):
+def staff_authenticate_gsrn(*, gsrn: str, pin: str, source: Source, purpose: str = "login") -> User:
     """The staff member with this badge GSRN, if the PIN is hers. Throttled per badge and source
     (hospital/throttle.py: a refused attempt hashes nothing); otherwise exactly one PIN hash, for
     a real badge and an unknown one alike. One answer for every failure, so that a probe cannot
     tell an unknown badge from a wrong PIN."""
     attempt = login_attempt_begin(kind=BADGE, credential=gsrn, source=source, purpose=purpose)
-    user = None
+    user: User | None = None
     if gsrn:
         with hashing_slot():
             user = staff_pin_verify(gsrn=gsrn, pin=pin)
@@ -143,11 +176,11 @@ def _badge_gsrn(badge: ScanInput) -> str:
     scan = scan_resolve(
         badge, max_bytes=0, max_pixels=0, gs_substitute=settings.BARCODE_GS_SUBSTITUTE
     )
-    parsed = scan.first("badge")
-    return parsed.payload.gsrn if parsed else ""
+    badge_payload = scan.first_payload(gs1.BadgePayload)
+    return badge_payload.gsrn if badge_payload else ""
 
 
-def staff_authenticate_badge(*, badge: ScanInput, pin: str, source: Source):
+def staff_authenticate_badge(*, badge: ScanInput, pin: str, source: Source) -> User:
     """A login: the badge as the scanner typed it, then `staff_authenticate_gsrn`."""
     return staff_authenticate_gsrn(gsrn=_badge_gsrn(badge), pin=pin, source=source)
 
@@ -161,11 +194,11 @@ def witness_authenticate(*, witness: ScanInput, pin: str, source: Source) -> int
         max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
         max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
         gs_substitute=settings.BARCODE_GS_SUBSTITUTE,
-    ).first("badge")
+    ).first_payload(gs1.BadgePayload)
     if scan is None:
         return None
     try:
-        return staff_authenticate_gsrn(gsrn=scan.payload.gsrn, pin=pin, source=source).pk
+        return staff_authenticate_gsrn(gsrn=scan.gsrn, pin=pin, source=source).pk
     except BadgeLoginFailedError:
         return None
 
@@ -174,7 +207,7 @@ class WardRequiredError(ApplicationError):
     code = "WARD_REQUIRED"
 
 
-def cart_ward_check(user, ward_code: str) -> None:
+def cart_ward_check(user: User, ward_code: str) -> None:
     """A nurse's session is a cart's: it names one of her wards, or WRONG_WARD could never warn.
     The API login and the cart's login page both ask this."""
     if not ward_code:
@@ -185,7 +218,7 @@ def cart_ward_check(user, ward_code: str) -> None:
         raise WardNotAssignedError("You are not assigned to this ward.")
 
 
-def order_pk_for(external_id) -> int:
+def order_pk_for(external_id: UUID) -> int:
     """The order a check names by its public id (the cart picks among a patient's orders)."""
     order_pk = (
         MedicationOrder.objects.filter(external_id=external_id).values_list("pk", flat=True).first()
@@ -200,7 +233,9 @@ class ReleaseNotAllowedError(ApplicationError):
     status = 403
 
 
-def staff_login_release(*, badge: ScanInput, supervisor: ScanInput, pin: str, source: Source):
+def staff_login_release(
+    *, badge: ScanInput, supervisor: ScanInput, pin: str, source: Source
+) -> User:
     """A charge nurse or an administrator, by her own badge and PIN, lets the staff member whose
     badge is `badge` in again: the failures counted against that badge (at every source) and
     against this source are forgotten; a security event records who did it. Returns the staff
@@ -230,23 +265,28 @@ class CorrectionWindowClosedError(ApplicationError):
     status = 403
 
 
-def correction_deadline(administration: Administration):
+def correction_deadline(administration: Administration) -> datetime:
     """Until when the recording nurse herself may mark the record entered in error."""
-    return administration.created_at + timedelta(minutes=settings.CART_ENTERED_IN_ERROR_MINUTES)
+    # `created_at` comes from a field factory (scanning.models) the plugin cannot see through.
+    created_at: datetime = administration.created_at
+    return created_at + timedelta(minutes=settings.CART_ENTERED_IN_ERROR_MINUTES)
 
 
 def scans_resolve(
     request: CheckRequest,
 ) -> tuple[ResolvedScan, list[ResolvedScan], ResolvedScan | None]:
-    limits = {
-        "max_bytes": settings.BARCODE_MAX_IMAGE_BYTES,
-        "max_pixels": settings.BARCODE_MAX_IMAGE_PIXELS,
-        "gs_substitute": settings.BARCODE_GS_SUBSTITUTE,
-        "deadline": settings.BARCODE_DECODE_DEADLINE_SECONDS,
-    }
-    patient = scan_resolve(request.patient, **limits)
-    units = [scan_resolve(scan, **limits) for scan in request.medications]
-    witness = scan_resolve(request.witness, **limits) if request.witness is not None else None
+    def resolve(scan: ScanInput) -> ResolvedScan:
+        return scan_resolve(
+            scan,
+            max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
+            max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
+            gs_substitute=settings.BARCODE_GS_SUBSTITUTE,
+            deadline=settings.BARCODE_DECODE_DEADLINE_SECONDS,
+        )
+
+    patient = resolve(request.patient)
+    units = [resolve(scan) for scan in request.medications]
+    witness = resolve(request.witness) if request.witness is not None else None
     # One image showing two wristbands (or two badges) must never pick one of them silently.
     for slot, scan, kind in (("patient", patient, "wristband"), ("witness", witness, "badge")):
         if scan is not None and scan.distinct(kind) > 1:
@@ -260,14 +300,14 @@ def scans_resolve(
 
 def _event(
     *,
-    performer,
+    performer: User,
     request: CheckRequest,
-    purpose,
-    scans,
-    result=None,
-    context=None,
-    administration=None,
-):
+    purpose: str,
+    scans: list[dict[str, object]],
+    result: rules.CheckResult | None = None,
+    context: CheckContext | None = None,
+    administration: Administration | None = None,
+) -> ScanEvent:
     return scan_event_append(
         ScanEvent(
             performer=performer,
@@ -289,14 +329,14 @@ def _event(
 
 def _audit_scans(
     patient: ResolvedScan, units: list[ResolvedScan], witness: ResolvedScan | None
-) -> list[dict]:
+) -> list[dict[str, object]]:
     scans = [patient.audit("patient"), *(unit.audit("medication") for unit in units)]
     if witness is not None:
         scans.append(witness.audit("witness"))
     return scans
 
 
-def finding_as_dict(finding: rules.Finding, language: str) -> dict:
+def finding_as_dict(finding: rules.Finding, language: str) -> dict[str, object]:
     english = language.startswith("en")
     return {
         "code": finding.code,
@@ -315,7 +355,7 @@ def finding_as_dict(finding: rules.Finding, language: str) -> dict:
 
 
 def _break_glass(
-    context: CheckContext, *, performer, patient_scan: ResolvedScan, reason: str, cart: str
+    context: CheckContext, *, performer: User, patient_scan: ResolvedScan, reason: str, cart: str
 ) -> ApplicationError | None:
     """Log a scan of a patient outside the performer's wards (scanning/access.py), or the refusal
     to open that patient: a typed band, or too many such patients in an hour."""
@@ -333,7 +373,7 @@ def _break_glass(
     return None
 
 
-def administration_check(*, performer, request: CheckRequest) -> CheckOutcome:
+def administration_check(*, performer: User, request: CheckRequest) -> CheckOutcome:
     """Run the rules on what the cart scanned. Writes only the audit: the scan event, the dose it
     was about (`CheckedDose`, for "scanned but not recorded") and the break-the-glass log of a
     patient outside the performer's wards."""
@@ -348,6 +388,8 @@ def administration_check(*, performer, request: CheckRequest) -> CheckOutcome:
         requested_order_id=request.order_id,
         # A bag about to be hung: the cart sees a bag of the order still running before it records.
         infusion=InfusionAction(action=rules.infusion.PREVIEW),
+        site=request.site,
+        waste=request.waste,
     )
     result = rules.check_administration(context.facts)
     refusal = _break_glass(
@@ -380,14 +422,16 @@ def _lock_patient_and_orders(patient_scan: ResolvedScan) -> None:
     """Steps 1 and 2 of the bedside lock order (scanning/locks.py): the patient of the scanned
     band, then the open admission's orders by primary key. Named for bench/administer.py's
     profile."""
-    band = patient_scan.first("wristband")
+    band = patient_scan.first_payload(gs1.WristbandPayload)
     if band is not None:
-        locks.patient_and_open_orders(band.payload.gsrn)
+        locks.patient_and_open_orders(band.gsrn)
 
 
-def _missing_overrides(result: rules.CheckResult, overrides: list[OverrideInput]) -> list[dict]:
+def _missing_overrides(
+    result: rules.CheckResult, overrides: list[OverrideInput]
+) -> list[dict[str, object]]:
     given = {override.code: override for override in overrides}
-    missing = []
+    missing: list[dict[str, object]] = []
     for finding in result.warnings():
         override = given.get(finding.code)
         allowed = rules.OVERRIDE_REASONS.get(finding.code, ())
@@ -418,23 +462,26 @@ def _recorded_amount(
 
 def administration_record(
     *,
-    performer,
+    performer: User,
     request: CheckRequest,
-    overrides: list[OverrideInput] = (),
+    overrides: Sequence[OverrideInput] = (),
     amount: Quantity | None = None,
     route: str = "",
     site: str = "",
     infusion: InfusionAction | None = None,
+    waste: WasteInput | None = None,
 ) -> RecordOutcome:
     """Record a dose given. Call inside `transaction.atomic(durable=True)`: the rules run again on
     fresh, locked rows; the client's earlier check is never trusted. With `infusion` (a hang,
     scanning.infusions.infusion_hang) the record is a bag hung, and its started event is written
-    with it."""
+    with it. `waste`, what was destroyed of the units, is written in the same transaction
+    (rules/waste.py says when it balances and who must witness it)."""
     if not performer.may_administer:
         raise PerformerNotAllowedError("Only nurses may record administrations.")
     patient_scan, units, witness = scans_resolve(request)
     if not units:
         raise ApplicationError("Scan at least one medication.", code="NO_MEDICATION_SCANNED")
+    site = site or request.site
     _lock_patient_and_orders(patient_scan)
     context = check_context_build(
         performer=performer,
@@ -446,12 +493,17 @@ def administration_record(
         requested_order_id=request.order_id,
         amount=amount,
         infusion=infusion,
+        site=site,
+        waste=waste.amount if waste is not None else None,
     )
     result = rules.check_administration(context.facts)
     scans = _audit_scans(patient_scan, units, witness)
 
     def refuse(
-        code: str, message: str, details: dict | None = None, status: int | None = None
+        code: str,
+        message: str,
+        details: dict[str, object] | None = None,
+        status: int | None = None,
     ) -> RecordOutcome:
         _event(
             performer=performer,
@@ -491,12 +543,8 @@ def administration_record(
             "OVERRIDE_REQUIRED", "Every warning needs an override reason.", {"missing": missing}
         )
     order = context.orders[result.order.id]
-    if amount is not None and not _comparable(amount, order.dose_unit):
-        return refuse(
-            "AMOUNT_UNIT_MISMATCH", f"Give the amount in {order.dose_unit}, the unit of the order."
-        )
-    if route and route != order.route:
-        return refuse("ROUTE_NOT_ORDERED", f"The order is for route {order.route}, not {route}.")
+    if entry_refusal := _entry_refusal(context, order, amount=amount, route=route, site=site):
+        return refuse(*entry_refusal)
 
     # The context's dose was read after the patient and order locks, which every writer of a
     # dose's state holds too; its own lock is for writers outside the bedside.
@@ -528,14 +576,16 @@ def administration_record(
                 administration,
                 units=[
                     AdministeredUnit(
-                        package=context.packages[unit.payload.gtin],
-                        gtin=unit.payload.gtin,
-                        lot=unit.payload.lot or "",
-                        expiry=unit.payload.expiry,
-                        serial=unit.payload.serial or "",
+                        package=context.packages[unit.gtin],
+                        gtin=unit.gtin,
+                        lot=unit.lot or "",
+                        expiry=unit.expiry,
+                        serial=unit.serial or "",
                         scanned=not keyed,
                     )
-                    for unit, keyed in zip(context.units, context.unit_keyed, strict=True)
+                    for unit, keyed in zip(
+                        _medication_payloads(context.units), context.unit_keyed, strict=True
+                    )
                 ],
                 overrides=[
                     Override(
@@ -547,6 +597,15 @@ def administration_record(
                 ],
             )
             _bag_start(administration, infusion, cart=request.cart)
+            written_waste = None
+            if waste is not None:
+                written_waste = _waste_write(
+                    administration,
+                    waste,
+                    performer=performer,
+                    witness=administration.witness,
+                    cart=request.cart,
+                )
     except IntegrityError:
         if infusion is not None and _bag_hung(context.units):
             return refuse(InfusionBagAlreadyHungError.code, "This bag has already been hung.")
@@ -571,7 +630,9 @@ def administration_record(
         administration=administration,
     )
     administration_recorded.send(sender=Administration, administration=administration)
-    return RecordOutcome(result=result, context=context, administration=administration)
+    return RecordOutcome(
+        result=result, context=context, administration=administration, waste=written_waste
+    )
 
 
 def _infusion_refusal(
@@ -596,7 +657,30 @@ def _infusion_refusal(
     return None
 
 
-def _bag_start(administration: Administration, infusion: InfusionAction | None, *, cart: str):
+def _entry_refusal(
+    context: CheckContext, order: MedicationOrder, *, amount: Quantity | None, route: str, site: str
+) -> tuple[str, str] | None:
+    """What the nurse entered beside her scans that the order cannot take: an amount in another
+    unit, another route, a patch without its site. (code, message), else None."""
+    if amount is not None and not _comparable(amount, order.dose_unit):
+        return (
+            "AMOUNT_UNIT_MISMATCH",
+            f"Give the amount in {order.dose_unit}, the unit of the order.",
+        )
+    if route and route != order.route:
+        return "ROUTE_NOT_ORDERED", f"The order is for route {order.route}, not {route}."
+    if site_get(site) is None and any(
+        context.packages[unit.payload.gtin].medication.requires_removal
+        for unit in context.units
+        if isinstance(unit.payload, gs1.MedicationPayload) and unit.payload.gtin in context.packages
+    ):
+        return "SITE_REQUIRED", "Choose the body site where this patch, ring or implant is placed."
+    return None
+
+
+def _bag_start(
+    administration: Administration, infusion: InfusionAction | None, *, cart: str
+) -> None:
     """The started event of a bag hung: written with its administration, or not at all."""
     if infusion is None:
         return
@@ -613,28 +697,143 @@ def _bag_start(administration: Administration, infusion: InfusionAction | None, 
     )
 
 
-def _bag_hung(units) -> bool:
+def _bag_hung(units: Iterable[gs1.ParsedScan]) -> bool:
     """One of the scanned units was already hung as a bag (ended or not)."""
     return any(
         InfusionEvent.objects.filter(
-            administration__units__gtin=unit.payload.gtin,
-            administration__units__serial=unit.payload.serial,
+            administration__units__gtin=unit.gtin,
+            administration__units__serial=unit.serial,
             kind=InfusionEventKind.STARTED,
         ).exists()
-        for unit in units
-        if unit.payload.serial
+        for unit in (scan.payload for scan in units)
+        if isinstance(unit, gs1.MedicationPayload) and unit.serial
     )
 
 
-def _serial_given(units) -> bool:
-    serials = [(unit.payload.gtin, unit.payload.serial) for unit in units if unit.payload.serial]
+def _waste_write(
+    administration: Administration,
+    waste: WasteInput,
+    *,
+    performer: User,
+    witness: User | None,
+    cart: str,
+) -> Waste:
+    """The waste as the next link of the patient's waste chain (the caller holds the patient's
+    lock)."""
+    written: Waste = waste_append(
+        Waste(
+            administration=administration,
+            patient_id=administration.patient_id,
+            amount=waste.amount.value,
+            unit=waste.amount.unit,
+            reason=waste.reason,
+            comment=waste.comment[:500],
+            performer=performer,
+            witness=witness,
+            wasted_at=timezone.now(),
+            cart=cart[:60],
+        )
+    )
+    return written
+
+
+class WasteRefusedError(ApplicationError):
+    """The waste rules say STOP: the amounts do not balance, or the witness is missing."""
+
+    code = "CHECK_STOP"
+    status = 422
+
+
+def administration_waste_record(
+    *,
+    performer: User,
+    administration: Administration,
+    waste: WasteInput,
+    witness: ScanInput | None = None,
+    witness_verified_id: int | None = None,
+    cart: str = "",
+) -> Waste:
+    """Document waste after the record (the rest of an ampoule found on the tray, a syringe
+    dropped): at most one per record, under the patient's lock, the waste rules run on the
+    record's own units and amount. Call inside `transaction.atomic(durable=True)`; a retry with
+    the same Idempotency-Key gets the first answer, a second waste a 409."""
+    if not performer.may_administer:
+        raise PerformerNotAllowedError("Only nurses may document waste.")
+    locks.patient(administration.patient_id)
+    if Waste.objects.filter(administration=administration).exists():
+        raise WasteAlreadyDocumentedError("Waste was already documented for this record.")
+    withdrawn = Administration.objects.filter(corrects=administration).exists()
+    if administration.status != AdministrationStatus.COMPLETED or withdrawn:
+        raise NotWasteableError("Only a dose given, and still standing, can have waste.")
+    witness_scan = None
+    witness_user = None
+    if witness is not None:
+        witness_scan = scan_resolve(
+            witness,
+            max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
+            max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
+            gs_substitute=settings.BARCODE_GS_SUBSTITUTE,
+        )
+        witness_user = staff_get_by_badge(scan=witness_scan)
+    facts = rules.WitnessFacts(
+        performer=staff_facts(performer),
+        witness_scan_kind=witness_scan.kind if witness_scan is not None else None,
+        witness=staff_facts(witness_user) if witness_user is not None else None,
+        witness_pin_ok=witness_user is not None and witness_user.pk == witness_verified_id,
+    )
+    # A replacement written by a correction is the same dose recorded again: its units are those
+    # of the record it replaces (interop.selectors does the same for its messages).
+    source = administration
+    while not source.units.exists() and source.replaces is not None:
+        source = source.replaces
+    units = source.units.select_related("package__medication__substance")
+    if administration.amount is None:  # a completed record always has its amount (constraint)
+        raise NotWasteableError("Only a dose given, and still standing, can have waste.")
+    result = rules.check_waste_later(
+        facts,
+        [product_facts(unit.package) for unit in units],
+        Quantity(administration.amount, administration.unit),
+        waste.amount,
+    )
+    if result.verdict == "stop":
+        raise WasteRefusedError(
+            "The waste cannot be documented: see the findings.",
+            details={
+                "findings": [finding_as_dict(f, get_language() or "vi") for f in result.findings]
+            },
+        )
+    accepted = witness_user if witness_problem(facts) is None else None
+    try:
+        with transaction.atomic():
+            return _waste_write(
+                administration, waste, performer=performer, witness=accepted, cart=cart
+            )
+    except IntegrityError as error:
+        raise WasteAlreadyDocumentedError(
+            "Waste was already documented for this record."
+        ) from error
+
+
+def _medication_payloads(units: Iterable[gs1.ParsedScan]) -> list[gs1.MedicationPayload]:
+    """The payloads of a record's units. Only a check without STOP is recorded, and the rules
+    STOP on anything in the medication slot that is not a medication."""
+    payloads = []
+    for unit in units:
+        if not isinstance(unit.payload, gs1.MedicationPayload):
+            raise TypeError(f"a {unit.kind} scan among the units of a record")
+        payloads.append(unit.payload)
+    return payloads
+
+
+def _serial_given(units: Iterable[gs1.ParsedScan]) -> bool:
+    serials = [(unit.gtin, unit.serial) for unit in _medication_payloads(units) if unit.serial]
     return any(
         AdministeredUnit.objects.filter(gtin=gtin, serial=serial).exists()
         for gtin, serial in serials
     )
 
 
-def witness_accepted(context: CheckContext, *, performer_id: int):
+def witness_accepted(context: CheckContext, *, performer_id: int) -> User | None:
     """The witness the rules would accept as one (her badge scanned, her PIN checked, another
     nurse than the performer), else None: only she goes on the record, and the cart names her."""
     witness = context.witness
@@ -665,7 +864,7 @@ def _is_partial(recorded: Quantity, order: MedicationOrder) -> bool:
 
 def administration_not_given(
     *,
-    performer,
+    performer: User,
     patient: ScanInput,
     order: MedicationOrder,
     reason: str,
@@ -685,11 +884,11 @@ def administration_not_given(
     request = CheckRequest(patient=patient, cart=cart)
     patient_scan, _units, _witness = scans_resolve(request)
     _lock_patient_and_orders(patient_scan)
-    band = patient_scan.first("wristband")
+    band = patient_scan.first_payload(gs1.WristbandPayload)
     identified = (
         band is not None
         and order.admission.wristbands.active()
-        .filter(patient__gsrn=band.payload.gsrn, instance=band.payload.instance)
+        .filter(patient__gsrn=band.gsrn, instance=band.instance)
         .exists()
     )
     if not identified:
@@ -742,14 +941,91 @@ def administration_not_given(
     return administration
 
 
+def removal_record(
+    *,
+    performer: User,
+    administration: Administration,
+    patient: ScanInput,
+    site: str,
+    medication: ScanInput | None = None,
+    comment: str = "",
+    cart: str = "",
+) -> Removal:
+    """Document a patch, ring or implant taken off: the patient's band proves who, the site where
+    it was found is coded, and a scan of its label (optional) must be the product that was put on.
+    Under the patient's lock, like every write to the patient's ledger, so that of two carts
+    removing one patch one wins and the other is told ALREADY_REMOVED."""
+    if not performer.may_administer:
+        raise PerformerNotAllowedError("Only nurses may document removals.")
+    if site_get(site) is None:
+        raise ApplicationError(
+            "Choose the body site the patch was removed from.", code="SITE_REQUIRED"
+        )
+    request = CheckRequest(
+        patient=patient, medications=(medication,) if medication is not None else (), cart=cart
+    )
+    patient_scan, units, _witness = scans_resolve(request)
+    band = patient_scan.first_payload(gs1.WristbandPayload)
+    if band is None or band.gsrn != administration.patient.gsrn:
+        raise ApplicationError(
+            "Scan the wristband of the patient wearing this patch.",
+            code="PATIENT_NOT_IDENTIFIED",
+            status=422,
+        )
+    locks.patient(administration.patient_id)
+    identified = (
+        administration.admission.wristbands.active()
+        .filter(patient__gsrn=band.gsrn, instance=band.instance)
+        .exists()
+    )
+    if not identified:
+        raise ApplicationError(
+            "Scan the patient's active wristband.", code="PATIENT_NOT_IDENTIFIED", status=422
+        )
+    scanned = False
+    if units:
+        label = units[0].first_payload(gs1.MedicationPayload)
+        given = {unit.gtin for unit in administration.units.all()}
+        if label is None or label.gtin not in given:
+            raise ApplicationError(
+                "The scanned label is not the product that was applied.",
+                code="REMOVAL_SCAN_MISMATCH",
+                status=422,
+            )
+        scanned = True
+    if Removal.objects.filter(administration=administration).exists():
+        raise AlreadyRemovedError("This patch is already documented as removed.")
+    if not Administration.objects.still_worn().filter(pk=administration.pk).exists():
+        raise NotWornError("This record is not a patch, ring or implant on the patient.")
+    try:
+        with transaction.atomic():
+            removal = removal_append(
+                Removal(
+                    administration=administration,
+                    patient_id=administration.patient_id,
+                    performer=performer,
+                    removed_at=timezone.now(),
+                    site=site,
+                    scanned=scanned,
+                    comment=comment.strip()[:500],
+                    cart=cart[:60],
+                )
+            )
+    except IntegrityError as error:
+        # The patient's lock makes this unreachable; the one-to-one is the guard behind it.
+        raise AlreadyRemovedError("This patch is already documented as removed.") from error
+    removal_recorded.send(sender=Removal, removal=removal)
+    return removal
+
+
 def administration_correct(
     *,
-    performer,
+    performer: User,
     administration: Administration,
     reason: str,
     comment: str = "",
     replacement_amount: Quantity | None = None,
-    overrides: list[OverrideInput] = (),
+    overrides: Sequence[OverrideInput] = (),
 ) -> tuple[Administration, Administration | None]:
     """Withdraw a record as entered in error (a new row), optionally with a corrected replacement.
     A replacement runs the dose, unit and PRN rules of a record (`rules.check_replacement`): a
@@ -817,7 +1093,8 @@ def administration_correct(
     )
     administration_recorded.send(sender=Administration, administration=withdrawal)
     replacement = None
-    if replacement_result is not None:
+    # Both or neither: a replacement amount is checked into a replacement result above.
+    if replacement_result is not None and replacement_amount is not None:
         order = original.order
         chosen = {override.code: override for override in overrides}
         replacement = administration_append(
@@ -893,7 +1170,7 @@ class AcknowledgeNotAllowedError(ApplicationError):
 
 
 def unrecorded_check_acknowledge(
-    *, by, scan_event: ScanEvent, reason: str, comment: str = ""
+    *, by: User, scan_event: ScanEvent, reason: str, comment: str = ""
 ) -> UnrecordedCheckAcknowledgement:
     """A nurse answers for a check of hers that was scanned but not recorded (a charge nurse of
     its ward may answer for her): it leaves the cart's and the dashboard's lists. Once only."""
@@ -901,7 +1178,11 @@ def unrecorded_check_acknowledge(
         by.may_administer
         and (
             by.pk == scan_event.performer_id
-            or (by.has_role(Role.CHARGE_NURSE) and by.wards.filter(pk=scan_event.ward_id).exists())
+            or (
+                by.has_role(Role.CHARGE_NURSE)
+                and scan_event.ward_id is not None
+                and by.wards.filter(pk=scan_event.ward_id).exists()
+            )
         )
     ):
         raise AcknowledgeNotAllowedError(

@@ -9,3 +9,7 @@ administration_recorded = Signal()
 # (rate changed, paused, resumed, completed, stopped; the hanging itself is an administration).
 # Arguments: event.
 infusion_event_recorded = Signal()
+
+# Sent inside the removal's transaction for every new Removal row (a patch, ring or implant taken
+# off). Arguments: removal.
+removal_recorded = Signal()

@@ -17,6 +17,7 @@ from pharmacy.models import (
     ScheduleKind,
     Substance,
 )
+from scanning.models import AdministeredUnit, Administration, AdministrationStatus
 from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
 
 
@@ -186,3 +187,30 @@ class ScheduledDoseFactory(factory.django.DjangoModelFactory):
 
     order = factory.SubFactory(OrderFactory)
     due_at = factory.LazyFunction(timezone.now)
+
+
+class AdministrationFactory(factory.django.DjangoModelFactory):
+    """A record written around the services (no audit chain): for reads over a built ledger."""
+
+    class Meta:
+        model = Administration
+
+    order = factory.SubFactory(OrderFactory)
+    admission = factory.SelfAttribute("order.admission")
+    patient = factory.SelfAttribute("admission.patient")
+    scheduled_dose = None
+    status = AdministrationStatus.COMPLETED
+    performer = factory.SubFactory(NurseFactory)
+    administered_at = factory.LazyFunction(timezone.now)
+    amount = factory.SelfAttribute("order.dose_value")
+    unit = factory.SelfAttribute("order.dose_unit")
+    route = factory.SelfAttribute("order.route")
+
+
+class AdministeredUnitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AdministeredUnit
+
+    administration = factory.SubFactory(AdministrationFactory)
+    package = factory.SubFactory(PackageFactory)
+    gtin = factory.SelfAttribute("package.gtin")

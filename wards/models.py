@@ -279,10 +279,10 @@ class Allergy(BaseModel):
         return f"{self.allergen_name} ({self.get_severity_display()})"
 
 
-class WristbandQuerySet(models.QuerySet):
-    def active(self):
+class WristbandQuerySet(models.QuerySet["Wristband"]):
+    def active(self) -> "WristbandQuerySet":
         """Bands that identify a patient at the bedside: not voided, on an admission still open.
-        The bedside's one-statement read spells the same in scanning.bedside_sql
+        The bedside's one-statement read spells the same in scanning.facts.fast_sql
         (patient_admission_band)."""
         return self.filter(voided_at__isnull=True, admission__discharged_at__isnull=True)
 

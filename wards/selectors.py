@@ -16,8 +16,9 @@ def wristband_get_active(*, gsrn: str, instance: int) -> Wristband | None:
 def wristband_discharged_at(*, gsrn: str, instance: int):
     """When this band's admission was discharged, if the discharge voided it (the admission's
     last band, voided no earlier than the discharge); None for an active, reprinted or
-    hand-voided band. The
-    bedside reads the same in one statement: scanning.bedside_sql.patient_admission_band."""
+    hand-voided band. The bedside reads the same in one statement,
+    scanning.facts.fast_sql.patient_admission_band, whose ORM twin
+    (scanning.facts.reference.patient_admission_band) calls this."""
     return (
         Wristband.objects.filter(
             patient__gsrn=gsrn,

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -7,6 +7,7 @@ from django.utils import timezone
 
 import gs1
 from hospital.exceptions import ApplicationError
+from hospital.models import User
 from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
 
 
@@ -17,7 +18,7 @@ class AdmissionClosedError(ApplicationError):
 
 # The reasons the services write are read in the pharmacy site, in the hospital's language.
 @transaction.atomic
-def wristband_issue(*, admission: Admission, printed_by, reason: str = "") -> Wristband:
+def wristband_issue(*, admission: Admission, printed_by: User, reason: str = "") -> Wristband:
     """Print a new band for an open admission; the previous active band is voided first.
 
     The patient row is locked so that two reprints at once cannot both take the next instance
@@ -55,8 +56,16 @@ def wristband_void(*, wristband: Wristband, reason: str) -> Wristband:
     return band
 
 
+# A band's void reason is read by people (the band's history, the cart's refusal), so it is in the
+# nurses' language; the cancellation relabels exactly the bands its own discharge voided.
+BAND_VOIDED_AT_DISCHARGE = "Người bệnh ra viện"
+BAND_VOIDED_ADMISSION_CANCELLED = "HIS huỷ đợt nhập viện (nhập nhầm)"
+
+
 @transaction.atomic
-def admission_discharge(*, admission: Admission, discharged_at=None) -> Admission:
+def admission_discharge(
+    *, admission: Admission, discharged_at: datetime | None = None
+) -> Admission:
     Patient.objects.select_for_update(no_key=True).get(pk=admission.patient_id)
     admission = Admission.objects.select_for_update(no_key=True).get(pk=admission.pk)
     if not admission.is_open:
@@ -64,7 +73,7 @@ def admission_discharge(*, admission: Admission, discharged_at=None) -> Admissio
     admission.discharged_at = discharged_at or timezone.now()
     admission.save(update_fields=["discharged_at"])
     admission.wristbands.filter(voided_at__isnull=True).update(
-        voided_at=admission.discharged_at, void_reason="Người bệnh ra viện"
+        voided_at=admission.discharged_at, void_reason=BAND_VOIDED_AT_DISCHARGE
     )
     return admission
 
@@ -111,7 +120,7 @@ def patient_gsrn_allocate() -> str:
     return gs1.make_gsrn(f"{prefix}{serial:0{width}d}")
 
 
-def patient_save_from_his(*, mrn: str, values: dict, create: bool) -> Patient:
+def patient_save_from_his(*, mrn: str, values: dict[str, object], create: bool) -> Patient:
     """Create or update a patient from the HIS's demographics; blank values keep ours."""
     patient = Patient.objects.select_for_update(no_key=True).filter(mrn=mrn).first()
     values = {key: value for key, value in values.items() if value not in ("", None)}
@@ -149,7 +158,7 @@ def patient_save_from_his(*, mrn: str, values: dict, create: bool) -> Patient:
     return patient
 
 
-def allergies_replace_from_his(*, patient: Patient, allergies: list[dict]) -> None:
+def allergies_replace_from_his(*, patient: Patient, allergies: list[dict[str, str]]) -> None:
     """The HIS sent the full list (AL1): add and update ours to match. An allergy the HIS no
     longer lists is kept: removing one is a clinical decision, not an interface's."""
     existing = {a.allergen_code: a for a in patient.allergies.all()}
@@ -172,12 +181,10 @@ def allergies_replace_from_his(*, patient: Patient, allergies: list[dict]) -> No
 def _bed_free(bed: Bed | None, *, admission: Admission | None = None) -> None:
     if bed is None:
         return
-    other = (
-        Admission.objects.filter(bed=bed, discharged_at__isnull=True)
-        .exclude(pk=admission.pk if admission else None)
-        .select_related("patient")
-        .first()
-    )
+    others = Admission.objects.filter(bed=bed, discharged_at__isnull=True)
+    if admission is not None:
+        others = others.exclude(pk=admission.pk)
+    other = others.select_related("patient").first()
     if other is not None:
         # Usually the HIS's message moving the other patient out has not arrived yet.
         raise HisConflictError(
@@ -189,7 +196,7 @@ def _bed_free(bed: Bed | None, *, admission: Admission | None = None) -> None:
 
 @transaction.atomic
 def admission_admit_from_his(
-    *, patient: Patient, ward: Ward, bed: Bed | None, visit_number: str, admitted_at
+    *, patient: Patient, ward: Ward, bed: Bed | None, visit_number: str, admitted_at: datetime
 ) -> Admission:
     """Open an admission (A01/A04). The same visit again is an update, not a second admission."""
     patient = Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
@@ -228,7 +235,12 @@ def admission_admit_from_his(
 
 @transaction.atomic
 def admission_move_from_his(
-    *, admission: Admission, ward: Ward, bed: Bed | None, at, record_transfer: bool = True
+    *,
+    admission: Admission,
+    ward: Ward,
+    bed: Bed | None,
+    at: datetime | None,
+    record_transfer: bool = True,
 ) -> Admission:
     """A transfer (A02) or a corrected location: ward and bed change; a transfer to another ward
     is remembered so that the cart can say so."""
@@ -262,7 +274,7 @@ def admission_transfer_cancel_from_his(
     if not admission.is_open:
         raise HisConflictError("The admission is closed.", code="PATIENT_NOT_ADMITTED")
     if ward is None:
-        if admission.transferred_from_id is None:
+        if admission.transferred_from is None:
             raise HisConflictError(
                 "No transfer to cancel and no location given.", code="NO_TRANSFER"
             )
@@ -280,14 +292,14 @@ def admission_transfer_cancel_from_his(
 
 
 @transaction.atomic
-def admission_cancel_from_his(*, admission: Admission, at) -> Admission:
+def admission_cancel_from_his(*, admission: Admission, at: datetime | None) -> Admission:
     """A11: the admission was entered in error. Closed (the band voided) and marked cancelled;
     its rows stay, for whatever was recorded under it."""
     admission = admission_discharge(admission=admission, discharged_at=_after(admission, at))
     Admission.objects.filter(pk=admission.pk).update(cancelled_at=timezone.now())
-    admission.wristbands.filter(void_reason="Patient discharged").update(
-        void_reason="Admission cancelled by the HIS"
-    )
+    admission.wristbands.filter(
+        voided_at=admission.discharged_at, void_reason=BAND_VOIDED_AT_DISCHARGE
+    ).update(void_reason=BAND_VOIDED_ADMISSION_CANCELLED)
     admission.refresh_from_db()
     return admission
 
@@ -313,14 +325,14 @@ def admission_reopen_from_his(*, admission: Admission) -> Admission:
     return admission
 
 
-def _after(admission: Admission, at):
+def _after(admission: Admission, at: datetime | None) -> datetime:
     """A discharge time the database accepts: after the admission."""
     at = at or timezone.now()
     return at if at > admission.admitted_at else admission.admitted_at + timedelta(seconds=1)
 
 
 @transaction.atomic
-def admission_discharge_from_his(*, admission: Admission, at) -> Admission:
+def admission_discharge_from_his(*, admission: Admission, at: datetime | None) -> Admission:
     return admission_discharge(admission=admission, discharged_at=_after(admission, at))
 
 

@@ -13,7 +13,6 @@ from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from backoffice.printing.views import BADGE_PERMISSION, badges_response
 from hospital.auth import staff_pin_set
 from hospital.models import (
-    AccessLog,
     LoginThrottle,
     SecurityEvent,
     ServiceAccount,
@@ -113,19 +112,6 @@ class StaffAdmin(UserAdmin):
                 messages.WARNING,
             )
         return badges_response(request, printable) if printable else None
-
-
-@admin.register(AccessLog, site=pharmacy_site)
-class AccessLogAdmin(ReadOnlyAdmin):
-    """Who opened which patient outside their wards, and why: read-only, like the bedside record."""
-
-    list_display = ["created_at", "user", "patient", "ward", "reason", "cart"]
-    list_filter = ["reason", "ward"]
-    search_fields = ["patient__mrn", "patient__full_name", "user__username", "cart"]
-    list_select_related = ["user", "patient", "ward"]
-    date_hierarchy = "created_at"
-    fields = ["created_at", "user", "patient", "ward", "reason", "cart"]
-    readonly_fields = fields
 
 
 @admin.register(SecurityEvent, site=pharmacy_site)

@@ -60,7 +60,7 @@ class MedicationAdmin(ScanSearchMixin, SimpleHistoryAdmin):
         "high_alert",
         "time_critical",
     ]
-    list_filter = ["dose_form", "high_alert", "time_critical", "controlled"]
+    list_filter = ["dose_form", "high_alert", "time_critical", "controlled", "requires_removal"]
     search_fields = ["code", "name", "substance__name", "packages__gtin"]
     list_select_related = ["substance"]
     inlines = [PackageInline]

@@ -13,7 +13,7 @@ from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from pharmacy.models import LotRecall
 from pharmacy.selectors import package_get_by_gtin, scanned_gtin_and_lot
 from pharmacy.services import lot_recall_record
-from scanning.models import AdministeredUnit, Administration, Override, ScanEvent
+from scanning.models import AccessLog, AdministeredUnit, Administration, Override, ScanEvent, Waste
 from scanning.selectors import lot_recipients_list
 
 
@@ -187,6 +187,18 @@ class AdministrationAdmin(ReadOnlyAdmin):
     inlines = [UnitInline, OverrideInline]
 
 
+@admin.register(Waste, site=pharmacy_site)
+class WasteAdmin(ReadOnlyAdmin):
+    """The controlled-drug waste ledger, read-only like the records (the report groups it)."""
+
+    list_display = ["wasted_at", "patient", "administration", "amount", "unit", "reason"]
+    list_display += ["performer", "witness"]
+    list_filter = ["reason", "administration__admission__ward"]
+    search_fields = ["patient__mrn", "performer__username", "witness__username"]
+    list_select_related = ["patient", "administration__order__medication", "performer", "witness"]
+    date_hierarchy = "wasted_at"
+
+
 @admin.register(ScanEvent, site=pharmacy_site)
 class ScanEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "purpose", "verdict", "performer", "ward", "patient", "cart"]
@@ -194,3 +206,16 @@ class ScanEventAdmin(ReadOnlyAdmin):
     search_fields = ["patient__mrn", "performer__username", "cart"]
     list_select_related = ["performer", "ward", "patient"]
     date_hierarchy = "created_at"
+
+
+@admin.register(AccessLog, site=pharmacy_site)
+class AccessLogAdmin(ReadOnlyAdmin):
+    """Who opened which patient outside their wards, and why: read-only, like the bedside record."""
+
+    list_display = ["created_at", "user", "patient", "ward", "reason", "cart"]
+    list_filter = ["reason", "ward"]
+    search_fields = ["patient__mrn", "patient__full_name", "user__username", "cart"]
+    list_select_related = ["user", "patient", "ward"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "user", "patient", "ward", "reason", "cart"]
+    readonly_fields = fields

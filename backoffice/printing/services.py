@@ -4,7 +4,7 @@ same transaction that renders it, and every unit-dose label of a run gets its ow
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,7 +15,7 @@ from django.utils import translation
 import gs1
 from backoffice.printing import pdf
 from backoffice.printing.selectors import staff_display_name
-from hospital.models import Role
+from hospital.models import Role, User
 from pharmacy.models import DoseUnit, Medication, Package
 from wards.models import Admission, Patient, Wristband
 from wards.services import wristband_issue
@@ -53,7 +53,7 @@ def wristband_label(patient: Patient, band: Wristband) -> pdf.WristbandLabel:
 
 
 @transaction.atomic
-def wristbands_print(*, admissions: Iterable[Admission], printed_by) -> PrintedWristbands:
+def wristbands_print(*, admissions: Iterable[Admission], printed_by: User) -> PrintedWristbands:
     """Issue a new band for each open admission (voiding its current one) and draw them all, one
     per page, in ward and bed order. Nothing is issued unless the PDF is drawn: a band voided
     without its replacement on paper would leave the patient with no valid band.
@@ -82,7 +82,7 @@ def wristbands_print(*, admissions: Iterable[Admission], printed_by) -> PrintedW
     return PrintedWristbands(pdf=content, bands=bands)
 
 
-def badge_label(user) -> pdf.BadgeLabel:
+def badge_label(user: User) -> pdf.BadgeLabel:
     """ValueError if the user has no badge GSRN or a wrong check digit."""
     if not user.badge_gsrn:
         raise ValueError(f"{user.username} has no badge GSRN")
@@ -94,7 +94,7 @@ def badge_label(user) -> pdf.BadgeLabel:
     )
 
 
-def badges_print(*, users: Sequence) -> bytes:
+def badges_print(*, users: Iterable[User]) -> bytes:
     return pdf.badges_pdf([badge_label(user) for user in users])
 
 

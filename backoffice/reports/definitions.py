@@ -15,9 +15,11 @@ from django.utils.translation import gettext_lazy
 
 from backoffice.reports import charts, selectors
 from backoffice.reports.selectors import ReportFilter
+from pharmacy.body_sites import site_label
 from pharmacy.models import AllergyAcknowledgementReason
 from scanning import rules
-from scanning.models import NotGivenReason
+from scanning.models import NotGivenReason, WasteReason
+from scanning.selectors import removals_overdue
 
 Cell = str | int | Decimal | None
 
@@ -610,6 +612,107 @@ def build_prn(filters: ReportFilter, now: datetime) -> ReportContent:
     )
 
 
+# --- 6b. Controlled-drug waste ----------------------------------------------------------------
+
+
+def waste_reason_label(code: str) -> str:
+    try:
+        return str(WasteReason(code).label)
+    except ValueError:
+        return code
+
+
+def _quantity_text(value: Decimal, unit: str) -> str:
+    return f"{formats.number_format(value.normalize(), use_l10n=True)} {unit}"
+
+
+def build_waste(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_waste(filters=filters)
+    groups = report.groups()
+    by_medication = report.by_medication()
+    guarded = [line for line in report.lines if line.controlled or line.high_alert]
+    unwitnessed = sum(1 for line in guarded if not line.witness)
+    return ReportContent(
+        headlines=[
+            Headline(_("Wastes documented"), len(report.lines)),
+            Headline(_("Of controlled or high-alert drugs"), len(guarded)),
+            Headline(
+                _("Controlled or high-alert without a witness"),
+                unwitnessed,
+                tone="bad" if unwitnessed else "good",
+            ),
+        ],
+        tables=[
+            Table(
+                slug="by-drug-nurse-ward",
+                title=_("By drug, nurse and ward"),
+                columns=(
+                    _("Medication"),
+                    _("Ward"),
+                    _("Nurse"),
+                    _("Wastes"),
+                    _("Without a witness"),
+                    _("Total amount wasted"),
+                ),
+                rows=[
+                    (
+                        group.medication,
+                        group.ward,
+                        group.nurse,
+                        group.wastes,
+                        group.unwitnessed,
+                        _amounts(group.amounts),
+                    )
+                    for group in groups
+                ],
+            ),
+            Table(
+                slug="register",
+                title=_("Every waste"),
+                columns=(
+                    _("Wasted at"),
+                    _("Medication"),
+                    _("Ward"),
+                    _("Patient (MRN)"),
+                    _("Nurse"),
+                    _("Witness"),
+                    _("Given"),
+                    _("Wasted"),
+                    _("Reason"),
+                ),
+                rows=[
+                    (
+                        _local(line.wasted_at),
+                        line.medication,
+                        line.ward,
+                        line.mrn,
+                        line.nurse,
+                        line.witness,
+                        _quantity_text(line.given, line.given_unit),
+                        _quantity_text(line.amount, line.unit),
+                        waste_reason_label(line.reason),
+                    )
+                    for line in report.lines
+                ],
+            ),
+        ],
+        chart=charts.BarChart(
+            title=_("Wastes by medication"),
+            categories=tuple(by_medication),
+            series=(
+                charts.Series(
+                    name=_("Wastes"),
+                    values=tuple(by_medication.values()),
+                    color=charts.BLUE,
+                    labels=tuple(_number(count) for count in by_medication.values()),
+                ),
+            ),
+            axis_label=_("Count"),
+            empty_text=_("No waste documented in this period."),
+        ),
+    )
+
+
 # --- 7. Allergy acknowledgements --------------------------------------------------------------
 
 
@@ -676,6 +779,67 @@ def build_allergy_acknowledgements(filters: ReportFilter, now: datetime) -> Repo
             ),
             axis_label=_("Orders"),
             empty_text=_("No order was verified despite an allergy in this period."),
+        ),
+    )
+
+
+def build_overdue_removals(filters: ReportFilter, now: datetime) -> ReportContent:
+    """Patches, rings and implants on patients now and past their removal time: a state at this
+    moment, not a count over the period (the dates do not apply; the ward does)."""
+    ward_ids = [filters.ward.pk] if filters.ward is not None else None
+    rows = removals_overdue(ward_ids=ward_ids, now=now)
+    by_ward: dict[str, int] = {}
+    for row in rows:
+        by_ward[row["ward"].code] = by_ward.get(row["ward"].code, 0) + 1
+    wards = sorted(by_ward, key=lambda code: (-by_ward[code], code))
+    longest = max((row["overdue_minutes"] for row in rows), default=0)
+    return ReportContent(
+        headlines=[
+            Headline(_("Overdue for removal now"), len(rows), tone="bad" if rows else "good"),
+            Headline(_("Longest overdue (hours)"), longest // 60, tone="bad" if rows else ""),
+        ],
+        tables=[
+            Table(
+                slug="overdue-removals",
+                title=_("Overdue removals"),
+                columns=(
+                    _("Ward/bed"),
+                    _("Patient"),
+                    _("MRN"),
+                    _("Medication"),
+                    _("Site"),
+                    _("Applied"),
+                    _("Removal due"),
+                    _("Hours overdue"),
+                ),
+                rows=[
+                    (
+                        f"{row['ward'].code}/{row['bed'].code if row['bed'] else '–'}",
+                        row["patient"].full_name,
+                        row["patient"].mrn,
+                        row["medication"],
+                        site_label(row["site"], "en" if _english() else "vi"),
+                        _local(row["applied_at"]),
+                        _local(row["due_at"]),
+                        row["overdue_minutes"] // 60,
+                    )
+                    for row in rows
+                ],
+            )
+        ],
+        chart=charts.BarChart(
+            title=_("Overdue removals by ward"),
+            categories=tuple(wards),
+            series=(
+                charts.Series(
+                    name=_("Patches"),
+                    values=tuple(by_ward[code] for code in wards),
+                    color=charts.PURPLE,
+                    labels=tuple(_number(by_ward[code]) for code in wards),
+                ),
+            ),
+            axis_label=_("Patches"),
+            empty_text=_("No patch is overdue for removal."),
         ),
     )
 
@@ -974,6 +1138,32 @@ REPORTS: dict[str, ReportDefinition] = {
             build=build_prn,
         ),
         ReportDefinition(
+            slug="controlled-drug-waste",
+            title=gettext_lazy("Controlled-drug waste"),
+            summary=gettext_lazy(
+                "What was destroyed of the units scanned (the rest of an ampoule), by drug, "
+                "nurse and ward, with its witness: the pharmacy's controlled-drug register."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Waste"),
+                    gettext_lazy(
+                        "Documented with the dose or later, once per record; given plus wasted is "
+                        "what the units held. Counted on the day it was wasted; the nurse filter "
+                        "is the nurse who wasted it."
+                    ),
+                ),
+                (
+                    gettext_lazy("Without a witness"),
+                    gettext_lazy(
+                        "Wastes with no second nurse: allowed only for drugs neither controlled "
+                        "nor high-alert (the bedside refuses the others)."
+                    ),
+                ),
+            ),
+            build=build_waste,
+        ),
+        ReportDefinition(
             slug="allergy-acknowledgements",
             title=gettext_lazy("Verified despite an allergy"),
             summary=gettext_lazy(
@@ -1030,6 +1220,30 @@ REPORTS: dict[str, ReportDefinition] = {
                 ),
             ),
             build=build_iv_bags,
+        ),
+        ReportDefinition(
+            slug="overdue-removals",
+            title=gettext_lazy("Overdue removals"),
+            summary=gettext_lazy(
+                "Patches, rings and implants still on patients after their removal time, now."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("On the patient"),
+                    gettext_lazy(
+                        "Given with a product that requires removal, not entered in error, and "
+                        "with no removal documented."
+                    ),
+                ),
+                (
+                    gettext_lazy("Removal due"),
+                    gettext_lazy(
+                        "The time it was applied plus the product's wear time. Due exactly now "
+                        "counts as overdue. A state at this moment: the dates do not apply."
+                    ),
+                ),
+            ),
+            build=build_overdue_removals,
         ),
     )
 }

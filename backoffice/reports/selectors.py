@@ -60,6 +60,7 @@ from scanning.models import (
     Override,
     ScanEvent,
     ScanPurpose,
+    Waste,
 )
 from scanning.selectors import (
     OVERDUE_BEFORE_MISSED,
@@ -69,6 +70,7 @@ from scanning.selectors import (
     bags_read,
     checks_unrecorded,
     dose_list_due_for_ward,
+    removals_overdue,
 )
 from wards.models import Admission, Ward, Wristband
 
@@ -721,6 +723,104 @@ def report_prn(*, filters: ReportFilter) -> PrnReport:
     return PrnReport(rows=sorted(rows.values(), key=lambda r: (-r.doses, r.medication)))
 
 
+# --- 6b. Controlled-drug waste ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WasteLine:
+    """One waste, for the pharmacy's controlled-drug register."""
+
+    wasted_at: datetime
+    medication: str
+    controlled: bool
+    high_alert: bool
+    ward: str
+    nurse: str
+    witness: str  # "" when none was needed (neither controlled nor high-alert)
+    given: Decimal
+    given_unit: str
+    amount: Decimal
+    unit: str
+    reason: str
+    mrn: str
+
+
+@dataclass
+class WasteGroup:
+    """Wastes of one (medication, nurse, ward): how many, and how much by unit."""
+
+    medication: str
+    nurse: str
+    ward: str
+    wastes: int = 0
+    unwitnessed: int = 0
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class WasteReport:
+    lines: list[WasteLine]
+
+    def groups(self) -> list[WasteGroup]:
+        found: dict[tuple[str, str, str], WasteGroup] = {}
+        for line in self.lines:
+            key = (line.medication, line.nurse, line.ward)
+            group = found.setdefault(key, WasteGroup(*key))
+            group.wastes += 1
+            group.unwitnessed += int(not line.witness)
+            group.amounts[line.unit] = group.amounts.get(line.unit, Decimal(0)) + line.amount
+        return sorted(found.values(), key=lambda g: (g.medication, g.ward, g.nurse))
+
+    def by_medication(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for line in self.lines:
+            counts[line.medication] = counts.get(line.medication, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def report_waste(*, filters: ReportFilter) -> WasteReport:
+    """One query: every waste documented in the period (by when it was wasted), of records of the
+    ward and nurse filtered, controlled or high-alert or not, with the dose it belongs to."""
+    wastes = Waste.objects.filter(wasted_at__gte=filters.start, wasted_at__lt=filters.end)
+    if filters.ward is not None:
+        wastes = wastes.filter(administration__admission__ward=filters.ward)
+    if filters.nurse is not None:
+        wastes = wastes.filter(performer=filters.nurse)
+    wastes = wastes.select_related(
+        "administration__order__medication",
+        "administration__admission__ward",
+        "patient",
+        "performer",
+        "witness",
+    ).order_by("wasted_at", "pk")
+    return WasteReport(
+        lines=[
+            WasteLine(
+                wasted_at=waste.wasted_at,
+                medication=waste.administration.order.medication.name,
+                controlled=waste.administration.order.medication.controlled,
+                high_alert=waste.administration.order.medication.high_alert,
+                ward=waste.administration.admission.ward.code,
+                nurse=staff_name(
+                    waste.performer.first_name, waste.performer.last_name, waste.performer.username
+                ),
+                witness=staff_name(
+                    waste.witness.first_name, waste.witness.last_name, waste.witness.username
+                )
+                if waste.witness
+                else "",
+                given=waste.administration.amount,
+                given_unit=waste.administration.unit,
+                amount=waste.amount,
+                unit=waste.unit,
+                reason=waste.reason,
+                mrn=waste.patient.mrn,
+            )
+            for waste in wastes
+        ]
+    )
+
+
 # --- 7. Allergy acknowledgements --------------------------------------------------------------
 
 
@@ -860,6 +960,8 @@ class WardDashboard:
     unrecorded: list[DashboardRow] = field(default_factory=list)
     # infusion bags due to end soon, or past their expected end (scanning.selectors.bags_infusing)
     infusions_ending: list[DashboardRow] = field(default_factory=list)
+    # patches, rings and implants on patients past their removal time (scanning.removals_overdue)
+    overdue_removals: list[DashboardRow] = field(default_factory=list)
 
     def lists(self) -> dict[str, list[DashboardRow]]:
         """Each tile's rows by tile id; a tile's number is the length of its list."""
@@ -875,6 +977,7 @@ class WardDashboard:
             "without-band": [_patient_row(a, "no_band") for a in self.without_band],
             "unrecorded": self.unrecorded,
             "infusions-ending": self.infusions_ending,
+            "overdue-removal": self.overdue_removals,
         }
 
 
@@ -976,6 +1079,18 @@ def ward_dashboard_get(*, ward: Ward, now: datetime) -> WardDashboard:
             )
         ],
         infusions_ending=infusions_ending(ward=ward, now=now),
+        overdue_removals=[
+            DashboardRow(
+                patient=row["patient"].full_name,
+                mrn=row["patient"].mrn,
+                bed=row["bed"].code if row["bed"] else "",
+                state="overdue_removal",
+                medication=row["medication"],
+                due_at=row["due_at"],
+                detail=row["site"],
+            )
+            for row in removals_overdue(ward_ids=[ward.pk], now=now)
+        ],
     )
 
 

@@ -14,7 +14,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -35,6 +35,7 @@ from backoffice.reports.forms import ReportFilterForm
 from backoffice.reports.selectors import DashboardRow, ward_dashboard_get
 from hospital.models import Role
 from hospital.replica import reads_from_replica
+from pharmacy.body_sites import site_label
 from wards.models import Ward
 
 
@@ -159,6 +160,7 @@ DASHBOARD_TILES = (
     Tile("without-band", gettext_lazy("Patients without an active wristband"), "bad"),
     Tile("unrecorded", gettext_lazy("Scanned but not recorded"), "bad"),
     Tile("infusions-ending", gettext_lazy("Due to end or overdue for a bag change"), "warn"),
+    Tile("overdue-removal", gettext_lazy("Patches overdue for removal"), "bad"),
 )
 
 STATE_LABELS = {
@@ -173,6 +175,7 @@ STATE_LABELS = {
     "unrecorded": gettext_lazy("Scanned, not recorded"),
     "bag_ending": gettext_lazy("Ending soon"),
     "bag_overdue": gettext_lazy("Overdue"),
+    "overdue_removal": gettext_lazy("Overdue for removal"),
 }
 
 
@@ -189,6 +192,8 @@ def _state_text(row: DashboardRow) -> str:
         }
     if row.state in ("bag_ending", "bag_overdue") and row.detail:
         return _("%(state)s (line %(line)s)") % {"state": label, "line": row.detail}
+    if row.state == "overdue_removal" and row.detail:
+        return f"{label}: {site_label(row.detail, translation.get_language() or 'vi')}"
     if row.state == "override" and row.detail:
         code, _sep, reason = row.detail.partition(":")
         return f"{finding_label(code)}: {override_reason_label(reason)}"

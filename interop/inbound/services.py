@@ -65,7 +65,8 @@ def ward_resolve(code: str, *, location: str = "PV1^1^3") -> Ward:
         .select_related("ward")
         .first()
     )
-    if mapped is not None:
+    # A ward mapping always names a ward (check constraint); said again for the types.
+    if mapped is not None and mapped.ward is not None:
         return mapped.ward
     ward = Ward.objects.filter(code=code).first()
     if ward is None:
@@ -99,7 +100,8 @@ def medication_resolve(coded: t.CodedValue, *, location: str) -> Medication:
         .select_related("medication")
         .first()
     )
-    if mapped is None:
+    # A medication mapping always names one (check constraint); said again for the types.
+    if mapped is None or mapped.medication is None:
         raise t.InboundProblem(
             "DRUG_UNMAPPED",
             f"The HIS drug code {coded.code!r} ({coded.text or 'no name'}) is not mapped to a "
@@ -136,7 +138,7 @@ def allergen_resolve(coded: t.CodedValue, *, location: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------------- ADT
 
 
-def _patient_values(patient: t.PatientData) -> dict:
+def _patient_values(patient: t.PatientData) -> dict[str, object]:
     return {
         "full_name": patient.full_name,
         "date_of_birth": patient.date_of_birth,
@@ -161,7 +163,7 @@ def allergies_apply(patient: Patient, allergies: tuple[t.AllergyData, ...] | Non
     """Add or update these allergies (None: the HIS said nothing about them); never removes."""
     if allergies is None:
         return
-    rows = []
+    rows: list[dict[str, str]] = []
     for index, allergy in enumerate(allergies, start=1):
         code, name = allergen_resolve(allergy.allergen, location=f"AL1^{index}^3")
         rows.append(
@@ -220,7 +222,7 @@ def _admission(patient: Patient, visit: t.VisitData | None, *, adopt: bool = Tru
 
 def _location(visit: t.VisitData | None) -> tuple[Ward, Bed | None]:
     ward = ward_resolve(visit.ward_code if visit else "")
-    return ward, bed_resolve(ward, visit.bed_code)
+    return ward, bed_resolve(ward, visit.bed_code if visit else "")
 
 
 @transaction.atomic
@@ -240,8 +242,8 @@ def _admit(event: t.AdtEvent) -> str:
         patient=patient,
         ward=ward,
         bed=bed,
-        visit_number=event.visit.visit_number,
-        admitted_at=event.visit.admitted_at or event.occurred_at,
+        visit_number=event.visit.visit_number if event.visit else "",
+        admitted_at=(event.visit.admitted_at if event.visit else None) or event.occurred_at,
     )
     return f"admitted to {admission.ward.code}"
 
@@ -342,7 +344,7 @@ _ADT = {
 # --------------------------------------------------------------------------------- orders
 
 
-def his_verifier():
+def his_verifier() -> User | None:
     """The interface's own account, as verifier of orders when the site lets the HIS verify
     (INBOUND_ORDERS_REQUIRE_VERIFICATION = False); None when the pharmacist verifies."""
     if conf.get("INBOUND_ORDERS_REQUIRE_VERIFICATION"):
@@ -357,8 +359,17 @@ def his_verifier():
     return user
 
 
-def _order_values(order: t.OrderData, admission: Admission) -> dict:
+def _order_values(order: t.OrderData, admission: Admission) -> dict[str, object]:
     location = order.locations
+    if order.medication is None or order.timing is None:
+        # Unreachable from the parsers (hl7in, fhirin): they refuse a new or changed order
+        # without its drug or its timing. Said here so that the types say so too.
+        raise t.InboundProblem(
+            "ORDER_INCOMPLETE",
+            "A new or changed order needs its drug and its timing.",
+            location=location.get("medication", ""),
+            hl7_error="101",
+        )
     medication = medication_resolve(order.medication, location=location.get("medication", ""))
     if order.route not in Route.values:
         raise t.InboundProblem(
@@ -376,7 +387,7 @@ def _order_values(order: t.OrderData, admission: Admission) -> dict:
             hl7_error="103",
         )
     timing = order.timing
-    values = {
+    values: dict[str, object] = {
         "admission": admission,
         "medication": medication,
         "dose_value": order.dose_value,

@@ -7,7 +7,7 @@ answer belongs here too."""
 
 from rest_framework import serializers
 
-from scanning.api.serializers import AdministrationOutputSerializer
+from scanning.api.serializers import AdministrationOutputSerializer, WasteOutputSerializer
 
 # ------------------------------------------------------------------------------ shared pieces
 
@@ -101,6 +101,16 @@ class WitnessNameSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class SiteAskSerializer(serializers.Serializer):
+    required = serializers.BooleanField(
+        help_text="a product that requires removal: no site, no record"
+    )
+    offered = serializers.BooleanField(
+        help_text="an injection or patch: the cart offers the picker"
+    )
+    chosen = serializers.CharField(help_text="the site the check ran with (HL7 table 0163), or ''")
+
+
 class CheckOutputSerializer(serializers.Serializer):
     verdict = serializers.CharField(help_text="go, warn or stop")
     patient = CheckedPatientSerializer(
@@ -112,10 +122,16 @@ class CheckOutputSerializer(serializers.Serializer):
     dose = DoseSummarySerializer(allow_null=True)
     findings = FindingSerializer(many=True)
     witness = WitnessNameSerializer(allow_null=True, help_text="the second nurse, once accepted")
+    site = SiteAskSerializer()
     warnings = ClockWarningSerializer(many=True)
 
 
 class RecordOutputSerializer(AdministrationOutputSerializer):
+    waste = WasteOutputSerializer(allow_null=True, help_text="the waste written with the record")
+    warnings = ClockWarningSerializer(many=True)
+
+
+class WasteRecordOutputSerializer(WasteOutputSerializer):
     warnings = ClockWarningSerializer(many=True)
 
 
@@ -229,12 +245,23 @@ class MarAdmissionSerializer(serializers.Serializer):
     transfer = TransferSerializer(allow_null=True)
 
 
+class WornSerializer(serializers.Serializer):
+    administration = serializers.UUIDField(help_text="the record that applied it")
+    medication = serializers.CharField()
+    site = serializers.CharField(help_text="HL7 table 0163 code, or old free text")
+    site_name = serializers.CharField()
+    applied_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True, help_text="removal due")
+    overdue = serializers.BooleanField()
+
+
 class MarOutputSerializer(serializers.Serializer):
     patient = PatientSerializer()
     date = serializers.DateField()
     admission = MarAdmissionSerializer(allow_null=True)
     orders = MarOrderSerializer(many=True)
     administrations = AdministrationOutputSerializer(many=True)
+    worn = WornSerializer(many=True, help_text="patches, rings and implants on the patient now")
 
 
 class RecentRecordSerializer(serializers.Serializer):

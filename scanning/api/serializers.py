@@ -1,12 +1,14 @@
 import base64
 import binascii
+from decimal import Decimal
 
 from django.conf import settings
 from rest_framework import serializers
 
 from hospital.models import PIN_MAX_DIGITS, PIN_MIN_DIGITS
+from pharmacy.body_sites import BODY_SITES
 from pharmacy.models import DoseUnit, Route
-from scanning.models import CorrectionReason, NotGivenReason, UnrecordedCheckReason
+from scanning.models import CorrectionReason, NotGivenReason, UnrecordedCheckReason, WasteReason
 from scanning.scans import ScanInput
 
 MAX_CODE_LENGTH = 4096
@@ -73,6 +75,20 @@ class ClientTimeSerializer(serializers.Serializer):
     )
 
 
+class WasteInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=4, min_value=Decimal("0.0001"), help_text="amount wasted"
+    )
+    unit = serializers.ChoiceField(choices=DoseUnit.choices)
+    reason = serializers.ChoiceField(choices=WasteReason.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+    def validate(self, attrs):
+        if attrs["reason"] == WasteReason.OTHER and not attrs["comment"].strip():
+            raise serializers.ValidationError({"comment": "Say why, for the reason 'other'."})
+        return attrs
+
+
 class CheckInputSerializer(ClientTimeSerializer):
     patient = ScanSerializer()
     medications = ScanSerializer(many=True, required=False, default=list, max_length=20)
@@ -82,6 +98,17 @@ class CheckInputSerializer(ClientTimeSerializer):
     )
     order = serializers.UUIDField(required=False)
     cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+    site = serializers.ChoiceField(
+        choices=sorted(BODY_SITES),
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The body site chosen (HL7 table 0163 code); checked by the site rules.",
+    )
+    waste = WasteInputSerializer(
+        required=False,
+        help_text="what is destroyed of the units scanned (the rest of a unit): checked with them",
+    )
 
 
 class OverrideSerializer(serializers.Serializer):
@@ -90,11 +117,32 @@ class OverrideSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 
+class WasteRecordInputSerializer(WasteInputSerializer, ClientTimeSerializer):
+    """Waste documented after the record: the witness as at a high-alert check."""
+
+    witness = ScanSerializer(required=False)
+    witness_pin = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=PIN_MAX_DIGITS
+    )
+    cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+
+
+class WasteOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="external_id")
+    administration = serializers.UUIDField(source="administration.external_id")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=4)
+    unit = serializers.CharField()
+    reason = serializers.CharField()
+    comment = serializers.CharField()
+    performer = serializers.CharField(source="performer.username")
+    witness = serializers.CharField(source="witness.username", allow_null=True, default=None)
+    wasted_at = serializers.DateTimeField()
+
+
 class RecordInputSerializer(CheckInputSerializer):
     amount = serializers.DecimalField(required=False, max_digits=12, decimal_places=4, min_value=0)
     unit = serializers.ChoiceField(choices=DoseUnit.choices, required=False)
     route = serializers.ChoiceField(choices=Route.choices, required=False)
-    site = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
     overrides = OverrideSerializer(many=True, required=False, default=list, max_length=30)
 
     def validate(self, attrs):
@@ -110,6 +158,25 @@ class NotGivenInputSerializer(ClientTimeSerializer):
     reason = serializers.ChoiceField(choices=NotGivenReason.choices)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+
+
+class RemovalInputSerializer(ClientTimeSerializer):
+    patient = ScanSerializer(help_text="The wristband of the patient wearing it.")
+    medication = ScanSerializer(
+        required=False, help_text="The patch's label, when it can be scanned; else documented."
+    )
+    site = serializers.ChoiceField(choices=sorted(BODY_SITES))
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+
+
+class RemovalOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="external_id")
+    administration = serializers.UUIDField(source="administration.external_id")
+    removed_at = serializers.DateTimeField()
+    site = serializers.CharField()
+    scanned = serializers.BooleanField()
+    performer = serializers.CharField(source="performer.username")
 
 
 class StringOnlyField(serializers.CharField):

@@ -23,6 +23,16 @@ urlpatterns = [
         views.AdministrationCorrectApi.as_view(),
         name="administrations-correct",
     ),
+    path(
+        "administrations/<uuid:external_id>/remove/",
+        views.AdministrationRemoveApi.as_view(),
+        name="administrations-remove",
+    ),
+    path(
+        "administrations/<uuid:external_id>/waste/",
+        views.AdministrationWasteApi.as_view(),
+        name="administrations-waste",
+    ),
     path("checks/unrecorded/", views.UnrecordedChecksApi.as_view(), name="checks-unrecorded"),
     path(
         "checks/<uuid:external_id>/acknowledge/",

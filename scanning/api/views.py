@@ -20,11 +20,11 @@ from rest_framework.views import APIView
 import gs1
 from hospital.api import error_body
 from hospital.exceptions import ApplicationError
-from hospital.models import AccessReason
 from hospital.oauth import SystemScope
 from hospital.replica import reads_from_replica
 from hospital.sessions import cart_session_start
 from hospital.throttle import request_source
+from pharmacy.body_sites import site_label
 from pharmacy.models import MedicationOrder, ScheduledDose
 from pharmacy.routes import route_names
 from scanning import refusals
@@ -44,6 +44,7 @@ from scanning.api.permissions import IsClinicalStaff, MayAdminister
 from scanning.barcodes import ImageRejected, decode_image
 from scanning.dosemath import Quantity
 from scanning.models import (
+    AccessReason,
     Administration,
     AdministrationStatus,
     CorrectionReason,
@@ -59,18 +60,22 @@ from scanning.selectors import (
     dose_timing,
     mar_get,
     mar_order_flags,
+    worn_list,
 )
 from scanning.services import (
     CheckRequest,
     OverrideInput,
+    WasteInput,
     administration_check,
     administration_correct,
     administration_not_given,
     administration_record,
+    administration_waste_record,
     cart_ward_check,
     correction_deadline,
     finding_as_dict,
     order_pk_for,
+    removal_record,
     staff_authenticate_badge,
     staff_login_release,
     unrecorded_check_acknowledge,
@@ -112,6 +117,10 @@ def _check_request(request, data) -> CheckRequest:
         order_id=order_id,
         cart=data.get("cart") or session.get("cart", ""),
         ward_code=ward_code,
+        site=data.get("site", ""),
+        waste=Quantity(data["waste"]["amount"], data["waste"]["unit"])
+        if data.get("waste")
+        else None,
     )
 
 
@@ -205,7 +214,28 @@ def check_body(result, context) -> dict:
         else None,
         "findings": [finding_as_dict(finding, lang) for finding in result.findings],
         "witness": witness_body(result, context),
+        "site": site_body(context),
     }
+
+
+# Routes whose doses go into a body site the nurse names (injections under the skin or into a
+# muscle, patches): the cart offers its site picker for these.
+SITE_ROUTES = frozenset({"SC", "IM", "ID", "TD"})
+
+
+def site_body(context) -> dict:
+    """Whether the cart asks for a body site (required for a product that requires removal,
+    offered for injections and patches) and which one the check was run with."""
+    medications = [
+        context.packages[u.payload.gtin].medication
+        for u in context.units
+        if u.kind == "medication" and u.payload.gtin in context.packages
+    ]
+    required = any(m.requires_removal for m in medications)
+    offered = required or any(
+        m.substance.site_lookback_hours or set(m.routes or ()) & SITE_ROUTES for m in medications
+    )
+    return {"required": required, "offered": bool(offered), "chosen": context.facts.site}
 
 
 def staff_display_name(user) -> str:
@@ -390,6 +420,7 @@ class AdministrationsApi(APIView):
             amount=Quantity(valid["amount"], valid["unit"]) if "amount" in valid else None,
             route=valid.get("route", ""),
             site=valid.get("site", ""),
+            waste=_waste_input(valid["waste"]) if valid.get("waste") else None,
         )
         if outcome.refusal_status is not None:  # a break-the-glass refused: nothing shown
             return outcome.refusal_status, error_body(
@@ -411,6 +442,7 @@ class AdministrationsApi(APIView):
             }
         return 201, {
             **s.AdministrationOutputSerializer(outcome.administration).data,
+            "waste": s.WasteOutputSerializer(outcome.waste).data if outcome.waste else None,
             "warnings": warnings,
         }
 
@@ -509,6 +541,55 @@ class AdministrationNotGivenApi(APIView):
         }
 
 
+class AdministrationRemoveApi(APIView):
+    """POST documents a patch, ring or implant taken off (scanned label or documented)."""
+
+    permission_classes = [MayAdminister]
+
+    @extend_schema(request=s.RemovalInputSerializer, responses={201: s.RemovalOutputSerializer})
+    @idempotent(endpoint="administrations/{external_id}/remove")
+    def post(self, request, external_id) -> tuple[int, dict]:
+        data = s.RemovalInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        valid = data.validated_data
+        warnings = _clock(request, valid, "administrations/remove")
+        record = get_object_or_404(
+            Administration.objects.select_related("admission", "patient"), external_id=external_id
+        )
+        patient_read_check(
+            user=request.user,
+            patient_id=record.patient_id,
+            record_ward_id=record.admission.ward_id,
+        )
+        removal = removal_record(
+            performer=request.user,
+            administration=record,
+            patient=s.scan_input(valid["patient"]),
+            medication=s.scan_input(valid["medication"]) if valid.get("medication") else None,
+            site=valid["site"],
+            comment=valid["comment"],
+            cart=valid["cart"] or getattr(request, "session", {}).get("cart", ""),
+        )
+        return 201, {**s.RemovalOutputSerializer(removal).data, "warnings": warnings}
+
+
+def worn_body(patient) -> list[dict]:
+    """The patient's patches, rings and implants on now, for the cart."""
+    lang = language()
+    return [
+        {
+            "administration": str(row["administration"].external_id),
+            "medication": row["medication"],
+            "site": row["site"],
+            "site_name": site_label(row["site"], lang),
+            "applied_at": timezone.localtime(row["applied_at"]).isoformat(),
+            "due_at": timezone.localtime(row["due_at"]).isoformat() if row["due_at"] else None,
+            "overdue": row["overdue"],
+        }
+        for row in worn_list(patient=patient)
+    ]
+
+
 class AdministrationOutcomeApi(APIView):
     """What became of the calling nurse's request sent with an Idempotency-Key, for a cart whose
     answer was lost: "recorded" or "refused" with the kept answer, or "not_recorded" (nothing was
@@ -531,6 +612,56 @@ class AdministrationOutcomeApi(APIView):
                 "answer": row.response_body,
             }
         )
+
+
+def _waste_input(data) -> WasteInput:
+    return WasteInput(
+        amount=Quantity(data["amount"], data["unit"]),
+        reason=data["reason"],
+        comment=data.get("comment", ""),
+    )
+
+
+class AdministrationWasteApi(APIView):
+    """POST documents waste of a record's units after the record; one waste per record."""
+
+    permission_classes = [MayAdminister]
+
+    @extend_schema(
+        request=s.WasteRecordInputSerializer, responses={201: o.WasteRecordOutputSerializer}
+    )
+    @idempotent(endpoint="administrations/{external_id}/waste")
+    def post(self, request, external_id) -> tuple[int, dict]:
+        data = s.WasteRecordInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        valid = data.validated_data
+        warnings = _clock(request, valid, "administrations/waste")
+        administration = get_object_or_404(
+            Administration.objects.select_related("admission"), external_id=external_id
+        )
+        if administration.performer_id != request.user.pk:
+            patient_read_check(
+                user=request.user,
+                patient_id=administration.patient_id,
+                record_ward_id=administration.admission.ward_id,
+            )
+        witness_verified_id = None
+        if valid.get("witness") and valid.get("witness_pin"):
+            session = getattr(request, "session", {})
+            witness_verified_id = witness_authenticate(
+                witness=s.scan_input(valid["witness"]),
+                pin=valid["witness_pin"],
+                source=request_source(request, session.get("cart", "")),
+            )
+        waste = administration_waste_record(
+            performer=request.user,
+            administration=administration,
+            waste=_waste_input(valid),
+            witness=s.scan_input(valid["witness"]) if valid.get("witness") else None,
+            witness_verified_id=witness_verified_id,
+            cart=valid["cart"],
+        )
+        return 201, {**s.WasteOutputSerializer(waste).data, "warnings": warnings}
 
 
 class AdministrationCorrectApi(APIView):
@@ -653,6 +784,7 @@ class PatientMarApi(APIView):
                 "administrations": s.AdministrationOutputSerializer(
                     mar["administrations"], many=True
                 ).data,
+                "worn": worn_body(patient),
             }
         )
 

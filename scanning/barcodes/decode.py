@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import zxingcpp
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from scanning.barcodes import scanlines, worker
 
@@ -164,7 +164,7 @@ def _reading(max_pixels: int) -> Iterator[None]:
             ImageRejected.TOO_MANY_PIXELS,
             f"The image has too many pixels; the limit is {max_pixels}.",
         ) from exc
-    except Image.UnidentifiedImageError as exc:
+    except UnidentifiedImageError as exc:
         raise ImageRejected(
             ImageRejected.UNREADABLE,
             "The file is not an image in a supported format (PNG, JPEG, GIF, BMP, TIFF, WebP).",
@@ -211,6 +211,9 @@ def _stretch_to_8bit(image: Image.Image) -> Image.Image:
     # clipped at 255.
     image = image.convert("F")
     low, high = image.getextrema()
+    # One band: (min, max) as numbers, never the per-band pairs of a multi-band image.
+    if not (isinstance(low, int | float) and isinstance(high, int | float)):
+        raise TypeError(f"a mode F image has numeric extrema, not {low!r} and {high!r}")
     if high <= low:
         return Image.new("L", image.size, 255)
     scale = 255.0 / (high - low)
@@ -330,11 +333,18 @@ class _Attempt:
 
 def _attempts(image: Image.Image) -> Iterator[_Attempt]:
     # The derived images are made only if an attempt that needs them runs.
-    sharpened = functools.cache(
-        lambda: image.filter(ImageFilter.UnsharpMask(radius=2, percent=200, threshold=2))
-    )
-    rescaled = functools.cache(lambda: _rescaled(image))
-    strips = functools.cache(lambda: scanlines.candidate_strips(image))
+    @functools.cache
+    def sharpened() -> Image.Image:
+        return image.filter(ImageFilter.UnsharpMask(radius=2, percent=200, threshold=2))
+
+    @functools.cache
+    def rescaled() -> Image.Image:
+        return _rescaled(image)
+
+    @functools.cache
+    def strips() -> list[scanlines.Strip]:
+        return scanlines.candidate_strips(image)
+
     yield _Attempt("zxing-cpp", lambda: decode_with_zxing(image), alone=True)
     yield _Attempt("zbar", lambda: decode_with_zbar(image), alone=True)
     yield _Attempt(
@@ -360,23 +370,29 @@ def _attempts(image: Image.Image) -> Iterator[_Attempt]:
         "zxing-cpp, deblurred", lambda: decode_with_zxing(_deblurred(image), formats=MATRIX_FORMATS)
     )
     for index in range(scanlines.MAX_CANDIDATES):
-        yield _Attempt("upright strip, engines", lambda index=index: _read_strip(strips(), index))
+        yield _Attempt("upright strip, engines", functools.partial(_read_strip, strips, index))
         yield _Attempt(
             "upright strip, scanlines",
-            lambda index=index: _read_scanlines(strips(), index),
+            functools.partial(_read_scanlines, strips, index),
             alone=True,
         )
 
 
-def _read_strip(strips: list[scanlines.Strip], index: int) -> list[DecodedSymbol]:
+def _read_strip(
+    candidate_strips: Callable[[], list[scanlines.Strip]], index: int
+) -> list[DecodedSymbol]:
     """A candidate linear code turned upright, read by the engines as an image."""
+    strips = candidate_strips()
     if index >= len(strips):
         return []
     strip = strips[index].image
     return decode_with_zxing(strip, formats=RETRY_FORMATS) or decode_with_zbar(strip)
 
 
-def _read_scanlines(strips: list[scanlines.Strip], index: int) -> list[DecodedSymbol]:
+def _read_scanlines(
+    candidate_strips: Callable[[], list[scanlines.Strip]], index: int
+) -> list[DecodedSymbol]:
+    strips = candidate_strips()
     if index >= len(strips):
         return []
     symbol = scanlines.read_profiles(strips[index].image, _read_bars)
@@ -533,7 +549,9 @@ def decode_with_zbar(image: Image.Image) -> list[DecodedSymbol]:
             w.zbar_image_scanner_set_config(scanner, symbol_type, _ZBAR_CFG_ENABLE, 1)
         w.zbar_image_set_format(zimage, _ZBAR_FOURCC_Y800)
         w.zbar_image_set_size(zimage, width, height)
-        w.zbar_image_set_data(zimage, ctypes.cast(pixels, ctypes.c_void_p), len(pixels), None)
+        w.zbar_image_set_data(
+            zimage, ctypes.cast(ctypes.c_char_p(pixels), ctypes.c_void_p), len(pixels), None
+        )
         if w.zbar_scan_image(scanner, zimage) <= 0:
             return []
         symbol = w.zbar_image_first_symbol(zimage)

@@ -77,8 +77,13 @@ class Strip:
 
 
 class Symbol(Protocol):
-    format: str
-    text: str
+    """What a reader returns; read-only, so that frozen dataclasses (DecodedSymbol) fit."""
+
+    @property
+    def format(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 type Reader[S: Symbol] = Callable[[np.ndarray], list[S]]

@@ -12,7 +12,8 @@ Where things are (docs/architecture.md says more, docs/rules.md lists every rule
   reasons, from which docs/rules.md is generated (`make rules-doc`).
 - One module per clinical area, each holding its rules and, in its docstring, the decisions
   DESIGN.md section 4 leaves open (each pinned by a test in tests/scanning/rules/test_<area>.py):
-  identity, entry, product, allergy, order, dose, timing, prn, witness, infusion.
+  identity, entry, product, allergy, order, dose, timing, prn, removal, site, witness, waste,
+  infusion.
 - facts.py: what the rules are given; core.py: what they answer and the shared wording.
 
 This module keeps only the order in which the areas run, and what depends on what came before.
@@ -20,6 +21,7 @@ This module keeps only the order in which the areas run, and what depends on wha
 
 from __future__ import annotations
 
+from scanning.dosemath import Quantity
 from scanning.rules import (
     allergy,
     dose,
@@ -29,7 +31,10 @@ from scanning.rules import (
     order,
     prn,
     product,
+    removal,
+    site,
     timing,
+    waste,
     witness,
 )
 from scanning.rules.catalogue import (
@@ -57,7 +62,10 @@ from scanning.rules.facts import (
     ProductFacts,
     ReplacementFacts,
     ScannedUnit,
+    SiteUse,
     StaffFacts,
+    WitnessFacts,
+    WornProduct,
 )
 
 allergies_matching = allergy.allergies_matching
@@ -89,10 +97,14 @@ __all__ = [
     "ReplacementFacts",
     "ScannedUnit",
     "Severity",
+    "SiteUse",
     "StaffFacts",
+    "WitnessFacts",
+    "WornProduct",
     "allergies_matching",
     "check_administration",
     "check_replacement",
+    "check_waste_later",
     "prn_next_allowed",
 ]
 
@@ -108,13 +120,14 @@ def check_administration(facts: CheckFacts) -> CheckResult:
     identity.check_performer(facts, out)
     entry.check_slots(facts, out)
     identified, in_care = identity.check_patient(facts, out)
+    admission = facts.admission if in_care else None  # in care: admitted (and alive)
     known = product.check_units(facts, out)
     scanned = medications(known)
     chosen = scheduled = summary = None
     if known:
         if identified:
             allergy.check_allergies(facts, known, out)
-        if in_care:
+        if admission is not None:
             choice = order.choose_order(facts, scanned, out)
             if choice is not None:
                 chosen = choice.order
@@ -126,12 +139,16 @@ def check_administration(facts: CheckFacts) -> CheckResult:
                     else dose.DoseOutcome(None, None)
                 )
                 summary = outcome.summary
+                if all_known:
+                    waste.check_waste(facts, chosen, known, out)
                 if choice.usable and chosen.is_prn:
                     prn.check_prn(facts, chosen, outcome.this_dose, out)
                 elif choice.usable:
-                    scheduled = timing.check_schedule(facts, chosen, scanned, facts.admission, out)
+                    scheduled = timing.check_schedule(facts, chosen, scanned, admission, out)
                 if choice.usable and facts.infusion is not None:
                     infusion.check_hang(facts.infusion, chosen, known, out)
+            removal.check_worn(facts, scanned, out)
+            site.check_site(facts, scanned, out)
         witness.check_witness(facts, scanned, chosen, out)
     entry.check_keyed(facts, out)
     return out.result(chosen, scheduled, summary)
@@ -166,3 +183,18 @@ def check_replacement(facts: ReplacementFacts) -> CheckResult:
     if chosen.is_prn:
         prn.check_prn(facts, chosen, outcome.this_dose, out)
     return out.result(chosen, None, outcome.summary)
+
+
+def check_waste_later(
+    facts: WitnessFacts,
+    products: list[ProductFacts],
+    given: Quantity,
+    wasted: Quantity,
+) -> CheckResult:
+    """The waste rules for waste documented after its record (an ampoule dropped, the rest of a
+    vial found on the tray): the record's units, the amount it says was given, and who is there
+    now. Everything else was checked when the record was made."""
+    out = Findings()
+    guarded = waste.needs_witness([p.medication for p in products])
+    waste.waste_findings(facts, products, guarded, given, wasted, out)
+    return out.result(None, None, None)

@@ -42,7 +42,14 @@ AREAS: tuple[Area, ...] = (
     Area("dose", "Dose", "the ordered dose against the units scanned and the amount given"),
     Area("timing", "Timing", "the scheduled dose the scan belongs to and its time window"),
     Area("prn", "PRN", "as-needed orders: minimum interval and 24-hour maximum"),
+    Area("removal", "Removal", "patches, rings and implants: the last one off before a new one"),
+    Area("site", "Site", "the body site chosen for an injection or patch: rotation"),
     Area("witness", "Witness", "the second nurse who cross-checks high-alert medication"),
+    Area(
+        "waste",
+        "Waste",
+        "the part of a unit not given: its amount and, for controlled drugs, its witness",
+    ),
     Area(
         "infusion",
         "Infusion",
@@ -83,6 +90,7 @@ REASONS: dict[str, OverrideReason] = {
     "DAMAGED_BARCODE": OverrideReason("Mã vạch hỏng", "Damaged barcode"),
     "NO_BARCODE": OverrideReason("Không có mã vạch", "No barcode"),
     "SCANNER_FAILURE": OverrideReason("Máy quét hỏng", "Scanner failure"),
+    "NO_OTHER_SITE": OverrideReason("Không còn vị trí phù hợp khác", "No other suitable site"),
     "OTHER": OverrideReason("Khác (ghi rõ)", "Other (explain)", needs_comment=True),
 }
 
@@ -130,6 +138,49 @@ _WITNESS_EN = (
 
 def _witness(vi: str, en: str) -> Message:
     return Message(_WITNESS_VI + vi, _WITNESS_EN + en)
+
+
+_WASTE_WITNESS_VI = (
+    "Huỷ bỏ phần thuốc thừa của {medications} phải có người chứng kiến: một điều dưỡng khác "
+    "quét thẻ và nhập mã PIN."
+)
+_WASTE_WITNESS_EN = (
+    "Wasting {medications} needs a witness: another nurse must scan their badge and enter "
+    "their PIN."
+)
+
+
+def _waste_witness(vi: str, en: str) -> Message:
+    return Message(_WASTE_WITNESS_VI + vi, _WASTE_WITNESS_EN + en)
+
+
+# What is wrong with the witness given, worded once for both witness codes (witness.py's
+# `witness_problem` names the variants).
+_WITNESS_PROBLEMS: dict[str, tuple[str, str]] = {
+    "missing": ("", ""),
+    "not_a_badge": (
+        " Mã ở ô người kiểm tra chéo không phải thẻ nhân viên.",
+        " The witness slot does not hold a staff badge.",
+    ),
+    "unknown_badge": (
+        " Không nhận ra thẻ của người kiểm tra chéo.",
+        " The witness badge is not known.",
+    ),
+    "same_person": (
+        " Người kiểm tra chéo phải là người khác, không phải bạn.",
+        " The witness must be someone other than you.",
+    ),
+    "inactive": (
+        " Tài khoản của người kiểm tra chéo không còn hoạt động.",
+        " The witness's account is not active.",
+    ),
+    "pharmacist": (" Dược sĩ không thể là người kiểm tra chéo.", " A pharmacist cannot witness."),
+    "not_allowed": (
+        " Người kiểm tra chéo phải là người được phép cho người bệnh dùng thuốc.",
+        " The witness must be allowed to give medication.",
+    ),
+    "pin": (" Mã PIN của người kiểm tra chéo không đúng.", " The witness PIN is wrong."),
+}
 
 
 ENTRIES: tuple[Entry, ...] = (
@@ -747,6 +798,33 @@ ENTRIES: tuple[Entry, ...] = (
         ),
         ("PRESCRIBER_AWARE", "PHYSICIAN_ORDER", "OTHER"),
     ),
+    # --- removal ----------------------------------------------------------------------------
+    Entry(
+        FindingCode.PREVIOUS_NOT_REMOVED,
+        "removal",
+        STOP,
+        "a product that requires removal (patch, ring, implant) is scanned while one of the same "
+        "substance is on the patient, applied and not documented removed (VistA's MRR)",
+        _one(
+            "{medication} (dán lúc {applied}, ở {site}) chưa được ghi nhận tháo. Tháo miếng cũ "
+            "và ghi nhận tháo trước khi dán miếng mới.",
+            "{medication} applied at {applied} on the {site} is not documented as removed. "
+            "Remove it and document the removal before applying a new one.",
+        ),
+    ),
+    # --- site -------------------------------------------------------------------------------
+    Entry(
+        FindingCode.SITE_RECENTLY_USED,
+        "site",
+        WARN,
+        "the chosen site was used for the same substance within the substance's look-back "
+        "(exactly the look-back ago is outside it)",
+        _one(
+            "Vị trí {site} đã dùng cho {substance} lúc {last}. Nên chọn vị trí khác.",
+            "The {site} was used for {substance} at {last}. Choose another site.",
+        ),
+        ("NO_OTHER_SITE", "PHYSICIAN_ORDER", "OTHER"),
+    ),
     # --- witness ----------------------------------------------------------------------------
     Entry(
         FindingCode.WITNESS_REQUIRED,
@@ -781,6 +859,36 @@ ENTRIES: tuple[Entry, ...] = (
                 " Mã PIN của người kiểm tra chéo không đúng.", " The witness PIN is wrong."
             ),
         },
+    ),
+    # --- waste ------------------------------------------------------------------------------
+    Entry(
+        FindingCode.WASTE_AMOUNT_MISMATCH,
+        "waste",
+        STOP,
+        "waste documented: the amount given plus the amount wasted is not exactly what the "
+        "units scanned hold, or cannot be related to them",
+        {
+            DEFAULT: Message(
+                "Lượng dùng {given} cộng lượng huỷ bỏ {waste} là {total}, không bằng lượng thuốc "
+                "trong các ống/lọ đã quét ({held}). Kiểm tra lại số liệu.",
+                "Given {given} plus wasted {waste} is {total}, not the {held} the scanned units "
+                "hold. Check the amounts.",
+            ),
+            "incomparable": Message(
+                "Không so được lượng dùng {given} và lượng huỷ bỏ {waste} với thuốc đã quét. "
+                "Ghi lượng bằng mg hoặc mL. Hỏi dược sĩ.",
+                "Given {given} and wasted {waste} cannot be compared with the scanned units. "
+                "Use the medication's unit (mg) or mL. Ask pharmacy.",
+            ),
+        },
+    ),
+    Entry(
+        FindingCode.WASTE_WITNESS_REQUIRED,
+        "waste",
+        STOP,
+        "waste of a controlled or high-alert medication without another active nurse's badge "
+        "and PIN",
+        {problem: _waste_witness(vi, en) for problem, (vi, en) in _WITNESS_PROBLEMS.items()},
     ),
 )
 

@@ -3,7 +3,7 @@ severity and the words come from the catalogue), and the wording helpers every a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -15,9 +15,13 @@ from scanning.rules.facts import (
     DoseFacts,
     MedicationFacts,
     OrderFacts,
+    ProductFacts,
     ReplacementFacts,
     ScannedUnit,
 )
+
+# What a finding carries to the cart and the record as it is: values json.dumps writes as such.
+type JSONValue = str | int | float | bool | Sequence[JSONValue] | Mapping[str, JSONValue] | None
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class Finding:
     severity: Severity
     message_vi: str
     message_en: str
-    data: dict = field(default_factory=dict)
+    data: dict[str, JSONValue] = field(default_factory=dict)
 
     def message(self, language: str = "vi") -> str:
         return self.message_en if language.lower().startswith("en") else self.message_vi
@@ -73,7 +77,7 @@ def _in(language: str, fields: Mapping[str, object]) -> dict[str, object]:
 
 
 class Findings:
-    def __init__(self):
+    def __init__(self) -> None:
         self._items: list[Finding] = []
 
     def add(
@@ -83,7 +87,7 @@ class Findings:
         /,
         *,
         variant: str = DEFAULT,
-        **data,
+        **data: JSONValue,
     ) -> None:
         """Report `code` in its catalogue wording `variant`, filled with `fields`; `data` goes to
         the cart and the record as it is."""
@@ -167,7 +171,17 @@ def iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
+def known_product(unit: ScannedUnit) -> ProductFacts:
+    """The product of a unit in the `known` list (product.check_units keeps only those with one).
+    A unit without one there is a caller's bug: raised, as the attribute access did before it was
+    typed, never skipped (a dose totalled without it could pass an overdose)."""
+    if unit.product is None:
+        raise ValueError(f"a known unit has a product: {unit!r}")
+    return unit.product
+
+
 def medications(known: list[tuple[int, ScannedUnit]]) -> list[MedicationFacts]:
     """The distinct medications of the known units, in scan order."""
-    by_id = {unit.product.medication.id: unit.product.medication for _index, unit in known}
+    products = [known_product(unit) for _index, unit in known]
+    by_id = {product.medication.id: product.medication for product in products}
     return list(by_id.values())

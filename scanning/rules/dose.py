@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import NotRequired, TypedDict, TypeGuard
 
 from scanning.dosemath import (
     Comparison,
@@ -35,7 +36,7 @@ from scanning.dosemath import (
     to_decimal,
 )
 from scanning.rules.codes import FindingCode
-from scanning.rules.core import DoseSummary, Findings, medications
+from scanning.rules.core import DoseSummary, Findings, JSONValue, known_product, medications
 from scanning.rules.facts import (
     CheckFacts,
     MedicationFacts,
@@ -73,37 +74,60 @@ def _exact(value: Fraction) -> Decimal | None:
     return decimal if Fraction(decimal) == value else None
 
 
+class _DoseData(TypedDict):
+    """What every dose finding of one check carries (`**data`)."""
+
+    order_id: int
+    ordered: dict[str, str]
+    scanned: NotRequired[dict[str, str]]
+    amount: NotRequired[dict[str, str]]
+
+
+def _certain(quantity: Quantity | None) -> Quantity:
+    """An amount a comparison that came out (not INCOMPARABLE) always has: its scanned total, the
+    excess of a MORE, the shortfall of a LESS. None there is a bug in dosemath, raised as the
+    attribute access on it did before this was typed; never reported as a finding."""
+    if quantity is None:
+        raise ValueError("a dose comparison that came out lacks the amount it always has")
+    return quantity
+
+
+def _comparable(comparison: DoseComparison | None) -> TypeGuard[DoseComparison]:
+    return comparison is not None and comparison.comparison is not Comparison.INCOMPARABLE
+
+
 def _too_much(
     out: Findings,
     comparison: DoseComparison,
     divisible: bool,
     strengths: list[Strength],
     variant: str,
-    fields: dict,
-    **data,
+    fields: dict[str, object],
+    **data: JSONValue,
 ) -> None:
     """More scanned than is to be given: a partial unit, or a spare unit to put back."""
     if not (divisible and comparison.excess_within_one_unit):
         if not out.has(FindingCode.DOSE_EXCEEDED):
             out.add(FindingCode.DOSE_EXCEEDED, fields, variant=variant, **data)
         return
-    give, waste = comparison.ordered, comparison.excess
-    volume = None
+    # excess_within_one_unit: the comparison is MORE, so it has a scanned total and an excess.
+    give, waste, scanned = comparison.ordered, _certain(comparison.excess), comparison.scanned
+    volume: Quantity | None = None
     if strengths and all(s.same_concentration(strengths[0]) for s in strengths):
         first = strengths[0]
         if give.dimension == first.amount.dimension != first.per.dimension:
-            volume = _exact(
+            volume_value = _exact(
                 give.exact(first.amount.unit) / first.amount.exact() * first.per.exact()
             )
-            volume = None if volume is None else Quantity(volume, first.per.unit)
+            volume = None if volume_value is None else Quantity(volume_value, first.per.unit)
     out.add(
         FindingCode.PARTIAL_UNIT,
-        {"give": give, "volume": volume, "scanned": comparison.scanned, "waste": waste},
+        {"give": give, "volume": volume, "scanned": scanned, "waste": waste},
         variant="default" if volume is None else "volume",
         give=give.as_data(),
         give_volume=volume.as_data() if volume is not None else None,
         waste=waste.as_data(),
-        scanned=comparison.scanned.as_data(),
+        scanned=_certain(scanned).as_data(),
     )
 
 
@@ -117,10 +141,13 @@ def check_dose(
 ) -> DoseOutcome:
     """`spare_units_given_back`: units scanned beyond the amount were not given (a correction to
     less than the record said), not a spare unit still on the tray to put back."""
-    products = [unit.product for _index, unit in known]
+    products = [known_product(unit) for _index, unit in known]
     scanned_medications = medications(known)
     amount = facts.amount
-    ordered = dose = given = scanned_vs_given = None
+    ordered: Quantity | None = None
+    dose: DoseComparison | None = None
+    given: DoseComparison | None = None
+    scanned_vs_given: DoseComparison | None = None
     strengths: list[Strength] = []
     try:
         ordered = Quantity(order.dose_value, order.dose_unit)
@@ -141,58 +168,104 @@ def check_dose(
     except DATA_ERRORS:
         dose = given = scanned_vs_given = None
 
-    comparisons = [dose] if amount is None else [dose, given, scanned_vs_given]
-    if any(c is None or c.comparison is Comparison.INCOMPARABLE for c in comparisons):
-        strengths_text = ", ".join(
-            dict.fromkeys(
-                f"{format_decimal(m.strength_value)} {m.strength_unit}/"
-                f"{format_decimal(m.per_value)} {m.per_unit}"
-                for m in scanned_medications
-            )
-        )
-        out.add(
-            FindingCode.DOSE_UNIT_MISMATCH,
-            {
-                "ordered": f"{format_decimal(order.dose_value)} {order.dose_unit}",
-                "amount": amount,
-                "strengths": strengths_text,
-            },
-            variant="scanned" if amount is None else "scanned_amount",
-            order_id=order.id,
-            ordered={"value": format_decimal(order.dose_value), "unit": order.dose_unit},
-            amount=amount.as_data() if amount is not None else None,
-            strengths=strengths_text,
-        )
-        summary = None
-        if dose is not None:
-            summary = DoseSummary(dose.ordered, None, str(Comparison.INCOMPARABLE))
-        elif ordered is not None:
-            summary = DoseSummary(ordered, None, str(Comparison.INCOMPARABLE))
-        return DoseOutcome(summary, None)
-
-    summary = DoseSummary(dose.ordered, dose.scanned, str(dose.comparison))
     divisible = all(m.divisible for m in scanned_medications)
-    data = {
-        "order_id": order.id,
-        "ordered": dose.ordered.as_data(),
-        "scanned": dose.scanned.as_data(),
-    }
-    if amount is None:
-        fields = {"scanned": dose.scanned, "ordered": dose.ordered}
-        if dose.comparison is Comparison.LESS:
-            out.add(
-                FindingCode.DOSE_INCOMPLETE,
-                {**fields, "missing": dose.shortfall},
-                variant="scanned",
-                missing=dose.shortfall.as_data(),
-                **data,
-            )
-        elif dose.comparison is Comparison.MORE:
-            _too_much(out, dose, divisible, strengths, "scanned", fields, **data)
-        # What is given: the scanned amount when short, else the ordered dose.
-        short = dose.comparison is Comparison.LESS
-        return DoseOutcome(summary, share(dose, order) if short else Fraction(order.dose_value))
+    if _comparable(dose) and amount is None:
+        return _scanned_against_order(order, dose, divisible, strengths, out)
+    if (
+        _comparable(dose)
+        and amount is not None
+        and _comparable(given)
+        and _comparable(scanned_vs_given)
+    ):
+        return _amount_against_order(
+            order,
+            dose,
+            amount,
+            given,
+            scanned_vs_given,
+            divisible,
+            strengths,
+            out,
+            spare_units_given_back=spare_units_given_back,
+        )
+    # Any comparison that did not come out (bad formulary data, mg against IU).
+    strengths_text = ", ".join(
+        dict.fromkeys(
+            f"{format_decimal(m.strength_value)} {m.strength_unit}/"
+            f"{format_decimal(m.per_value)} {m.per_unit}"
+            for m in scanned_medications
+        )
+    )
+    out.add(
+        FindingCode.DOSE_UNIT_MISMATCH,
+        {
+            "ordered": f"{format_decimal(order.dose_value)} {order.dose_unit}",
+            "amount": amount,
+            "strengths": strengths_text,
+        },
+        variant="scanned" if amount is None else "scanned_amount",
+        order_id=order.id,
+        ordered={"value": format_decimal(order.dose_value), "unit": order.dose_unit},
+        amount=amount.as_data() if amount is not None else None,
+        strengths=strengths_text,
+    )
+    summary = None
+    if dose is not None:
+        summary = DoseSummary(dose.ordered, None, str(Comparison.INCOMPARABLE))
+    elif ordered is not None:
+        summary = DoseSummary(ordered, None, str(Comparison.INCOMPARABLE))
+    return DoseOutcome(summary, None)
 
+
+def _scanned_data(order: OrderFacts, dose: DoseComparison) -> _DoseData:
+    return _DoseData(
+        order_id=order.id,
+        ordered=dose.ordered.as_data(),
+        scanned=_certain(dose.scanned).as_data(),
+    )
+
+
+def _scanned_against_order(
+    order: OrderFacts,
+    dose: DoseComparison,
+    divisible: bool,
+    strengths: list[Strength],
+    out: Findings,
+) -> DoseOutcome:
+    """No amount given: the units scanned are the dose."""
+    summary = DoseSummary(dose.ordered, dose.scanned, str(dose.comparison))
+    data = _scanned_data(order, dose)
+    fields: dict[str, object] = {"scanned": dose.scanned, "ordered": dose.ordered}
+    if dose.comparison is Comparison.LESS:
+        out.add(
+            FindingCode.DOSE_INCOMPLETE,
+            {**fields, "missing": dose.shortfall},
+            variant="scanned",
+            missing=_certain(dose.shortfall).as_data(),
+            **data,
+        )
+    elif dose.comparison is Comparison.MORE:
+        _too_much(out, dose, divisible, strengths, "scanned", fields, **data)
+    # What is given: the scanned amount when short, else the ordered dose.
+    short = dose.comparison is Comparison.LESS
+    return DoseOutcome(summary, share(dose, order) if short else Fraction(order.dose_value))
+
+
+def _amount_against_order(
+    order: OrderFacts,
+    dose: DoseComparison,
+    amount: Quantity,
+    given: DoseComparison,
+    scanned_vs_given: DoseComparison,
+    divisible: bool,
+    strengths: list[Strength],
+    out: Findings,
+    *,
+    spare_units_given_back: bool,
+) -> DoseOutcome:
+    """The amount the nurse gives, against the order and against the units scanned."""
+    summary = DoseSummary(dose.ordered, dose.scanned, str(dose.comparison))
+    data = _scanned_data(order, dose)
     data["amount"] = amount.as_data()
     if given.comparison is Comparison.MORE:
         out.add(
@@ -239,8 +312,8 @@ def check_amount(facts: ReplacementFacts, order: OrderFacts, out: Findings) -> D
         )
     except DATA_ERRORS:
         given = None
-    data = {"order_id": order.id, "ordered": ordered.as_data(), "amount": amount.as_data()}
-    fields = {"amount": amount, "ordered": ordered}
+    data = _DoseData(order_id=order.id, ordered=ordered.as_data(), amount=amount.as_data())
+    fields: dict[str, object] = {"amount": amount, "ordered": ordered}
     if given is None or given.comparison is Comparison.INCOMPARABLE:
         out.add(FindingCode.DOSE_UNIT_MISMATCH, fields, variant="amount", **data)
         return DoseOutcome(DoseSummary(ordered, None, str(Comparison.INCOMPARABLE)), None)

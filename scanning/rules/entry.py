@@ -13,7 +13,7 @@ Words and severities: catalogue.py. Tests: tests/scanning/rules/test_entry.py.
 from __future__ import annotations
 
 from scanning.rules.codes import FindingCode
-from scanning.rules.core import Findings, Words
+from scanning.rules.core import Findings, JSONValue, Words
 from scanning.rules.facts import CheckFacts
 
 _KINDS = {
@@ -35,7 +35,7 @@ def check_slots(facts: CheckFacts, out: Findings) -> None:
         _wrong_slot(out, "witness", kind)
 
 
-def _wrong_slot(out: Findings, slot: str, kind: str, **data: object) -> None:
+def _wrong_slot(out: Findings, slot: str, kind: str, **data: JSONValue) -> None:
     if kind not in _KINDS:
         out.add(FindingCode.UNKNOWN_CODE, variant=slot, slot=slot, kind=kind, **data)
         return

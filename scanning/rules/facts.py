@@ -26,6 +26,9 @@ class MedicationFacts:
     high_alert: bool
     time_critical: bool
     divisible: bool
+    requires_removal: bool = False  # a patch, ring or implant: on the patient until removed
+    site_lookback_hours: int | None = None  # the substance's site-rotation look-back
+    controlled: bool = False  # a controlled drug (narcotic, psychotropic): its waste is witnessed
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,27 @@ class PriorDose:
 
 
 @dataclass(frozen=True)
+class WornProduct:
+    """A product that requires removal, applied and not documented removed (the caller reads it
+    through AdministrationQuerySet.still_worn)."""
+
+    administration_id: int
+    medication_name: str
+    substance_code: str
+    site: str  # a pharmacy.body_sites code, or free text from before sites were coded
+    applied_at: datetime
+
+
+@dataclass(frozen=True)
+class SiteUse:
+    """A site used for a substance by a record that still stands."""
+
+    substance_code: str
+    site: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class StaffFacts:
     id: int
     may_administer: bool
@@ -181,6 +205,23 @@ class CheckFacts:
     band_discharged_at: datetime | None = None
     amount: Quantity | None = None  # what the nurse says she gives (partial dose, partial unit)
     infusion: InfusionFacts | None = None  # an infusion bag hung or acted on; None: a dose
+    site: str = ""  # the body site the nurse chose (pharmacy.body_sites code), "" if none yet
+    # read only when a scanned product requires removal: what is on the patient now
+    worn: tuple[WornProduct, ...] = ()
+    # read only when a site is chosen: the sites used for the scanned substances in their look-back
+    site_uses: tuple[SiteUse, ...] = ()
+    waste: Quantity | None = None  # what she wastes of the units scanned (the rest of a unit)
+
+
+@dataclass(frozen=True)
+class WitnessFacts:
+    """Who is there for a waste documented after the record (scanning/rules/waste.py): the same
+    fields CheckFacts gives the witness rule."""
+
+    performer: StaffFacts
+    witness_scan_kind: str | None
+    witness: StaffFacts | None
+    witness_pin_ok: bool
 
 
 @dataclass(frozen=True)

@@ -43,28 +43,33 @@ def check_patient(facts: CheckFacts, out: Findings) -> tuple[bool, bool]:
     # The band worn when the admission closed tells why the patient is out of care; any other
     # inactive band (reprinted, voided by hand, an earlier stay's after a readmission) may have
     # been on someone else, so it identifies nobody.
-    discharged_band = (
-        not facts.band_active and facts.band_discharged_at is not None and facts.admission is None
+    discharged_at = (
+        facts.band_discharged_at if not facts.band_active and facts.admission is None else None
     )
-    if not facts.band_active and not discharged_band:
+    if not facts.band_active and discharged_at is None:
         out.add(FindingCode.WRISTBAND_VOID)
         return False, False
     if patient.deceased:
         out.add(FindingCode.PATIENT_DECEASED, {"mrn": patient.mrn}, mrn=patient.mrn)
     admission = facts.admission
     if admission is None and not patient.deceased:
-        if discharged_band:
+        if discharged_at is not None:
             out.add(
                 FindingCode.PATIENT_NOT_ADMITTED,
-                {"mrn": patient.mrn, "discharged_at": clock(facts.band_discharged_at, facts)},
+                {"mrn": patient.mrn, "discharged_at": clock(discharged_at, facts)},
                 variant="discharged",
                 mrn=patient.mrn,
-                discharged_at=iso(facts.band_discharged_at),
+                discharged_at=iso(discharged_at),
             )
         else:
             out.add(FindingCode.PATIENT_NOT_ADMITTED, {"mrn": patient.mrn}, mrn=patient.mrn)
     in_care = admission is not None and not patient.deceased
-    if in_care and facts.cart_ward_code is not None and admission.ward_code != facts.cart_ward_code:
+    if (
+        in_care
+        and admission is not None
+        and facts.cart_ward_code is not None
+        and admission.ward_code != facts.cart_ward_code
+    ):
         out.add(
             FindingCode.WRONG_WARD,
             {"patient_ward": admission.ward_code, "cart_ward": facts.cart_ward_code},

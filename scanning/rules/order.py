@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from pharmacy.routes import form_allows_route, route_names
 from scanning.rules.codes import FindingCode
@@ -102,9 +103,14 @@ def _preferred(facts: CheckFacts, usable: list[OrderFacts]) -> OrderFacts:
     return min(newest_first, key=distance)
 
 
+class _OrderStatusData(TypedDict):
+    order_id: int
+    status: str
+
+
 def _order_status_finding(facts: CheckFacts, order: OrderFacts, out: Findings) -> None:
     fields = {"medication": order.medication.name}
-    data = {"order_id": order.id, "status": order.status}
+    data = _OrderStatusData(order_id=order.id, status=order.status)
     if order.status == "pending_verification" or (order.status == "active" and not order.verified):
         out.add(FindingCode.ORDER_NOT_VERIFIED, fields, **data)
     elif order.status == "on_hold":

@@ -19,6 +19,7 @@ Words and severities: catalogue.py. Tests: tests/scanning/rules/test_timing.py.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypedDict
 
 from scanning.rules.codes import FindingCode
 from scanning.rules.core import Findings, clock, duration, iso
@@ -39,6 +40,12 @@ def nearest_dose(facts: CheckFacts, order: OrderFacts) -> DoseFacts | None:
     return min(doses, key=lambda d: (abs(d.due_at - facts.now), d.due_at, d.id))
 
 
+class _ScheduledDoseData(TypedDict):
+    order_id: int
+    dose_id: int
+    due_at: str
+
+
 def check_schedule(
     facts: CheckFacts,
     order: OrderFacts,
@@ -55,7 +62,7 @@ def check_schedule(
         )
         return None
     due = clock(dose.due_at, facts)
-    data = {"order_id": order.id, "dose_id": dose.id, "due_at": iso(dose.due_at)}
+    data = _ScheduledDoseData(order_id=order.id, dose_id=dose.id, due_at=iso(dose.due_at))
     if dose.given or dose.state == "given":
         out.add(FindingCode.ALREADY_GIVEN, {"due": due}, **data)
         return dose

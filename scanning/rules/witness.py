@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from scanning.rules.codes import FindingCode
 from scanning.rules.core import Findings, names
-from scanning.rules.facts import CheckFacts, MedicationFacts, OrderFacts
+from scanning.rules.facts import CheckFacts, MedicationFacts, OrderFacts, WitnessFacts
 
 
-def _witness_problem(facts: CheckFacts) -> str | None:
+def witness_problem(facts: CheckFacts | WitnessFacts) -> str | None:
     witness = facts.witness
     if facts.witness_scan_kind is None:
         return "missing"
@@ -42,7 +42,7 @@ def check_witness(
     high_alert = [m for m in candidates if m.high_alert]
     if not high_alert:
         return
-    problem = _witness_problem(facts)
+    problem = witness_problem(facts)
     if problem is None:
         return
     out.add(

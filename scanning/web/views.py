@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -16,6 +17,7 @@ from hospital.exceptions import ApplicationError
 from hospital.models import ADMINISTERING_ROLES, PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from hospital.sessions import cart_session_start
 from hospital.throttle import LoginBusyError, LoginThrottledError, request_source
+from pharmacy.body_sites import BODY_SITES
 from scanning.access import WardNotAssignedError
 from scanning.api.views import staff_display_name
 from scanning.models import UnrecordedCheckReason
@@ -156,6 +158,8 @@ def cart_strings() -> dict[str, str]:
         "witness_confirmed": _("Checked by a second nurse: {name}"),
         "progress": _("Scanned {scanned} of {ordered} ({count} of {total} units)"),
         "recorded": _("Recorded: {drug} {amount}"),
+        "waste_documented": _("Wasted {amount}: documented with the dose, before the witness."),
+        "waste_recorded": _("Wasted {amount}."),
         "not_given_recorded": _("Recorded as not given."),
         "switch_confirm": _(
             "This wristband belongs to another patient. Scan the NEW band again to switch, "
@@ -207,6 +211,7 @@ def cart_strings() -> dict[str, str]:
         **infusion_strings(),
         **dose_list_strings(),
         **session_strings(),
+        **patch_strings(),
     }
 
 
@@ -236,6 +241,26 @@ def infusion_strings() -> dict[str, str]:
         "bag_done": _("{action}: {drug} recorded."),
         "bag_volume": _("Volume infused: {volume} mL."),
     }
+
+
+def patch_strings() -> dict[str, str]:
+    """Patches on the patient, their removal, and the body-site picker."""
+    return {
+        "site_choose": _("Tap the body site"),
+        "site_required": _("Choose the site where the patch is placed before recording."),
+        "worn_line": _("{drug} · {site} · applied {applied} · remove by {due}"),
+        "worn_overdue": _("OVERDUE for removal"),
+        "worn_remove": _("Remove"),
+        "removed": _("Removal recorded: {drug} from the {site}."),
+    }
+
+
+def body_sites(language: str) -> list[dict]:
+    """The coded body sites for the cart's picker, in the nurse's language."""
+    english = language.startswith("en")
+    return [
+        {"code": site.code, "name": site.en if english else site.vi} for site in BODY_SITES.values()
+    ]
 
 
 def session_strings() -> dict[str, str]:
@@ -343,6 +368,7 @@ def cart_terminal(request):
             "strings": cart_strings(),
             "nurse": user,
             "unrecorded_reasons": UnrecordedCheckReason.choices,
+            "body_sites": body_sites(translation.get_language() or "vi"),
         },
     )
     response["Cache-Control"] = "no-store"  # patient data must not be kept by the browser

@@ -336,6 +336,8 @@ QUERIES = {
     "prn": 2,
     "allergy-acknowledgements": 1,
     "iv-bags": 3,
+    "overdue-removals": 1,
+    "controlled-drug-waste": 1,
 }
 
 

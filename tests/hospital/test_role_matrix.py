@@ -24,14 +24,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from backoffice.admin_site import pharmacy_site
-from hospital.models import AccessLog, AccessReason, Role, User
+from hospital.models import Role, User
 from hospital.scopes import SCOPES
 from hospital.service_accounts import service_account_create
 from interop.inbound import his_day as his_messages
 from interop.inbound.inbox import inbox_receive
 from interop.models import CodeMapKind, Destination, InboundCodeMap
 from pharmacy.demo import demo_hospital_load
-from scanning.models import Administration
+from scanning.models import AccessLog, AccessReason, Administration
 from tests.factories import NurseFactory, UserFactory
 from tests.scanning.conftest import AN_BAND, DEMO_NOW, PARACETAMOL, image
 from wards.models import Patient, Ward
@@ -78,6 +78,8 @@ RULES = [
     Rule(r"api/v1/administrations/$", SYSTEMS, ("GET",)),
     Rule(r"api/v1/administrations/not-given/$", NURSES),
     Rule(r"api/v1/administrations/<uuid:external_id>/correct/$", NURSES),
+    Rule(r"api/v1/administrations/<uuid:external_id>/remove/$", NURSES),
+    Rule(r"api/v1/administrations/<uuid:external_id>/waste/$", NURSES),
     Rule(r"api/v1/administrations/outcome/$", NURSES),  # what became of her own key
     Rule(r"api/v1/checks/unrecorded/$", NURSES),  # her own scanned-but-not-recorded checks
     Rule(r"api/v1/checks/<uuid:external_id>/acknowledge/$", NURSES),
@@ -117,7 +119,7 @@ HOSPITAL_SETUP = ModelPages(view=PHARMACY, add=ADMINS, change=ADMINS)
 # PROTECTed and withdrawn by services (discharge, void, discontinue), never deleted.
 ADMIN_MODELS = {
     "hospital.user": ModelPages(view=ADMINS, add=ADMINS, change=ADMINS),
-    "hospital.accesslog": RECORD,
+    "scanning.accesslog": RECORD,
     "hospital.securityevent": ModelPages(view=ADMINS),
     "hospital.loginthrottle": ModelPages(view=ADMINS),  # lifted by an action, never edited
     "hospital.serviceaccount": ModelPages(view=ADMINS, add=ADMINS),  # revoked by an action
@@ -137,6 +139,7 @@ ADMIN_MODELS = {
     "interop.inboundcodemap": FORMULARY,  # the pharmacy maps the HIS's codes
     "scanning.administration": RECORD,
     "scanning.scanevent": RECORD,
+    "scanning.waste": RECORD,
 }
 _ADMIN_MODEL_ROUTE = re.compile(r"pharmacy/(?P<app>\w+)/(?P<model>\w+)/(?P<rest>.*)$")
 # Queries that make a page answer on its merits rather than refuse a malformed request.
@@ -227,6 +230,29 @@ class World:
     bearer: str = ""  # the service account's token
 
 
+def _waste_sample(administration, nurse, witness):
+    """A row of the waste ledger for its pages (the bedside's own rules: tests/scanning/test_waste.py)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from scanning.chains import waste_append
+    from scanning.models import Waste
+
+    with transaction.atomic():
+        waste_append(
+            Waste(
+                administration=administration,
+                patient_id=administration.patient_id,
+                amount=1,
+                unit="mg",
+                reason="dropped",
+                performer=nurse,
+                witness=witness,
+                wasted_at=timezone.now(),
+            )
+        )
+
+
 @pytest.fixture
 def world():
     with time_machine.travel(DEMO_NOW, tick=False):
@@ -247,6 +273,7 @@ def world():
         }
         Ward.objects.get(code="NOI").staff.add(users[INACTIVE_NURSE])
         administration = _record_a_dose(users[NURSE])
+        _waste_sample(administration, users[NURSE], users[CHARGE_NURSE])
         bearer = _service_account_token(users[ADMIN])
         users[SERVICE] = User.objects.get(is_service_account=True)
         Client().post(
@@ -373,7 +400,8 @@ def test_the_role_matrix(world, role):
 
 
 @pytest.mark.parametrize(
-    "label", ["scanning.administration", "scanning.scanevent", "hospital.accesslog"]
+    "label",
+    ["scanning.administration", "scanning.scanevent", "scanning.waste", "scanning.accesslog"],
 )
 def test_the_record_is_read_only_in_the_pharmacy_site_even_for_a_superuser(world, label):
     superuser = UserFactory(is_staff=True, is_superuser=True)

@@ -14,7 +14,14 @@ from django.utils import timezone
 from interop.hl7v2 import Hl7Config, ack_build, message_header
 from interop.mllp import MllpServer
 from interop.models import Destination
-from interop.snapshot import AdministrationSnapshot, Patient, Staff, Unit
+from interop.snapshot import (
+    AdministrationSnapshot,
+    Patient,
+    RemovalNote,
+    Staff,
+    Unit,
+    WasteSnapshot,
+)
 from scanning.models import AdministeredUnit, Administration
 from scanning.signals import administration_recorded
 from tests.factories import (
@@ -156,6 +163,60 @@ REPLACEMENT = replace(
     administration_number=6,
 )
 
+PATCH_APPLIED = replace(
+    GIVEN,
+    id=uuid.UUID("1a3c5e7a-9b1d-4f3a-8c5e-7a9b1d3f5a76"),
+    patient=replace(GIVEN.patient, full_name="Lê Thị Thu", sex="F", mrn="BN2026000117"),
+    medication_code="fentanyl-25-patch",
+    medication_name="Fentanyl 25 mcg/giờ miếng dán",
+    order_route="TD",
+    order_dose_unit="mcg",
+    amount=Decimal("25"),
+    unit="mcg",
+    route="TD",
+    site="LUA",
+    administration_number=2,
+    witness=Staff("dd.binh", "Lê Văn", "Bình"),
+    units=(Unit("09520003000179", "FEN2610A", date(2027, 10, 31), "FEN2610AS003"),),
+)
+
+PATCH_REMOVED = replace(
+    PATCH_APPLIED,
+    removed=RemovalNote(
+        id=uuid.UUID("2b4d6f8b-0c2e-4a4b-9d6f-8b0c2e4a6b87"),
+        removed_at=datetime(2026, 11, 27, 8, 5, 0, tzinfo=HCMC),
+        recorded_at=datetime(2026, 11, 27, 8, 5, 1, tzinfo=HCMC),
+        performer=Staff("dd.lan", "Phạm Thị", "Lan"),
+        site="LUA",
+        scanned=True,
+    ),
+)
+
+# Half a 10 mg/1 mL morphine ampoule for a 5 mg order; the other 5 mg wasted before Bình.
+HALF_AMPOULE_WASTED = replace(
+    PARTIAL,
+    id=uuid.UUID("a7c9e1f3-6b8d-4e0a-8c4e-5f7a9b1c3d65"),
+    patient=replace(GIVEN.patient, full_name="Lê Hoàng Phúc", mrn="BN2026000103"),
+    order_route="IV",
+    amount=Decimal("5.0000"),
+    route="IV",
+    site="",
+    is_partial=False,
+    partial_reason="",
+    partial_reason_label="",
+    comment="",
+    units=(Unit("08936012345094", "MOR2606", date(2027, 6, 30), "MOR2606S001"),),
+    waste=WasteSnapshot(
+        amount=Decimal("5.0000"),
+        unit="mg",
+        reason="partial_dose",
+        reason_label="Phần còn lại của ống sau liều một phần",
+        wasted_at=datetime(2026, 11, 24, 8, 10, 0, tzinfo=HCMC),
+        performer=Staff("dd.hoa", "Nguyễn Thị", "Hoa"),
+        witness=Staff("dd.binh", "Lê Văn", "Bình"),
+    ),
+)
+
 KINDS = {
     "given": GIVEN,
     "partial_with_witness": PARTIAL,
@@ -163,6 +224,9 @@ KINDS = {
     "not_given_held": HELD,
     "entered_in_error": ENTERED_IN_ERROR,
     "replacement": REPLACEMENT,
+    "patch_applied": PATCH_APPLIED,
+    "patch_removed": PATCH_REMOVED,
+    "half_ampoule_wasted": HALF_AMPOULE_WASTED,
 }
 
 

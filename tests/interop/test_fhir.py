@@ -33,6 +33,8 @@ from tests.interop.conftest import (
     KINDS,
     NOT_GIVEN,
     PARTIAL,
+    PATCH_APPLIED,
+    PATCH_REMOVED,
     REPLACEMENT,
 )
 from tests.interop.golden import assert_golden
@@ -54,7 +56,11 @@ WITHDRAWN = replace(
         recorded_at=ENTERED_IN_ERROR.recorded_at,
     ),
 )
-EVERY_RECORD = {**KINDS, "withdrawn": WITHDRAWN}
+# A removal is the applying record's resource brought up to date (same id): a search shows it once.
+EVERY_RECORD = {
+    **{kind: snapshot for kind, snapshot in KINDS.items() if kind != "patch_applied"},
+    "withdrawn": WITHDRAWN,
+}
 
 
 def dumped(resource: dict) -> str:
@@ -369,3 +375,44 @@ def test_references_carry_the_his_visit_and_order_numbers():
 
     assert resource["context"]["identifier"]["value"] == "VV2026-004512"
     assert resource["request"]["identifier"]["value"] == "YL2026112400017"
+
+
+@pytest.mark.parametrize("version", [R5, R4B, R4])
+def test_the_patch_applied_passes_the_invariant_validator(version):
+    resource = medication_administration(PATCH_APPLIED, CONFIG, version)
+
+    assert fhir_validator.errors([resource], version) == [[]]
+
+
+def test_a_patch_goes_out_with_its_site_in_snomed_and_table_0163():
+    resource = medication_administration(PATCH_APPLIED, CONFIG, R5)
+
+    assert resource["dosage"]["site"] == {
+        "coding": [
+            {
+                "system": "http://snomed.info/sct",
+                "code": "368208006",
+                "display": "Left upper arm structure",
+            },
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/v2-0163",
+                "code": "LUA",
+                "display": "Left Upper Arm",
+            },
+        ],
+        "text": "cánh tay trái",
+    }
+    assert resource["occurenceDateTime"] == "2026-11-24T08:10:00+07:00"
+
+
+@pytest.mark.parametrize(("version", "field"), [(R5, "occurencePeriod"), (R4, "effectivePeriod")])
+def test_a_removed_patch_is_administered_over_a_period(version, field):
+    resource = medication_administration(PATCH_REMOVED, CONFIG, version)
+
+    assert resource["id"] == str(PATCH_APPLIED.id)
+    assert resource[field] == {
+        "start": "2026-11-24T08:10:00+07:00",
+        "end": "2026-11-27T08:05:00+07:00",
+    }
+    removal = extension(resource, "removal")[0]["extension"]
+    assert {part["url"] for part in removal} == {"removedAt", "removedBy", "site", "scanned"}

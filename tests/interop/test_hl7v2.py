@@ -30,6 +30,8 @@ from tests.interop.conftest import (
     KINDS,
     NOT_GIVEN,
     PARTIAL,
+    PATCH_APPLIED,
+    PATCH_REMOVED,
     REPLACEMENT,
 )
 from tests.interop.golden import assert_golden
@@ -41,6 +43,8 @@ KNOWN_TABLE_WARNINGS = {
     "Warning: Value 99GS1 not in table HL70396 in element RXA_25.CWE_3",
     "Warning: Value UCUM not in table HL70396 in element RXA_7.CE_3",
     "Warning: Value HL70162 not in table HL70396 in element RXR_1.CE_3",
+    "Warning: Value HL70163 not in table HL70396 in element RXR_2.CWE_3",
+    "Warning: Value UCUM not in table HL70396 in element OBX_6.CE_3",  # the unit of a waste
 }
 
 
@@ -104,10 +108,13 @@ def test_every_segment_ends_with_a_carriage_return_the_last_one_too():
 def test_python_hl7_reads_every_kind(kind):
     parsed = hl7.parse(ras_o17(KINDS[kind], HL7_CONFIG))
 
-    assert str(parsed.segment("MSH")(10)) == message_control_id(KINDS[kind].id)
+    snapshot = KINDS[kind]
+    message_id = snapshot.removed.id if snapshot.removed else snapshot.id
+    assert str(parsed.segment("MSH")(10)) == message_control_id(message_id)
     assert str(parsed.segment("RXA")(5)(1)(1)) in (
         "08936012345001",
         "08936012345094",
+        "09520003000179",
         "paracetamol-500-tab",
     )
 
@@ -329,3 +336,31 @@ def test_every_route_has_an_hl7_display():
     from pharmacy.models import Route
 
     assert set(ROUTES) == set(Route.values)
+
+
+def test_a_patch_goes_out_with_its_coded_site():
+    fields = segments(ras_o17(PATCH_APPLIED, HL7_CONFIG))
+
+    assert fields["RXR"][1:3] == ["TD^Transdermal^HL70162", "LUA^Left Upper Arm^HL70163"]
+    assert fields["RXA"][21] == "A"
+
+
+def test_a_removal_updates_the_record_that_applied_the_patch():
+    applied = segments(ras_o17(PATCH_APPLIED, HL7_CONFIG))
+    removed = segments(ras_o17(PATCH_REMOVED, HL7_CONFIG))
+
+    # its own message id, the same order numbers and administration number: an update
+    assert removed["MSH"][9] == message_control_id(PATCH_REMOVED.removed.id) != applied["MSH"][9]
+    assert removed["ORC"][2:4] == applied["ORC"][2:4]
+    assert removed["RXA"][2] == applied["RXA"][2]
+    assert removed["RXA"][21] == "U"
+    # applied at RXA-3, removed at RXA-4 (the end of the administration), REMOVED in RXA-9
+    assert removed["RXA"][3] == applied["RXA"][3] == "20261124081000+0700"
+    assert removed["RXA"][4] == "20261127080500+0700"
+    assert removed["RXA"][9].startswith("REMOVED^")
+
+
+def test_old_free_text_sites_still_go_out_as_text():
+    fields = segments(ras_o17(replace(PATCH_APPLIED, site="vai trái"), HL7_CONFIG))
+
+    assert fields["RXR"][2] == "^vai trái"

@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 
 from hospital.models import User
 from pharmacy.models import MedicationOrder, Package, ScheduledDose
-from scanning import bedside_sql, locks
+from scanning import locks
+from scanning.facts import fast_sql
 from scanning.models import Administration, standing_q, withdrawn_q
 from tests.factories import (
     AdmissionFactory,
@@ -40,7 +41,7 @@ def test_the_patient_statement_reads_what_the_orm_reads(frozen_demo):
     nurse = User.objects.get(username="dieuduong.hoa")
 
     # when
-    patient, admission, band_active, on_ward, discharged_at = bedside_sql.patient_admission_band(
+    patient, admission, band_active, on_ward, discharged_at = fast_sql.patient_admission_band(
         gsrn=band.patient.gsrn, band_instance=band.instance, user_id=nurse.pk
     )
 
@@ -60,7 +61,7 @@ def test_a_void_band_and_another_wards_nurse_read_false(frozen_demo):
     band = Wristband.objects.filter(voided_at__isnull=False).select_related("patient").first()
     stranger = NurseFactory()
 
-    patient, admission, band_active, on_ward, _discharged_at = bedside_sql.patient_admission_band(
+    patient, admission, band_active, on_ward, _discharged_at = fast_sql.patient_admission_band(
         gsrn=band.patient.gsrn, band_instance=band.instance, user_id=stranger.pk
     )
 
@@ -71,7 +72,7 @@ def test_a_void_band_and_another_wards_nurse_read_false(frozen_demo):
 
 
 def test_an_unknown_band_reads_nobody(frozen_demo):
-    assert bedside_sql.patient_admission_band(
+    assert fast_sql.patient_admission_band(
         gsrn="952000000000000000", band_instance=1, user_id=1
     ) == (None, None, False, False, None)
 
@@ -92,7 +93,7 @@ def test_the_discharge_time_is_read_only_for_the_band_the_discharge_voided(froze
         wristband_issue(admission=again, printed_by=pharmacist)
 
     # when
-    read = bedside_sql.patient_admission_band(
+    read = fast_sql.patient_admission_band(
         gsrn=patient.gsrn, band_instance=1, user_id=pharmacist.pk
     )
 
@@ -110,9 +111,9 @@ def test_orders_packages_and_allergies_read_what_the_orm_reads(frozen_demo):
     ).first()
     AllergyFactory(patient=admission.patient, allergen_code="sulfonamides", allergen_name="Sulfa")
 
-    orders = bedside_sql.orders_of(admission.pk)
-    packages = bedside_sql.packages_by_gtin(set(Package.objects.values_list("gtin", flat=True)))
-    allergies = bedside_sql.allergies_of(admission.patient_id)
+    orders = fast_sql.orders_of(admission.pk)
+    packages = fast_sql.packages_by_gtin(set(Package.objects.values_list("gtin", flat=True)))
+    allergies = fast_sql.allergies_of(admission.patient_id)
 
     expected_orders = MedicationOrder.objects.filter(admission=admission).select_related(
         "medication__substance"
@@ -156,7 +157,7 @@ def test_the_doses_either_side_of_now_are_the_rules_candidates(offsets_hours, ex
     }
 
     # when
-    found = bedside_sql.doses_either_side(
+    found = fast_sql.doses_either_side(
         admission_id=order.admission_id,
         now=now,
         since=now - timedelta(hours=24),
@@ -185,7 +186,7 @@ def test_a_dose_given_and_withdrawn_counts_as_not_given(frozen_demo, nurse_clien
     assert recorded.status_code == 201, recorded.content
     administration = Administration.objects.get()
     dose = administration.scheduled_dose
-    doses = bedside_sql.doses_either_side(
+    doses = fast_sql.doses_either_side(
         admission_id=administration.admission_id,
         now=dose.due_at,
         since=dose.due_at - timedelta(hours=1),
@@ -200,7 +201,7 @@ def test_a_dose_given_and_withdrawn_counts_as_not_given(frozen_demo, nurse_clien
     assert withdrawn.status_code == 201, withdrawn.content
 
     # when
-    doses = bedside_sql.doses_either_side(
+    doses = fast_sql.doses_either_side(
         admission_id=administration.admission_id,
         now=dose.due_at,
         since=dose.due_at - timedelta(hours=1),
@@ -262,7 +263,7 @@ def test_the_sql_and_the_orm_count_the_same_records_as_given(frozen_demo, nurse_
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT a.id FROM {Administration._meta.db_table} a "
-            f"WHERE {bedside_sql._counting_given()}",
+            f"WHERE {fast_sql._counting_given()}",
             ["completed"],
         )
         by_sql = {row[0] for row in cursor.fetchall()}
@@ -294,3 +295,38 @@ def test_standing_and_withdrawn_split_the_ledger_across_a_relation(frozen_demo, 
     assert order.filter(withdrawn_q("administrations__")).exists()
     assert not order.filter(standing_q("administrations__"), administrations__pk=given.pk).exists()
     assert not Administration.objects.filter(order=given.order).counting_given().exists()
+
+
+def test_a_dose_due_and_a_record_given_exactly_at_the_bounds_are_read_on_every_database():
+    # given: a dose due exactly at `now`, given exactly then (SQLite compares datetimes as text)
+    now = timezone.now().replace(microsecond=0)
+    order = OrderFactory(
+        schedule_kind="prn",
+        prn_indication="đau",
+        prn_min_interval_minutes=240,
+        prn_max_per_24h=4000,
+    )
+    dose = ScheduledDoseFactory(order=order, due_at=now)
+    Administration.objects.create(
+        patient=order.admission.patient,
+        admission=order.admission,
+        order=order,
+        scheduled_dose=dose,
+        status="completed",
+        performer=NurseFactory(),
+        administered_at=now,
+        amount=order.dose_value,
+        unit=order.dose_unit,
+        route=order.route,
+    )
+
+    # when: a window that starts, ends and turns at that moment
+    doses = fast_sql.doses_either_side(
+        admission_id=order.admission_id, now=now, since=now, until=now
+    )
+    prior = fast_sql.prior_given(order_ids=[order.pk], since=now)
+
+    # then
+    assert list(doses) == [dose.pk]
+    assert doses[dose.pk].is_given is True
+    assert [row[:2] for row in prior] == [(order.pk, now)]

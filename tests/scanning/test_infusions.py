@@ -317,7 +317,7 @@ class TestBagLife:
         assert response.status_code == 403
 
     def test_a_nurse_of_another_ward_acting_on_a_bag_is_logged_as_break_the_glass(self):
-        from hospital.models import AccessLog
+        from scanning.models import AccessLog
 
         bedside = Bedside()
         bedside.hang()

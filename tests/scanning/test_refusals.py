@@ -129,6 +129,11 @@ def test_every_refusal_is_a_409_with_its_own_code():
         "ALREADY_ACKNOWLEDGED",
         "INFUSION_BAG_ALREADY_HUNG",
         "INFUSION_BAG_ENDED",
+        "ALREADY_REMOVED",  # their answers through the API: tests/scanning/test_patches.py
+        "NOT_WORN",
+        # Through the API: tests/scanning/test_waste.py.
+        "WASTE_ALREADY_DOCUMENTED",
+        "NOT_WASTEABLE",
     }
     for code, refusal in refusals.REFUSALS.items():
         assert issubclass(refusal, refusals.RefusalError)

@@ -10,8 +10,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from hospital.models import AccessLog, AccessReason, Role, SecurityEvent, User
-from scanning.models import Administration
+from hospital.models import Role, SecurityEvent, User
+from scanning.models import AccessLog, AccessReason, Administration
 from tests.constraints import assert_refused_twice
 from tests.factories import NurseFactory
 from tests.scanning.conftest import (
@@ -389,14 +389,14 @@ def test_the_pharmacy_site_shows_the_log_read_only(nurse_client, client):
     row = AccessLog.objects.get()
     client.force_login(User.objects.get(username="duocsi.tuan"))
 
-    listing = client.get("/pharmacy/hospital/accesslog/")
-    page = client.get(f"/pharmacy/hospital/accesslog/{row.pk}/change/")
+    listing = client.get("/pharmacy/scanning/accesslog/")
+    page = client.get(f"/pharmacy/scanning/accesslog/{row.pk}/change/")
 
     assert listing.status_code == 200 and KHOI in listing.content.decode()
     assert page.status_code == 200
-    assert client.get("/pharmacy/hospital/accesslog/add/").status_code == 403
-    assert client.post(f"/pharmacy/hospital/accesslog/{row.pk}/change/", {}).status_code == 403
-    assert client.post(f"/pharmacy/hospital/accesslog/{row.pk}/delete/", {}).status_code == 403
+    assert client.get("/pharmacy/scanning/accesslog/add/").status_code == 403
+    assert client.post(f"/pharmacy/scanning/accesslog/{row.pk}/change/", {}).status_code == 403
+    assert client.post(f"/pharmacy/scanning/accesslog/{row.pk}/delete/", {}).status_code == 403
     assert AccessLog.objects.filter(pk=row.pk).exists()
 
 

@@ -5,7 +5,10 @@ from tests.factories import AdmissionFactory
 from wards.models import Wristband
 from wards.selectors import wristband_get_active
 from wards.services import (
+    BAND_VOIDED_ADMISSION_CANCELLED,
+    BAND_VOIDED_AT_DISCHARGE,
     AdmissionClosedError,
+    admission_cancel_from_his,
     admission_discharge,
     wristband_issue,
     wristband_void,
@@ -64,7 +67,7 @@ def test_a_voided_band_stays_void(pharmacist):
 def test_a_band_left_unvoided_on_a_closed_admission_is_not_active_in_either_read(pharmacist):
     # given: an admission closed by hand, its band never voided (data from before the discharge
     # service voided bands, or a fix in the database)
-    from scanning import bedside_sql
+    from scanning.facts import fast_sql
 
     admission = AdmissionFactory()
     band = wristband_issue(admission=admission, printed_by=pharmacist)
@@ -74,7 +77,30 @@ def test_a_band_left_unvoided_on_a_closed_admission_is_not_active_in_either_read
 
     # then: the ORM read and the bedside's SQL both say the band identifies nobody
     assert wristband_get_active(gsrn=admission.patient.gsrn, instance=band.instance) is None
-    read = bedside_sql.patient_admission_band(
+    read = fast_sql.patient_admission_band(
         gsrn=admission.patient.gsrn, band_instance=band.instance, user_id=pharmacist.pk
     )
     assert read.band_active is False
+
+
+def test_an_admission_cancelled_by_the_his_says_so_on_the_band_it_voided(pharmacist):
+    # given: a band replaced earlier (its own reason) and the current one
+    admission = AdmissionFactory()
+    old = wristband_issue(admission=admission, printed_by=pharmacist)
+    current = wristband_issue(admission=admission, printed_by=pharmacist, reason="Band damaged")
+    # when: the HIS says the admission was entered in error (A11)
+    admission_cancel_from_his(admission=admission, at=None)
+    # then: the band the cancellation voided says why; the earlier reason is kept
+    old.refresh_from_db()
+    current.refresh_from_db()
+    assert current.voided_at is not None
+    assert current.void_reason == BAND_VOIDED_ADMISSION_CANCELLED
+    assert old.void_reason == "Band damaged"
+
+
+def test_a_discharge_voids_the_band_as_a_discharge(pharmacist):
+    admission = AdmissionFactory()
+    band = wristband_issue(admission=admission, printed_by=pharmacist)
+    admission_discharge(admission=admission)
+    band.refresh_from_db()
+    assert band.void_reason == BAND_VOIDED_AT_DISCHARGE

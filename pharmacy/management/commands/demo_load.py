@@ -1,3 +1,4 @@
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
 from pharmacy.demo import demo_counts, demo_hospital_load, read_demo
@@ -13,6 +14,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, quiet_logins=False, **options):
         summary = demo_hospital_load()
+        # The bedside's history (scanning), by the command's name: this layer cannot import it.
+        if "demo_bedside_history" in get_commands():
+            call_command("demo_bedside_history", stdout=self.stdout)
         created = (
             ", ".join(f"{count} {name}" for name, count in summary.created.items() if count)
             or "nothing new"

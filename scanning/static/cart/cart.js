@@ -4,6 +4,8 @@
 (() => {
   const config = JSON.parse(document.getElementById("cart-config").textContent);
   const T = JSON.parse(document.getElementById("cart-strings").textContent);
+  // The dose's own cross-check and the witness of a controlled drug's waste: one second nurse.
+  const WITNESS_CODES = ["WITNESS_REQUIRED", "WASTE_WITNESS_REQUIRED"];
   const $ = (id) => document.getElementById(id);
   const scanField = $("scan");
   const format = (template, values) => template.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
@@ -12,7 +14,7 @@
   let state = emptyState();
   function emptyState() {
     return { patientScan: null, patient: null, meds: [], witness: null, witnessPin: "", overrides: {},
-             lastCheck: null, idempotencyKey: null, pendingSwitch: null, busy: false };
+             lastCheck: null, idempotencyKey: null, pendingSwitch: null, busy: false, site: "" };
   }
 
   // --- talking to the API -------------------------------------------------------------------
@@ -295,12 +297,25 @@
   }
 
   function needsWitness() {
-    return !!(state.lastCheck && state.lastCheck.findings.some((f) => f.code === "WITNESS_REQUIRED"));
+    return !!(state.lastCheck && state.lastCheck.findings.some((f) => WITNESS_CODES.includes(f.code)));
+  }
+
+  // The rest of a partial unit, wasted: what the rules computed (PARTIAL_UNIT's `waste`), sent
+  // with the dose once the nurse says the remainder was wasted. The server checks it balances.
+  function wasteOf(check) {
+    const chosen = state.overrides.PARTIAL_UNIT;
+    if (!check || !chosen || chosen.reason !== "REMAINDER_WASTED") return null;
+    const partial = (check.findings || []).find((f) => f.code === "PARTIAL_UNIT");
+    const waste = partial && partial.data && partial.data.waste;
+    return waste ? { amount: waste.value, unit: waste.unit, reason: "partial_dose" } : null;
   }
 
   function checkBody() {
     const body = { patient: state.patientScan, medications: state.meds, ward: config.ward };
     if (state.witness) { body.witness = state.witness; body.witness_pin = state.witnessPin; }
+    if (state.site) body.site = state.site;
+    const waste = wasteOf(state.lastCheck);
+    if (waste) body.waste = waste;
     return body;
   }
 
@@ -318,6 +333,16 @@
     state.lastCheck = data;
     state.overrides = Object.fromEntries(Object.entries(state.overrides)
       .filter(([code]) => data.findings.some((f) => f.code === code)));
+    showVerdict(data);
+    renderUnits();
+  }
+
+  // The same scans checked again with the waste the nurse chose to document: nothing is added
+  // or taken away, so a refusal says why and leaves the units as they are.
+  async function recheckWaste() {
+    const { status, data } = await api("POST", "scan/check/", checkBody());
+    if (status !== 200) return say(errorText(data), "error");
+    state.lastCheck = data;
     showVerdict(data);
     renderUnits();
   }
@@ -357,6 +382,7 @@
       await loadDoses();
     } else if (status === 201) {
       say(format(T.recorded, { drug: data.medication, amount: `${trimNumber(data.amount)} ${data.unit}` })
+          + (data.waste ? " " + format(T.waste_recorded, { amount: `${trimNumber(data.waste.amount)} ${data.waste.unit}` }) : "")
           + warningText(data), "ok");
       clearMeds();
       await loadDoses();
@@ -416,6 +442,7 @@
     if (offline || state.settling) return false;
     const check = state.lastCheck;
     if (!check || !state.meds.length || check.verdict === "stop") return false;
+    if (check.site && check.site.required && !state.site) return false;
     return check.findings.filter((f) => f.severity === "WARN").every((f) => {
       const chosen = state.overrides[f.code];
       if (!chosen) return false;
@@ -464,9 +491,10 @@
     list.replaceChildren();
     if (check.error) list.append(li(check.error, "finding stop"));
     for (const finding of check.findings || []) list.append(findingItem(finding));
-    $("witness").hidden = !(check.findings || []).some((f) => f.code === "WITNESS_REQUIRED");
+    $("witness").hidden = !(check.findings || []).some((f) => WITNESS_CODES.includes(f.code));
     $("record").hidden = !!check.patientOnly;
     $("record").disabled = !canRecord();
+    showSitePicker(check);
     setPrompt(needsWitness() ? T.prompt_witness : state.patient ? T.prompt_medication : T.prompt_patient);
     showWitnessState(check);
     showInfusion(check);
@@ -477,7 +505,7 @@
   function witnessPending(check) {
     const stops = (check.findings || []).filter((f) => f.severity === "STOP");
     return check.verdict === "stop" && !check.error && stops.length > 0 &&
-      stops.every((f) => f.code === "WITNESS_REQUIRED");
+      stops.every((f) => WITNESS_CODES.includes(f.code));
   }
   function showWitnessState(check) {
     if (witnessPending(check)) {
@@ -525,14 +553,30 @@
       if (chosen && finding.override_reasons.find((r) => r.code === chosen.reason && r.needs_comment)) {
         item.append(commentInput(finding.code));
       }
+      const waste = finding.code === "PARTIAL_UNIT" ? wasteOf(state.lastCheck) : null;
+      if (waste) {
+        const note = document.createElement("p");
+        note.id = "waste-note";
+        note.className = "waste";
+        note.textContent = format(T.waste_documented, { amount: `${trimNumber(waste.amount)} ${waste.unit}` });
+        item.append(note);
+      }
     }
     return item;
   }
 
   function chooseReason(finding, reason) {
+    const wasteBefore = JSON.stringify(wasteOf(state.lastCheck));
     state.overrides[finding.code] = { code: finding.code, reason: reason.code,
                                       comment: (state.overrides[finding.code] || {}).comment || "" };
     showVerdict(state.lastCheck || state.patientCheck);
+    // Wasting the rest, or no longer: checked again with the waste, which may need a witness.
+    if (finding.code === "PARTIAL_UNIT" && JSON.stringify(wasteOf(state.lastCheck)) !== wasteBefore) {
+      $("record").disabled = true;
+      scanQueue = scanQueue.then(recheckWaste).catch((error) => {
+        if (error.message !== "session") say(T.network_error, "error");
+      }).finally(() => scanField.focus());
+    }
     if (reason.needs_comment) {
       const input = document.querySelector(`input[data-comment-for="${finding.code}"]`);
       if (input) input.focus();
@@ -579,8 +623,101 @@
     for (const row of rows.filter((r) => rank(r) === 3)) list.append(doseItem(row));
     list.append(recentRecordsItem());
     $("doses").hidden = false;
+    renderWorn(data.worn || []);
     await loadInfusions();
   }
+
+  // --- patches and sites ------------------------------------------------------------------------
+  // The site picker shows for injections and patches; a tap chooses and checks again, so the
+  // rotation warning (SITE_RECENTLY_USED) appears before anything is recorded.
+  function showSitePicker(check) {
+    const site = check.site;
+    $("site-picker").hidden = !(site && site.offered);
+    if (!site) return;
+    $("site-prompt").textContent = site.required && !state.site ? T.site_required : T.site_choose;
+    for (const element of document.querySelectorAll("#site-picker [data-site]")) {
+      const chosen = element.dataset.site === state.site;
+      element.setAttribute("aria-pressed", String(chosen));
+      element.classList.toggle("chosen", chosen);
+    }
+  }
+  function chooseSite(code) {
+    if (!state.lastCheck || !state.meds.length) return;
+    state.site = code;
+    scanQueue = scanQueue.then(runCheck).catch((error) => {
+      if (error.message !== "session") say(T.network_error, "error");
+    }).finally(() => scanField.focus());
+  }
+  for (const element of document.querySelectorAll("#site-picker [data-site]")) {
+    element.addEventListener("click", () => chooseSite(element.dataset.site));
+  }
+  function renderWorn(worn) {
+    const list = $("worn-list");
+    list.replaceChildren();
+    for (const patch of worn) {
+      const item = li(format(T.worn_line, { drug: patch.medication, site: patch.site_name,
+        applied: formatWhen(patch.applied_at), due: patch.due_at ? formatWhen(patch.due_at) : "–" }),
+        patch.overdue ? "worn-item overdue" : "worn-item");
+      item.dataset.administration = patch.administration;
+      if (patch.overdue) {
+        const flag = document.createElement("strong");
+        flag.className = "worn-overdue"; flag.textContent = `⚠ ${T.worn_overdue} `;
+        item.prepend(flag);
+      }
+      const button = document.createElement("button");
+      button.type = "button"; button.className = "secondary remove-patch"; button.textContent = T.worn_remove;
+      button.addEventListener("click", () => openRemove(patch));
+      item.append(" ", button);
+      list.append(item);
+    }
+    $("worn").hidden = !worn.length;
+  }
+  let removeTarget = null;
+  function openRemove(patch) {
+    // One key per dialog: a double tap or a retry documents one removal.
+    removeTarget = { patch, site: patch.site, key: crypto.randomUUID() };
+    $("remove-drug").textContent = `${patch.medication} · ${patch.site_name}`;
+    for (const button of document.querySelectorAll("#remove-sites button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.site === patch.site));
+    }
+    $("remove-confirm").disabled = !document.querySelector(`#remove-sites button[data-site="${patch.site}"]`);
+    $("remove-label").value = "";
+    $("remove-dialog").show();
+    $("remove-label").focus();  // a scan of the patch's label lands here; without one it is documented
+  }
+  $("remove-label").addEventListener("keydown", (event) => { if (event.key === "Enter") event.preventDefault(); });
+  for (const button of document.querySelectorAll("#remove-sites button")) {
+    button.addEventListener("click", () => {
+      if (!removeTarget) return;
+      removeTarget.site = button.dataset.site;
+      for (const other of document.querySelectorAll("#remove-sites button")) other.setAttribute("aria-pressed", String(other === button));
+      $("remove-confirm").disabled = false;
+    });
+  }
+  $("remove-confirm").addEventListener("click", async () => {
+    const target = removeTarget;
+    if (!target || !target.site) return;
+    $("remove-confirm").disabled = true;
+    const body = { patient: state.patientScan, site: target.site, cart: config.cart };
+    const label = $("remove-label").value.trim();
+    if (label) body.medication = { code: label, keyed: false };
+    let result;
+    try {
+      result = await api("POST", `administrations/${target.patch.administration}/remove/`, body,
+                         { "Idempotency-Key": target.key });
+    } catch (error) {
+      $("remove-confirm").disabled = false;
+      if (error.message !== "session") say(T.network_error, "error");
+      return;
+    }
+    $("remove-dialog").close();
+    removeTarget = null;
+    const siteName = document.querySelector(`#remove-sites button[data-site="${target.site}"]`).textContent;
+    if (result.status === 201) { say(format(T.removed, { drug: target.patch.medication, site: siteName }), "ok"); await loadDoses(); }
+    else say(errorText(result.data), "error");
+    refocus();
+  });
+  $("remove-cancel").addEventListener("click", () => { removeTarget = null; $("remove-dialog").close(); refocus(); });
 
   // --- infusions ------------------------------------------------------------------------------
   // An infusion order is given by hanging a bag at a rate on a line; the bags infusing now are
@@ -871,6 +1008,7 @@
 
   function clearMeds() {
     state.meds = []; state.overrides = {}; state.witness = null; state.witnessPin = ""; state.idempotencyKey = null;
+    state.site = "";
     state.settling = null;
     hideVerdict();
     renderUnits();
@@ -882,6 +1020,7 @@
     if ($("switch-dialog").open) $("switch-dialog").close();
     for (const id of ["patient-name", "patient-dob", "patient-mrn", "patient-bed", "patient-allergies"]) $(id).textContent = "";
     $("dose-list").replaceChildren();
+    $("worn-list").replaceChildren(); $("worn").hidden = true;
     $("findings").replaceChildren();
     $("patient").hidden = true; $("doses").hidden = true; $("verdict").hidden = true; $("message").hidden = true;
     $("infusion-list").replaceChildren(); $("infusions").hidden = true;

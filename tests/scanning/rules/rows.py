@@ -9,7 +9,10 @@ from tests.scanning.rules import (
     test_order,
     test_prn,
     test_product,
+    test_removal,
+    test_site,
     test_timing,
+    test_waste,
     test_witness,
 )
 
@@ -22,8 +25,11 @@ AREA_TESTS = (
     test_dose,
     test_timing,
     test_prn,
+    test_removal,
+    test_site,
     test_witness,
     test_infusion,
+    test_waste,
 )
 POSITIVE = [row for module in AREA_TESTS for row in module.POSITIVE]
 NEGATIVE = [row for module in AREA_TESTS for row in module.NEGATIVE]

@@ -546,8 +546,10 @@ def test_a_stop_forbids_in_words_that_cannot_be_read_as_a_status():
 
 
 def test_the_second_nurse_is_a_cross_checker_not_a_witness_in_vietnamese():
+    # Except at a waste: she watches a controlled drug destroyed, and that is "chứng kiến".
     for found in all_messages():
-        assert "chứng kiến" not in found.message_vi, found
+        if found.code != "WASTE_WITNESS_REQUIRED":
+            assert "chứng kiến" not in found.message_vi, found
     found = finding(
         check(insulin("1000", witness_scan_kind=None, witness=None, witness_pin_ok=False)),
         "WITNESS_REQUIRED",

@@ -33,7 +33,7 @@ def append_only_undo(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scanning', '0006_scanned_but_not_recorded'),
+        ('scanning', '0009_controlled_drug_waste'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pharmacy', '0007_verbose_names'),
+        ('pharmacy', '0008_requires_removal_and_site_lookback'),
         ('wards', '0005_verbose_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -6,11 +6,13 @@ through the ORM each cost three to five times its round trip in compiling and bu
 (docs/benchmarks.md, "Where the time goes"). The statements stay plain, portable SQL; rows come
 back as the ORM would return them (hospital/sql.py).
 
-What each statement must mean is fixed by the ORM queries it replaced; the bedside tests run on
-both databases against these."""
+What each statement must mean is written once more, plainly, in the ORM: its twin of the same name
+and signature in scanning/facts/reference.py, built on the one-definition helpers (standing_q and
+the counting querysets, the active band). Change the two together:
+tests/scanning/test_facts_twins.py generates random wards and holds every pair equal on SQLite
+and on PostgreSQL, and tests/scanning/test_bedside_sql.py pins the cases the bedside relies on."""
 
 from datetime import datetime
-from typing import NamedTuple
 
 from hospital.sql import ModelColumns, fetchall, table
 from pharmacy.models import (
@@ -21,6 +23,7 @@ from pharmacy.models import (
     ScheduledDose,
     Substance,
 )
+from scanning.facts.shapes import BandRead
 from scanning.models import AdministeredUnit, Administration, AdministrationStatus
 from wards.models import Admission, Allergy, Patient, Ward, Wristband
 
@@ -35,29 +38,19 @@ _PACKAGE = ModelColumns(Package, "pk")
 _DOSE = ModelColumns(ScheduledDose, "d")
 _PRIOR = ModelColumns(Administration, "a", only=("order", "administered_at", "amount", "unit"))
 
-_WARD_STAFF = Ward.staff.through
-
-
-class BandRead(NamedTuple):
-    patient: Patient | None
-    admission: Admission | None  # the open admission, ward attached
-    band_active: bool
-    performer_on_ward: bool
-    # For an inactive band that was the active band of its admission when that admission closed
-    # (voided by the discharge, not by a reprint: the admission's last band, voided no earlier
-    # than the discharge): the discharge time. Else None.
-    band_discharged_at: datetime | None
-
-
 _DISCHARGED_AT = ModelColumns(Admission, "ba", only=("discharged_at",))
+
+_WARD_STAFF = Ward.staff.through
 
 
 def patient_admission_band(*, gsrn: str, band_instance: int, user_id: int) -> BandRead:
     """The wristband's patient, their open admission (ward attached), whether this band is the
     admission's active one, whether `user_id` is assigned to that ward, and when the band's
     admission was discharged if the discharge voided it: one statement. A band is active only
-    while its admission is open, so without one no band is active. The ORM twin of the last
-    value is wards.selectors.wristband_discharged_at; "active" is WristbandQuerySet.active."""
+    while its admission is open, so without one no band is active. The ORM spelling of the last
+    value is wards.selectors.wristband_discharged_at; "active" is WristbandQuerySet.active.
+
+    Twin: scanning.facts.reference.patient_admission_band"""
     rows = fetchall(
         f"SELECT {_PATIENT.sql}, {_ADMISSION.sql}, {_WARD.sql}, "  # noqa: S608 - names only
         f"EXISTS (SELECT 1 FROM {table(Wristband)} b JOIN {table(Admission)} ba "
@@ -92,6 +85,9 @@ def patient_admission_band(*, gsrn: str, band_instance: int, user_id: int) -> Ba
 
 
 def allergies_of(patient_id: int) -> list[Allergy]:
+    """The patient's allergies by name.
+
+    Twin: scanning.facts.reference.allergies_of"""
     return [
         _ALLERGY.instance(row)
         for row in fetchall(
@@ -109,7 +105,9 @@ def _with_medication(row, start: int) -> Medication:
 
 
 def packages_by_gtin(gtins: set[str]) -> dict[str, Package]:
-    """The formulary's packages among these GTINs, each with its medication and substance."""
+    """The formulary's packages among these GTINs, each with its medication and substance.
+
+    Twin: scanning.facts.reference.packages_by_gtin"""
     if not gtins:
         return {}
     ordered = sorted(gtins)
@@ -130,7 +128,9 @@ def packages_by_gtin(gtins: set[str]) -> dict[str, Package]:
 
 
 def orders_of(admission_id: int) -> dict[int, MedicationOrder]:
-    """Every order of the admission, newest start first, with its medication and substance."""
+    """Every order of the admission, newest start first, with its medication and substance.
+
+    Twin: scanning.facts.reference.orders_of"""
     rows = fetchall(
         f"SELECT {_ORDER.sql}, {_MEDICATION.sql}, {_SUBSTANCE.sql} "  # noqa: S608
         f"FROM {table(MedicationOrder)} o "
@@ -150,7 +150,8 @@ def orders_of(admission_id: int) -> dict[int, MedicationOrder]:
 def _counting_given() -> str:
     """Record `a` still counts: completed, and no entered-in-error record withdraws it. The ORM twin
     is AdministrationQuerySet.counting_given (on scanning.models.standing_q); tests/scanning/
-    test_bedside_sql.py holds them equal. Takes one parameter: AdministrationStatus.COMPLETED."""
+    test_bedside_sql.py and test_facts_twins.py hold them equal. Takes one parameter:
+    AdministrationStatus.COMPLETED."""
     return (
         "a.status = %s AND NOT EXISTS "  # noqa: S608 - a table name only
         f"(SELECT 1 FROM {table(Administration)} c WHERE c.corrects_id = a.id)"
@@ -164,7 +165,9 @@ def doses_either_side(
     first dose due after `now` (up to `until`), each with `is_given`: whether a record that still
     counts gives it. The rules only ever pick an order's dose nearest to now, which is always one
     of these two; reading only them keeps the read to two rows per order, however dense the
-    schedule. Both lookups walk the (order, due_at) unique index."""
+    schedule. Both lookups walk the (order, due_at) unique index.
+
+    Twin: scanning.facts.reference.doses_either_side"""
     dose = table(ScheduledDose)
     nearest = (
         f"SELECT (SELECT n.id FROM {dose} n WHERE n.order_id = o.id AND {{window}} "  # noqa: S608
@@ -192,7 +195,9 @@ def doses_either_side(
 
 def prior_given(*, order_ids: list[int], since: datetime) -> list[tuple]:
     """(order_id, administered_at, amount, unit) of the records that still count, given under
-    these orders since `since`."""
+    these orders since `since`, in no particular order.
+
+    Twin: scanning.facts.reference.prior_given"""
     if not order_ids:
         return []
     rows = fetchall(
@@ -212,7 +217,10 @@ def used_serials_and_recalled_lots(
 ) -> list[tuple[str, str, str, int]]:
     """(gtin, value, kind, medication_id) rows, one round trip: `serial` rows for (gtin, serial)
     pairs already administered, `lot` rows for recalls matching (gtin, lot) pairs or
-    (medication_id, lot) pairs of repackaged unit doses."""
+    (medication_id, lot) pairs of repackaged unit doses (read only alongside `lot_keys`: the
+    repackaged pairs are drawn from them). In no particular order.
+
+    Twin: scanning.facts.reference.used_serials_and_recalled_lots"""
     parts, params = [], []
     if serial_keys:
         pairs = sorted(serial_keys)

@@ -1,0 +1,160 @@
+"""Patches and body sites at the cart (issue 17): a second patch while the first is on is a STOP,
+the first is removed from the patient's list, then the new one goes on; tapping a site that was
+used for the same substance within its look-back warns with the last time."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+import gs1
+from hospital.models import User
+from pharmacy.models import ScheduleKind
+from scanning.models import Administration, Removal
+from tests.e2e.conftest import log_in, scan, screenshot
+from tests.factories import (
+    AdmissionFactory,
+    MedicationFactory,
+    OrderFactory,
+    PackageFactory,
+    SubstanceFactory,
+    WristbandFactory,
+)
+from wards.models import Ward
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HOA = ("]C18017952000200000000112", "111111")  # nurse, NOI
+serials = iter(range(1, 1000))
+
+
+def bedside(medication, *, dose, unit, route, package=("1", "each")):
+    """A patient on NOI with a PRN order for `medication`; the wedge texts of band and units."""
+    ward = Ward.objects.get(code="NOI")
+    pharmacist = User.objects.get(username="duocsi.tuan")
+    package = PackageFactory(
+        medication=medication, quantity=Decimal(package[0]), quantity_unit=package[1]
+    )
+    admission = AdmissionFactory(ward=ward, patient__full_name="Tạ Văn Dán")
+    band = WristbandFactory(admission=admission, instance=1, printed_by=pharmacist)
+    OrderFactory(
+        admission=admission,
+        medication=medication,
+        dose_value=Decimal(dose),
+        dose_unit=unit,
+        route=route,
+        schedule_kind=ScheduleKind.PRN,
+        times_of_day=[],
+        prn_indication="đau",
+        prn_min_interval_minutes=1,
+        prn_max_per_24h=Decimal("100000"),
+        start_at=timezone.now() - timedelta(days=1),
+        verified_by=pharmacist,
+    )
+    band_text = "]C1" + gs1.wristband_element_string(
+        gs1.WristbandPayload(gsrn=admission.patient.gsrn, instance=band.instance)
+    )
+
+    def unit_text():
+        payload = gs1.MedicationPayload(
+            gtin=package.gtin, expiry=date(2030, 1, 31), lot="E2E", serial=f"S{next(serials)}"
+        )
+        return "]d2" + gs1.medication_element_string(payload)
+
+    return band_text, unit_text
+
+
+def fentanyl_patch():
+    substance = SubstanceFactory(code="fentanyl", name="Fentanyl", site_lookback_hours=168)
+    return MedicationFactory(
+        name="Fentanyl 25 mcg/giờ miếng dán",
+        substance=substance,
+        strength_value=Decimal("25"),
+        strength_unit="mcg",
+        dose_form="patch",
+        routes=["TD"],
+        requires_removal=True,
+        wear_hours=72,
+    )
+
+
+def test_apply_a_patch_a_second_is_a_stop_remove_the_first_then_apply(page, demo):
+    band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
+    log_in(page, *HOA)
+    scan(page, band)
+    expect(page.locator("#patient-name")).to_have_text("Tạ Văn Dán")
+
+    # the first patch: no record until a site is tapped on the body map
+    scan(page, unit())
+    expect(page.locator("#site-picker")).to_be_visible()
+    expect(page.locator("#record")).to_be_disabled()
+    page.click('#body-map [data-site="LUA"]')
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+    expect(page.locator("#worn-list")).to_contain_text("cánh tay trái")
+
+    # a second patch while the first is on: STOP, whatever the site
+    demo.shift(timedelta(minutes=2))  # past the order's PRN interval: only the patch stops it
+    scan(page, unit())
+    page.click('#site-list [data-site="RUA"]')
+    expect(page.locator("#verdict")).to_have_class("verdict stop")
+    expect(page.locator("#findings")).to_contain_text("chưa được ghi nhận tháo")
+    expect(page.locator("#record")).to_be_disabled()
+    screenshot(page, "cart-patch-stop-vi", show=page.locator("#verdict"))
+    page.click("#clear-meds")
+
+    # remove the first from the patient's list, then the second goes on
+    page.click("#worn-list .remove-patch")
+    expect(page.locator("#remove-confirm")).to_be_enabled()  # the site it was put on
+    expect(page.locator("#remove-label")).to_be_focused()
+    page.keyboard.type(unit(), delay=2)  # its label, scanned
+    page.keyboard.press("Enter")
+    expect(page.locator("#remove-dialog")).to_be_visible()  # Enter does not confirm by itself
+    page.click("#remove-confirm")
+    expect(page.locator("#message")).to_have_class("message ok")
+    expect(page.locator("#worn")).to_be_hidden()
+    scan(page, unit())
+    page.click('#site-list [data-site="RUA"]')
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+    expect(page.locator("#worn-list")).to_contain_text("cánh tay phải")
+
+    removal = Removal.objects.get()
+    assert (removal.site, removal.scanned) == ("LUA", True)
+    assert sorted(Administration.objects.values_list("site", flat=True)) == ["LUA", "RUA"]
+
+
+def test_tapping_a_site_used_recently_warns_with_the_last_time(page, demo):
+    substance = SubstanceFactory(code="enoxaparin-e2e", name="Enoxaparin", site_lookback_hours=48)
+    enoxaparin = MedicationFactory(
+        name="Enoxaparin 40 mg/0,4 mL",
+        substance=substance,
+        strength_value=Decimal("40"),
+        strength_unit="mg",
+        per_value=Decimal("0.4"),
+        per_unit="mL",
+        dose_form="injection",
+        routes=["SC"],
+        divisible=True,
+    )
+    band, unit = bedside(enoxaparin, dose="40", unit="mg", route="SC", package=("0.4", "mL"))
+    log_in(page, *HOA)
+    scan(page, band)
+    scan(page, unit())
+    page.click('#body-map [data-site="LLAQ"]')
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+
+    demo.shift(timedelta(minutes=2))
+    scan(page, unit())
+    page.click('#body-map [data-site="LLAQ"]')
+    expect(page.locator("#verdict")).to_have_class("verdict warn")
+    expect(page.locator("#findings")).to_contain_text("Vị trí bụng dưới bên trái đã dùng cho")
+    screenshot(page, "cart-site-warn-vi", show=page.locator("#site-picker"))
+    page.click('#body-map [data-site="RLAQ"]')  # another site: GO
+    expect(page.locator("#verdict")).to_have_class("verdict go")
