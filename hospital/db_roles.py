@@ -21,6 +21,7 @@ LEDGER_TABLES = (
     "scanning_administeredunit",
     "scanning_override",
     "scanning_scanevent",
+    "scanning_infusionevent",
     "scanning_removal",
     "scanning_waste",
     "hospital_accesslog",

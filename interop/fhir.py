@@ -48,6 +48,7 @@ from interop.snapshot import (
     NOT_DONE,
     AdministrationSnapshot,
     Encounter,
+    InfusionState,
     Order,
     Patient,
     RemovalNote,
@@ -185,9 +186,22 @@ def searchset_bundle(
     return validated(data, version)
 
 
+# A bag's life (scanning.models.InfusionEventKind) → MedicationAdministration.status.
+BAG_STATUS = {
+    "started": "in-progress",
+    "rate_changed": "in-progress",
+    "resumed": "in-progress",
+    "paused": "on-hold",
+    "completed": "completed",
+    "stopped": "stopped",
+}
+
+
 def fhir_status(snapshot: AdministrationSnapshot) -> str:
     if snapshot.withdrawn_by is not None:
         return STATUS[ENTERED_IN_ERROR]
+    if snapshot.infusion is not None and snapshot.status == COMPLETED:
+        return BAG_STATUS[snapshot.infusion.event]
     return STATUS[snapshot.status]
 
 
@@ -260,7 +274,14 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
     resource["encounter" if r5 else "context"] = _encounter_reference(
         snapshot.encounter_id, snapshot.visit_number, config
     )
-    if snapshot.removed is not None:
+    bag = record.infusion if record.status == COMPLETED else None
+    if bag is not None:
+        # A bag runs over a period: open while it runs, closed when it is taken down.
+        period = {"start": _dt(bag.started_at, zone)}
+        if bag.ended_at is not None:
+            period["end"] = _dt(bag.ended_at, zone)
+        resource["occurencePeriod" if r5 else "effectivePeriod"] = period
+    elif snapshot.removed is not None:
         # A patch is administered over a period: from applied to removed.
         resource["occurencePeriod" if r5 else "effectivePeriod"] = {
             "start": _dt(record.administered_at, zone),
@@ -429,8 +450,25 @@ def _dosage(snapshot: AdministrationSnapshot) -> FhirData | None:
         dosage["site"] = site
     if route:
         dosage["route"] = _route(route)
+    if record.infusion is not None:
+        return {**dosage, **_bag_dosage(record.infusion)}
     dosage["dose"] = _quantity(record.amount, record.unit)
     return dosage
+
+
+def _bag_dosage(bag: InfusionState) -> FhirData:
+    """A running (or paused: 0 mL/h) bag is told by its rate, a bag taken down by the volume it
+    gave: either satisfies mad-1 (a dosage has a dose or a rate)."""
+    if bag.ended:
+        return {"dose": _quantity(bag.volume_infused_ml or Decimal(0), "mL")}
+    return {
+        "rateQuantity": {
+            "value": Decimal(f"{(bag.rate_ml_h or Decimal(0)).normalize():f}"),
+            "unit": "mL/h",
+            "system": UCUM_SYSTEM,
+            "code": "mL/h",
+        }
+    }
 
 
 def _waste_extension(waste: WasteSnapshot, config: FhirConfig, zone: ZoneInfo) -> FhirData:

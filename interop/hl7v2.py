@@ -49,11 +49,14 @@ from hl7apy.factories import datatype_factory
 
 from interop.ids import short_id
 from interop.snapshot import (
+    BAG_COMPLETED,
+    BAG_STARTED,
     COMPLETED,
     ENTERED_IN_ERROR,
     NOT_DONE,
     REFUSED,
     AdministrationSnapshot,
+    InfusionState,
     Staff,
     WasteSnapshot,
 )
@@ -234,7 +237,14 @@ def _msh(
     # The record's own time, not "now": a re-built message is byte-for-byte the same.
     msh.msh_7 = _ts(snapshot.recorded_at, zone)
     msh.msh_9 = MESSAGE_TYPE
-    msh.msh_10 = message_control_id(snapshot.removed.id if snapshot.removed else snapshot.id)
+    # A bag's later events and a patch's removal are messages of their own about the same record.
+    if snapshot.infusion is not None:
+        control_id = snapshot.infusion.event_id
+    elif snapshot.removed is not None:
+        control_id = snapshot.removed.id
+    else:
+        control_id = snapshot.id
+    msh.msh_10 = message_control_id(control_id)
     msh.msh_11 = config.processing_id
     if config.enhanced_acks:
         msh.msh_15 = "AL"  # accept (commit) acknowledgement: always
@@ -305,9 +315,13 @@ def _rxa(rxa: Hl7Element, snapshot: AdministrationSnapshot, zone: ZoneInfo) -> N
         _coded(rxa.rxa_18, record.reason, record.reason_label or record.reason, LOCAL_CODES)
     if record.prn_indication:
         _text(rxa.rxa_19.ce_2, record.prn_indication)
-    rxa.rxa_20 = completion_status(record)
+    infusion = snapshot.infusion if snapshot.status != ENTERED_IN_ERROR else None
+    if infusion is None:
+        rxa.rxa_20 = completion_status(record)
     rxa.rxa_21 = "D" if snapshot.status == ENTERED_IN_ERROR else "U" if snapshot.removed else "A"
     _timestamp(rxa.rxa_22, snapshot.recorded_at, zone)
+    if infusion is not None:
+        _rxa_infusion(rxa, infusion, zone)
     scanned = next((unit for unit in record.units if unit.barcode), None)
     if scanned is not None:
         # The identifier is the GTIN (CWE-1 holds 20 characters); the whole GS1 element string
@@ -315,6 +329,26 @@ def _rxa(rxa: Hl7Element, snapshot: AdministrationSnapshot, zone: ZoneInfo) -> N
         _text(rxa.rxa_25.cwe_1, scanned.gtin)
         _text(rxa.rxa_25.cwe_3, GTIN_CODES)
         _text(rxa.rxa_25.cwe_9, scanned.barcode)
+
+
+def _rxa_infusion(rxa: Hl7Element, state: InfusionState, zone: ZoneInfo) -> None:
+    """A bag's life on RXA: RXA-3 when it was hung; while it runs (or is paused) RXA-4 is this
+    event's time, RXA-6/7 the rate with RXA-12 "H1" (per hour: 0 while paused) and RXA-20 is
+    left empty (HL7 v2.5 table 0322 has no "in progress"); once taken down RXA-4 is its end,
+    RXA-6/7 the volume infused, RXA-20 CP when completed and PA when stopped early. RXA-21 is A
+    for the hanging and U (update) for every later event."""
+    _timestamp(rxa.rxa_3, state.started_at, zone)
+    _timestamp(rxa.rxa_4, state.ended_at or state.at, zone)
+    code, text = UCUM["mL"]
+    if state.ended:
+        rxa.rxa_6 = _number(state.volume_infused_ml or Decimal(0))
+        _coded(rxa.rxa_7, code, text, UCUM_CODES)
+        rxa.rxa_20 = "CP" if state.event == BAG_COMPLETED else "PA"
+    else:
+        rxa.rxa_6 = _number(state.rate_ml_h or Decimal(0))
+        _coded(rxa.rxa_7, code, text, UCUM_CODES)
+        rxa.rxa_12 = "H1"
+    rxa.rxa_21 = "A" if state.event == BAG_STARTED else "U"
 
 
 def _rxa_notes(snapshot: AdministrationSnapshot) -> list[tuple[str, str]]:

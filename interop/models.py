@@ -157,6 +157,15 @@ class OutboundMessage(BaseModel):
         _("message type"), max_length=20, choices=MessageType.choices, default=MessageType.RAS_O17
     )
     # MSH-10: the same for every destination and every re-send, so receivers can drop duplicates.
+    # A later event in the life of an infusion bag: a message of its own about the same
+    # administration (the bag's hanging); None for the administration's own message.
+    infusion_event = models.ForeignKey(
+        "scanning.InfusionEvent",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="outbound_messages",
+    )
     message_id = models.CharField(_("message control ID (MSH-10)"), max_length=20)
     # What the message says, taken inside the recording transaction (see interop.snapshot).
     snapshot = models.JSONField(_("snapshot"))
@@ -190,9 +199,14 @@ class OutboundMessage(BaseModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["destination", "administration", "message_type"],
-                condition=Q(removal__isnull=True),
+                condition=Q(infusion_event__isnull=True, removal__isnull=True),
                 name="%(app_label)s_%(class)s_one_per_destination",
                 violation_error_message=_("This record is already queued for this destination."),
+            ),
+            models.UniqueConstraint(
+                fields=["destination", "infusion_event", "message_type"],
+                condition=Q(infusion_event__isnull=False),
+                name="%(app_label)s_%(class)s_one_per_bag_event",
             ),
             models.UniqueConstraint(
                 fields=["destination", "removal", "message_type"],

@@ -9,10 +9,12 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySe
 from django.db.models.functions import Coalesce
 from django.utils import translation
 
+from interop.fhir import BAG_STATUS
 from interop.models import Destination, OutboundMessage, OutboundState
 from interop.snapshot import (
     AdministrationSnapshot,
     Encounter,
+    InfusionState,
     Order,
     Patient,
     RemovalNote,
@@ -27,12 +29,14 @@ from scanning.models import (
     Administration,
     AdministrationStatus,
     CorrectionReason,
+    InfusionEvent,
     NotGivenReason,
     Override,
     WasteReason,
     withdrawn_q,
 )
 from scanning.rules import OVERRIDE_REASON_LABELS
+from scanning.rules.infusion import bag_life
 from wards.models import Admission
 from wards.models import Patient as PatientRow
 
@@ -81,7 +85,11 @@ def administrations_for_snapshots() -> QuerySet:
             *_RELATIONS, "correction", "removal__performer", "waste__performer", "waste__witness"
         )
         .prefetch_related(
-            "units", "overrides", "replaces__units", Prefetch("corrects", queryset=corrected)
+            "units",
+            "overrides",
+            "replaces__units",
+            Prefetch("corrects", queryset=corrected),
+            Prefetch("infusion_events", queryset=InfusionEvent.objects.order_by("chain_seq", "pk")),
         )
         .annotate(number=administration_number())
         .order_by()
@@ -89,7 +97,8 @@ def administrations_for_snapshots() -> QuerySet:
 
 
 def administration_snapshot(administration_id: int) -> AdministrationSnapshot:
-    """The snapshot of one record as the database holds it now (2 queries, 4 for a correction)."""
+    """The snapshot of one record as the database holds it now (constant queries: the row, its
+    units, overrides and bag events; the corrected record's too for a correction)."""
     rows = list(administrations_for_snapshots().filter(pk=administration_id))
     if not rows:
         raise Administration.DoesNotExist(administration_id)
@@ -101,8 +110,23 @@ def administrations_with_fhir_status(codes: frozenset[str]) -> Q:
     record reads as entered-in-error, whatever it was."""
     withdrawn = withdrawn_q()
     condition = Q(pk__in=[])
+    given = Q(status=AdministrationStatus.COMPLETED) & ~withdrawn
+    # A hung bag reads as its latest event says (interop.fhir.BAG_STATUS).
+    latest = InfusionEvent.objects.filter(
+        pk=Subquery(
+            InfusionEvent.objects.filter(administration=OuterRef("administration"))
+            .order_by("-chain_seq")
+            .values("pk")[:1]
+        )
+    )
+    bags = InfusionEvent.objects.values("administration_id")
+    for code in sorted(codes & set(BAG_STATUS.values()) - {"completed"}):
+        kinds = [kind for kind, status in BAG_STATUS.items() if status == code]
+        condition |= given & Q(pk__in=latest.filter(kind__in=kinds).values("administration_id"))
     if "completed" in codes:
-        condition |= Q(status=AdministrationStatus.COMPLETED) & ~withdrawn
+        condition |= given & ~Q(pk__in=bags) | given & Q(
+            pk__in=latest.filter(kind="completed").values("administration_id")
+        )
     if "not-done" in codes:
         condition |= Q(status=AdministrationStatus.NOT_DONE) & ~withdrawn
     if "entered-in-error" in codes:
@@ -120,7 +144,7 @@ def administration_snapshots_search(
     offset: int = 0,
     count: int = 50,
 ) -> tuple[int, list[AdministrationSnapshot]]:
-    """Records by time given, oldest first: (total, one page) in 8 queries at most. By patient,
+    """Records by time given, oldest first: (total, one page) in 9 queries at most. By patient,
     by id (`_id`) or both; `statuses` are FHIR status codes."""
     queryset = Administration.objects.all()
     if patient_id is not None:
@@ -204,6 +228,10 @@ def snapshot_from_row(row: Administration) -> AdministrationSnapshot:
         for record in rows
     }
     snapshot = _snapshot(row, facts=facts, correction=correction)
+    events = list(row.infusion_events.all())
+    if events and row.status == AdministrationStatus.COMPLETED:
+        # A bag reads as its life stands now: running, paused or taken down.
+        return replace(snapshot, infusion=_bag_state(events))
     try:
         removal = row.removal
     except ObjectDoesNotExist:
@@ -255,7 +283,40 @@ def snapshot_of_new_record(administration: Administration) -> AdministrationSnap
         )
         for row in rows
     }
-    return _snapshot(administration, facts=facts, correction=None)
+    snapshot = _snapshot(administration, facts=facts, correction=None)
+    started = (
+        InfusionEvent.objects.filter(administration=administration, kind="started").first()
+        if administration.status == AdministrationStatus.COMPLETED
+        else None
+    )
+    return replace(snapshot, infusion=infusion_state(started)) if started else snapshot
+
+
+def infusion_state(event: InfusionEvent) -> InfusionState:
+    """The bag as of `event` (its life up to and including it), for the message that tells it."""
+    return _bag_state(
+        list(
+            InfusionEvent.objects.filter(
+                administration_id=event.administration_id, chain_seq__lte=event.chain_seq
+            ).order_by("chain_seq")
+        )
+    )
+
+
+def _bag_state(events: list[InfusionEvent]) -> InfusionState:
+    """The bag as of the last of `events` (its life so far, oldest first)."""
+    event = events[-1]
+    life = bag_life([(e.kind, e.at, e.rate_ml_h) for e in events])
+    return InfusionState(
+        event_id=event.external_id,
+        event=event.kind,
+        at=event.at,
+        started_at=life.started_at,
+        line=events[0].line,
+        rate_ml_h=life.rate_ml_h,
+        ended_at=life.ended_at,
+        volume_infused_ml=event.volume_infused_ml if life.ended_at is not None else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from interop.hl7v2 import message_control_id
 from interop.models import Destination, MessageType, OutboundMessage, OutboundState
-from interop.selectors import administration_snapshot, snapshot_of_new_record
+from interop.selectors import administration_snapshot, infusion_state, snapshot_of_new_record
 from interop.snapshot import RemovalNote, Staff, snapshot_to_json
-from scanning.models import Administration, Removal
+from scanning.models import Administration, InfusionEvent, Removal
 
 
 def outbox_enqueue_administration(*, administration: Administration) -> list[OutboundMessage]:
@@ -90,6 +90,45 @@ def outbox_enqueue_removal(*, removal: Removal) -> list[OutboundMessage]:
                 message_id=message_control_id(removal.external_id),
                 snapshot=snapshot_to_json(snapshot),
                 depends_on=applied.get(destination.pk),
+                next_attempt_at=now,
+            )
+            for destination in destinations
+        ]
+    )
+
+
+def outbox_enqueue_infusion_event(*, event: InfusionEvent) -> list[OutboundMessage]:
+    """One RAS^O17 row per destination for a later event in a bag's life (rate changed, paused,
+    resumed, completed, stopped): about the bag's administration, under the event's own message
+    id, and sent only after the bag's previous message to that destination is settled."""
+    destinations = [
+        destination
+        for destination in Destination.objects.filter(enabled=True).order_by("pk")
+        if destination.accepts(MessageType.RAS_O17)
+    ]
+    if not destinations:
+        return []
+    administration = event.administration
+    snapshot = replace(snapshot_of_new_record(administration), id=administration.external_id)
+    snapshot = replace(snapshot, infusion=infusion_state(event))
+    previous = {}
+    for message in OutboundMessage.objects.filter(
+        administration=administration,
+        destination__in=destinations,
+        message_type=MessageType.RAS_O17,
+    ).order_by("created_at", "pk"):
+        previous[message.destination_id] = message
+    now = timezone.now()
+    return OutboundMessage.objects.bulk_create(
+        [
+            OutboundMessage(
+                destination=destination,
+                administration=administration,
+                infusion_event=event,
+                message_type=MessageType.RAS_O17,
+                message_id=message_control_id(event.external_id),
+                snapshot=snapshot_to_json(snapshot),
+                depends_on=previous.get(destination.pk),
                 next_attempt_at=now,
             )
             for destination in destinations

@@ -105,6 +105,84 @@ class Withdrawal:
     recorded_at: datetime
 
 
+# The moments in the life of an infusion bag (scanning.models.InfusionEventKind).
+BAG_STARTED = "started"
+BAG_PAUSED = "paused"
+BAG_COMPLETED = "completed"
+BAG_STOPPED = "stopped"
+BAG_EVENTS = frozenset(
+    {BAG_STARTED, "rate_changed", BAG_PAUSED, "resumed", BAG_COMPLETED, BAG_STOPPED}
+)
+
+
+@dataclass(frozen=True)
+class InfusionState:
+    """Where the bag this record hung stands, as of one event in its life: each event is told as
+    its own message (MSH-10 from the event's id) about the same administration."""
+
+    event_id: uuid.UUID
+    event: str  # BAG_EVENTS
+    at: datetime
+    started_at: datetime
+    line: str
+    rate_ml_h: Decimal | None = None  # the running rate; None once paused or ended
+    ended_at: datetime | None = None
+    volume_infused_ml: Decimal | None = None  # when ended
+
+    def __post_init__(self) -> None:
+        if self.event not in BAG_EVENTS:
+            raise ValueError(f"unknown bag event {self.event!r}")
+
+    @property
+    def ended(self) -> bool:
+        return self.event in (BAG_COMPLETED, BAG_STOPPED)
+
+
+class InfusionJson(TypedDict):
+    event_id: str
+    event: str
+    at: str
+    started_at: str
+    line: str
+    rate_ml_h: str | None
+    ended_at: str | None
+    volume_infused_ml: str | None
+
+
+def infusion_to_json(state: InfusionState | None) -> InfusionJson | None:
+    if state is None:
+        return None
+    return {
+        "event_id": str(state.event_id),
+        "event": state.event,
+        "at": state.at.isoformat(),
+        "started_at": state.started_at.isoformat(),
+        "line": state.line,
+        "rate_ml_h": str(state.rate_ml_h) if state.rate_ml_h is not None else None,
+        "ended_at": _iso(state.ended_at),
+        "volume_infused_ml": str(state.volume_infused_ml)
+        if state.volume_infused_ml is not None
+        else None,
+    }
+
+
+def infusion_from_json(data: InfusionJson | None) -> InfusionState | None:
+    if not data:
+        return None
+    return InfusionState(
+        event_id=uuid.UUID(data["event_id"]),
+        event=data["event"],
+        at=datetime.fromisoformat(data["at"]),
+        started_at=datetime.fromisoformat(data["started_at"]),
+        line=data["line"],
+        rate_ml_h=Decimal(rate) if (rate := data.get("rate_ml_h")) is not None else None,
+        ended_at=datetime.fromisoformat(ended) if (ended := data.get("ended_at")) else None,
+        volume_infused_ml=Decimal(volume)
+        if (volume := data.get("volume_infused_ml")) is not None
+        else None,
+    )
+
+
 @dataclass(frozen=True)
 class RemovalNote:
     """A patch, ring or implant taken off: the removal of the record it rides on."""
@@ -161,6 +239,8 @@ class AdministrationSnapshot:
     corrects: AdministrationSnapshot | None = None
     replaces_id: uuid.UUID | None = None
     withdrawn_by: Withdrawal | None = None
+    # A bag hung for an infusion: the event this snapshot tells (None: a dose, as ever).
+    infusion: InfusionState | None = None
     # Set on the message that reports the record's product taken off (its own MSH-10).
     removed: RemovalNote | None = None
     waste: WasteSnapshot | None = None  # written with the record (waste documented later: none)
@@ -277,6 +357,7 @@ class SnapshotJson(TypedDict):
     replaces_id: NotRequired[str | None]
     withdrawn_by: NotRequired[WithdrawalJson | None]
     removed: NotRequired[RemovalJson | None]
+    infusion: NotRequired[InfusionJson | None]
     waste: NotRequired[WasteJson | None]
 
 
@@ -355,6 +436,7 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> SnapshotJson:
         }
         if snapshot.withdrawn_by
         else None,
+        "infusion": infusion_to_json(snapshot.infusion),
         "removed": {
             "id": str(snapshot.removed.id),
             "removed_at": snapshot.removed.removed_at.isoformat(),
@@ -457,6 +539,7 @@ def snapshot_from_json(data: SnapshotJson) -> AdministrationSnapshot:
         )
         if withdrawn
         else None,
+        infusion=infusion_from_json(data.get("infusion")),
         removed=RemovalNote(
             id=uuid.UUID(removed["id"]),
             removed_at=datetime.fromisoformat(removed["removed_at"]),

@@ -387,6 +387,12 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
             prn_min_interval_minutes=schedule["min_interval_minutes"],
             prn_max_per_24h=Decimal(schedule["max_per_24h"]),
         )
+    if infusion := spec.get("infusion"):
+        fields.update(
+            volume_ml=Decimal(infusion["volume_ml"]),
+            rate_ml_h=Decimal(infusion["rate_ml_h"]),
+            additives=infusion.get("additives", ""),
+        )
     status = spec.get("status", OrderStatus.ACTIVE)
     start_at = admission.admitted_at + timedelta(hours=1)
     verified = status != OrderStatus.PENDING_VERIFICATION

@@ -383,7 +383,35 @@ class MedicationOrder(BaseModel):
     # The HIS's order numbers (HL7 ORC-2 placer, ORC-3 filler): kept as received, sent back.
     placer_order_number = models.CharField(_("placer order number"), max_length=40, blank=True)
     filler_order_number = models.CharField(_("filler order number"), max_length=40, blank=True)
+    # An infusion (a bag or syringe that runs over time): its volume, rate or duration, what is
+    # added to the solution, and how many bags of it may run at once on one line. The solution is
+    # the order's medication; a rate (or a volume and a duration) makes it an infusion.
+    volume_ml = models.DecimalField(
+        _("infusion volume (mL)"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    rate_ml_h = models.DecimalField(
+        _("infusion rate (mL/h)"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    duration_minutes = models.PositiveIntegerField(
+        _("infusion duration (minutes)"), null=True, blank=True
+    )
+    additives = models.CharField(_("additives"), max_length=200, blank=True)
+    max_concurrent_bags = models.PositiveSmallIntegerField(
+        _("bags that may run at once on one line"), default=1
+    )
     history = HistoricalRecords()
+
+    @property
+    def is_infusion(self) -> bool:
+        return self.infusion_rate_ml_h() is not None
+
+    def infusion_rate_ml_h(self):
+        """The ordered rate, or the volume over the duration when the order gives a duration."""
+        if self.rate_ml_h is not None:
+            return self.rate_ml_h
+        if self.volume_ml and self.duration_minutes:
+            return self.volume_ml * 60 / self.duration_minutes
+        return None
 
     class Meta:
         ordering = ["-start_at"]
@@ -398,6 +426,12 @@ class MedicationOrder(BaseModel):
             ),
             models.CheckConstraint(
                 condition=Q(dose_value__gt=0), name="%(app_label)s_%(class)s_dose_positive"
+            ),
+            models.CheckConstraint(
+                condition=(Q(rate_ml_h__isnull=True) | Q(rate_ml_h__gt=0))
+                & (Q(volume_ml__isnull=True) | Q(volume_ml__gt=0))
+                & Q(max_concurrent_bags__gte=1),
+                name="%(app_label)s_%(class)s_infusion_positive",
             ),
             models.CheckConstraint(
                 condition=Q(dose_unit__in=DoseUnit.values),

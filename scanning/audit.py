@@ -78,6 +78,20 @@ SCAN_EVENT_FIELDS = (
     "findings",
     "administration_id",
 )
+INFUSION_EVENT_FIELDS = (
+    "external_id",
+    "created_at",
+    "administration_id",
+    "kind",
+    "at",
+    "nurse_id",
+    "rate_ml_h",
+    "line",
+    "volume_infused_ml",
+    "cart",
+    "override_reason",
+    "override_comment",
+)
 REMOVAL_FIELDS = (
     "external_id",
     "created_at",
@@ -191,6 +205,10 @@ def waste_hash(waste: Any) -> str:
 
 def scan_event_hash(event: Any) -> str:
     return content_hash("scanning.scanevent", fields_of(event, SCAN_EVENT_FIELDS))
+
+
+def infusion_event_hash(event: Any) -> str:
+    return content_hash("scanning.infusionevent", fields_of(event, INFUSION_EVENT_FIELDS))
 
 
 def removal_hash(removal: Any) -> str:

@@ -22,6 +22,7 @@ from scanning import audit, locks
 from scanning.models import (
     AdministeredUnit,
     Administration,
+    InfusionEvent,
     Override,
     Removal,
     ScanEvent,
@@ -89,6 +90,17 @@ def scan_event_append(event: ScanEvent) -> ScanEvent:
         locks.performer(event.performer_id)
         head = _head(ScanEvent, "performer_id", event.performer_id)
         _seal(event, head, audit.scan_event_hash(event))
+        sql.insert(event)
+    return event
+
+
+def infusion_event_append(event: InfusionEvent) -> InfusionEvent:
+    """Insert an unsaved bag event as the next link of its bag's chain. The caller holds the
+    patient's row lock (scanning.locks), which serialises every write to the patient's bags."""
+    _normalise(event)
+    with transaction.atomic(savepoint=False):
+        head = _head(InfusionEvent, "administration_id", event.administration_id)
+        _seal(event, head, audit.infusion_event_hash(event))
         sql.insert(event)
     return event
 
@@ -178,9 +190,18 @@ def _link(row, chain, recomputed: str) -> audit.StoredLink:
     )
 
 
+def infusion_event_links(*, chunk_size: int = 2000) -> Iterator[audit.StoredLink]:
+    rows = InfusionEvent.objects.order_by(
+        "administration_id", F("chain_seq").asc(nulls_last=True), "pk"
+    ).iterator(chunk_size=chunk_size)
+    for row in rows:
+        yield _link(row, row.administration_id, audit.infusion_event_hash(row))
+
+
 CHAINS = {
     Administration._meta.db_table: ("patient", administration_links),
     ScanEvent._meta.db_table: ("performer", scan_event_links),
+    InfusionEvent._meta.db_table: ("bag", infusion_event_links),
     Removal._meta.db_table: ("patient", removal_links),
     Waste._meta.db_table: ("patient", waste_links),
 }

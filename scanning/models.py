@@ -207,6 +207,15 @@ class AdministrationQuerySet(models.QuerySet["Administration"]):
         """The dose was documented not given, and that still stands."""
         return self.filter(standing_q(), status=AdministrationStatus.NOT_DONE)
 
+    def infusing(self) -> "AdministrationQuerySet":
+        """Bags hung and not yet taken down: the one definition of "infusing now" (a paused bag
+        is still on its line). A bag whose hanging was entered in error has left the list."""
+        return (
+            self.counting_given()
+            .filter(infusion_events__kind="started")
+            .exclude(infusion_events__kind__in=["completed", "stopped"])
+        )
+
     def still_worn(self) -> "AdministrationQuerySet":
         """A patch, ring or implant applied and not documented removed: a given record that still
         stands, of a product that requires removal, with no `Removal`. The one definition of "on
@@ -400,6 +409,91 @@ class Override(BaseModel):
         ]
 
 
+class InfusionEventKind(models.TextChoices):
+    STARTED = "started", _("hung and started")
+    RATE_CHANGED = "rate_changed", _("rate changed")
+    PAUSED = "paused", _("paused")
+    RESUMED = "resumed", _("resumed")
+    COMPLETED = "completed", _("completed")
+    STOPPED = "stopped", _("stopped")
+
+
+class InfusionEvent(ChainedRecord, BaseModel):
+    """One moment in the life of a bag (or syringe) hung for an infusion order: started (written
+    with the bag's administration), rate changed, paused, resumed, completed or stopped. Each is a
+    new row, never an edit: time, nurse and rate as they were. Hash-chained per bag (its
+    administration) and append-only in the database. A bag starts once and ends once (partial
+    unique constraints): two carts acting on one bag cannot both win."""
+
+    created_at = _chained_created_at()
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, related_name="infusion_events"
+    )
+    kind = models.CharField(_("event"), max_length=12, choices=InfusionEventKind.choices)
+    at = models.DateTimeField(_("at"))
+    nurse = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The running rate from this event on (none once paused or ended).
+    rate_ml_h = models.DecimalField(
+        _("rate (mL/h)"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    # The IV line (lumen or pump channel) the bag runs on, written when it is hung.
+    line = models.CharField(_("line"), max_length=20, blank=True)
+    volume_infused_ml = models.DecimalField(
+        _("volume infused (mL)"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    cart = models.CharField(_("cart"), max_length=60, blank=True)
+    # A rate outside the order (INFUSION_RATE_OUTSIDE_ORDER, a WARN) is set only with a reason.
+    override_reason = models.CharField(_("override reason"), max_length=40, blank=True)
+    override_comment = models.CharField(_("override comment"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["administration_id", "chain_seq"]
+        verbose_name = _("infusion event")
+        verbose_name_plural = _("infusion events")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=InfusionEventKind.values),
+                name="%(app_label)s_%(class)s_kind_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["administration"],
+                condition=Q(kind="started"),
+                name="%(app_label)s_%(class)s_bag_starts_once",
+                violation_error_message=_("This bag has already been hung."),
+            ),
+            models.UniqueConstraint(
+                fields=["administration"],
+                condition=Q(kind__in=["completed", "stopped"]),
+                name="%(app_label)s_%(class)s_bag_ends_once",
+                violation_error_message=_("This bag has already been taken down."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["started", "rate_changed"])
+                | Q(rate_ml_h__isnull=False, rate_ml_h__gt=0),
+                name="%(app_label)s_%(class)s_running_has_rate",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="started") | ~Q(line=""),
+                name="%(app_label)s_%(class)s_started_has_line",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["completed", "stopped"])
+                | Q(volume_infused_ml__isnull=False, volume_infused_ml__gte=0),
+                name="%(app_label)s_%(class)s_end_has_volume",
+            ),
+            models.UniqueConstraint(
+                fields=["administration", "chain_seq"],
+                name="%(app_label)s_%(class)s_chain_seq_unique",
+            ),
+            _sealed_whole(),
+        ]
+        indexes = [models.Index(fields=["kind", "at"])]
+
+    def __str__(self):
+        return f"{self.kind} @ {self.at:%Y-%m-%d %H:%M}"
+
+
 class Removal(ChainedRecord, BaseModel):
     """A patch, ring or implant taken off: who, when, from which site, and whether its label was
     scanned. One per application, written once; hash-chained per patient like the records, under
@@ -587,4 +681,4 @@ class UnrecordedCheckAcknowledgement(BaseModel):
 
 
 # The bedside writes these rows with hospital.sql (the system check hospital.E001 holds them to it).
-sql.written_raw(Administration, ScanEvent, IdempotentRequest)
+sql.written_raw(Administration, ScanEvent, IdempotentRequest, InfusionEvent)

@@ -48,6 +48,14 @@ class AlreadyAcknowledgedError(RefusalError):
     code = "ALREADY_ACKNOWLEDGED"
 
 
+class InfusionBagAlreadyHungError(RefusalError):
+    code = "INFUSION_BAG_ALREADY_HUNG"
+
+
+class InfusionBagEndedError(RefusalError):
+    code = "INFUSION_BAG_ENDED"
+
+
 class AlreadyRemovedError(RefusalError):
     code = "ALREADY_REMOVED"
 
@@ -77,6 +85,8 @@ REFUSALS: dict[str, type[RefusalError]] = {
         NotCorrectableError,
         AlreadyCorrectedError,
         AlreadyAcknowledgedError,
+        InfusionBagAlreadyHungError,
+        InfusionBagEndedError,
         AlreadyRemovedError,
         NotWornError,
         WasteAlreadyDocumentedError,

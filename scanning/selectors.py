@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, Q
@@ -25,11 +26,14 @@ from scanning import rules
 from scanning.dosemath import Quantity
 from scanning.facts import fast_sql
 from scanning.models import (
+    AdministeredUnit,
     Administration,
     AdministrationStatus,
     CheckedDose,
+    InfusionEvent,
     ScanEvent,
     ScanPurpose,
+    standing_q,
 )
 from scanning.scans import ResolvedScan
 from wards.models import Admission, Allergy, Patient
@@ -56,6 +60,128 @@ class CheckContext:
     witness: User | None = None
     units: tuple[gs1.ParsedScan, ...] = ()
     unit_keyed: tuple[bool, ...] = ()
+    bag: Administration | None = None  # the hung bag a bag event scanned, if any
+
+
+@dataclass(frozen=True)
+class InfusionAction:
+    """What the nurse does with an infusion bag (scanning.rules.infusion.ACTIONS)."""
+
+    action: str
+    rate_ml_h: Decimal | None = None
+    line: str = ""
+
+
+@dataclass(frozen=True)
+class Bag:
+    """A hung bag and its life, for the rules, the services and the lists."""
+
+    administration: Administration
+    life: rules.infusion.BagLife
+    line: str
+    events: tuple[InfusionEvent, ...] = ()
+
+    def facts(self) -> rules.BagFacts:
+        return rules.BagFacts(
+            administration_id=self.administration.pk,
+            patient_id=self.administration.patient_id,
+            order_id=self.administration.order_id,
+            line=self.line,
+            state=self.life.state,
+            rate_ml_h=self.life.rate_ml_h,
+            ended_at=self.life.ended_at,
+        )
+
+
+def bag_summary(bag: Bag, *, now: datetime) -> dict:
+    """What the cart, the API and the dashboard show of a bag: its drug, line, state and rate,
+    how long it has run and when it should end at its present rate."""
+    administration = bag.administration
+    order = administration.order
+    volume = bag_volume_ml(administration)
+    ended = bag.life.ended_at
+    return {
+        "administration": administration.external_id,
+        "order": order.external_id,
+        "medication": order.medication.name,
+        "additives": order.additives,
+        "line": bag.line,
+        "state": bag.life.state,
+        "rate_ml_h": bag.life.rate_ml_h,
+        "ordered_rate_ml_h": _decimal_or_none(order.infusion_rate_ml_h()),
+        "volume_ml": volume,
+        "volume_infused_ml": bag.life.volume_infused(until=ended or now, volume_ml=volume),
+        "started_at": bag.life.started_at,
+        "elapsed_minutes": int(((ended or now) - bag.life.started_at).total_seconds() // 60),
+        "expected_end_at": bag.life.expected_end(now=now, volume_ml=volume),
+        "ended_at": ended,
+    }
+
+
+def bag_volume_ml(administration: Administration) -> Decimal | None:
+    """What the bag held: the recorded amount in mL, else the order's volume."""
+    if administration.unit == "mL" and administration.amount:
+        return Decimal(administration.amount)
+    volume = administration.order.volume_ml
+    return Decimal(volume) if volume is not None else None
+
+
+def bags_read(administrations, *, events=None) -> list[Bag]:
+    """Each administration with its bag's life, read from its events in one query (`events`, a
+    queryset of them, when the caller has a cheaper or fixed-cost one)."""
+    administrations = list(administrations)
+    if events is None:
+        events = InfusionEvent.objects.filter(administration__in=administrations)
+    by_bag: dict[int, list[InfusionEvent]] = {a.pk: [] for a in administrations}
+    for event in events.order_by("administration_id", "chain_seq", "pk"):
+        if event.administration_id in by_bag:
+            by_bag[event.administration_id].append(event)
+    events = by_bag
+    bags = []
+    for administration in administrations:
+        rows = events[administration.pk]
+        if not rows or rows[0].kind != "started":
+            continue
+        bags.append(
+            Bag(
+                administration=administration,
+                life=rules.infusion.bag_life([(e.kind, e.at, e.rate_ml_h) for e in rows]),
+                line=rows[0].line,
+                events=tuple(rows),
+            )
+        )
+    return bags
+
+
+def bags_infusing(*, patient_id: int | None = None, admission_ids=None) -> list[Bag]:
+    """Bags infusing now (running or paused), through Administration.objects.infusing(), the one
+    definition, with their order and medication."""
+    queryset = Administration.objects.infusing().select_related(
+        "order__medication", "patient", "admission__ward", "admission__bed"
+    )
+    if patient_id is not None:
+        queryset = queryset.filter(patient_id=patient_id)
+    if admission_ids is not None:
+        queryset = queryset.filter(admission_id__in=admission_ids)
+    return bags_read(queryset.order_by("administered_at", "pk"))
+
+
+def bag_of_unit(*, gtin: str | None, serial: str | None) -> Bag | None:
+    """The bag hung with this unit (GTIN and serial), ended or not; None if never hung."""
+    if not gtin or not serial:
+        return None
+    unit = (
+        AdministeredUnit.objects.filter(gtin=gtin, serial=serial)
+        .filter(
+            standing_q("administration__"), administration__status=AdministrationStatus.COMPLETED
+        )
+        .select_related("administration__order__medication")
+        .first()
+    )
+    if unit is None:
+        return None
+    found = bags_read([unit.administration])
+    return found[0] if found else None
 
 
 def medication_facts(medication: Medication) -> rules.MedicationFacts:
@@ -184,6 +310,7 @@ def check_context_build(
     requested_order_id: int | None = None,
     amount: Quantity | None = None,
     now: datetime | None = None,
+    infusion: InfusionAction | None = None,
     site: str = "",
     waste: Quantity | None = None,
 ) -> CheckContext:
@@ -252,6 +379,13 @@ def check_context_build(
     )
 
     witness = staff_get_by_badge(scan=witness_scan) if witness_scan is not None else None
+    if (
+        infusion is not None
+        and infusion.action == rules.infusion.PREVIEW
+        and not any(order.is_infusion for order in orders.values())
+    ):
+        infusion = None  # a check with no infusion order in sight reads no bags
+    infusion_facts, bag = _infusion_facts(infusion, patient, scanned_units)
     facts = rules.CheckFacts(
         now=now,
         tz=timezone.get_default_timezone(),
@@ -297,6 +431,7 @@ def check_context_build(
         requested_order_id=requested_order_id,
         amount=amount,
         band_discharged_at=band_discharged_at,
+        infusion=infusion_facts,
         site=site,
         worn=worn,
         site_uses=site_uses,
@@ -314,7 +449,30 @@ def check_context_build(
         witness=witness,
         units=units,
         unit_keyed=unit_keyed,
+        bag=bag.administration if bag is not None else None,
     )
+
+
+def _infusion_facts(
+    infusion: InfusionAction | None, patient: Patient | None, units: tuple[rules.ScannedUnit, ...]
+) -> tuple[rules.InfusionFacts | None, Bag | None]:
+    """The infusion facts of a hang or a bag event: the patient's bags infusing now and, for an
+    event, the bag the scanned unit was hung as."""
+    if infusion is None:
+        return None, None
+    bag = None
+    if infusion.action not in (rules.infusion.HANG, rules.infusion.PREVIEW) and units:
+        bag = bag_of_unit(gtin=units[0].gtin, serial=units[0].serial)
+    infusing = bags_infusing(patient_id=patient.pk) if patient is not None else []
+    facts = rules.InfusionFacts(
+        action=infusion.action,
+        rate_ml_h=infusion.rate_ml_h,
+        line=infusion.line,
+        rate_stop_factor=Decimal(str(settings.INFUSION_RATE_STOP_FACTOR)),
+        bag=bag.facts() if bag is not None else None,
+        infusing=tuple(b.facts() for b in infusing),
+    )
+    return facts, bag
 
 
 def _worn_and_site_uses(
@@ -464,7 +622,13 @@ def _order_facts(order: MedicationOrder) -> rules.OrderFacts:
         if order.prn_max_per_24h is None
         else Decimal(order.prn_max_per_24h),
         created_at=order.created_at,
+        infusion_rate_ml_h=_decimal_or_none(order.infusion_rate_ml_h()),
+        max_concurrent_bags=order.max_concurrent_bags or 1,
     )
+
+
+def _decimal_or_none(value) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def mar_get(*, patient: Patient, day) -> dict:

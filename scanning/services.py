@@ -34,6 +34,7 @@ from scanning.access import (
 )
 from scanning.chains import (
     administration_append,
+    infusion_event_append,
     removal_append,
     scan_event_append,
     waste_append,
@@ -46,6 +47,8 @@ from scanning.models import (
     AdministrationStatus,
     CheckedDose,
     CorrectionReason,
+    InfusionEvent,
+    InfusionEventKind,
     NotGivenReason,
     Override,
     Removal,
@@ -62,6 +65,7 @@ from scanning.refusals import (
     AlreadyGivenError,
     AlreadyRemovedError,
     DoseCancelledError,
+    InfusionBagAlreadyHungError,
     NotCorrectableError,
     NotWasteableError,
     NotWornError,
@@ -72,6 +76,7 @@ from scanning.rules.witness import witness_problem
 from scanning.scans import ResolvedScan, ScanInput, scan_resolve
 from scanning.selectors import (
     CheckContext,
+    InfusionAction,
     check_context_build,
     product_facts,
     replacement_facts_build,
@@ -381,6 +386,8 @@ def administration_check(*, performer: User, request: CheckRequest) -> CheckOutc
         witness_scan=witness,
         witness_verified_id=request.witness_verified_id,
         requested_order_id=request.order_id,
+        # A bag about to be hung: the cart sees a bag of the order still running before it records.
+        infusion=InfusionAction(action=rules.infusion.PREVIEW),
         site=request.site,
         waste=request.waste,
     )
@@ -461,12 +468,14 @@ def administration_record(
     amount: Quantity | None = None,
     route: str = "",
     site: str = "",
+    infusion: InfusionAction | None = None,
     waste: WasteInput | None = None,
 ) -> RecordOutcome:
     """Record a dose given. Call inside `transaction.atomic(durable=True)`: the rules run again on
-    fresh, locked rows; the client's earlier check is never trusted. `waste`, what was destroyed
-    of the units, is written in the same transaction (rules/waste.py says when it balances and
-    who must witness it)."""
+    fresh, locked rows; the client's earlier check is never trusted. With `infusion` (a hang,
+    scanning.infusions.infusion_hang) the record is a bag hung, and its started event is written
+    with it. `waste`, what was destroyed of the units, is written in the same transaction
+    (rules/waste.py says when it balances and who must witness it)."""
     if not performer.may_administer:
         raise PerformerNotAllowedError("Only nurses may record administrations.")
     patient_scan, units, witness = scans_resolve(request)
@@ -483,6 +492,7 @@ def administration_record(
         witness_verified_id=request.witness_verified_id,
         requested_order_id=request.order_id,
         amount=amount,
+        infusion=infusion,
         site=site,
         waste=waste.amount if waste is not None else None,
     )
@@ -521,6 +531,8 @@ def administration_record(
     )
     if glass is not None:
         return refuse(glass.code, glass.message, glass.details, status=glass.status)
+    if infusion_refusal := _infusion_refusal(infusion, context, result):
+        return refuse(*infusion_refusal)
     if "ALREADY_GIVEN" in result.codes():
         return refuse(AlreadyGivenError.code, "This dose has already been given.")
     if result.verdict == "stop" or result.order is None:
@@ -531,20 +543,8 @@ def administration_record(
             "OVERRIDE_REQUIRED", "Every warning needs an override reason.", {"missing": missing}
         )
     order = context.orders[result.order.id]
-    if amount is not None and not _comparable(amount, order.dose_unit):
-        return refuse(
-            "AMOUNT_UNIT_MISMATCH", f"Give the amount in {order.dose_unit}, the unit of the order."
-        )
-    if route and route != order.route:
-        return refuse("ROUTE_NOT_ORDERED", f"The order is for route {order.route}, not {route}.")
-    if site_get(site) is None and any(
-        context.packages[unit.payload.gtin].medication.requires_removal
-        for unit in context.units
-        if isinstance(unit.payload, gs1.MedicationPayload) and unit.payload.gtin in context.packages
-    ):
-        return refuse(
-            "SITE_REQUIRED", "Choose the body site where this patch, ring or implant is placed."
-        )
+    if entry_refusal := _entry_refusal(context, order, amount=amount, route=route, site=site):
+        return refuse(*entry_refusal)
 
     # The context's dose was read after the patient and order locks, which every writer of a
     # dose's state holds too; its own lock is for writers outside the bedside.
@@ -596,6 +596,7 @@ def administration_record(
                     for finding in result.warnings()
                 ],
             )
+            _bag_start(administration, infusion, cart=request.cart)
             written_waste = None
             if waste is not None:
                 written_waste = _waste_write(
@@ -606,6 +607,8 @@ def administration_record(
                     cart=request.cart,
                 )
     except IntegrityError:
+        if infusion is not None and _bag_hung(context.units):
+            return refuse(InfusionBagAlreadyHungError.code, "This bag has already been hung.")
         # The patient and dose locks serialise one patient's records; two patients' carts with
         # the same serialised unit meet only here, at the serial's unique constraint.
         if _serial_given(context.units):
@@ -629,6 +632,81 @@ def administration_record(
     administration_recorded.send(sender=Administration, administration=administration)
     return RecordOutcome(
         result=result, context=context, administration=administration, waste=written_waste
+    )
+
+
+def _infusion_refusal(
+    infusion: InfusionAction | None, context: CheckContext, result: rules.CheckResult
+) -> tuple[str, str] | None:
+    """A bag hung twice, or an infusion order recorded as a plain dose (its bag's life would
+    never be followed): (code, message), else None."""
+    if infusion is not None and _bag_hung(context.units):
+        return InfusionBagAlreadyHungError.code, "This bag has already been hung."
+    if infusion is not None and "INFUSION_ALREADY_RUNNING" in result.codes():
+        # Said before ALREADY_GIVEN: the bag still running is what the nurse must act on.
+        return (
+            "CHECK_STOP",
+            "A bag of this order is already running on this line: take it down first.",
+        )
+    order = context.orders.get(result.order.id) if result.order is not None else None
+    if infusion is None and order is not None and order.is_infusion:
+        return (
+            "INFUSION_NEEDS_BAG",
+            "This order is an infusion: hang the bag, with its rate and line, to record it.",
+        )
+    return None
+
+
+def _entry_refusal(
+    context: CheckContext, order: MedicationOrder, *, amount: Quantity | None, route: str, site: str
+) -> tuple[str, str] | None:
+    """What the nurse entered beside her scans that the order cannot take: an amount in another
+    unit, another route, a patch without its site. (code, message), else None."""
+    if amount is not None and not _comparable(amount, order.dose_unit):
+        return (
+            "AMOUNT_UNIT_MISMATCH",
+            f"Give the amount in {order.dose_unit}, the unit of the order.",
+        )
+    if route and route != order.route:
+        return "ROUTE_NOT_ORDERED", f"The order is for route {order.route}, not {route}."
+    if site_get(site) is None and any(
+        context.packages[unit.payload.gtin].medication.requires_removal
+        for unit in context.units
+        if isinstance(unit.payload, gs1.MedicationPayload) and unit.payload.gtin in context.packages
+    ):
+        return "SITE_REQUIRED", "Choose the body site where this patch, ring or implant is placed."
+    return None
+
+
+def _bag_start(
+    administration: Administration, infusion: InfusionAction | None, *, cart: str
+) -> None:
+    """The started event of a bag hung: written with its administration, or not at all."""
+    if infusion is None:
+        return
+    infusion_event_append(
+        InfusionEvent(
+            administration=administration,
+            kind=InfusionEventKind.STARTED,
+            at=administration.administered_at,
+            nurse=administration.performer,
+            rate_ml_h=infusion.rate_ml_h,
+            line=infusion.line[:20],
+            cart=cart[:60],
+        )
+    )
+
+
+def _bag_hung(units: Iterable[gs1.ParsedScan]) -> bool:
+    """One of the scanned units was already hung as a bag (ended or not)."""
+    return any(
+        InfusionEvent.objects.filter(
+            administration__units__gtin=unit.gtin,
+            administration__units__serial=unit.serial,
+            kind=InfusionEventKind.STARTED,
+        ).exists()
+        for unit in (scan.payload for scan in units)
+        if isinstance(unit, gs1.MedicationPayload) and unit.serial
     )
 
 

@@ -5,6 +5,11 @@ from django.dispatch import Signal
 # with the record. Arguments: administration.
 administration_recorded = Signal()
 
+# Sent inside the recording transaction for every later event in the life of an infusion bag
+# (rate changed, paused, resumed, completed, stopped; the hanging itself is an administration).
+# Arguments: event.
+infusion_event_recorded = Signal()
+
 # Sent inside the removal's transaction for every new Removal row (a patch, ring or implant taken
 # off). Arguments: removal.
 removal_recorded = Signal()

@@ -154,5 +154,10 @@ class MedicationOrderAdmin(SimpleHistoryAdmin):
                 "prn_min_interval_minutes",
                 "prn_max_per_24h",
                 "start_at",
+                "volume_ml",
+                "rate_ml_h",
+                "duration_minutes",
+                "additives",
+                "max_concurrent_bags",
             ]
         return fields

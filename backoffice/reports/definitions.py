@@ -853,6 +853,110 @@ COUNTING = gettext_lazy(
     "ends included."
 )
 
+# --- 8. IV bag status -------------------------------------------------------------------------
+
+
+def _iv_cells(row: selectors.IvBagRow) -> tuple[Cell, ...]:
+    return (
+        row.hung,
+        row.completed,
+        row.stopped,
+        row.infusing,
+        row.volume_infused_ml,
+        row.rate_changes,
+        row.rate_outside_order,
+    )
+
+
+def build_iv_bags(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_iv_bags(filters=filters, now=now)
+    total = report.total
+    return ReportContent(
+        headlines=[
+            Headline(_("Bags hung"), total.hung),
+            Headline(_("Bags infusing now"), total.infusing),
+            Headline(_("Bags stopped early"), total.stopped, tone="warn" if total.stopped else ""),
+            Headline(
+                _("Rate outside the order"),
+                total.rate_outside_order,
+                tone="warn" if total.rate_outside_order else "",
+            ),
+        ],
+        tables=[
+            Table(
+                slug="medications",
+                title=_("By medication"),
+                columns=(
+                    _("Medication"),
+                    _("Bags hung"),
+                    _("Bags completed"),
+                    _("Bags stopped early"),
+                    _("Bags infusing now"),
+                    _("Volume infused (mL)"),
+                    _("Rate changes"),
+                    _("Rate outside the order"),
+                ),
+                rows=[(row.medication, *_iv_cells(row)) for row in report.rows]
+                + [(_("Total"), *_iv_cells(total))],
+                has_total=True,
+            ),
+            Table(
+                slug="infusing",
+                title=_("Bags infusing now"),
+                columns=(
+                    _("Patient"),
+                    _("Bed"),
+                    _("Medication"),
+                    _("Line"),
+                    _("State"),
+                    _("Rate (mL/h)"),
+                    _("Elapsed"),
+                    _("Expected end"),
+                ),
+                rows=[
+                    (
+                        bag["patient"],
+                        bag["bed"],
+                        bag["medication"],
+                        bag["line"],
+                        _("Running") if bag["state"] == "running" else _("Paused"),
+                        bag["rate_ml_h"],
+                        bag["elapsed_minutes"],
+                        _local(bag["expected_end_at"]),
+                    )
+                    for bag in report.infusing_now
+                ],
+            ),
+        ],
+        chart=charts.BarChart(
+            title=_("IV bag status"),
+            categories=tuple(row.medication for row in report.rows),
+            series=(
+                charts.Series(
+                    name=_("Bags completed"),
+                    values=tuple(row.completed for row in report.rows),
+                    color=charts.BLUE,
+                    labels=tuple(_number(row.completed) for row in report.rows),
+                ),
+                charts.Series(
+                    name=_("Bags stopped early"),
+                    values=tuple(row.stopped for row in report.rows),
+                    color=charts.ORANGE,
+                    labels=tuple(_number(row.stopped) for row in report.rows),
+                ),
+                charts.Series(
+                    name=_("Bags infusing now"),
+                    values=tuple(row.infusing for row in report.rows),
+                    color=charts.GREY,
+                    labels=tuple(_number(row.infusing) for row in report.rows),
+                ),
+            ),
+            axis_label=_("Count"),
+            empty_text=_("No infusion bag hung in this period."),
+        ),
+    )
+
+
 REPORTS: dict[str, ReportDefinition] = {
     report.slug: report
     for report in (
@@ -1084,6 +1188,38 @@ REPORTS: dict[str, ReportDefinition] = {
                 ),
             ),
             build=build_allergy_acknowledgements,
+        ),
+        ReportDefinition(
+            slug="iv-bags",
+            title=gettext_lazy("IV bag status"),
+            summary=gettext_lazy(
+                "Infusion bags hung in the period, by medication: completed, stopped early or "
+                "still infusing, the volume they gave and their rate changes."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Bags hung"),
+                    gettext_lazy(
+                        "Bags scanned and hung at the bedside in the period (a hanging entered in "
+                        "error does not count), by the ward and nurse who hung them."
+                    ),
+                ),
+                (
+                    gettext_lazy("Volume infused (mL)"),
+                    gettext_lazy(
+                        "For a bag taken down, the volume recorded then (the pump's reading, else "
+                        "rate × running time); for a bag still running, rate × time so far."
+                    ),
+                ),
+                (
+                    gettext_lazy("Rate outside the order"),
+                    gettext_lazy(
+                        "Hangs and rate changes set at a rate other than the ordered one, with "
+                        "the nurse's reason (INFUSION_RATE_OUTSIDE_ORDER)."
+                    ),
+                ),
+            ),
+            build=build_iv_bags,
         ),
         ReportDefinition(
             slug="overdue-removals",

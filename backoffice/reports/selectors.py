@@ -56,6 +56,7 @@ from scanning.models import (
     AdministeredUnit,
     Administration,
     AdministrationStatus,
+    InfusionEvent,
     Override,
     ScanEvent,
     ScanPurpose,
@@ -63,6 +64,10 @@ from scanning.models import (
 )
 from scanning.selectors import (
     OVERDUE_BEFORE_MISSED,
+    bag_summary,
+    bag_volume_ml,
+    bags_infusing,
+    bags_read,
     checks_unrecorded,
     dose_list_due_for_ward,
     removals_overdue,
@@ -953,6 +958,8 @@ class WardDashboard:
     without_band: list  # admissions of admitted patients with no active wristband
     # checks that said GO or WARN, then nothing for UNRECORDED_CHECK_MINUTES, not answered for
     unrecorded: list[DashboardRow] = field(default_factory=list)
+    # infusion bags due to end soon, or past their expected end (scanning.selectors.bags_infusing)
+    infusions_ending: list[DashboardRow] = field(default_factory=list)
     # patches, rings and implants on patients past their removal time (scanning.removals_overdue)
     overdue_removals: list[DashboardRow] = field(default_factory=list)
 
@@ -969,6 +976,7 @@ class WardDashboard:
             "band-not-scanned": [_patient_row(a, "band_typed") for a in self.band_not_scanned],
             "without-band": [_patient_row(a, "no_band") for a in self.without_band],
             "unrecorded": self.unrecorded,
+            "infusions-ending": self.infusions_ending,
             "overdue-removal": self.overdue_removals,
         }
 
@@ -1070,6 +1078,7 @@ def ward_dashboard_get(*, ward: Ward, now: datetime) -> WardDashboard:
                 ward=ward,
             )
         ],
+        infusions_ending=infusions_ending(ward=ward, now=now),
         overdue_removals=[
             DashboardRow(
                 patient=row["patient"].full_name,
@@ -1083,3 +1092,114 @@ def ward_dashboard_get(*, ward: Ward, now: datetime) -> WardDashboard:
             for row in removals_overdue(ward_ids=[ward.pk], now=now)
         ],
     )
+
+
+# --- IV bag status ------------------------------------------------------------------------------
+
+
+@dataclass
+class IvBagRow:
+    medication: str
+    hung: int = 0
+    completed: int = 0
+    stopped: int = 0
+    infusing: int = 0
+    volume_infused_ml: Decimal = Decimal(0)
+    rate_changes: int = 0
+    rate_outside_order: int = 0
+
+
+@dataclass(frozen=True)
+class IvBagReport:
+    rows: list[IvBagRow]
+    total: IvBagRow
+    infusing_now: list[dict]  # scanning.selectors.bag_summary of each bag still infusing
+
+
+def report_iv_bags(*, filters: ReportFilter, now: datetime) -> IvBagReport:
+    """Bags hung in the period (their hanging still standing), by medication: how many ended
+    completed or stopped early, how many still infuse, the volume they gave (the nurse's or the
+    computed figure at the end; rate × time so far for a bag still running), rate changes, and
+    rates set outside the order (the hang's or a change's override). Three queries."""
+    hung = (
+        _records(filters)
+        .counting_given()
+        .filter(infusion_events__kind="started")
+        .select_related("order__medication", "patient", "admission__bed")
+        .order_by("administered_at", "pk")
+    )
+    # Subqueries rather than lists of ids: three queries, whatever the number of bags.
+    bags = bags_read(
+        hung, events=InfusionEvent.objects.filter(administration__in=hung.values("pk"))
+    )
+    outside = set(
+        Override.objects.filter(
+            administration__in=hung.values("pk"), finding_code="INFUSION_RATE_OUTSIDE_ORDER"
+        ).values_list("administration_id", flat=True)
+    )
+    rows: dict[str, IvBagRow] = {}
+    total = IvBagRow(medication="")
+    infusing_now = []
+    for bag in bags:
+        administration = bag.administration
+        row = rows.setdefault(
+            administration.order.medication.name,
+            IvBagRow(medication=administration.order.medication.name),
+        )
+        summary = bag_summary(bag, now=now)
+        events = bag.events
+        ended = [e for e in events if e.kind in ("completed", "stopped")]
+        changes = [e for e in events if e.kind == "rate_changed"]
+        counts = {
+            "hung": 1,
+            "completed": int(any(e.kind == "completed" for e in ended)),
+            "stopped": int(any(e.kind == "stopped" for e in ended)),
+            "infusing": int(not ended),
+            "rate_changes": len(changes),
+            "rate_outside_order": int(administration.pk in outside)
+            + sum(1 for e in changes if e.override_reason),
+        }
+        volume = ended[0].volume_infused_ml if ended else summary["volume_infused_ml"]
+        for target in (row, total):
+            for name, value in counts.items():
+                setattr(target, name, getattr(target, name) + value)
+            target.volume_infused_ml += Decimal(volume or 0)
+        if not ended:
+            infusing_now.append(
+                {
+                    **summary,
+                    "patient": administration.patient.full_name,
+                    "bed": _bed(administration.admission),
+                }
+            )
+    return IvBagReport(
+        rows=sorted(rows.values(), key=lambda r: r.medication),
+        total=total,
+        infusing_now=infusing_now,
+    )
+
+
+def infusions_ending(*, ward: Ward, now: datetime) -> list[DashboardRow]:
+    """The ward's bags due to end within INFUSION_ENDING_SOON_MINUTES at their present rate, or
+    past their expected end (overdue for a bag change): soonest first. A paused bag has no end."""
+    soon = now + timedelta(minutes=settings.INFUSION_ENDING_SOON_MINUTES)
+    rows = []
+    open_admissions = Admission.objects.filter(ward=ward, discharged_at__isnull=True)
+    for bag in bags_infusing(admission_ids=open_admissions.values("pk")):
+        administration = bag.administration
+        end = bag.life.expected_end(now=now, volume_ml=bag_volume_ml(administration))
+        if end is None or end > soon:
+            continue
+        rows.append(
+            DashboardRow(
+                patient=administration.patient.full_name,
+                mrn=administration.patient.mrn,
+                bed=_bed(administration.admission),
+                state="bag_overdue" if end <= now else "bag_ending",
+                medication=f"{administration.order.medication.name} "
+                f"{bag.life.rate_ml_h.normalize():f} mL/h",
+                due_at=end,
+                detail=bag.line,
+            )
+        )
+    return sorted(rows, key=lambda row: row.due_at)

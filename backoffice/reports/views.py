@@ -159,6 +159,7 @@ DASHBOARD_TILES = (
     ),
     Tile("without-band", gettext_lazy("Patients without an active wristband"), "bad"),
     Tile("unrecorded", gettext_lazy("Scanned but not recorded"), "bad"),
+    Tile("infusions-ending", gettext_lazy("Due to end or overdue for a bag change"), "warn"),
     Tile("overdue-removal", gettext_lazy("Patches overdue for removal"), "bad"),
 )
 
@@ -172,6 +173,8 @@ STATE_LABELS = {
     "band_typed": gettext_lazy("Wristband typed, not scanned"),
     "no_band": gettext_lazy("No active wristband"),
     "unrecorded": gettext_lazy("Scanned, not recorded"),
+    "bag_ending": gettext_lazy("Ending soon"),
+    "bag_overdue": gettext_lazy("Overdue"),
     "overdue_removal": gettext_lazy("Overdue for removal"),
 }
 
@@ -187,6 +190,8 @@ def _state_text(row: DashboardRow) -> str:
             "time": row.detail,
             "nurse": row.by,
         }
+    if row.state in ("bag_ending", "bag_overdue") and row.detail:
+        return _("%(state)s (line %(line)s)") % {"state": label, "line": row.detail}
     if row.state == "overdue_removal" and row.detail:
         return f"{label}: {site_label(row.detail, translation.get_language() or 'vi')}"
     if row.state == "override" and row.detail:

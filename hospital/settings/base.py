@@ -311,6 +311,11 @@ UNRECORDED_CHECK_LOOKBACK_HOURS = int(os.environ.get("UNRECORDED_CHECK_LOOKBACK_
 # A nurse may mark her own record entered in error (at the cart) for this long after recording
 # it; later only a charge nurse corrects it.
 CART_ENTERED_IN_ERROR_MINUTES = int(os.environ.get("CART_ENTERED_IN_ERROR_MINUTES", "60"))
+# An infusion rate this many times the ordered rate (or the ordered rate divided by it) is a STOP
+# (INFUSION_RATE_FAR_OUTSIDE_ORDER); a rate between is a WARN. Exactly the factor is a WARN.
+INFUSION_RATE_STOP_FACTOR = os.environ.get("INFUSION_RATE_STOP_FACTOR", "1.5")
+# The ward dashboard lists a bag due to end within this many minutes.
+INFUSION_ENDING_SOON_MINUTES = int(os.environ.get("INFUSION_ENDING_SOON_MINUTES", "30"))
 # Sessions of the pharmacy site (username + password) last a shift at most.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_MAX_AGE_SECONDS", str(8 * 3600)))
 # The ward dashboard locks itself (logging out) after this much idle time, and refreshes its

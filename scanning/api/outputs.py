@@ -50,6 +50,12 @@ class CheckedPatientSerializer(PatientSerializer):
     transfer = TransferSerializer(allow_null=True)
 
 
+class CheckedInfusionSerializer(serializers.Serializer):
+    rate_ml_h = serializers.DecimalField(max_digits=8, decimal_places=1)
+    volume_ml = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    additives = serializers.CharField()
+
+
 class CheckedOrderSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     medication = serializers.CharField()
@@ -58,6 +64,9 @@ class CheckedOrderSerializer(serializers.Serializer):
     route_name = serializers.CharField(help_text="the route in words, in the request's language")
     status = serializers.CharField()
     prn = serializers.BooleanField()
+    infusion = CheckedInfusionSerializer(
+        allow_null=True, help_text="an infusion order: hang the bag (infusions/hang/)"
+    )
 
 
 class CheckedScheduledDoseSerializer(serializers.Serializer):
@@ -315,3 +324,49 @@ class AcknowledgeOutputSerializer(serializers.Serializer):
     reason = serializers.CharField()
     by = serializers.CharField()
     at = serializers.DateTimeField()
+
+
+class InfusionEventOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="external_id")
+    kind = serializers.CharField()
+    at = serializers.DateTimeField()
+    nurse = serializers.CharField(source="nurse.get_full_name")
+    rate_ml_h = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    line = serializers.CharField()
+    volume_infused_ml = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    override_reason = serializers.CharField()
+
+
+class BagOutputSerializer(serializers.Serializer):
+    """A hung bag: its administration, order and where its life stands."""
+
+    administration = serializers.UUIDField()
+    order = serializers.UUIDField()
+    medication = serializers.CharField()
+    additives = serializers.CharField()
+    line = serializers.CharField()
+    state = serializers.ChoiceField(choices=["running", "paused", "ended"])
+    rate_ml_h = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    ordered_rate_ml_h = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    volume_ml = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    volume_infused_ml = serializers.DecimalField(max_digits=8, decimal_places=1)
+    started_at = serializers.DateTimeField()
+    elapsed_minutes = serializers.IntegerField()
+    expected_end_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+
+
+class InfusionHangOutputSerializer(serializers.Serializer):
+    administration = AdministrationOutputSerializer(help_text="The record of the bag hung.")
+    bag = BagOutputSerializer()
+    warnings = ClockWarningSerializer(many=True)
+
+
+class InfusionEventRecordOutputSerializer(serializers.Serializer):
+    event = InfusionEventOutputSerializer()
+    bag = BagOutputSerializer()
+    warnings = ClockWarningSerializer(many=True)
+
+
+class PatientInfusionsOutputSerializer(serializers.Serializer):
+    bags = BagOutputSerializer(many=True)

@@ -274,3 +274,40 @@ class AdministrationFeedPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = AdministrationOutputSerializer(many=True)
+
+
+class InfusionHangInputSerializer(CheckInputSerializer):
+    """Hang a bag: the band, the bag (one scan in `medications`), the rate and the line."""
+
+    rate_ml_h = serializers.DecimalField(
+        max_digits=8, decimal_places=1, min_value=0, help_text="The rate set on the pump, mL/h."
+    )
+    line = serializers.CharField(
+        max_length=20, help_text="The IV line (lumen or pump channel) the bag runs on."
+    )
+    overrides = OverrideSerializer(many=True, required=False, default=list, max_length=30)
+
+
+class InfusionEventInputSerializer(ClientTimeSerializer):
+    """Act on a hung bag: scan the band and the bag again."""
+
+    patient = ScanSerializer()
+    bag = ScanSerializer()
+    action = serializers.ChoiceField(choices=["rate_change", "pause", "resume", "stop", "complete"])
+    rate_ml_h = serializers.DecimalField(
+        max_digits=8,
+        decimal_places=1,
+        min_value=0,
+        required=False,
+        help_text="The new rate (rate_change), or the rate resumed at (resume; default: as before).",
+    )
+    volume_infused_ml = serializers.DecimalField(
+        max_digits=8,
+        decimal_places=1,
+        min_value=0,
+        required=False,
+        help_text="Stop or complete: the pump's reading (default: rate × running time).",
+    )
+    override = OverrideSerializer(required=False)
+    order = serializers.UUIDField(required=False)
+    cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scanning.api import views
+from scanning.api import infusion_views, views
 
 urlpatterns = [
     path("auth/badge/", views.BadgeLoginApi.as_view(), name="auth-badge"),
@@ -46,4 +46,11 @@ urlpatterns = [
         name="patient-recent-records",
     ),
     path("wards/<str:code>/due/", views.WardDueApi.as_view(), name="ward-due"),
+    path("infusions/hang/", infusion_views.InfusionHangApi.as_view(), name="infusions-hang"),
+    path("infusions/events/", infusion_views.InfusionEventApi.as_view(), name="infusions-events"),
+    path(
+        "patients/<str:mrn>/infusions/",
+        infusion_views.PatientInfusionsApi.as_view(),
+        name="patient-infusions",
+    ),
 ]

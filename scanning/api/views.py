@@ -186,6 +186,13 @@ def check_body(result, context) -> dict:
             "route_name": getattr(route_names(order.route), language()),
             "status": order.status,
             "prn": order.is_prn,
+            "infusion": {
+                "rate_ml_h": order.infusion_rate_ml_h(),
+                "volume_ml": order.volume_ml,
+                "additives": order.additives,
+            }
+            if order.is_infusion
+            else None,
         }
         if order is not None
         else None,

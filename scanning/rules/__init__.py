@@ -12,7 +12,8 @@ Where things are (docs/architecture.md says more, docs/rules.md lists every rule
   reasons, from which docs/rules.md is generated (`make rules-doc`).
 - One module per clinical area, each holding its rules and, in its docstring, the decisions
   DESIGN.md section 4 leaves open (each pinned by a test in tests/scanning/rules/test_<area>.py):
-  identity, entry, product, allergy, order, dose, timing, prn, removal, site, witness, waste.
+  identity, entry, product, allergy, order, dose, timing, prn, removal, site, witness, waste,
+  infusion.
 - facts.py: what the rules are given; core.py: what they answer and the shared wording.
 
 This module keeps only the order in which the areas run, and what depends on what came before.
@@ -26,6 +27,7 @@ from scanning.rules import (
     dose,
     entry,
     identity,
+    infusion,
     order,
     prn,
     product,
@@ -48,8 +50,10 @@ from scanning.rules.core import CheckResult, DoseSummary, Finding, Findings, med
 from scanning.rules.facts import (
     AdmissionFacts,
     AllergyFacts,
+    BagFacts,
     CheckFacts,
     DoseFacts,
+    InfusionFacts,
     MedicationFacts,
     OrderFacts,
     PatientFacts,
@@ -76,12 +80,14 @@ __all__ = [
     "WARN_CODES",
     "AdmissionFacts",
     "AllergyFacts",
+    "BagFacts",
     "CheckFacts",
     "CheckResult",
     "DoseFacts",
     "DoseSummary",
     "Finding",
     "FindingCode",
+    "InfusionFacts",
     "MedicationFacts",
     "OrderFacts",
     "PatientFacts",
@@ -105,6 +111,11 @@ __all__ = [
 
 def check_administration(facts: CheckFacts) -> CheckResult:
     """The findings and verdict for what the cart scanned. Never raises for well-typed facts."""
+    if facts.infusion is not None and facts.infusion.action not in (
+        infusion.HANG,
+        infusion.PREVIEW,
+    ):
+        return _check_bag_event(facts, facts.infusion)
     out = Findings()
     identity.check_performer(facts, out)
     entry.check_slots(facts, out)
@@ -134,11 +145,25 @@ def check_administration(facts: CheckFacts) -> CheckResult:
                     prn.check_prn(facts, chosen, outcome.this_dose, out)
                 elif choice.usable:
                     scheduled = timing.check_schedule(facts, chosen, scanned, admission, out)
+                if choice.usable and facts.infusion is not None:
+                    infusion.check_hang(facts.infusion, chosen, known, out)
             removal.check_worn(facts, scanned, out)
             site.check_site(facts, scanned, out)
         witness.check_witness(facts, scanned, chosen, out)
     entry.check_keyed(facts, out)
     return out.result(chosen, scheduled, summary)
+
+
+def _check_bag_event(facts: CheckFacts, bag_action: InfusionFacts) -> CheckResult:
+    """A rate change, pause, resume or take-down of a hung bag: who scans, the patient, and the
+    bag's own rules. The product, order and dose were checked when the bag was hung."""
+    out = Findings()
+    identity.check_performer(facts, out)
+    entry.check_slots(facts, out)
+    _identified, in_care = identity.check_patient(facts, out)
+    chosen = infusion.check_bag_event(facts, bag_action, out) if in_care else None
+    entry.check_keyed(facts, out)
+    return out.result(chosen, None, None)
 
 
 def check_replacement(facts: ReplacementFacts) -> CheckResult:

@@ -50,6 +50,11 @@ AREAS: tuple[Area, ...] = (
         "Waste",
         "the part of a unit not given: its amount and, for controlled drugs, its witness",
     ),
+    Area(
+        "infusion",
+        "Infusion",
+        "bags and syringes that run over time: one per line, the ordered rate, the bag's life",
+    ),
 )
 
 
@@ -675,6 +680,123 @@ ENTRIES: tuple[Entry, ...] = (
             "Liều này đưa tổng trong 24 giờ lên {total}, vượt mức tối đa {maximum}.",
             "This dose would bring the 24-hour total to {total}, above the {maximum} maximum.",
         ),
+    ),
+    # --- infusion ---------------------------------------------------------------------------
+    Entry(
+        FindingCode.INFUSION_BAG_NOT_HUNG,
+        "infusion",
+        STOP,
+        "a rate change, pause, resume or take-down of a bag that was never hung",
+        _one(
+            "Túi dịch truyền này chưa được ghi nhận treo. Quét túi đang truyền cho người bệnh.",
+            "This infusion bag was never recorded as hung. Scan the bag that is running.",
+        ),
+    ),
+    Entry(
+        FindingCode.INFUSION_BAG_OTHER_PATIENT,
+        "infusion",
+        STOP,
+        "the scanned bag was hung for another patient",
+        _one(
+            "Túi dịch truyền này được treo cho người bệnh khác. Dừng lại, kiểm tra người bệnh.",
+            "This infusion bag was hung for another patient. Stop and check the patient.",
+        ),
+    ),
+    Entry(
+        FindingCode.INFUSION_BAG_OTHER_ORDER,
+        "infusion",
+        STOP,
+        "the scanned bag belongs to another order than the one chosen",
+        _one(
+            "Túi dịch truyền này thuộc y lệnh khác ({medication}). Kiểm tra lại y lệnh.",
+            "This infusion bag belongs to another order ({medication}). Check the order.",
+        ),
+    ),
+    Entry(
+        FindingCode.INFUSION_BAG_ENDED,
+        "infusion",
+        STOP,
+        "the bag was already completed or stopped: its life has ended",
+        _one(
+            "Túi dịch truyền này đã kết thúc lúc {ended_at}. Không thể thao tác thêm.",
+            "This infusion bag was already taken down at {ended_at}. Nothing more can be done "
+            "with it.",
+        ),
+    ),
+    Entry(
+        FindingCode.INFUSION_BAG_STATE,
+        "infusion",
+        STOP,
+        "the action does not fit the bag's state: a paused bag's rate is changed or it is "
+        "paused again, or a running bag is resumed",
+        {
+            "paused": Message(
+                "Túi dịch truyền đang tạm dừng. Tiếp tục truyền trước khi đổi tốc độ.",
+                "The infusion is paused. Resume it before changing the rate.",
+            ),
+            "running": Message(
+                "Túi dịch truyền đang chạy, không cần tiếp tục.",
+                "The infusion is already running: there is nothing to resume.",
+            ),
+        },
+    ),
+    Entry(
+        FindingCode.INFUSION_BAG_NOT_SERIALISED,
+        "infusion",
+        STOP,
+        "a bag for an infusion order has no serial (neither the pharmacy label's nor a scanned "
+        "one): its life could not be followed",
+        _one(
+            "Túi dịch truyền không có số sê-ri. In nhãn túi tại khoa dược hoặc quét sê-ri của túi.",
+            "The infusion bag has no serial. Print a bag label in pharmacy or scan its serial.",
+        ),
+    ),
+    Entry(
+        FindingCode.INFUSION_ORDER_ENDED,
+        "infusion",
+        STOP,
+        "the bag's order is no longer active (discontinued, on hold, expired): it may be taken "
+        "down but not restarted or sped up",
+        _one(
+            "Y lệnh của túi dịch truyền này không còn hiệu lực. Chỉ được ngừng truyền.",
+            "The order for this infusion bag is no longer active. It may only be stopped.",
+        ),
+    ),
+    Entry(
+        FindingCode.INFUSION_ALREADY_RUNNING,
+        "infusion",
+        STOP,
+        "as many bags of this order as the order allows are already running on this line",
+        _one(
+            "Đã có {running} túi của y lệnh này đang truyền trên đường truyền {line}. Kết thúc "
+            "túi cũ trước khi treo túi mới.",
+            "{running} bag(s) of this order are already running on line {line}. Take the old "
+            "bag down before hanging a new one.",
+        ),
+    ),
+    Entry(
+        FindingCode.INFUSION_RATE_FAR_OUTSIDE_ORDER,
+        "infusion",
+        STOP,
+        "the rate is more than the configured factor above the ordered rate, or below it by "
+        "that factor (exactly the factor is a warning)",
+        _one(
+            "Tốc độ truyền {rate} mL/giờ quá xa tốc độ chỉ định {ordered} mL/giờ. Không được "
+            "truyền; báo bác sĩ.",
+            "A rate of {rate} mL/h is far from the ordered {ordered} mL/h. Do not run it; tell "
+            "the prescriber.",
+        ),
+    ),
+    Entry(
+        FindingCode.INFUSION_RATE_OUTSIDE_ORDER,
+        "infusion",
+        WARN,
+        "the rate differs from the ordered rate, within the configured factor",
+        _one(
+            "Tốc độ truyền {rate} mL/giờ khác tốc độ chỉ định {ordered} mL/giờ.",
+            "A rate of {rate} mL/h differs from the ordered {ordered} mL/h.",
+        ),
+        ("PRESCRIBER_AWARE", "PHYSICIAN_ORDER", "OTHER"),
     ),
     # --- removal ----------------------------------------------------------------------------
     Entry(

@@ -95,6 +95,10 @@ class OrderFacts:
     prn_min_interval_minutes: int | None
     prn_max_per_24h: Decimal | None
     created_at: datetime
+    # An infusion order: the ordered rate (or volume over duration), and how many of its bags
+    # may run at once on one line. None: not an infusion.
+    infusion_rate_ml_h: Decimal | None = None
+    max_concurrent_bags: int = 1
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,34 @@ class StaffFacts:
 
 
 @dataclass(frozen=True)
+class BagFacts:
+    """A bag (or syringe) hung for an infusion: the administration that hung it, and where its
+    life stands now (scanning.selectors.bags_not_ended reads it from its events)."""
+
+    administration_id: int
+    patient_id: int
+    order_id: int
+    line: str
+    state: str  # "running" | "paused" | "ended"
+    rate_ml_h: Decimal | None  # the running rate (None while paused or ended)
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InfusionFacts:
+    """What the nurse does with a bag: hang it (the scanned unit is the new bag), or act on a bag
+    already hung (the scanned unit finds it: `bag`)."""
+
+    action: str  # scanning.rules.infusion.ACTIONS: "preview" is the cart's check before a hang
+    rate_ml_h: Decimal | None  # the rate she sets (hang, rate change, resume)
+    line: str
+    # Beyond this many times the ordered rate (or below it divided by this), a rate is a STOP.
+    rate_stop_factor: Decimal
+    bag: BagFacts | None = None  # the scanned bag, for an action on a hung bag; None: never hung
+    infusing: tuple[BagFacts, ...] = ()  # the patient's bags hung and not ended
+
+
+@dataclass(frozen=True)
 class CheckFacts:
     now: datetime
     tz: ZoneInfo  # Asia/Ho_Chi_Minh for local dates
@@ -172,6 +204,7 @@ class CheckFacts:
     # when that admission closed (voided by the discharge, not by a reprint); else None.
     band_discharged_at: datetime | None = None
     amount: Quantity | None = None  # what the nurse says she gives (partial dose, partial unit)
+    infusion: InfusionFacts | None = None  # an infusion bag hung or acted on; None: a dose
     site: str = ""  # the body site the nurse chose (pharmacy.body_sites code), "" if none yet
     # read only when a scanned product requires removal: what is on the patient now
     worn: tuple[WornProduct, ...] = ()

@@ -208,9 +208,38 @@ def cart_strings() -> dict[str, str]:
         "unit_serial": _("serial"),
         "remove_unit": _("Remove"),
         "camera_unavailable": _("The camera is not available."),
+        **infusion_strings(),
         **dose_list_strings(),
         **session_strings(),
         **patch_strings(),
+    }
+
+
+def infusion_strings() -> dict[str, str]:
+    """Hanging a bag, the bags infusing now and the changes to them."""
+    return {
+        "infusion_order": _("Infusion: {rate} mL/h ordered, bag {volume} mL, added: {additives}."),
+        "hang_bag": _("Hang the bag and start"),
+        "bag_hung": _("Bag hung: {drug} at {rate} mL/h on line {line}."),
+        "bag_line": _(
+            "{drug} · line {line} · {state} · {rate} mL/h · running {elapsed} · ends {end}"
+        ),
+        "bag_running": _("running"),
+        "bag_paused": _("paused"),
+        "bag_on_line": _("line"),
+        "bag_action_rate_change": _("Change rate"),
+        "bag_action_pause": _("Pause"),
+        "bag_action_resume": _("Resume"),
+        "bag_action_stop": _("Stop"),
+        "bag_action_complete": _("Complete"),
+        "bag_scanned": _("Bag scanned."),
+        "bag_scan_first": _("Scan the bag first."),
+        "bag_not_confirmed": _(
+            "No answer from the server: this change is NOT confirmed. Press Confirm again: it "
+            "will be recorded once."
+        ),
+        "bag_done": _("{action}: {drug} recorded."),
+        "bag_volume": _("Volume infused: {volume} mL."),
     }
 
 

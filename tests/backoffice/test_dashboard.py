@@ -64,6 +64,7 @@ NOI_TILES = {
     "band-not-scanned": 1,  # B, #B3
     "without-band": 1,  # E, admitted this morning
     "unrecorded": 0,  # every check in the data set was followed by its record
+    "infusions-ending": 0,  # no bag hung in the data set
     "overdue-removal": 0,  # no patch in the data set
 }
 

@@ -335,6 +335,7 @@ QUERIES = {
     "unable-to-scan": 3,
     "prn": 2,
     "allergy-acknowledgements": 1,
+    "iv-bags": 3,
     "overdue-removals": 1,
     "controlled-drug-waste": 1,
 }

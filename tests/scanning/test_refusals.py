@@ -127,6 +127,8 @@ def test_every_refusal_is_a_409_with_its_own_code():
         "NOT_CORRECTABLE",
         "ALREADY_CORRECTED",
         "ALREADY_ACKNOWLEDGED",
+        "INFUSION_BAG_ALREADY_HUNG",
+        "INFUSION_BAG_ENDED",
         "ALREADY_REMOVED",  # their answers through the API: tests/scanning/test_patches.py
         "NOT_WORN",
         # Through the API: tests/scanning/test_waste.py.

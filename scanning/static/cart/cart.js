@@ -354,10 +354,13 @@
     // One key per attempt: a retry after a dropped connection gets the first answer, not a second dose.
     state.idempotencyKey = state.idempotencyKey || crypto.randomUUID();
     const body = { ...checkBody(), overrides: Object.values(state.overrides) };
+    const infusion = infusionOrder();
+    if (infusion) { body.order = state.lastCheck.order.id; body.rate_ml_h = $("infusion-rate").value; body.line = $("infusion-line").value; }
     $("record").disabled = true;
     let result;
     try {
-      result = await api("POST", "administrations/", body, { "Idempotency-Key": state.idempotencyKey });
+      result = await api("POST", infusion ? "infusions/hang/" : "administrations/", body,
+                         { "Idempotency-Key": state.idempotencyKey });
     } catch (error) {
       // A login over the page that did not end with her (cancelled, another nurse) has said
       // in words that the dose is not recorded; a cancelled one keeps the scans and the key.
@@ -372,7 +375,12 @@
   }
 
   async function showRecordAnswer(status, data) {
-    if (status === 201) {
+    if (status === 201 && data.bag) {
+      say(format(T.bag_hung, { drug: data.bag.medication, rate: trimNumber(data.bag.rate_ml_h), line: data.bag.line })
+          + warningText(data), "ok");
+      clearMeds();
+      await loadDoses();
+    } else if (status === 201) {
       say(format(T.recorded, { drug: data.medication, amount: `${trimNumber(data.amount)} ${data.unit}` })
           + (data.waste ? " " + format(T.waste_recorded, { amount: `${trimNumber(data.waste.amount)} ${data.waste.unit}` }) : "")
           + warningText(data), "ok");
@@ -489,6 +497,7 @@
     showSitePicker(check);
     setPrompt(needsWitness() ? T.prompt_witness : state.patient ? T.prompt_medication : T.prompt_patient);
     showWitnessState(check);
+    showInfusion(check);
   }
 
   // A dose waiting only for the second nurse is not a STOP: it is its own amber state. Once the
@@ -615,6 +624,7 @@
     list.append(recentRecordsItem());
     $("doses").hidden = false;
     renderWorn(data.worn || []);
+    await loadInfusions();
   }
 
   // --- patches and sites ------------------------------------------------------------------------
@@ -708,6 +718,139 @@
     refocus();
   });
   $("remove-cancel").addEventListener("click", () => { removeTarget = null; $("remove-dialog").close(); refocus(); });
+
+  // --- infusions ------------------------------------------------------------------------------
+  // An infusion order is given by hanging a bag at a rate on a line; the bags infusing now are
+  // listed with their time and expected end, and each change scans the bag again (bag-dialog).
+  function infusionOrder() {
+    const check = state.lastCheck;
+    return check && check.order && check.order.infusion ? check.order.infusion : null;
+  }
+
+  let infusionShownFor = null;
+  const recordLabel = $("record").textContent;
+  function showInfusion(check) {
+    const infusion = check.order && check.order.infusion;
+    $("infusion").hidden = !infusion;
+    $("record").textContent = infusion ? `✔ ${T.hang_bag}` : recordLabel;
+    if (!infusion) { infusionShownFor = null; return; }
+    $("infusion-order").textContent = format(T.infusion_order, {
+      rate: trimNumber(infusion.rate_ml_h), volume: infusion.volume_ml ? trimNumber(infusion.volume_ml) : "–",
+      additives: infusion.additives || "–" });
+    // The ordered rate is the default; what the nurse typed stays while the check is redrawn.
+    if (infusionShownFor !== check.order.id) { $("infusion-rate").value = trimNumber(infusion.rate_ml_h); infusionShownFor = check.order.id; }
+  }
+  $("infusion-rate").addEventListener("change", () => { state.idempotencyKey = null; });
+
+  async function loadInfusions() {
+    if (!state.patient) return;
+    const { status, data } = await api("GET", `patients/${encodeURIComponent(state.patient.mrn)}/infusions/`);
+    if (status !== 200) return;
+    const list = $("infusion-list");
+    list.replaceChildren(...data.bags.map(bagItem));
+    $("infusions").hidden = !data.bags.length;
+  }
+
+  function bagItem(bag) {
+    const item = document.createElement("li");
+    item.className = `bag ${bag.state}`;
+    item.dataset.administration = bag.administration;
+    const hours = Math.floor(bag.elapsed_minutes / 60);
+    const text = format(T.bag_line, {
+      drug: bag.medication + (bag.additives ? ` + ${bag.additives}` : ""), line: bag.line,
+      state: T[`bag_${bag.state}`] || bag.state, rate: bag.rate_ml_h ? trimNumber(bag.rate_ml_h) : "0",
+      elapsed: `${hours}:${String(bag.elapsed_minutes % 60).padStart(2, "0")}`,
+      end: bag.expected_end_at ? formatWhen(bag.expected_end_at) : "–" });
+    const words = document.createElement("span");
+    words.className = "bag-text"; words.textContent = text;
+    item.append(words);
+    const actions = bag.state === "paused" ? ["resume", "stop", "complete"] : ["rate_change", "pause", "stop", "complete"];
+    for (const action of actions) {
+      const button = document.createElement("button");
+      button.type = "button"; button.className = "secondary"; button.dataset.action = action;
+      button.textContent = T[`bag_action_${action}`];
+      button.addEventListener("click", () => openBag(bag, action));
+      item.append(button);
+    }
+    return item;
+  }
+
+  // One bag action at a time; its key is kept until the server has answered, so that a retry
+  // after a dropped connection records the event once.
+  let bagAction = null;
+  function openBag(bag, action) {
+    bagAction = { bag, action, scan: null, key: crypto.randomUUID(), override: null };
+    $("bag-title").textContent = T[`bag_action_${action}`];
+    $("bag-drug").textContent = `${bag.medication} · ${T.bag_on_line} ${bag.line}`;
+    $("bag-scan").value = ""; $("bag-rate").value = ""; $("bag-volume").value = "";
+    $("bag-scanned").hidden = true; $("bag-problem").hidden = true; $("bag-findings").replaceChildren();
+    $("bag-rate-row").hidden = action !== "rate_change";
+    $("bag-volume-row").hidden = !["stop", "complete"].includes(action);
+    $("bag-dialog").showModal();
+    $("bag-scan").focus();
+  }
+  function bagProblem(text) { $("bag-problem").textContent = `✕ ${text}`; $("bag-problem").hidden = false; }
+  $("bag-scan").addEventListener("keydown", (event) => {
+    if (event.ctrlKey && event.key === "]") { event.preventDefault(); $("bag-scan").value += "\x1d"; return; }
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    if (!bagAction || !$("bag-scan").value.trim()) return;
+    bagAction.scan = { code: $("bag-scan").value, keyed: false };
+    bagAction.key = crypto.randomUUID();  // another bag scanned: another request
+    $("bag-scan").value = "";
+    $("bag-scanned").textContent = T.bag_scanned; $("bag-scanned").hidden = false;
+    ($("bag-rate-row").hidden ? $("bag-confirm") : $("bag-rate")).focus();
+  });
+  $("bag-rate").addEventListener("input", () => { if (bagAction) bagAction.key = crypto.randomUUID(); });
+  $("bag-cancel").addEventListener("click", () => { bagAction = null; $("bag-dialog").close(); refocus(); });
+  $("bag-confirm").addEventListener("click", async () => {
+    if (!bagAction) return;
+    if (!bagAction.scan) return bagProblem(T.bag_scan_first);
+    const body = { patient: state.patientScan, bag: bagAction.scan, action: bagAction.action };
+    if (bagAction.action === "rate_change") body.rate_ml_h = $("bag-rate").value;
+    if (!$("bag-volume-row").hidden && $("bag-volume").value) body.volume_infused_ml = $("bag-volume").value;
+    if (bagAction.override) body.override = bagAction.override;
+    $("bag-confirm").disabled = true;
+    let result;
+    try {
+      result = await api("POST", "infusions/events/", body, { "Idempotency-Key": bagAction.key });
+    } catch (error) {
+      // No answer: nothing is shown as done. The same key goes with the retry, so the server
+      // records the change once whether or not the first request reached it.
+      bagProblem(T.bag_not_confirmed);
+      return;
+    } finally {
+      $("bag-confirm").disabled = false;
+    }
+    const { status, data } = result;
+    if (status === 201) {
+      const done = bagAction;
+      bagAction = null;
+      $("bag-dialog").close();
+      const volume = data.event.volume_infused_ml;
+      say(format(T.bag_done, { action: T[`bag_action_${done.action}`], drug: data.bag.medication })
+          + (volume ? ` ${format(T.bag_volume, { volume: trimNumber(volume) })}` : ""), "ok");
+      await loadInfusions();
+      refocus();
+      return;
+    }
+    const details = (data.error && data.error.details) || {};
+    const findings = details.findings || [];
+    const list = $("bag-findings");
+    list.replaceChildren(...findings.map((finding) => li(finding.message, `finding ${finding.severity.toLowerCase()}`)));
+    const warning = findings.find((f) => f.severity === "WARN");
+    if (data.error && data.error.code === "OVERRIDE_REQUIRED" && warning) {
+      // One tap: the prescriber knows (the reason the rate rule offers first).
+      for (const reason of warning.override_reasons.filter((r) => !r.needs_comment)) {
+        const button = document.createElement("button");
+        button.type = "button"; button.className = "secondary"; button.textContent = reason.label;
+        button.addEventListener("click", () => { bagAction.override = { code: warning.code, reason: reason.code, comment: "" };
+          bagAction.key = crypto.randomUUID(); $("bag-confirm").click(); });
+        list.append(button);
+      }
+    }
+    bagProblem(errorText(data));
+  });
 
   function missedGroup(rows) {
     const item = li("", "dose missed-group");
@@ -880,6 +1023,8 @@
     $("worn-list").replaceChildren(); $("worn").hidden = true;
     $("findings").replaceChildren();
     $("patient").hidden = true; $("doses").hidden = true; $("verdict").hidden = true; $("message").hidden = true;
+    $("infusion-list").replaceChildren(); $("infusions").hidden = true;
+    if ($("bag-dialog").open) $("bag-dialog").close();
     setPrompt(T.prompt_patient);
   }
 

@@ -5,6 +5,7 @@ from tests.scanning.rules import (
     test_dose,
     test_entry,
     test_identity,
+    test_infusion,
     test_order,
     test_prn,
     test_product,
@@ -27,6 +28,7 @@ AREA_TESTS = (
     test_removal,
     test_site,
     test_witness,
+    test_infusion,
     test_waste,
 )
 POSITIVE = [row for module in AREA_TESTS for row in module.POSITIVE]
