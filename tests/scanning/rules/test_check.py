@@ -325,7 +325,9 @@ def stop_scenarios(draw):  # noqa: C901
         if status is None and is_prn:
             if draw(st.booleans()):
                 changes.setdefault("prior_doses", ())
-                changes["prior_doses"] += (prior(draw(st.integers(0, 239))),)
+                # 60-180 min before NOW: still within the 4 h interval, and still in the past,
+                # wherever "now" is moved below (±59 min).
+                changes["prior_doses"] += (prior(draw(st.integers(60, 180))),)
                 expected.add("PRN_TOO_SOON")
             if draw(st.booleans()):
                 order_changes["prn_max_per_24h"] = D("1")
