@@ -186,11 +186,14 @@ def check_body(result, context) -> dict:
             "route_name": getattr(route_names(order.route), language()),
             "status": order.status,
             "prn": order.is_prn,
-            "infusion": {
-                "rate_ml_h": order.infusion_rate_ml_h(),
-                "volume_ml": order.volume_ml,
-                "additives": order.additives,
-            }
+            # Through its serializer, so that the decimals are written as the schema says.
+            "infusion": o.CheckedInfusionSerializer(
+                {
+                    "rate_ml_h": order.infusion_rate_ml_h(),
+                    "volume_ml": order.volume_ml,
+                    "additives": order.additives,
+                }
+            ).data
             if order.is_infusion
             else None,
         }

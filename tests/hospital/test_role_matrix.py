@@ -81,7 +81,9 @@ RULES = [
     Rule(r"api/v1/administrations/<uuid:external_id>/remove/$", NURSES),
     Rule(r"api/v1/administrations/<uuid:external_id>/waste/$", NURSES),
     Rule(r"api/v1/administrations/outcome/$", NURSES),
-    Rule(r"api/v1/infusions/(hang|events)/$", NURSES),  # a bag hung, and its later events  # what became of her own key
+    Rule(
+        r"api/v1/infusions/(hang|events)/$", NURSES
+    ),  # a bag hung, and its later events  # what became of her own key
     Rule(r"api/v1/checks/unrecorded/$", NURSES),  # her own scanned-but-not-recorded checks
     Rule(r"api/v1/checks/<uuid:external_id>/acknowledge/$", NURSES),
     # Reading the record (further limited to a nurse's wards: test_ward_scoping.py).

@@ -128,7 +128,15 @@
   function refocus() {
     const active = document.activeElement;
     const openDialog = document.querySelector("dialog[open]");
-    if (openDialog) return;
+    if (openDialog) {
+      // A tap on the login-again dialog's text (or on Record as it opened) must not leave her
+      // badge scan with nowhere to go: back to the badge, or the PIN once the badge is in.
+      const login = $("reauth-dialog");
+      if (login.open && !(active && login.contains(active) && active.tagName === "INPUT")) {
+        ($("reauth-badge").value ? $("reauth-pin") : $("reauth-badge")).focus();
+      }
+      return;
+    }
     if (active && (active.id === "witness-pin" || active.tagName === "SELECT" ||
                    (active.tagName === "INPUT" && active.dataset.keepFocus === "1"))) return;
     scanField.focus();
