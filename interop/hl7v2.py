@@ -23,7 +23,8 @@ short ids with our application (MSH-3) as the assigning authority: `ID^BCMA` in 
 
 A patch, ring or implant taken off is sent as an update of the record that applied it (RXA-21 =
 U, same ORC-2/ORC-3 and RXA-2, its own MSH-10): RXA-3 stays the time it was applied, RXA-4 is the
-time it was removed (the end of the administration), RXA-9 adds REMOVED.
+time it was removed (the end of the administration), RXA-9 adds REMOVED. A waste documented after
+the record is sent the same way (RXA-21 = U, its own MSH-10 from the waste's id), with its OBX.
 
 An entered-in-error record is sent as the withdrawn record's content with RXA-21 = D and the same
 ORC-2/ORC-3 and RXA-2, so a receiver deletes exactly the administration it was sent before.
@@ -237,8 +238,11 @@ def _msh(
     # The record's own time, not "now": a re-built message is byte-for-byte the same.
     msh.msh_7 = _ts(snapshot.recorded_at, zone)
     msh.msh_9 = MESSAGE_TYPE
-    # A bag's later events and a patch's removal are messages of their own about the same record.
-    if snapshot.infusion is not None:
+    # A waste documented later, a bag's later events and a patch's removal are messages of their
+    # own about the same record.
+    if snapshot.waste_update is not None:
+        control_id = snapshot.waste_update
+    elif snapshot.infusion is not None:
         control_id = snapshot.infusion.event_id
     elif snapshot.removed is not None:
         control_id = snapshot.removed.id
@@ -318,10 +322,10 @@ def _rxa(rxa: Hl7Element, snapshot: AdministrationSnapshot, zone: ZoneInfo) -> N
     infusion = snapshot.infusion if snapshot.status != ENTERED_IN_ERROR else None
     if infusion is None:
         rxa.rxa_20 = completion_status(record)
-    rxa.rxa_21 = "D" if snapshot.status == ENTERED_IN_ERROR else "U" if snapshot.removed else "A"
     _timestamp(rxa.rxa_22, snapshot.recorded_at, zone)
     if infusion is not None:
         _rxa_infusion(rxa, infusion, zone)
+    rxa.rxa_21 = _action_code(snapshot, infusion)
     scanned = next((unit for unit in record.units if unit.barcode), None)
     if scanned is not None:
         # The identifier is the GTIN (CWE-1 holds 20 characters); the whole GS1 element string
@@ -335,8 +339,8 @@ def _rxa_infusion(rxa: Hl7Element, state: InfusionState, zone: ZoneInfo) -> None
     """A bag's life on RXA: RXA-3 when it was hung; while it runs (or is paused) RXA-4 is this
     event's time, RXA-6/7 the rate with RXA-12 "H1" (per hour: 0 while paused) and RXA-20 is
     left empty (HL7 v2.5 table 0322 has no "in progress"); once taken down RXA-4 is its end,
-    RXA-6/7 the volume infused, RXA-20 CP when completed and PA when stopped early. RXA-21 is A
-    for the hanging and U (update) for every later event."""
+    RXA-6/7 the volume infused, RXA-20 CP when completed and PA when stopped early. RXA-21
+    (`_action_code`) is A for the hanging and U (update) for every later event."""
     _timestamp(rxa.rxa_3, state.started_at, zone)
     _timestamp(rxa.rxa_4, state.ended_at or state.at, zone)
     code, text = UCUM["mL"]
@@ -348,7 +352,18 @@ def _rxa_infusion(rxa: Hl7Element, state: InfusionState, zone: ZoneInfo) -> None
         rxa.rxa_6 = _number(state.rate_ml_h or Decimal(0))
         _coded(rxa.rxa_7, code, text, UCUM_CODES)
         rxa.rxa_12 = "H1"
-    rxa.rxa_21 = "A" if state.event == BAG_STARTED else "U"
+
+
+def _action_code(snapshot: AdministrationSnapshot, infusion: InfusionState | None) -> str:
+    """RXA-21: D for entered in error; U for an update of a record sent before (a removal, a
+    waste documented later, a bag's later event); A for the record itself (a bag's hanging)."""
+    if snapshot.status == ENTERED_IN_ERROR:
+        return "D"
+    if snapshot.removed is not None or snapshot.waste_update is not None:
+        return "U"
+    if infusion is not None and infusion.event != BAG_STARTED:
+        return "U"
+    return "A"
 
 
 def _rxa_notes(snapshot: AdministrationSnapshot) -> list[tuple[str, str]]:

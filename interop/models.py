@@ -6,7 +6,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from hospital.models import BaseModel
-from scanning.models import Administration, Removal
+from scanning.models import Administration, Removal, Waste
 
 
 class MessageType(models.TextChoices):
@@ -153,6 +153,16 @@ class OutboundMessage(BaseModel):
         blank=True,
         related_name="outbound_messages",
     )
+    # Set when the message reports waste documented after the record (the rest of an ampoule
+    # found on the tray): an update of the record (RXA-21 U) with its own MSH-10, sent after the
+    # record's own message. A waste written with the record goes out in that message.
+    waste = models.ForeignKey(
+        Waste,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="outbound_messages",
+    )
     message_type = models.CharField(
         _("message type"), max_length=20, choices=MessageType.choices, default=MessageType.RAS_O17
     )
@@ -199,7 +209,7 @@ class OutboundMessage(BaseModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["destination", "administration", "message_type"],
-                condition=Q(infusion_event__isnull=True, removal__isnull=True),
+                condition=Q(infusion_event__isnull=True, removal__isnull=True, waste__isnull=True),
                 name="%(app_label)s_%(class)s_one_per_destination",
                 violation_error_message=_("This record is already queued for this destination."),
             ),
@@ -213,6 +223,12 @@ class OutboundMessage(BaseModel):
                 condition=Q(removal__isnull=False),
                 name="%(app_label)s_%(class)s_one_removal_per_destination",
                 violation_error_message=_("This removal is already queued for this destination."),
+            ),
+            models.UniqueConstraint(
+                fields=["destination", "waste", "message_type"],
+                condition=Q(waste__isnull=False),
+                name="%(app_label)s_%(class)s_one_waste_per_destination",
+                violation_error_message=_("This waste is already queued for this destination."),
             ),
             models.UniqueConstraint(
                 fields=["destination", "message_id"],

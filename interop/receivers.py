@@ -1,4 +1,9 @@
-from scanning.signals import administration_recorded, infusion_event_recorded, removal_recorded
+from scanning.signals import (
+    administration_recorded,
+    infusion_event_recorded,
+    removal_recorded,
+    waste_recorded,
+)
 
 
 def queue_administration(sender, administration, **kwargs):
@@ -19,7 +24,14 @@ def queue_removal(sender, removal, **kwargs):
     outbox_enqueue_removal(removal=removal)
 
 
+def queue_waste(sender, waste, **kwargs):
+    from interop.services import outbox_enqueue_waste
+
+    outbox_enqueue_waste(waste=waste)
+
+
 def connect() -> None:
     administration_recorded.connect(queue_administration, dispatch_uid="interop.outbox")
     infusion_event_recorded.connect(queue_infusion_event, dispatch_uid="interop.outbox.infusion")
     removal_recorded.connect(queue_removal, dispatch_uid="interop.outbox.removal")
+    waste_recorded.connect(queue_waste, dispatch_uid="interop.outbox.waste")

@@ -10,7 +10,7 @@ from interop.hl7v2 import message_control_id
 from interop.models import Destination, MessageType, OutboundMessage, OutboundState
 from interop.selectors import administration_snapshot, infusion_state, snapshot_of_new_record
 from interop.snapshot import RemovalNote, Staff, snapshot_to_json
-from scanning.models import Administration, InfusionEvent, Removal
+from scanning.models import Administration, InfusionEvent, Removal, Waste
 
 
 def outbox_enqueue_administration(*, administration: Administration) -> list[OutboundMessage]:
@@ -75,6 +75,7 @@ def outbox_enqueue_removal(*, removal: Removal) -> list[OutboundMessage]:
         for message in OutboundMessage.objects.filter(
             administration_id=removal.administration_id,
             removal__isnull=True,
+            waste__isnull=True,
             destination__in=destinations,
             message_type=MessageType.RAS_O17,
         )
@@ -88,6 +89,54 @@ def outbox_enqueue_removal(*, removal: Removal) -> list[OutboundMessage]:
                 removal=removal,
                 message_type=MessageType.RAS_O17,
                 message_id=message_control_id(removal.external_id),
+                snapshot=snapshot_to_json(snapshot),
+                depends_on=applied.get(destination.pk),
+                next_attempt_at=now,
+            )
+            for destination in destinations
+        ]
+    )
+
+
+def outbox_enqueue_waste(*, waste: Waste) -> list[OutboundMessage]:
+    """One RAS^O17 row per enabled destination for waste documented after the record (a waste
+    written with the record went out in the record's own message): the record as the database
+    holds it, with its waste (interop.hl7v2 sends it as an update of that record, under the
+    waste's own MSH-10), after the record's own message. In the waste's transaction."""
+    destinations = [
+        destination
+        for destination in Destination.objects.filter(enabled=True).order_by("pk")
+        if destination.accepts(MessageType.RAS_O17)
+    ]
+    if not destinations:
+        return []
+    snapshot = administration_snapshot(waste.administration_id)
+    if snapshot.waste is None:  # read with the record in the same transaction: never
+        raise Waste.DoesNotExist(waste.pk)
+    snapshot = replace(
+        snapshot,
+        waste=replace(snapshot.waste, id=waste.external_id, recorded_at=waste.created_at),
+    )
+    applied = {
+        message.destination_id: message
+        for message in OutboundMessage.objects.filter(
+            administration_id=waste.administration_id,
+            removal__isnull=True,
+            waste__isnull=True,
+            infusion_event__isnull=True,
+            destination__in=destinations,
+            message_type=MessageType.RAS_O17,
+        )
+    }
+    now = timezone.now()
+    return OutboundMessage.objects.bulk_create(
+        [
+            OutboundMessage(
+                destination=destination,
+                administration_id=waste.administration_id,
+                waste=waste,
+                message_type=MessageType.RAS_O17,
+                message_id=message_control_id(waste.external_id),
                 snapshot=snapshot_to_json(snapshot),
                 depends_on=applied.get(destination.pk),
                 next_attempt_at=now,
@@ -152,14 +201,17 @@ def _sent_before(
         ) or administration.replaces_id
     else:
         return {}
+    messages = OutboundMessage.objects.filter(
+        administration_id=earlier,
+        removal__isnull=True,
+        destination__in=destinations,
+        message_type=MessageType.RAS_O17,
+    )
+    # A waste documented later is an update sent after the record: the withdrawal follows it, so
+    # a receiver never has a record it deleted brought back.
     return {
-        message.destination_id: message
-        for message in OutboundMessage.objects.filter(
-            administration_id=earlier,
-            removal__isnull=True,
-            destination__in=destinations,
-            message_type=MessageType.RAS_O17,
-        )
+        **{message.destination_id: message for message in messages.filter(waste__isnull=True)},
+        **{message.destination_id: message for message in messages.filter(waste__isnull=False)},
     }
 
 

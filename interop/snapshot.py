@@ -70,6 +70,10 @@ class WasteSnapshot:
     wasted_at: datetime
     performer: Staff
     witness: Staff | None = None
+    # Set only on the message that reports a waste documented after the record (an update of the
+    # record, like a removal): the waste's own id (MSH-10) and when it was written.
+    id: uuid.UUID | None = None
+    recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -243,13 +247,23 @@ class AdministrationSnapshot:
     infusion: InfusionState | None = None
     # Set on the message that reports the record's product taken off (its own MSH-10).
     removed: RemovalNote | None = None
-    waste: WasteSnapshot | None = None  # written with the record (waste documented later: none)
+    # What was destroyed of the units, written with the record or later (then `waste.id` is set
+    # on the message that reports it).
+    waste: WasteSnapshot | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown administration status {self.status!r}")
         if (self.status == ENTERED_IN_ERROR) != (self.corrects is not None):
             raise ValueError("an entered-in-error snapshot, and only one, carries `corrects`")
+
+    @property
+    def waste_update(self) -> uuid.UUID | None:
+        """The waste's id when this snapshot is the message reporting a waste documented after
+        the record (an update of it, under the waste's own message id); None otherwise."""
+        if self.status != COMPLETED or self.waste is None:
+            return None
+        return self.waste.id
 
     @property
     def clinical(self) -> AdministrationSnapshot:
@@ -315,6 +329,8 @@ class WasteJson(TypedDict):
     wasted_at: str
     performer: StaffJson
     witness: StaffJson | None
+    id: NotRequired[str]
+    recorded_at: NotRequired[str]
 
 
 class SnapshotJson(TypedDict):
@@ -447,18 +463,25 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> SnapshotJson:
         }
         if snapshot.removed
         else None,
-        "waste": {
-            "amount": str(snapshot.waste.amount),
-            "unit": snapshot.waste.unit,
-            "reason": snapshot.waste.reason,
-            "reason_label": snapshot.waste.reason_label,
-            "wasted_at": snapshot.waste.wasted_at.isoformat(),
-            "performer": _staff_json(snapshot.waste.performer),
-            "witness": _staff_json(snapshot.waste.witness) if snapshot.waste.witness else None,
-        }
-        if snapshot.waste
-        else None,
+        "waste": _waste_json(snapshot.waste) if snapshot.waste else None,
     }
+
+
+def _waste_json(waste: WasteSnapshot) -> WasteJson:
+    data: WasteJson = {
+        "amount": str(waste.amount),
+        "unit": waste.unit,
+        "reason": waste.reason,
+        "reason_label": waste.reason_label,
+        "wasted_at": waste.wasted_at.isoformat(),
+        "performer": _staff_json(waste.performer),
+        "witness": _staff_json(waste.witness) if waste.witness else None,
+    }
+    if waste.id is not None:
+        data["id"] = str(waste.id)
+    if waste.recorded_at is not None:
+        data["recorded_at"] = waste.recorded_at.isoformat()
+    return data
 
 
 def _staff(data: StaffJson | None) -> Staff | None:
@@ -565,6 +588,8 @@ def _waste(data: WasteJson | None) -> WasteSnapshot | None:
         wasted_at=datetime.fromisoformat(data["wasted_at"]),
         performer=Staff(**data["performer"]),
         witness=_staff(data["witness"]),
+        id=uuid.UUID(waste_id) if (waste_id := data.get("id")) else None,
+        recorded_at=datetime.fromisoformat(at) if (at := data.get("recorded_at")) else None,
     )
 
 

@@ -83,7 +83,7 @@ from scanning.selectors import (
     staff_facts,
     staff_get_by_badge,
 )
-from scanning.signals import administration_recorded, removal_recorded
+from scanning.signals import administration_recorded, removal_recorded, waste_recorded
 
 
 @dataclass(frozen=True)
@@ -805,13 +805,16 @@ def administration_waste_record(
     accepted = witness_user if witness_problem(facts) is None else None
     try:
         with transaction.atomic():
-            return _waste_write(
+            written = _waste_write(
                 administration, waste, performer=performer, witness=accepted, cart=cart
             )
     except IntegrityError as error:
         raise WasteAlreadyDocumentedError(
             "Waste was already documented for this record."
         ) from error
+    # The HIS heard of the record without this waste: it goes out as an update of the record.
+    waste_recorded.send(sender=Waste, waste=written)
+    return written
 
 
 def _medication_payloads(units: Iterable[gs1.ParsedScan]) -> list[gs1.MedicationPayload]:

@@ -13,3 +13,8 @@ infusion_event_recorded = Signal()
 # Sent inside the removal's transaction for every new Removal row (a patch, ring or implant taken
 # off). Arguments: removal.
 removal_recorded = Signal()
+
+# Sent inside the waste's transaction for a Waste row documented after its record (the rest of an
+# ampoule found on the tray). A waste written with the record goes out in the record's own
+# message, so it sends nothing. Arguments: waste.
+waste_recorded = Signal()

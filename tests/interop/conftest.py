@@ -217,6 +217,24 @@ HALF_AMPOULE_WASTED = replace(
     ),
 )
 
+# The same morphine dose given at 08:10, its 5 mg dropped and wasted before Bình at
+# 08:40: an update of the record under the waste's own message id.
+WASTE_DOCUMENTED_LATER = replace(
+    HALF_AMPOULE_WASTED,
+    id=uuid.UUID("b8d0f2a4-7c9e-4f1b-9d5f-6a8b0c2d4e76"),
+    waste=WasteSnapshot(
+        amount=Decimal("5.0000"),
+        unit="mg",
+        reason="dropped",
+        reason_label="rơi, vỡ hoặc nhiễm bẩn",
+        wasted_at=datetime(2026, 11, 24, 8, 40, 0, tzinfo=HCMC),
+        performer=Staff("dd.hoa", "Nguyễn Thị", "Hoa"),
+        witness=Staff("dd.binh", "Lê Văn", "Bình"),
+        id=uuid.UUID("c9e1a3b5-8d0f-4a2c-8e6a-7b9c1d3e5f87"),
+        recorded_at=datetime(2026, 11, 24, 8, 40, 1, tzinfo=HCMC),
+    ),
+)
+
 KINDS = {
     "given": GIVEN,
     "partial_with_witness": PARTIAL,
@@ -227,6 +245,7 @@ KINDS = {
     "patch_applied": PATCH_APPLIED,
     "patch_removed": PATCH_REMOVED,
     "half_ampoule_wasted": HALF_AMPOULE_WASTED,
+    "waste_documented_later": WASTE_DOCUMENTED_LATER,
 }
 
 

@@ -109,7 +109,7 @@ def test_python_hl7_reads_every_kind(kind):
     parsed = hl7.parse(ras_o17(KINDS[kind], HL7_CONFIG))
 
     snapshot = KINDS[kind]
-    message_id = snapshot.removed.id if snapshot.removed else snapshot.id
+    message_id = snapshot.waste_update or (snapshot.removed.id if snapshot.removed else snapshot.id)
     assert str(parsed.segment("MSH")(10)) == message_control_id(message_id)
     assert str(parsed.segment("RXA")(5)(1)(1)) in (
         "08936012345001",
