@@ -264,7 +264,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"DoseUnitEnum": "pharmacy.models.DoseUnit"},
+    "ENUM_NAME_OVERRIDES": {
+        "DoseUnitEnum": "pharmacy.models.DoseUnit",
+        "WasteReasonEnum": "scanning.models.WasteReason",
+    },
 }
 
 # Barcode images: Pillow's own bomb limit (179 MP) is far too high for a cart frame.
