@@ -114,6 +114,7 @@ def test_apply_a_patch_a_second_is_a_stop_remove_the_first_then_apply(page, demo
     page.keyboard.press("Enter")
     expect(page.locator("#remove-dialog")).to_be_visible()  # Enter does not confirm by itself
     page.click("#remove-confirm")
+    expect(page.locator("#message")).to_contain_text("Đã ghi nhận tháo")
     expect(page.locator("#message")).to_have_class("message ok")
     expect(page.locator("#worn")).to_be_hidden()
     scan(page, unit())
@@ -158,3 +159,45 @@ def test_tapping_a_site_used_recently_warns_with_the_last_time(page, demo):
     screenshot(page, "cart-site-warn-vi", show=page.locator("#site-picker"))
     page.click('#body-map [data-site="RLAQ"]')  # another site: GO
     expect(page.locator("#verdict")).to_have_class("verdict go")
+
+
+def test_a_check_answered_after_the_removal_dialog_opened_takes_neither_focus_nor_the_screen(
+    page, demo
+):
+    """A site tap's check still on its way when she clears the units and opens the removal: its
+    answer neither pulls the label scan out of the dialog (half a label there, half a scan in the
+    main field) nor shows a verdict for units no longer on the screen."""
+    band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
+    log_in(page, *HOA)
+    scan(page, band)
+    scan(page, unit())
+    page.click('#body-map [data-site="LUA"]')
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+
+    demo.shift(timedelta(minutes=2))
+    scan(page, unit())
+    expect(page.locator("#verdict")).to_have_class("verdict stop")
+    held = []
+    page.route("**/api/v1/scan/check/", lambda route: held.append(route))
+    page.click('#site-list [data-site="RUA"]')
+    for _ in range(50):  # route handlers run while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1  # the tap's check, held back
+    page.click("#clear-meds")
+    expect(page.locator("#verdict")).to_be_hidden()
+    page.click("#worn-list .remove-patch")
+    expect(page.locator("#remove-label")).to_be_focused()
+
+    label = unit()
+    with page.expect_response("**/api/v1/scan/check/"):
+        held[0].continue_()
+    page.keyboard.type(label, delay=2)  # the check's answer is handled while the label comes in
+    page.click("#remove-confirm")
+    expect(page.locator("#message")).to_contain_text("Đã ghi nhận tháo")
+    expect(page.locator("#message")).to_have_class("message ok")
+    expect(page.locator("#verdict")).to_be_hidden()
+    assert Removal.objects.get().scanned is True

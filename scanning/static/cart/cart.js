@@ -328,6 +328,7 @@
   }
 
   async function runCheck() {
+    const meds = state.meds;
     let answer;
     try {
       answer = await api("POST", "scan/check/", checkBody());
@@ -336,6 +337,9 @@
       if (error.reauth === "cancelled") clearMeds();
       throw error;
     }
+    // Cleared (or another patient opened) while the check was on its way: its verdict is for
+    // units no longer on the screen.
+    if (state.meds !== meds) return;
     const { status, data } = answer;
     if (status !== 200) { state.meds.pop(); return say(errorText(data), "error"); }
     state.lastCheck = data;
@@ -348,7 +352,9 @@
   // The same scans checked again with the waste the nurse chose to document: nothing is added
   // or taken away, so a refusal says why and leaves the units as they are.
   async function recheckWaste() {
+    const meds = state.meds;
     const { status, data } = await api("POST", "scan/check/", checkBody());
+    if (state.meds !== meds) return;
     if (status !== 200) return say(errorText(data), "error");
     state.lastCheck = data;
     showVerdict(data);
@@ -583,7 +589,7 @@
       $("record").disabled = true;
       scanQueue = scanQueue.then(recheckWaste).catch((error) => {
         if (error.message !== "session") say(T.network_error, "error");
-      }).finally(() => scanField.focus());
+      }).finally(refocus);
     }
     if (reason.needs_comment) {
       const input = document.querySelector(`input[data-comment-for="${finding.code}"]`);
@@ -654,7 +660,7 @@
     state.site = code;
     scanQueue = scanQueue.then(runCheck).catch((error) => {
       if (error.message !== "session") say(T.network_error, "error");
-    }).finally(() => scanField.focus());
+    }).finally(refocus);
   }
   for (const element of document.querySelectorAll("#site-picker [data-site]")) {
     element.addEventListener("click", () => chooseSite(element.dataset.site));
@@ -1300,7 +1306,7 @@
     if (!state.witness) { $("witness-name").textContent = T.prompt_witness; return; }
     scanQueue = scanQueue.then(runCheck).catch((error) => {
       if (error.message !== "session") say(T.network_error, "error");
-    }).finally(() => scanField.focus());
+    }).finally(refocus);
   });
   $("witness-pin").addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); $("witness-confirm").click(); } });
 
