@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.utils.translation import gettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -33,8 +34,10 @@ def database_unavailable(exc: Exception, where: str) -> tuple[dict, dict]:
     logger.warning("database unavailable at %s: %s %s", where, type(exc).__name__, first_line)
     body = error_body(
         "DATABASE_UNAVAILABLE",
-        "The database could not be reached. Send the request again with the same "
-        "Idempotency-Key: it is recorded at most once.",
+        gettext(
+            "The database could not be reached. Send the request again with the same "
+            "Idempotency-Key: it is recorded at most once."
+        ),
         {"retry_after_seconds": RETRY_AFTER_SECONDS},
     )
     return body, {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
@@ -55,7 +58,7 @@ def exception_handler(exc, context):
         return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=headers)
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            error_body("REQUEST_TOO_LARGE", "The request body is too large."),
+            error_body("REQUEST_TOO_LARGE", gettext("The request body is too large.")),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, DjangoValidationError):
@@ -71,7 +74,7 @@ def exception_handler(exc, context):
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)
         return Response(
-            error_body("SERVER_ERROR", "The server could not complete the request."),
+            error_body("SERVER_ERROR", gettext("The server could not complete the request.")),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     code = exc.default_code.upper() if isinstance(exc, exceptions.APIException) else "ERROR"
@@ -81,7 +84,7 @@ def exception_handler(exc, context):
             if isinstance(response.data, dict)
             else {"non_field_errors": response.data}
         )
-        response.data = error_body("INVALID_INPUT", "The request is not valid.", details)
+        response.data = error_body("INVALID_INPUT", gettext("The request is not valid."), details)
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
         response.data = error_body(code, str(detail))

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from hospital.exceptions import ApplicationError
 from scanning import rules
@@ -58,12 +59,16 @@ def _positive_rate(rate: Decimal | None, *, required: bool) -> Decimal | None:
     if rate is None:
         if required:
             raise ApplicationError(
-                "Give the rate in mL/h.", code="RATE_REQUIRED", details={"field": "rate_ml_h"}
+                gettext("Give the rate in mL/h."),
+                code="RATE_REQUIRED",
+                details={"field": "rate_ml_h"},
             )
         return None
     if not rate > 0:
         raise ApplicationError(
-            "The rate must be above 0 mL/h.", code="INVALID_RATE", details={"field": "rate_ml_h"}
+            gettext("The rate must be above 0 mL/h."),
+            code="INVALID_RATE",
+            details={"field": "rate_ml_h"},
         )
     return rate
 
@@ -83,13 +88,14 @@ def infusion_hang(
     line = (line or "").strip()
     if not line or len(line) > MAX_LINE_LENGTH:
         raise ApplicationError(
-            f"Name the line the bag runs on (at most {MAX_LINE_LENGTH} characters).",
+            gettext("Name the line the bag runs on (at most %(max)d characters).")
+            % {"max": MAX_LINE_LENGTH},
             code="LINE_REQUIRED",
             details={"field": "line"},
         )
     if len(request.medications) != 1:
         raise ApplicationError(
-            "Scan exactly one bag.", code="ONE_BAG", details={"field": "medications"}
+            gettext("Scan exactly one bag."), code="ONE_BAG", details={"field": "medications"}
         )
     return administration_record(
         performer=performer,
@@ -123,28 +129,32 @@ def infusion_event_record(
     (INFUSION_BAG_ENDED). Completing or stopping reports the volume infused: the nurse's reading
     of the pump, else the rate × time of the bag's running stretches, at most the bag's volume."""
     if not performer.may_administer:
-        raise PerformerNotAllowedError("Only nurses may act on infusions.")
+        raise PerformerNotAllowedError(gettext("Only nurses may act on infusions."))
     if action not in EVENT_KINDS:
         raise ApplicationError(
-            "Unknown action.", code="INVALID_ACTION", details={"allowed": list(EVENT_KINDS)}
+            gettext("Unknown action."),
+            code="INVALID_ACTION",
+            details={"allowed": list(EVENT_KINDS)},
         )
     rate = _positive_rate(rate_ml_h, required=action == bag_rules.RATE_CHANGE)
     if rate is not None and action not in (bag_rules.RATE_CHANGE, bag_rules.RESUME):
         raise ApplicationError(
-            "A rate is given only when changing the rate or resuming.",
+            gettext("A rate is given only when changing the rate or resuming."),
             code="RATE_NOT_EXPECTED",
             details={"field": "rate_ml_h"},
         )
     ends = action in (bag_rules.STOP, bag_rules.COMPLETE)
     if volume_infused_ml is not None and (not ends or volume_infused_ml < 0):
         raise ApplicationError(
-            "The volume infused is given when the bag is taken down, and is not negative.",
+            gettext("The volume infused is given when the bag is taken down, and is not negative."),
             code="INVALID_VOLUME",
             details={"field": "volume_infused_ml"},
         )
     if len(request.medications) != 1:
         raise ApplicationError(
-            "Scan the wristband and the bag.", code="ONE_BAG", details={"field": "medications"}
+            gettext("Scan the wristband and the bag."),
+            code="ONE_BAG",
+            details={"field": "medications"},
         )
     patient_scan, units, _witness = scans_resolve(request)
     _lock_patient_and_orders(patient_scan)
@@ -172,12 +182,12 @@ def infusion_event_record(
     findings = [finding_as_dict(finding, language) for finding in result.findings]
     if "INFUSION_BAG_ENDED" in result.codes():
         raise InfusionBagEndedError(
-            "This bag was already taken down: nothing more is recorded on it.",
+            gettext("This bag was already taken down: nothing more is recorded on it."),
             details={"findings": findings},
         )
     if result.verdict == "stop" or context.bag is None:
         raise ApplicationError(
-            "The check says STOP: this cannot be recorded.",
+            gettext("The check says STOP: this cannot be recorded."),
             code="CHECK_STOP",
             status=422,
             details={"findings": findings, "verdict": result.verdict},
@@ -185,7 +195,7 @@ def infusion_event_record(
     missing = _missing_overrides(result, [override] if override is not None else [])
     if missing:
         raise ApplicationError(
-            "Every warning needs an override reason.",
+            gettext("Every warning needs an override reason."),
             code="OVERRIDE_REQUIRED",
             status=422,
             details={"missing": missing, "findings": findings, "verdict": result.verdict},
@@ -215,7 +225,7 @@ def infusion_event_record(
     except IntegrityError as error:
         # The constraint behind the lock: a bag ends once.
         raise InfusionBagEndedError(
-            "This bag was already taken down: nothing more is recorded on it."
+            gettext("This bag was already taken down: nothing more is recorded on it.")
         ) from error
     infusion_event_recorded.send(sender=InfusionEvent, event=event)
     return BagEventOutcome(event=event, bag=bags_read([context.bag])[0], result=result)

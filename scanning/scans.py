@@ -3,6 +3,8 @@ the same `ResolvedScan`. Pure: limits and the GS substitute are passed in."""
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 import gs1
 from hospital.exceptions import ApplicationError
 from scanning.barcodes import DECODE_DEADLINE_SECONDS, ImageRejected, decode_image
@@ -103,7 +105,9 @@ def scan_resolve(
             for symbol in symbols
         )
         if not parsed:
-            raise ScanInputError("No barcode could be read in the image.", code="NO_BARCODE_FOUND")
+            raise ScanInputError(
+                gettext("No barcode could be read in the image."), code="NO_BARCODE_FOUND"
+            )
         return ResolvedScan(
             parsed=parsed,
             keyed=False,
@@ -113,7 +117,7 @@ def scan_resolve(
         )
     code = scan.code if scan.code is not None else ""
     if not code.strip():
-        raise ScanInputError("The scan is empty.", code="EMPTY_SCAN")
+        raise ScanInputError(gettext("The scan is empty."), code="EMPTY_SCAN")
     parsed = gs1.parse_scan(code, gs_substitute=gs_substitute or None)
     return ResolvedScan(parsed=(parsed,), keyed=scan.keyed, raw=code, source="text")
 

@@ -161,7 +161,7 @@ def staff_authenticate_gsrn(*, gsrn: str, pin: str, source: Source, purpose: str
         with hashing_slot():
             user = staff_pin_verify(gsrn=gsrn, pin=pin)
     if user is None:
-        raise BadgeLoginFailedError("Badge or PIN not recognised.")
+        raise BadgeLoginFailedError(gettext("Badge or PIN not recognised."))
     login_attempt_succeeded(attempt)
     return user
 
@@ -171,7 +171,7 @@ def _badge_gsrn(badge: ScanInput) -> str:
     someone not yet logged in."""
     if badge.image is not None:
         raise BadgeTextOnlyError(
-            "Scan the badge with the cart's scanner: the login reads no images."
+            gettext("Scan the badge with the cart's scanner: the login reads no images.")
         )
     scan = scan_resolve(
         badge, max_bytes=0, max_pixels=0, gs_substitute=settings.BARCODE_GS_SUBSTITUTE
@@ -212,10 +212,12 @@ def cart_ward_check(user: User, ward_code: str) -> None:
     The API login and the cart's login page both ask this."""
     if not ward_code:
         if user.may_administer:
-            raise WardRequiredError("Choose the ward of this cart.", details={"field": "ward"})
+            raise WardRequiredError(
+                gettext("Choose the ward of this cart."), details={"field": "ward"}
+            )
         return
     if not user.wards.filter(code=ward_code).exists():
-        raise WardNotAssignedError("You are not assigned to this ward.")
+        raise WardNotAssignedError(gettext("You are not assigned to this ward."))
 
 
 def order_pk_for(external_id: UUID) -> int:
@@ -224,7 +226,7 @@ def order_pk_for(external_id: UUID) -> int:
         MedicationOrder.objects.filter(external_id=external_id).values_list("pk", flat=True).first()
     )
     if order_pk is None:
-        raise ApplicationError("Unknown order.", code="ORDER_UNKNOWN", status=404)
+        raise ApplicationError(gettext("Unknown order."), code="ORDER_UNKNOWN", status=404)
     return order_pk
 
 
@@ -244,12 +246,14 @@ def staff_login_release(
         gsrn=_badge_gsrn(supervisor), pin=pin, source=source, purpose="release"
     )
     if not supervising.has_role(Role.CHARGE_NURSE, Role.ADMIN):
-        raise ReleaseNotAllowedError("Only a charge nurse or an administrator can do this.")
+        raise ReleaseNotAllowedError(
+            gettext("Only a charge nurse or an administrator can do this.")
+        )
     gsrn = _badge_gsrn(badge)
     staff = User.objects.filter(badge_gsrn=gsrn).first() if gsrn else None
     if staff is None:
         raise ApplicationError(
-            "No staff member carries this badge.", code="BADGE_UNKNOWN", status=404
+            gettext("No staff member carries this badge."), code="BADGE_UNKNOWN", status=404
         )
     login_throttle_release(credential=gsrn, source_ip=source.ip, by=supervising, subject=staff)
     return staff
@@ -288,13 +292,18 @@ def scans_resolve(
     units = [resolve(scan) for scan in request.medications]
     witness = resolve(request.witness) if request.witness is not None else None
     # One image showing two wristbands (or two badges) must never pick one of them silently.
-    for slot, scan, kind in (("patient", patient, "wristband"), ("witness", witness, "badge")):
-        if scan is not None and scan.distinct(kind) > 1:
-            raise ApplicationError(
-                f"The {slot} image shows more than one {kind}: scan only one.",
-                code="AMBIGUOUS_SCAN",
-                status=422,
-            )
+    if patient.distinct("wristband") > 1:
+        raise ApplicationError(
+            gettext("The patient image shows more than one wristband: scan only one."),
+            code="AMBIGUOUS_SCAN",
+            status=422,
+        )
+    if witness is not None and witness.distinct("badge") > 1:
+        raise ApplicationError(
+            gettext("The witness image shows more than one badge: scan only one."),
+            code="AMBIGUOUS_SCAN",
+            status=422,
+        )
     return patient, units, witness
 
 
@@ -477,10 +486,12 @@ def administration_record(
     with it. `waste`, what was destroyed of the units, is written in the same transaction
     (rules/waste.py says when it balances and who must witness it)."""
     if not performer.may_administer:
-        raise PerformerNotAllowedError("Only nurses may record administrations.")
+        raise PerformerNotAllowedError(gettext("Only nurses may record administrations."))
     patient_scan, units, witness = scans_resolve(request)
     if not units:
-        raise ApplicationError("Scan at least one medication.", code="NO_MEDICATION_SCANNED")
+        raise ApplicationError(
+            gettext("Scan at least one medication."), code="NO_MEDICATION_SCANNED"
+        )
     site = site or request.site
     _lock_patient_and_orders(patient_scan)
     context = check_context_build(
@@ -534,13 +545,15 @@ def administration_record(
     if infusion_refusal := _infusion_refusal(infusion, context, result):
         return refuse(*infusion_refusal)
     if "ALREADY_GIVEN" in result.codes():
-        return refuse(AlreadyGivenError.code, "This dose has already been given.")
+        return refuse(AlreadyGivenError.code, gettext("This dose has already been given."))
     if result.verdict == "stop" or result.order is None:
-        return refuse("CHECK_STOP", "The check says STOP: this dose cannot be recorded.")
+        return refuse("CHECK_STOP", gettext("The check says STOP: this dose cannot be recorded."))
     missing = _missing_overrides(result, list(overrides))
     if missing:
         return refuse(
-            "OVERRIDE_REQUIRED", "Every warning needs an override reason.", {"missing": missing}
+            "OVERRIDE_REQUIRED",
+            gettext("Every warning needs an override reason."),
+            {"missing": missing},
         )
     order = context.orders[result.order.id]
     if entry_refusal := _entry_refusal(context, order, amount=amount, route=route, site=site):
@@ -608,15 +621,21 @@ def administration_record(
                 )
     except IntegrityError:
         if infusion is not None and _bag_hung(context.units):
-            return refuse(InfusionBagAlreadyHungError.code, "This bag has already been hung.")
+            return refuse(
+                InfusionBagAlreadyHungError.code, gettext("This bag has already been hung.")
+            )
         # The patient and dose locks serialise one patient's records; two patients' carts with
         # the same serialised unit meet only here, at the serial's unique constraint.
         if _serial_given(context.units):
             return refuse(
                 SerialAlreadyUsedError.code,
-                "This unit (its serial) was given to another patient a moment ago: use another.",
+                gettext(
+                    "This unit (its serial) was given to another patient a moment ago: use another."
+                ),
             )
-        return refuse(AlreadyGivenError.code, "This dose or unit has already been recorded.")
+        return refuse(
+            AlreadyGivenError.code, gettext("This dose or unit has already been recorded.")
+        )
     if dose is not None:
         dose.state = DoseState.GIVEN
         sql.update(ScheduledDose, dose.pk, state=dose.state)
@@ -641,18 +660,20 @@ def _infusion_refusal(
     """A bag hung twice, or an infusion order recorded as a plain dose (its bag's life would
     never be followed): (code, message), else None."""
     if infusion is not None and _bag_hung(context.units):
-        return InfusionBagAlreadyHungError.code, "This bag has already been hung."
+        return InfusionBagAlreadyHungError.code, gettext("This bag has already been hung.")
     if infusion is not None and "INFUSION_ALREADY_RUNNING" in result.codes():
         # Said before ALREADY_GIVEN: the bag still running is what the nurse must act on.
         return (
             "CHECK_STOP",
-            "A bag of this order is already running on this line: take it down first.",
+            gettext("A bag of this order is already running on this line: take it down first."),
         )
     order = context.orders.get(result.order.id) if result.order is not None else None
     if infusion is None and order is not None and order.is_infusion:
         return (
             "INFUSION_NEEDS_BAG",
-            "This order is an infusion: hang the bag, with its rate and line, to record it.",
+            gettext(
+                "This order is an infusion: hang the bag, with its rate and line, to record it."
+            ),
         )
     return None
 
@@ -665,16 +686,24 @@ def _entry_refusal(
     if amount is not None and not _comparable(amount, order.dose_unit):
         return (
             "AMOUNT_UNIT_MISMATCH",
-            f"Give the amount in {order.dose_unit}, the unit of the order.",
+            gettext("Give the amount in %(unit)s, the unit of the order.")
+            % {"unit": order.dose_unit},
         )
     if route and route != order.route:
-        return "ROUTE_NOT_ORDERED", f"The order is for route {order.route}, not {route}."
+        return (
+            "ROUTE_NOT_ORDERED",
+            gettext("The order is for route %(ordered)s, not %(route)s.")
+            % {"ordered": order.route, "route": route},
+        )
     if site_get(site) is None and any(
         context.packages[unit.payload.gtin].medication.requires_removal
         for unit in context.units
         if isinstance(unit.payload, gs1.MedicationPayload) and unit.payload.gtin in context.packages
     ):
-        return "SITE_REQUIRED", "Choose the body site where this patch, ring or implant is placed."
+        return (
+            "SITE_REQUIRED",
+            gettext("Choose the body site where this patch, ring or implant is placed."),
+        )
     return None
 
 
@@ -758,13 +787,13 @@ def administration_waste_record(
     record's own units and amount. Call inside `transaction.atomic(durable=True)`; a retry with
     the same Idempotency-Key gets the first answer, a second waste a 409."""
     if not performer.may_administer:
-        raise PerformerNotAllowedError("Only nurses may document waste.")
+        raise PerformerNotAllowedError(gettext("Only nurses may document waste."))
     locks.patient(administration.patient_id)
     if Waste.objects.filter(administration=administration).exists():
-        raise WasteAlreadyDocumentedError("Waste was already documented for this record.")
+        raise WasteAlreadyDocumentedError(gettext("Waste was already documented for this record."))
     withdrawn = Administration.objects.filter(corrects=administration).exists()
     if administration.status != AdministrationStatus.COMPLETED or withdrawn:
-        raise NotWasteableError("Only a dose given, and still standing, can have waste.")
+        raise NotWasteableError(gettext("Only a dose given, and still standing, can have waste."))
     witness_scan = None
     witness_user = None
     if witness is not None:
@@ -788,7 +817,7 @@ def administration_waste_record(
         source = source.replaces
     units = source.units.select_related("package__medication__substance")
     if administration.amount is None:  # a completed record always has its amount (constraint)
-        raise NotWasteableError("Only a dose given, and still standing, can have waste.")
+        raise NotWasteableError(gettext("Only a dose given, and still standing, can have waste."))
     result = rules.check_waste_later(
         facts,
         [product_facts(unit.package) for unit in units],
@@ -797,7 +826,7 @@ def administration_waste_record(
     )
     if result.verdict == "stop":
         raise WasteRefusedError(
-            "The waste cannot be documented: see the findings.",
+            gettext("The waste cannot be documented: see the findings."),
             details={
                 "findings": [finding_as_dict(f, get_language() or "vi") for f in result.findings]
             },
@@ -810,7 +839,7 @@ def administration_waste_record(
             )
     except IntegrityError as error:
         raise WasteAlreadyDocumentedError(
-            "Waste was already documented for this record."
+            gettext("Waste was already documented for this record.")
         ) from error
     # The HIS heard of the record without this waste: it goes out as an update of the record.
     waste_recorded.send(sender=Waste, waste=written)
@@ -877,13 +906,17 @@ def administration_not_given(
 ) -> Administration:
     """Document a refused, held or otherwise not-given dose (the patient's band proves who)."""
     if not performer.may_administer:
-        raise PerformerNotAllowedError("Only nurses may document doses.")
+        raise PerformerNotAllowedError(gettext("Only nurses may document doses."))
     if reason not in NotGivenReason.values:
         raise ApplicationError(
-            "Unknown reason.", code="INVALID_REASON", details={"allowed": NotGivenReason.values}
+            gettext("Unknown reason."),
+            code="INVALID_REASON",
+            details={"allowed": NotGivenReason.values},
         )
     if reason == NotGivenReason.OTHER and not comment.strip():
-        raise ApplicationError("A comment is required for 'other'.", code="COMMENT_REQUIRED")
+        raise ApplicationError(
+            gettext("A comment is required for 'other'."), code="COMMENT_REQUIRED"
+        )
     request = CheckRequest(patient=patient, cart=cart)
     patient_scan, _units, _witness = scans_resolve(request)
     _lock_patient_and_orders(patient_scan)
@@ -896,7 +929,7 @@ def administration_not_given(
     )
     if not identified:
         raise ApplicationError(
-            "Scan the active wristband of this order's patient.",
+            gettext("Scan the active wristband of this order's patient."),
             code="PATIENT_NOT_IDENTIFIED",
             status=422,
         )
@@ -904,15 +937,17 @@ def administration_not_given(
         scheduled_dose = locks.dose(scheduled_dose.pk)
         if scheduled_dose.order_id != order.pk:
             raise ApplicationError(
-                "That dose belongs to another order.", code="DOSE_NOT_OF_ORDER", status=422
+                gettext("That dose belongs to another order."),
+                code="DOSE_NOT_OF_ORDER",
+                status=422,
             )
         if scheduled_dose.administrations.counting_given().exists():
-            raise AlreadyGivenError("This dose has already been given.")
+            raise AlreadyGivenError(gettext("This dose has already been given."))
         # One note per dose: a double tap must not send two not-given messages downstream.
         if scheduled_dose.administrations.counting_not_given().exists():
-            raise AlreadyDocumentedError("This dose is already documented as not given.")
+            raise AlreadyDocumentedError(gettext("This dose is already documented as not given."))
         if scheduled_dose.state == DoseState.CANCELLED:
-            raise DoseCancelledError("This dose was cancelled with its order.")
+            raise DoseCancelledError(gettext("This dose was cancelled with its order."))
     administration = administration_append(
         Administration(
             patient=order.admission.patient,
@@ -959,10 +994,10 @@ def removal_record(
     Under the patient's lock, like every write to the patient's ledger, so that of two carts
     removing one patch one wins and the other is told ALREADY_REMOVED."""
     if not performer.may_administer:
-        raise PerformerNotAllowedError("Only nurses may document removals.")
+        raise PerformerNotAllowedError(gettext("Only nurses may document removals."))
     if site_get(site) is None:
         raise ApplicationError(
-            "Choose the body site the patch was removed from.", code="SITE_REQUIRED"
+            gettext("Choose the body site the patch was removed from."), code="SITE_REQUIRED"
         )
     request = CheckRequest(
         patient=patient, medications=(medication,) if medication is not None else (), cart=cart
@@ -971,7 +1006,7 @@ def removal_record(
     band = patient_scan.first_payload(gs1.WristbandPayload)
     if band is None or band.gsrn != administration.patient.gsrn:
         raise ApplicationError(
-            "Scan the wristband of the patient wearing this patch.",
+            gettext("Scan the wristband of the patient wearing this patch."),
             code="PATIENT_NOT_IDENTIFIED",
             status=422,
         )
@@ -983,7 +1018,9 @@ def removal_record(
     )
     if not identified:
         raise ApplicationError(
-            "Scan the patient's active wristband.", code="PATIENT_NOT_IDENTIFIED", status=422
+            gettext("Scan the patient's active wristband."),
+            code="PATIENT_NOT_IDENTIFIED",
+            status=422,
         )
     scanned = False
     if units:
@@ -991,15 +1028,15 @@ def removal_record(
         given = {unit.gtin for unit in administration.units.all()}
         if label is None or label.gtin not in given:
             raise ApplicationError(
-                "The scanned label is not the product that was applied.",
+                gettext("The scanned label is not the product that was applied."),
                 code="REMOVAL_SCAN_MISMATCH",
                 status=422,
             )
         scanned = True
     if Removal.objects.filter(administration=administration).exists():
-        raise AlreadyRemovedError("This patch is already documented as removed.")
+        raise AlreadyRemovedError(gettext("This patch is already documented as removed."))
     if not Administration.objects.still_worn().filter(pk=administration.pk).exists():
-        raise NotWornError("This record is not a patch, ring or implant on the patient.")
+        raise NotWornError(gettext("This record is not a patch, ring or implant on the patient."))
     try:
         with transaction.atomic():
             removal = removal_append(
@@ -1016,7 +1053,9 @@ def removal_record(
             )
     except IntegrityError as error:
         # The patient's lock makes this unreachable; the one-to-one is the guard behind it.
-        raise AlreadyRemovedError("This patch is already documented as removed.") from error
+        raise AlreadyRemovedError(
+            gettext("This patch is already documented as removed.")
+        ) from error
     removal_recorded.send(sender=Removal, removal=removal)
     return removal
 
@@ -1054,26 +1093,32 @@ def administration_correct(
         )
     if reason not in CorrectionReason.values:
         raise ApplicationError(
-            "Unknown reason.", code="INVALID_REASON", details={"allowed": CorrectionReason.values}
+            gettext("Unknown reason."),
+            code="INVALID_REASON",
+            details={"allowed": CorrectionReason.values},
         )
     if reason == CorrectionReason.OTHER and not comment.strip():
-        raise ApplicationError("A comment is required for 'other'.", code="COMMENT_REQUIRED")
+        raise ApplicationError(
+            gettext("A comment is required for 'other'."), code="COMMENT_REQUIRED"
+        )
     # The patient's lock serialises every write to this patient's records, corrections of one
     # record included.
     locks.patient(administration.patient_id)
     original = Administration.objects.get(pk=administration.pk)
     if original.status == AdministrationStatus.ENTERED_IN_ERROR:
-        raise NotCorrectableError("A correction cannot itself be corrected.")
+        raise NotCorrectableError(gettext("A correction cannot itself be corrected."))
     if Administration.objects.filter(corrects=original).exists():
-        raise AlreadyCorrectedError("This record was already corrected.")
+        raise AlreadyCorrectedError(gettext("This record was already corrected."))
     replacement_result = None
     if replacement_amount is not None:
         if original.status != AdministrationStatus.COMPLETED:
             raise ApplicationError(
-                "Only a given record can be replaced.", code="NOT_REPLACEABLE", status=422
+                gettext("Only a given record can be replaced."),
+                code="NOT_REPLACEABLE",
+                status=422,
             )
         if replacement_amount.value <= 0:
-            raise ApplicationError("The amount must be positive.", code="INVALID_AMOUNT")
+            raise ApplicationError(gettext("The amount must be positive."), code="INVALID_AMOUNT")
         replacement_result = rules.check_replacement(
             replacement_facts_build(original=original, amount=replacement_amount)
         )
@@ -1136,11 +1181,12 @@ def administration_correct(
 
 
 def _replacement_refuse(result: rules.CheckResult, overrides: list[OverrideInput]) -> None:
-    """A replacement's STOP, or a warning without its override, as the record answers them."""
-    findings = [finding_as_dict(finding, "en") for finding in result.findings]
+    """A replacement's STOP, or a warning without its override, as the record answers them: the
+    findings in the nurse's language, like the refusal's message."""
+    findings = [finding_as_dict(finding, get_language() or "vi") for finding in result.findings]
     if result.verdict == "stop":
         raise ApplicationError(
-            "The rules say STOP: this amount cannot be recorded.",
+            gettext("The rules say STOP: this amount cannot be recorded."),
             code="CHECK_STOP",
             status=422,
             details={"findings": findings, "verdict": result.verdict},
@@ -1148,7 +1194,7 @@ def _replacement_refuse(result: rules.CheckResult, overrides: list[OverrideInput
     missing = _missing_overrides(result, overrides)
     if missing:
         raise ApplicationError(
-            "Every warning needs an override reason.",
+            gettext("Every warning needs an override reason."),
             code="OVERRIDE_REQUIRED",
             status=422,
             details={"missing": missing, "findings": findings, "verdict": result.verdict},
@@ -1189,19 +1235,23 @@ def unrecorded_check_acknowledge(
         )
     ):
         raise AcknowledgeNotAllowedError(
-            "Only the nurse who scanned it, or a charge nurse of the ward, can answer for it."
+            gettext(
+                "Only the nurse who scanned it, or a charge nurse of the ward, can answer for it."
+            )
         )
     if reason not in UnrecordedCheckReason.values:
         raise ApplicationError(
-            "Unknown reason.",
+            gettext("Unknown reason."),
             code="INVALID_REASON",
             details={"allowed": UnrecordedCheckReason.values},
         )
     if reason == UnrecordedCheckReason.OTHER and not comment.strip():
-        raise ApplicationError("A comment is required for 'other'.", code="COMMENT_REQUIRED")
+        raise ApplicationError(
+            gettext("A comment is required for 'other'."), code="COMMENT_REQUIRED"
+        )
     if scan_event.purpose != ScanPurpose.CHECK or scan_event.verdict not in ("go", "warn"):
         raise ApplicationError(
-            "Only a check that said GO or WARN can be scanned but not recorded.",
+            gettext("Only a check that said GO or WARN can be scanned but not recorded."),
             code="NOT_AN_UNRECORDED_CHECK",
             status=422,
         )
@@ -1214,4 +1264,4 @@ def unrecorded_check_acknowledge(
                 comment=comment.strip()[:500],
             )
     except IntegrityError as error:
-        raise AlreadyAcknowledgedError("This check was already answered for.") from error
+        raise AlreadyAcknowledgedError(gettext("This check was already answered for.")) from error

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 
 from django.db import transaction
+from django.utils.translation import gettext
 from rest_framework.response import Response
 
 from hospital import sql
@@ -27,7 +28,9 @@ def idempotency_key(request) -> str | None:
     """The request's `Idempotency-Key` header, or None when it sent none."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > MAX_KEY_LENGTH:
-        raise ApplicationError("Idempotency-Key is too long.", code="INVALID_IDEMPOTENCY_KEY")
+        raise ApplicationError(
+            gettext("Idempotency-Key is too long."), code="INVALID_IDEMPOTENCY_KEY"
+        )
     return key or None
 
 
@@ -92,13 +95,15 @@ def idempotent_call(
             if row.endpoint == CLOSED_ENDPOINT:
                 return 409, error_body(
                     "IDEMPOTENCY_KEY_CLOSED",
-                    "Nothing was recorded under this Idempotency-Key and it is closed: "
-                    "send the request again with a new key.",
+                    gettext(
+                        "Nothing was recorded under this Idempotency-Key and it is closed: "
+                        "send the request again with a new key."
+                    ),
                 )
             if row.endpoint != endpoint or row.request_fingerprint != fingerprint:
                 return 422, error_body(
                     "IDEMPOTENCY_KEY_REUSED",
-                    "This Idempotency-Key was used for a different request.",
+                    gettext("This Idempotency-Key was used for a different request."),
                 )
             return row.response_status, row.response_body
         status, body = run()

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy
 from rest_framework.permissions import BasePermission
 
 from hospital.models import Role
@@ -6,7 +7,7 @@ from hospital.models import Role
 class MayAdminister(BasePermission):
     """Nurses and charge nurses: the people who give medication at the bedside."""
 
-    message = "Only nurses may do this."
+    message = gettext_lazy("Only nurses may do this.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated and request.user.may_administer)
@@ -15,7 +16,7 @@ class MayAdminister(BasePermission):
 class IsClinicalStaff(BasePermission):
     """Anyone who may read a patient's medication record."""
 
-    message = "Only clinical staff may read medication records."
+    message = gettext_lazy("Only clinical staff may read medication records.")
 
     def has_permission(self, request, view):
         user = request.user

@@ -3,6 +3,7 @@ import binascii
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from hospital.models import PIN_MAX_DIGITS, PIN_MIN_DIGITS
@@ -27,7 +28,7 @@ class ScanSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if ("code" in attrs) == ("image" in attrs):
-            raise serializers.ValidationError("Send exactly one of 'code' or 'image'.")
+            raise serializers.ValidationError(gettext("Send exactly one of 'code' or 'image'."))
         return attrs
 
     def to_scan(self, data=None) -> ScanInput:
@@ -43,7 +44,7 @@ def decode_base64_image(value: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as error:
-        raise serializers.ValidationError({"image": ["Not valid base64."]}) from error
+        raise serializers.ValidationError({"image": [gettext("Not valid base64.")]}) from error
 
 
 def scan_input(data: dict) -> ScanInput:
@@ -85,7 +86,9 @@ class WasteInputSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs["reason"] == WasteReason.OTHER and not attrs["comment"].strip():
-            raise serializers.ValidationError({"comment": "Say why, for the reason 'other'."})
+            raise serializers.ValidationError(
+                {"comment": gettext("Say why, for the reason 'other'.")}
+            )
         return attrs
 
 
@@ -147,7 +150,7 @@ class RecordInputSerializer(CheckInputSerializer):
 
     def validate(self, attrs):
         if ("amount" in attrs) != ("unit" in attrs):
-            raise serializers.ValidationError("Send 'amount' and 'unit' together.")
+            raise serializers.ValidationError(gettext("Send 'amount' and 'unit' together."))
         return attrs
 
 

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.authentication import CSRFCheck
 from rest_framework.pagination import CursorPagination
@@ -105,7 +106,7 @@ def _check_request(request, data) -> CheckRequest:
     if ward_code is None:
         # Every check runs for a cart's ward: without one WRONG_WARD could never warn.
         raise ApplicationError(
-            "This session names no cart ward: log in at the cart.",
+            gettext("This session names no cart ward: log in at the cart."),
             code="WARD_REQUIRED",
             details={"field": "ward"},
         )
@@ -263,7 +264,7 @@ def csrf_check(request) -> None:
     reason = check.process_view(request, None, (), {})
     if reason:
         raise ApplicationError(
-            "Send the CSRF token (GET this URL for it) in the X-CSRFToken header.",
+            gettext("Send the CSRF token (GET this URL for it) in the X-CSRFToken header."),
             code="CSRF_FAILED",
             status=403,
         )
@@ -289,8 +290,10 @@ class BadgeLoginApi(APIView):
         valid = data.validated_data
         if valid["token"]:
             raise ApplicationError(
-                "Staff log in with a session at a cart. API tokens are issued to service "
-                "accounts by an administrator (README, Service accounts).",
+                gettext(
+                    "Staff log in with a session at a cart. API tokens are issued to service "
+                    "accounts by an administrator (README, Service accounts)."
+                ),
                 code="TOKEN_NOT_FOR_STAFF",
             )
         user = staff_authenticate_badge(
@@ -344,7 +347,7 @@ class ScanDecodeApi(APIView):
         if upload is not None:
             if upload.size > settings.BARCODE_MAX_IMAGE_BYTES:
                 raise ApplicationError(
-                    "The image is too large.", code=ImageRejected.TOO_LARGE, status=413
+                    gettext("The image is too large."), code=ImageRejected.TOO_LARGE, status=413
                 )
             scan = s.ScanInput(image=upload.read())
         else:
@@ -474,10 +477,10 @@ class AdministrationsApi(APIView):
                 moment = datetime.fromisoformat(since)
             except ValueError as error:
                 raise ApplicationError(
-                    "since is an ISO 8601 date-time.", code="INVALID_INPUT"
+                    gettext("since is an ISO 8601 date-time."), code="INVALID_INPUT"
                 ) from error
             if not 1900 <= moment.year <= 2200:
-                raise ApplicationError("since is out of range.", code="INVALID_INPUT")
+                raise ApplicationError(gettext("since is out of range."), code="INVALID_INPUT")
             if timezone.is_naive(moment):
                 moment = timezone.make_aware(moment)
             queryset = queryset.filter(created_at__gte=moment)
@@ -494,7 +497,9 @@ class AdministrationsApi(APIView):
                 warnings.simplefilter("error", RuntimeWarning)
                 page = paginator.paginate_queryset(queryset, request, view=self)
         except (OverflowError, DjangoValidationError, RuntimeWarning) as error:
-            raise ApplicationError("The cursor is not valid.", code="INVALID_CURSOR") from error
+            raise ApplicationError(
+                gettext("The cursor is not valid."), code="INVALID_CURSOR"
+            ) from error
         return paginator.get_paginated_response(
             s.AdministrationOutputSerializer(page, many=True).data
         )
@@ -679,7 +684,8 @@ class AdministrationCorrectApi(APIView):
         warnings = _clock(request, valid, "administrations/correct")
         if ("replacement_amount" in valid) != ("replacement_unit" in valid):
             raise ApplicationError(
-                "Send replacement_amount and replacement_unit together.", code="INVALID_INPUT"
+                gettext("Send replacement_amount and replacement_unit together."),
+                code="INVALID_INPUT",
             )
         original = get_object_or_404(
             Administration.objects.select_related("admission"), external_id=external_id
@@ -893,9 +899,13 @@ class WardDueApi(APIView):
         try:
             hours = int(request.query_params.get("window", "4"))
         except ValueError as error:
-            raise ApplicationError("window is a number of hours.", code="INVALID_INPUT") from error
+            raise ApplicationError(
+                gettext("window is a number of hours."), code="INVALID_INPUT"
+            ) from error
         if not 1 <= hours <= 48:
-            raise ApplicationError("window must be between 1 and 48 hours.", code="INVALID_INPUT")
+            raise ApplicationError(
+                gettext("window must be between 1 and 48 hours."), code="INVALID_INPUT"
+            )
         rows = dose_list_due_for_ward(ward=ward, now=timezone.now(), hours_ahead=hours)
         return Response(
             {
@@ -936,9 +946,9 @@ def _date_param(value):
         # only the date is kept; fromisoformat would also take "20261124"
         day = datetime.strptime(value, "%Y-%m-%d").date()  # noqa: DTZ007
     except ValueError as error:
-        raise ApplicationError("date is YYYY-MM-DD.", code="INVALID_INPUT") from error
+        raise ApplicationError(gettext("date is YYYY-MM-DD."), code="INVALID_INPUT") from error
     if not 1900 <= day.year <= 2200:
-        raise ApplicationError("date is out of range.", code="INVALID_INPUT")
+        raise ApplicationError(gettext("date is out of range."), code="INVALID_INPUT")
     return day
 
 

@@ -201,3 +201,32 @@ def test_a_check_answered_after_the_removal_dialog_opened_takes_neither_focus_no
     expect(page.locator("#message")).to_have_class("message ok")
     expect(page.locator("#verdict")).to_be_hidden()
     assert Removal.objects.get().scanned is True
+
+
+def test_a_label_of_another_product_is_refused_in_the_nurses_language(page, demo):
+    """The cart shows the server's refusal as it comes: in Vietnamese, not the English of the
+    code (REMOVAL_SCAN_MISMATCH), and the patch stays on the patient's list."""
+    band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
+    other = PackageFactory()
+    other_label = "]d2" + gs1.medication_element_string(
+        gs1.MedicationPayload(gtin=other.gtin, expiry=date(2030, 1, 31), lot="E2E", serial="X1")
+    )
+    log_in(page, *HOA)
+    scan(page, band)
+    scan(page, unit())
+    page.click('#body-map [data-site="LUA"]')
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+
+    page.click("#worn-list .remove-patch")
+    expect(page.locator("#remove-label")).to_be_focused()
+    page.keyboard.type(other_label, delay=2)
+    page.click("#remove-confirm")
+
+    expect(page.locator("#message")).to_have_class("message error")
+    expect(page.locator("#message")).to_contain_text(
+        "Mã vừa quét không phải của sản phẩm đã dán cho người bệnh."
+    )
+    expect(page.locator("#worn-list")).to_contain_text("cánh tay trái")
+    assert not Removal.objects.exists()
