@@ -39,6 +39,9 @@ def witness(page, badge: str, pin: str):
 def remainder_wasted(page):
     page.click('button[data-code="PARTIAL_UNIT"][data-reason="REMAINDER_WASTED"]')
     expect(page.locator("#waste-note")).to_contain_text("5 mg")
+    # checked again with the waste: Record stays off until that check (and the witness's,
+    # queued before it) has answered
+    expect(page.locator("#record")).to_be_enabled()
 
 
 def test_a_wrong_witness_pin_records_nothing(page):
@@ -96,3 +99,33 @@ def test_half_a_morphine_ampoule_is_given_and_the_rest_wasted_before_the_witness
     assert (record.amount, record.unit) == (5, "mg")
     assert record.waste.witness.username == "dieuduong.binh"
     assert record.waste.performer.username == "dieuduong.hoa"
+
+
+def test_record_waits_for_the_check_with_the_waste_queued_behind_the_witness_check(page):
+    """The witness's check answers while the check with the waste is still queued behind it:
+    Record stays off until that last check has answered, so no record races it."""
+    morphine_ampoule_scanned(page)
+    held = []
+    page.route("**/api/v1/scan/check/", lambda route: held.append(route))
+    witness(page, *BINH)
+    page.click('button[data-code="PARTIAL_UNIT"][data-reason="REMAINDER_WASTED"]')
+    for _ in range(50):  # route handlers run while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(100)
+    with page.expect_response("**/api/v1/scan/check/"):
+        held.pop().continue_()  # the witness's check answers; the waste's is sent next, held
+    expect(page.locator("#witness-confirmed")).to_contain_text("Bình")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    expect(page.locator("#record")).to_be_disabled()
+
+    held.pop().continue_()
+    page.unroute("**/api/v1/scan/check/")
+    expect(page.locator("#record")).to_be_enabled()
+    page.click("#record")
+    expect(page.locator("#message")).to_contain_text("5 mg")
+    expect(page.locator("#message")).to_have_class("message ok")
+    assert Waste.objects.get().witness.username == "dieuduong.binh"

@@ -156,8 +156,19 @@
   // the server has answered the last one.
   let scanQueue = Promise.resolve();
   function handleScan(scan) {
-    scanQueue = scanQueue.then(() => handleOneScan(scan));
+    scanQueue = queued(() => handleOneScan(scan));
     return scanQueue;
+  }
+  // Work queued behind the scan queue (a scan, a check again after a reason, a site or a witness)
+  // keeps Record off until it is done: the verdict on screen is about to change, and a record
+  // sent beside a check would race it (after a login, both would hash the witness's PIN at once).
+  let workQueued = 0;
+  function queued(work) {
+    workQueued += 1;
+    $("record").disabled = true;
+    const done = scanQueue.then(work);
+    done.finally(() => { workQueued -= 1; $("record").disabled = !canRecord(); }).catch(() => {});
+    return done;
   }
 
   async function handleOneScan(scan) {
@@ -285,7 +296,7 @@
   }
 
   function removeUnit(scan) {
-    scanQueue = scanQueue.then(async () => {
+    scanQueue = queued(async () => {
       const index = state.meds.indexOf(scan);
       if (index < 0) return;
       state.meds.splice(index, 1);
@@ -453,7 +464,7 @@
   }
 
   function canRecord() {
-    if (offline || state.settling) return false;
+    if (offline || state.settling || workQueued) return false;
     const check = state.lastCheck;
     if (!check || !state.meds.length || check.verdict === "stop") return false;
     if (check.site && check.site.required && !state.site) return false;
@@ -587,7 +598,7 @@
     // Wasting the rest, or no longer: checked again with the waste, which may need a witness.
     if (finding.code === "PARTIAL_UNIT" && JSON.stringify(wasteOf(state.lastCheck)) !== wasteBefore) {
       $("record").disabled = true;
-      scanQueue = scanQueue.then(recheckWaste).catch((error) => {
+      scanQueue = queued(recheckWaste).catch((error) => {
         if (error.message !== "session") say(T.network_error, "error");
       }).finally(refocus);
     }
@@ -658,7 +669,7 @@
   function chooseSite(code) {
     if (!state.lastCheck || !state.meds.length) return;
     state.site = code;
-    scanQueue = scanQueue.then(runCheck).catch((error) => {
+    scanQueue = queued(runCheck).catch((error) => {
       if (error.message !== "session") say(T.network_error, "error");
     }).finally(refocus);
   }
@@ -1112,7 +1123,7 @@
     }
   });
   function handleScanInDialog(scan) {
-    scanQueue = scanQueue.then(async () => {
+    scanQueue = queued(async () => {
       try {
         const kind = await kindOf(scan);
         if (state.pendingSwitch) await decideSwitch(kind);
@@ -1304,7 +1315,7 @@
     // witness check is on its way is neither lost in the PIN field nor overtaken by it.
     scanField.focus();
     if (!state.witness) { $("witness-name").textContent = T.prompt_witness; return; }
-    scanQueue = scanQueue.then(runCheck).catch((error) => {
+    scanQueue = queued(runCheck).catch((error) => {
       if (error.message !== "session") say(T.network_error, "error");
     }).finally(refocus);
   });
