@@ -12,6 +12,12 @@ from simple_history.models import HistoricalRecords
 import gs1
 from hospital import sql
 from hospital.models import BaseModel
+from pharmacy.assessments import (
+    ASSESSMENT_KINDS,
+    AssessmentError,
+    hold_parameters_parse,
+    required_kinds_parse,
+)
 from pharmacy.routes import form_allows_route
 from wards.models import Admission
 
@@ -326,6 +332,26 @@ def validate_times_of_day(value):
         raise ValidationError(_("Each time of day may appear once."))
 
 
+def validate_assessments_required(value):
+    try:
+        required_kinds_parse(value)
+    except AssessmentError as error:
+        raise ValidationError(
+            _("List assessments by their codes: %(codes)s (%(problem)s)."),
+            params={"codes": ", ".join(ASSESSMENT_KINDS), "problem": error},
+        ) from error
+
+
+def validate_hold_parameters(value):
+    try:
+        hold_parameters_parse(value)
+    except AssessmentError as error:
+        raise ValidationError(
+            _("A hold parameter is an assessment, <, <=, > or >=, and a value (%(problem)s)."),
+            params={"problem": error},
+        ) from error
+
+
 class MedicationOrder(BaseModel):
     admission = models.ForeignKey(
         Admission, on_delete=models.PROTECT, related_name="orders", verbose_name=_("admission")
@@ -398,6 +424,18 @@ class MedicationOrder(BaseModel):
     additives = models.CharField(_("additives"), max_length=200, blank=True)
     max_concurrent_bags = models.PositiveSmallIntegerField(
         _("bags that may run at once on one line"), default=1
+    )
+    # What the nurse measures before giving (pharmacy/assessments.py codes), and when the dose is
+    # held: [{"kind": "heart_rate", "operator": "<", "value": "60"}]. A hold parameter's kind is
+    # asked for whether or not it is listed in assessments_required.
+    assessments_required = models.JSONField(
+        _("assessments before giving"),
+        default=list,
+        blank=True,
+        validators=[validate_assessments_required],
+    )
+    hold_parameters = models.JSONField(
+        _("hold parameters"), default=list, blank=True, validators=[validate_hold_parameters]
     )
     history = HistoricalRecords()
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 import gs1
 from hospital.models import Role, User
+from pharmacy.assessments import hold_parameters_parse, kinds_needed, required_kinds_parse
 from pharmacy.models import (
     DoseState,
     Medication,
@@ -313,6 +314,7 @@ def check_context_build(
     infusion: InfusionAction | None = None,
     site: str = "",
     waste: Quantity | None = None,
+    assessments: tuple[rules.AssessmentValue, ...] = (),
 ) -> CheckContext:
     now = now or timezone.now()
     band = _patient_slot(patient_scan)
@@ -436,6 +438,7 @@ def check_context_build(
         worn=worn,
         site_uses=site_uses,
         waste=waste,
+        assessments=assessments,
     )
     return CheckContext(
         facts=facts,
@@ -624,6 +627,17 @@ def _order_facts(order: MedicationOrder) -> rules.OrderFacts:
         created_at=order.created_at,
         infusion_rate_ml_h=_decimal_or_none(order.infusion_rate_ml_h()),
         max_concurrent_bags=order.max_concurrent_bags or 1,
+        assessments_needed=assessments_needed(order),
+        hold_parameters=hold_parameters_parse(order.hold_parameters),
+    )
+
+
+def assessments_needed(order: MedicationOrder) -> tuple[str, ...]:
+    """What the nurse measures before giving this order: its listed kinds, then its hold
+    parameters' (pharmacy/assessments.py)."""
+    return kinds_needed(
+        required_kinds_parse(order.assessments_required),
+        hold_parameters_parse(order.hold_parameters),
     )
 
 
@@ -674,7 +688,7 @@ def mar_get(*, patient: Patient, day) -> dict:
                 "corrects",
                 "replaces",
             )
-            .prefetch_related("units", "overrides")
+            .prefetch_related("units", "overrides", "assessments")
             .order_by("administered_at", "pk")
         )
     return {

@@ -12,8 +12,8 @@ Where things are (docs/architecture.md says more, docs/rules.md lists every rule
   reasons, from which docs/rules.md is generated (`make rules-doc`).
 - One module per clinical area, each holding its rules and, in its docstring, the decisions
   DESIGN.md section 4 leaves open (each pinned by a test in tests/scanning/rules/test_<area>.py):
-  identity, entry, product, allergy, order, dose, timing, prn, removal, site, witness, waste,
-  infusion.
+  identity, entry, product, allergy, order, dose, timing, prn, assessment, removal, site,
+  witness, waste, infusion.
 - facts.py: what the rules are given; core.py: what they answer and the shared wording.
 
 This module keeps only the order in which the areas run, and what depends on what came before.
@@ -24,6 +24,7 @@ from __future__ import annotations
 from scanning.dosemath import Quantity
 from scanning.rules import (
     allergy,
+    assessment,
     dose,
     entry,
     identity,
@@ -50,6 +51,7 @@ from scanning.rules.core import CheckResult, DoseSummary, Finding, Findings, med
 from scanning.rules.facts import (
     AdmissionFacts,
     AllergyFacts,
+    AssessmentValue,
     BagFacts,
     CheckFacts,
     DoseFacts,
@@ -80,6 +82,7 @@ __all__ = [
     "WARN_CODES",
     "AdmissionFacts",
     "AllergyFacts",
+    "AssessmentValue",
     "BagFacts",
     "CheckFacts",
     "CheckResult",
@@ -141,6 +144,8 @@ def check_administration(facts: CheckFacts) -> CheckResult:
                 summary = outcome.summary
                 if all_known:
                     waste.check_waste(facts, chosen, known, out)
+                if choice.usable:
+                    assessment.check_assessments(facts, chosen, out)
                 if choice.usable and chosen.is_prn:
                     prn.check_prn(facts, chosen, outcome.this_dose, out)
                 elif choice.usable:

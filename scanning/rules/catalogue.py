@@ -42,6 +42,12 @@ AREAS: tuple[Area, ...] = (
     Area("dose", "Dose", "the ordered dose against the units scanned and the amount given"),
     Area("timing", "Timing", "the scheduled dose the scan belongs to and its time window"),
     Area("prn", "PRN", "as-needed orders: minimum interval and 24-hour maximum"),
+    Area(
+        "assessment",
+        "Assessment",
+        "what is measured before giving (heart rate, blood pressure, glucose, pain) and the "
+        "order's hold parameters",
+    ),
     Area("removal", "Removal", "patches, rings and implants: the last one off before a new one"),
     Area("site", "Site", "the body site chosen for an injection or patch: rotation"),
     Area("witness", "Witness", "the second nurse who cross-checks high-alert medication"),
@@ -679,6 +685,31 @@ ENTRIES: tuple[Entry, ...] = (
         _one(
             "Liều này đưa tổng trong 24 giờ lên {total}, vượt mức tối đa {maximum}.",
             "This dose would bring the 24-hour total to {total}, above the {maximum} maximum.",
+        ),
+    ),
+    # --- assessment -------------------------------------------------------------------------
+    Entry(
+        FindingCode.ASSESSMENT_REQUIRED,
+        "assessment",
+        STOP,
+        "the order asks for a value measured before giving (listed, or named by a hold "
+        "parameter) and the nurse has not entered it",
+        _one(
+            "Trước khi dùng {medication} cần đo và nhập: {assessments}.",
+            "Before giving {medication}, measure and enter: {assessments}.",
+        ),
+    ),
+    Entry(
+        FindingCode.HOLD_PARAMETER,
+        "assessment",
+        STOP,
+        "a value measured meets one of the order's hold parameters (the limit itself does not "
+        "meet a strict < or >); the dose is documented not given, held for a clinical reason",
+        _one(
+            "Tạm ngưng {medication}: {assessment} {value}, y lệnh ngưng khi {rule}. Không được "
+            "dùng liều này: ghi nhận với lý do «Tạm hoãn vì lý do lâm sàng» và báo bác sĩ.",
+            "Hold {medication}: {assessment} is {value}; the order says hold if {rule}. Do not "
+            "give this dose; document it not given and tell the prescriber.",
         ),
     ),
     # --- infusion ---------------------------------------------------------------------------

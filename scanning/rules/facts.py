@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from pharmacy.assessments import HoldParameter
 from scanning.dosemath import Quantity
 
 
@@ -99,6 +100,10 @@ class OrderFacts:
     # may run at once on one line. None: not an infusion.
     infusion_rate_ml_h: Decimal | None = None
     max_concurrent_bags: int = 1
+    # pharmacy/assessments.py: what must be measured before giving (the required kinds and each
+    # hold parameter's), and the values that hold the dose.
+    assessments_needed: tuple[str, ...] = ()
+    hold_parameters: tuple[HoldParameter, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,14 @@ class InfusionFacts:
 
 
 @dataclass(frozen=True)
+class AssessmentValue:
+    """A value the nurse measured at the bedside, already within its kind's plausible range."""
+
+    kind: str
+    value: Decimal
+
+
+@dataclass(frozen=True)
 class CheckFacts:
     now: datetime
     tz: ZoneInfo  # Asia/Ho_Chi_Minh for local dates
@@ -211,6 +224,8 @@ class CheckFacts:
     # read only when a site is chosen: the sites used for the scanned substances in their look-back
     site_uses: tuple[SiteUse, ...] = ()
     waste: Quantity | None = None  # what she wastes of the units scanned (the rest of a unit)
+    # what she measured before giving (pharmacy/assessments.py kind code -> value, in its unit)
+    assessments: tuple[AssessmentValue, ...] = ()
 
 
 @dataclass(frozen=True)

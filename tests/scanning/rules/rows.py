@@ -2,6 +2,7 @@
 
 from tests.scanning.rules import (
     test_allergy,
+    test_assessment,
     test_dose,
     test_entry,
     test_identity,
@@ -25,6 +26,7 @@ AREA_TESTS = (
     test_dose,
     test_timing,
     test_prn,
+    test_assessment,
     test_removal,
     test_site,
     test_witness,

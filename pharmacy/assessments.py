@@ -1,0 +1,168 @@
+"""What a nurse measures before giving a dose (heart rate before metoprolol, glucose before insulin,
+a pain score before an opioid), and the order's hold parameters ("hold if HR < 60"). Pure data and
+arithmetic, no Django: the order's validation, the bedside rules, the cart and the HL7/FHIR mappers
+read this one table.
+
+Each kind carries its LOINC code (OBX-3, FHIR Observation.code), its UCUM unit (OBX-6,
+valueQuantity), the unit a Vietnamese ward writes, and the range a value must fall in to be taken
+at all: a heart rate of 600 is a typing slip, refused with a clear error before any rule runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+LOINC_SYSTEM = "http://loinc.org"
+UCUM_SYSTEM = "http://unitsofmeasure.org"
+
+
+@dataclass(frozen=True)
+class AssessmentKind:
+    code: str
+    loinc: str
+    loinc_display: str
+    ucum: str  # the UCUM code (valueQuantity.code, OBX-6)
+    unit_vi: str  # as the ward writes it
+    unit_en: str
+    vi: str
+    en: str
+    minimum: Decimal  # the plausible range: a value outside it is refused as a slip
+    maximum: Decimal
+    decimals: int  # places a value may have
+    vital_sign: bool  # FHIR category: vital-signs, else exam or laboratory
+
+
+def _d(text: str) -> Decimal:
+    return Decimal(text)
+
+
+_KINDS = (
+    AssessmentKind("heart_rate", "8867-4", "Heart rate", "/min", "lần/phút", "/min",
+                   "mạch", "heart rate", _d("20"), _d("300"), 0, True),
+    AssessmentKind("systolic_bp", "8480-6", "Systolic blood pressure", "mm[Hg]", "mmHg", "mmHg",
+                   "huyết áp tâm thu", "systolic blood pressure", _d("40"), _d("300"), 0, True),
+    AssessmentKind("diastolic_bp", "8462-4", "Diastolic blood pressure", "mm[Hg]", "mmHg", "mmHg",
+                   "huyết áp tâm trương", "diastolic blood pressure", _d("20"), _d("200"), 0, True),
+    AssessmentKind("respiratory_rate", "9279-1", "Respiratory rate", "/min", "lần/phút", "/min",
+                   "nhịp thở", "respiratory rate", _d("2"), _d("80"), 0, True),
+    AssessmentKind("spo2", "59408-5",
+                   "Oxygen saturation in Arterial blood by Pulse oximetry", "%", "%", "%",
+                   "SpO₂", "SpO₂", _d("40"), _d("100"), 0, True),
+    AssessmentKind("blood_glucose", "15074-8", "Glucose [Moles/volume] in Blood", "mmol/L",
+                   "mmol/L", "mmol/L", "đường huyết", "blood glucose", _d("0.5"), _d("50"), 1, False),
+    AssessmentKind("pain_score", "72514-3",
+                   "Pain severity - 0-10 verbal numeric rating [Score] - Reported", "{score}",
+                   "/10", "/10", "điểm đau", "pain score", _d("0"), _d("10"), 0, False),
+    AssessmentKind("inr", "6301-6", "INR in Platelet poor plasma by Coagulation assay", "{INR}",
+                   "", "", "INR", "INR", _d("0.5"), _d("15"), 1, False),
+    AssessmentKind("aptt", "14979-9", "aPTT in Platelet poor plasma by Coagulation assay", "s",
+                   "giây", "s", "aPTT", "aPTT", _d("10"), _d("250"), 0, False),
+)  # fmt: skip
+
+ASSESSMENT_KINDS: dict[str, AssessmentKind] = {kind.code: kind for kind in _KINDS}
+
+# "hold if HR < 60": the comparison that, when true of the value measured, holds the dose.
+HOLD_OPERATORS: dict[str, str] = {
+    "<": "below",
+    "<=": "at or below",
+    ">": "above",
+    ">=": "at or above",
+}
+
+
+@dataclass(frozen=True)
+class HoldParameter:
+    kind: str
+    operator: str  # a key of HOLD_OPERATORS
+    limit: Decimal
+
+    def met_by(self, value: Decimal) -> bool:
+        """True when the value measured holds the dose: exactly 60 does not meet "< 60"."""
+        if self.operator == "<":
+            return value < self.limit
+        if self.operator == "<=":
+            return value <= self.limit
+        if self.operator == ">":
+            return value > self.limit
+        return value >= self.limit
+
+    def as_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "operator": self.operator, "value": format(self.limit, "f")}
+
+    def text(self) -> str:
+        """As written on the order and in the rule's message: "heart_rate < 60"."""
+        return f"{self.kind} {self.operator} {format(self.limit.normalize(), 'f')}"
+
+
+class AssessmentError(ValueError):
+    """An assessment kind, value or hold parameter that cannot be taken."""
+
+
+def kind_get(code: str) -> AssessmentKind:
+    try:
+        return ASSESSMENT_KINDS[code]
+    except (KeyError, TypeError):
+        raise AssessmentError(f"unknown assessment {code!r}") from None
+
+
+def value_parse(code: str, value: object) -> Decimal:
+    """A measured value as a Decimal within its kind's plausible range and places."""
+    kind = kind_get(code)
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError):
+        raise AssessmentError(f"{kind.en}: {value!r} is not a number") from None
+    if not number.is_finite():
+        raise AssessmentError(f"{kind.en}: {value!r} is not a number")
+    if not kind.minimum <= number <= kind.maximum:
+        raise AssessmentError(
+            f"{kind.en} must be between {kind.minimum} and {kind.maximum} {kind.unit_en}".rstrip()
+        )
+    exponent = number.normalize().as_tuple().exponent  # "52.00" has no places
+    if isinstance(exponent, int) and -exponent > kind.decimals:
+        raise AssessmentError(f"{kind.en} takes {kind.decimals} decimal places at most")
+    return number
+
+
+def hold_parameters_parse(raw: object) -> tuple[HoldParameter, ...]:
+    """An order's `hold_parameters` JSON ([{"kind", "operator", "value"}, ...]) as parameters;
+    AssessmentError names the first one that cannot be taken."""
+    if raw in (None, ""):
+        return ()
+    if not isinstance(raw, list):
+        raise AssessmentError("hold parameters are a list")
+    parameters = []
+    for item in raw:
+        if not isinstance(item, Mapping) or set(item) != {"kind", "operator", "value"}:
+            raise AssessmentError('each hold parameter is {"kind", "operator", "value"}')
+        if item["operator"] not in HOLD_OPERATORS:
+            raise AssessmentError(f"unknown operator {item['operator']!r}")
+        parameters.append(
+            HoldParameter(item["kind"], item["operator"], value_parse(item["kind"], item["value"]))
+        )
+    return tuple(parameters)
+
+
+def required_kinds_parse(raw: object) -> tuple[str, ...]:
+    """An order's `assessments_required` JSON (a list of kind codes), checked, without repeats."""
+    if raw in (None, ""):
+        return ()
+    if not isinstance(raw, list):
+        raise AssessmentError("required assessments are a list of codes")
+    codes: list[str] = []
+    for code in raw:
+        kind_get(code)
+        if code not in codes:
+            codes.append(code)
+    return tuple(codes)
+
+
+def kinds_needed(required: Iterable[str], holds: Iterable[HoldParameter]) -> tuple[str, ...]:
+    """What the nurse must measure: the order's required kinds, then each hold parameter's."""
+    needed = list(dict.fromkeys(required))
+    for hold in holds:
+        if hold.kind not in needed:
+            needed.append(hold.kind)
+    return tuple(needed)
