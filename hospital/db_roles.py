@@ -20,6 +20,7 @@ LEDGER_TABLES = (
     "scanning_administration",
     "scanning_administeredunit",
     "scanning_override",
+    "scanning_administrationassessment",
     "scanning_scanevent",
     "scanning_infusionevent",
     "scanning_removal",

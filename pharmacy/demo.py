@@ -393,6 +393,10 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
             rate_ml_h=Decimal(infusion["rate_ml_h"]),
             additives=infusion.get("additives", ""),
         )
+    fields.update(
+        assessments_required=spec.get("assessments", []),
+        hold_parameters=spec.get("hold_parameters", []),
+    )
     status = spec.get("status", OrderStatus.ACTIVE)
     start_at = admission.admitted_at + timedelta(hours=1)
     verified = status != OrderStatus.PENDING_VERIFICATION

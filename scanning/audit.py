@@ -65,6 +65,7 @@ UNIT_FIELDS = (
     "scanned",
 )
 OVERRIDE_FIELDS = ("external_id", "created_at", "finding_code", "reason", "comment")
+ASSESSMENT_FIELDS = ("external_id", "created_at", "kind", "value", "unit")
 SCAN_EVENT_FIELDS = (
     "external_id",
     "created_at",
@@ -190,12 +191,21 @@ def content_hash(table: str, fields: Mapping[str, Any], **children: Iterable[Map
     return _sha256(canonical_json(document))
 
 
-def administration_hash(administration: Any, units: Iterable[Any], overrides: Iterable[Any]) -> str:
+def administration_hash(
+    administration: Any,
+    units: Iterable[Any],
+    overrides: Iterable[Any],
+    assessments: Iterable[Any] = (),
+) -> str:
+    # Values measured before giving are hashed only where there are some, so that the records
+    # written before they existed keep the hash they were sealed with.
+    measured = [fields_of(value, ASSESSMENT_FIELDS) for value in assessments]
     return content_hash(
         "scanning.administration",
         fields_of(administration, ADMINISTRATION_FIELDS),
         units=[fields_of(unit, UNIT_FIELDS) for unit in units],
         overrides=[fields_of(override, OVERRIDE_FIELDS) for override in overrides],
+        **({"assessments": measured} if measured else {}),
     )
 
 

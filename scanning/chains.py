@@ -22,6 +22,7 @@ from scanning import audit, locks
 from scanning.models import (
     AdministeredUnit,
     Administration,
+    AdministrationAssessment,
     InfusionEvent,
     Override,
     Removal,
@@ -35,16 +36,22 @@ def administration_append(
     *,
     units: Sequence[AdministeredUnit] = (),
     overrides: Sequence[Override] = (),
+    assessments: Sequence[AdministrationAssessment] = (),
 ) -> Administration:
-    """Insert an unsaved administration with its units and overrides as the next link of its
-    patient's chain. The caller holds the patient's row lock (select_for_update)."""
-    for row in (administration, *units, *overrides):
+    """Insert an unsaved administration with its units, overrides and the values measured before
+    it as the next link of its patient's chain. The caller holds the patient's row lock
+    (select_for_update)."""
+    for row in (administration, *units, *overrides, *assessments):
         _normalise(row)
     # savepoint=False: no round trip of its own inside the caller's transaction, and a
     # transaction of its own without one, so that a record is never written without its units.
     with transaction.atomic(savepoint=False):
         head = _head(Administration, "patient_id", administration.patient_id)
-        _seal(administration, head, audit.administration_hash(administration, units, overrides))
+        _seal(
+            administration,
+            head,
+            audit.administration_hash(administration, units, overrides, assessments),
+        )
         sql.insert(administration)
         for unit in units:
             unit.administration = administration
@@ -54,9 +61,14 @@ def administration_append(
             AdministeredUnit.objects.bulk_create(units)
         if overrides:
             Override.objects.bulk_create(overrides)
+        for value in assessments:
+            value.administration = administration
+        if assessments:
+            AdministrationAssessment.objects.bulk_create(assessments)
     # The record as written, children included: whoever answers with it needs no second read.
     administration.written_units = list(units)
     administration.written_overrides = list(overrides)
+    administration.written_assessments = list(assessments)
     return administration
 
 
@@ -145,13 +157,15 @@ def administration_links(*, chunk_size: int = 2000) -> Iterator[audit.StoredLink
     rows = (
         Administration.objects.order_by(
             "patient_id", F("chain_seq").asc(nulls_last=True), "pk"
-        ).prefetch_related("units", "overrides")
+        ).prefetch_related("units", "overrides", "assessments")
     ).iterator(chunk_size=chunk_size)
     for row in rows:
         yield _link(
             row,
             row.patient_id,
-            audit.administration_hash(row, row.units.all(), row.overrides.all()),
+            audit.administration_hash(
+                row, row.units.all(), row.overrides.all(), row.assessments.all()
+            ),
         )
 
 

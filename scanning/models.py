@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hospital import sql
 from hospital.models import BaseModel
+from pharmacy.assessments import ASSESSMENT_KINDS
 from pharmacy.models import DoseUnit, MedicationOrder, Package, Route, ScheduledDose
 from wards.models import Admission, Patient, Ward
 
@@ -341,6 +342,7 @@ class Administration(ChainedRecord, BaseModel):
     # database has none and reads its relations (prefetched or not).
     written_units: list | None = None
     written_overrides: list | None = None
+    written_assessments: list | None = None
 
     @property
     def recorded_units(self) -> list:
@@ -355,6 +357,13 @@ class Administration(ChainedRecord, BaseModel):
         if self.written_overrides is not None:
             return self.written_overrides
         return list(self.overrides.all())
+
+    @property
+    def recorded_assessments(self) -> list:
+        """The values measured before it: those it was written with, else its relation."""
+        if self.written_assessments is not None:
+            return self.written_assessments
+        return list(self.assessments.all())
 
 
 class AdministeredUnit(BaseModel):
@@ -405,6 +414,33 @@ class Override(BaseModel):
             models.UniqueConstraint(
                 fields=["administration", "finding_code"],
                 name="%(app_label)s_%(class)s_one_per_finding",
+            ),
+        ]
+
+
+class AdministrationAssessment(BaseModel):
+    """A value measured before giving (pharmacy/assessments.py: a heart rate, a glucose, a pain
+    score), written with the record it was measured for, given or held, and hashed with it."""
+
+    created_at = _chained_created_at()  # hashed with its administration
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, related_name="assessments"
+    )
+    kind = models.CharField(_("assessment"), max_length=30)
+    value = models.DecimalField(_("value"), max_digits=7, decimal_places=2)
+    unit = models.CharField(_("unit (UCUM)"), max_length=20)
+
+    class Meta:
+        verbose_name = _("assessment before giving")
+        verbose_name_plural = _("assessments before giving")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["administration", "kind"], name="%(app_label)s_%(class)s_one_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=list(ASSESSMENT_KINDS)),
+                name="%(app_label)s_%(class)s_kind_valid",
             ),
         ]
 

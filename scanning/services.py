@@ -23,6 +23,7 @@ from hospital.throttle import (
     login_attempt_succeeded,
     login_throttle_release,
 )
+from pharmacy.assessments import ASSESSMENT_KINDS
 from pharmacy.body_sites import site_get
 from pharmacy.models import DoseState, MedicationOrder, ScheduledDose
 from scanning import locks, rules
@@ -44,6 +45,7 @@ from scanning.models import (
     AccessReason,
     AdministeredUnit,
     Administration,
+    AdministrationAssessment,
     AdministrationStatus,
     CheckedDose,
     CorrectionReason,
@@ -114,6 +116,8 @@ class CheckRequest:
     ward_code: str | None = None
     site: str = ""  # the body site chosen (pharmacy.body_sites), checked by the site rules
     waste: Quantity | None = None  # what is destroyed of the units (the rules balance it)
+    # what the nurse measured before giving (pharmacy/assessments.py), checked by rules/assessment
+    assessments: tuple[rules.AssessmentValue, ...] = ()
 
 
 @dataclass
@@ -399,6 +403,7 @@ def administration_check(*, performer: User, request: CheckRequest) -> CheckOutc
         infusion=InfusionAction(action=rules.infusion.PREVIEW),
         site=request.site,
         waste=request.waste,
+        assessments=request.assessments,
     )
     result = rules.check_administration(context.facts)
     refusal = _break_glass(
@@ -506,6 +511,7 @@ def administration_record(
         infusion=infusion,
         site=site,
         waste=waste.amount if waste is not None else None,
+        assessments=request.assessments,
     )
     result = rules.check_administration(context.facts)
     scans = _audit_scans(patient_scan, units, witness)
@@ -608,6 +614,7 @@ def administration_record(
                     )
                     for finding in result.warnings()
                 ],
+                assessments=assessment_rows(request.assessments),
             )
             _bag_start(administration, infusion, cart=request.cart)
             written_waste = None
@@ -894,6 +901,18 @@ def _is_partial(recorded: Quantity, order: MedicationOrder) -> bool:
         return False
 
 
+def assessment_rows(
+    values: Iterable[rules.AssessmentValue],
+) -> list[AdministrationAssessment]:
+    """The values measured before giving, as the rows written with the record (unsaved)."""
+    return [
+        AdministrationAssessment(
+            kind=value.kind, value=value.value, unit=ASSESSMENT_KINDS[value.kind].ucum
+        )
+        for value in values
+    ]
+
+
 def administration_not_given(
     *,
     performer: User,
@@ -903,8 +922,10 @@ def administration_not_given(
     comment: str = "",
     scheduled_dose: ScheduledDose | None = None,
     cart: str = "",
+    assessments: Sequence[rules.AssessmentValue] = (),
 ) -> Administration:
-    """Document a refused, held or otherwise not-given dose (the patient's band proves who)."""
+    """Document a refused, held or otherwise not-given dose (the patient's band proves who), with
+    the values measured that held it, if any."""
     if not performer.may_administer:
         raise PerformerNotAllowedError(gettext("Only nurses may document doses."))
     if reason not in NotGivenReason.values:
@@ -960,7 +981,8 @@ def administration_not_given(
             reason=reason,
             comment=comment.strip()[:500],
             cart=cart[:60],
-        )
+        ),
+        assessments=assessment_rows(assessments),
     )
     if scheduled_dose is not None:
         scheduled_dose.state = DoseState.NOT_GIVEN

@@ -56,6 +56,22 @@ class CheckedInfusionSerializer(serializers.Serializer):
     additives = serializers.CharField()
 
 
+class AssessmentAskSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="pharmacy/assessments.py code, e.g. heart_rate")
+    label = serializers.CharField(help_text="in the language of the request")
+    unit = serializers.CharField(help_text="as the ward writes it")
+    minimum = serializers.DecimalField(max_digits=7, decimal_places=2)
+    maximum = serializers.DecimalField(max_digits=7, decimal_places=2)
+    decimals = serializers.IntegerField()
+
+
+class HoldParameterSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    operator = serializers.ChoiceField(choices=["<", "<=", ">", ">="])
+    value = serializers.DecimalField(max_digits=7, decimal_places=2)
+    text = serializers.CharField(help_text='in the language of the request: "mạch < 60 lần/phút"')
+
+
 class CheckedOrderSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     medication = serializers.CharField()
@@ -67,6 +83,10 @@ class CheckedOrderSerializer(serializers.Serializer):
     infusion = CheckedInfusionSerializer(
         allow_null=True, help_text="an infusion order: hang the bag (infusions/hang/)"
     )
+    assessments = AssessmentAskSerializer(
+        many=True, help_text="what to measure before giving: send the values as `assessments`"
+    )
+    hold_parameters = HoldParameterSerializer(many=True)
 
 
 class CheckedScheduledDoseSerializer(serializers.Serializer):

@@ -3,12 +3,16 @@ import binascii
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from rest_framework import serializers
 
 from hospital.models import PIN_MAX_DIGITS, PIN_MIN_DIGITS
+from pharmacy.assessments import ASSESSMENT_KINDS, AssessmentError, value_parse
 from pharmacy.body_sites import BODY_SITES
 from pharmacy.models import DoseUnit, Route
+from scanning import rules
 from scanning.models import CorrectionReason, NotGivenReason, UnrecordedCheckReason, WasteReason
 from scanning.scans import ScanInput
 
@@ -92,6 +96,80 @@ class WasteInputSerializer(serializers.Serializer):
         return attrs
 
 
+class AssessmentInputSerializer(serializers.Serializer):
+    """A value measured before giving, in its kind's unit (pharmacy/assessments.py)."""
+
+    kind = serializers.ChoiceField(choices=sorted(ASSESSMENT_KINDS))
+    value = serializers.DecimalField(max_digits=7, decimal_places=2)
+
+    def validate(self, attrs):
+        try:
+            attrs["value"] = value_parse(attrs["kind"], attrs["value"])
+        except AssessmentError:
+            kind = ASSESSMENT_KINDS[attrs["kind"]]
+            words = {
+                "assessment": capfirst(kind_label(kind)),
+                "minimum": kind.minimum,
+                "maximum": kind.maximum,
+                "unit": kind_unit(kind),
+                "places": kind.decimals,
+            }
+            message = (
+                gettext(
+                    "%(assessment)s must be a whole number between %(minimum)s and %(maximum)s "
+                    "%(unit)s."
+                )
+                if kind.decimals == 0
+                else gettext(
+                    "%(assessment)s must be between %(minimum)s and %(maximum)s %(unit)s, with at "
+                    "most %(places)s decimal places."
+                )
+            )
+            raise serializers.ValidationError({"value": [message % words]}) from None
+        return attrs
+
+
+class AssessmentsField(serializers.ListField):
+    child = AssessmentInputSerializer()
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("default", list)
+        kwargs.setdefault("max_length", len(ASSESSMENT_KINDS))
+        kwargs.setdefault(
+            "help_text",
+            "Values measured before giving (heart rate, blood pressure, glucose, pain score…), "
+            "one per kind; checked against the order's hold parameters and recorded with it.",
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        kinds = [value["kind"] for value in values]
+        if len(set(kinds)) != len(kinds):
+            raise serializers.ValidationError(gettext("Send each assessment once."))
+        return values
+
+
+def assessment_values(valid) -> tuple[rules.AssessmentValue, ...]:
+    return tuple(
+        rules.AssessmentValue(kind=value["kind"], value=value["value"])
+        for value in valid.get("assessments", [])
+    )
+
+
+def _english() -> bool:
+    return (translation.get_language() or "vi").startswith("en")
+
+
+def kind_label(kind) -> str:
+    return kind.en if _english() else kind.vi
+
+
+def kind_unit(kind) -> str:
+    return kind.unit_en if _english() else kind.unit_vi
+
+
 class CheckInputSerializer(ClientTimeSerializer):
     patient = ScanSerializer()
     medications = ScanSerializer(many=True, required=False, default=list, max_length=20)
@@ -112,6 +190,7 @@ class CheckInputSerializer(ClientTimeSerializer):
         required=False,
         help_text="what is destroyed of the units scanned (the rest of a unit): checked with them",
     )
+    assessments = AssessmentsField()
 
 
 class OverrideSerializer(serializers.Serializer):
@@ -161,6 +240,7 @@ class NotGivenInputSerializer(ClientTimeSerializer):
     reason = serializers.ChoiceField(choices=NotGivenReason.choices)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+    assessments = AssessmentsField()
 
 
 class RemovalInputSerializer(ClientTimeSerializer):
@@ -244,6 +324,12 @@ class OverrideOutputSerializer(serializers.Serializer):
     comment = serializers.CharField()
 
 
+class AssessmentOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    value = serializers.DecimalField(max_digits=7, decimal_places=2)
+    unit = serializers.CharField(help_text="UCUM")
+
+
 class AdministrationOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="external_id")
     status = serializers.CharField()
@@ -271,6 +357,7 @@ class AdministrationOutputSerializer(serializers.Serializer):
     replaces = serializers.UUIDField(source="replaces.external_id", allow_null=True, default=None)
     units = UnitOutputSerializer(many=True, source="recorded_units")
     overrides = OverrideOutputSerializer(many=True, source="recorded_overrides")
+    assessments = AssessmentOutputSerializer(many=True, source="recorded_assessments")
 
 
 class AdministrationFeedPageSerializer(serializers.Serializer):

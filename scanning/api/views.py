@@ -25,6 +25,7 @@ from hospital.oauth import SystemScope
 from hospital.replica import reads_from_replica
 from hospital.sessions import cart_session_start
 from hospital.throttle import request_source
+from pharmacy.assessments import ASSESSMENT_KINDS, hold_parameters_parse
 from pharmacy.body_sites import site_label
 from pharmacy.models import MedicationOrder, ScheduledDose
 from pharmacy.routes import route_names
@@ -43,7 +44,7 @@ from scanning.api.clock import clock_warnings
 from scanning.api.idempotency import idempotent, idempotent_outcome
 from scanning.api.permissions import IsClinicalStaff, MayAdminister
 from scanning.barcodes import ImageRejected, decode_image
-from scanning.dosemath import Quantity
+from scanning.dosemath import Quantity, format_decimal
 from scanning.models import (
     AccessReason,
     Administration,
@@ -56,6 +57,7 @@ from scanning.models import (
 from scanning.scans import ResolvedScan, image_rejected_error, scan_resolve
 from scanning.selectors import (
     administration_list_recent,
+    assessments_needed,
     checks_unrecorded,
     dose_list_due_for_ward,
     dose_timing,
@@ -90,6 +92,41 @@ def language() -> str:
     return "en" if (translation.get_language() or "vi").startswith("en") else "vi"
 
 
+def assessment_asks(order) -> dict[str, list]:
+    """What the cart asks the nurse to measure before giving this order, and when it holds."""
+    holds = hold_parameters_parse(order.hold_parameters)
+    kinds = [ASSESSMENT_KINDS[code] for code in assessments_needed(order)]
+    return {
+        "assessments": o.AssessmentAskSerializer(
+            [
+                {
+                    "kind": kind.code,
+                    "label": s.kind_label(kind),
+                    "unit": s.kind_unit(kind),
+                    "minimum": kind.minimum,
+                    "maximum": kind.maximum,
+                    "decimals": kind.decimals,
+                }
+                for kind in kinds
+            ],
+            many=True,
+        ).data,
+        "hold_parameters": o.HoldParameterSerializer(
+            [
+                {
+                    "kind": hold.kind,
+                    "operator": hold.operator,
+                    "value": hold.limit,
+                    "text": f"{s.kind_label(ASSESSMENT_KINDS[hold.kind])} {hold.operator} "
+                    f"{format_decimal(hold.limit)} {s.kind_unit(ASSESSMENT_KINDS[hold.kind])}".rstrip(),
+                }
+                for hold in holds
+            ],
+            many=True,
+        ).data,
+    }
+
+
 def _check_request(request, data) -> CheckRequest:
     """The cart's ward comes from its login session (checked against the nurse's wards), never
     from the request body: a client must not be able to switch WRONG_WARD off."""
@@ -122,6 +159,7 @@ def _check_request(request, data) -> CheckRequest:
         waste=Quantity(data["waste"]["amount"], data["waste"]["unit"])
         if data.get("waste")
         else None,
+        assessments=s.assessment_values(data),
     )
 
 
@@ -197,6 +235,7 @@ def check_body(result, context) -> dict:
             ).data
             if order.is_infusion
             else None,
+            **assessment_asks(order),
         }
         if order is not None
         else None,
@@ -470,7 +509,7 @@ class AdministrationsApi(APIView):
             "witness",
             "corrects",
             "replaces",
-        ).prefetch_related("units", "overrides")
+        ).prefetch_related("units", "overrides", "assessments")
         since = request.query_params.get("since")
         if since:
             try:
@@ -542,6 +581,7 @@ class AdministrationNotGivenApi(APIView):
             comment=valid["comment"],
             scheduled_dose=dose,
             cart=valid["cart"],
+            assessments=s.assessment_values(valid),
         )
         return 201, {
             **s.AdministrationOutputSerializer(administration).data,

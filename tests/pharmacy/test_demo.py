@@ -34,7 +34,7 @@ def test_demo_has_the_promised_shape():
     open_admissions = Admission.objects.filter(
         discharged_at__isnull=True, patient__deceased_at__isnull=True
     )
-    assert open_admissions.count() == 18
+    assert open_admissions.count() == 19
     assert Package.objects.count() >= 25
     assert LotRecall.objects.count() == 1
     statuses = set(MedicationOrder.objects.values_list("status", flat=True))
