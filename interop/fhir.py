@@ -49,6 +49,7 @@ from interop.snapshot import (
     AdministrationSnapshot,
     Encounter,
     InfusionState,
+    Measurement,
     Order,
     Patient,
     RemovalNote,
@@ -56,6 +57,7 @@ from interop.snapshot import (
     Unit,
     WasteSnapshot,
 )
+from pharmacy.assessments import ASSESSMENT_KINDS, LOINC_SYSTEM
 from pharmacy.body_sites import SNOMED_SYSTEM, site_get
 
 # What we give fhir.resources to check: JSON-shaped, with exact Decimal quantities.
@@ -217,15 +219,23 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
     }
     medication = _medication(snapshot, config)
     batch = _batch(snapshot)
+    contained: list[FhirData] = []
     if batch is not None:
-        resource["contained"] = [
+        contained.append(
             {
                 "resourceType": "Medication",
                 "id": CONTAINED_MEDICATION,
                 "code": medication,
                 "batch": batch,
             }
-        ]
+        )
+    observations = [
+        _observation(measurement, snapshot.patient, record.administered_at, zone)
+        for measurement in record.assessments
+    ]
+    contained.extend(observations)
+    if contained:
+        resource["contained"] = contained
     extensions = [_unit_extension(unit, config) for unit in record.units]
     if snapshot.replaces_id is not None:
         extensions.append(_link(config.extension("replaces"), snapshot.replaces_id))
@@ -314,10 +324,61 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
         notes.append(_waste_note(waste))
     if notes:
         resource["note"] = [{"text": text} for text in notes]
+    if observations:
+        # What was measured before giving (or holding) the dose: R4B and R5 both name it so.
+        resource["supportingInformation"] = [
+            {"reference": f"#{_observation_id(measurement)}", "display": _kind_text(measurement)}
+            for measurement in record.assessments
+        ]
     dosage = _dosage(snapshot)
     if dosage is not None:
         resource["dosage"] = dosage
     return resource
+
+
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+
+def _observation_id(measurement: Measurement) -> str:
+    return f"assessment-{measurement.id}"
+
+
+def _kind_text(measurement: Measurement) -> str:
+    kind = ASSESSMENT_KINDS.get(measurement.kind)
+    return kind.en if kind is not None else measurement.kind
+
+
+def _observation(
+    measurement: Measurement, patient: Patient, measured_at: datetime, zone: ZoneInfo
+) -> FhirData:
+    """A value measured before the dose, contained in its MedicationAdministration."""
+    kind = ASSESSMENT_KINDS.get(measurement.kind)
+    category = "vital-signs" if kind is not None and kind.vital_sign else "exam"
+    if kind is not None and kind.code in ("blood_glucose", "inr", "aptt"):
+        category = "laboratory"
+    code: FhirData = (
+        {
+            "coding": [{"system": LOINC_SYSTEM, "code": kind.loinc, "display": kind.loinc_display}],
+            "text": _kind_text(measurement),
+        }
+        if kind is not None
+        else {"text": _kind_text(measurement)}
+    )
+    return {
+        "resourceType": "Observation",
+        "id": _observation_id(measurement),
+        "status": "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category}]}],
+        "code": code,
+        "subject": {"reference": f"Patient/{patient.id}"},
+        "effectiveDateTime": _dt(measured_at, zone),
+        "valueQuantity": {
+            "value": Decimal(f"{measurement.value.normalize():f}"),
+            "unit": kind.unit_en if kind is not None and kind.unit_en else measurement.unit,
+            "system": UCUM_SYSTEM,
+            "code": measurement.unit,
+        },
+    }
 
 
 def _patient_reference(patient: Patient, config: FhirConfig) -> FhirData:

@@ -16,6 +16,8 @@
     OBX  the witness of a high-alert dose, if any
     OBX  the amount wasted of the units (NM + UCUM unit), if any: OBX-14 when, OBX-16 the
          witness of the waste, OBX-17 why (README, "Interop: waste", says why an OBX)
+    OBX  each value measured before giving or holding the dose (heart rate, glucose, pain…):
+         NM, LOINC code (LN), the value, its UCUM unit, OBX-14 the record's time
 
 Numbers the HIS did not give (an order or admission typed in /pharmacy/) go out as our own stable
 short ids with our application (MSH-3) as the assigning authority: `ID^BCMA` in ORC-2/3 (EI-2) and
@@ -58,9 +60,11 @@ from interop.snapshot import (
     REFUSED,
     AdministrationSnapshot,
     InfusionState,
+    Measurement,
     Staff,
     WasteSnapshot,
 )
+from pharmacy.assessments import ASSESSMENT_KINDS
 from pharmacy.body_sites import HL7_TABLE as SITE_CODES
 from pharmacy.body_sites import site_get
 from pharmacy.routes import ROUTES as PHARMACY_ROUTES
@@ -190,9 +194,36 @@ def ras_o17_message(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Con
         _coded(obx.obx_3, "WITNESS", "Witness of a high-alert dose", LOCAL_CODES)
         obx.obx_5 = _xcn_er7(record.witness)
         obx.obx_11 = "F"
+    set_id = 1 if record.witness is not None else 0
     if record.waste is not None and snapshot.status == COMPLETED:
-        _waste_obx(administration, record.waste, 2 if record.witness is not None else 1, zone)
+        set_id += 1
+        _waste_obx(administration, record.waste, set_id, zone)
+    for measurement in record.assessments:
+        set_id += 1
+        _assessment_obx(administration, measurement, set_id, record.administered_at, zone)
     return message
+
+
+def _assessment_obx(
+    administration: Hl7Element,
+    measurement: Measurement,
+    set_id: int,
+    measured_at: datetime,
+    zone: ZoneInfo,
+) -> None:
+    """A value measured before giving (or holding) the dose: LOINC-coded, in its UCUM unit."""
+    kind = ASSESSMENT_KINDS.get(measurement.kind)
+    obx = administration.add_group("RAS_O17_OBSERVATION").obx
+    obx.obx_1 = str(set_id)
+    obx.obx_2 = "NM"
+    if kind is not None:
+        _coded(obx.obx_3, kind.loinc, kind.loinc_display, "LN")
+    else:
+        _coded(obx.obx_3, measurement.kind, measurement.kind, LOCAL_CODES)
+    obx.obx_5 = _number(measurement.value)
+    _coded(obx.obx_6, measurement.unit, measurement.unit, UCUM_CODES)
+    obx.obx_11 = "F"
+    _timestamp(obx.obx_14, measured_at, zone)
 
 
 def _waste_obx(

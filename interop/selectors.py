@@ -15,6 +15,7 @@ from interop.snapshot import (
     AdministrationSnapshot,
     Encounter,
     InfusionState,
+    Measurement,
     Order,
     Patient,
     RemovalNote,
@@ -77,7 +78,7 @@ def administration_number() -> Subquery:
 def administrations_for_snapshots() -> QuerySet:
     corrected = (
         Administration.objects.select_related(*_RELATIONS)
-        .prefetch_related("units", "overrides", "replaces__units")
+        .prefetch_related("units", "overrides", "assessments", "replaces__units")
         .annotate(number=administration_number())
     )
     return (
@@ -87,6 +88,7 @@ def administrations_for_snapshots() -> QuerySet:
         .prefetch_related(
             "units",
             "overrides",
+            "assessments",
             "replaces__units",
             Prefetch("corrects", queryset=corrected),
             Prefetch("infusion_events", queryset=InfusionEvent.objects.order_by("chain_seq", "pk")),
@@ -421,6 +423,10 @@ def _snapshot(row: Administration, *, facts: dict, correction) -> Administration
         replaces_id=row.replaces.external_id if row.replaces_id else None,
         withdrawn_by=withdrawn_by,
         waste=_waste(row),
+        assessments=tuple(
+            Measurement(id=value.external_id, kind=value.kind, value=value.value, unit=value.unit)
+            for value in sorted(row.recorded_assessments, key=lambda value: value.pk or 0)
+        ),
     )
 
 

@@ -60,6 +60,17 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class Measurement:
+    """A value measured before giving (pharmacy/assessments.py), sent as an OBX and as a FHIR
+    Observation the MedicationAdministration points to (`id` is the Observation's)."""
+
+    id: uuid.UUID
+    kind: str
+    value: Decimal
+    unit: str  # UCUM
+
+
+@dataclass(frozen=True)
 class WasteSnapshot:
     """What was destroyed of the record's units, by whom and before whom."""
 
@@ -250,6 +261,8 @@ class AdministrationSnapshot:
     # What was destroyed of the units, written with the record or later (then `waste.id` is set
     # on the message that reports it).
     waste: WasteSnapshot | None = None
+    # What was measured before giving (or holding) the dose.
+    assessments: tuple[Measurement, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -333,6 +346,13 @@ class WasteJson(TypedDict):
     recorded_at: NotRequired[str]
 
 
+class MeasurementJson(TypedDict):
+    id: str
+    kind: str
+    value: str
+    unit: str
+
+
 class SnapshotJson(TypedDict):
     """A snapshot as the outbox stores it (`snapshot_to_json`). NotRequired: the keys that
     snapshots queued before they existed do not have."""
@@ -375,6 +395,7 @@ class SnapshotJson(TypedDict):
     removed: NotRequired[RemovalJson | None]
     infusion: NotRequired[InfusionJson | None]
     waste: NotRequired[WasteJson | None]
+    assessments: NotRequired[list[MeasurementJson]]
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -464,6 +485,10 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> SnapshotJson:
         if snapshot.removed
         else None,
         "waste": _waste_json(snapshot.waste) if snapshot.waste else None,
+        "assessments": [
+            {"id": str(m.id), "kind": m.kind, "value": str(m.value), "unit": m.unit}
+            for m in snapshot.assessments
+        ],
     }
 
 
@@ -574,6 +599,12 @@ def snapshot_from_json(data: SnapshotJson) -> AdministrationSnapshot:
         if (removed := data.get("removed"))
         else None,
         waste=_waste(data.get("waste")),
+        assessments=tuple(
+            Measurement(
+                id=uuid.UUID(m["id"]), kind=m["kind"], value=Decimal(m["value"]), unit=m["unit"]
+            )
+            for m in data.get("assessments", [])
+        ),
     )
 
 

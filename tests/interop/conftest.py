@@ -16,6 +16,7 @@ from interop.mllp import MllpServer
 from interop.models import Destination
 from interop.snapshot import (
     AdministrationSnapshot,
+    Measurement,
     Patient,
     RemovalNote,
     Staff,
@@ -235,6 +236,55 @@ WASTE_DOCUMENTED_LATER = replace(
     ),
 )
 
+# Metoprolol given after the heart rate and pressure were measured above its hold parameters, and
+# held at the next dose on a heart rate of 52 (issue 18: the values go out with the record).
+METOPROLOL_GIVEN = replace(
+    GIVEN,
+    id=uuid.UUID("d1e3f5a7-9b0c-4d2e-8f4a-6b8c0d2e4f61"),
+    patient=replace(GIVEN.patient, full_name="Phan Văn Thành", mrn="BN2026000121"),
+    medication_code="metoprolol-25-tab",
+    medication_name="Metoprolol tartrat 25 mg viên nén",
+    amount=Decimal("25"),
+    order_dose_unit="mg",
+    unit="mg",
+    units=(Unit("09520003000162", "MTP2611", date(2028, 5, 31), "MTP2611S001"),),
+    administration_number=1,
+    assessments=(
+        Measurement(
+            uuid.UUID("e2f4a6b8-0c1d-4e3f-9a5b-7c9d1e3f5a72"), "heart_rate", Decimal("72"), "/min"
+        ),
+        Measurement(
+            uuid.UUID("f3a5b7c9-1d2e-4f4a-8b6c-8d0e2f4a6b83"),
+            "systolic_bp",
+            Decimal("128"),
+            "mm[Hg]",
+        ),
+    ),
+)
+
+METOPROLOL_HELD = replace(
+    HELD,
+    id=uuid.UUID("a4b6c8d0-2e3f-4a5b-9c7d-9e1f3a5b7c94"),
+    patient=METOPROLOL_GIVEN.patient,
+    medication_code="metoprolol-25-tab",
+    medication_name="Metoprolol tartrat 25 mg viên nén",
+    order_dose_unit="mg",
+    reason="held_clinical",
+    reason_label="tạm hoãn vì lý do lâm sàng",
+    administration_number=2,
+    assessments=(
+        Measurement(
+            uuid.UUID("b5c7d9e1-3f4a-4b6c-8d8e-0f2a4b6c8da5"), "heart_rate", Decimal("52"), "/min"
+        ),
+        Measurement(
+            uuid.UUID("c6d8e0f2-4a5b-4c7d-9e9f-1a3b5c7d9eb6"),
+            "systolic_bp",
+            Decimal("118"),
+            "mm[Hg]",
+        ),
+    ),
+)
+
 KINDS = {
     "given": GIVEN,
     "partial_with_witness": PARTIAL,
@@ -246,6 +296,8 @@ KINDS = {
     "patch_removed": PATCH_REMOVED,
     "half_ampoule_wasted": HALF_AMPOULE_WASTED,
     "waste_documented_later": WASTE_DOCUMENTED_LATER,
+    "metoprolol_given_with_vitals": METOPROLOL_GIVEN,
+    "metoprolol_held_heart_rate": METOPROLOL_HELD,
 }
 
 

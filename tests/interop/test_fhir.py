@@ -416,3 +416,26 @@ def test_a_removed_patch_is_administered_over_a_period(version, field):
     }
     removal = extension(resource, "removal")[0]["extension"]
     assert {part["url"] for part in removal} == {"removedAt", "removedBy", "site", "scanned"}
+
+
+@pytest.mark.parametrize("version", [R5, R4B, R4])
+def test_the_values_measured_before_a_held_dose_are_observations_it_points_to(version):
+    resource = medication_administration(KINDS["metoprolol_held_heart_rate"], CONFIG, version)
+
+    observations = {
+        item["id"]: item for item in resource["contained"] if item["resourceType"] == "Observation"
+    }
+    pointed = [ref["reference"].removeprefix("#") for ref in resource["supportingInformation"]]
+    assert pointed == list(observations)
+    heart_rate = observations[pointed[0]]
+    assert heart_rate["code"]["coding"][0] == {
+        "system": "http://loinc.org",
+        "code": "8867-4",
+        "display": "Heart rate",
+    }
+    assert heart_rate["valueQuantity"]["code"] == "/min"
+    assert heart_rate["valueQuantity"]["value"] == 52
+    assert heart_rate["subject"]["reference"] == resource["subject"]["reference"]
+    assert heart_rate["category"][0]["coding"][0]["code"] == "vital-signs"
+    assert resource["status"] == "not-done"
+    assert fhir_validator.errors([resource], version) == [[]]

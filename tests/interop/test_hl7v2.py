@@ -22,6 +22,7 @@ from interop.hl7v2 import (
     ras_o17_message,
 )
 from interop.ids import short_id
+from pharmacy.assessments import ASSESSMENT_KINDS
 from tests.interop.conftest import (
     ENTERED_IN_ERROR,
     GIVEN,
@@ -111,12 +112,25 @@ def test_python_hl7_reads_every_kind(kind):
     snapshot = KINDS[kind]
     message_id = snapshot.waste_update or (snapshot.removed.id if snapshot.removed else snapshot.id)
     assert str(parsed.segment("MSH")(10)) == message_control_id(message_id)
-    assert str(parsed.segment("RXA")(5)(1)(1)) in (
-        "08936012345001",
-        "08936012345094",
-        "09520003000179",
-        "paracetamol-500-tab",
-    )
+    products = {unit.gtin for unit in snapshot.clinical.units} | {snapshot.medication_code}
+    assert str(parsed.segment("RXA")(5)(1)(1)) in products
+    measured = [
+        (str(obx(3)(1)(1)), str(obx(3)(1)(3)), str(obx(5)), str(obx(6)(1)(1)))
+        for obx in parsed
+        if str(obx(0)) == "OBX" and str(obx(3)(1)(3)) == "LN"
+    ]
+    assert measured == [
+        (ASSESSMENT_KINDS[m.kind].loinc, "LN", f"{m.value.normalize():f}", m.unit)
+        for m in snapshot.clinical.assessments
+    ]
+
+
+def test_the_values_measured_before_a_held_dose_go_out_as_loinc_obx():
+    er7 = ras_o17(KINDS["metoprolol_held_heart_rate"], HL7_CONFIG)
+
+    obx = "OBX|1|NM|8867-4^Heart rate^LN||52|/min^/min^UCUM|||||F|||20261124081000+0700"
+    assert f"\r{obx}\r" in er7
+    assert segments(er7)["RXA"][9] == "held_clinical^tạm hoãn vì lý do lâm sàng^L"
 
 
 def test_message_control_id_is_stable_short_and_the_records_own():
