@@ -155,6 +155,7 @@ def cart_strings() -> dict[str, str]:
         "warn": _("WARNING – a reason is needed"),
         "stop": _("STOP – do not give"),
         "witness_pending": _("WAIT – needs a second nurse to check"),
+        "assessment_pending": _("WAIT – measure and enter the values first"),
         "witness_confirmed": _("Checked by a second nurse: {name}"),
         "progress": _("Scanned {scanned} of {ordered} ({count} of {total} units)"),
         "recorded": _("Recorded: {drug} {amount}"),
@@ -244,8 +245,10 @@ def infusion_strings() -> dict[str, str]:
 
 
 def patch_strings() -> dict[str, str]:
-    """Patches on the patient, their removal, and the body-site picker."""
+    """Patches on the patient, their removal, the body-site picker, and the values measured
+    before giving."""
     return {
+        "hold_rules": _("Hold if: {rules}"),
         "site_choose": _("Tap the body site"),
         "site_required": _("Choose the site where the patch is placed before recording."),
         "worn_line": _("{drug} · {site} · applied {applied} · remove by {due}"),

@@ -14,7 +14,8 @@
   let state = emptyState();
   function emptyState() {
     return { patientScan: null, patient: null, meds: [], witness: null, witnessPin: "", overrides: {},
-             lastCheck: null, idempotencyKey: null, pendingSwitch: null, busy: false, site: "" };
+             lastCheck: null, idempotencyKey: null, pendingSwitch: null, busy: false, site: "",
+             assessments: {}, assessmentsChecked: "" };
   }
 
   // --- talking to the API -------------------------------------------------------------------
@@ -333,6 +334,8 @@
     const body = { patient: state.patientScan, medications: state.meds, ward: config.ward };
     if (state.witness) { body.witness = state.witness; body.witness_pin = state.witnessPin; }
     if (state.site) body.site = state.site;
+    const measured = assessmentValues();
+    if (measured.length) body.assessments = measured;
     const waste = wasteOf(state.lastCheck);
     if (waste) body.waste = waste;
     return body;
@@ -341,8 +344,9 @@
   async function runCheck() {
     const meds = state.meds;
     let answer;
+    const body = checkBody();
     try {
-      answer = await api("POST", "scan/check/", checkBody());
+      answer = await api("POST", "scan/check/", body);
     } catch (error) {
       // Login cancelled: the verdict on screen was for other units, so nothing of it is current.
       if (error.reauth === "cancelled") clearMeds();
@@ -354,20 +358,24 @@
     const { status, data } = answer;
     if (status !== 200) { state.meds.pop(); return say(errorText(data), "error"); }
     state.lastCheck = data;
+    state.assessmentsChecked = JSON.stringify(body.assessments || []);
     state.overrides = Object.fromEntries(Object.entries(state.overrides)
       .filter(([code]) => data.findings.some((f) => f.code === code)));
     showVerdict(data);
     renderUnits();
   }
 
-  // The same scans checked again with the waste the nurse chose to document: nothing is added
-  // or taken away, so a refusal says why and leaves the units as they are.
-  async function recheckWaste() {
+  // The same scans checked again with what the nurse chose or entered beside them (the waste to
+  // document, the values measured): nothing is added or taken away, so a refusal says why and
+  // leaves the units as they are.
+  async function recheck() {
     const meds = state.meds;
-    const { status, data } = await api("POST", "scan/check/", checkBody());
+    const body = checkBody();
+    const { status, data } = await api("POST", "scan/check/", body);
     if (state.meds !== meds) return;
     if (status !== 200) return say(errorText(data), "error");
     state.lastCheck = data;
+    state.assessmentsChecked = JSON.stringify(body.assessments || []);
     showVerdict(data);
     renderUnits();
   }
@@ -468,6 +476,8 @@
     const check = state.lastCheck;
     if (!check || !state.meds.length || check.verdict === "stop") return false;
     if (check.site && check.site.required && !state.site) return false;
+    // The values on screen are the values the rules judged: changed since, they are checked again.
+    if (JSON.stringify(assessmentValues()) !== state.assessmentsChecked) return false;
     return check.findings.filter((f) => f.severity === "WARN").every((f) => {
       const chosen = state.overrides[f.code];
       if (!chosen) return false;
@@ -520,23 +530,27 @@
     $("record").hidden = !!check.patientOnly;
     $("record").disabled = !canRecord();
     showSitePicker(check);
+    showAssessments(check);
     setPrompt(needsWitness() ? T.prompt_witness : state.patient ? T.prompt_medication : T.prompt_patient);
     showWitnessState(check);
     showInfusion(check);
   }
 
-  // A dose waiting only for the second nurse is not a STOP: it is its own amber state. Once the
-  // rules accept her, her name stays on the verdict until the dose is recorded or cleared.
-  function witnessPending(check) {
+  // A dose waiting only for the second nurse, or for the values the order asks measured, is not a
+  // STOP: it is its own amber state. Once the rules accept the witness, her name stays on the
+  // verdict until the dose is recorded or cleared.
+  const WAITING_CODES = [...WITNESS_CODES, "ASSESSMENT_REQUIRED"];
+  function waitingOnly(check) {
     const stops = (check.findings || []).filter((f) => f.severity === "STOP");
     return check.verdict === "stop" && !check.error && stops.length > 0 &&
-      stops.every((f) => WITNESS_CODES.includes(f.code));
+      stops.every((f) => WAITING_CODES.includes(f.code));
   }
   function showWitnessState(check) {
-    if (witnessPending(check)) {
+    if (waitingOnly(check)) {
+      const measuring = (check.findings || []).some((f) => f.code === "ASSESSMENT_REQUIRED");
       $("verdict").className = "verdict witness";
       $("verdict-icon").textContent = "⚠";
-      $("verdict-word").textContent = T.witness_pending;
+      $("verdict-word").textContent = measuring ? T.assessment_pending : T.witness_pending;
       for (const item of $("findings").querySelectorAll(".finding.stop")) {
         item.className = "finding witness";
         const text = item.querySelector("span");
@@ -598,7 +612,7 @@
     // Wasting the rest, or no longer: checked again with the waste, which may need a witness.
     if (finding.code === "PARTIAL_UNIT" && JSON.stringify(wasteOf(state.lastCheck)) !== wasteBefore) {
       $("record").disabled = true;
-      scanQueue = queued(recheckWaste).catch((error) => {
+      scanQueue = queued(recheck).catch((error) => {
         if (error.message !== "session") say(T.network_error, "error");
       }).finally(refocus);
     }
@@ -651,6 +665,82 @@
     renderWorn(data.worn || []);
     await loadInfusions();
   }
+
+  // --- measured before giving -------------------------------------------------------------------
+  // The order's assessments (heart rate before metoprolol, glucose before insulin): typed here,
+  // checked by the server's rules with the scans. A hold is a STOP that the nurse documents as
+  // "held for a clinical reason", with the values, in the not-given dialog.
+  function assessmentValues() {
+    const asked = (state.lastCheck && state.lastCheck.order && state.lastCheck.order.assessments) || [];
+    return asked.filter((ask) => (state.assessments[ask.kind] || "").trim() !== "")
+      .map((ask) => ({ kind: ask.kind, value: state.assessments[ask.kind].trim().replace(",", ".") }));
+  }
+  function showAssessments(check) {
+    const order = check.order;
+    const asked = (order && order.assessments) || [];
+    $("assessments").hidden = !asked.length || !!check.patientOnly;
+    if (!asked.length) return;
+    const fields = $("assessment-fields");
+    const kinds = asked.map((ask) => ask.kind).join(",");
+    if (fields.dataset.kinds !== kinds) {
+      fields.dataset.kinds = kinds;
+      fields.replaceChildren(...asked.map(assessmentField));
+    }
+    const holds = (order.hold_parameters || []).map((hold) => hold.text);
+    $("hold-rules").hidden = !holds.length;
+    $("hold-rules").textContent = holds.length ? format(T.hold_rules, { rules: holds.join("; ") }) : "";
+    const held = (check.findings || []).some((f) => f.code === "HOLD_PARAMETER");
+    $("document-held").hidden = !held || JSON.stringify(assessmentValues()) !== state.assessmentsChecked;
+  }
+  function assessmentField(ask) {
+    const label = document.createElement("label");
+    label.className = "assessment";
+    const name = document.createElement("span");
+    name.textContent = ask.label;
+    const input = document.createElement("input");
+    input.type = "text";
+    input.inputMode = ask.decimals ? "decimal" : "numeric";
+    input.autocomplete = "off";
+    input.dataset.kind = ask.kind;
+    input.dataset.keepFocus = "1";
+    input.value = state.assessments[ask.kind] || "";
+    input.placeholder = `${trimNumber(ask.minimum)}–${trimNumber(ask.maximum)}`;
+    input.addEventListener("input", () => {
+      state.assessments[ask.kind] = input.value;
+      $("record").disabled = !canRecord();
+      $("document-held").hidden = true;
+      const changed = JSON.stringify(assessmentValues()) !== state.assessmentsChecked;
+      $("assessments-check").classList.toggle("primary", changed);
+    });
+    input.addEventListener("keydown", (event) => {
+      // A scanner's code starts with its symbology prefix "]": it belongs in the scan field, not
+      // in a number (focused during keydown, the scan field receives the character itself).
+      if (event.key === "]") { scanField.focus(); return; }
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      const inputs = [...$("assessment-fields").querySelectorAll("input")];
+      const next = inputs[inputs.indexOf(input) + 1];
+      if (next) next.focus(); else $("assessments-check").click();
+    });
+    const unit = document.createElement("span");
+    unit.className = "unit";
+    unit.textContent = ask.unit;
+    label.append(name, input, unit);
+    return label;
+  }
+  $("assessments-check").addEventListener("click", () => {
+    if (!state.lastCheck || !state.meds.length) return;
+    $("assessments-check").classList.remove("primary");
+    scanQueue = queued(recheck).catch((error) => {
+      if (error.message !== "session") say(T.network_error, "error");
+    }).finally(() => { scanField.focus(); });
+  });
+  $("document-held").addEventListener("click", () => {
+    const check = state.lastCheck;
+    if (!check || !check.order) return;
+    openNotGiven(check.order, check.scheduled_dose, { reason: "held_clinical", assessments: assessmentValues(),
+                                                      fromCheck: true });
+  });
 
   // --- patches and sites ------------------------------------------------------------------------
   // The site picker shows for injections and patches; a tap chooses and checks again, so the
@@ -1022,7 +1112,12 @@
   }
   function errorText(data) {
     if (data && data.error && data.error.code === "DATABASE_UNAVAILABLE") return T.network_error;
-    return (data && data.error && data.error.message) || T.network_error;
+    const message = (data && data.error && data.error.message) || T.network_error;
+    // A value measured that cannot be taken: which one, and its range, in her language.
+    const measured = data && data.error && data.error.details && data.error.details.assessments;
+    const why = measured && Object.values(measured).flatMap((item) => Object.values(item || {}).flat())
+      .find((text) => typeof text === "string");
+    return why ? `${message} ${why}` : message;
   }
   function warningText(data) {
     return (data && data.warnings || []).map((warning) => ` ⚠ ${warning.message}`).join("");
@@ -1033,7 +1128,8 @@
 
   function clearMeds() {
     state.meds = []; state.overrides = {}; state.witness = null; state.witnessPin = ""; state.idempotencyKey = null;
-    state.site = "";
+    state.site = ""; state.assessments = {}; state.assessmentsChecked = "";
+    $("assessment-fields").dataset.kinds = "";
     state.settling = null;
     hideVerdict();
     renderUnits();
@@ -1146,15 +1242,20 @@
   $("switch-no").addEventListener("click", keepPatient);
 
   let notGivenTarget = null;
-  function openNotGiven(order, dose) {
+  function openNotGiven(order, dose, preset = {}) {
     // One key per dialog: a double tap or a retry documents the dose once.
-    notGivenTarget = { order, dose, key: crypto.randomUUID(), reason: null };
-    $("not-given-drug").textContent = `${order.medication} · ${formatTime(dose.due_at)}`;
+    notGivenTarget = { order, dose, key: crypto.randomUUID(), reason: null,
+                       assessments: preset.assessments || [], fromCheck: !!preset.fromCheck };
+    $("not-given-drug").textContent = dose ? `${order.medication} · ${formatTime(dose.due_at)}` : order.medication;
     $("not-given-comment").value = "";
     $("not-given-summary").hidden = true;
     $("not-given-confirm").hidden = true;
     for (const button of document.querySelectorAll("#not-given-reasons button")) button.setAttribute("aria-pressed", "false");
     $("not-given-dialog").show();
+    // A hold found by the rules: the reason is chosen for her, and still confirmed by her.
+    const presetReason = preset.reason &&
+      document.querySelector(`#not-given-reasons button[data-reason="${preset.reason}"]`);
+    if (presetReason) presetReason.click();
   }
   // A reason only chooses; nothing is recorded until the nurse confirms the summary.
   for (const button of document.querySelectorAll("#not-given-reasons button")) {
@@ -1165,7 +1266,8 @@
         other.setAttribute("aria-pressed", String(other === button));
       }
       $("not-given-summary").textContent = format(T.not_given_confirm,
-        { drug: `${notGivenTarget.order.medication} ${formatTime(notGivenTarget.dose.due_at)}`, reason: button.textContent });
+        { drug: notGivenTarget.dose ? `${notGivenTarget.order.medication} ${formatTime(notGivenTarget.dose.due_at)}`
+                                    : notGivenTarget.order.medication, reason: button.textContent });
       $("not-given-summary").hidden = false;
       $("not-given-confirm").hidden = false;
       if (button.dataset.reason === "other") $("not-given-comment").focus(); else $("not-given-confirm").focus();
@@ -1179,15 +1281,17 @@
     $("not-given-confirm").disabled = true;
     let answer;
     try {
-      answer = await api("POST", "administrations/not-given/", {
-        patient: state.patientScan, order: target.order.id, scheduled_dose: target.dose.id,
-        reason: target.reason, comment, cart: config.cart }, { "Idempotency-Key": target.key });
+      const body = { patient: state.patientScan, order: target.order.id, reason: target.reason, comment,
+                     cart: config.cart };
+      if (target.dose) body.scheduled_dose = target.dose.id;
+      if (target.assessments.length) body.assessments = target.assessments;
+      answer = await api("POST", "administrations/not-given/", body, { "Idempotency-Key": target.key });
     } catch (error) {
       $("not-given-confirm").disabled = false;
       $("not-given-dialog").close();
       notGivenTarget = null;
       if (error.reauth === "cancelled") say(T.not_given_cancelled, "error");
-      else if (error.message !== "session") await settleLostNotGiven(target.key);
+      else if (error.message !== "session") await settleLostNotGiven(target);
       refocus();
       return;
     }
@@ -1195,22 +1299,32 @@
     $("not-given-dialog").close();
     notGivenTarget = null;
     let { status, data } = answer;
-    if (status >= 500) ({ status, data } = await settleLostNotGiven(target.key));
+    if (status >= 500) ({ status, data } = await settleLostNotGiven(target));
     if (status === 0) { refocus(); return; }
-    if (status === 201) { say(T.not_given_recorded, "ok"); await loadDoses(); } else say(errorText(data), "error");
+    if (status === 201) {
+      // The held dose is documented: the unit scanned for it goes back, nothing is left to record.
+      if (target.fromCheck) clearMeds();
+      say(T.not_given_recorded, "ok");
+      await loadDoses();
+    } else say(errorText(data), "error");
     refocus();
   });
-  async function settleLostNotGiven(key) {
+  async function settleLostNotGiven(target) {
     say(T.outcome_checking, "pending");
     let outcome;
     try {
-      outcome = await outcomeOf(key);
+      outcome = await outcomeOf(target.key);
     } catch (error) {
       if (error.message === "session") return { status: 0 };  // another nurse: said in words
       throw error;
     }
     if (outcome.outcome === "not_recorded") { say(T.not_given_not_recorded, "error"); return { status: 0 }; }
-    if (outcome.outcome === "recorded") { say(T.not_given_recorded, "ok"); await loadDoses(); return { status: 0 }; }
+    if (outcome.outcome === "recorded") {
+      if (target.fromCheck) clearMeds();
+      say(T.not_given_recorded, "ok");
+      await loadDoses();
+      return { status: 0 };
+    }
     say(errorText(outcome.answer), "error");
     return { status: 0 };
   }
