@@ -264,7 +264,9 @@ def worklist_strings() -> dict[str, str]:
             "NOT UPDATED: the list could not be refreshed and is from {time} ({minutes} min "
             "ago). Doses may have been given or added since."
         ),
-        "worklist_unavailable": _("The ward's list could not be loaded. Scan a wristband as usual."),
+        "worklist_unavailable": _(
+            "The ward's list could not be loaded. Scan a wristband as usual."
+        ),
         "worklist_empty": _("No doses due or overdue on the ward in this window."),
         "worklist_bed": _("Bed {bed}"),
         "worklist_removal": _("Patch due off: {drug} · {site}"),
