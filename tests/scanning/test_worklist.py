@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -23,7 +24,14 @@ from tests.factories import (
     SubstanceFactory,
     WardFactory,
 )
-from tests.scanning.conftest import DEMO_NOW, PARACETAMOL, TUAN_BADGE, badge_client, image
+from tests.scanning.conftest import (
+    DEMO_NOW,
+    HOA_BADGE,
+    PARACETAMOL,
+    TUAN_BADGE,
+    badge_client,
+    image,
+)
 from tests.scanning.test_infusions import Bedside
 from tests.scanning.test_patches import T0, fentanyl  # noqa: F401
 from tests.scanning.test_ward_scoping import error_code
@@ -257,6 +265,25 @@ def test_a_pharmacist_is_not_a_nurse_at_the_cart(frozen_demo):
 
 def test_an_unknown_ward_is_a_404(nurse_client):
     assert nurse_client.get(URL.format("XYZ")).status_code == 404
+
+
+def test_the_demo_nurses_cart_ward_plans_a_round_from_the_first_load():
+    # given: `manage.py demo_load` (twice: it must stay idempotent), Hoa at a NOI cart
+    with time_machine.travel(DEMO_NOW, tick=False):
+        call_command("demo_load", quiet_logins=True)
+        call_command("demo_load", quiet_logins=True)
+        rows = badge_client(HOA_BADGE, "111111").get(URL.format("NOI")).json()["rows"]
+
+    # then: doses due and overdue, a high-alert one needing a witness, and Hậu's patch due off
+    kinds = {(row["kind"], row["status"] or row["overdue"]) for row in rows}
+    assert {("dose", "due"), ("dose", "overdue"), ("removal", True)} <= kinds
+    assert any("witness" in row["pending"] for row in rows)
+    (patch,) = [row for row in rows if row["kind"] == "removal"]
+    assert (patch["patient"]["mrn"], patch["bed"], patch["detail"]) == (
+        "BN2026000119",
+        "11",
+        "cánh tay trái",
+    )
 
 
 # ------------------------------------------------------------------------------ its cost
