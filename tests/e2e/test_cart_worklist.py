@@ -35,6 +35,9 @@ def test_the_worklist_shows_before_the_first_scan_and_only_the_band_opens_the_pa
     expect(insulin).to_contain_text("Cần người chứng kiến")
     expect(page.locator(".worklist-row", has_text="Đỗ Minh Khôi")).to_have_count(0)  # NGOAI
     screenshot(page, "cart-worklist-vi")
+    page.set_viewport_size({"width": 768, "height": 1024})  # a tablet: no row runs off the side
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    page.set_viewport_size({"width": 1366, "height": 768})
 
     # when: she taps a row
     an_paracetamol(page).click()
