@@ -37,7 +37,7 @@ from scanning.models import (
     standing_q,
 )
 from scanning.scans import ResolvedScan
-from wards.models import Admission, Allergy, Patient
+from wards.models import Admission, Allergy, Bed, Patient
 
 DOSE_LOOKAROUND = timedelta(hours=24)
 PRN_LOOKBACK = timedelta(hours=48)
@@ -165,6 +165,18 @@ def bags_infusing(*, patient_id: int | None = None, admission_ids=None) -> list[
     if admission_ids is not None:
         queryset = queryset.filter(admission_id__in=admission_ids)
     return bags_read(queryset.order_by("administered_at", "pk"))
+
+
+def bags_ending(*, admission_ids, now: datetime, until: datetime) -> list[tuple[Bag, datetime]]:
+    """Bags infusing on these admissions whose expected end at their present rate is by `until`
+    (past ends included: overdue for a bag change), each with that end, soonest first. A paused
+    bag has no end."""
+    ending = []
+    for bag in bags_infusing(admission_ids=admission_ids):
+        end = bag.life.expected_end(now=now, volume_ml=bag_volume_ml(bag.administration))
+        if end is not None and end <= until:
+            ending.append((bag, end))
+    return sorted(ending, key=lambda pair: pair[1])
 
 
 def bag_of_unit(*, gtin: str | None, serial: str | None) -> Bag | None:
@@ -560,10 +572,9 @@ def worn_list(*, patient: Patient) -> list[dict]:
     return rows
 
 
-def removals_overdue(*, ward_ids=None, now: datetime | None = None) -> list[dict]:
-    """Patches, rings and implants past their removal time on the open admissions of these wards
-    (all wards if None), most overdue first: the dashboard's and the report's one read."""
-    now = now or timezone.now()
+def removals_due(*, ward_ids=None, until: datetime) -> list[tuple[Administration, datetime]]:
+    """Patches, rings and implants on the open admissions of these wards (all wards if None) whose
+    removal is due by `until`, each with its due time, in one query."""
     records = (
         Administration.objects.still_worn()
         .filter(admission__discharged_at__isnull=True)
@@ -571,23 +582,29 @@ def removals_overdue(*, ward_ids=None, now: datetime | None = None) -> list[dict
     )
     if ward_ids is not None:
         records = records.filter(admission__ward_id__in=ward_ids)
+    due_by = [(record, removal_due_at(record)) for record in records]
+    return [(record, due) for record, due in due_by if due is not None and due <= until]
+
+
+def removals_overdue(*, ward_ids=None, now: datetime | None = None) -> list[dict]:
+    """Patches, rings and implants past their removal time on the open admissions of these wards
+    (all wards if None), most overdue first: the dashboard's and the report's one read."""
+    now = now or timezone.now()
     rows = []
-    for record in records:
-        due = removal_due_at(record)
-        if due is not None and due <= now:
-            rows.append(
-                {
-                    "administration": record,
-                    "patient": record.patient,
-                    "ward": record.admission.ward,
-                    "bed": record.admission.bed,
-                    "medication": record.order.medication.name,
-                    "site": record.site,
-                    "applied_at": record.administered_at,
-                    "due_at": due,
-                    "overdue_minutes": int((now - due).total_seconds() // 60),
-                }
-            )
+    for record, due in removals_due(ward_ids=ward_ids, until=now):
+        rows.append(
+            {
+                "administration": record,
+                "patient": record.patient,
+                "ward": record.admission.ward,
+                "bed": record.admission.bed,
+                "medication": record.order.medication.name,
+                "site": record.site,
+                "applied_at": record.administered_at,
+                "due_at": due,
+                "overdue_minutes": int((now - due).total_seconds() // 60),
+            }
+        )
     rows.sort(key=lambda row: row["due_at"])
     return rows
 
@@ -774,6 +791,101 @@ def dose_list_due_for_ward(
     with _planned_for_these_values():
         doses = list(doses)
     return [{"dose": dose, "status": dose_timing(dose, ward=ward, now=now)} for dose in doses]
+
+
+class WorklistKind:
+    """What a worklist row asks of the nurse. A PRN effectiveness reassessment (issue 18, built
+    apart) is to join as `REASSESSMENT`: its rows added in `ward_worklist` from its own read; the
+    API's choices and the cart already know the kind."""
+
+    DOSE = "dose"
+    REMOVAL = "removal"  # a patch, ring or implant due off
+    BAG_END = "bag_end"  # an infusion bag due to end at its present rate
+    REASSESSMENT = "reassessment"
+    CHOICES = (DOSE, REMOVAL, BAG_END, REASSESSMENT)
+
+
+class WorklistPending:
+    """What a row needs besides the nurse: a second nurse at the bedside (WITNESS_REQUIRED for a
+    high-alert drug), or a witness for any waste of a controlled drug."""
+
+    WITNESS = "witness"
+    CONTROLLED = "controlled"
+    CHOICES = (WITNESS, CONTROLLED)
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    kind: str  # WorklistKind
+    due_at: datetime
+    overdue: bool  # past the ward's window for a dose; past its time for a removal or a bag
+    patient: Patient
+    bed: Bed | None
+    order: MedicationOrder  # with medication
+    status: str = ""  # a dose's timing (dose_timing): due, overdue or missed
+    detail: str = ""  # a patch's site, a bag's line
+    pending: tuple[str, ...] = ()  # WorklistPending
+
+
+def ward_worklist(*, ward, now: datetime, hours_before: int, hours_ahead: int) -> list[WorklistRow]:
+    """The cart's ward worklist before a wristband is scanned: the ward's open doses due from
+    `hours_before` ago to `hours_ahead` (both ends inside), as the due list counts them
+    (`dose_list_due_for_ward`: active, verified, open admission, living patient, not given), with
+    the patches due off and the bags due to end by then. Overdue first, then by due time. A fixed
+    number of queries, whatever the number of patients."""
+    until = now + timedelta(hours=hours_ahead)
+    rows = []
+    for item in dose_list_due_for_ward(
+        ward=ward, now=now, hours_ahead=hours_ahead, hours_back=hours_before
+    ):
+        dose = item["dose"]
+        medication = dose.order.medication
+        pending = []
+        if medication.high_alert:
+            pending.append(WorklistPending.WITNESS)
+        if medication.controlled:
+            pending.append(WorklistPending.CONTROLLED)
+        rows.append(
+            WorklistRow(
+                kind=WorklistKind.DOSE,
+                due_at=dose.due_at,
+                overdue=item["status"] in ("overdue", "missed"),
+                patient=dose.order.admission.patient,
+                bed=dose.order.admission.bed,
+                order=dose.order,
+                status=item["status"],
+                pending=tuple(pending),
+            )
+        )
+    for record, due in removals_due(ward_ids=[ward.pk], until=until):
+        rows.append(
+            WorklistRow(
+                kind=WorklistKind.REMOVAL,
+                due_at=due,
+                overdue=due <= now,
+                patient=record.patient,
+                bed=record.admission.bed,
+                order=record.order,
+                detail=record.site,
+            )
+        )
+    open_admissions = Admission.objects.filter(ward=ward, discharged_at__isnull=True)
+    for bag, end in bags_ending(admission_ids=open_admissions.values("pk"), now=now, until=until):
+        rows.append(
+            WorklistRow(
+                kind=WorklistKind.BAG_END,
+                due_at=end,
+                overdue=end <= now,
+                patient=bag.administration.patient,
+                bed=bag.administration.admission.bed,
+                order=bag.administration.order,
+                detail=bag.line,
+            )
+        )
+    rows.sort(
+        key=lambda row: (not row.overdue, row.due_at, row.bed.code if row.bed else "", row.kind)
+    )
+    return rows
 
 
 @contextmanager

@@ -65,8 +65,7 @@ from scanning.models import (
 from scanning.selectors import (
     OVERDUE_BEFORE_MISSED,
     bag_summary,
-    bag_volume_ml,
-    bags_infusing,
+    bags_ending,
     bags_read,
     checks_unrecorded,
     dose_list_due_for_ward,
@@ -958,7 +957,7 @@ class WardDashboard:
     without_band: list  # admissions of admitted patients with no active wristband
     # checks that said GO or WARN, then nothing for UNRECORDED_CHECK_MINUTES, not answered for
     unrecorded: list[DashboardRow] = field(default_factory=list)
-    # infusion bags due to end soon, or past their expected end (scanning.selectors.bags_infusing)
+    # infusion bags due to end soon, or past their expected end (scanning.selectors.bags_ending)
     infusions_ending: list[DashboardRow] = field(default_factory=list)
     # patches, rings and implants on patients past their removal time (scanning.removals_overdue)
     overdue_removals: list[DashboardRow] = field(default_factory=list)
@@ -1185,11 +1184,8 @@ def infusions_ending(*, ward: Ward, now: datetime) -> list[DashboardRow]:
     soon = now + timedelta(minutes=settings.INFUSION_ENDING_SOON_MINUTES)
     rows = []
     open_admissions = Admission.objects.filter(ward=ward, discharged_at__isnull=True)
-    for bag in bags_infusing(admission_ids=open_admissions.values("pk")):
+    for bag, end in bags_ending(admission_ids=open_admissions.values("pk"), now=now, until=soon):
         administration = bag.administration
-        end = bag.life.expected_end(now=now, volume_ml=bag_volume_ml(administration))
-        if end is None or end > soon:
-            continue
         rows.append(
             DashboardRow(
                 patient=administration.patient.full_name,

@@ -317,6 +317,11 @@ CART_ENTERED_IN_ERROR_MINUTES = int(os.environ.get("CART_ENTERED_IN_ERROR_MINUTE
 # An infusion rate this many times the ordered rate (or the ordered rate divided by it) is a STOP
 # (INFUSION_RATE_FAR_OUTSIDE_ORDER); a rate between is a WARN. Exactly the factor is a WARN.
 INFUSION_RATE_STOP_FACTOR = os.environ.get("INFUSION_RATE_STOP_FACTOR", "1.5")
+# The cart's ward worklist, shown before any wristband is scanned: open doses due from this many
+# hours ago to this many hours ahead (with removals and bag ends due by then), refreshed this often.
+CART_WORKLIST_HOURS_BEFORE = int(os.environ.get("CART_WORKLIST_HOURS_BEFORE", "4"))
+CART_WORKLIST_HOURS_AHEAD = int(os.environ.get("CART_WORKLIST_HOURS_AHEAD", "2"))
+CART_WORKLIST_REFRESH_SECONDS = int(os.environ.get("CART_WORKLIST_REFRESH_SECONDS", "60"))
 # The ward dashboard lists a bag due to end within this many minutes.
 INFUSION_ENDING_SOON_MINUTES = int(os.environ.get("INFUSION_ENDING_SOON_MINUTES", "30"))
 # Sessions of the pharmacy site (username + password) last a shift at most.

@@ -8,6 +8,7 @@ answer belongs here too."""
 from rest_framework import serializers
 
 from scanning.api.serializers import AdministrationOutputSerializer, WasteOutputSerializer
+from scanning.selectors import WorklistKind, WorklistPending
 
 # ------------------------------------------------------------------------------ shared pieces
 
@@ -319,6 +320,29 @@ class DueDoseSerializer(serializers.Serializer):
 class WardDueOutputSerializer(serializers.Serializer):
     ward = serializers.CharField()
     doses = DueDoseSerializer(many=True)
+
+
+class WorklistRowSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=WorklistKind.CHOICES)
+    due_at = serializers.DateTimeField()
+    overdue = serializers.BooleanField()
+    status = serializers.CharField(help_text="a dose's timing: due, overdue or missed; else empty")
+    patient = PatientBriefSerializer()
+    bed = serializers.CharField(allow_null=True)
+    medication = serializers.CharField()
+    dose = serializers.CharField(allow_null=True)
+    route = serializers.CharField()
+    route_name = serializers.CharField()
+    detail = serializers.CharField(help_text="a patch's site, a bag's line; else empty")
+    pending = serializers.ListField(child=serializers.ChoiceField(choices=WorklistPending.CHOICES))
+
+
+class WardWorklistOutputSerializer(serializers.Serializer):
+    ward = serializers.CharField()
+    generated_at = serializers.DateTimeField(help_text="the server's time when the list was read")
+    hours_before = serializers.IntegerField()
+    hours_ahead = serializers.IntegerField()
+    rows = WorklistRowSerializer(many=True)
 
 
 class UnrecordedCheckSerializer(serializers.Serializer):

@@ -46,6 +46,7 @@ urlpatterns = [
         name="patient-recent-records",
     ),
     path("wards/<str:code>/due/", views.WardDueApi.as_view(), name="ward-due"),
+    path("wards/<str:code>/worklist/", views.WardWorklistApi.as_view(), name="ward-worklist"),
     path("infusions/hang/", infusion_views.InfusionHangApi.as_view(), name="infusions-hang"),
     path("infusions/events/", infusion_views.InfusionEventApi.as_view(), name="infusions-events"),
     path(

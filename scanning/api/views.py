@@ -56,6 +56,7 @@ from scanning.models import (
 )
 from scanning.scans import ResolvedScan, image_rejected_error, scan_resolve
 from scanning.selectors import (
+    WorklistKind,
     administration_list_recent,
     assessments_needed,
     checks_unrecorded,
@@ -63,6 +64,7 @@ from scanning.selectors import (
     dose_timing,
     mar_get,
     mar_order_flags,
+    ward_worklist,
     worn_list,
 )
 from scanning.services import (
@@ -972,6 +974,54 @@ class WardDueApi(APIView):
                 ],
             }
         )
+
+
+class WardWorklistApi(APIView):
+    """The cart's ward worklist, shown before a wristband is scanned so that the nurse plans her
+    round (scanning.selectors.ward_worklist). Read only: the cart opens a patient on the wristband
+    scan alone, never from a row."""
+
+    permission_classes = [MayAdminister]
+
+    @extend_schema(responses={200: o.WardWorklistOutputSerializer})
+    def get(self, request, code):
+        ward = get_object_or_404(Ward, code=code)
+        ward_read_check(user=request.user, ward=ward)
+        now = timezone.now()
+        rows = ward_worklist(
+            ward=ward,
+            now=now,
+            hours_before=settings.CART_WORKLIST_HOURS_BEFORE,
+            hours_ahead=settings.CART_WORKLIST_HOURS_AHEAD,
+        )
+        lang = language()
+        return Response(
+            {
+                "ward": ward.code,
+                "generated_at": timezone.localtime(now).isoformat(),
+                "hours_before": settings.CART_WORKLIST_HOURS_BEFORE,
+                "hours_ahead": settings.CART_WORKLIST_HOURS_AHEAD,
+                "rows": [worklist_row_body(row, lang) for row in rows],
+            }
+        )
+
+
+def worklist_row_body(row, lang: str) -> dict:
+    order = row.order
+    return {
+        "kind": row.kind,
+        "due_at": timezone.localtime(row.due_at).isoformat(),
+        "overdue": row.overdue,
+        "status": row.status,
+        "patient": {"mrn": row.patient.mrn, "full_name": row.patient.full_name},
+        "bed": row.bed.code if row.bed else None,
+        "medication": order.medication.name,
+        "dose": _quantity(order.dose_value, order.dose_unit),
+        "route": order.route,
+        "route_name": getattr(route_names(order.route), lang),
+        "detail": site_label(row.detail, lang) if row.kind == WorklistKind.REMOVAL else row.detail,
+        "pending": list(row.pending),
+    }
 
 
 class FeedPagination(CursorPagination):

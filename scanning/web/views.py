@@ -213,6 +213,7 @@ def cart_strings() -> dict[str, str]:
         **dose_list_strings(),
         **session_strings(),
         **patch_strings(),
+        **worklist_strings(),
     }
 
 
@@ -255,6 +256,28 @@ def patch_strings() -> dict[str, str]:
         "worn_overdue": _("OVERDUE for removal"),
         "worn_remove": _("Remove"),
         "removed": _("Removal recorded: {drug} from the {site}."),
+    }
+
+
+def worklist_strings() -> dict[str, str]:
+    """The ward worklist shown before any wristband is scanned."""
+    return {
+        "worklist_window": _("From {before} h ago to {ahead} h ahead. Updated at {time}."),
+        "worklist_stale": _(
+            "NOT UPDATED: the list could not be refreshed and is from {time} ({minutes} min "
+            "ago). Doses may have been given or added since."
+        ),
+        "worklist_unavailable": _(
+            "The ward's list could not be loaded. Scan a wristband as usual."
+        ),
+        "worklist_empty": _("No doses due or overdue on the ward in this window."),
+        "worklist_bed": _("Bed {bed}"),
+        "worklist_removal": _("Patch due off: {drug} · {site}"),
+        "worklist_bag_end": _("Bag due to end: {drug} · line {line}"),
+        "worklist_reassessment": _("PRN reassessment due: {drug}"),
+        "worklist_witness": _("Witness needed"),
+        "worklist_controlled": _("Controlled drug: witness for any waste"),
+        "worklist_scan_hint": _("To open {patient} (bed {bed}), scan the wristband."),
     }
 
 
@@ -359,6 +382,7 @@ def cart_terminal(request):
         "loginUrl": reverse("cart:login"),
         "logoutUrl": reverse("cart:logout"),
         "api": "/api/v1/",
+        "worklistRefreshSeconds": settings.CART_WORKLIST_REFRESH_SECONDS,
         "downtimeMarUrl": settings.CART_DOWNTIME_MAR_URL.replace(
             "{ward}", request.session.get("ward", "")
         ),

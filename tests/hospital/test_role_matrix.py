@@ -92,6 +92,7 @@ RULES = [
     Rule(r"api/v1/patients/<str:mrn>/infusions/$", CLINICAL),
     Rule(r"api/v1/patients/<str:mrn>/administrations/recent/$", CLINICAL),
     Rule(r"api/v1/wards/<str:code>/due/$", CLINICAL),
+    Rule(r"api/v1/wards/<str:code>/worklist/$", NURSES),  # the cart's worklist before a scan
     Rule(r"api/v1/administrations/<str:external_id>/hl7/$", SYSTEMS),
     # The FHIR base takes transaction Bundles from systems only (a GET there is a 405).
     Rule(r"api/v1/fhir/?$", frozenset({SERVICE})),

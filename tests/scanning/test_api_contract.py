@@ -104,6 +104,13 @@ def test_the_mar_the_due_list_and_the_recent_records_are_described_by_the_schema
     conforms(schema, "/api/v1/patients/{mrn}/administrations/recent/", "get", recent)
 
 
+def test_the_ward_worklist_is_described_by_the_schema(schema, nurse_client):
+    worklist = nurse_client.get("/api/v1/wards/NOI/worklist/")
+
+    assert worklist.status_code == 200 and worklist.json()["rows"]
+    conforms(schema, "/api/v1/wards/{code}/worklist/", "get", worklist)
+
+
 def test_scanned_but_not_recorded_is_described_by_the_schema(schema, nurse_client):
     nurse_client.post("/api/v1/scan/check/", right_dose(), format="json")
 

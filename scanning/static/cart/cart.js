@@ -1760,8 +1760,102 @@
   });
   $("ack-cancel").addEventListener("click", () => { acknowledging = null; $("ack-dialog").close(); refocus(); });
 
+  // --- the ward worklist, before any wristband ---------------------------------------------------
+  // The ward's due and overdue doses across patients, to plan the round. It follows the patient
+  // banner (whatever opens or closes a patient shows or hides it), so it hides as soon as a patient
+  // is open and comes back, refreshed, when she closes one. A row is not a button: it takes no
+  // focus from the scan field and opens nothing; only the wristband scan opens a patient. Its own
+  // fetch: a failed background refresh neither opens the login over the page nor raises the
+  // no-connection banner; it says how old the list on screen is instead.
+  const worklist = { data: null, fetchedAt: 0, failed: false };
+  async function refreshWorklist() {
+    if (!config.ward || !$("patient").hidden || document.body.classList.contains("locked")) return;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), API_TIMEOUT_MS);
+    try {
+      const response = await fetch(`${config.api}wards/${encodeURIComponent(config.ward)}/worklist/`,
+                                   { credentials: "same-origin", cache: "no-store", signal: timeout.signal });
+      if (!response.ok) throw new Error(String(response.status));
+      worklist.data = await response.json();
+      worklist.fetchedAt = Date.now();
+      worklist.failed = false;
+    } catch (error) {
+      worklist.failed = true;
+    } finally {
+      clearTimeout(timer);
+    }
+    renderWorklist();
+  }
+
+  function renderWorklist() {
+    const box = $("worklist");
+    box.hidden = !$("patient").hidden || (!worklist.data && !worklist.failed);
+    const age = $("worklist-age");
+    const data = worklist.data;
+    age.className = worklist.failed ? "worklist-age stale" : "worklist-age";
+    if (!data) { age.textContent = `⚠ ${T.worklist_unavailable}`; $("worklist-list").replaceChildren(); return; }
+    const minutes = Math.floor((Date.now() - worklist.fetchedAt) / 60000);
+    age.textContent = worklist.failed
+      ? `⚠ ${format(T.worklist_stale, { time: formatTime(data.generated_at), minutes })}`
+      : format(T.worklist_window, { before: data.hours_before, ahead: data.hours_ahead, time: formatTime(data.generated_at) });
+    const rows = data.rows.map(worklistItem);
+    $("worklist-list").replaceChildren(...(rows.length ? rows : [li(T.worklist_empty, "worklist-empty")]));
+  }
+
+  function worklistItem(row) {
+    const item = li("", `worklist-row ${row.overdue ? "overdue" : "due"} kind-${row.kind}`);
+    const when = document.createElement("span");
+    when.className = "when";
+    when.textContent = formatWhen(row.due_at);
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = [row.bed && format(T.worklist_bed, { bed: row.bed }), row.patient.full_name].filter(Boolean).join(" · ");
+    const what = document.createElement("span");
+    what.className = "what";
+    const drug = row.medication;
+    what.textContent = {
+      removal: () => format(T.worklist_removal, { drug, site: row.detail }),
+      bag_end: () => format(T.worklist_bag_end, { drug, line: row.detail }),
+      reassessment: () => format(T.worklist_reassessment, { drug }),
+    }[row.kind]?.() ?? [drug, row.dose, row.route_name || row.route].filter(Boolean).join(" · ");
+    const tags = document.createElement("span");
+    tags.className = "tags";
+    const status = row.kind === "dose" ? row.status : (row.overdue ? "overdue" : "");
+    if (status) tags.append(tag(`${row.overdue ? "⚠" : "●"} ${T[status] || status}`, row.overdue ? "overdue" : "due"));
+    for (const pending of row.pending) tags.append(tag(`⚑ ${T[`worklist_${pending}`] || pending}`, "pending"));
+    item.append(when, who, what, tags);
+    item.addEventListener("click", () => {
+      const hint = $("worklist-hint");
+      hint.textContent = format(T.worklist_scan_hint, { patient: row.patient.full_name, bed: row.bed || "–" });
+      hint.className = "worklist-hint asked";
+    });
+    return item;
+  }
+  function tag(text, kind) {
+    const span = document.createElement("span");
+    span.className = `tag ${kind}`;
+    span.textContent = text;
+    return span;
+  }
+
+  function startWorklist() {
+    const hint = { text: $("worklist-hint").textContent, className: $("worklist-hint").className };
+    let patientShown = !$("patient").hidden;
+    new MutationObserver(() => {
+      const shown = !$("patient").hidden;
+      if (shown === patientShown) return;
+      patientShown = shown;
+      Object.assign($("worklist-hint"), { textContent: hint.text, className: hint.className });
+      renderWorklist();
+      if (!shown) refreshWorklist();
+    }).observe($("patient"), { attributes: true, attributeFilter: ["hidden"] });
+    setInterval(refreshWorklist, config.worklistRefreshSeconds * 1000);
+    refreshWorklist();
+  }
+
   setPrompt(T.prompt_patient);
   resetIdle();
   refocus();
   loadUnrecorded();
+  startWorklist();
 })();
