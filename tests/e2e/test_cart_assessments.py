@@ -1,5 +1,5 @@
 """Values measured before giving, at the cart (issue 18): the demo's metoprolol for Phan Văn Thành
-(NOI 10) is held when the heart rate is under 60 or the systolic pressure under 100. The cart asks
+(NOI 12) is held when the heart rate is under 60 or the systolic pressure under 100. The cart asks
 for both before Record can be pressed; a low heart rate is a STOP that is documented as held with
 the values; values changed after a check are checked again; a scan typed while a value field has
 focus still goes to the scan field; a lost answer is settled, not recorded twice."""
