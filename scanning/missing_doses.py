@@ -115,7 +115,7 @@ def missing_dose_mark_sent(*, pharmacist: User, request: MissingDoseRequest) -> 
         raise MissingDoseAlreadySentError(
             gettext("This dose was already sent by %(name)s at %(time)s.")
             % {
-                "name": _name(current.sent_by),
+                "name": staff_name(current.sent_by),
                 "time": date_format(timezone.localtime(current.sent_at), "H:i d/m/Y"),
             },
             details={
@@ -126,8 +126,11 @@ def missing_dose_mark_sent(*, pharmacist: User, request: MissingDoseRequest) -> 
     return current
 
 
-def _name(user: User | None) -> str:
-    return (user.get_full_name() or user.username) if user is not None else ""
+def staff_name(user: User | None) -> str:
+    """A staff member as the ward says it: family name first (Võ Minh Tuấn)."""
+    if user is None:
+        return ""
+    return " ".join(part for part in (user.last_name, user.first_name) if part) or user.username
 
 
 # --- reads ----------------------------------------------------------------------------------

@@ -685,10 +685,10 @@ sql.written_raw(Administration, ScanEvent, IdempotentRequest, InfusionEvent)
 
 
 class MissingDoseReason(models.TextChoices):
-    NOT_ON_CART = "not_on_cart", _("not on the cart")
-    DAMAGED = "damaged", _("damaged")
-    WRONG_STRENGTH = "wrong_strength", _("wrong strength")
-    OTHER = "other", _("other (comment required)")
+    NOT_ON_CART = "not_on_cart", _("Not on the cart")
+    DAMAGED = "damaged", _("Damaged")
+    WRONG_STRENGTH = "wrong_strength", _("Wrong strength")
+    OTHER = "other", _("Other (comment required)")
 
 
 class MissingDoseState(models.TextChoices):

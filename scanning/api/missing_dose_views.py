@@ -15,12 +15,8 @@ from scanning.access import patient_read_check
 from scanning.api import outputs as o
 from scanning.api import serializers as s
 from scanning.api.permissions import IsPharmacy, MayAdminister
-from scanning.missing_doses import missing_dose_mark_sent, missing_dose_request
+from scanning.missing_doses import missing_dose_mark_sent, missing_dose_request, staff_name
 from scanning.models import MissingDoseRequest
-
-
-def _name(user) -> str | None:
-    return (user.get_full_name() or user.username) if user is not None else None
 
 
 def missing_request_body(request: MissingDoseRequest | None) -> dict | None:
@@ -35,9 +31,9 @@ def missing_request_body(request: MissingDoseRequest | None) -> dict | None:
         "reason_label": request.get_reason_display(),
         "comment": request.comment,
         "requested_at": timezone.localtime(request.requested_at).isoformat(),
-        "requested_by": _name(request.requested_by),
+        "requested_by": staff_name(request.requested_by),
         "sent_at": timezone.localtime(request.sent_at).isoformat() if request.sent_at else None,
-        "sent_by": _name(request.sent_by),
+        "sent_by": staff_name(request.sent_by) if request.sent_by else None,
     }
 
 

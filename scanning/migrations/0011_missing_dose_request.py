@@ -65,7 +65,7 @@ class Migration(migrations.Migration):
                 ('external_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
                 ('due_at', models.DateTimeField(verbose_name='due at')),
-                ('reason', models.CharField(choices=[('not_on_cart', 'not on the cart'), ('damaged', 'damaged'), ('wrong_strength', 'wrong strength'), ('other', 'other (comment required)')], max_length=20, verbose_name='reason')),
+                ('reason', models.CharField(choices=[('not_on_cart', 'Not on the cart'), ('damaged', 'Damaged'), ('wrong_strength', 'Wrong strength'), ('other', 'Other (comment required)')], max_length=20, verbose_name='reason')),
                 ('comment', models.CharField(blank=True, max_length=500, verbose_name='comment')),
                 ('cart', models.CharField(blank=True, max_length=60, verbose_name='cart')),
                 ('requested_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='requested at')),

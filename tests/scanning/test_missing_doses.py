@@ -5,6 +5,7 @@ Nguyễn Văn An (NOI 01) has paracetamol due at 08:00."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
@@ -204,7 +205,7 @@ def test_the_database_keeps_one_open_request_per_dose(frozen_demo):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         second.save()
-    with pytest.raises(Exception, match="already been requested"):
+    with pytest.raises(ValidationError, match="Liều này đã được yêu cầu rồi"):
         second.validate_constraints()
 
 
@@ -222,7 +223,7 @@ def test_the_database_refuses_a_request_that_does_not_say_enough(frozen_demo, fi
 
     with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
         row.save()
-    with pytest.raises(Exception, match=constraint):
+    with pytest.raises(ValidationError, match=constraint):
         row.validate_constraints()
 
 
