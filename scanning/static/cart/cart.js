@@ -1232,7 +1232,7 @@
   function missingButton(order, dose) {
     const button = document.createElement("button");
     button.type = "button";
-    button.className = "quiet action missing-action";
+    button.className = "quiet missing-action";  // not "action": that names the not-given button
     button.textContent = T.missing_action;
     button.addEventListener("click", () => openMissing(order, dose));
     return button;
