@@ -72,10 +72,12 @@ class PharmacyAdminSite(AdminSite):
     def index(self, request, extra_context=None):
         from interop.models import WORK_QUEUE_STATES, InboundMessage
         from pharmacy.selectors import order_list_awaiting_verification
+        from scanning.missing_doses import missing_dose_queue
 
         extra_context = {
             "awaiting_verification": order_list_awaiting_verification().count(),
             "his_work_queue": InboundMessage.objects.filter(state__in=WORK_QUEUE_STATES).count(),
+            "missing_doses": missing_dose_queue().count(),
             **(extra_context or {}),
         }
         return super().index(request, extra_context)
@@ -88,6 +90,7 @@ class PharmacyAdminSite(AdminSite):
             path("verify/", include("backoffice.verification.urls")),
             path("print/", include("backoffice.printing.urls")),
             path("reports/", include("backoffice.reports.urls")),
+            path("missing-doses/", include("backoffice.missing_doses.urls")),
             *super().get_urls(),
         ]
 

@@ -21,7 +21,13 @@ from pharmacy.demo import DEMO_NAMESPACE
 from pharmacy.models import MedicationOrder, Package
 from scanning import locks
 from scanning.chains import administration_append
-from scanning.models import AdministeredUnit, Administration, AdministrationStatus
+from scanning.models import (
+    AdministeredUnit,
+    Administration,
+    AdministrationStatus,
+    MissingDoseReason,
+    MissingDoseRequest,
+)
 
 
 @dataclass(frozen=True)
@@ -98,3 +104,33 @@ def demo_bedside_history_load() -> int:
         )
         written += 1
     return written
+
+
+# Bùi Thị Lệ's aspirin due now (NOI 08) was not on the cart: Bình asked the pharmacy for it ten
+# minutes before the demo opens, and it waits in /pharmacy/missing-doses/.
+MISSING_DOSE_KEY = "le-aspirin-missing"
+
+
+@transaction.atomic
+def demo_missing_dose_load() -> int:
+    """Write the demo's open missing-dose request unless it was written before (sent since or
+    not); returns how many were written."""
+    external_id = uuid.uuid5(DEMO_NAMESPACE, MISSING_DOSE_KEY)
+    if MissingDoseRequest.objects.filter(external_id=external_id).exists():
+        return 0
+    order = MedicationOrder.objects.select_related("admission").get(
+        external_id=uuid.uuid5(DEMO_NAMESPACE, "le-aspirin")
+    )
+    now = timezone.now()
+    dose = min(order.scheduled_doses.all(), key=lambda d: abs(d.due_at - now))
+    MissingDoseRequest.objects.create(
+        external_id=external_id,
+        order=order,
+        due_at=dose.due_at,
+        ward_id=order.admission.ward_id,
+        reason=MissingDoseReason.NOT_ON_CART,
+        requested_by=User.objects.get(username="dieuduong.binh"),
+        requested_at=now - timedelta(minutes=10),
+        cart="DEMO",
+    )
+    return 1

@@ -718,3 +718,86 @@ class UnrecordedCheckAcknowledgement(BaseModel):
 
 # The bedside writes these rows with hospital.sql (the system check hospital.E001 holds them to it).
 sql.written_raw(Administration, ScanEvent, IdempotentRequest, InfusionEvent)
+
+
+class MissingDoseReason(models.TextChoices):
+    NOT_ON_CART = "not_on_cart", _("Not on the cart")
+    DAMAGED = "damaged", _("Damaged")
+    WRONG_STRENGTH = "wrong_strength", _("Wrong strength")
+    OTHER = "other", _("Other (comment required)")
+
+
+class MissingDoseState(models.TextChoices):
+    REQUESTED = "requested", _("requested")
+    SENT = "sent", _("sent")
+
+
+class MissingDoseRequest(BaseModel):
+    """A nurse asks the pharmacy for a scheduled dose she cannot give from the cart; a pharmacist
+    marks it sent. Each state carries its own who and when, written once: the request's columns
+    when it is made, `sent_by`/`sent_at` when it is sent (on PostgreSQL a trigger refuses any
+    other change and every delete, migration 0011). The dose is named by its order and due time,
+    the scheduled dose's own key, because a changed order's future doses are deleted and made
+    again (pharmacy.services): a request must neither block that nor vanish with it."""
+
+    order = models.ForeignKey(
+        MedicationOrder, on_delete=models.PROTECT, related_name="missing_dose_requests"
+    )
+    due_at = models.DateTimeField(_("due at"))
+    # The patient's ward when it was asked for: the report counts it there after a transfer too.
+    ward = models.ForeignKey(Ward, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=20, choices=MissingDoseReason.choices)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    cart = models.CharField(_("cart"), max_length=60, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    state = models.CharField(
+        _("state"),
+        max_length=10,
+        choices=MissingDoseState.choices,
+        default=MissingDoseState.REQUESTED,
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "requested_at"]
+        verbose_name = _("missing-dose request")
+        verbose_name_plural = _("missing-dose requests")
+        constraints = [
+            # Two nurses asking for one dose make one request: the second gets the first back.
+            models.UniqueConstraint(
+                fields=["order", "due_at"],
+                condition=Q(state="requested"),
+                name="%(app_label)s_%(class)s_one_open_per_dose",
+                violation_error_message=_("This dose has already been requested."),
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=MissingDoseReason.values),
+                name="%(app_label)s_%(class)s_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=MissingDoseState.values),
+                name="%(app_label)s_%(class)s_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason="other") | ~Q(comment=""),
+                name="%(app_label)s_%(class)s_other_needs_comment",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="requested", sent_by__isnull=True, sent_at__isnull=True)
+                | Q(state="sent", sent_by__isnull=False, sent_at__isnull=False),
+                name="%(app_label)s_%(class)s_sent_says_who_and_when",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "due_at"]),
+            models.Index(fields=["requested_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.order} @ {self.due_at:%Y-%m-%d %H:%M}: {self.state}"

@@ -75,6 +75,10 @@ class NotWasteableError(RefusalError):
     code = "NOT_WASTEABLE"
 
 
+class MissingDoseAlreadySentError(RefusalError):
+    code = "MISSING_DOSE_ALREADY_SENT"
+
+
 REFUSALS: dict[str, type[RefusalError]] = {
     refusal.code: refusal
     for refusal in (
@@ -91,6 +95,7 @@ REFUSALS: dict[str, type[RefusalError]] = {
         NotWornError,
         WasteAlreadyDocumentedError,
         NotWasteableError,
+        MissingDoseAlreadySentError,
     )
 }
 

@@ -18,7 +18,7 @@ from backoffice.reports.selectors import ReportFilter
 from pharmacy.body_sites import site_label
 from pharmacy.models import AllergyAcknowledgementReason
 from scanning import rules
-from scanning.models import NotGivenReason, WasteReason
+from scanning.models import MissingDoseReason, NotGivenReason, WasteReason
 from scanning.selectors import removals_overdue
 
 Cell = str | int | Decimal | None
@@ -844,6 +844,114 @@ def build_overdue_removals(filters: ReportFilter, now: datetime) -> ReportConten
     )
 
 
+# --- Missing doses ----------------------------------------------------------------------------
+
+
+def missing_dose_reason_label(code: str) -> str:
+    try:
+        return str(MissingDoseReason(code).label)
+    except ValueError:
+        return code
+
+
+def _minutes_between(start: datetime, end: datetime | None) -> int | None:
+    return None if end is None else int((end - start).total_seconds() // 60)
+
+
+def _missing_dose_table(slug: str, title: str, first: str, groups, label=str) -> Table:
+    return Table(
+        slug=slug,
+        title=title,
+        columns=(first, _("Requested"), _("Sent"), _("Still to send")),
+        rows=[
+            (label(group.key), group.requested, group.sent, group.requested - group.sent)
+            for group in groups
+        ],
+    )
+
+
+def build_missing_doses(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_missing_doses(filters=filters)
+    waits = sorted(
+        minutes
+        for line in report.lines
+        if (minutes := _minutes_between(line.requested_at, line.sent_at)) is not None
+    )
+    still_open = report.requested - report.sent
+    reasons = report.by_reason
+    return ReportContent(
+        headlines=[
+            Headline(_("Doses requested from the pharmacy"), report.requested),
+            Headline(_("Sent"), report.sent),
+            Headline(_("Still to send"), still_open, tone="warn" if still_open else "good"),
+            Headline(
+                _("Median minutes from request to sent"), waits[len(waits) // 2] if waits else None
+            ),
+        ],
+        tables=[
+            _missing_dose_table("by-ward", _("By ward"), _("Ward"), report.by_ward),
+            _missing_dose_table(
+                "by-medication", _("By medication"), _("Medication"), report.by_medication
+            ),
+            _missing_dose_table(
+                "by-reason", _("By reason"), _("Reason"), reasons, missing_dose_reason_label
+            ),
+            Table(
+                slug="requests",
+                title=_("Every request"),
+                columns=(
+                    _("Requested at"),
+                    _("Ward"),
+                    _("Patient (MRN)"),
+                    _("Medication"),
+                    _("Due at"),
+                    _("Reason"),
+                    _("Nurse"),
+                    _("Sent at"),
+                    _("Pharmacist"),
+                    _("Minutes to send"),
+                ),
+                rows=[
+                    (
+                        _local(line.requested_at),
+                        line.ward,
+                        line.mrn,
+                        line.medication,
+                        _local(line.due_at),
+                        missing_dose_reason_label(line.reason)
+                        + (f": {line.comment}" if line.comment else ""),
+                        line.nurse,
+                        _local(line.sent_at),
+                        line.pharmacist,
+                        _minutes_between(line.requested_at, line.sent_at),
+                    )
+                    for line in report.lines
+                ],
+            ),
+        ],
+        chart=charts.BarChart(
+            title=_("Missing doses by reason"),
+            categories=tuple(missing_dose_reason_label(group.key) for group in reasons),
+            series=(
+                charts.Series(
+                    name=_("Requested"),
+                    values=tuple(group.requested for group in reasons),
+                    color=charts.AMBER,
+                    labels=tuple(_number(group.requested) for group in reasons),
+                ),
+                charts.Series(
+                    name=_("Sent"),
+                    values=tuple(group.sent for group in reasons),
+                    color=charts.GREEN,
+                    labels=tuple(_number(group.sent) for group in reasons),
+                ),
+            ),
+            axis_label=_("Doses"),
+            empty_text=_("No dose was requested from the pharmacy in this period."),
+        ),
+    )
+
+
 # --- The list ---------------------------------------------------------------------------------
 
 COUNTING = gettext_lazy(
@@ -1244,6 +1352,33 @@ REPORTS: dict[str, ReportDefinition] = {
                 ),
             ),
             build=build_overdue_removals,
+        ),
+        ReportDefinition(
+            slug="missing-doses",
+            title=gettext_lazy("Missing doses"),
+            summary=gettext_lazy(
+                "Doses the wards asked the pharmacy for because they were not on the cart, "
+                "damaged or the wrong strength: by ward, medication and reason, and how long "
+                "the pharmacy took to send them."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Requested"),
+                    gettext_lazy(
+                        "Requests made at the cart in the period, counted on the ward the patient "
+                        "was on then; the nurse filter is the nurse who asked. Two nurses asking "
+                        "for one dose make one request."
+                    ),
+                ),
+                (
+                    gettext_lazy("Sent"),
+                    gettext_lazy(
+                        "Requests a pharmacist marked sent (at any time since). Minutes to send: "
+                        "from the request to the pharmacist marking it sent."
+                    ),
+                ),
+            ),
+            build=build_missing_doses,
         ),
     )
 }

@@ -57,6 +57,8 @@ from scanning.models import (
     Administration,
     AdministrationStatus,
     InfusionEvent,
+    MissingDoseRequest,
+    MissingDoseState,
     Override,
     ScanEvent,
     ScanPurpose,
@@ -1199,3 +1201,98 @@ def infusions_ending(*, ward: Ward, now: datetime) -> list[DashboardRow]:
             )
         )
     return sorted(rows, key=lambda row: row.due_at)
+
+
+# --- Missing doses ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MissingDoseGroup:
+    key: str  # ward code, medication name or reason code
+    requested: int
+    sent: int
+
+
+@dataclass(frozen=True)
+class MissingDoseLine:
+    requested_at: datetime
+    ward: str
+    mrn: str
+    medication: str
+    due_at: datetime
+    reason: str  # MissingDoseReason value
+    comment: str
+    nurse: str
+    sent_at: datetime | None
+    pharmacist: str
+
+
+@dataclass(frozen=True)
+class MissingDoseReport:
+    by_ward: list[MissingDoseGroup]
+    by_medication: list[MissingDoseGroup]
+    by_reason: list[MissingDoseGroup]
+    lines: list[MissingDoseLine]
+
+    @property
+    def requested(self) -> int:
+        return sum(group.requested for group in self.by_reason)
+
+    @property
+    def sent(self) -> int:
+        return sum(group.sent for group in self.by_reason)
+
+
+def report_missing_doses(*, filters: ReportFilter) -> MissingDoseReport:
+    """Four queries: doses the wards asked the pharmacy for in the period (by when they asked),
+    grouped by the ward the patient was on then, by medication and by reason, and every request.
+    The nurse filter is the nurse who asked."""
+    requests = MissingDoseRequest.objects.filter(
+        requested_at__gte=filters.start, requested_at__lt=filters.end
+    )
+    if filters.ward is not None:
+        requests = requests.filter(ward=filters.ward)
+    if filters.nurse is not None:
+        requests = requests.filter(requested_by=filters.nurse)
+
+    def grouped(field: str) -> list[MissingDoseGroup]:
+        rows = (
+            requests.values(field)
+            .annotate(
+                requested=Count("pk"), sent=Count("pk", filter=Q(state=MissingDoseState.SENT))
+            )
+            .order_by("-requested", field)
+        )
+        return [MissingDoseGroup(row[field], row["requested"], row["sent"]) for row in rows]
+
+    lines = requests.select_related(
+        "ward", "order__medication", "order__admission__patient", "requested_by", "sent_by"
+    ).order_by("requested_at", "pk")
+    return MissingDoseReport(
+        by_ward=grouped("ward__code"),
+        by_medication=grouped("order__medication__name"),
+        by_reason=grouped("reason"),
+        lines=[
+            MissingDoseLine(
+                requested_at=line.requested_at,
+                ward=line.ward.code,
+                mrn=line.order.admission.patient.mrn,
+                medication=line.order.medication.name,
+                due_at=line.due_at,
+                reason=line.reason,
+                comment=line.comment,
+                nurse=staff_name(
+                    line.requested_by.first_name,
+                    line.requested_by.last_name,
+                    line.requested_by.username,
+                ),
+                sent_at=line.sent_at,
+                pharmacist=staff_name(
+                    line.sent_by.first_name, line.sent_by.last_name, line.sent_by.username
+                )
+                if line.sent_by
+                else "",
+            )
+            for line in lines
+        ],
+    )

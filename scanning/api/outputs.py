@@ -229,6 +229,32 @@ class DoseRecordSerializer(serializers.Serializer):
     )
 
 
+class MissingDoseRequestSerializer(serializers.Serializer):
+    """A dose asked for from the pharmacy, and where the request stands."""
+
+    id = serializers.UUIDField()
+    state = serializers.ChoiceField(choices=["requested", "sent"])
+    state_label = serializers.CharField()
+    reason = serializers.CharField()
+    reason_label = serializers.CharField()
+    comment = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    requested_by = serializers.CharField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+    sent_by = serializers.CharField(allow_null=True)
+
+
+class MissingDoseRequestOutputSerializer(MissingDoseRequestSerializer):
+    created = serializers.BooleanField(
+        help_text="false: the dose was already asked for, and this is that request"
+    )
+    medication = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    patient = PatientBriefSerializer()
+    ward = serializers.CharField()
+    bed = serializers.CharField(allow_null=True)
+
+
 class MarDoseSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     due_at = serializers.DateTimeField()
@@ -236,6 +262,9 @@ class MarDoseSerializer(serializers.Serializer):
     timing = serializers.CharField(help_text="upcoming, due, overdue, missed or the dose's state")
     administrations = serializers.ListField(child=serializers.UUIDField())
     records = DoseRecordSerializer(many=True)
+    missing_request = MissingDoseRequestSerializer(
+        allow_null=True, help_text="the dose's latest request to the pharmacy, if any"
+    )
 
 
 class OrderAllergySerializer(serializers.Serializer):

@@ -26,3 +26,18 @@ class IsClinicalStaff(BasePermission):
             and user.is_active
             and user.has_role(Role.NURSE, Role.CHARGE_NURSE, Role.PHARMACIST, Role.ADMIN)
         )
+
+
+class IsPharmacy(BasePermission):
+    """Pharmacists and administrators: the pharmacy's side of a request."""
+
+    message = gettext_lazy("Only the pharmacy may do this.")
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and user.is_active
+            and (user.is_superuser or user.has_role(Role.PHARMACIST, Role.ADMIN))
+        )

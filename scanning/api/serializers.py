@@ -13,7 +13,13 @@ from pharmacy.assessments import ASSESSMENT_KINDS, AssessmentError, value_parse
 from pharmacy.body_sites import BODY_SITES
 from pharmacy.models import DoseUnit, Route
 from scanning import rules
-from scanning.models import CorrectionReason, NotGivenReason, UnrecordedCheckReason, WasteReason
+from scanning.models import (
+    CorrectionReason,
+    MissingDoseReason,
+    NotGivenReason,
+    UnrecordedCheckReason,
+    WasteReason,
+)
 from scanning.scans import ScanInput
 
 MAX_CODE_LENGTH = 4096
@@ -401,3 +407,19 @@ class InfusionEventInputSerializer(ClientTimeSerializer):
     override = OverrideSerializer(required=False)
     order = serializers.UUIDField(required=False)
     cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+
+
+class MissingDoseRequestInputSerializer(ClientTimeSerializer):
+    """Ask the pharmacy for a scheduled dose the cart cannot give."""
+
+    scheduled_dose = serializers.UUIDField(help_text="The dose's id, as the MAR lists it.")
+    reason = serializers.ChoiceField(choices=MissingDoseReason.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+
+    def validate(self, attrs):
+        if attrs["reason"] == MissingDoseReason.OTHER and not attrs["comment"].strip():
+            raise serializers.ValidationError(
+                {"comment": gettext("Say why, for the reason 'other'.")}
+            )
+        return attrs

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scanning.api import infusion_views, views
+from scanning.api import infusion_views, missing_dose_views, views
 
 urlpatterns = [
     path("auth/badge/", views.BadgeLoginApi.as_view(), name="auth-badge"),
@@ -53,5 +53,15 @@ urlpatterns = [
         "patients/<str:mrn>/infusions/",
         infusion_views.PatientInfusionsApi.as_view(),
         name="patient-infusions",
+    ),
+    path(
+        "missing-doses/",
+        missing_dose_views.MissingDoseRequestApi.as_view(),
+        name="missing-doses",
+    ),
+    path(
+        "missing-doses/<uuid:external_id>/sent/",
+        missing_dose_views.MissingDoseSentApi.as_view(),
+        name="missing-doses-sent",
     ),
 ]

@@ -42,9 +42,11 @@ from scanning.api import outputs as o
 from scanning.api import serializers as s
 from scanning.api.clock import clock_warnings
 from scanning.api.idempotency import idempotent, idempotent_outcome
+from scanning.api.missing_dose_views import missing_request_body
 from scanning.api.permissions import IsClinicalStaff, MayAdminister
 from scanning.barcodes import ImageRejected, decode_image
 from scanning.dosemath import Quantity, format_decimal
+from scanning.missing_doses import missing_dose_requests_by_dose
 from scanning.models import (
     AccessReason,
     Administration,
@@ -781,6 +783,10 @@ class PatientMarApi(APIView):
         for administration in mar["administrations"]:
             by_dose.setdefault(administration.scheduled_dose_id, []).append(administration)
         withdrawn = {a.corrects_id for a in mar["administrations"] if a.corrects_id}
+        requested = missing_dose_requests_by_dose(
+            orders=mar["orders"],
+            due_ats=[dose.due_at for order in mar["orders"] for dose in order.day_doses],
+        )
         return Response(
             {
                 "patient": {
@@ -825,6 +831,9 @@ class PatientMarApi(APIView):
                                 ],
                                 "records": dose_records(
                                     by_dose.get(dose.pk, []), withdrawn, user=request.user, now=now
+                                ),
+                                "missing_request": missing_request_body(
+                                    requested.get((order.pk, dose.due_at))
                                 ),
                             }
                             for dose in order.day_doses

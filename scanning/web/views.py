@@ -20,7 +20,7 @@ from hospital.throttle import LoginBusyError, LoginThrottledError, request_sourc
 from pharmacy.body_sites import BODY_SITES
 from scanning.access import WardNotAssignedError
 from scanning.api.views import staff_display_name
-from scanning.models import UnrecordedCheckReason
+from scanning.models import MissingDoseReason, UnrecordedCheckReason
 from scanning.scans import ScanInput
 from scanning.services import (
     ReleaseNotAllowedError,
@@ -214,6 +214,7 @@ def cart_strings() -> dict[str, str]:
         **session_strings(),
         **patch_strings(),
         **worklist_strings(),
+        **missing_dose_strings(),
     }
 
 
@@ -278,6 +279,23 @@ def worklist_strings() -> dict[str, str]:
         "worklist_witness": _("Witness needed"),
         "worklist_controlled": _("Controlled drug: witness for any waste"),
         "worklist_scan_hint": _("To open {patient} (bed {bed}), scan the wristband."),
+    }
+
+
+def missing_dose_strings() -> dict[str, str]:
+    """A dose asked for from the pharmacy: the row's button and line, and the answers."""
+    return {
+        "missing_action": _("Ask the pharmacy…"),
+        "missing_requested_line": _("Requested from the pharmacy {time} · {by} ({reason})"),
+        "missing_sent_line": _("Sent by the pharmacy {time} · {by}"),
+        "missing_requested": _("Requested from the pharmacy: {drug}."),
+        "missing_already": _("Already requested by {by} at {time}: the pharmacy has it."),
+        "missing_not_sent": _("NOT requested from the pharmacy: {reason}"),
+        "missing_no_answer": _(
+            "No answer from the server: the request is NOT confirmed. Ask again: the pharmacy "
+            "gets one request per dose."
+        ),
+        "missing_comment_needed": _("Say why, for the reason 'other'."),
     }
 
 
@@ -395,6 +413,7 @@ def cart_terminal(request):
             "strings": cart_strings(),
             "nurse": user,
             "unrecorded_reasons": UnrecordedCheckReason.choices,
+            "missing_dose_reasons": MissingDoseReason.choices,
             "body_sites": body_sites(translation.get_language() or "vi"),
         },
     )

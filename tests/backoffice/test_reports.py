@@ -338,6 +338,7 @@ QUERIES = {
     "iv-bags": 3,
     "overdue-removals": 1,
     "controlled-drug-waste": 1,
+    "missing-doses": 4,
 }
 
 

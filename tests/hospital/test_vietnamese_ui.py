@@ -141,6 +141,7 @@ def site_pages() -> list[str]:
         "/pharmacy/print/unit-dose/",
         "/pharmacy/print/downtime/",
         "/pharmacy/reports/",
+        "/pharmacy/missing-doses/",
         "/pharmacy/password_change/",
         f"/pharmacy/verify/{MedicationOrder.objects.filter(status=OrderStatus.PENDING_VERIFICATION, admission__patient__mrn='BN2026000115').get().external_id}/",
     ]

@@ -6,7 +6,8 @@ import time_machine
 from django.core.management import call_command
 
 from scanning.anchors import audit_walk
-from scanning.models import Administration
+from scanning.missing_doses import missing_dose_queue
+from scanning.models import Administration, MissingDoseRequest
 from scanning.selectors import removals_overdue, worn_list
 from tests.scanning.conftest import DEMO_NOW, badge_client, code
 from wards.models import Patient
@@ -30,6 +31,14 @@ def demo_loaded_twice():
 def test_loading_twice_writes_the_history_once_and_chains_it(demo_loaded_twice):
     assert Administration.objects.filter(cart="DEMO").count() == 3
     assert audit_walk(None).sound
+
+
+def test_loading_twice_leaves_one_open_missing_dose_request(demo_loaded_twice):
+    (request,) = MissingDoseRequest.objects.all()
+
+    assert request.state == "requested"
+    assert request.order.admission.patient.mrn == "BN2026000108"
+    assert request in missing_dose_queue()
 
 
 def test_the_patch_patient_has_a_patch_due_off_now(demo_loaded_twice):

@@ -134,6 +134,8 @@ def test_every_refusal_is_a_409_with_its_own_code():
         # Through the API: tests/scanning/test_waste.py.
         "WASTE_ALREADY_DOCUMENTED",
         "NOT_WASTEABLE",
+        # Through the API and the pharmacy site: tests/scanning/test_missing_doses.py.
+        "MISSING_DOSE_ALREADY_SENT",
     }
     for code, refusal in refusals.REFUSALS.items():
         assert issubclass(refusal, refusals.RefusalError)

@@ -1003,6 +1003,7 @@
     if (!dose && order.prn) item.append(prnTimes(order.prn));
     const record = dose && (dose.records || []).at(-1);
     if (record) item.append(recordLine(record));
+    if (dose && dose.missing_request) item.append(missingLine(dose.missing_request));
     // The row's buttons share one cell beside the status, whatever lines the row has below it.
     const actions = document.createElement("span");
     actions.className = "dose-actions";
@@ -1013,6 +1014,7 @@
       button.textContent = T.action_not_given;
       button.addEventListener("click", () => openNotGiven(order, dose));
       actions.append(button);
+      if (!dose.missing_request || dose.missing_request.state !== "requested") actions.append(missingButton(order, dose));
     }
     if (record && record.correctable_until) {
       const button = document.createElement("button");
@@ -1329,6 +1331,73 @@
     return { status: 0 };
   }
   $("not-given-cancel").addEventListener("click", () => { notGivenTarget = null; $("not-given-dialog").close(); refocus(); });
+
+  // --- a missing dose, asked for from the pharmacy ------------------------------------------------
+  // The row shows only what the server answered (requested, sent); a request that failed says so.
+  function missingLine(request) {
+    const line = document.createElement("span");
+    line.className = `missing-request ${request.state}`;
+    line.textContent = request.state === "sent"
+      ? format(T.missing_sent_line, { time: formatWhen(request.sent_at), by: request.sent_by })
+      : format(T.missing_requested_line, { time: formatWhen(request.requested_at), by: request.requested_by,
+                                           reason: request.reason_label });
+    return line;
+  }
+  function missingButton(order, dose) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "quiet missing-action";  // not "action": that names the not-given button
+    button.textContent = T.missing_action;
+    button.addEventListener("click", () => openMissing(order, dose));
+    return button;
+  }
+  let missingTarget = null;
+  function openMissing(order, dose) {
+    missingTarget = { order, dose, reason: null };
+    $("missing-drug").textContent = `${order.medication} · ${order.dose} · ${formatTime(dose.due_at)}`;
+    $("missing-comment").value = "";
+    $("missing-problem").hidden = true;
+    $("missing-confirm").disabled = true;
+    for (const button of document.querySelectorAll("#missing-reasons button")) button.setAttribute("aria-pressed", "false");
+    $("missing-dialog").show();
+  }
+  for (const button of document.querySelectorAll("#missing-reasons button")) {
+    button.addEventListener("click", () => {
+      if (!missingTarget) return;
+      missingTarget.reason = button.dataset.reason;
+      for (const other of document.querySelectorAll("#missing-reasons button")) other.setAttribute("aria-pressed", String(other === button));
+      $("missing-confirm").disabled = false;
+      (button.dataset.reason === "other" ? $("missing-comment") : $("missing-confirm")).focus();
+    });
+  }
+  function closeMissing() { missingTarget = null; $("missing-dialog").close(); refocus(); }
+  $("missing-cancel").addEventListener("click", closeMissing);
+  $("missing-confirm").addEventListener("click", async () => {
+    const target = missingTarget;
+    if (!target || !target.reason) return;
+    const comment = $("missing-comment").value.trim();
+    if (target.reason === "other" && !comment) {
+      $("missing-problem").textContent = `✕ ${T.missing_comment_needed}`; $("missing-problem").hidden = false;
+      $("missing-comment").focus(); return;
+    }
+    $("missing-confirm").disabled = true;
+    let answer;
+    try {
+      // Safe to send again: the server keeps one open request per dose and answers with it.
+      answer = await api("POST", "missing-doses/", { scheduled_dose: target.dose.id, reason: target.reason,
+                                                     comment, cart: config.cart });
+    } catch (error) {
+      closeMissing();
+      if (error.message !== "session" || error.reauth === "cancelled") say(T.missing_no_answer, "error");
+      return;
+    }
+    closeMissing();
+    const { status, data } = answer;
+    if (status === 201) say(format(T.missing_requested, { drug: data.medication }), "ok");
+    else if (status === 200) say(format(T.missing_already, { by: data.requested_by, time: formatWhen(data.requested_at) }), "ok");
+    else say(format(T.missing_not_sent, { reason: errorText(data) }), "error");
+    await loadDoses();
+  });
 
   // Her own record, within the time the server allows (it decides; the button only offers).
   let enteredInErrorTarget = null;
