@@ -63,6 +63,9 @@ class PatientFacts:
     full_name: str
     date_of_birth: date
     deceased: bool
+    # The last weighing (kg, to ten grams) and when it was measured; None: never weighed.
+    weight_kg: Decimal | None = None
+    weight_measured_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,14 @@ class OrderFacts:
     # may run at once on one line. None: not an infusion.
     infusion_rate_ml_h: Decimal | None = None
     max_concurrent_bags: int = 1
+    # A weight-based order, in the dose unit per kg of the current weight, per dose: written per
+    # kg (the dose is this times the weight), and/or a maximum per kg. None: not weight-based.
+    dose_per_kg: Decimal | None = None
+    max_dose_per_kg: Decimal | None = None
+
+    @property
+    def weight_based(self) -> bool:
+        return self.dose_per_kg is not None or self.max_dose_per_kg is not None
 
 
 @dataclass(frozen=True)
@@ -211,6 +222,11 @@ class CheckFacts:
     # read only when a site is chosen: the sites used for the scanned substances in their look-back
     site_uses: tuple[SiteUse, ...] = ()
     waste: Quantity | None = None  # what she wastes of the units scanned (the rest of a unit)
+    # Weight policy (settings CHILD_UNDER_YEARS, CHILD_WEIGHT_MAX_AGE_DAYS): a patient younger
+    # than this many full years is a child, and a child's weight older than this many days is
+    # stale for a weight-based order.
+    child_under_years: int = 16
+    child_weight_max_age_days: int = 7
 
 
 @dataclass(frozen=True)
