@@ -397,6 +397,8 @@ def check_context_build(
             full_name=patient.full_name,
             date_of_birth=patient.date_of_birth,
             deceased=patient.deceased_at is not None,
+            weight_kg=patient.weight_kg,
+            weight_measured_at=patient.weight_measured_at,
         )
         if patient
         else None,
@@ -436,6 +438,8 @@ def check_context_build(
         worn=worn,
         site_uses=site_uses,
         waste=waste,
+        child_under_years=settings.CHILD_UNDER_YEARS,
+        child_weight_max_age_days=settings.CHILD_WEIGHT_MAX_AGE_DAYS,
     )
     return CheckContext(
         facts=facts,
@@ -624,6 +628,8 @@ def _order_facts(order: MedicationOrder) -> rules.OrderFacts:
         created_at=order.created_at,
         infusion_rate_ml_h=_decimal_or_none(order.infusion_rate_ml_h()),
         max_concurrent_bags=order.max_concurrent_bags or 1,
+        dose_per_kg=_decimal_or_none(order.dose_per_kg),
+        max_dose_per_kg=_decimal_or_none(order.max_dose_per_kg),
     )
 
 

@@ -317,6 +317,10 @@ CART_ENTERED_IN_ERROR_MINUTES = int(os.environ.get("CART_ENTERED_IN_ERROR_MINUTE
 # An infusion rate this many times the ordered rate (or the ordered rate divided by it) is a STOP
 # (INFUSION_RATE_FAR_OUTSIDE_ORDER); a rate between is a WARN. Exactly the factor is a WARN.
 INFUSION_RATE_STOP_FACTOR = os.environ.get("INFUSION_RATE_STOP_FACTOR", "1.5")
+# Weight-based doses: a patient younger than this many full years is a child, and a child's
+# weight measured more than this many days ago is stale for a dose by weight (WEIGHT_STALE).
+CHILD_UNDER_YEARS = int(os.environ.get("CHILD_UNDER_YEARS", "16"))
+CHILD_WEIGHT_MAX_AGE_DAYS = int(os.environ.get("CHILD_WEIGHT_MAX_AGE_DAYS", "7"))
 # The ward dashboard lists a bag due to end within this many minutes.
 INFUSION_ENDING_SOON_MINUTES = int(os.environ.get("INFUSION_ENDING_SOON_MINUTES", "30"))
 # Sessions of the pharmacy site (username + password) last a shift at most.
