@@ -393,6 +393,9 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
             rate_ml_h=Decimal(infusion["rate_ml_h"]),
             additives=infusion.get("additives", ""),
         )
+    for per_kg in ("dose_per_kg", "max_dose_per_kg"):
+        if per_kg in spec:
+            fields[per_kg] = Decimal(spec[per_kg])
     status = spec.get("status", OrderStatus.ACTIVE)
     start_at = admission.admitted_at + timedelta(hours=1)
     verified = status != OrderStatus.PENDING_VERIFICATION
