@@ -249,7 +249,11 @@ class OrderAllergySerializer(serializers.Serializer):
 class MarOrderSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     medication = serializers.CharField()
-    dose = serializers.CharField(allow_null=True)
+    dose = serializers.CharField(
+        allow_null=True, help_text="as ordered; an order per kg is dosed at the check"
+    )
+    dose_per_kg = serializers.CharField(allow_null=True, help_text='e.g. "15 mg/kg"; else null')
+    max_dose_per_kg = serializers.CharField(allow_null=True, help_text='e.g. "15 mg/kg"; else null')
     route = serializers.CharField()
     route_name = serializers.CharField()
     allergies = OrderAllergySerializer(many=True, help_text="allergies this order conflicts with")

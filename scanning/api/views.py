@@ -777,6 +777,8 @@ class PatientMarApi(APIView):
                         "id": str(order.external_id),
                         "medication": order.medication.name,
                         "dose": _quantity(order.dose_value, order.dose_unit),
+                        "dose_per_kg": _per_kg(order.dose_per_kg, order.dose_unit),
+                        "max_dose_per_kg": _per_kg(order.max_dose_per_kg, order.dose_unit),
                         "route": order.route,
                         "route_name": getattr(route_names(order.route), language()),
                         "allergies": [

@@ -325,6 +325,7 @@ def dose_list_strings() -> dict[str, str]:
         "weight": _("{kg} kg (weighed {date})"),
         "no_weight": _("not weighed"),
         "dose_per_kg": _("{per_kg}: {dose} for today's weight"),
+        "max_per_kg": _("at most {max}"),
         "allergy_conflict": _("Patient is allergic"),
         "severe": _("severe"),
         "prn_last": _("Last given {time}"),

@@ -33,6 +33,7 @@ def test_the_banner_shows_the_childs_age_and_weight_with_its_date(page):
 
     expect(page.locator("#patient-age")).to_have_text("11 tuổi")
     expect(page.locator("#patient-weight")).to_have_text("24.5 kg (cân ngày 23/11/2026)")
+    expect(page.locator("#dose-list")).to_contain_text("500 mg (tối đa 15 mg/kg)")
 
 
 def test_a_childs_paracetamol_above_15_mg_per_kg_is_refused_and_at_or_below_it_is_given(page):

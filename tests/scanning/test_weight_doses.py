@@ -69,7 +69,9 @@ def test_the_patient_answer_carries_age_weight_and_height(nurse_client):
     assert patient["height_cm"] == "165.5"
 
 
-def test_the_mar_carries_them_too(nurse_client):
+def test_the_mar_carries_them_too_and_the_orders_per_kg(nurse_client):
+    order_an(max_dose_per_kg=Decimal("15"))
+
     response = nurse_client.get("/api/v1/patients/BN2026000101/mar/")
 
     assert response.status_code == 200
@@ -78,6 +80,12 @@ def test_the_mar_carries_them_too(nurse_client):
         "70 tuổi",
         "62.00",
         None,
+    )
+    order = next(o for o in response.json()["orders"] if o["id"] == str(an_order().external_id))
+    assert (order["dose"], order["dose_per_kg"], order["max_dose_per_kg"]) == (
+        "1000 mg",
+        None,
+        "15 mg/kg",
     )
 
 

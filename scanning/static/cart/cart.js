@@ -908,7 +908,10 @@
     when.textContent = dose ? formatTime(dose.due_at) : "PRN";
     const what = document.createElement("span");
     what.className = "what";
-    what.textContent = `${order.medication} · ${order.dose} · ${order.route_name || order.route}` +
+    // An order per kg is dosed from the weight at the check: the list says how it was written.
+    const dosing = (order.dose_per_kg || order.dose) +
+      (order.max_dose_per_kg ? ` (${format(T.max_per_kg, { max: order.max_dose_per_kg })})` : "");
+    what.textContent = `${order.medication} · ${dosing} · ${order.route_name || order.route}` +
       (order.status !== "active" ? ` (${T["order_" + order.status] || order.status})` : "");
     const tag = document.createElement("span");
     tag.className = "tag status";
