@@ -858,10 +858,14 @@ def replacement_facts_build(
                 administered_at__lt=original.administered_at,
             )
         )
+    order_facts = _order_facts(order)
+    weight_kg = original.patient.weight_kg if order.dose_per_kg is not None else None
+    if weight_kg is not None:
+        order_facts = rules.weight.dosed_for_weight(order_facts, weight_kg)
     return rules.ReplacementFacts(
         now=original.administered_at,
         tz=timezone.get_default_timezone(),
-        order=_order_facts(order),
+        order=order_facts,
         units=tuple(
             rules.ScannedUnit(
                 kind="medication",

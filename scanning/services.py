@@ -469,7 +469,7 @@ def _recorded_amount(result: rules.CheckResult, amount: Quantity | None) -> Quan
     return ordered
 
 
-def _ordered(order: rules.OrderFacts | MedicationOrder) -> Quantity:
+def _ordered(order: rules.OrderFacts) -> Quantity:
     return Quantity(order.dose_value, order.dose_unit)
 
 
@@ -1169,7 +1169,9 @@ def administration_correct(
                 unit=replacement_amount.unit,
                 route=original.route,
                 site=original.site,
-                is_partial=_is_partial(replacement_amount, _ordered(order)),
+                is_partial=_is_partial(
+                    replacement_amount, _ordered(_checked_order(replacement_result))
+                ),
                 reason=reason,
                 comment=comment.strip()[:500],
                 cart=original.cart,

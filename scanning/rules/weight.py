@@ -8,6 +8,9 @@ Decisions DESIGN.md leaves open (pinned in tests/scanning/rules/test_weight.py):
 - A per-kg order's dose is computed from the current weight exactly (15 mg/kg at 13.45 kg is
   201.75 mg), never rounded; the dose rules then compare the units scanned with it as with any
   ordered dose, and the record says that dose.
+- A correction of a per-kg record is checked against the dose for the current weight (earlier
+  weighings are not kept); its maximum per kg needs no check of its own there, since the dose per
+  kg is within it (a database constraint) and more than the dose is DOSE_EXCEEDED.
 - No weight: a per-kg order has no dose and a maximum per kg cannot be checked, so both are
   WEIGHT_REQUIRED (STOP). The dose rules are not run for a per-kg order without a weight.
 - The dose judged against the maximum is the dose given: the amount the nurse gives, the units
@@ -69,9 +72,14 @@ def weighed_order(facts: CheckFacts, order: OrderFacts, out: Findings) -> OrderF
         )
         return order
     _check_stale(facts, patient, out)
+    return dosed_for_weight(order, patient.weight_kg)
+
+
+def dosed_for_weight(order: OrderFacts, weight_kg: Decimal) -> OrderFacts:
+    """A per-kg order with its dose for this weight; any other order as it is."""
     if order.dose_per_kg is None:
         return order
-    return replace(order, dose_value=order.dose_per_kg * patient.weight_kg)
+    return replace(order, dose_value=order.dose_per_kg * weight_kg)
 
 
 def _check_stale(facts: CheckFacts, patient: PatientFacts, out: Findings) -> None:

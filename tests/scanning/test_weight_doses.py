@@ -202,3 +202,33 @@ def test_the_stop_is_in_english_for_a_nurse_who_chose_english(nurse_client, sett
     stop = next(f for f in body["findings"] if f["code"] == "WEIGHT_DOSE_EXCEEDED")
     assert stop["message"].startswith("A dose of 1000 mg is 16.13 mg/kg at the weight of 62 kg")
     assert body["patient"]["age"] == "70 years"
+
+
+def test_a_per_kg_records_correction_is_checked_against_the_dose_for_the_weight(nurse_client):
+    # given 12.5 mg/kg at 40 kg: 500 mg given as one tablet
+    weigh_an("40")
+    order_an(dose_per_kg=Decimal("12.5"))
+    given = record(nurse_client, tablets(1)).json()
+    url = f"/api/v1/administrations/{given['id']}/correct/"
+    # when: corrected to more than 500 mg, then to 250 mg
+    more = nurse_client.post(
+        url,
+        {"reason": "wrong_dose", "replacement_amount": "600", "replacement_unit": "mg"},
+        format="json",
+    )
+    less = nurse_client.post(
+        url,
+        {
+            "reason": "wrong_dose",
+            "replacement_amount": "250",
+            "replacement_unit": "mg",
+            "overrides": [{"code": "DOSE_INCOMPLETE", "reason": "PATIENT_REFUSED_PART"}],
+        },
+        format="json",
+    )
+    # then: 600 mg is more than the 500 mg ordered for 40 kg (not the stored 1 g); 250 is partial
+    assert more.status_code == 422
+    assert "DOSE_EXCEEDED" in {f["code"] for f in more.json()["error"]["details"]["findings"]}
+    assert less.status_code == 201, less.json()
+    replacement = less.json()["replacement"]
+    assert (replacement["amount"], replacement["is_partial"]) == ("250.0000", True)
