@@ -397,6 +397,9 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
         assessments_required=spec.get("assessments", []),
         hold_parameters=spec.get("hold_parameters", []),
     )
+    for per_kg in ("dose_per_kg", "max_dose_per_kg"):
+        if per_kg in spec:
+            fields[per_kg] = Decimal(spec[per_kg])
     status = spec.get("status", OrderStatus.ACTIVE)
     start_at = admission.admitted_at + timedelta(hours=1)
     verified = status != OrderStatus.PENDING_VERIFICATION

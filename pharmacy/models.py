@@ -32,6 +32,11 @@ class DoseUnit(models.TextChoices):
     EACH = "each", _("unit(s)")
 
 
+# The units a dose per kg may be written in (per dose: mg/kg; IU/kg and rates per kg are not
+# handled yet).
+MASS_DOSE_UNITS = (DoseUnit.MCG, DoseUnit.MG, DoseUnit.G)
+
+
 class DoseForm(models.TextChoices):
     TABLET = "tablet", _("tablet")
     TABLET_ER = "tablet_er", _("extended-release tablet")
@@ -437,6 +442,16 @@ class MedicationOrder(BaseModel):
     hold_parameters = models.JSONField(
         _("hold parameters"), default=list, blank=True, validators=[validate_hold_parameters]
     )
+    # A weight-based order, in the dose unit per kg, per dose. Written per kg: the bedside gives
+    # this times the patient's current weight (the dose above is the one computed when the order
+    # was written, for the lists and messages that show a dose). A maximum per kg: any dose
+    # above it for the current weight is a STOP.
+    dose_per_kg = models.DecimalField(
+        _("dose per kg"), max_digits=10, decimal_places=4, null=True, blank=True
+    )
+    max_dose_per_kg = models.DecimalField(
+        _("maximum dose per kg"), max_digits=10, decimal_places=4, null=True, blank=True
+    )
     history = HistoricalRecords()
 
     @property
@@ -474,6 +489,25 @@ class MedicationOrder(BaseModel):
             models.CheckConstraint(
                 condition=Q(dose_unit__in=DoseUnit.values),
                 name="%(app_label)s_%(class)s_dose_unit_valid",
+            ),
+            models.CheckConstraint(
+                condition=(Q(dose_per_kg__isnull=True) | Q(dose_per_kg__gt=0))
+                & (Q(max_dose_per_kg__isnull=True) | Q(max_dose_per_kg__gt=0)),
+                name="%(app_label)s_%(class)s_per_kg_positive",
+                violation_error_message=_("A dose per kg and a maximum per kg are more than 0."),
+            ),
+            models.CheckConstraint(
+                condition=Q(dose_per_kg__isnull=True, max_dose_per_kg__isnull=True)
+                | Q(dose_unit__in=MASS_DOSE_UNITS),
+                name="%(app_label)s_%(class)s_per_kg_in_mass",
+                violation_error_message=_("A dose per kg is in mcg, mg or g."),
+            ),
+            models.CheckConstraint(
+                condition=Q(dose_per_kg__isnull=True)
+                | Q(max_dose_per_kg__isnull=True)
+                | Q(dose_per_kg__lte=F("max_dose_per_kg")),
+                name="%(app_label)s_%(class)s_per_kg_within_maximum",
+                violation_error_message=_("The dose per kg is above the maximum per kg."),
             ),
             models.CheckConstraint(
                 condition=Q(route__in=Route.values), name="%(app_label)s_%(class)s_route_valid"

@@ -411,6 +411,8 @@ def check_context_build(
             full_name=patient.full_name,
             date_of_birth=patient.date_of_birth,
             deceased=patient.deceased_at is not None,
+            weight_kg=patient.weight_kg,
+            weight_measured_at=patient.weight_measured_at,
         )
         if patient
         else None,
@@ -451,6 +453,8 @@ def check_context_build(
         site_uses=site_uses,
         waste=waste,
         assessments=assessments,
+        child_under_years=settings.CHILD_UNDER_YEARS,
+        child_weight_max_age_days=settings.CHILD_WEIGHT_MAX_AGE_DAYS,
     )
     return CheckContext(
         facts=facts,
@@ -646,6 +650,8 @@ def _order_facts(order: MedicationOrder) -> rules.OrderFacts:
         max_concurrent_bags=order.max_concurrent_bags or 1,
         assessments_needed=assessments_needed(order),
         hold_parameters=hold_parameters_parse(order.hold_parameters),
+        dose_per_kg=_decimal_or_none(order.dose_per_kg),
+        max_dose_per_kg=_decimal_or_none(order.max_dose_per_kg),
     )
 
 
@@ -978,10 +984,14 @@ def replacement_facts_build(
                 administered_at__lt=original.administered_at,
             )
         )
+    order_facts = _order_facts(order)
+    weight_kg = original.patient.weight_kg if order.dose_per_kg is not None else None
+    if weight_kg is not None:
+        order_facts = rules.weight.dosed_for_weight(order_facts, weight_kg)
     return rules.ReplacementFacts(
         now=original.administered_at,
         tz=timezone.get_default_timezone(),
-        order=_order_facts(order),
+        order=order_facts,
         units=tuple(
             rules.ScannedUnit(
                 kind="medication",

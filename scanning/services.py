@@ -458,13 +458,13 @@ def _missing_overrides(
     return missing
 
 
-def _recorded_amount(
-    result: rules.CheckResult, order: MedicationOrder, amount: Quantity | None
-) -> Quantity:
+def _recorded_amount(result: rules.CheckResult, amount: Quantity | None) -> Quantity:
     """What goes on the record, in the order's unit. A short scan records the share of the ordered
     dose that the rules found scanned (they compare through the product's strength, so a 10 mL
-    order of a 250 mg/5 mL syrup scanned as 250 mg records 5 mL)."""
-    ordered = Quantity(order.dose_value, order.dose_unit)
+    order of a 250 mg/5 mL syrup scanned as 250 mg records 5 mL). The ordered dose is the one the
+    rules compared with: a per-kg order's, computed from the current weight."""
+    order = _checked_order(result)
+    ordered = _ordered(order)
     if amount is not None:
         return amount.to(order.dose_unit)
     summary = result.dose_summary
@@ -472,6 +472,16 @@ def _recorded_amount(
         share = summary.scanned.to(summary.ordered.unit).value / summary.ordered.value
         return Quantity(order.dose_value * share, order.dose_unit)
     return ordered
+
+
+def _ordered(order: rules.OrderFacts) -> Quantity:
+    return Quantity(order.dose_value, order.dose_unit)
+
+
+def _checked_order(result: rules.CheckResult) -> rules.OrderFacts:
+    if result.order is None:
+        raise ValueError("a result that may be recorded has its order")
+    return result.order
 
 
 def administration_record(
@@ -569,7 +579,7 @@ def administration_record(
     # dose's state holds too; its own lock is for writers outside the bedside.
     dose = context.doses[result.dose.id] if result.dose is not None else None
     replaces_id = locks.dose_with_record_to_replace(dose.pk) if dose is not None else None
-    recorded = _recorded_amount(result, order, amount)
+    recorded = _recorded_amount(result, amount)
     try:
         with transaction.atomic():
             chosen = {override.code: override for override in overrides}
@@ -587,7 +597,7 @@ def administration_record(
                 unit=recorded.unit,
                 route=order.route,
                 site=site[:60],
-                is_partial=_is_partial(recorded, order),
+                is_partial=_is_partial(recorded, _ordered(_checked_order(result))),
                 cart=request.cart[:60],
                 replaces_id=replaces_id,
             )
@@ -894,9 +904,9 @@ def _comparable(quantity: Quantity, unit: str) -> bool:
     return True
 
 
-def _is_partial(recorded: Quantity, order: MedicationOrder) -> bool:
+def _is_partial(recorded: Quantity, ordered: Quantity) -> bool:
     try:
-        return recorded.to(order.dose_unit).value < order.dose_value
+        return recorded.to(ordered.unit).value < ordered.value
     except IncomparableUnits:
         return False
 
@@ -1181,7 +1191,9 @@ def administration_correct(
                 unit=replacement_amount.unit,
                 route=original.route,
                 site=original.site,
-                is_partial=_is_partial(replacement_amount, order),
+                is_partial=_is_partial(
+                    replacement_amount, _ordered(_checked_order(replacement_result))
+                ),
                 reason=reason,
                 comment=comment.strip()[:500],
                 cart=original.cart,

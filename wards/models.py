@@ -94,11 +94,14 @@ class Patient(BaseModel):
         verbose_name=_("merged into"),
     )
     merged_at = models.DateTimeField(_("merged at"), null=True, blank=True)
-    # The last weighing; weight-based dosing (issue 18) will read it. To ten grams for newborns.
+    # The last weighing; weight-based doses are computed and checked against it. To ten grams for newborns.
     weight_kg = models.DecimalField(
         _("weight (kg)"), max_digits=5, decimal_places=2, null=True, blank=True
     )
     weight_measured_at = models.DateTimeField(_("weighed at"), null=True, blank=True)
+    height_cm = models.DecimalField(
+        _("height (cm)"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
 
     class Meta:
         ordering = ["full_name"]
@@ -121,6 +124,11 @@ class Patient(BaseModel):
                 | Q(weight_kg__isnull=False, weight_measured_at__isnull=False),
                 name="%(app_label)s_%(class)s_weight_with_time",
                 violation_error_message=_("A weight needs the time it was measured."),
+            ),
+            models.CheckConstraint(
+                condition=Q(height_cm__isnull=True) | Q(height_cm__gt=0, height_cm__lte=250),
+                name="%(app_label)s_%(class)s_height_plausible",
+                violation_error_message=_("A height is more than 0 and at most 250 cm."),
             ),
         ]
 

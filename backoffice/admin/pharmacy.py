@@ -146,6 +146,8 @@ class MedicationOrderAdmin(SimpleHistoryAdmin):
                 "medication",
                 "dose_value",
                 "dose_unit",
+                "dose_per_kg",
+                "max_dose_per_kg",
                 "route",
                 "schedule_kind",
                 "times_of_day",

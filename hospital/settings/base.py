@@ -322,6 +322,10 @@ INFUSION_RATE_STOP_FACTOR = os.environ.get("INFUSION_RATE_STOP_FACTOR", "1.5")
 CART_WORKLIST_HOURS_BEFORE = int(os.environ.get("CART_WORKLIST_HOURS_BEFORE", "4"))
 CART_WORKLIST_HOURS_AHEAD = int(os.environ.get("CART_WORKLIST_HOURS_AHEAD", "2"))
 CART_WORKLIST_REFRESH_SECONDS = int(os.environ.get("CART_WORKLIST_REFRESH_SECONDS", "60"))
+# Weight-based doses: a patient younger than this many full years is a child, and a child's
+# weight measured more than this many days ago is stale for a dose by weight (WEIGHT_STALE).
+CHILD_UNDER_YEARS = int(os.environ.get("CHILD_UNDER_YEARS", "16"))
+CHILD_WEIGHT_MAX_AGE_DAYS = int(os.environ.get("CHILD_WEIGHT_MAX_AGE_DAYS", "7"))
 # The ward dashboard lists a bag due to end within this many minutes.
 INFUSION_ENDING_SOON_MINUTES = int(os.environ.get("INFUSION_ENDING_SOON_MINUTES", "30"))
 # Sessions of the pharmacy site (username + password) last a shift at most.

@@ -31,8 +31,22 @@ class PatientBriefSerializer(serializers.Serializer):
     full_name = serializers.CharField()
 
 
-class PatientSerializer(PatientBriefSerializer):
+class PatientMeasuresSerializer(serializers.Serializer):
+    """The weight a dose by weight is computed from, and the height, as the cart shows them."""
+
+    weight_kg = serializers.DecimalField(
+        max_digits=5, decimal_places=2, allow_null=True, help_text="the last weighing; null: none"
+    )
+    weight_measured_at = serializers.DateTimeField(allow_null=True)
+    height_cm = serializers.DecimalField(max_digits=4, decimal_places=1, allow_null=True)
+
+
+class PatientSerializer(PatientBriefSerializer, PatientMeasuresSerializer):
     date_of_birth = serializers.DateField()
+    age = serializers.CharField(
+        help_text="as a clinician says it, in the request's language: years; months under two; "
+        "days under one month"
+    )
 
 
 # ------------------------------------------------------------------------------ scan/check/
@@ -76,7 +90,17 @@ class HoldParameterSerializer(serializers.Serializer):
 class CheckedOrderSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     medication = serializers.CharField()
-    dose = serializers.CharField(allow_null=True, help_text='amount and unit, e.g. "500 mg"')
+    dose = serializers.CharField(
+        allow_null=True,
+        help_text='amount and unit, e.g. "500 mg"; for an order per kg, computed from the '
+        "current weight (null when the patient has no weight)",
+    )
+    dose_per_kg = serializers.CharField(
+        allow_null=True, help_text='an order written per kg, e.g. "15 mg/kg"; else null'
+    )
+    max_dose_per_kg = serializers.CharField(
+        allow_null=True, help_text='the order\'s maximum per kg, e.g. "15 mg/kg"; else null'
+    )
     route = serializers.CharField(help_text="HL7 table 0162 code")
     route_name = serializers.CharField(help_text="the route in words, in the request's language")
     status = serializers.CharField()
@@ -275,7 +299,11 @@ class OrderAllergySerializer(serializers.Serializer):
 class MarOrderSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     medication = serializers.CharField()
-    dose = serializers.CharField(allow_null=True)
+    dose = serializers.CharField(
+        allow_null=True, help_text="as ordered; an order per kg is dosed at the check"
+    )
+    dose_per_kg = serializers.CharField(allow_null=True, help_text='e.g. "15 mg/kg"; else null')
+    max_dose_per_kg = serializers.CharField(allow_null=True, help_text='e.g. "15 mg/kg"; else null')
     route = serializers.CharField()
     route_name = serializers.CharField()
     allergies = OrderAllergySerializer(many=True, help_text="allergies this order conflicts with")

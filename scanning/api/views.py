@@ -179,6 +179,24 @@ def _quantity(value, unit) -> str | None:
     return f"{Decimal(value).normalize():f} {unit}"
 
 
+def _per_kg(value, unit) -> str | None:
+    quantity = _quantity(value, unit)
+    return None if quantity is None else f"{quantity}/kg"
+
+
+def patient_body(patient) -> dict:
+    """Who the patient is, their age today and the weight (with its time) and height the cart
+    shows on its banner: a dose by weight is computed from that weight."""
+    return {
+        "mrn": patient.mrn,
+        "full_name": patient.full_name,
+        "date_of_birth": patient.date_of_birth.isoformat(),
+        "age": patient.age_text(timezone.localdate()),
+        # Through its serializer, so that the decimals are written as the schema says.
+        **o.PatientMeasuresSerializer(patient).data,
+    }
+
+
 def transfer_notice(admission) -> dict | None:
     """The admission's last transfer (from the HIS, A02), for the cart's "recently transferred"
     notice: `recent` while within TRANSFER_NOTICE_HOURS. Read only when there was one."""
@@ -204,9 +222,7 @@ def check_body(result, context) -> dict:
     return {
         "verdict": result.verdict,
         "patient": {
-            "mrn": patient.mrn,
-            "full_name": patient.full_name,
-            "date_of_birth": patient.date_of_birth.isoformat(),
+            **patient_body(patient),
             "allergies": [
                 {
                     "code": allergy.allergen_code,
@@ -224,7 +240,12 @@ def check_body(result, context) -> dict:
         "order": {
             "id": str(order.external_id),
             "medication": order.medication.name,
-            "dose": _quantity(order.dose_value, order.dose_unit),
+            # The dose the rules compared with: a per-kg order's, for the current weight.
+            "dose": _quantity(result.order.dose_value, result.order.dose_unit)
+            if not (order.dose_per_kg is not None and "WEIGHT_REQUIRED" in result.codes())
+            else None,
+            "dose_per_kg": _per_kg(order.dose_per_kg, order.dose_unit),
+            "max_dose_per_kg": _per_kg(order.max_dose_per_kg, order.dose_unit),
             "route": order.route,
             "route_name": getattr(route_names(order.route), language()),
             "status": order.status,
@@ -789,11 +810,7 @@ class PatientMarApi(APIView):
         )
         return Response(
             {
-                "patient": {
-                    "mrn": patient.mrn,
-                    "full_name": patient.full_name,
-                    "date_of_birth": patient.date_of_birth.isoformat(),
-                },
+                "patient": patient_body(patient),
                 "date": day.isoformat(),
                 "admission": {
                     "ward": admission.ward.code,
@@ -808,6 +825,8 @@ class PatientMarApi(APIView):
                         "id": str(order.external_id),
                         "medication": order.medication.name,
                         "dose": _quantity(order.dose_value, order.dose_unit),
+                        "dose_per_kg": _per_kg(order.dose_per_kg, order.dose_unit),
+                        "max_dose_per_kg": _per_kg(order.max_dose_per_kg, order.dose_unit),
                         "route": order.route,
                         "route_name": getattr(route_names(order.route), language()),
                         "allergies": [

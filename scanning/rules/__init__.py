@@ -12,8 +12,8 @@ Where things are (docs/architecture.md says more, docs/rules.md lists every rule
   reasons, from which docs/rules.md is generated (`make rules-doc`).
 - One module per clinical area, each holding its rules and, in its docstring, the decisions
   DESIGN.md section 4 leaves open (each pinned by a test in tests/scanning/rules/test_<area>.py):
-  identity, entry, product, allergy, order, dose, timing, prn, assessment, removal, site,
-  witness, waste, infusion.
+  identity, entry, product, allergy, order, dose, weight, timing, prn, assessment, removal,
+  site, witness, waste, infusion.
 - facts.py: what the rules are given; core.py: what they answer and the shared wording.
 
 This module keeps only the order in which the areas run, and what depends on what came before.
@@ -36,6 +36,7 @@ from scanning.rules import (
     site,
     timing,
     waste,
+    weight,
     witness,
 )
 from scanning.rules.catalogue import (
@@ -135,13 +136,17 @@ def check_administration(facts: CheckFacts) -> CheckResult:
             if choice is not None:
                 chosen = choice.order
                 order.check_route(chosen, scanned, out)
+                # A per-kg order's dose is computed from the weight; without one it has none.
+                weighed = weight.weighed_order(facts, chosen, out)
+                chosen = weighed or chosen
                 all_known = len(known) == len(facts.units)
                 outcome = (
                     dose.check_dose(facts, chosen, known, out)
-                    if all_known
+                    if all_known and weighed is not None
                     else dose.DoseOutcome(None, None)
                 )
                 summary = outcome.summary
+                weight.check_max_per_kg(facts, chosen, outcome.this_dose, out)
                 if all_known:
                     waste.check_waste(facts, chosen, known, out)
                 if choice.usable:

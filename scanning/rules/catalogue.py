@@ -40,6 +40,12 @@ AREAS: tuple[Area, ...] = (
     Area("allergy", "Allergy", "the patient's allergies against the scanned medication"),
     Area("order", "Order", "which order the scan is for, its status and route"),
     Area("dose", "Dose", "the ordered dose against the units scanned and the amount given"),
+    Area(
+        "weight",
+        "Weight",
+        "doses per kilogram of the current weight: the weight itself, its age for a child, "
+        "the maximum per kg",
+    ),
     Area("timing", "Timing", "the scheduled dose the scan belongs to and its time window"),
     Area("prn", "PRN", "as-needed orders: minimum interval and 24-hour maximum"),
     Area(
@@ -97,6 +103,9 @@ REASONS: dict[str, OverrideReason] = {
     "NO_BARCODE": OverrideReason("Không có mã vạch", "No barcode"),
     "SCANNER_FAILURE": OverrideReason("Máy quét hỏng", "Scanner failure"),
     "NO_OTHER_SITE": OverrideReason("Không còn vị trí phù hợp khác", "No other suitable site"),
+    "CANNOT_WEIGH_NOW": OverrideReason(
+        "Không cân lại được lúc này", "The patient cannot be weighed now"
+    ),
     "OTHER": OverrideReason("Khác (ghi rõ)", "Other (explain)", needs_comment=True),
 }
 
@@ -627,6 +636,54 @@ ENTRIES: tuple[Entry, ...] = (
         ("PATIENT_REFUSED_PART", "INSUFFICIENT_STOCK", "PHYSICIAN_ORDER", "OTHER"),
     ),
     # --- timing -----------------------------------------------------------------------------
+    # --- weight -----------------------------------------------------------------------------
+    Entry(
+        FindingCode.WEIGHT_REQUIRED,
+        "weight",
+        STOP,
+        "the order is written per kg, or carries a maximum per kg, and the patient has no weight",
+        {
+            "per_kg": Message(
+                "Y lệnh tính theo cân nặng ({per_kg}) nhưng người bệnh chưa có cân nặng. Cân "
+                "người bệnh và ghi cân nặng trước khi dùng thuốc.",
+                "The order is per kg ({per_kg}) but the patient has no weight. Weigh the patient "
+                "and record the weight before giving.",
+            ),
+            "max_per_kg": Message(
+                "Y lệnh có liều tối đa {max} nhưng người bệnh chưa có cân nặng, không kiểm tra "
+                "được liều. Cân người bệnh và ghi cân nặng trước khi dùng thuốc.",
+                "The order has a maximum of {max} but the patient has no weight, so the dose "
+                "cannot be checked. Weigh the patient and record the weight before giving.",
+            ),
+        },
+    ),
+    Entry(
+        FindingCode.WEIGHT_DOSE_EXCEEDED,
+        "weight",
+        STOP,
+        "the dose given, per kg of the current weight, is above the order's maximum per kg "
+        "(exactly the maximum is allowed)",
+        _one(
+            "Liều {dose} là {per_kg} theo cân nặng {weight} kg (cân ngày {weighed}), vượt quá "
+            "liều tối đa {max} của y lệnh. Không được dùng; báo bác sĩ.",
+            "A dose of {dose} is {per_kg} at the weight of {weight} kg (weighed on {weighed}), "
+            "above the order's maximum of {max}. Do not give it; tell the prescriber.",
+        ),
+    ),
+    Entry(
+        FindingCode.WEIGHT_STALE,
+        "weight",
+        WARN,
+        "a weight-based order for a child (younger than CHILD_UNDER_YEARS) whose weight was "
+        "measured more than CHILD_WEIGHT_MAX_AGE_DAYS days ago (exactly that many is fresh)",
+        _one(
+            "Cân nặng {weight} kg được cân ngày {weighed}, đã quá {days} ngày. Trẻ em cần được "
+            "cân lại để tính liều theo cân nặng.",
+            "The weight of {weight} kg was measured on {weighed}, more than {days} days ago. "
+            "Weigh the child again for a dose by weight.",
+        ),
+        ("CANNOT_WEIGH_NOW", "PRESCRIBER_AWARE", "OTHER"),
+    ),
     Entry(
         FindingCode.NO_SCHEDULED_DOSE,
         "timing",

@@ -2,9 +2,9 @@
 
 A code is part of the API (the cart, the override records, the reports and HL7 read it): never
 rename one. The members are listed in the order findings are shown (after STOP before WARN): who,
-what was scanned, the patient, the product, the order, the dose, the schedule, what is still on the
-patient and the site, the witness, how it
-was entered. Each code's severity, override reasons and messages are in catalogue.py.
+what was scanned, the patient, the product, the order, the dose, the dose per kg of weight, the
+schedule, what is still on the patient and the site, the witness, how it was entered.
+Each code's severity, override reasons and messages are in catalogue.py.
 """
 
 from enum import StrEnum
@@ -44,6 +44,9 @@ class FindingCode(StrEnum):
     AMOUNT_NOT_SCANNED = "AMOUNT_NOT_SCANNED"
     PARTIAL_UNIT = "PARTIAL_UNIT"
     DOSE_INCOMPLETE = "DOSE_INCOMPLETE"
+    WEIGHT_REQUIRED = "WEIGHT_REQUIRED"
+    WEIGHT_DOSE_EXCEEDED = "WEIGHT_DOSE_EXCEEDED"
+    WEIGHT_STALE = "WEIGHT_STALE"
     NO_SCHEDULED_DOSE = "NO_SCHEDULED_DOSE"
     ALREADY_GIVEN = "ALREADY_GIVEN"
     TOO_EARLY = "TOO_EARLY"

@@ -64,6 +64,9 @@ class PatientFacts:
     full_name: str
     date_of_birth: date
     deceased: bool
+    # The last weighing (kg, to ten grams) and when it was measured; None: never weighed.
+    weight_kg: Decimal | None = None
+    weight_measured_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,14 @@ class OrderFacts:
     # hold parameter's), and the values that hold the dose.
     assessments_needed: tuple[str, ...] = ()
     hold_parameters: tuple[HoldParameter, ...] = ()
+    # A weight-based order, in the dose unit per kg of the current weight, per dose: written per
+    # kg (the dose is this times the weight), and/or a maximum per kg. None: not weight-based.
+    dose_per_kg: Decimal | None = None
+    max_dose_per_kg: Decimal | None = None
+
+    @property
+    def weight_based(self) -> bool:
+        return self.dose_per_kg is not None or self.max_dose_per_kg is not None
 
 
 @dataclass(frozen=True)
@@ -226,6 +237,11 @@ class CheckFacts:
     waste: Quantity | None = None  # what she wastes of the units scanned (the rest of a unit)
     # what she measured before giving (pharmacy/assessments.py kind code -> value, in its unit)
     assessments: tuple[AssessmentValue, ...] = ()
+    # Weight policy (settings CHILD_UNDER_YEARS, CHILD_WEIGHT_MAX_AGE_DAYS): a patient younger
+    # than this many full years is a child, and a child's weight older than this many days is
+    # stale for a weight-based order.
+    child_under_years: int = 16
+    child_weight_max_age_days: int = 7
 
 
 @dataclass(frozen=True)

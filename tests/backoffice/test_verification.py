@@ -195,6 +195,34 @@ def test_the_order_form_cannot_change_status_or_a_verified_dose(pharmacist_clien
     assert "status" not in form.fields and "dose_value" not in form.fields
 
 
+def test_the_order_form_sets_per_kg_doses_until_the_order_is_verified(pharmacist_client):
+    pending_order = pending("BN2026000115")
+    active = MedicationOrder.objects.filter(status=OrderStatus.ACTIVE).first()
+
+    def form(order):
+        url = reverse("pharmacy:pharmacy_medicationorder_change", args=[order.pk])
+        return pharmacist_client.get(url).context["adminform"].form
+
+    assert {"dose_per_kg", "max_dose_per_kg"} <= set(form(pending_order).fields)
+    assert not {"dose_per_kg", "max_dose_per_kg"} & set(form(active).fields)
+
+
+def test_the_order_page_shows_the_dose_per_kg_and_its_maximum(pharmacist_client):
+    from decimal import Decimal
+
+    order = pending("BN2026000115")
+    MedicationOrder.objects.filter(pk=order.pk).update(
+        dose_per_kg=Decimal("10"), max_dose_per_kg=Decimal("12.5")
+    )
+
+    page = pharmacist_client.get(
+        reverse("pharmacy:verification-review", args=[order.external_id])
+    ).content.decode()
+
+    assert '<span id="order-dose-per-kg">10 mg/kg theo cân nặng hiện tại</span>' in page
+    assert '<span id="order-max-per-kg">tối đa 12,5 mg/kg mỗi lần</span>' in page
+
+
 def test_site_index_counts_the_queue(pharmacist_client):
     response = pharmacist_client.get(reverse("pharmacy:index"))
     assert response.context["awaiting_verification"] == 4

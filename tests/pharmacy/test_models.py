@@ -94,6 +94,41 @@ def test_order_choices_are_enforced(field, value):
     assert_refused_twice(build_order(**{field: value}))
 
 
+# --- weight-based orders --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "per_kg",
+    [
+        {"dose_per_kg": Decimal("0")},
+        {"max_dose_per_kg": Decimal("0")},
+        {"max_dose_per_kg": Decimal("-15")},
+        # a per-kg order in mL or IU: not handled (per dose, in mass units only)
+        {"dose_per_kg": Decimal("15"), "dose_unit": "mL"},
+        {"max_dose_per_kg": Decimal("75"), "dose_unit": "IU"},
+        # written above its own maximum
+        {"dose_per_kg": Decimal("20"), "max_dose_per_kg": Decimal("15")},
+    ],
+)
+def test_a_per_kg_order_that_makes_no_sense_is_refused(per_kg):
+    assert_refused_twice(build_order(**per_kg))
+
+
+@pytest.mark.parametrize(
+    "per_kg",
+    [
+        {"dose_per_kg": Decimal("15")},
+        {"max_dose_per_kg": Decimal("15")},
+        {"dose_per_kg": Decimal("15"), "max_dose_per_kg": Decimal("15")},
+        {"dose_per_kg": Decimal("10"), "max_dose_per_kg": Decimal("15"), "dose_unit": "mcg"},
+    ],
+)
+def test_a_per_kg_order_within_its_maximum_is_kept(per_kg):
+    order = build_order(**per_kg)
+    order.full_clean()
+    order.save()
+
+
 def test_active_order_must_be_verified():
     assert_refused_twice(build_order(status=OrderStatus.ACTIVE, verified_by=None, verified_at=None))
 

@@ -108,6 +108,8 @@ orders = st.fixed_dictionaries(
             unique_by=lambda d: d[0],
         ),
         "records": st.lists(records, max_size=4),
+        # (mg per kg, maximum mg per kg): written per kg, capped per kg, both, or neither
+        "per_kg": st.sampled_from([(None, None), ("15", None), (None, "15"), ("10", "12.5")]),
     }
 )
 
@@ -136,6 +138,13 @@ patients = st.fixed_dictionaries(
         "admissions": st.lists(admissions, min_size=1, max_size=3),
         "last_open": st.booleans(),
         "first_instance": st.integers(1, 3),
+        # (kg, steps ago it was measured, cm) or never weighed
+        "weighed": st.none()
+        | st.tuples(
+            st.sampled_from(["0.48", "13.45", "62"]),
+            st.integers(0, 80),
+            st.none() | st.sampled_from(["48.5", "152"]),
+        ),
     }
 )
 
@@ -204,7 +213,12 @@ def build(plan: dict, nurse, pharmacist) -> Built:
 
 
 def _build_patient(plan, built, ward_rows, medications, packages, nurse, pharmacist):
-    patient = PatientFactory()
+    weighed = plan["weighed"]
+    patient = PatientFactory(
+        weight_kg=None if weighed is None else Decimal(weighed[0]),
+        weight_measured_at=None if weighed is None else at(-weighed[1]),
+        height_cm=None if weighed is None or weighed[2] is None else Decimal(weighed[2]),
+    )
     built.patients.append(patient)
     for name, code in plan["allergies"]:
         AllergyFactory(patient=patient, allergen_name=name, allergen_code=code)
@@ -292,6 +306,8 @@ def _build_order(plan, built, admission, medications, packages, nurse, pharmacis
         prn_max_per_24h=Decimal("4000") if kind == ScheduleKind.PRN else None,
         start_at=start,
         stop_at=None if plan["stop_after"] is None else start + plan["stop_after"] * STEP,
+        dose_per_kg=None if plan["per_kg"][0] is None else Decimal(plan["per_kg"][0]),
+        max_dose_per_kg=None if plan["per_kg"][1] is None else Decimal(plan["per_kg"][1]),
     )
     built.orders.append(order.pk)
     doses = (

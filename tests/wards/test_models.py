@@ -156,6 +156,17 @@ def test_a_weight_needs_the_time_it_was_measured_and_only_a_weight_has_one():
     assert_refused_twice(PatientFactory.build(weight_kg=None, weight_measured_at=timezone.now()))
 
 
+@pytest.mark.parametrize("height", ["0", "-3", "251"])
+def test_a_height_outside_what_a_patient_can_measure_is_refused(height):
+    assert_refused_twice(PatientFactory.build(height_cm=height))
+
+
+def test_a_height_is_kept_to_the_millimetre():
+    patient = PatientFactory(height_cm="48.5")
+    patient.refresh_from_db()
+    assert str(patient.height_cm) == "48.5"
+
+
 def test_a_newborns_weight_is_kept_to_ten_grams():
     patient = PatientFactory(weight_kg="0.48", weight_measured_at=timezone.now())
     patient.refresh_from_db()

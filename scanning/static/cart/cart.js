@@ -491,6 +491,11 @@
     $("patient").hidden = false;
     $("patient-name").textContent = patient.full_name;
     $("patient-dob").textContent = formatDate(patient.date_of_birth);
+    $("patient-age").textContent = patient.age || "";
+    // A dose by weight is computed from this weighing: its date says how current it is.
+    $("patient-weight").textContent = patient.weight_kg
+      ? format(T.weight, { kg: trimNumber(patient.weight_kg), date: formatDate(patient.weight_measured_at.slice(0, 10)) })
+      : T.no_weight;
     $("patient-mrn").textContent = patient.mrn;
     const allergies = patient.allergies || [];
     const box = $("patient-allergies");
@@ -515,7 +520,7 @@
     box.className = `verdict ${verdict}`;
     $("verdict-icon").textContent = { go: "✔", warn: "⚠", stop: "✖" }[verdict];
     $("verdict-word").textContent = T[verdict];
-    $("verdict-drug").textContent = check.order ? `${check.order.medication} · ${check.order.dose} · ${check.order.route_name || check.order.route}` : "";
+    $("verdict-drug").textContent = check.order ? `${check.order.medication} · ${orderedDose(check.order)} · ${check.order.route_name || check.order.route}` : "";
     const progress = $("progress");
     if (check.dose && check.dose.comparison === "less" && check.dose.scanned) {
       progress.hidden = false;
@@ -993,7 +998,10 @@
     when.textContent = dose ? formatTime(dose.due_at) : "PRN";
     const what = document.createElement("span");
     what.className = "what";
-    what.textContent = `${order.medication} · ${order.dose} · ${order.route_name || order.route}` +
+    // An order per kg is dosed from the weight at the check: the list says how it was written.
+    const dosing = (order.dose_per_kg || order.dose) +
+      (order.max_dose_per_kg ? ` (${format(T.max_per_kg, { max: order.max_dose_per_kg })})` : "");
+    what.textContent = `${order.medication} · ${dosing} · ${order.route_name || order.route}` +
       (order.status !== "active" ? ` (${T["order_" + order.status] || order.status})` : "");
     const tag = document.createElement("span");
     tag.className = "tag status";
@@ -1125,6 +1133,11 @@
     return (data && data.warnings || []).map((warning) => ` ⚠ ${warning.message}`).join("");
   }
   function trimNumber(value) { return String(parseFloat(value)); }
+  // An order per kg shows how it was written and the dose for today's weight.
+  function orderedDose(order) {
+    if (!order.dose_per_kg) return order.dose || "";
+    return order.dose ? format(T.dose_per_kg, { per_kg: order.dose_per_kg, dose: order.dose }) : order.dose_per_kg;
+  }
   function formatDate(iso) { const [y, m, d] = iso.split("-"); return `${d}/${m}/${y}`; }
   function formatTime(iso) { return iso.slice(11, 16); }
 
@@ -1141,7 +1154,8 @@
   function closePatient() {
     state = emptyState();
     if ($("switch-dialog").open) $("switch-dialog").close();
-    for (const id of ["patient-name", "patient-dob", "patient-mrn", "patient-bed", "patient-allergies"]) $(id).textContent = "";
+    for (const id of ["patient-name", "patient-dob", "patient-age", "patient-weight", "patient-mrn", "patient-bed",
+                      "patient-allergies"]) $(id).textContent = "";
     $("dose-list").replaceChildren();
     $("worn-list").replaceChildren(); $("worn").hidden = true;
     $("findings").replaceChildren();

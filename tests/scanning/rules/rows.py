@@ -14,6 +14,7 @@ from tests.scanning.rules import (
     test_site,
     test_timing,
     test_waste,
+    test_weight,
     test_witness,
 )
 
@@ -24,6 +25,7 @@ AREA_TESTS = (
     test_allergy,
     test_order,
     test_dose,
+    test_weight,
     test_timing,
     test_prn,
     test_assessment,
