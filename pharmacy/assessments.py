@@ -166,3 +166,29 @@ def kinds_needed(required: Iterable[str], holds: Iterable[HoldParameter]) -> tup
         if hold.kind not in needed:
             needed.append(hold.kind)
     return tuple(needed)
+
+
+def before_giving_words(
+    required: Iterable[str], holds: Iterable[HoldParameter], *, english: bool
+) -> tuple[str, str]:
+    """An order's assessments and hold parameters as a pharmacist reads them: ("mạch, huyết áp
+    tâm thu", "mạch < 60 lần/phút; huyết áp tâm thu < 100 mmHg")."""
+    holds = tuple(holds)
+    kinds = [ASSESSMENT_KINDS[code] for code in kinds_needed(required, holds)]
+    asked = ", ".join(kind.en if english else kind.vi for kind in kinds)
+    rules = "; ".join(
+        " ".join(
+            part
+            for part in (
+                ASSESSMENT_KINDS[hold.kind].en if english else ASSESSMENT_KINDS[hold.kind].vi,
+                hold.operator,
+                format(hold.limit.normalize(), "f"),
+                ASSESSMENT_KINDS[hold.kind].unit_en
+                if english
+                else ASSESSMENT_KINDS[hold.kind].unit_vi,
+            )
+            if part
+        )
+        for hold in holds
+    )
+    return asked, rules

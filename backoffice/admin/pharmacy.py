@@ -161,5 +161,7 @@ class MedicationOrderAdmin(SimpleHistoryAdmin):
                 "duration_minutes",
                 "additives",
                 "max_concurrent_bags",
+                "assessments_required",
+                "hold_parameters",
             ]
         return fields

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from backoffice.admin_site import pharmacy_site
 from hospital.exceptions import ApplicationError
 from pharmacy import services
+from pharmacy.assessments import before_giving_words, hold_parameters_parse, required_kinds_parse
 from pharmacy.models import AllergyAcknowledgementReason, MedicationOrder, Route, route_allowed
 from pharmacy.selectors import order_list_awaiting_verification, order_review_get
 from pharmacy.services import AllergyAcknowledgementInput, order_version
@@ -104,6 +105,11 @@ def review(request, order_id):
         "ward_code": ward_code,
         "can_change": request.user.has_perm("pharmacy.change_medicationorder"),
         "version": order_version(found.order),
+        "before_giving": before_giving_words(
+            required_kinds_parse(order.assessments_required),
+            hold_parameters_parse(order.hold_parameters),
+            english=(translation.get_language() or "vi").startswith("en"),
+        ),
     }
     return TemplateResponse(request, "pharmacy/verification/review.html", context)
 

@@ -431,3 +431,45 @@ def test_an_order_by_a_route_its_medication_cannot_go_by_offers_no_verify(pharma
     assert 'id="route-warning"' in page and 'id="verify"' not in page
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING_VERIFICATION
+
+
+def test_the_order_form_sets_assessments_and_hold_parameters_until_the_order_is_verified(
+    pharmacist_client,
+):
+    pending_order = pending("BN2026000115")
+    active = MedicationOrder.objects.filter(status=OrderStatus.ACTIVE).first()
+
+    def form(order):
+        url = reverse("pharmacy:pharmacy_medicationorder_change", args=[order.pk])
+        return pharmacist_client.get(url).context["adminform"].form
+
+    assert {"assessments_required", "hold_parameters"} <= set(form(pending_order).fields)
+    assert not {"assessments_required", "hold_parameters"} & set(form(active).fields)
+
+
+def test_a_hold_parameter_that_cannot_be_taken_is_refused_by_the_order_s_validation(
+    pharmacist_client,
+):
+    from django.core.exceptions import ValidationError
+
+    order = pending("BN2026000115")
+    order.hold_parameters = [{"kind": "heart_rate", "operator": "=", "value": "60"}]
+
+    with pytest.raises(ValidationError) as raised:
+        order.full_clean()
+
+    assert "hold_parameters" in raised.value.message_dict
+
+
+def test_the_order_page_shows_what_to_measure_and_when_to_hold(pharmacist_client):
+    order = pending("BN2026000115")
+    MedicationOrder.objects.filter(pk=order.pk).update(
+        assessments_required=["pain_score"],
+        hold_parameters=[{"kind": "respiratory_rate", "operator": "<", "value": "12"}],
+    )
+
+    page = pharmacist_client.get(
+        reverse("pharmacy:verification-review", args=[order.external_id])
+    ).content.decode()
+
+    assert "điểm đau, nhịp thở · <strong>ngưng nếu</strong> nhịp thở &lt; 12 lần/phút" in page
