@@ -159,6 +159,27 @@ def required_kinds_parse(raw: object) -> tuple[str, ...]:
     return tuple(codes)
 
 
+@dataclass(frozen=True)
+class OrderAssessments:
+    """What an order asks measured (its listed kinds, then its hold parameters') and its holds.
+    `unreadable`: its stored JSON cannot be taken (written around the order's validation): the
+    bedside then refuses the dose rather than give it unchecked."""
+
+    needed: tuple[str, ...] = ()
+    holds: tuple[HoldParameter, ...] = ()
+    unreadable: bool = False
+
+
+def order_assessments(assessments_required: object, hold_parameters: object) -> OrderAssessments:
+    try:
+        holds = hold_parameters_parse(hold_parameters)
+        return OrderAssessments(
+            kinds_needed(required_kinds_parse(assessments_required), holds), holds
+        )
+    except AssessmentError:
+        return OrderAssessments(unreadable=True)
+
+
 def kinds_needed(required: Iterable[str], holds: Iterable[HoldParameter]) -> tuple[str, ...]:
     """What the nurse must measure: the order's required kinds, then each hold parameter's."""
     needed = list(dict.fromkeys(required))
@@ -168,27 +189,31 @@ def kinds_needed(required: Iterable[str], holds: Iterable[HoldParameter]) -> tup
     return tuple(needed)
 
 
-def before_giving_words(
-    required: Iterable[str], holds: Iterable[HoldParameter], *, english: bool
-) -> tuple[str, str]:
+def before_giving_words(found: OrderAssessments, *, english: bool) -> tuple[str, str]:
     """An order's assessments and hold parameters as a pharmacist reads them: ("mạch, huyết áp
-    tâm thu", "mạch < 60 lần/phút; huyết áp tâm thu < 100 mmHg")."""
-    holds = tuple(holds)
-    kinds = [ASSESSMENT_KINDS[code] for code in kinds_needed(required, holds)]
-    asked = ", ".join(kind.en if english else kind.vi for kind in kinds)
+    tâm thu", "mạch < 60 lần/phút; huyết áp tâm thu < 100 mmHg"); unreadable ones say so."""
+    if found.unreadable:
+        unreadable = "cannot be read" if english else "không đọc được"
+        return unreadable, unreadable
+
+    def words(kind: AssessmentKind) -> str:
+        return kind.en if english else kind.vi
+
+    def unit(kind: AssessmentKind) -> str:
+        return kind.unit_en if english else kind.unit_vi
+
+    asked = ", ".join(words(ASSESSMENT_KINDS[code]) for code in found.needed)
     rules = "; ".join(
         " ".join(
             part
             for part in (
-                ASSESSMENT_KINDS[hold.kind].en if english else ASSESSMENT_KINDS[hold.kind].vi,
+                words(ASSESSMENT_KINDS[hold.kind]),
                 hold.operator,
                 format(hold.limit.normalize(), "f"),
-                ASSESSMENT_KINDS[hold.kind].unit_en
-                if english
-                else ASSESSMENT_KINDS[hold.kind].unit_vi,
+                unit(ASSESSMENT_KINDS[hold.kind]),
             )
             if part
         )
-        for hold in holds
+        for hold in found.holds
     )
     return asked, rules

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 import gs1
 from hospital.models import Role, User
-from pharmacy.assessments import hold_parameters_parse, kinds_needed, required_kinds_parse
+from pharmacy.assessments import OrderAssessments, order_assessments
 from pharmacy.models import (
     DoseState,
     Medication,
@@ -630,6 +630,7 @@ def _product_facts(package: Package | None) -> rules.ProductFacts | None:
 
 
 def _order_facts(order: MedicationOrder) -> rules.OrderFacts:
+    assessments = order_assessments_of(order)
     return rules.OrderFacts(
         id=order.pk,
         medication=medication_facts(order.medication),
@@ -648,20 +649,18 @@ def _order_facts(order: MedicationOrder) -> rules.OrderFacts:
         created_at=order.created_at,
         infusion_rate_ml_h=_decimal_or_none(order.infusion_rate_ml_h()),
         max_concurrent_bags=order.max_concurrent_bags or 1,
-        assessments_needed=assessments_needed(order),
-        hold_parameters=hold_parameters_parse(order.hold_parameters),
+        assessments_needed=assessments.needed,
+        hold_parameters=assessments.holds,
+        hold_parameters_unreadable=assessments.unreadable,
         dose_per_kg=_decimal_or_none(order.dose_per_kg),
         max_dose_per_kg=_decimal_or_none(order.max_dose_per_kg),
     )
 
 
-def assessments_needed(order: MedicationOrder) -> tuple[str, ...]:
-    """What the nurse measures before giving this order: its listed kinds, then its hold
-    parameters' (pharmacy/assessments.py)."""
-    return kinds_needed(
-        required_kinds_parse(order.assessments_required),
-        hold_parameters_parse(order.hold_parameters),
-    )
+def order_assessments_of(order: MedicationOrder) -> OrderAssessments:
+    """What the nurse measures before giving this order, and when it is held
+    (pharmacy/assessments.py)."""
+    return order_assessments(order.assessments_required, order.hold_parameters)
 
 
 def _decimal_or_none(value) -> Decimal | None:

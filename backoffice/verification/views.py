@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from backoffice.admin_site import pharmacy_site
 from hospital.exceptions import ApplicationError
 from pharmacy import services
-from pharmacy.assessments import before_giving_words, hold_parameters_parse, required_kinds_parse
+from pharmacy.assessments import before_giving_words, order_assessments
 from pharmacy.models import AllergyAcknowledgementReason, MedicationOrder, Route, route_allowed
 from pharmacy.selectors import order_list_awaiting_verification, order_review_get
 from pharmacy.services import AllergyAcknowledgementInput, order_version
@@ -106,8 +106,7 @@ def review(request, order_id):
         "can_change": request.user.has_perm("pharmacy.change_medicationorder"),
         "version": order_version(found.order),
         "before_giving": before_giving_words(
-            required_kinds_parse(order.assessments_required),
-            hold_parameters_parse(order.hold_parameters),
+            order_assessments(order.assessments_required, order.hold_parameters),
             english=(translation.get_language() or "vi").startswith("en"),
         ),
     }

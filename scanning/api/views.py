@@ -25,7 +25,7 @@ from hospital.oauth import SystemScope
 from hospital.replica import reads_from_replica
 from hospital.sessions import cart_session_start
 from hospital.throttle import request_source
-from pharmacy.assessments import ASSESSMENT_KINDS, hold_parameters_parse
+from pharmacy.assessments import ASSESSMENT_KINDS
 from pharmacy.body_sites import site_label
 from pharmacy.models import MedicationOrder, ScheduledDose
 from pharmacy.routes import route_names
@@ -60,12 +60,12 @@ from scanning.scans import ResolvedScan, image_rejected_error, scan_resolve
 from scanning.selectors import (
     WorklistKind,
     administration_list_recent,
-    assessments_needed,
     checks_unrecorded,
     dose_list_due_for_ward,
     dose_timing,
     mar_get,
     mar_order_flags,
+    order_assessments_of,
     ward_worklist,
     worn_list,
 )
@@ -98,8 +98,9 @@ def language() -> str:
 
 def assessment_asks(order) -> dict[str, list]:
     """What the cart asks the nurse to measure before giving this order, and when it holds."""
-    holds = hold_parameters_parse(order.hold_parameters)
-    kinds = [ASSESSMENT_KINDS[code] for code in assessments_needed(order)]
+    found = order_assessments_of(order)
+    holds = found.holds
+    kinds = [ASSESSMENT_KINDS[code] for code in found.needed]
     return {
         "assessments": o.AssessmentAskSerializer(
             [

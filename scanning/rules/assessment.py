@@ -8,6 +8,8 @@ order (one the nurse could give).
   comparison: a heart rate of exactly 60 is given under "hold if HR < 60". The dose is then
   documented not given, "held for a clinical reason", with the values.
 - A value the order does not ask for is taken and recorded, and says nothing.
+- Hold parameters that cannot be read (stored around the order's validation) are a HOLD_PARAMETER
+  of their own wording: a dose is never given unchecked against holds nobody can read.
 
 Words and severities: catalogue.py. Tests: tests/scanning/rules/test_assessment.py.
 """
@@ -34,6 +36,14 @@ def _listed(kinds: list[AssessmentKind]) -> Words:
 
 
 def check_assessments(facts: CheckFacts, order: OrderFacts, out: Findings) -> None:
+    if order.hold_parameters_unreadable:
+        out.add(
+            FindingCode.HOLD_PARAMETER,
+            {"medication": order.medication.name},
+            variant="unreadable",
+            order_id=order.id,
+        )
+        return
     if not order.assessments_needed:
         return
     measured = {value.kind: value.value for value in facts.assessments}

@@ -761,13 +761,22 @@ ENTRIES: tuple[Entry, ...] = (
         "assessment",
         STOP,
         "a value measured meets one of the order's hold parameters (the limit itself does not "
-        "meet a strict < or >); the dose is documented not given, held for a clinical reason",
-        _one(
-            "Tạm ngưng {medication}: {assessment} {value}, y lệnh ngưng khi {rule}. Không được "
-            "dùng liều này: ghi nhận với lý do «Tạm hoãn vì lý do lâm sàng» và báo bác sĩ.",
-            "Hold {medication}: {assessment} is {value}; the order says hold if {rule}. Do not "
-            "give this dose; document it not given and tell the prescriber.",
-        ),
+        "meet a strict < or >); the dose is documented not given, held for a clinical reason. "
+        "Hold parameters stored in a form that cannot be read are a STOP of their own",
+        {
+            DEFAULT: Message(
+                "Tạm ngưng {medication}: {assessment} {value}, y lệnh ngưng khi {rule}. Không được "
+                "dùng liều này: ghi nhận với lý do «Tạm hoãn vì lý do lâm sàng» và báo bác sĩ.",
+                "Hold {medication}: {assessment} is {value}; the order says hold if {rule}. Do "
+                "not give this dose; document it not given and tell the prescriber.",
+            ),
+            "unreadable": Message(
+                "Không đọc được điều kiện ngưng thuốc của y lệnh {medication}. Không được dùng: "
+                "báo khoa Dược kiểm tra lại y lệnh.",
+                "The hold parameters of the {medication} order cannot be read. Do not give it: "
+                "ask the pharmacy to check the order.",
+            ),
+        },
     ),
     # --- infusion ---------------------------------------------------------------------------
     Entry(

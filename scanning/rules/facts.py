@@ -107,6 +107,7 @@ class OrderFacts:
     # hold parameter's), and the values that hold the dose.
     assessments_needed: tuple[str, ...] = ()
     hold_parameters: tuple[HoldParameter, ...] = ()
+    hold_parameters_unreadable: bool = False  # stored JSON that cannot be taken: refuse the dose
     # A weight-based order, in the dose unit per kg of the current weight, per dose: written per
     # kg (the dose is this times the weight), and/or a maximum per kg. None: not weight-based.
     dose_per_kg: Decimal | None = None

@@ -169,3 +169,16 @@ def test_the_plausible_range_is_said_in_the_nurse_s_language(nurse_client):
     assert "Heart rate must be a whole number between 20 and 300 /min." in str(
         en["error"]["details"]
     )
+
+
+def test_hold_parameters_stored_unreadable_refuse_the_dose_instead_of_a_500(nurse_client):
+    MedicationOrder.objects.filter(admission__patient__mrn="BN2026000121").update(
+        hold_parameters="hold if HR < 60"
+    )
+
+    answer = check(nurse_client, metoprolol(heart_rate=72, systolic_bp=128))
+
+    assert answer["verdict"] == "stop" and codes(answer) == {"HOLD_PARAMETER"}
+    assert answer["findings"][0]["message"].startswith("Không đọc được điều kiện ngưng thuốc")
+    assert record(nurse_client, metoprolol(heart_rate=72), key="unreadable").status_code == 422
+    assert not Administration.objects.exists()

@@ -59,6 +59,13 @@ POSITIVE = [
     ("HOLD_PARAMETER", STOP, "hr-59", held_if(HR_BELOW_60, heart_rate=59)),
     # "at or below" holds at the limit itself.
     ("HOLD_PARAMETER", STOP, "glucose-at-4", held_if(GLUCOSE_AT_OR_BELOW_4, blood_glucose="4.0")),
+    # Holds stored around the order's validation: never given unchecked.
+    (
+        "HOLD_PARAMETER",
+        STOP,
+        "unreadable",
+        good(orders=(order(hold_parameters_unreadable=True),), assessments=measured(heart_rate=80)),
+    ),
 ]
 
 
@@ -188,3 +195,18 @@ def test_hold_parameters_parse():
         HR_BELOW_60,
     )
     assert hold_parameters_parse([]) == ()
+
+
+def test_an_order_s_stored_json_that_cannot_be_read_is_unreadable_not_empty():
+    from pharmacy.assessments import order_assessments
+
+    assert order_assessments(["heart_rate"], "hold if HR < 60").unreadable
+    assert order_assessments(["pulse"], []).unreadable
+    found = order_assessments(
+        ["pain_score"], [{"kind": "heart_rate", "operator": "<", "value": "60"}]
+    )
+    assert (found.needed, found.holds, found.unreadable) == (
+        ("pain_score", "heart_rate"),
+        (HR_BELOW_60,),
+        False,
+    )
