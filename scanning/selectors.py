@@ -812,11 +812,13 @@ class WorklistKind:
 
 class WorklistPending:
     """What a row needs besides the nurse: a second nurse at the bedside (WITNESS_REQUIRED for a
-    high-alert drug), or a witness for any waste of a controlled drug."""
+    high-alert drug), a witness for any waste of a controlled drug, or values measured before
+    giving (the order's assessments and hold parameters)."""
 
     WITNESS = "witness"
     CONTROLLED = "controlled"
-    CHOICES = (WITNESS, CONTROLLED)
+    MEASURE = "measure"
+    CHOICES = (WITNESS, CONTROLLED, MEASURE)
 
 
 @dataclass(frozen=True)
@@ -850,6 +852,9 @@ def ward_worklist(*, ward, now: datetime, hours_before: int, hours_ahead: int) -
             pending.append(WorklistPending.WITNESS)
         if medication.controlled:
             pending.append(WorklistPending.CONTROLLED)
+        measure = order_assessments_of(dose.order)
+        if measure.needed or measure.unreadable:
+            pending.append(WorklistPending.MEASURE)
         rows.append(
             WorklistRow(
                 kind=WorklistKind.DOSE,

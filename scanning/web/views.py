@@ -278,6 +278,7 @@ def worklist_strings() -> dict[str, str]:
         "worklist_reassessment": _("PRN reassessment due: {drug}"),
         "worklist_witness": _("Witness needed"),
         "worklist_controlled": _("Controlled drug: witness for any waste"),
+        "worklist_measure": _("Measure before giving"),
         "worklist_scan_hint": _("To open {patient} (bed {bed}), scan the wristband."),
     }
 

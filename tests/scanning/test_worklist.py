@@ -222,6 +222,9 @@ def test_the_demo_nurse_sees_her_wards_due_and_overdue_doses_overdue_first(nurse
     assert paracetamol["patient"] == {"mrn": "BN2026000101", "full_name": "Nguyễn Văn An"}
     insulin = next(r for r in rows if r["medication"].startswith("Insulin"))
     assert insulin["pending"] == ["witness"]
+    # Thành's metoprolol is held on his heart rate and pressure: measure before the round.
+    metoprolol = next(r for r in rows if r["medication"].startswith("Metoprolol"))
+    assert (metoprolol["bed"], metoprolol["pending"]) == ("12", ["measure"])
     # NGOAI's patients are not on a NOI cart's list
     assert "BN2026000109" not in {row["patient"]["mrn"] for row in rows}
 
