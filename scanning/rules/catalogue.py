@@ -645,13 +645,13 @@ ENTRIES: tuple[Entry, ...] = (
         {
             "per_kg": Message(
                 "Y lệnh tính theo cân nặng ({per_kg}) nhưng người bệnh chưa có cân nặng. Cân "
-                "người bệnh và ghi cân nặng trước khi dùng thuốc.",
+                "người bệnh và ghi nhận cân nặng trước khi dùng thuốc.",
                 "The order is per kg ({per_kg}) but the patient has no weight. Weigh the patient "
                 "and record the weight before giving.",
             ),
             "max_per_kg": Message(
                 "Y lệnh có liều tối đa {max} nhưng người bệnh chưa có cân nặng, không kiểm tra "
-                "được liều. Cân người bệnh và ghi cân nặng trước khi dùng thuốc.",
+                "được liều. Cân người bệnh và ghi nhận cân nặng trước khi dùng thuốc.",
                 "The order has a maximum of {max} but the patient has no weight, so the dose "
                 "cannot be checked. Weigh the patient and record the weight before giving.",
             ),
@@ -664,7 +664,7 @@ ENTRIES: tuple[Entry, ...] = (
         "the dose given, per kg of the current weight, is above the order's maximum per kg "
         "(exactly the maximum is allowed)",
         _one(
-            "Liều {dose} là {per_kg} theo cân nặng {weight} kg (cân ngày {weighed}), vượt quá "
+            "Liều {dose} tương đương {per_kg} với cân nặng {weight} kg (cân ngày {weighed}), vượt quá "
             "liều tối đa {max} của y lệnh. Không được dùng; báo bác sĩ.",
             "A dose of {dose} is {per_kg} at the weight of {weight} kg (weighed on {weighed}), "
             "above the order's maximum of {max}. Do not give it; tell the prescriber.",
@@ -765,13 +765,14 @@ ENTRIES: tuple[Entry, ...] = (
         "Hold parameters stored in a form that cannot be read are a STOP of their own",
         {
             DEFAULT: Message(
-                "Tạm ngưng {medication}: {assessment} {value}, y lệnh ngưng khi {rule}. Không được "
-                "dùng liều này: ghi nhận với lý do «Tạm hoãn vì lý do lâm sàng» và báo bác sĩ.",
-                "Hold {medication}: {assessment} is {value}; the order says hold if {rule}. Do "
-                "not give this dose; document it not given and tell the prescriber.",
+                "Tạm hoãn liều {medication}: {assessment} {value}, y lệnh ghi tạm hoãn nếu "
+                "{assessment} {rule}. Không được dùng liều này: ghi nhận với lý do «Tạm hoãn vì "
+                "lý do lâm sàng» và báo bác sĩ.",
+                "Hold {medication}: {assessment} is {value}; the order says hold if {assessment} "
+                "{rule}. Do not give this dose; document it not given and tell the prescriber.",
             ),
             "unreadable": Message(
-                "Không đọc được điều kiện ngưng thuốc của y lệnh {medication}. Không được dùng: "
+                "Không đọc được điều kiện tạm hoãn liều của y lệnh {medication}. Không được dùng: "
                 "báo khoa Dược kiểm tra lại y lệnh.",
                 "The hold parameters of the {medication} order cannot be read. Do not give it: "
                 "ask the pharmacy to check the order.",

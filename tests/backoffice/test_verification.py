@@ -472,4 +472,4 @@ def test_the_order_page_shows_what_to_measure_and_when_to_hold(pharmacist_client
         reverse("pharmacy:verification-review", args=[order.external_id])
     ).content.decode()
 
-    assert "điểm đau, nhịp thở · <strong>ngưng nếu</strong> nhịp thở &lt; 12 lần/phút" in page
+    assert "điểm đau, nhịp thở · <strong>tạm hoãn nếu</strong> nhịp thở &lt; 12 lần/phút" in page

@@ -45,7 +45,7 @@ def test_metoprolol_is_held_on_a_heart_rate_of_52_and_documented_with_the_values
     expect(page.locator("#record")).to_be_disabled()  # not checked yet
     page.click("#assessments-check")
 
-    expect(page.locator("#findings")).to_contain_text("Tạm ngưng Metoprolol")
+    expect(page.locator("#findings")).to_contain_text("Tạm hoãn liều Metoprolol")
     expect(page.locator("#findings")).to_contain_text("mạch 52 lần/phút")
     expect(page.locator("#record")).to_be_disabled()
     screenshot(page, "cart-hold-parameter-vi", show=page.locator("#assessments"))
@@ -113,7 +113,7 @@ def test_the_answer_to_the_held_dose_lost_after_saving_is_settled_not_sent_twice
     metoprolol_scanned(page)
     enter(page, "52", "118")
     page.click("#assessments-check")
-    expect(page.locator("#findings")).to_contain_text("Tạm ngưng Metoprolol")
+    expect(page.locator("#findings")).to_contain_text("Tạm hoãn liều Metoprolol")
     seen = lose_answers_after_saving(page, "**/api/v1/administrations/not-given/")
     page.click("#document-held")
     page.click("#not-given-confirm")

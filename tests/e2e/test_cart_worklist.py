@@ -24,7 +24,7 @@ def test_the_worklist_shows_before_the_first_scan_and_only_the_band_opens_the_pa
     # then: her ward's doses, overdue first, witness needed where it is
     worklist = page.locator("#worklist")
     expect(worklist).to_be_visible()
-    expect(worklist).to_contain_text("Thuốc đến giờ và quá giờ của khoa")
+    expect(worklist).to_contain_text("Liều đến giờ và trễ giờ của khoa")
     expect(an_paracetamol(page)).to_have_count(1)
     expect(an_paracetamol(page)).to_contain_text("08:00")
     expect(an_paracetamol(page)).to_contain_text("Giường 01")
@@ -32,7 +32,7 @@ def test_the_worklist_shows_before_the_first_scan_and_only_the_band_opens_the_pa
     expect(first).to_have_class("worklist-row overdue kind-dose")
     expect(first).to_contain_text("Trễ giờ")
     insulin = page.locator(".worklist-row", has_text="Insulin").first
-    expect(insulin).to_contain_text("Cần người chứng kiến")
+    expect(insulin).to_contain_text("Cần kiểm tra chéo")
     expect(page.locator(".worklist-row", has_text="Đỗ Minh Khôi")).to_have_count(0)  # NGOAI
     screenshot(page, "cart-worklist-vi")
     page.set_viewport_size({"width": 768, "height": 1024})  # a tablet: no row runs off the side
@@ -43,7 +43,7 @@ def test_the_worklist_shows_before_the_first_scan_and_only_the_band_opens_the_pa
     an_paracetamol(page).click()
 
     # then: nothing opens; the list says to scan the band, and the scan field keeps the focus
-    expect(page.locator("#worklist-hint")).to_contain_text("Để mở Nguyễn Văn An (giường 01)")
+    expect(page.locator("#worklist-hint")).to_contain_text("Để mở thông tin người bệnh Nguyễn Văn An (giường 01)")
     expect(page.locator("#patient")).to_be_hidden()
     expect(page.locator("#scan")).to_be_focused()
 
@@ -64,7 +64,7 @@ def test_the_worklist_shows_before_the_first_scan_and_only_the_band_opens_the_pa
 
     # then: the list is back, read again: the dose given is no longer on it
     expect(worklist).to_be_visible()
-    expect(page.locator("#worklist-hint")).to_have_text("Quét vòng tay để mở người bệnh.")
+    expect(page.locator("#worklist-hint")).to_have_text("Quét vòng tay để mở thông tin người bệnh.")
     expect(an_paracetamol(page)).to_have_count(0)
     expect(page.locator(".worklist-row", has_text="Nguyễn Văn An").first).to_be_visible()
     expect(page.locator("#scan")).to_be_focused()

@@ -68,7 +68,7 @@ def test_a_heart_rate_under_60_holds_and_the_dose_is_documented_held_with_its_va
     assert answer["verdict"] == "stop" and codes(answer) == {"HOLD_PARAMETER"}
     held = answer["findings"][0]
     assert held["data"]["kind"] == "heart_rate" and held["data"]["value"] == "52"
-    assert held["message"].startswith("Tạm ngưng Metoprolol tartrat 25 mg viên nén: mạch 52")
+    assert held["message"].startswith("Tạm hoãn liều Metoprolol tartrat 25 mg viên nén: mạch 52")
     refused = record(nurse_client, metoprolol(heart_rate=52, systolic_bp=118), key="held")
     assert refused.status_code == 422
     assert not Administration.objects.exists()
@@ -179,6 +179,6 @@ def test_hold_parameters_stored_unreadable_refuse_the_dose_instead_of_a_500(nurs
     answer = check(nurse_client, metoprolol(heart_rate=72, systolic_bp=128))
 
     assert answer["verdict"] == "stop" and codes(answer) == {"HOLD_PARAMETER"}
-    assert answer["findings"][0]["message"].startswith("Không đọc được điều kiện ngưng thuốc")
+    assert answer["findings"][0]["message"].startswith("Không đọc được điều kiện tạm hoãn liều")
     assert record(nurse_client, metoprolol(heart_rate=72), key="unreadable").status_code == 422
     assert not Administration.objects.exists()

@@ -123,7 +123,7 @@ def test_the_stop_says_the_mg_per_kg_the_weight_and_its_date():
 
     found = finding(result, "WEIGHT_DOSE_EXCEEDED")
     assert found.message_vi == (
-        "Liều 500 mg là 25 mg/kg theo cân nặng 20 kg (cân ngày 12/03/2026), vượt quá liều tối "
+        "Liều 500 mg tương đương 25 mg/kg với cân nặng 20 kg (cân ngày 12/03/2026), vượt quá liều tối "
         "đa 15 mg/kg của y lệnh. Không được dùng; báo bác sĩ."
     )
     assert found.message_en == (
