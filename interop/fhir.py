@@ -229,8 +229,9 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
                 "batch": batch,
             }
         )
+    withdrawn = snapshot.withdrawn_by is not None or snapshot.corrects is not None
     observations = [
-        _observation(measurement, snapshot.patient, record.administered_at, zone)
+        _observation(measurement, snapshot.patient, record.administered_at, zone, withdrawn)
         for measurement in record.assessments
     ]
     contained.extend(observations)
@@ -349,7 +350,11 @@ def _kind_text(measurement: Measurement) -> str:
 
 
 def _observation(
-    measurement: Measurement, patient: Patient, measured_at: datetime, zone: ZoneInfo
+    measurement: Measurement,
+    patient: Patient,
+    measured_at: datetime,
+    zone: ZoneInfo,
+    withdrawn: bool,
 ) -> FhirData:
     """A value measured before the dose, contained in its MedicationAdministration."""
     kind = ASSESSMENT_KINDS.get(measurement.kind)
@@ -367,7 +372,7 @@ def _observation(
     return {
         "resourceType": "Observation",
         "id": _observation_id(measurement),
-        "status": "final",
+        "status": "entered-in-error" if withdrawn else "final",
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category}]}],
         "code": code,
         "subject": {"reference": f"Patient/{patient.id}"},

@@ -10,11 +10,13 @@ at all: a heart rate of 600 is a typing slip, refused with a clear error before 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 LOINC_SYSTEM = "http://loinc.org"
+NUMBER = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?", re.ASCII)
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 
 
@@ -110,12 +112,16 @@ def kind_get(code: str) -> AssessmentKind:
 def value_parse(code: str, value: object) -> Decimal:
     """A measured value as a Decimal within its kind's plausible range and places."""
     kind = kind_get(code)
-    try:
-        number = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, ValueError):
-        raise AssessmentError(f"{kind.en}: {value!r} is not a number") from None
-    if not number.is_finite():
+    text = str(value).strip()
+    # Plain digits only: Decimal would also take "5_5", "1e2" and other scripts' digits.
+    if not NUMBER.fullmatch(text):
         raise AssessmentError(f"{kind.en}: {value!r} is not a number")
+    try:
+        number = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        raise AssessmentError(f"{kind.en}: {value!r} is not a number") from None
+    # "-0" is 0: the database keeps no negative zero, and the record is hashed before it is written.
+    number = abs(number) if number.is_zero() else number
     if not kind.minimum <= number <= kind.maximum:
         raise AssessmentError(
             f"{kind.en} must be between {kind.minimum} and {kind.maximum} {kind.unit_en}".rstrip()
@@ -137,6 +143,8 @@ def hold_parameters_parse(raw: object) -> tuple[HoldParameter, ...]:
     for item in raw:
         if not isinstance(item, Mapping) or set(item) != {"kind", "operator", "value"}:
             raise AssessmentError('each hold parameter is {"kind", "operator", "value"}')
+        if not isinstance(item["kind"], str) or not isinstance(item["operator"], str):
+            raise AssessmentError("a hold parameter's kind and operator are text")
         if item["operator"] not in HOLD_OPERATORS:
             raise AssessmentError(f"unknown operator {item['operator']!r}")
         parameters.append(
@@ -153,6 +161,8 @@ def required_kinds_parse(raw: object) -> tuple[str, ...]:
         raise AssessmentError("required assessments are a list of codes")
     codes: list[str] = []
     for code in raw:
+        if not isinstance(code, str):
+            raise AssessmentError(f"{code!r} is not an assessment code")
         kind_get(code)
         if code not in codes:
             codes.append(code)

@@ -1207,6 +1207,11 @@ def administration_correct(
                 )
                 for finding in replacement_result.warnings()
             ],
+            # The values measured before the dose stand for the dose that replaces it.
+            assessments=assessment_rows(
+                rules.AssessmentValue(kind=value.kind, value=value.value)
+                for value in original.assessments.all()
+            ),
         )
         administration_recorded.send(sender=Administration, administration=replacement)
     if original.scheduled_dose_id is not None:

@@ -176,6 +176,10 @@ class RecordOutputSerializer(AdministrationOutputSerializer):
     warnings = ClockWarningSerializer(many=True)
 
 
+class NotGivenOutputSerializer(AdministrationOutputSerializer):
+    warnings = ClockWarningSerializer(many=True)
+
+
 class WasteRecordOutputSerializer(WasteOutputSerializer):
     warnings = ClockWarningSerializer(many=True)
 

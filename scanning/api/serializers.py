@@ -106,7 +106,9 @@ class AssessmentInputSerializer(serializers.Serializer):
     """A value measured before giving, in its kind's unit (pharmacy/assessments.py)."""
 
     kind = serializers.ChoiceField(choices=sorted(ASSESSMENT_KINDS))
-    value = serializers.DecimalField(max_digits=7, decimal_places=2)
+    # Text, checked by pharmacy.assessments.value_parse alone: plain digits with "." or ",", in
+    # the kind's range and places (a DecimalField would take "5_5" as 55).
+    value = serializers.CharField(max_length=12, help_text='a decimal number, e.g. "52" or "4,5"')
 
     def validate(self, attrs):
         try:

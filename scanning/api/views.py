@@ -573,7 +573,7 @@ class AdministrationsApi(APIView):
 class AdministrationNotGivenApi(APIView):
     permission_classes = [MayAdminister]
 
-    @extend_schema(request=s.NotGivenInputSerializer, responses={201: o.RecordOutputSerializer})
+    @extend_schema(request=s.NotGivenInputSerializer, responses={201: o.NotGivenOutputSerializer})
     @idempotent(endpoint="administrations/not-given")
     def post(self, request) -> tuple[int, dict]:
         data = s.NotGivenInputSerializer(data=request.data)

@@ -43,7 +43,9 @@ def test_the_worklist_shows_before_the_first_scan_and_only_the_band_opens_the_pa
     an_paracetamol(page).click()
 
     # then: nothing opens; the list says to scan the band, and the scan field keeps the focus
-    expect(page.locator("#worklist-hint")).to_contain_text("Để mở thông tin người bệnh Nguyễn Văn An (giường 01)")
+    expect(page.locator("#worklist-hint")).to_contain_text(
+        "Để mở thông tin người bệnh Nguyễn Văn An (giường 01)"
+    )
     expect(page.locator("#patient")).to_be_hidden()
     expect(page.locator("#scan")).to_be_focused()
 

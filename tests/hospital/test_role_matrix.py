@@ -86,6 +86,8 @@ RULES = [
     ),  # a bag hung, and its later events  # what became of her own key
     Rule(r"api/v1/checks/unrecorded/$", NURSES),  # her own scanned-but-not-recorded checks
     Rule(r"api/v1/checks/<uuid:external_id>/acknowledge/$", NURSES),
+    Rule(r"api/v1/missing-doses/$", NURSES),  # a dose asked for from the pharmacy
+    Rule(r"api/v1/missing-doses/<uuid:external_id>/sent/$", PHARMACY),
     # Reading the record (further limited to a nurse's wards: test_ward_scoping.py).
     Rule(r"api/v1/scan/decode/$", CLINICAL),
     Rule(r"api/v1/patients/<str:mrn>/mar/$", CLINICAL),

@@ -58,11 +58,11 @@ def test_a_snapshot_reads_the_record_in_constant_queries(hospital, django_assert
     original = hospital.record(units=3, witness=hospital.nurse)
     withdrawal = hospital.withdraw(original)
 
-    # the record, its units, its overrides, its bag events; the corrected record, its units,
-    # its overrides
-    with django_assert_num_queries(7):
+    # the record, its units, its overrides, its values measured, its bag events; the corrected
+    # record, its units, its overrides, its values measured
+    with django_assert_num_queries(9):
         snapshot = administration_snapshot(withdrawal.pk)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         withdrawn = administration_snapshot(original.pk)
 
     assert snapshot.corrects.id == original.external_id and len(snapshot.corrects.units) == 3
@@ -79,7 +79,7 @@ def test_search_costs_the_same_for_any_number_of_records(
     for _ in range(records):
         hospital.withdraw(hospital.record(units=2))
 
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(11):
         total, page = administration_snapshots_search(patient_id=hospital.patient.pk, count=100)
 
     assert total == len(page) == 2 * records

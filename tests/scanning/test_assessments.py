@@ -6,6 +6,7 @@ it, and implausible values are a 400 that writes nothing."""
 
 import pytest
 from django.conf import settings
+from django.db import connection, transaction
 
 from pharmacy.models import DoseState, MedicationOrder
 from scanning.models import Administration, AdministrationAssessment
@@ -124,8 +125,12 @@ def test_a_value_changed_in_the_database_breaks_the_record_s_hash(nurse_client):
     assert (
         record(nurse_client, metoprolol(heart_rate=72, systolic_bp=130), key="k").status_code == 201
     )
-    # Around the append-only trigger (SQLite has none): as an intruder with the tables would.
-    AdministrationAssessment.objects.filter(kind="heart_rate").update(value=48)
+    # Around the append-only trigger (SQLite has none): as an intruder owning the tables would.
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+        AdministrationAssessment.objects.filter(kind="heart_rate").update(value=48)
 
     status, output = verify_audit()
 
@@ -141,6 +146,9 @@ def test_a_value_changed_in_the_database_breaks_the_record_s_hash(nurse_client):
         ([{"kind": "heart_rate"}], "value"),
         ([{"kind": "heart_rate", "value": 72}, {"kind": "heart_rate", "value": 80}], None),
         ("72", None),
+        (values(heart_rate="5_5", systolic_bp=120), "value"),  # Decimal would read 55
+        (values(heart_rate="1e2", systolic_bp=120), "value"),
+        (values(heart_rate="٧٢", systolic_bp=120), "value"),  # other scripts' digits
     ],
 )
 def test_values_that_cannot_be_taken_are_a_clear_400_that_writes_nothing(
@@ -182,3 +190,41 @@ def test_hold_parameters_stored_unreadable_refuse_the_dose_instead_of_a_500(nurs
     assert answer["findings"][0]["message"].startswith("Không đọc được điều kiện tạm hoãn liều")
     assert record(nurse_client, metoprolol(heart_rate=72), key="unreadable").status_code == 422
     assert not Administration.objects.exists()
+
+
+def test_a_negative_zero_is_zero_and_the_chain_still_verifies(nurse_client):
+    body = metoprolol(heart_rate=72, systolic_bp=128)
+    body["assessments"].append({"kind": "pain_score", "value": "-0"})
+
+    response = record(nurse_client, body, key="minus-zero")
+
+    assert response.status_code == 201, response.json()
+    assert {"kind": "pain_score", "value": "0.00", "unit": "{score}"} in response.json()[
+        "assessments"
+    ]
+    assert verify_audit()[0] == 0
+
+
+def test_a_corrected_dose_keeps_the_values_measured_before_it(nurse_client):
+    given = record(nurse_client, metoprolol(heart_rate=72, systolic_bp=128), key="given")
+    assert given.status_code == 201, given.json()
+
+    corrected = nurse_client.post(
+        f"/api/v1/administrations/{given.json()['id']}/correct/",
+        {
+            "reason": "other",
+            "comment": "giờ ghi sai",
+            "replacement_amount": "25",
+            "replacement_unit": "mg",
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="correct",
+    )
+
+    assert corrected.status_code == 201, corrected.json()
+    replacement = corrected.json()["replacement"]
+    assert {(a["kind"], a["value"]) for a in replacement["assessments"]} == {
+        ("heart_rate", "72.00"),
+        ("systolic_bp", "128.00"),
+    }
+    assert verify_audit()[0] == 0

@@ -694,7 +694,8 @@
     const holds = (order.hold_parameters || []).map((hold) => hold.text);
     $("hold-rules").hidden = !holds.length;
     $("hold-rules").textContent = holds.length ? format(T.hold_rules, { rules: holds.join("; ") }) : "";
-    const held = (check.findings || []).some((f) => f.code === "HOLD_PARAMETER");
+    // A hold on a value measured (not hold parameters nobody can read: those go to the pharmacy).
+    const held = (check.findings || []).some((f) => f.code === "HOLD_PARAMETER" && f.data && f.data.kind);
     $("document-held").hidden = !held || JSON.stringify(assessmentValues()) !== state.assessmentsChecked;
   }
   function assessmentField(ask) {
@@ -740,6 +741,15 @@
       if (error.message !== "session") say(T.network_error, "error");
     }).finally(() => { scanField.focus(); });
   });
+  // The values the rules judged for this order's scan go with a not-given documented from its
+  // row too, not only from "document held".
+  function measuredFor(order) {
+    const check = state.lastCheck;
+    const values = assessmentValues();
+    if (!check || !check.order || check.order.id !== order.id || !values.length) return {};
+    if (JSON.stringify(values) !== state.assessmentsChecked) return {};
+    return { assessments: values };
+  }
   $("document-held").addEventListener("click", () => {
     const check = state.lastCheck;
     if (!check || !check.order) return;
@@ -1020,7 +1030,7 @@
       button.type = "button";
       button.className = "quiet action";
       button.textContent = T.action_not_given;
-      button.addEventListener("click", () => openNotGiven(order, dose));
+      button.addEventListener("click", () => openNotGiven(order, dose, measuredFor(order)));
       actions.append(button);
       if (!dose.missing_request || dose.missing_request.state !== "requested") actions.append(missingButton(order, dose));
     }
@@ -1125,7 +1135,8 @@
     const message = (data && data.error && data.error.message) || T.network_error;
     // A value measured that cannot be taken: which one, and its range, in her language.
     const measured = data && data.error && data.error.details && data.error.details.assessments;
-    const why = measured && Object.values(measured).flatMap((item) => Object.values(item || {}).flat())
+    const why = measured && (Array.isArray(measured) ? measured
+      : Object.values(measured).flatMap((item) => typeof item === "string" ? [item] : Object.values(item || {}).flat()))
       .find((text) => typeof text === "string");
     return why ? `${message} ${why}` : message;
   }

@@ -114,8 +114,8 @@ def test_the_hold_names_the_value_and_the_order_s_limit_in_both_languages():
     result = check(held_if(HR_BELOW_60, heart_rate=52))
 
     found = finding(result, "HOLD_PARAMETER")
-    assert found.message_vi.startswith("Tạm ngưng Paracetamol 500 mg: mạch 52 lần/phút")
-    assert "y lệnh ngưng khi < 60 lần/phút" in found.message_vi
+    assert found.message_vi.startswith("Tạm hoãn liều Paracetamol 500 mg: mạch 52 lần/phút")
+    assert "y lệnh ghi tạm hoãn nếu mạch < 60 lần/phút" in found.message_vi
     assert found.message_en.startswith("Hold Paracetamol 500 mg: heart rate is 52 /min;")
     assert found.data == {
         "order_id": 10,
@@ -183,6 +183,8 @@ def test_values_at_the_edges_of_the_plausible_range_are_taken():
         [{"kind": "heart_rate", "operator": "<", "value": "600"}],
         [{"kind": "heart_rate", "operator": "<"}],
         [{"kind": "pulse", "operator": "<", "value": "60"}],
+        [{"kind": "heart_rate", "operator": ["<"], "value": "60"}],  # once a 500
+        [{"kind": ["heart_rate"], "operator": "<", "value": "60"}],
     ],
 )
 def test_hold_parameters_that_cannot_be_taken(raw):
