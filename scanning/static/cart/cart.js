@@ -1950,6 +1950,7 @@
   setPrompt(T.prompt_patient);
   resetIdle();
   refocus();
-  loadUnrecorded();
-  startWorklist();
+  // One request at a time while the page opens: the worklist after her own unrecorded checks
+  // (two at once met in one SQLite connection of the test server and lost the session).
+  loadUnrecorded().finally(startWorklist);
 })();
