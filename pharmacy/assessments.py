@@ -209,21 +209,17 @@ def before_giving_words(found: OrderAssessments, *, english: bool) -> tuple[str,
     def words(kind: AssessmentKind) -> str:
         return kind.en if english else kind.vi
 
-    def unit(kind: AssessmentKind) -> str:
-        return kind.unit_en if english else kind.unit_vi
-
     asked = ", ".join(words(ASSESSMENT_KINDS[code]) for code in found.needed)
-    rules = "; ".join(
-        " ".join(
-            part
-            for part in (
-                words(ASSESSMENT_KINDS[hold.kind]),
-                hold.operator,
-                format(hold.limit.normalize(), "f"),
-                unit(ASSESSMENT_KINDS[hold.kind]),
-            )
-            if part
-        )
-        for hold in found.holds
+    return asked, "; ".join(hold_text(hold, english=english) for hold in found.holds)
+
+
+def hold_text(hold: HoldParameter, *, english: bool) -> str:
+    """One hold parameter as the ward reads it: "mạch < 60 lần/phút", "heart rate < 60 /min"."""
+    kind = ASSESSMENT_KINDS[hold.kind]
+    parts = (
+        kind.en if english else kind.vi,
+        hold.operator,
+        format(hold.limit.normalize(), "f"),
+        kind.unit_en if english else kind.unit_vi,
     )
-    return asked, rules
+    return " ".join(part for part in parts if part)

@@ -25,7 +25,7 @@ from hospital.oauth import SystemScope
 from hospital.replica import reads_from_replica
 from hospital.sessions import cart_session_start
 from hospital.throttle import request_source
-from pharmacy.assessments import ASSESSMENT_KINDS
+from pharmacy.assessments import ASSESSMENT_KINDS, hold_text
 from pharmacy.body_sites import site_label
 from pharmacy.models import MedicationOrder, ScheduledDose
 from pharmacy.routes import route_names
@@ -45,7 +45,7 @@ from scanning.api.idempotency import idempotent, idempotent_outcome
 from scanning.api.missing_dose_views import missing_request_body
 from scanning.api.permissions import IsClinicalStaff, MayAdminister
 from scanning.barcodes import ImageRejected, decode_image
-from scanning.dosemath import Quantity, format_decimal
+from scanning.dosemath import Quantity
 from scanning.missing_doses import missing_dose_requests_by_dose
 from scanning.models import (
     AccessReason,
@@ -122,8 +122,7 @@ def assessment_asks(order) -> dict[str, list]:
                     "kind": hold.kind,
                     "operator": hold.operator,
                     "value": hold.limit,
-                    "text": f"{s.kind_label(ASSESSMENT_KINDS[hold.kind])} {hold.operator} "
-                    f"{format_decimal(hold.limit)} {s.kind_unit(ASSESSMENT_KINDS[hold.kind])}".rstrip(),
+                    "text": hold_text(hold, english=language() == "en"),
                 }
                 for hold in holds
             ],
