@@ -267,6 +267,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DoseUnitEnum": "pharmacy.models.DoseUnit",
         "WasteReasonEnum": "scanning.models.WasteReason",
+        "MissingDoseStateEnum": ["requested", "sent"],
+        "BagStateEnum": ["running", "paused", "ended"],
     },
 }
 

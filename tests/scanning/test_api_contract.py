@@ -6,6 +6,7 @@ import json
 
 import jsonschema
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
@@ -36,6 +37,12 @@ def closed(node):
 def schema():
     raw = SchemaGenerator().get_schema(request=None, public=True)
     return closed(json.loads(OpenApiJsonRenderer().render(raw)))
+
+
+def test_the_schema_is_generated_without_a_warning(tmp_path):
+    """A warning here (two choice sets under one enum name) fails the deploy check in CI."""
+    call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert "MissingDoseStateEnum" in (tmp_path / "schema.yml").read_text()
 
 
 def answer_of(schema, path: str, method: str, status: int) -> dict:
