@@ -1,5 +1,6 @@
 """Each Role is a Group with a fixed set of model permissions, re-synchronised after every migrate."""
 
+from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 
 from hospital.models import Role
@@ -70,15 +71,22 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def sync_role_groups(**_kwargs) -> None:
+def sync_role_groups(app_config=None, **_kwargs) -> None:
+    """post_migrate is sent once per app, in INSTALLED_APPS order, after every migrate and after
+    every flush of a transactional test: the groups are synchronised at the last app's, when every
+    app's permissions exist, and a group's set is written only when it differs."""
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if app_config is not None and app_config is not with_models[-1]:
+        return
+    wanted_codenames = {dotted for codenames in ROLE_PERMISSIONS.values() for dotted in codenames}
+    pk_of = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.filter(
+            codename__in={dotted.split(".")[1] for dotted in wanted_codenames}
+        ).values_list("pk", "content_type__app_label", "codename")
+    }
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        wanted = set()
-        for dotted in codenames:
-            app_label, codename = dotted.split(".")
-            wanted.update(
-                Permission.objects.filter(
-                    content_type__app_label=app_label, codename=codename
-                ).values_list("pk", flat=True)
-            )
-        group.permissions.set(wanted)
+        wanted = {pk_of[dotted] for dotted in codenames if dotted in pk_of}
+        if set(group.permissions.values_list("pk", flat=True)) != wanted:
+            group.permissions.set(wanted)
