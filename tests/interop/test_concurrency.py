@@ -38,7 +38,9 @@ def run_workers(count: int, batch_size: int) -> list[int]:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        # Generous: on two busy cores (CI runs two passes side by side) 300 sends took 20 s.
+        thread.join(timeout=240)
+    assert not any(thread.is_alive() for thread in threads), "a worker still running after 240 s"
     return delivered
 
 
