@@ -7,6 +7,7 @@ focus still goes to the scan field; a lost answer is settled, not recorded twice
 import pytest
 from playwright.sync_api import expect
 
+from pharmacy.models import MedicationOrder
 from scanning.models import Administration, AdministrationStatus
 from tests.e2e.conftest import label, log_in, lose_answers_after_saving, scan, screenshot, wedge
 
@@ -123,3 +124,37 @@ def test_the_answer_to_the_held_dose_lost_after_saving_is_settled_not_sent_twice
     held = Administration.objects.get()
     assert held.reason == "held_clinical" and held.assessments.count() == 2
     expect(page.locator("#verdict")).to_be_hidden()
+
+
+def test_an_order_that_comes_to_ask_for_values_after_the_check_shows_its_fields(page):
+    # given: at her check the order asks for nothing (GO) ...
+    orders = MedicationOrder.objects.filter(medication__code="metoprolol-25-tab")
+    asked = orders.values_list("assessments_required", "hold_parameters").get()
+    orders.update(assessments_required=[], hold_parameters=[])
+    log_in(page, *HOA)
+    scan(page, wedge(THANH, "]C1"))
+    expect(page.locator("#patient-name")).to_have_text("Phan Văn Thành")
+    scan(page, wedge(label("MTP2611", 1)))
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    # ... and before she records, an update from the HIS asks for the heart rate and pressure.
+    orders.update(assessments_required=asked[0], hold_parameters=asked[1])
+
+    page.click("#record")
+
+    # The refusal brings the fields the order now asks for; nothing was recorded.
+    expect(page.locator('#assessment-fields input[data-kind="heart_rate"]')).to_be_visible()
+    expect(page.locator("#verdict-word")).to_have_text(
+        "CHỜ – đo và nhập chỉ số trước khi dùng thuốc"
+    )
+    expect(page.locator("#record")).to_be_disabled()
+    assert not Administration.objects.exists()
+    enter(page, "72", "128")
+    page.click("#assessments-check")
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+    given = Administration.objects.get()
+    assert {(a.kind, int(a.value)) for a in given.assessments.all()} == {
+        ("heart_rate", 72),
+        ("systolic_bp", 128),
+    }

@@ -421,7 +421,11 @@
       await loadDoses();
     } else {
       const details = (data.error && data.error.details) || {};
-      showVerdict({ verdict: status === 409 ? "stop" : (details.verdict || "stop"), findings: details.findings || [],
+      const findings = details.findings || [];
+      // The order came to ask for values after her check (an update from the HIS): the check is
+      // run again, so that the fields it asks for are on the screen, not only the refusal.
+      if (findings.some((f) => f.code === "ASSESSMENT_REQUIRED")) return recheck();
+      showVerdict({ verdict: status === 409 ? "stop" : (details.verdict || "stop"), findings,
                     error: errorText(data) });
     }
   }
