@@ -21,6 +21,7 @@ LEDGER_TABLES = (
     "scanning_administeredunit",
     "scanning_override",
     "scanning_administrationassessment",
+    "scanning_prnreassessment",
     "scanning_scanevent",
     "scanning_infusionevent",
     "scanning_removal",

@@ -406,7 +406,11 @@ def _snapshot(row: Administration, *, facts: dict, correction) -> Administration
         filler_order_number=order.filler_order_number,
         visit_number=admission.visit_number,
         administration_number=own.number,
-        prn_indication=order.prn_indication if order.schedule_kind == ScheduleKind.PRN else "",
+        # The indication the nurse gave the dose for (one of the order's); a record written before
+        # doses named theirs carries the order's own indication, as it always went out.
+        prn_indication=(row.prn_reason or order.prn_indication)
+        if order.schedule_kind == ScheduleKind.PRN
+        else "",
         partial_reason=own.partial.reason if own.partial is not None else "",
         partial_reason_label=_override_label(own.partial.reason) if own.partial else "",
         units=tuple(

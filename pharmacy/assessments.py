@@ -180,12 +180,21 @@ class OrderAssessments:
     unreadable: bool = False
 
 
-def order_assessments(assessments_required: object, hold_parameters: object) -> OrderAssessments:
+PAIN_SCORE = "pain_score"
+
+
+def order_assessments(
+    assessments_required: object, hold_parameters: object, *, analgesic: bool = False
+) -> OrderAssessments:
+    """`analgesic`: a PRN order of a medication the formulary marks an analgesic
+    (scanning.selectors.pain_score_asked): a pain score is asked before every dose of it, whether
+    or not the order lists one."""
     try:
         holds = hold_parameters_parse(hold_parameters)
-        return OrderAssessments(
-            kinds_needed(required_kinds_parse(assessments_required), holds), holds
-        )
+        required = required_kinds_parse(assessments_required)
+        if analgesic:
+            required = (PAIN_SCORE, *required)
+        return OrderAssessments(kinds_needed(required, holds), holds)
     except AssessmentError:
         return OrderAssessments(unreadable=True)
 

@@ -255,6 +255,7 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
                 "high_alert": spec.get("high_alert", False),
                 "time_critical": spec.get("time_critical", False),
                 "controlled": spec.get("controlled", False),
+                "analgesic": spec.get("analgesic", False),
                 "divisible": spec.get("divisible", False),
                 "requires_removal": spec.get("requires_removal", False),
                 "wear_hours": spec.get("wear_hours"),
@@ -384,6 +385,7 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
         fields.update(
             schedule_kind=ScheduleKind.PRN,
             prn_indication=schedule["prn"],
+            prn_indications=schedule.get("indications", []),
             prn_min_interval_minutes=schedule["min_interval_minutes"],
             prn_max_per_24h=Decimal(schedule["max_per_24h"]),
         )

@@ -146,6 +146,9 @@ class Medication(BaseModel):
     high_alert = models.BooleanField(_("high-alert (needs a witness)"), default=False)
     time_critical = models.BooleanField(_("time-critical"), default=False)
     controlled = models.BooleanField(_("controlled substance"), default=False)
+    # An analgesic (an opioid, paracetamol, an NSAID given for pain): a pain score (0-10) is
+    # measured before every dose, and for a PRN dose again when its effect is reassessed.
+    analgesic = models.BooleanField(_("analgesic (pain score before giving)"), default=False)
     # One unit may hold more than a dose (liquid, injectable, scored tablet): give part, document waste.
     divisible = models.BooleanField(_("divisible"), default=False)
     # A patch, ring or implant stays on the patient until removed: its site is recorded, a new one
@@ -357,6 +360,42 @@ def validate_hold_parameters(value):
         ) from error
 
 
+PRN_INDICATION_MAX_LENGTH = 100
+PRN_INDICATIONS_MAX = 10
+
+
+def prn_indications_parse(value: object) -> list[str]:
+    """An order's `prn_indications` JSON as the list it holds: texts, trimmed, without repeats
+    (compared without case), at most PRN_INDICATIONS_MAX of at most PRN_INDICATION_MAX_LENGTH
+    characters. ValueError says what is wrong."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        raise ValueError("a list of texts")
+    found: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError("each indication is a text")
+        text = " ".join(item.split())
+        if len(text) > PRN_INDICATION_MAX_LENGTH:
+            raise ValueError(f"at most {PRN_INDICATION_MAX_LENGTH} characters each")
+        if text.casefold() not in {seen.casefold() for seen in found}:
+            found.append(text)
+    if len(found) > PRN_INDICATIONS_MAX:
+        raise ValueError(f"at most {PRN_INDICATIONS_MAX} indications")
+    return found
+
+
+def validate_prn_indications(value):
+    try:
+        prn_indications_parse(value)
+    except ValueError as error:
+        raise ValidationError(
+            _("List the PRN indications as short texts (%(problem)s)."),
+            params={"problem": error},
+        ) from error
+
+
 class MedicationOrder(BaseModel):
     admission = models.ForeignKey(
         Admission, on_delete=models.PROTECT, related_name="orders", verbose_name=_("admission")
@@ -372,6 +411,15 @@ class MedicationOrder(BaseModel):
     times_of_day = models.JSONField(_("times of day"), default=list, blank=True)
     interval_hours = models.PositiveSmallIntegerField(_("every N hours"), null=True, blank=True)
     prn_indication = models.CharField(_("PRN indication"), max_length=200, blank=True)
+    # The indications the nurse picks the reason of a PRN dose from (["đau", "sốt"]). Empty on an
+    # order written before the list existed: its one `prn_indication` is then the only choice
+    # (MedicationOrder.prn_indications_offered).
+    prn_indications = models.JSONField(
+        _("PRN indications (the nurse picks one)"),
+        default=list,
+        blank=True,
+        validators=[validate_prn_indications],
+    )
     prn_min_interval_minutes = models.PositiveIntegerField(
         _("PRN minimum interval (minutes)"), null=True, blank=True
     )
@@ -569,6 +617,28 @@ class MedicationOrder(BaseModel):
     @property
     def is_prn(self) -> bool:
         return self.schedule_kind == ScheduleKind.PRN
+
+    @property
+    def pain_score_asked(self) -> bool:
+        """A PRN dose of an analgesic is given for pain: its score is measured before (and after,
+        at the reassessment). A scheduled analgesic is given on the clock, whatever the pain; an
+        order may still list `pain_score` among its assessments."""
+        return self.is_prn and self.medication.analgesic
+
+    @property
+    def prn_indications_offered(self) -> list[str]:
+        """What the nurse picks a PRN dose's reason from: the order's list, or for an order written
+        before lists existed (or with a list that cannot be read) its one indication."""
+        if not self.is_prn:
+            return []
+        try:
+            listed = prn_indications_parse(self.prn_indications)
+        except ValueError:
+            listed = []
+        if listed:
+            return listed
+        single = " ".join((self.prn_indication or "").split())
+        return [single] if single else []
 
     def clean(self):
         if self.schedule_kind == ScheduleKind.TIMES_OF_DAY:

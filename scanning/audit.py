@@ -52,6 +52,9 @@ ADMINISTRATION_FIELDS = (
     "corrects_id",
     "replaces_id",
 )
+# Fields added after records were sealed: hashed only when they hold a value, so that a record
+# written before the field existed (and every record that leaves it empty) keeps its hash.
+OPTIONAL_ADMINISTRATION_FIELDS = ("prn_reason",)
 # A unit or override belongs to the administration that lists it; its own key and its
 # administration_id are covered by being hashed inside that administration.
 UNIT_FIELDS = (
@@ -200,9 +203,14 @@ def administration_hash(
     # Values measured before giving are hashed only where there are some, so that the records
     # written before they existed keep the hash they were sealed with.
     measured = [fields_of(value, ASSESSMENT_FIELDS) for value in assessments]
+    optional = {
+        name: value
+        for name in OPTIONAL_ADMINISTRATION_FIELDS
+        if (value := getattr(administration, name, "")) not in ("", None)
+    }
     return content_hash(
         "scanning.administration",
-        fields_of(administration, ADMINISTRATION_FIELDS),
+        {**fields_of(administration, ADMINISTRATION_FIELDS), **optional},
         units=[fields_of(unit, UNIT_FIELDS) for unit in units],
         overrides=[fields_of(override, OVERRIDE_FIELDS) for override in overrides],
         **({"assessments": measured} if measured else {}),

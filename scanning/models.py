@@ -264,6 +264,10 @@ class Administration(ChainedRecord, BaseModel):
     is_partial = models.BooleanField(_("partial dose"), default=False)
     reason = models.CharField(_("reason"), max_length=20, blank=True)
     comment = models.CharField(_("comment"), max_length=500, blank=True)
+    # The indication a PRN dose was given for, one of its order's (rules/prn.py); "" for any
+    # other record and for the records written before it existed. Hashed only when set
+    # (audit.OPTIONAL_ADMINISTRATION_FIELDS), so that those keep their hash.
+    prn_reason = models.CharField(_("PRN reason"), max_length=100, blank=True)
     cart = models.CharField(_("cart"), max_length=60, blank=True)
     corrects = models.OneToOneField(
         "self",
@@ -563,6 +567,58 @@ class Removal(ChainedRecord, BaseModel):
 
     def __str__(self):
         return f"removal of {self.administration_id} @ {self.removed_at:%Y-%m-%d %H:%M}"
+
+
+class ReassessmentEffect(models.TextChoices):
+    EFFECTIVE = "effective", _("effective")
+    PARTLY = "partly", _("partly effective")
+    NOT_EFFECTIVE = "not_effective", _("not effective")
+
+
+class PrnReassessment(BaseModel):
+    """How well a PRN dose worked, documented by a nurse after it (issue 18): the effect, a pain
+    score (required after an analgesic), a comment. At most one per record, written once under the
+    patient's lock (scanning.reassessments); append-only in the database. `due_at` is when it was
+    due (the record's time plus the route's PRN_REASSESS_MINUTES) and `minutes_late` how long
+    after due plus the grace it was documented (0: on time), both fixed when it is written so that
+    a later change of the settings does not rewrite past variances."""
+
+    administration = models.OneToOneField(
+        Administration, on_delete=models.PROTECT, related_name="reassessment"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    performer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    documented_at = models.DateTimeField(_("documented at"))
+    due_at = models.DateTimeField(_("due at"))
+    minutes_late = models.PositiveIntegerField(_("minutes late"), default=0)
+    effect = models.CharField(_("effect"), max_length=16, choices=ReassessmentEffect.choices)
+    pain_score = models.PositiveSmallIntegerField(_("pain score (0-10)"), null=True, blank=True)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    cart = models.CharField(_("cart"), max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["-documented_at"]
+        verbose_name = _("PRN reassessment")
+        verbose_name_plural = _("PRN reassessments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(effect__in=ReassessmentEffect.values),
+                name="%(app_label)s_%(class)s_effect_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(pain_score__isnull=True) | Q(pain_score__lte=10),
+                name="%(app_label)s_%(class)s_pain_score_0_10",
+            ),
+        ]
+
+    @property
+    def late(self) -> bool:
+        return self.minutes_late > 0
+
+    def __str__(self):
+        return f"reassessment of {self.administration_id} @ {self.documented_at:%Y-%m-%d %H:%M}"
 
 
 class WasteReason(models.TextChoices):

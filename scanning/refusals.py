@@ -79,6 +79,19 @@ class MissingDoseAlreadySentError(RefusalError):
     code = "MISSING_DOSE_ALREADY_SENT"
 
 
+class AlreadyReassessedError(RefusalError):
+    """The PRN dose's effect is already documented: `details.reassessment` is the one kept."""
+
+    code = "ALREADY_REASSESSED"
+
+
+class NotReassessableError(RefusalError):
+    """The record is no PRN dose that still stands: not PRN (`details.reason` "not_prn"), not
+    given, or withdrawn as entered in error ("not_given")."""
+
+    code = "NOT_REASSESSABLE"
+
+
 REFUSALS: dict[str, type[RefusalError]] = {
     refusal.code: refusal
     for refusal in (
@@ -96,6 +109,8 @@ REFUSALS: dict[str, type[RefusalError]] = {
         WasteAlreadyDocumentedError,
         NotWasteableError,
         MissingDoseAlreadySentError,
+        AlreadyReassessedError,
+        NotReassessableError,
     )
 }
 

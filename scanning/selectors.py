@@ -36,11 +36,13 @@ from scanning.models import (
     ScanPurpose,
     standing_q,
 )
+from scanning.reassessments import reassessments_due
 from scanning.scans import ResolvedScan
 from wards.models import Admission, Allergy, Bed, Patient
 
 DOSE_LOOKAROUND = timedelta(hours=24)
 PRN_LOOKBACK = timedelta(hours=48)
+PRN_LAST_DOSES_SHOWN = 6  # the cart's list of a PRN order's doses in the last 24 hours
 # A dose this long past its window is no longer "overdue" but "missed".
 OVERDUE_BEFORE_MISSED = timedelta(hours=4)
 
@@ -327,6 +329,7 @@ def check_context_build(
     site: str = "",
     waste: Quantity | None = None,
     assessments: tuple[rules.AssessmentValue, ...] = (),
+    prn_reason: str = "",
 ) -> CheckContext:
     now = now or timezone.now()
     band = _patient_slot(patient_scan)
@@ -453,6 +456,7 @@ def check_context_build(
         site_uses=site_uses,
         waste=waste,
         assessments=assessments,
+        prn_reason=prn_reason,
         child_under_years=settings.CHILD_UNDER_YEARS,
         child_weight_max_age_days=settings.CHILD_WEIGHT_MAX_AGE_DAYS,
     )
@@ -654,13 +658,16 @@ def _order_facts(order: MedicationOrder) -> rules.OrderFacts:
         hold_parameters_unreadable=assessments.unreadable,
         dose_per_kg=_decimal_or_none(order.dose_per_kg),
         max_dose_per_kg=_decimal_or_none(order.max_dose_per_kg),
+        prn_indications=tuple(order.prn_indications_offered),
     )
 
 
 def order_assessments_of(order: MedicationOrder) -> OrderAssessments:
     """What the nurse measures before giving this order, and when it is held
     (pharmacy/assessments.py)."""
-    return order_assessments(order.assessments_required, order.hold_parameters)
+    return order_assessments(
+        order.assessments_required, order.hold_parameters, analgesic=order.pain_score_asked
+    )
 
 
 def _decimal_or_none(value) -> Decimal | None:
@@ -752,6 +759,11 @@ def mar_order_flags(*, patient: Patient, orders: list[MedicationOrder], now: dat
         if order.is_prn:
             mine = [p for p in prior if p.order_id == order.pk]
             entry["last_given_at"] = max((p.administered_at for p in mine), default=None)
+            entry["last_doses"] = sorted(
+                (p for p in mine if p.administered_at > now - timedelta(hours=24)),
+                key=lambda p: p.administered_at,
+                reverse=True,
+            )[:PRN_LAST_DOSES_SHOWN]
             allowed = rules.prn_next_allowed(_order_facts(order), mine, now)
             entry["next_allowed_at"] = allowed
             # judged by the server's clock: a cart's clock running ahead must not read "now"
@@ -799,9 +811,9 @@ def dose_list_due_for_ward(
 
 
 class WorklistKind:
-    """What a worklist row asks of the nurse. A PRN effectiveness reassessment (issue 18, built
-    apart) is to join as `REASSESSMENT`: its rows added in `ward_worklist` from its own read; the
-    API's choices and the cart already know the kind."""
+    """What a worklist row asks of the nurse: a dose, a patch due off, a bag due to end, or a PRN
+    dose's effect to reassess (scanning.reassessments.reassessments_due; `detail` is the reason
+    the dose was given for)."""
 
     DOSE = "dose"
     REMOVAL = "removal"  # a patch, ring or implant due off
@@ -877,6 +889,19 @@ def ward_worklist(*, ward, now: datetime, hours_before: int, hours_ahead: int) -
                 bed=record.admission.bed,
                 order=record.order,
                 detail=record.site,
+            )
+        )
+    for item in reassessments_due(now=now, until=until, ward_ids=[ward.pk]):
+        record = item.record
+        rows.append(
+            WorklistRow(
+                kind=WorklistKind.REASSESSMENT,
+                due_at=item.due_at,
+                overdue=item.overdue(now),
+                patient=record.patient,
+                bed=record.admission.bed,
+                order=record.order,
+                detail=record.prn_reason,
             )
         )
     open_admissions = Admission.objects.filter(ward=ward, discharged_at__isnull=True)

@@ -118,6 +118,7 @@ class CheckRequest:
     waste: Quantity | None = None  # what is destroyed of the units (the rules balance it)
     # what the nurse measured before giving (pharmacy/assessments.py), checked by rules/assessment
     assessments: tuple[rules.AssessmentValue, ...] = ()
+    prn_reason: str = ""  # the indication picked for a PRN dose (rules/prn.py)
 
 
 @dataclass
@@ -404,6 +405,7 @@ def administration_check(*, performer: User, request: CheckRequest) -> CheckOutc
         site=request.site,
         waste=request.waste,
         assessments=request.assessments,
+        prn_reason=request.prn_reason,
     )
     result = rules.check_administration(context.facts)
     refusal = _break_glass(
@@ -522,6 +524,7 @@ def administration_record(
         site=site,
         waste=waste.amount if waste is not None else None,
         assessments=request.assessments,
+        prn_reason=request.prn_reason,
     )
     result = rules.check_administration(context.facts)
     scans = _audit_scans(patient_scan, units, witness)
@@ -600,6 +603,10 @@ def administration_record(
                 is_partial=_is_partial(recorded, _ordered(_checked_order(result))),
                 cart=request.cart[:60],
                 replaces_id=replaces_id,
+                # the order's own spelling of the indication the rules accepted
+                prn_reason=(rules.prn_reason_matched(result.order, request.prn_reason) or "")
+                if result.order.is_prn
+                else "",
             )
             administration_append(
                 administration,
@@ -1198,6 +1205,7 @@ def administration_correct(
                 comment=comment.strip()[:500],
                 cart=original.cart,
                 replaces=original,
+                prn_reason=original.prn_reason,  # given for the same reason
             ),
             overrides=[
                 Override(

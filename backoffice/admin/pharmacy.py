@@ -60,7 +60,14 @@ class MedicationAdmin(ScanSearchMixin, SimpleHistoryAdmin):
         "high_alert",
         "time_critical",
     ]
-    list_filter = ["dose_form", "high_alert", "time_critical", "controlled", "requires_removal"]
+    list_filter = [
+        "dose_form",
+        "high_alert",
+        "time_critical",
+        "controlled",
+        "analgesic",
+        "requires_removal",
+    ]
     search_fields = ["code", "name", "substance__name", "packages__gtin"]
     list_select_related = ["substance"]
     inlines = [PackageInline]
@@ -153,6 +160,7 @@ class MedicationOrderAdmin(SimpleHistoryAdmin):
                 "times_of_day",
                 "interval_hours",
                 "prn_indication",
+                "prn_indications",
                 "prn_min_interval_minutes",
                 "prn_max_per_24h",
                 "start_at",

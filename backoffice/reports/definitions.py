@@ -612,6 +612,100 @@ def build_prn(filters: ReportFilter, now: datetime) -> ReportContent:
     )
 
 
+# --- 6a. PRN effectiveness --------------------------------------------------------------------
+
+
+def _median(values: list[int]) -> int | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def _effect_cells(row: selectors.PrnEffectRow) -> tuple[Cell, ...]:
+    return (
+        row.doses,
+        row.on_time,
+        row.late,
+        _median(row.minutes_late),
+        row.missing,
+        row.pending,
+        row.effective,
+        row.partly,
+        row.not_effective,
+        row.effective_share,
+    )
+
+
+def build_prn_effectiveness(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_prn_effectiveness(filters=filters, now=now)
+    total = report.total()
+    columns = (
+        _("PRN doses given"),
+        _("Reassessed on time"),
+        _("Reassessed late"),
+        _("Median minutes late"),
+        _("Not reassessed"),
+        _("Not yet due"),
+        _("Effective"),
+        _("Partly effective"),
+        _("Not effective"),
+        _("Effective share"),
+    )
+    rows = [(row.medication, row.ward, *_effect_cells(row)) for row in report.rows]
+    if report.rows:
+        rows.append((_("Total"), "", *_effect_cells(total)))
+    return ReportContent(
+        headlines=[
+            Headline(_("PRN doses given"), total.doses),
+            Headline(
+                _("Reassessed on time"),
+                total.on_time_share,
+                percent=True,
+                tone=_tone_for_rate(total.on_time_share),
+            ),
+            Headline(_("Not reassessed"), total.missing, tone="bad" if total.missing else "good"),
+            Headline(_("Effective share"), total.effective_share, percent=True),
+        ],
+        tables=[
+            Table(
+                slug="medications",
+                title=_("By medication and ward"),
+                columns=(_("Medication"), _("Ward"), *columns),
+                rows=rows,
+                percent_columns=frozenset({11}),
+                has_total=bool(report.rows),
+            )
+        ],
+        chart=charts.BarChart(
+            title=_("PRN reassessments by medication"),
+            categories=tuple(f"{row.medication} · {row.ward}" for row in report.rows),
+            series=(
+                charts.Series(
+                    name=_("Reassessed on time"),
+                    values=tuple(row.on_time for row in report.rows),
+                    color=charts.GREEN,
+                    labels=tuple(_number(row.on_time) for row in report.rows),
+                ),
+                charts.Series(
+                    name=_("Reassessed late"),
+                    values=tuple(row.late for row in report.rows),
+                    color=charts.ORANGE,
+                    labels=tuple(_number(row.late) for row in report.rows),
+                ),
+                charts.Series(
+                    name=_("Not reassessed"),
+                    values=tuple(row.missing for row in report.rows),
+                    color=charts.RED,
+                    labels=tuple(_number(row.missing) for row in report.rows),
+                ),
+            ),
+            axis_label=_("Doses"),
+            empty_text=_("No PRN medication in this period."),
+        ),
+    )
+
+
 # --- 6b. Controlled-drug waste ----------------------------------------------------------------
 
 
@@ -1244,6 +1338,44 @@ REPORTS: dict[str, ReportDefinition] = {
                 ),
             ),
             build=build_prn,
+        ),
+        ReportDefinition(
+            slug="prn-effectiveness",
+            title=gettext_lazy("PRN effectiveness"),
+            summary=gettext_lazy(
+                "Whether each PRN dose's effect was reassessed, on time, and how well it worked, "
+                "by medication and ward."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Due"),
+                    gettext_lazy(
+                        "A PRN dose's effect is due to be reassessed a set time after it was "
+                        "given, by its route (settings PRN_REASSESS_MINUTES: 30 min IV, IM, SC, "
+                        "60 min PO by default)."
+                    ),
+                ),
+                (
+                    gettext_lazy("Reassessed late"),
+                    gettext_lazy(
+                        "Documented more than the grace (PRN_REASSESS_GRACE_MINUTES, 15 min by "
+                        "default) after it was due: a variance. Minutes late count from the due "
+                        "time."
+                    ),
+                ),
+                (
+                    gettext_lazy("Not reassessed"),
+                    gettext_lazy(
+                        "Past its due time plus the grace and not documented; doses not yet that "
+                        "far are not yet due."
+                    ),
+                ),
+                (
+                    gettext_lazy("Effective share"),
+                    gettext_lazy("Doses reassessed as effective among the doses reassessed."),
+                ),
+            ),
+            build=build_prn_effectiveness,
         ),
         ReportDefinition(
             slug="controlled-drug-waste",

@@ -64,6 +64,7 @@ from scanning.models import (
     ScanPurpose,
     Waste,
 )
+from scanning.reassessments import reassessment_due_at, reassessments_due
 from scanning.selectors import (
     OVERDUE_BEFORE_MISSED,
     bag_summary,
@@ -724,6 +725,101 @@ def report_prn(*, filters: ReportFilter) -> PrnReport:
     return PrnReport(rows=sorted(rows.values(), key=lambda r: (-r.doses, r.medication)))
 
 
+# --- 6a. PRN effectiveness ---------------------------------------------------------------------
+
+
+@dataclass
+class PrnEffectRow:
+    medication: str
+    ward: str
+    doses: int = 0
+    on_time: int = 0
+    late: int = 0
+    missing: int = 0  # past due plus the grace, not reassessed
+    pending: int = 0  # not yet past due plus the grace
+    effective: int = 0
+    partly: int = 0
+    not_effective: int = 0
+    minutes_late: list[int] = field(default_factory=list)
+
+    @property
+    def reassessed(self) -> int:
+        return self.on_time + self.late
+
+    @property
+    def effective_share(self) -> Decimal | None:
+        """Effective among the doses reassessed, in percent."""
+        return _percent(self.effective, self.reassessed)
+
+    @property
+    def on_time_share(self) -> Decimal | None:
+        """Reassessed on time among the doses whose reassessment is due (not pending)."""
+        return _percent(self.on_time, self.doses - self.pending)
+
+
+def _percent(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(100) * part / whole).quantize(Decimal("0.1"))
+
+
+@dataclass
+class PrnEffectReport:
+    rows: list[PrnEffectRow]
+
+    def total(self) -> PrnEffectRow:
+        total = PrnEffectRow(medication="", ward="")
+        for row in self.rows:
+            for name in (
+                "doses", "on_time", "late", "missing", "pending", "effective", "partly",
+                "not_effective",
+            ):  # fmt: skip
+                setattr(total, name, getattr(total, name) + getattr(row, name))
+            total.minutes_late.extend(row.minutes_late)
+        return total
+
+
+def report_prn_effectiveness(*, filters: ReportFilter, now: datetime) -> PrnEffectReport:
+    """PRN doses given in the period (that still count; a replacement in place of the record it
+    replaces) by medication and the admission's ward, with their effect reassessments
+    (scanning.reassessments): on time, late, missing (due plus the grace passed), or still pending.
+    One query."""
+    grace = timedelta(minutes=settings.PRN_REASSESS_GRACE_MINUTES)
+    records = (
+        _records(filters)
+        .counting_given()
+        .filter(order__schedule_kind=ScheduleKind.PRN)
+        .select_related("order__medication", "admission__ward", "reassessment")
+        .order_by()
+    )
+    rows: dict[tuple[str, str], PrnEffectRow] = {}
+    for record in records:
+        key = (record.order.medication.name, record.admission.ward.code)
+        row = rows.setdefault(key, PrnEffectRow(medication=key[0], ward=key[1]))
+        row.doses += 1
+        reassessment = getattr(record, "reassessment", None)
+        if reassessment is None:
+            if reassessment_due_at(record) + grace < now:
+                row.missing += 1
+            else:
+                row.pending += 1
+            continue
+        if reassessment.minutes_late:
+            row.late += 1
+            row.minutes_late.append(reassessment.minutes_late)
+        else:
+            row.on_time += 1
+        if reassessment.effect == "effective":
+            row.effective += 1
+        elif reassessment.effect == "partly":
+            row.partly += 1
+        else:
+            row.not_effective += 1
+    return PrnEffectReport(
+        rows=sorted(rows.values(), key=lambda r: (-r.doses, r.medication, r.ward))
+    )
+
+
 # --- 6b. Controlled-drug waste ----------------------------------------------------------------
 
 
@@ -963,6 +1059,8 @@ class WardDashboard:
     infusions_ending: list[DashboardRow] = field(default_factory=list)
     # patches, rings and implants on patients past their removal time (scanning.removals_overdue)
     overdue_removals: list[DashboardRow] = field(default_factory=list)
+    # PRN doses whose effect is due to be reassessed (scanning.reassessments), until documented
+    reassessments_due: list[DashboardRow] = field(default_factory=list)
 
     def lists(self) -> dict[str, list[DashboardRow]]:
         """Each tile's rows by tile id; a tile's number is the length of its list."""
@@ -979,6 +1077,7 @@ class WardDashboard:
             "unrecorded": self.unrecorded,
             "infusions-ending": self.infusions_ending,
             "overdue-removal": self.overdue_removals,
+            "reassessment-due": self.reassessments_due,
         }
 
 
@@ -1091,6 +1190,18 @@ def ward_dashboard_get(*, ward: Ward, now: datetime) -> WardDashboard:
                 detail=row["site"],
             )
             for row in removals_overdue(ward_ids=[ward.pk], now=now)
+        ],
+        reassessments_due=[
+            DashboardRow(
+                patient=item.record.patient.full_name,
+                mrn=item.record.patient.mrn,
+                bed=item.record.admission.bed.code if item.record.admission.bed else "",
+                state="reassessment_due",
+                medication=item.record.order.medication.name,
+                due_at=item.due_at,
+                detail=item.record.prn_reason,
+            )
+            for item in reassessments_due(now=now, ward_ids=[ward.pk])
         ],
     )
 

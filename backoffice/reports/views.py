@@ -161,6 +161,7 @@ DASHBOARD_TILES = (
     Tile("unrecorded", gettext_lazy("Scanned but not recorded"), "bad"),
     Tile("infusions-ending", gettext_lazy("Due to end or overdue for a bag change"), "warn"),
     Tile("overdue-removal", gettext_lazy("Patches overdue for removal"), "bad"),
+    Tile("reassessment-due", gettext_lazy("PRN doses due for reassessment"), "warn"),
 )
 
 STATE_LABELS = {
@@ -176,6 +177,7 @@ STATE_LABELS = {
     "bag_ending": gettext_lazy("Ending soon"),
     "bag_overdue": gettext_lazy("Overdue"),
     "overdue_removal": gettext_lazy("Overdue for removal"),
+    "reassessment_due": gettext_lazy("Effect to reassess"),
 }
 
 
@@ -194,6 +196,8 @@ def _state_text(row: DashboardRow) -> str:
         return _("%(state)s (line %(line)s)") % {"state": label, "line": row.detail}
     if row.state == "overdue_removal" and row.detail:
         return f"{label}: {site_label(row.detail, translation.get_language() or 'vi')}"
+    if row.state == "reassessment_due" and row.detail:
+        return f"{label}: {row.detail}"
     if row.state == "override" and row.detail:
         code, _sep, reason = row.detail.partition(":")
         return f"{finding_label(code)}: {override_reason_label(reason)}"

@@ -106,7 +106,11 @@ def review(request, order_id):
         "can_change": request.user.has_perm("pharmacy.change_medicationorder"),
         "version": order_version(found.order),
         "before_giving": before_giving_words(
-            order_assessments(order.assessments_required, order.hold_parameters),
+            order_assessments(
+                order.assessments_required,
+                order.hold_parameters,
+                analgesic=order.pain_score_asked,
+            ),
             english=(translation.get_language() or "vi").startswith("en"),
         ),
     }

@@ -328,6 +328,24 @@ CART_WORKLIST_REFRESH_SECONDS = int(os.environ.get("CART_WORKLIST_REFRESH_SECOND
 # weight measured more than this many days ago is stale for a dose by weight (WEIGHT_STALE).
 CHILD_UNDER_YEARS = int(os.environ.get("CHILD_UNDER_YEARS", "16"))
 CHILD_WEIGHT_MAX_AGE_DAYS = int(os.environ.get("CHILD_WEIGHT_MAX_AGE_DAYS", "7"))
+# A PRN dose's effect is reassessed this many minutes after it was given, by the order's route
+# (HL7 table 0162 codes: "IV:30,IM:30,SC:30,PO:60"); any other route after the default. A
+# reassessment documented more than the grace after it was due is late (a variance).
+PRN_REASSESS_MINUTES = {
+    route.strip(): int(minutes)
+    for route, _, minutes in (
+        item.partition(":")
+        for item in os.environ.get(
+            "PRN_REASSESS_MINUTES", "IV:30,IM:30,SC:30,SL:30,PO:60,NG:60,PR:60"
+        ).split(",")
+        if item.strip()
+    )
+}
+PRN_REASSESS_DEFAULT_MINUTES = int(os.environ.get("PRN_REASSESS_DEFAULT_MINUTES", "60"))
+PRN_REASSESS_GRACE_MINUTES = int(os.environ.get("PRN_REASSESS_GRACE_MINUTES", "15"))
+# A PRN dose not reassessed this many hours after it was due leaves the cart's and the
+# dashboard's lists (it stays missing in the PRN effectiveness report).
+PRN_REASSESS_SHOWN_HOURS = int(os.environ.get("PRN_REASSESS_SHOWN_HOURS", "24"))
 # The ward dashboard lists a bag due to end within this many minutes.
 INFUSION_ENDING_SOON_MINUTES = int(os.environ.get("INFUSION_ENDING_SOON_MINUTES", "30"))
 # Sessions of the pharmacy site (username + password) last a shift at most.

@@ -105,6 +105,10 @@ class CheckedOrderSerializer(serializers.Serializer):
     route_name = serializers.CharField(help_text="the route in words, in the request's language")
     status = serializers.CharField()
     prn = serializers.BooleanField()
+    prn_indications = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="a PRN order: the indications to pick the dose's `prn_reason` from",
+    )
     infusion = CheckedInfusionSerializer(
         allow_null=True, help_text="an infusion order: hang the bag (infusions/hang/)"
     )
@@ -232,7 +236,18 @@ class ReleaseOutputSerializer(serializers.Serializer):
 # ------------------------------------------------------------------------------ the MAR
 
 
+class PrnLastDoseSerializer(serializers.Serializer):
+    given_at = serializers.DateTimeField(help_text="in the hospital's local time")
+    amount = serializers.CharField(help_text='e.g. "5 mg"')
+
+
 class PrnTimesSerializer(serializers.Serializer):
+    indications = serializers.ListField(
+        child=serializers.CharField(), help_text="what a dose's `prn_reason` is picked from"
+    )
+    last_doses = PrnLastDoseSerializer(
+        many=True, help_text="the order's doses of the last 24 hours that count, newest first"
+    )
     last_given_at = serializers.DateTimeField(allow_null=True)
     next_allowed_at = serializers.DateTimeField(allow_null=True)
     allowed_now = serializers.BooleanField(
@@ -337,6 +352,17 @@ class WornSerializer(serializers.Serializer):
     overdue = serializers.BooleanField()
 
 
+class ReassessmentDueSerializer(serializers.Serializer):
+    administration = serializers.UUIDField(help_text="POST its reassessment/ to document it")
+    medication = serializers.CharField()
+    amount = serializers.CharField(allow_null=True)
+    prn_reason = serializers.CharField()
+    given_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+    overdue = serializers.BooleanField(help_text="due now or before, by the server's clock")
+    pain_score_required = serializers.BooleanField(help_text="after an analgesic")
+
+
 class MarOutputSerializer(serializers.Serializer):
     patient = PatientSerializer()
     date = serializers.DateField()
@@ -344,6 +370,11 @@ class MarOutputSerializer(serializers.Serializer):
     orders = MarOrderSerializer(many=True)
     administrations = AdministrationOutputSerializer(many=True)
     worn = WornSerializer(many=True, help_text="patches, rings and implants on the patient now")
+    reassessments_due = ReassessmentDueSerializer(
+        many=True,
+        help_text="PRN doses whose effect is to be reassessed, due within the worklist's hours "
+        "ahead or overdue",
+    )
 
 
 class RecentRecordSerializer(serializers.Serializer):

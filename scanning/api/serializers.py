@@ -199,6 +199,14 @@ class CheckInputSerializer(ClientTimeSerializer):
         help_text="what is destroyed of the units scanned (the rest of a unit): checked with them",
     )
     assessments = AssessmentsField()
+    prn_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=100,
+        help_text="a PRN dose: the indication it is given for, one of the order's "
+        "`prn_indications` (PRN_REASON_REQUIRED otherwise)",
+    )
 
 
 class OverrideSerializer(serializers.Serializer):
@@ -366,6 +374,7 @@ class AdministrationOutputSerializer(serializers.Serializer):
     units = UnitOutputSerializer(many=True, source="recorded_units")
     overrides = OverrideOutputSerializer(many=True, source="recorded_overrides")
     assessments = AssessmentOutputSerializer(many=True, source="recorded_assessments")
+    prn_reason = serializers.CharField(help_text='a PRN dose\'s indication; else ""')
 
 
 class AdministrationFeedPageSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scanning.api import infusion_views, missing_dose_views, views
+from scanning.api import infusion_views, missing_dose_views, reassessment_views, views
 
 urlpatterns = [
     path("auth/badge/", views.BadgeLoginApi.as_view(), name="auth-badge"),
@@ -22,6 +22,11 @@ urlpatterns = [
         "administrations/<uuid:external_id>/correct/",
         views.AdministrationCorrectApi.as_view(),
         name="administrations-correct",
+    ),
+    path(
+        "administrations/<uuid:external_id>/reassessment/",
+        reassessment_views.AdministrationReassessmentApi.as_view(),
+        name="administrations-reassessment",
     ),
     path(
         "administrations/<uuid:external_id>/remove/",

@@ -56,6 +56,7 @@ from scanning.models import (
     ScanEvent,
     ScanPurpose,
 )
+from scanning.reassessments import reassessments_due
 from scanning.scans import ResolvedScan, image_rejected_error, scan_resolve
 from scanning.selectors import (
     WorklistKind,
@@ -164,6 +165,7 @@ def _check_request(request, data) -> CheckRequest:
         if data.get("waste")
         else None,
         assessments=s.assessment_values(data),
+        prn_reason=data.get("prn_reason", ""),
     )
 
 
@@ -250,6 +252,7 @@ def check_body(result, context) -> dict:
             "route_name": getattr(route_names(order.route), language()),
             "status": order.status,
             "prn": order.is_prn,
+            "prn_indications": order.prn_indications_offered,
             # Through its serializer, so that the decimals are written as the schema says.
             "infusion": o.CheckedInfusionSerializer(
                 {
@@ -864,13 +867,43 @@ class PatientMarApi(APIView):
                     mar["administrations"], many=True
                 ).data,
                 "worn": worn_body(patient),
+                "reassessments_due": reassessments_due_body(patient, now=now),
             }
         )
+
+
+def reassessments_due_body(patient, *, now) -> list[dict]:
+    """The patient's PRN doses to reassess: overdue, and due within the worklist's hours ahead."""
+    return [
+        {
+            "administration": str(item.record.external_id),
+            "medication": item.record.order.medication.name,
+            "amount": _quantity(item.record.amount, item.record.unit),
+            "prn_reason": item.record.prn_reason,
+            "given_at": timezone.localtime(item.record.administered_at).isoformat(),
+            "due_at": timezone.localtime(item.due_at).isoformat(),
+            "overdue": item.overdue(now),
+            "pain_score_required": item.record.order.pain_score_asked,
+        }
+        for item in reassessments_due(
+            now=now,
+            until=now + timedelta(hours=settings.CART_WORKLIST_HOURS_AHEAD),
+            patient_id=patient.pk,
+        )
+    ]
 
 
 def _prn_times(order, flags: dict) -> dict:
     last, allowed = flags["last_given_at"], flags["next_allowed_at"]
     return {
+        "indications": order.prn_indications_offered,
+        "last_doses": [
+            {
+                "given_at": timezone.localtime(prior.administered_at).isoformat(),
+                "amount": _quantity(prior.amount, prior.unit),
+            }
+            for prior in flags["last_doses"]
+        ],
         "last_given_at": timezone.localtime(last).isoformat() if last else None,
         "next_allowed_at": timezone.localtime(allowed).isoformat() if allowed else None,
         "allowed_now": flags["allowed_now"],

@@ -73,6 +73,7 @@ from scanning.rules.facts import (
 
 allergies_matching = allergy.allergies_matching
 prn_next_allowed = prn.prn_next_allowed
+prn_reason_matched = prn.reason_matched
 
 __all__ = [
     "CATALOGUE",
@@ -110,6 +111,7 @@ __all__ = [
     "check_replacement",
     "check_waste_later",
     "prn_next_allowed",
+    "prn_reason_matched",
 ]
 
 
@@ -152,6 +154,7 @@ def check_administration(facts: CheckFacts) -> CheckResult:
                 if choice.usable:
                     assessment.check_assessments(facts, chosen, out)
                 if choice.usable and chosen.is_prn:
+                    prn.check_prn_reason(facts, chosen, out)
                     prn.check_prn(facts, chosen, outcome.this_dose, out)
                 elif choice.usable:
                     scheduled = timing.check_schedule(facts, chosen, scanned, admission, out)

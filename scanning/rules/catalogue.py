@@ -744,6 +744,31 @@ ENTRIES: tuple[Entry, ...] = (
             "This dose would bring the 24-hour total to {total}, above the {maximum} maximum.",
         ),
     ),
+    Entry(
+        FindingCode.PRN_REASON_REQUIRED,
+        "prn",
+        STOP,
+        "a PRN dose names no reason, or one that is not among the order's indications (an order "
+        "written with one indication offers that one)",
+        {
+            DEFAULT: Message(
+                "Chọn lý do dùng {medication} khi cần: {indications}.",
+                "Choose why {medication} is given as needed: {indications}.",
+            ),
+            "not_listed": Message(
+                "Lý do «{reason}» không có trong y lệnh {medication}. Chọn một trong: "
+                "{indications}.",
+                "«{reason}» is not an indication of the {medication} order. Choose one of: "
+                "{indications}.",
+            ),
+            "none_listed": Message(
+                "Y lệnh {medication} khi cần không ghi chỉ định. Không được dùng: báo bác sĩ "
+                "bổ sung chỉ định.",
+                "The PRN {medication} order names no indication. Do not give it: ask the "
+                "prescriber to add one.",
+            ),
+        },
+    ),
     # --- assessment -------------------------------------------------------------------------
     Entry(
         FindingCode.ASSESSMENT_REQUIRED,

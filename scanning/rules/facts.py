@@ -112,6 +112,9 @@ class OrderFacts:
     # kg (the dose is this times the weight), and/or a maximum per kg. None: not weight-based.
     dose_per_kg: Decimal | None = None
     max_dose_per_kg: Decimal | None = None
+    # A PRN order's indications, the reasons a nurse may give a dose for (an order written with
+    # one indication offers that one): MedicationOrder.prn_indications_offered.
+    prn_indications: tuple[str, ...] = ()
 
     @property
     def weight_based(self) -> bool:
@@ -243,6 +246,7 @@ class CheckFacts:
     # stale for a weight-based order.
     child_under_years: int = 16
     child_weight_max_age_days: int = 7
+    prn_reason: str = ""  # the indication the nurse picked for a PRN dose, "" if none yet
 
 
 @dataclass(frozen=True)

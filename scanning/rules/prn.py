@@ -7,6 +7,12 @@ maximum. Checked only for a usable order.
   exactly 24 h ago has left the window. This dose counts as what the nurse gives (`amount`), else
   the scanned amount up to the ordered dose, else the ordered dose. A prior dose whose amount
   cannot be converted to the order's unit counts as one ordered dose.
+- PRN_REASON_REQUIRED: a PRN dose names the indication it is given for, one of the order's
+  (`OrderFacts.prn_indications`; an order written with one free-text indication offers that one).
+  Compared as a nurse reads them: spaces collapsed, case and Unicode composition ignored ("Đau"
+  is "đau"); anything else, or nothing, is a STOP. An order with no indication at all (stored
+  around its constraint) refuses every dose rather than take any reason. Asked of the check and
+  the record, not of a correction's replacement: the record keeps the reason it was given for.
 - `prn_next_allowed` answers, for the cart's dose list, when both rules next allow a dose.
 
 Words and severities: catalogue.py. Tests: tests/scanning/rules/test_prn.py.
@@ -14,6 +20,7 @@ Words and severities: catalogue.py. Tests: tests/scanning/rules/test_prn.py.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -87,6 +94,44 @@ def check_prn(
             total={"value": format_decimal(to_decimal(total)), "unit": order.dose_unit},
             maximum={"value": format_decimal(order.prn_max_per_24h), "unit": order.dose_unit},
             doses_in_window=len(counted),
+        )
+
+
+def reason_key(text: str) -> str:
+    """A PRN reason as it is compared: spaces collapsed, composed, case folded."""
+    return unicodedata.normalize("NFC", " ".join(text.split())).casefold()
+
+
+def reason_matched(order: OrderFacts, reason: str) -> str | None:
+    """The order's own spelling of the indication `reason` names, None when it names none."""
+    key = reason_key(reason)
+    if not key:
+        return None
+    return next((i for i in order.prn_indications if reason_key(i) == key), None)
+
+
+def check_prn_reason(facts: CheckFacts, order: OrderFacts, out: Findings) -> None:
+    words = {"medication": order.medication.name, "indications": " / ".join(order.prn_indications)}
+    listed = list(order.prn_indications)
+    if not order.prn_indications:
+        out.add(
+            FindingCode.PRN_REASON_REQUIRED,
+            words,
+            variant="none_listed",
+            order_id=order.id,
+            indications=listed,
+        )
+    elif not facts.prn_reason.strip():
+        out.add(FindingCode.PRN_REASON_REQUIRED, words, order_id=order.id, indications=listed)
+    elif reason_matched(order, facts.prn_reason) is None:
+        reason = facts.prn_reason.strip()[:100]
+        out.add(
+            FindingCode.PRN_REASON_REQUIRED,
+            {**words, "reason": reason},
+            variant="not_listed",
+            order_id=order.id,
+            indications=listed,
+            reason=reason,
         )
 
 

@@ -378,6 +378,15 @@ def dose_list_strings() -> dict[str, str]:
         "prn_next": _("next dose allowed from {time}"),
         "prn_now": _("can be given now"),
         "prn_never": _("the 24-hour maximum is reached"),
+        "prn_last_doses": _("last 24 h: {doses}"),
+        "reassess_line": _("{drug} for {reason} · given {given} · reassess by {due}"),
+        "reassess_overdue": _("REASSESSMENT OVERDUE"),
+        "reassess_open": _("Reassess"),
+        "reassessed": _("Reassessment saved: {drug}."),
+        "reassessed_late": _("Reassessment saved: {drug}, {minutes} min late."),
+        "reassess_unknown": _(
+            "Not known whether the reassessment was saved: tap Save again (it is never saved twice)."
+        ),
         "action_entered_in_error": _("Entered in error…"),
         "entered_in_error_recorded": _("Marked as entered in error."),
         "recent_records": _("Records of the last 72 hours"),

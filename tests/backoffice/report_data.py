@@ -158,6 +158,7 @@ class ReportData:
                     patient=self.band(patient, keyed=band_keyed),
                     medications=(self.unit(package, keyed=unit_keyed),),
                     cart="NOI-1",
+                    prn_reason="đau",  # ignored for a scheduled order
                 ),
                 overrides=[
                     OverrideInput(code=code, reason=reason)

@@ -66,6 +66,9 @@ NOI_TILES = {
     "unrecorded": 0,  # every check in the data set was followed by its record
     "infusions-ending": 0,  # no bag hung in the data set
     "overdue-removal": 0,  # no patch in the data set
+    # A's tramadol #A9 (D2 23:50, PO: due D3 00:50), never reassessed; #7 (D2 09:00) was due
+    # exactly 24 h before now and has left the list
+    "reassessment-due": 1,
 }
 
 
@@ -140,7 +143,8 @@ def test_a_pharmacist_may_watch_any_ward(client, data, frozen):
     noi = client.get("/dashboard/?ward=NOI")
     assert tiles(noi) == NOI_TILES
     ngoai = client.get("/dashboard/?ward=NGOAI")
-    assert tiles(ngoai) == {name: 0 for name in NOI_TILES} | {"missed": 1}
+    # C's tramadol #19, #20 and #C3, none reassessed, due within the last 24 h
+    assert tiles(ngoai) == {name: 0 for name in NOI_TILES} | {"missed": 1, "reassessment-due": 3}
     assert 'href="/pharmacy/reports/"' in ngoai.content.decode()
 
 
@@ -330,6 +334,7 @@ def bedside_check(data, *, nurse, patient: str, package, when, ward: str):
         medications=(data.unit(package),),
         cart=f"{ward}-1",
         ward_code=ward,
+        prn_reason="đau",  # ignored for a scheduled order
     )
     with time_machine.travel(when, tick=False), transaction.atomic():
         outcome = administration_check(performer=nurse, request=request)

@@ -334,6 +334,7 @@ QUERIES = {
     "not-given": 1,
     "unable-to-scan": 3,
     "prn": 2,
+    "prn-effectiveness": 1,
     "allergy-acknowledgements": 1,
     "iv-bags": 3,
     "overdue-removals": 1,

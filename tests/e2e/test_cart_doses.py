@@ -178,13 +178,15 @@ def test_a_prn_row_says_when_it_was_last_given_and_when_the_next_dose_is_allowed
     scan(page, wedge(label("PCM2611A", 1)))
     expect(page.locator("#scan")).to_be_focused()
     scan(page, wedge(label("PCM2611A", 2)))
+    page.click("#prn-reason-choices button")  # the order's one indication (issue 18)
     expect(page.locator("#verdict")).to_have_class("verdict go")
     page.click("#record")
     expect(page.locator("#message")).to_have_class("message ok")
     # then: the row says when, and that the next dose waits 4 hours by the server's clock (here
     # the browser's clock is days past the demo's: judged by it, the row would say "now")
     when = re.compile(
-        r"^Lần dùng gần nhất (?:\d\d/\d\d )?(\d\d):(\d\d) · dùng liều tiếp được từ (?:\d\d/\d\d )?(\d\d):(\d\d)$"
+        r"^Lần dùng gần nhất (?:\d\d/\d\d )?(\d\d):(\d\d) · dùng liều tiếp được từ (?:\d\d/\d\d )?(\d\d):(\d\d)"
+        r" · 24 giờ qua: (?:\d\d/\d\d )?\d\d:\d\d 1 g$"
     )
     expect(times).to_have_text(when)
     last_h, last_m, next_h, next_m = map(int, when.match(times.inner_text()).groups())

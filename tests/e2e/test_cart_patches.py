@@ -66,6 +66,11 @@ def bedside(medication, *, dose, unit, route, package=("1", "each")):
     return band_text, unit_text
 
 
+def pick_reason(page):
+    """The order's one indication, tapped: a PRN dose names why it is given (issue 18)."""
+    page.click("#prn-reason-choices button")
+
+
 def fentanyl_patch():
     substance = SubstanceFactory(code="fentanyl", name="Fentanyl", site_lookback_hours=168)
     return MedicationFactory(
@@ -88,6 +93,7 @@ def test_apply_a_patch_a_second_is_a_stop_remove_the_first_then_apply(page, demo
 
     # the first patch: no record until a site is tapped on the body map
     scan(page, unit())
+    pick_reason(page)
     expect(page.locator("#site-picker")).to_be_visible()
     expect(page.locator("#record")).to_be_disabled()
     page.click('#body-map [data-site="LUA"]')
@@ -99,6 +105,7 @@ def test_apply_a_patch_a_second_is_a_stop_remove_the_first_then_apply(page, demo
     # a second patch while the first is on: STOP, whatever the site
     demo.shift(timedelta(minutes=2))  # past the order's PRN interval: only the patch stops it
     scan(page, unit())
+    pick_reason(page)
     page.click('#site-list [data-site="RUA"]')
     expect(page.locator("#verdict")).to_have_class("verdict stop")
     expect(page.locator("#findings")).to_contain_text("chưa được ghi nhận tháo")
@@ -118,6 +125,7 @@ def test_apply_a_patch_a_second_is_a_stop_remove_the_first_then_apply(page, demo
     expect(page.locator("#message")).to_have_class("message ok")
     expect(page.locator("#worn")).to_be_hidden()
     scan(page, unit())
+    pick_reason(page)
     page.click('#site-list [data-site="RUA"]')
     expect(page.locator("#verdict")).to_have_class("verdict go")
     page.click("#record")
@@ -146,6 +154,7 @@ def test_tapping_a_site_used_recently_warns_with_the_last_time(page, demo):
     log_in(page, *HOA)
     scan(page, band)
     scan(page, unit())
+    pick_reason(page)
     page.click('#body-map [data-site="LLAQ"]')
     expect(page.locator("#verdict")).to_have_class("verdict go")
     page.click("#record")
@@ -153,6 +162,7 @@ def test_tapping_a_site_used_recently_warns_with_the_last_time(page, demo):
 
     demo.shift(timedelta(minutes=2))
     scan(page, unit())
+    pick_reason(page)
     page.click('#body-map [data-site="LLAQ"]')
     expect(page.locator("#verdict")).to_have_class("verdict warn")
     expect(page.locator("#findings")).to_contain_text("Vị trí bụng dưới bên trái đã dùng cho")
@@ -171,6 +181,7 @@ def test_a_check_answered_after_the_removal_dialog_opened_takes_neither_focus_no
     log_in(page, *HOA)
     scan(page, band)
     scan(page, unit())
+    pick_reason(page)
     page.click('#body-map [data-site="LUA"]')
     expect(page.locator("#verdict")).to_have_class("verdict go")
     page.click("#record")
@@ -214,6 +225,7 @@ def test_a_label_of_another_product_is_refused_in_the_nurses_language(page, demo
     log_in(page, *HOA)
     scan(page, band)
     scan(page, unit())
+    pick_reason(page)
     page.click('#body-map [data-site="LUA"]')
     expect(page.locator("#verdict")).to_have_class("verdict go")
     page.click("#record")

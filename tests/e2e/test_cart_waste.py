@@ -27,6 +27,12 @@ def morphine_ampoule_scanned(page):
     scan(page, wedge(label("MOR2606", 1)))
     expect(page.locator("#verdict")).to_have_class("verdict witness")
     expect(page.locator("#findings")).to_contain_text("5 mg")
+    # a PRN analgesic: the pain score and the reason (issue 18)
+    page.fill('#assessment-fields input[data-kind="pain_score"]', "8")
+    page.click("#prn-reason-choices button")
+    expect(page.locator("#prn-reason-choices button")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#findings")).not_to_contain_text("Chọn lý do")
+    expect(page.locator("#scan")).to_be_focused()
 
 
 def witness(page, badge: str, pin: str):

@@ -62,6 +62,7 @@ def test_a_childs_paracetamol_above_15_mg_per_kg_is_refused_and_at_or_below_it_i
     expect(page.locator("#patient-weight")).to_contain_text("34 kg")
     # when
     scan(page, wedge(label("PCM2611A", 2)))
+    page.click("#prn-reason-choices button")  # the order's one indication (issue 18)
     # then
     expect(page.locator("#verdict")).to_have_class("verdict go")
     page.click("#record")

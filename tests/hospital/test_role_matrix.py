@@ -79,6 +79,7 @@ RULES = [
     Rule(r"api/v1/administrations/not-given/$", NURSES),
     Rule(r"api/v1/administrations/<uuid:external_id>/correct/$", NURSES),
     Rule(r"api/v1/administrations/<uuid:external_id>/remove/$", NURSES),
+    Rule(r"api/v1/administrations/<uuid:external_id>/reassessment/$", NURSES),
     Rule(r"api/v1/administrations/<uuid:external_id>/waste/$", NURSES),
     Rule(r"api/v1/administrations/outcome/$", NURSES),
     Rule(

@@ -285,6 +285,25 @@ METOPROLOL_HELD = replace(
     ),
 )
 
+# A PRN morphine dose given for pain (the indication the nurse picked from the order's list goes
+# out as RXA-19 and reasonCode / reason), with the pain score measured before it (issue 18).
+PRN_MORPHINE_FOR_PAIN = replace(
+    HALF_AMPOULE_WASTED,
+    id=uuid.UUID("e7f9a1b3-5c6d-4e8f-9a0b-2c4d6e8f0a19"),
+    patient=replace(GIVEN.patient, full_name="Hoàng Văn Dũng", mrn="BN2026000125"),
+    prn_indication="đau",
+    waste=None,
+    units=(Unit("08936012345094", "MOR2606", date(2027, 6, 30), "MOR2606S004"),),
+    assessments=(
+        Measurement(
+            uuid.UUID("f8a0b2c4-6d7e-4f9a-8b1c-3d5e7f9a1b2a"),
+            "pain_score",
+            Decimal("7"),
+            "{score}",
+        ),
+    ),
+)
+
 KINDS = {
     "given": GIVEN,
     "partial_with_witness": PARTIAL,
@@ -298,6 +317,7 @@ KINDS = {
     "waste_documented_later": WASTE_DOCUMENTED_LATER,
     "metoprolol_given_with_vitals": METOPROLOL_GIVEN,
     "metoprolol_held_heart_rate": METOPROLOL_HELD,
+    "prn_morphine_for_pain": PRN_MORPHINE_FOR_PAIN,
 }
 
 

@@ -149,10 +149,28 @@ def test_units_and_overrides_hash_as_sets():
     )
 
 
+def test_a_prn_reason_is_hashed_only_when_there_is_one():
+    # given: a record as it was written before PRN reasons existed
+    fields = dict.fromkeys(audit.ADMINISTRATION_FIELDS, "x")
+    before = audit.administration_hash(SimpleNamespace(**fields), [], [])
+
+    # when / then: an empty reason leaves its hash as it was, a reason changes it
+    assert audit.administration_hash(SimpleNamespace(**fields, prn_reason=""), [], []) == before
+    given_for_pain = audit.administration_hash(SimpleNamespace(**fields, prn_reason="đau"), [], [])
+    assert given_for_pain != before
+    assert given_for_pain != (
+        audit.administration_hash(SimpleNamespace(**fields, prn_reason="sốt"), [], [])
+    )
+
+
 @pytest.mark.parametrize(
     ("model", "names", "linked_by"),
     [
-        (Administration, audit.ADMINISTRATION_FIELDS, set()),
+        (
+            Administration,
+            audit.ADMINISTRATION_FIELDS + audit.OPTIONAL_ADMINISTRATION_FIELDS,
+            set(),
+        ),
         (ScanEvent, audit.SCAN_EVENT_FIELDS, set()),
         (AdministeredUnit, audit.UNIT_FIELDS, {"administration_id"}),
         (Override, audit.OVERRIDE_FIELDS, {"administration_id"}),

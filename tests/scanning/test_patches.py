@@ -68,7 +68,12 @@ class Bedside:
         return {"code": gs1.medication_element_string(payload)}
 
     def body(self, site: str = "", **extra) -> dict:
-        body = {"patient": self.band_scan(), "medications": [self.unit_scan()], **extra}
+        body = {
+            "patient": self.band_scan(),
+            "medications": [self.unit_scan()],
+            "prn_reason": "đau",  # the order's one indication
+            **extra,
+        }
         if site:
             body["site"] = site
         return body

@@ -136,6 +136,9 @@ def test_every_refusal_is_a_409_with_its_own_code():
         "NOT_WASTEABLE",
         # Through the API and the pharmacy site: tests/scanning/test_missing_doses.py.
         "MISSING_DOSE_ALREADY_SENT",
+        # Through the API: tests/scanning/test_reassessments.py (and the race, on PostgreSQL).
+        "ALREADY_REASSESSED",
+        "NOT_REASSESSABLE",
     }
     for code, refusal in refusals.REFUSALS.items():
         assert issubclass(refusal, refusals.RefusalError)

@@ -32,6 +32,7 @@ NURSE_FACING = sorted(
         ROOT / "scanning" / "services.py",
         ROOT / "scanning" / "infusions.py",
         ROOT / "scanning" / "missing_doses.py",
+        ROOT / "scanning" / "reassessments.py",
         ROOT / "scanning" / "scans.py",
         ROOT / "scanning" / "access.py",
         ROOT / "hospital" / "api.py",  # the error shape: "The request is not valid." and the like

@@ -36,6 +36,9 @@ def half_ampoule(**changes):
         "witness_pin": "222222",
         "overrides": [{"code": "PARTIAL_UNIT", "reason": "REMAINDER_WASTED"}],
         "waste": {"amount": "5", "unit": "mg", "reason": "partial_dose"},
+        # a PRN analgesic: its reason and the pain score before it (issue 18)
+        "prn_reason": "Đau nhiều (VAS ≥ 7)",
+        "assessments": [{"kind": "pain_score", "value": "8"}],
     }
     return {**body, **changes}
 

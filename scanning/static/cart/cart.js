@@ -15,7 +15,7 @@
   function emptyState() {
     return { patientScan: null, patient: null, meds: [], witness: null, witnessPin: "", overrides: {},
              lastCheck: null, idempotencyKey: null, pendingSwitch: null, busy: false, site: "",
-             assessments: {}, assessmentsChecked: "" };
+             assessments: {}, assessmentsChecked: "", prnReason: "", prnReasonChecked: "" };
   }
 
   // --- talking to the API -------------------------------------------------------------------
@@ -336,6 +336,7 @@
     if (state.site) body.site = state.site;
     const measured = assessmentValues();
     if (measured.length) body.assessments = measured;
+    if (state.prnReason) body.prn_reason = state.prnReason;
     const waste = wasteOf(state.lastCheck);
     if (waste) body.waste = waste;
     return body;
@@ -359,6 +360,7 @@
     if (status !== 200) { state.meds.pop(); return say(errorText(data), "error"); }
     state.lastCheck = data;
     state.assessmentsChecked = JSON.stringify(body.assessments || []);
+    state.prnReasonChecked = body.prn_reason || "";
     state.overrides = Object.fromEntries(Object.entries(state.overrides)
       .filter(([code]) => data.findings.some((f) => f.code === code)));
     showVerdict(data);
@@ -376,6 +378,7 @@
     if (status !== 200) return say(errorText(data), "error");
     state.lastCheck = data;
     state.assessmentsChecked = JSON.stringify(body.assessments || []);
+    state.prnReasonChecked = body.prn_reason || "";
     showVerdict(data);
     renderUnits();
   }
@@ -482,6 +485,7 @@
     if (check.site && check.site.required && !state.site) return false;
     // The values on screen are the values the rules judged: changed since, they are checked again.
     if (JSON.stringify(assessmentValues()) !== state.assessmentsChecked) return false;
+    if (state.prnReason !== state.prnReasonChecked) return false;
     return check.findings.filter((f) => f.severity === "WARN").every((f) => {
       const chosen = state.overrides[f.code];
       if (!chosen) return false;
@@ -540,6 +544,7 @@
     $("record").disabled = !canRecord();
     showSitePicker(check);
     showAssessments(check);
+    showPrnReason(check);
     setPrompt(needsWitness() ? T.prompt_witness : state.patient ? T.prompt_medication : T.prompt_patient);
     showWitnessState(check);
     showInfusion(check);
@@ -548,7 +553,7 @@
   // A dose waiting only for the second nurse, or for the values the order asks measured, is not a
   // STOP: it is its own amber state. Once the rules accept the witness, her name stays on the
   // verdict until the dose is recorded or cleared.
-  const WAITING_CODES = [...WITNESS_CODES, "ASSESSMENT_REQUIRED"];
+  const WAITING_CODES = [...WITNESS_CODES, "ASSESSMENT_REQUIRED", "PRN_REASON_REQUIRED"];
   function waitingOnly(check) {
     const stops = (check.findings || []).filter((f) => f.severity === "STOP");
     return check.verdict === "stop" && !check.error && stops.length > 0 &&
@@ -556,7 +561,8 @@
   }
   function showWitnessState(check) {
     if (waitingOnly(check)) {
-      const measuring = (check.findings || []).some((f) => f.code === "ASSESSMENT_REQUIRED");
+      const measuring = (check.findings || []).some((f) => f.code === "ASSESSMENT_REQUIRED" ||
+        f.code === "PRN_REASON_REQUIRED");
       $("verdict").className = "verdict witness";
       $("verdict-icon").textContent = "⚠";
       $("verdict-word").textContent = measuring ? T.assessment_pending : T.witness_pending;
@@ -672,6 +678,7 @@
     list.append(recentRecordsItem());
     $("doses").hidden = false;
     renderWorn(data.worn || []);
+    renderReassessments(data.reassessments_due || []);
     await loadInfusions();
   }
 
@@ -760,6 +767,134 @@
     openNotGiven(check.order, check.scheduled_dose, { reason: "held_clinical", assessments: assessmentValues(),
                                                       fromCheck: true });
   });
+
+  // --- PRN: the reason, and the effect reassessed after ----------------------------------------
+  // A PRN dose is given for one of its order's indications: one tap picks it and the check runs
+  // again with it (PRN_REASON_REQUIRED until then, amber like a value still to measure).
+  function showPrnReason(check) {
+    const order = check.order;
+    const offered = (order && order.prn && order.prn_indications) || [];
+    $("prn-reason").hidden = !offered.length || !!check.patientOnly;
+    if (!offered.length) return;
+    const choices = $("prn-reason-choices");
+    if (choices.dataset.offered !== offered.join("\n")) {
+      choices.dataset.offered = offered.join("\n");
+      choices.replaceChildren(...offered.map((indication) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = indication;
+        button.dataset.reason = indication;
+        button.addEventListener("click", () => {
+          if (!state.lastCheck || !state.meds.length) return;
+          state.prnReason = indication;
+          $("record").disabled = true;
+          markPrnReason();
+          scanQueue = queued(recheck).catch((error) => {
+            if (error.message !== "session") say(T.network_error, "error");
+          }).finally(() => { scanField.focus(); });
+        });
+        return button;
+      }));
+    }
+    markPrnReason();
+  }
+  function markPrnReason() {
+    for (const button of $("prn-reason-choices").querySelectorAll("button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.reason === state.prnReason));
+    }
+  }
+
+  // The patient's PRN doses whose effect is due to be reassessed (overdue first): documented here,
+  // once, with the pain score after an analgesic. One key per dose: a retry after a lost answer
+  // gets the first answer, never a second reassessment.
+  let reassessTarget = null;
+  const reassessKeys = {};
+  function renderReassessments(due) {
+    const list = $("reassess-list");
+    list.replaceChildren();
+    for (const item of due) {
+      const line = format(T.reassess_line, { drug: item.medication, reason: item.prn_reason || "–",
+        given: formatWhen(item.given_at), due: formatWhen(item.due_at) });
+      const row = li(line, item.overdue ? "reassess-item overdue" : "reassess-item");
+      row.dataset.administration = item.administration;
+      if (item.overdue) {
+        const flag = document.createElement("strong");
+        flag.className = "reassess-overdue"; flag.textContent = `⚠ ${T.reassess_overdue} `;
+        row.prepend(flag);
+      }
+      const button = document.createElement("button");
+      button.type = "button"; button.className = "secondary reassess-open"; button.textContent = T.reassess_open;
+      button.addEventListener("click", () => openReassess(item));
+      row.append(" ", button);
+      list.append(row);
+    }
+    $("reassess").hidden = !due.length;
+  }
+  function openReassess(item) {
+    reassessKeys[item.administration] = reassessKeys[item.administration] || crypto.randomUUID();
+    reassessTarget = { item, effect: "" };
+    $("reassess-drug").textContent = `${item.medication} · ${formatWhen(item.given_at)}`;
+    $("reassess-pain-row").hidden = !item.pain_score_required;
+    $("reassess-pain").value = "";
+    $("reassess-comment").value = "";
+    for (const button of document.querySelectorAll("#reassess-effects button")) button.setAttribute("aria-pressed", "false");
+    reassessReady();
+    $("reassess-dialog").show();
+    if (item.pain_score_required) $("reassess-pain").focus();
+  }
+  function reassessReady() {
+    const target = reassessTarget;
+    if (!target) return;
+    const pain = $("reassess-pain").value.trim();
+    const painOk = /^(10|[0-9])$/.test(pain) || (!target.item.pain_score_required && pain === "");
+    $("reassess-confirm").disabled = !target.effect || !painOk;
+  }
+  $("reassess-pain").addEventListener("input", () => { if (reassessTarget) reassessReady(); });
+  $("reassess-pain").addEventListener("keydown", (event) => {
+    if (event.key === "]") { scanField.focus(); return; }
+    if (event.key === "Enter") event.preventDefault();
+  });
+  for (const button of document.querySelectorAll("#reassess-effects button")) {
+    button.addEventListener("click", () => {
+      if (!reassessTarget) return;
+      reassessTarget.effect = button.dataset.effect;
+      for (const other of document.querySelectorAll("#reassess-effects button")) other.setAttribute("aria-pressed", String(other === button));
+      reassessReady();
+    });
+  }
+  $("reassess-confirm").addEventListener("click", async () => {
+    const target = reassessTarget;
+    if (!target || !target.effect) return;
+    $("reassess-confirm").disabled = true;
+    const pain = $("reassess-pain").value.trim();
+    const body = { effect: target.effect, comment: $("reassess-comment").value.trim(), cart: config.cart,
+                   pain_score: pain === "" ? null : Number(pain) };
+    const key = reassessKeys[target.item.administration];
+    let result;
+    try {
+      result = await api("POST", `administrations/${target.item.administration}/reassessment/`, body,
+                         { "Idempotency-Key": key });
+    } catch (error) {
+      // Not known to be saved: the dialog stays with what she entered, and "Save" again sends the
+      // same key, so a save whose answer was lost is answered, not saved twice.
+      reassessReady();
+      if (error.message !== "session") say(T.reassess_unknown, "error");
+      return;
+    }
+    $("reassess-dialog").close();
+    reassessTarget = null;
+    if (result.status === 201) {
+      delete reassessKeys[target.item.administration];
+      say(format(result.data.late ? T.reassessed_late : T.reassessed,
+                 { drug: target.item.medication, minutes: result.data.minutes_late }), "ok");
+    } else if (result.data && result.data.error && result.data.error.code === "ALREADY_REASSESSED") {
+      delete reassessKeys[target.item.administration];
+      say(errorText(result.data), "ok");
+    } else say(errorText(result.data), "error");
+    await loadDoses();
+    refocus();
+  });
+  $("reassess-cancel").addEventListener("click", () => { reassessTarget = null; $("reassess-dialog").close(); refocus(); });
 
   // --- patches and sites ------------------------------------------------------------------------
   // The site picker shows for injections and patches; a tap chooses and checks again, so the
@@ -1068,7 +1203,9 @@
       // the server's judgement, not this cart's clock, which may run ahead
       next = prn.allowed_now ? T.prn_now : format(T.prn_next, { time: formatWhen(prn.next_allowed_at) });
     }
-    text.textContent = `${last} · ${next}`;
+    const doses = (prn.last_doses || []).map((dose) => `${formatWhen(dose.given_at)} ${dose.amount}`);
+    text.textContent = doses.length ? `${last} · ${next} · ${format(T.prn_last_doses, { doses: doses.join(", ") })}`
+      : `${last} · ${next}`;
     return text;
   }
 
@@ -1159,6 +1296,7 @@
   function clearMeds() {
     state.meds = []; state.overrides = {}; state.witness = null; state.witnessPin = ""; state.idempotencyKey = null;
     state.site = ""; state.assessments = {}; state.assessmentsChecked = "";
+    state.prnReason = ""; state.prnReasonChecked = "";
     $("assessment-fields").dataset.kinds = "";
     state.settling = null;
     hideVerdict();

@@ -224,6 +224,7 @@ def prn_order(**changes) -> OrderFacts:
             "is_prn": True,
             "prn_min_interval_minutes": 240,
             "prn_max_per_24h": D("4000"),
+            "prn_indications": ("đau", "sốt"),
             **changes,
         }
     )
@@ -337,7 +338,15 @@ def with_order(**changes) -> CheckFacts:
 
 
 def prn(*priors: PriorDose, **changes) -> CheckFacts:
-    return good(**{"orders": (prn_order(),), "doses": (), "prior_doses": priors, **changes})
+    return good(
+        **{
+            "orders": (prn_order(),),
+            "doses": (),
+            "prior_doses": priors,
+            "prn_reason": "đau",
+            **changes,
+        }
+    )
 
 
 def check(facts: CheckFacts) -> CheckResult:

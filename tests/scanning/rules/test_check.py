@@ -258,7 +258,7 @@ DOSE_CHANGES = {
 def stop_scenarios(draw):  # noqa: C901
     is_prn = draw(st.booleans())
     the_order = prn_order() if is_prn else order()
-    changes: dict = {"doses": () if is_prn else (dose(),)}
+    changes: dict = {"doses": () if is_prn else (dose(),), "prn_reason": "đau" if is_prn else ""}
     the_unit = unit()
     appended: list[ScannedUnit] = []
     expected: set[str] = set()
@@ -332,6 +332,9 @@ def stop_scenarios(draw):  # noqa: C901
             if draw(st.booleans()):
                 order_changes["prn_max_per_24h"] = D("1")
                 expected.add("PRN_MAX_EXCEEDED")
+            if draw(st.booleans()):
+                changes["prn_reason"] = draw(st.sampled_from(["", "mất ngủ"]))
+                expected.add("PRN_REASON_REQUIRED")
         the_order = replace(the_order, **order_changes)
         changes.setdefault("orders", (the_order,))
     elif identity not in ("PATIENT_NOT_ADMITTED", "DISCHARGED_BAND"):

@@ -4,6 +4,7 @@ Pure tables, no database. Every row starts from `good()` (builders.py), which is
 one thing.
 """
 
+import unicodedata
 from decimal import Decimal as D
 
 import pytest
@@ -18,6 +19,7 @@ from tests.scanning.rules.builders import (
     check,
     dose,
     finding,
+    good,
     not_raised,
     prior,
     prn,
@@ -37,6 +39,8 @@ POSITIVE = [
         "4500-of-4000",
         prn(prior(300, "1000"), prior(600, "1000"), prior(900, "2000")),
     ),
+    ("PRN_REASON_REQUIRED", STOP, "no-reason", prn(prn_reason="")),
+    ("PRN_REASON_REQUIRED", STOP, "reason-not-an-indication", prn(prn_reason="mất ngủ")),
 ]
 
 
@@ -62,6 +66,7 @@ NEGATIVE = [
         prn(prior(300, "1000"), prior(600, "1000"), prior(900, "1500")),
         "go",
     ),
+    ("PRN_REASON_REQUIRED", "an-indication-of-the-order", prn(prn_reason="sốt"), "go"),
 ]
 
 
@@ -173,3 +178,58 @@ def test_the_prn_wait_is_told_in_hours_and_minutes():
 
     assert "phải cách ít nhất 6 giờ. Chờ thêm 4 giờ 5 phút." in found.message_vi
     assert "at least 6 h must pass. Wait 4 h 5 min more." in found.message_en
+
+
+# --- the PRN reason --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reason", "raised_"),
+    [
+        pytest.param("đau", False, id="listed"),
+        pytest.param("  Đau ", False, id="case-and-spaces-ignored"),
+        pytest.param("đa\u0300u", True, id="another-word"),
+        pytest.param("đau bụng", True, id="longer-than-listed"),
+        pytest.param("đ", True, id="a-prefix-is-not-a-match"),
+        pytest.param("   ", True, id="blank"),
+    ],
+)
+def test_prn_reason_must_be_one_of_the_orders_indications(reason, raised_):
+    result = check(prn(prn_reason=reason))
+
+    assert ("PRN_REASON_REQUIRED" in result.codes()) is raised_
+
+
+def test_prn_reason_compares_unicode_compositions_alike():
+    decomposed = unicodedata.normalize("NFD", "sốt")
+
+    result = check(prn(prn_reason=decomposed))
+
+    assert "PRN_REASON_REQUIRED" not in result.codes()
+
+
+def test_prn_reason_missing_lists_the_indications_to_choose_from():
+    result = check(prn(prn_reason=""))
+
+    found = finding(result, "PRN_REASON_REQUIRED")
+    assert found.data["indications"] == ["đau", "sốt"]
+    assert found.message_vi == "Chọn lý do dùng Paracetamol 500 mg khi cần: đau / sốt."
+
+
+def test_prn_order_written_with_one_indication_offers_that_one():
+    facts = prn(orders=(prn_order(prn_indications=("đau",)),), prn_reason="đau")
+
+    assert check(facts).verdict == "go"
+
+
+def test_prn_order_without_any_indication_refuses_every_reason():
+    facts = prn(orders=(prn_order(prn_indications=()),), prn_reason="đau")
+
+    found = finding(check(facts), "PRN_REASON_REQUIRED")
+    assert found.message_en.startswith("The PRN Paracetamol 500 mg order names no indication")
+
+
+def test_prn_reason_is_not_asked_of_a_scheduled_order():
+    result = check(good(prn_reason=""))
+
+    assert result.verdict == "go"
