@@ -328,6 +328,11 @@ CART_WORKLIST_REFRESH_SECONDS = int(os.environ.get("CART_WORKLIST_REFRESH_SECOND
 # weight measured more than this many days ago is stale for a dose by weight (WEIGHT_STALE).
 CHILD_UNDER_YEARS = int(os.environ.get("CHILD_UNDER_YEARS", "16"))
 CHILD_WEIGHT_MAX_AGE_DAYS = int(os.environ.get("CHILD_WEIGHT_MAX_AGE_DAYS", "7"))
+# A STAT dose given more than this many minutes after it was ordered is TOO_LATE.
+STAT_WINDOW_MINUTES = int(os.environ.get("STAT_WINDOW_MINUTES", "30"))
+# A verbal or telephone order not co-signed by the prescriber this many hours after it was
+# documented raises VERBAL_ORDER_UNSIGNED (WARN) on each further dose.
+VERBAL_ORDER_COSIGN_HOURS = int(os.environ.get("VERBAL_ORDER_COSIGN_HOURS", "24"))
 # The ward dashboard lists a bag due to end within this many minutes.
 INFUSION_ENDING_SOON_MINUTES = int(os.environ.get("INFUSION_ENDING_SOON_MINUTES", "30"))
 # Sessions of the pharmacy site (username + password) last a shift at most.

@@ -112,6 +112,13 @@ class OrderFacts:
     # kg (the dose is this times the weight), and/or a maximum per kg. None: not weight-based.
     dose_per_kg: Decimal | None = None
     max_dose_per_kg: Decimal | None = None
+    # pharmacy ScheduleKind value ("times", "interval", "prn", "once", "stat", "on_call").
+    schedule_kind: str = ""
+    # A verbal or telephone order documented at the bedside, and whether the prescriber has
+    # co-signed it (False for an order that is not verbal).
+    verbal: bool = False
+    cosigned: bool = False
+    prescriber: str = ""
 
     @property
     def weight_based(self) -> bool:
@@ -243,6 +250,12 @@ class CheckFacts:
     # stale for a weight-based order.
     child_under_years: int = 16
     child_weight_max_age_days: int = 7
+    # settings STAT_WINDOW_MINUTES: a STAT dose given later than this after it was ordered is
+    # TOO_LATE (a STAT dose is never early: it is due when ordered).
+    stat_window_minutes: int = 30
+    # settings VERBAL_ORDER_COSIGN_HOURS: a verbal order not co-signed this long after it was
+    # documented raises VERBAL_ORDER_UNSIGNED (exactly this long is still in time).
+    verbal_cosign_hours: int = 24
 
 
 @dataclass(frozen=True)
