@@ -8,16 +8,17 @@ itself admits only pharmacists and administrators (backoffice.admin_site)."""
 from datetime import datetime
 
 from django.contrib import messages
-from django.http import Http404
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from backoffice.admin_site import pharmacy_site
 from hospital.exceptions import ApplicationError
+from hospital.models import Role
 from pharmacy.models import MedicationOrder
 from pharmacy.selectors import verbal_orders_unsigned
 from pharmacy.services import order_cosign
@@ -53,8 +54,12 @@ def _signed_at(value: str) -> datetime | None:
     return timezone.make_aware(moment, timezone.get_default_timezone())
 
 
-@require_POST
 def cosign(request, order_id):
+    # Who may, before what: an administrator is refused whatever the method.
+    if not request.user.has_role(Role.PHARMACIST):
+        raise PermissionDenied(_("Only a pharmacist records a prescriber's co-signature."))
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     order = (
         MedicationOrder.objects.select_related("medication", "admission__patient")
         .filter(external_id=order_id)
