@@ -847,6 +847,7 @@ def build_overdue_removals(filters: ReportFilter, now: datetime) -> ReportConten
 
 # --- Unsigned verbal orders -------------------------------------------------------------------
 
+
 # The ages an unsigned verbal order is counted in, in hours: up to the co-sign time (in time),
 # up to three days, older.
 def _age_buckets() -> tuple[tuple[str, int | None], ...]:
