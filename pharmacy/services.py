@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from hospital.exceptions import ApplicationError
 from hospital.models import User
@@ -225,29 +226,30 @@ def order_create_verbal(*, nurse: User, values: VerbalOrderInput) -> MedicationO
     it afterwards. A one-time or every-N-hours order awaits the pharmacist like any order."""
     if not nurse.may_administer:
         raise ApplicationError(
-            "Only a nurse may document a verbal order.", code="NOT_A_NURSE", status=403
+            gettext("Only a nurse may document a verbal order."), code="NOT_A_NURSE", status=403
         )
     if values.read_back_confirmed is not True:
         raise VerbalOrderError(
-            "Read the order back to the prescriber and confirm it before documenting it.",
+            gettext("Read the order back to the prescriber and confirm it before documenting it."),
             code="READ_BACK_REQUIRED",
         )
     if values.verbal_kind not in VerbalKind.values:
-        raise VerbalOrderError(f"The kind is one of {', '.join(VerbalKind.values)}.")
+        raise VerbalOrderError(gettext("The kind is verbal or telephone."))
     if values.schedule_kind not in VERBAL_SCHEDULE_KINDS:
         raise VerbalOrderError(
-            f"A verbal order is one of {', '.join(VERBAL_SCHEDULE_KINDS)}.",
+            gettext("A verbal order is STAT, once at a time, or every N hours."),
         )
     prescriber = values.prescriber_name.strip()
     if not prescriber:
         raise VerbalOrderError(
-            "Name the prescriber who gave the order.", code="PRESCRIBER_REQUIRED"
+            gettext("Name the prescriber who gave the order."), code="PRESCRIBER_REQUIRED"
         )
     if values.admission.discharged_at is not None:
-        raise VerbalOrderError("The patient is not admitted.", code="PATIENT_NOT_ADMITTED")
+        raise VerbalOrderError(gettext("The patient is not admitted."), code="PATIENT_NOT_ADMITTED")
     if not route_allowed(values.medication, values.route):
         raise VerbalOrderError(
-            f"{values.medication} cannot be given by the {values.route} route.",
+            gettext("%(drug)s cannot be given by the %(route)s route.")
+            % {"drug": values.medication.name, "route": values.route},
             code="ROUTE_NOT_ALLOWED",
         )
     now = timezone.now()
@@ -259,14 +261,16 @@ def order_create_verbal(*, nurse: User, values: VerbalOrderInput) -> MedicationO
             now - VERBAL_ONCE_PAST <= values.start_at <= now + VERBAL_ONCE_AHEAD
         ):
             raise VerbalOrderError(
-                "A one-time order needs its time, from an hour ago to a day ahead.",
+                gettext("A one-time order needs its time, from an hour ago to a day ahead."),
                 code="INVALID_TIME",
             )
         start_at = values.start_at
     if values.schedule_kind == ScheduleKind.INTERVAL:
         interval_hours = values.interval_hours
         if interval_hours is None or not 1 <= interval_hours <= 168:
-            raise VerbalOrderError("Every N hours: N from 1 to 168.", code="INVALID_INTERVAL")
+            raise VerbalOrderError(
+                gettext("Every N hours: N from 1 to 168."), code="INVALID_INTERVAL"
+            )
     if values.schedule_kind in (ScheduleKind.STAT, ScheduleKind.ONCE):
         # open for a day, so that a late dose is TOO_LATE at the bedside, not an inactive order
         stop_at = start_at + timedelta(hours=24)
@@ -294,7 +298,7 @@ def order_create_verbal(*, nurse: User, values: VerbalOrderInput) -> MedicationO
         order.full_clean()
     except ValidationError as error:
         raise VerbalOrderError(
-            "The order is not valid.", details=error.message_dict, code="INVALID_INPUT"
+            gettext("The order is not valid."), details=error.message_dict, code="INVALID_INPUT"
         ) from error
     order.save()
     if stat:
@@ -315,16 +319,16 @@ def order_cosign(*, order: MedicationOrder, by: User, signed_at: datetime) -> Me
     locked, so of two people co-signing at once one records it and the other is told who did."""
     if not by.has_role("pharmacist"):
         raise ApplicationError(
-            "Only a pharmacist records a prescriber's co-signature.",
+            gettext("Only a pharmacist records a prescriber's co-signature."),
             code="NOT_A_PHARMACIST",
             status=403,
         )
     order = _order_for_update(order)
     if not order.is_verbal:
-        raise OrderStateError("This is not a verbal order.", code="NOT_A_VERBAL_ORDER")
+        raise OrderStateError(gettext("This is not a verbal order."), code="NOT_A_VERBAL_ORDER")
     if order.cosigned_at is not None:
         raise OrderStateError(
-            "The prescriber's co-signature is already recorded.",
+            gettext("The prescriber's co-signature is already recorded."),
             code="ALREADY_COSIGNED",
             details={
                 "cosigned_at": timezone.localtime(order.cosigned_at).isoformat(),
@@ -336,7 +340,7 @@ def order_cosign(*, order: MedicationOrder, by: User, signed_at: datetime) -> Me
     now = timezone.now()
     if signed_at > now + COSIGN_CLOCK_SKEW or signed_at < order.created_at - COSIGN_CLOCK_SKEW:
         raise CosignError(
-            "The signature's time is between the order's documentation and now.",
+            gettext("The prescriber signed after the order was documented and not in the future."),
             code="INVALID_COSIGN_TIME",
         )
     order.cosigned_at = min(signed_at, now)

@@ -6,6 +6,7 @@ every other dose."""
 
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -53,7 +54,9 @@ class VerbalOrderCreateApi(APIView):
         valid = data.validated_data
         admission = Admission.objects.filter(patient=patient, discharged_at__isnull=True).first()
         if admission is None:
-            raise ApplicationError("The patient is not admitted.", code="PATIENT_NOT_ADMITTED")
+            raise ApplicationError(
+                gettext("The patient is not admitted."), code="PATIENT_NOT_ADMITTED"
+            )
         order = order_create_verbal(
             nurse=request.user,
             values=VerbalOrderInput(
