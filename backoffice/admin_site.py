@@ -71,13 +71,14 @@ class PharmacyAdminSite(AdminSite):
 
     def index(self, request, extra_context=None):
         from interop.models import WORK_QUEUE_STATES, InboundMessage
-        from pharmacy.selectors import order_list_awaiting_verification
+        from pharmacy.selectors import order_list_awaiting_verification, verbal_orders_unsigned
         from scanning.missing_doses import missing_dose_queue
 
         extra_context = {
             "awaiting_verification": order_list_awaiting_verification().count(),
             "his_work_queue": InboundMessage.objects.filter(state__in=WORK_QUEUE_STATES).count(),
             "missing_doses": missing_dose_queue().count(),
+            "verbal_orders_unsigned": verbal_orders_unsigned().count(),
             **(extra_context or {}),
         }
         return super().index(request, extra_context)
@@ -91,6 +92,7 @@ class PharmacyAdminSite(AdminSite):
             path("print/", include("backoffice.printing.urls")),
             path("reports/", include("backoffice.reports.urls")),
             path("missing-doses/", include("backoffice.missing_doses.urls")),
+            path("verbal-orders/", include("backoffice.verbal_orders.urls")),
             *super().get_urls(),
         ]
 

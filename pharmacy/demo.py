@@ -377,6 +377,8 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
         fields["times_of_day"] = _due_now_times()
     elif "times" in schedule:
         fields["times_of_day"] = schedule["times"]
+    elif schedule.get("on_call"):
+        fields["schedule_kind"] = ScheduleKind.ON_CALL
     elif "interval_hours" in schedule:
         fields.update(
             schedule_kind=ScheduleKind.INTERVAL, interval_hours=schedule["interval_hours"]
@@ -404,8 +406,17 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
             fields[per_kg] = Decimal(spec[per_kg])
     status = spec.get("status", OrderStatus.ACTIVE)
     start_at = admission.admitted_at + timedelta(hours=1)
+    verbal = spec.get("verbal")
+    if verbal:
+        # A verbal order a nurse documented that long ago, verified since, never co-signed.
+        start_at = timezone.now() - timedelta(hours=verbal["hours_ago"])
+        fields.update(
+            verbal_kind=verbal["kind"],
+            read_back_confirmed=True,
+            documented_by=get_user_model().objects.get(username=verbal["documented_by"]),
+        )
     verified = status != OrderStatus.PENDING_VERIFICATION
-    MedicationOrder.objects.create(
+    order = MedicationOrder.objects.create(
         external_id=external_id,
         admission=admission,
         medication=medication,
@@ -415,7 +426,7 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
         start_at=start_at,
         status=status,
         status_reason=spec.get("status_reason", ""),
-        prescriber_name="BS. Nguyễn Hữu Thắng (demo)",
+        prescriber_name=verbal["prescriber"] if verbal else "BS. Nguyễn Hữu Thắng (demo)",
         instructions=spec.get("note", ""),
         verified_by=pharmacist if verified else None,
         verified_at=start_at + timedelta(minutes=20) if verified else None,
@@ -424,6 +435,8 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
         else None,
         **fields,
     )
+    if verbal:  # documented when it started, not when the demo was loaded
+        MedicationOrder.objects.filter(pk=order.pk).update(created_at=start_at)
     tally("orders", True)
 
 

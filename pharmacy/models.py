@@ -319,6 +319,21 @@ class ScheduleKind(models.TextChoices):
     TIMES_OF_DAY = "times", _("at times of day")
     INTERVAL = "interval", _("every N hours")
     PRN = "prn", _("as needed (PRN)")
+    # One dose each: at the order's start (ONCE), now (STAT: the start is when it was ordered,
+    # with its own short window), or when the ward is called (ON_CALL, e.g. before a procedure:
+    # givable once from its start, with no window, since nobody knows when the call comes).
+    ONCE = "once", _("once, at a given time")
+    STAT = "stat", _("STAT (now)")
+    ON_CALL = "on_call", _("on call (once, when called)")
+
+
+# The kinds that give exactly one scheduled dose, due at the order's start.
+ONE_TIME_KINDS = (ScheduleKind.ONCE, ScheduleKind.STAT, ScheduleKind.ON_CALL)
+
+
+class VerbalKind(models.TextChoices):
+    VERBAL = "verbal", _("verbal order")
+    TELEPHONE = "telephone", _("telephone order")
 
 
 def validate_times_of_day(value):
@@ -500,7 +515,41 @@ class MedicationOrder(BaseModel):
     max_dose_per_kg = models.DecimalField(
         _("maximum dose per kg"), max_digits=10, decimal_places=4, null=True, blank=True
     )
+    # A verbal or telephone order a nurse documented at the bedside (pharmacy.services
+    # .order_create_verbal): who took it, that she read it back, and the prescriber's co-signature
+    # once recorded (cosigned_at: when the prescriber signed; cosign_recorded_by/at: who entered
+    # it, a pharmacist in /pharmacy/ or the HIS interface's account). "" : not a verbal order.
+    verbal_kind = models.CharField(
+        _("verbal order"), max_length=10, choices=VerbalKind.choices, blank=True
+    )
+    read_back_confirmed = models.BooleanField(_("read back and confirmed"), default=False)
+    documented_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("documented by"),
+    )
+    cosigned_at = models.DateTimeField(_("co-signed by the prescriber at"), null=True, blank=True)
+    cosign_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("co-signature recorded by"),
+    )
+    cosign_recorded_at = models.DateTimeField(_("co-signature recorded at"), null=True, blank=True)
     history = HistoricalRecords()
+
+    @property
+    def is_verbal(self) -> bool:
+        return self.verbal_kind != ""
+
+    @property
+    def verbal_unsigned(self) -> bool:
+        return self.is_verbal and self.cosigned_at is None
 
     @property
     def is_infusion(self) -> bool:
@@ -600,14 +649,51 @@ class MedicationOrder(BaseModel):
                 condition=~Q(
                     status__in=[OrderStatus.ACTIVE, OrderStatus.ON_HOLD, OrderStatus.COMPLETED]
                 )
-                | Q(verified_at__isnull=False),
+                | Q(verified_at__isnull=False)
+                # a verbal STAT order: its one dose may go before the pharmacist verifies
+                | (~Q(verbal_kind="") & Q(schedule_kind=ScheduleKind.STAT)),
                 name="%(app_label)s_%(class)s_active_needs_verification",
                 violation_error_message=_(
                     "Only a verified order can be active, on hold or completed."
                 ),
             ),
+            models.CheckConstraint(
+                condition=Q(verbal_kind="") | Q(verbal_kind__in=VerbalKind.values),
+                name="%(app_label)s_%(class)s_verbal_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(verbal_kind="")
+                | Q(read_back_confirmed=True, documented_by__isnull=False),
+                name="%(app_label)s_%(class)s_verbal_needs_read_back",
+                violation_error_message=_(
+                    "A verbal order needs the nurse who took it and the read-back confirmed."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    cosigned_at__isnull=True,
+                    cosign_recorded_by__isnull=True,
+                    cosign_recorded_at__isnull=True,
+                )
+                | (
+                    ~Q(verbal_kind="")
+                    & Q(
+                        cosigned_at__isnull=False,
+                        cosign_recorded_by__isnull=False,
+                        cosign_recorded_at__isnull=False,
+                    )
+                ),
+                name="%(app_label)s_%(class)s_cosign_whole_and_verbal_only",
+            ),
         ]
-        indexes = [models.Index(fields=["admission", "status"])]
+        indexes = [
+            models.Index(fields=["admission", "status"]),
+            models.Index(
+                fields=["created_at"],
+                condition=~Q(verbal_kind="") & Q(cosigned_at__isnull=True),
+                name="pharmacy_order_verbal_unsigned",
+            ),
+        ]
 
     def __str__(self):
         return (

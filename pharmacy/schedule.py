@@ -4,6 +4,9 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# pharmacy.models.ONE_TIME_KINDS, as plain strings (this module imports no Django).
+ONE_TIME_KINDS = ("once", "stat", "on_call")
+
 
 def parse_times_of_day(values: Iterable[str]) -> list[time]:
     return sorted(time.fromisoformat(value) for value in values)
@@ -23,7 +26,7 @@ def due_times(
     """Due times in [window_start, window_end) that also fall in [start_at, stop_at).
 
     Times of day are local wall-clock times in `tz`; intervals count from `start_at`.
-    PRN orders have no due times.
+    A one-time order (once, STAT, on call) has one due time, its start. PRN orders have none.
     """
     lower = max(start_at, window_start)
     upper = window_end if stop_at is None else min(stop_at, window_end)
@@ -31,6 +34,8 @@ def due_times(
         return []
     if kind == "times":
         return _times_of_day_between(parse_times_of_day(times_of_day), lower, upper, tz)
+    if kind in ONE_TIME_KINDS:
+        return [start_at] if lower <= start_at < upper else []
     if kind == "interval":
         return _every_n_hours_between(start_at, timedelta(hours=interval_hours or 0), lower, upper)
     return []

@@ -18,7 +18,10 @@ def order_list_awaiting_verification(*, ward_code: str | None = None) -> QuerySe
     with everything the queue shows on one line."""
     orders = (
         MedicationOrder.objects.filter(
-            status=OrderStatus.PENDING_VERIFICATION, admission__discharged_at__isnull=True
+            # a verbal STAT order is active before verification, and verified all the same
+            Q(status=OrderStatus.PENDING_VERIFICATION)
+            | Q(status=OrderStatus.ACTIVE, verified_at__isnull=True),
+            admission__discharged_at__isnull=True,
         )
         .select_related(
             "admission__patient", "admission__ward", "admission__bed", "medication__substance"
@@ -127,3 +130,23 @@ def package_q_for_search(text: str, *, prefix: str = "") -> Q | None:
 
 def package_get_by_gtin(gtin: str) -> Package | None:
     return Package.objects.select_related("medication").filter(gtin=gtin).first()
+
+
+def verbal_orders_unsigned(*, ward_code: str | None = None) -> QuerySet[MedicationOrder]:
+    """Verbal and telephone orders the prescriber has not co-signed, oldest first, on open
+    admissions: what the pharmacy's co-sign page lists and the report counts."""
+    orders = (
+        MedicationOrder.objects.filter(cosigned_at__isnull=True)
+        .exclude(verbal_kind="")
+        .select_related(
+            "admission__patient",
+            "admission__ward",
+            "admission__bed",
+            "medication",
+            "documented_by",
+        )
+        .order_by("created_at", "pk")
+    )
+    if ward_code:
+        orders = orders.filter(admission__ward__code=ward_code)
+    return orders

@@ -1,9 +1,12 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from hospital.exceptions import ApplicationError
 from hospital.models import User
@@ -12,13 +15,17 @@ from pharmacy.models import (
     AllergyAcknowledgementReason,
     DoseState,
     LotRecall,
+    Medication,
     MedicationOrder,
     OrderStatus,
     ScheduledDose,
+    ScheduleKind,
+    VerbalKind,
     route_allowed,
 )
 from pharmacy.schedule import due_times
 from pharmacy.selectors import allergy_matches
+from wards.models import Admission
 
 # How far back a rolling generation reaches for orders that started long ago: enough for
 # the overdue and missed lists, not a whole admission's history.
@@ -63,7 +70,12 @@ def order_verify(
         raise OrderStateError(
             "The order was changed after it was opened for review.", code="ORDER_CHANGED"
         )
-    if order.status != OrderStatus.PENDING_VERIFICATION:
+    # A verbal STAT order is active before verification (its dose may already be given): the
+    # pharmacist verifies it afterwards all the same.
+    awaiting = order.status == OrderStatus.PENDING_VERIFICATION or (
+        order.status == OrderStatus.ACTIVE and order.verified_at is None
+    )
+    if not awaiting:
         raise OrderStateError(
             f"Only an order awaiting verification can be verified (it is {order.status})."
         )
@@ -164,6 +176,177 @@ def order_discontinue(
     order.scheduled_doses.filter(
         state=DoseState.SCHEDULED, due_at__gt=order.status_changed_at
     ).update(state=DoseState.CANCELLED)
+    return order
+
+
+# ------------------------------------------------------------------------------------------------
+# Verbal and telephone orders, documented by a nurse at the bedside.
+
+# What a nurse may document: a STAT dose (given at once, before verification), one dose at a
+# time, or every N hours (both wait for the pharmacist like any order).
+VERBAL_SCHEDULE_KINDS = (ScheduleKind.STAT, ScheduleKind.ONCE, ScheduleKind.INTERVAL)
+# A one-time verbal order's time: from a little before now (the doctor said "at 14:00" at 14:05)
+# to a day ahead.
+VERBAL_ONCE_PAST = timedelta(hours=1)
+VERBAL_ONCE_AHEAD = timedelta(hours=24)
+# A co-signature is dated by when the prescriber signed: never after now, allowing clocks this far
+# apart.
+COSIGN_CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class VerbalOrderInput:
+    admission: Admission
+    medication: Medication
+    dose_value: Decimal
+    dose_unit: str
+    route: str
+    schedule_kind: str
+    prescriber_name: str
+    verbal_kind: str
+    read_back_confirmed: bool
+    start_at: datetime | None = None  # a one-time order's time; else now
+    interval_hours: int | None = None
+    instructions: str = ""
+
+
+class VerbalOrderError(ApplicationError):
+    code = "VERBAL_ORDER_INVALID"
+    status = 400
+
+
+@transaction.atomic
+def order_create_verbal(*, nurse: User, values: VerbalOrderInput) -> MedicationOrder:
+    """A verbal or telephone order a nurse took from a prescriber at the bedside. It is flagged
+    verbal and unsigned until the prescriber co-signs (order_cosign).
+
+    Read-back is required: the nurse read the order back and the prescriber confirmed it. A STAT
+    order is active at once, without the pharmacist: the doctor wants the dose now, and it goes
+    through every bedside check like any dose (scanning/rules/order.py); the pharmacist verifies
+    it afterwards. A one-time or every-N-hours order awaits the pharmacist like any order."""
+    if not nurse.may_administer:
+        raise ApplicationError(
+            gettext("Only a nurse may document a verbal order."), code="NOT_A_NURSE", status=403
+        )
+    if values.read_back_confirmed is not True:
+        raise VerbalOrderError(
+            gettext("Read the order back to the prescriber and confirm it before documenting it."),
+            code="READ_BACK_REQUIRED",
+        )
+    if values.verbal_kind not in VerbalKind.values:
+        raise VerbalOrderError(gettext("The kind is verbal or telephone."))
+    if values.schedule_kind not in VERBAL_SCHEDULE_KINDS:
+        raise VerbalOrderError(
+            gettext("A verbal order is STAT, once at a time, or every N hours."),
+        )
+    prescriber = values.prescriber_name.strip()
+    if not prescriber:
+        raise VerbalOrderError(
+            gettext("Name the prescriber who gave the order."), code="PRESCRIBER_REQUIRED"
+        )
+    if values.admission.discharged_at is not None:
+        raise VerbalOrderError(gettext("The patient is not admitted."), code="PATIENT_NOT_ADMITTED")
+    if not route_allowed(values.medication, values.route):
+        raise VerbalOrderError(
+            gettext("%(drug)s cannot be given by the %(route)s route.")
+            % {"drug": values.medication.name, "route": values.route},
+            code="ROUTE_NOT_ALLOWED",
+        )
+    now = timezone.now()
+    start_at = now
+    interval_hours = None
+    stop_at = None
+    if values.schedule_kind == ScheduleKind.ONCE:
+        if values.start_at is None or not (
+            now - VERBAL_ONCE_PAST <= values.start_at <= now + VERBAL_ONCE_AHEAD
+        ):
+            raise VerbalOrderError(
+                gettext("A one-time order needs its time, from an hour ago to a day ahead."),
+                code="INVALID_TIME",
+            )
+        start_at = values.start_at
+    if values.schedule_kind == ScheduleKind.INTERVAL:
+        interval_hours = values.interval_hours
+        if interval_hours is None or not 1 <= interval_hours <= 168:
+            raise VerbalOrderError(
+                gettext("Every N hours: N from 1 to 168."), code="INVALID_INTERVAL"
+            )
+    if values.schedule_kind in (ScheduleKind.STAT, ScheduleKind.ONCE):
+        # open for a day, so that a late dose is TOO_LATE at the bedside, not an inactive order
+        stop_at = start_at + timedelta(hours=24)
+    stat = values.schedule_kind == ScheduleKind.STAT
+    order = MedicationOrder(
+        admission=values.admission,
+        medication=values.medication,
+        dose_value=values.dose_value,
+        dose_unit=values.dose_unit,
+        route=values.route,
+        schedule_kind=values.schedule_kind,
+        interval_hours=interval_hours,
+        start_at=start_at,
+        stop_at=stop_at,
+        status=OrderStatus.ACTIVE if stat else OrderStatus.PENDING_VERIFICATION,
+        status_changed_at=now if stat else None,
+        status_changed_by=nurse if stat else None,
+        prescriber_name=prescriber[:200],
+        instructions=values.instructions.strip()[:300],
+        verbal_kind=values.verbal_kind,
+        read_back_confirmed=True,
+        documented_by=nurse,
+    )
+    try:
+        order.full_clean()
+    except ValidationError as error:
+        raise VerbalOrderError(
+            gettext("The order is not valid."), details=error.message_dict, code="INVALID_INPUT"
+        ) from error
+    order.save()
+    if stat:
+        scheduled_doses_generate(order=order)
+    return order
+
+
+class CosignError(ApplicationError):
+    code = "COSIGN_INVALID"
+    status = 400
+
+
+@transaction.atomic
+def order_cosign(*, order: MedicationOrder, by: User, signed_at: datetime) -> MedicationOrder:
+    """Record the prescriber's co-signature of a verbal order: `signed_at` is when the prescriber
+    signed (on the paper chart or in the HIS), `by` who records it here (a pharmacist in
+    /pharmacy/; prescribers do not log in to the bedside system). Once only: the order's row is
+    locked, so of two people co-signing at once one records it and the other is told who did."""
+    if not by.has_role("pharmacist"):
+        raise ApplicationError(
+            gettext("Only a pharmacist records a prescriber's co-signature."),
+            code="NOT_A_PHARMACIST",
+            status=403,
+        )
+    order = _order_for_update(order)
+    if not order.is_verbal:
+        raise OrderStateError(gettext("This is not a verbal order."), code="NOT_A_VERBAL_ORDER")
+    if order.cosigned_at is not None:
+        raise OrderStateError(
+            gettext("The prescriber's co-signature is already recorded."),
+            code="ALREADY_COSIGNED",
+            details={
+                "cosigned_at": timezone.localtime(order.cosigned_at).isoformat(),
+                "recorded_by": order.cosign_recorded_by.get_username()
+                if order.cosign_recorded_by
+                else "",
+            },
+        )
+    now = timezone.now()
+    if signed_at > now + COSIGN_CLOCK_SKEW or signed_at < order.created_at - COSIGN_CLOCK_SKEW:
+        raise CosignError(
+            gettext("The prescriber signed after the order was documented and not in the future."),
+            code="INVALID_COSIGN_TIME",
+        )
+    order.cosigned_at = min(signed_at, now)
+    order.cosign_recorded_by = by
+    order.cosign_recorded_at = now
+    order.save(update_fields=["cosigned_at", "cosign_recorded_by", "cosign_recorded_at"])
     return order
 
 

@@ -16,12 +16,14 @@ import gs1
 from hospital.models import Role, User
 from pharmacy.assessments import OrderAssessments, order_assessments
 from pharmacy.models import (
+    ONE_TIME_KINDS,
     DoseState,
     Medication,
     MedicationOrder,
     OrderStatus,
     Package,
     ScheduledDose,
+    ScheduleKind,
 )
 from scanning import rules
 from scanning.dosemath import Quantity
@@ -459,6 +461,8 @@ def check_context_build(
         prn_reason=prn_reason,
         child_under_years=settings.CHILD_UNDER_YEARS,
         child_weight_max_age_days=settings.CHILD_WEIGHT_MAX_AGE_DAYS,
+        stat_window_minutes=settings.STAT_WINDOW_MINUTES,
+        verbal_cosign_hours=settings.VERBAL_ORDER_COSIGN_HOURS,
     )
     return CheckContext(
         facts=facts,
@@ -659,6 +663,10 @@ def _order_facts(order: MedicationOrder) -> rules.OrderFacts:
         dose_per_kg=_decimal_or_none(order.dose_per_kg),
         max_dose_per_kg=_decimal_or_none(order.max_dose_per_kg),
         prn_indications=tuple(order.prn_indications_offered),
+        schedule_kind=order.schedule_kind,
+        verbal=order.is_verbal,
+        cosigned=order.cosigned_at is not None,
+        prescriber=order.prescriber_name,
     )
 
 
@@ -692,7 +700,7 @@ def mar_get(*, patient: Patient, day) -> dict:
     if admission is not None:
         orders = list(
             MedicationOrder.objects.filter(admission=admission)
-            .select_related("medication__substance")
+            .select_related("medication__substance", "documented_by")
             .prefetch_related(
                 Prefetch(
                     "scheduled_doses",
@@ -790,14 +798,17 @@ def dose_list_due_for_ward(
 
     Only doses that are (or were) due: under an active order verified by the time the dose fell
     due, for a living patient whose admission is open. A pending, held, stopped or late-verified
-    order's doses, and a deceased patient's, are nobody's to give and never "missed"."""
+    order's doses, and a deceased patient's, are nobody's to give and never "missed". A one-time
+    order's dose is due at the order's start, before anyone could verify it (a STAT dose above
+    all; a verbal STAT order is active before verification): it counts once the order is
+    active."""
     doses = (
         ScheduledDose.objects.filter(
+            Q(order__verified_at__lte=F("due_at")) | Q(order__schedule_kind__in=ONE_TIME_KINDS),
             order__admission__ward=ward,
             order__admission__discharged_at__isnull=True,
             order__admission__patient__deceased_at__isnull=True,
             order__status=OrderStatus.ACTIVE,
-            order__verified_at__lte=F("due_at"),
             state=DoseState.SCHEDULED,
             due_at__gte=now - timedelta(hours=hours_back),
             due_at__lte=now + timedelta(hours=hours_ahead),
@@ -947,8 +958,13 @@ def dose_timing(dose: ScheduledDose, *, ward, now: datetime) -> str:
     window, narrower for time-critical drugs), overdue (up to 4 h past it) or missed."""
     if dose.state != DoseState.SCHEDULED:
         return dose.state
+    kind = dose.order.schedule_kind
+    if kind == ScheduleKind.ON_CALL:  # no time until the ward is called: due from its start
+        return "upcoming" if dose.due_at > now else "due"
     window = timedelta(
-        minutes=ward.time_critical_window_minutes
+        minutes=settings.STAT_WINDOW_MINUTES
+        if kind == ScheduleKind.STAT
+        else ward.time_critical_window_minutes
         if dose.order.medication.time_critical
         else ward.window_minutes
     )

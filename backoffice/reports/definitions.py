@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from backoffice.reports import charts, selectors
 from backoffice.reports.selectors import ReportFilter
 from pharmacy.body_sites import site_label
-from pharmacy.models import AllergyAcknowledgementReason
+from pharmacy.models import AllergyAcknowledgementReason, ScheduleKind, VerbalKind
 from scanning import rules
 from scanning.models import MissingDoseReason, NotGivenReason, WasteReason
 from scanning.selectors import removals_overdue
@@ -938,6 +939,115 @@ def build_overdue_removals(filters: ReportFilter, now: datetime) -> ReportConten
     )
 
 
+# --- Unsigned verbal orders -------------------------------------------------------------------
+
+
+# The ages an unsigned verbal order is counted in, in hours: up to the co-sign time (in time),
+# up to three days, older.
+def _age_buckets() -> tuple[tuple[str, int | None], ...]:
+    limit = settings.VERBAL_ORDER_COSIGN_HOURS
+    return (
+        (_("Up to %(hours)d h") % {"hours": limit}, limit),
+        (_("Up to 72 h"), 72),
+        (_("Older than 72 h"), None),
+    )
+
+
+def _hours_between(start: datetime, end: datetime) -> int:
+    return int((end - start).total_seconds() // 3600)
+
+
+def build_verbal_orders(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_verbal_orders(filters=filters)
+    limit = settings.VERBAL_ORDER_COSIGN_HOURS
+    unsigned = [line for line in report.lines if line.cosigned_at is None]
+    overdue = sum(1 for line in unsigned if _hours_between(line.documented_at, now) >= limit)
+    buckets = _age_buckets()
+    counts = [0] * len(buckets)
+    for line in unsigned:
+        age = (now - line.documented_at).total_seconds() / 3600
+        index = next(
+            (i for i, (_label, upto) in enumerate(buckets) if upto is None or age <= upto),
+            len(buckets) - 1,
+        )
+        counts[index] += 1
+
+    def group_table(slug: str, title: str, first: str, groups) -> Table:
+        return Table(
+            slug=slug,
+            title=title,
+            columns=(first, _("Documented"), _("Co-signed"), _("Unsigned")),
+            rows=[
+                (group.key, group.documented, group.documented - group.unsigned, group.unsigned)
+                for group in groups
+            ],
+        )
+
+    return ReportContent(
+        headlines=[
+            Headline(_("Verbal orders documented"), report.documented),
+            Headline(_("Co-signed"), report.documented - report.unsigned),
+            Headline(_("Unsigned"), report.unsigned, tone="warn" if report.unsigned else "good"),
+            Headline(
+                _("Unsigned beyond %(hours)d h") % {"hours": limit},
+                overdue,
+                tone="bad" if overdue else "good",
+            ),
+        ],
+        tables=[
+            group_table("by-ward", _("By ward"), _("Ward"), report.by_ward),
+            group_table("by-prescriber", _("By prescriber"), _("Prescriber"), report.by_prescriber),
+            Table(
+                slug="orders",
+                title=_("Every verbal order"),
+                columns=(
+                    _("Documented at"),
+                    _("Ward"),
+                    _("Patient (MRN)"),
+                    _("Medication"),
+                    _("Kind"),
+                    _("Schedule"),
+                    _("Prescriber"),
+                    _("Nurse"),
+                    _("Co-signed at"),
+                    _("Hours unsigned"),
+                ),
+                rows=[
+                    (
+                        _local(line.documented_at),
+                        line.ward,
+                        line.mrn,
+                        line.medication,
+                        str(VerbalKind(line.kind).label),
+                        str(ScheduleKind(line.schedule).label),
+                        line.prescriber,
+                        line.nurse,
+                        _local(line.cosigned_at),
+                        None
+                        if line.cosigned_at is not None
+                        else _hours_between(line.documented_at, now),
+                    )
+                    for line in report.lines
+                ],
+            ),
+        ],
+        chart=charts.BarChart(
+            title=_("Unsigned verbal orders by age"),
+            categories=tuple(label for label, _upto in buckets),
+            series=(
+                charts.Series(
+                    name=_("Unsigned"),
+                    values=tuple(counts),
+                    color=charts.AMBER,
+                    labels=tuple(_number(count) for count in counts),
+                ),
+            ),
+            axis_label=_("Orders"),
+            empty_text=_("No verbal order is waiting for a co-signature."),
+        ),
+    )
+
+
 # --- Missing doses ----------------------------------------------------------------------------
 
 
@@ -1511,6 +1621,34 @@ REPORTS: dict[str, ReportDefinition] = {
                 ),
             ),
             build=build_missing_doses,
+        ),
+        ReportDefinition(
+            slug="verbal-orders",
+            title=gettext_lazy("Unsigned verbal orders"),
+            summary=gettext_lazy(
+                "Verbal and telephone orders the nurses documented at the bedside: by ward and "
+                "prescriber, how many the prescriber has co-signed, and how long the others "
+                "have waited."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Documented"),
+                    gettext_lazy(
+                        "Verbal and telephone orders documented at the cart in the period, on the "
+                        "ward of the patient's admission; the nurse filter is the nurse who took "
+                        "the order."
+                    ),
+                ),
+                (
+                    gettext_lazy("Unsigned"),
+                    gettext_lazy(
+                        "Not co-signed by the prescriber yet (a pharmacist records the signature "
+                        "in the pharmacy site). Beyond the co-sign time (VERBAL_ORDER_COSIGN_HOURS)"
+                        " each further dose asks the nurse for a reason (VERBAL_ORDER_UNSIGNED)."
+                    ),
+                ),
+            ),
+            build=build_verbal_orders,
         ),
     )
 }

@@ -1407,3 +1407,92 @@ def report_missing_doses(*, filters: ReportFilter) -> MissingDoseReport:
             for line in lines
         ],
     )
+
+
+# --- Unsigned verbal orders -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerbalOrderGroup:
+    key: str  # ward code or prescriber
+    documented: int
+    unsigned: int
+
+
+@dataclass(frozen=True)
+class VerbalOrderLine:
+    documented_at: datetime
+    ward: str
+    mrn: str
+    medication: str
+    kind: str  # VerbalKind value
+    schedule: str  # ScheduleKind value
+    prescriber: str
+    nurse: str
+    cosigned_at: datetime | None
+
+
+@dataclass(frozen=True)
+class VerbalOrderReport:
+    by_ward: list[VerbalOrderGroup]
+    by_prescriber: list[VerbalOrderGroup]
+    lines: list[VerbalOrderLine]
+
+    @property
+    def documented(self) -> int:
+        return sum(group.documented for group in self.by_ward)
+
+    @property
+    def unsigned(self) -> int:
+        return sum(group.unsigned for group in self.by_ward)
+
+
+def report_verbal_orders(*, filters: ReportFilter) -> VerbalOrderReport:
+    """Three queries: the verbal and telephone orders documented in the period (by when the nurse
+    documented them), grouped by the ward of the order's admission and by prescriber, and every
+    order with its co-signature (if any). The nurse filter is the nurse who documented it."""
+    orders = MedicationOrder.objects.exclude(verbal_kind="").filter(
+        created_at__gte=filters.start, created_at__lt=filters.end
+    )
+    if filters.ward is not None:
+        orders = orders.filter(admission__ward=filters.ward)
+    if filters.nurse is not None:
+        orders = orders.filter(documented_by=filters.nurse)
+
+    def grouped(field: str) -> list[VerbalOrderGroup]:
+        rows = (
+            orders.values(field)
+            .annotate(
+                documented=Count("pk"), unsigned=Count("pk", filter=Q(cosigned_at__isnull=True))
+            )
+            .order_by("-unsigned", "-documented", field)
+        )
+        return [VerbalOrderGroup(row[field], row["documented"], row["unsigned"]) for row in rows]
+
+    lines = orders.select_related(
+        "admission__ward", "admission__patient", "medication", "documented_by"
+    ).order_by("created_at", "pk")
+    return VerbalOrderReport(
+        by_ward=grouped("admission__ward__code"),
+        by_prescriber=grouped("prescriber_name"),
+        lines=[
+            VerbalOrderLine(
+                documented_at=line.created_at,
+                ward=line.admission.ward.code,
+                mrn=line.admission.patient.mrn,
+                medication=line.medication.name,
+                kind=line.verbal_kind,
+                schedule=line.schedule_kind,
+                prescriber=line.prescriber_name,
+                nurse=staff_name(
+                    line.documented_by.first_name,
+                    line.documented_by.last_name,
+                    line.documented_by.username,
+                )
+                if line.documented_by
+                else "",
+                cosigned_at=line.cosigned_at,
+            )
+            for line in lines
+        ],
+    )

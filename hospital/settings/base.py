@@ -346,6 +346,11 @@ PRN_REASSESS_GRACE_MINUTES = int(os.environ.get("PRN_REASSESS_GRACE_MINUTES", "1
 # A PRN dose not reassessed this many hours after it was due leaves the cart's and the
 # dashboard's lists (it stays missing in the PRN effectiveness report).
 PRN_REASSESS_SHOWN_HOURS = int(os.environ.get("PRN_REASSESS_SHOWN_HOURS", "24"))
+# A STAT dose given more than this many minutes after it was ordered is TOO_LATE.
+STAT_WINDOW_MINUTES = int(os.environ.get("STAT_WINDOW_MINUTES", "30"))
+# A verbal or telephone order not co-signed by the prescriber this many hours after it was
+# documented raises VERBAL_ORDER_UNSIGNED (WARN) on each further dose.
+VERBAL_ORDER_COSIGN_HOURS = int(os.environ.get("VERBAL_ORDER_COSIGN_HOURS", "24"))
 # The ward dashboard lists a bag due to end within this many minutes.
 INFUSION_ENDING_SOON_MINUTES = int(os.environ.get("INFUSION_ENDING_SOON_MINUTES", "30"))
 # Sessions of the pharmacy site (username + password) last a shift at most.

@@ -539,7 +539,9 @@ class _Reader:
                 dose_value=dose_value,
                 dose_unit=dose_unit,
                 route=self._route(dosage, at),
-                timing=self._timing(dosage, at, dose_unit, base["occurred_at"]),
+                timing=self._timing(
+                    dosage, at, dose_unit, base["occurred_at"], resource.get("priority")
+                ),
                 instructions="; ".join([p for p in (dosage.get("text"), *notes) if p])[:300],
                 locations={
                     "medication": f"{where}.medication",
@@ -593,7 +595,9 @@ class _Reader:
             )
         return str(coding["code"]).upper()
 
-    def _timing(self, dosage: dict, at: str, dose_unit: str, authored) -> t.TimingData:
+    def _timing(
+        self, dosage: dict, at: str, dose_unit: str, authored, priority=None
+    ) -> t.TimingData:
         repeat = (dosage.get("timing") or {}).get("repeat") or {}
         bounds = repeat.get("boundsPeriod") or {}
         start = self._datetime(bounds.get("start"), f"{at}.timing.repeat.boundsPeriod.start")
@@ -642,7 +646,8 @@ class _Reader:
                 **common,
             )
         if repeat.get("count") == 1:
-            return t.TimingData(kind=t.ONCE, **common)
+            # MedicationRequest.priority "stat": the one dose is STAT, with its own window
+            return t.TimingData(kind=t.STAT if priority == "stat" else t.ONCE, **common)
         times = repeat.get("timeOfDay") or []
         if times:
             local = []

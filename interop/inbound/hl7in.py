@@ -660,10 +660,16 @@ class _Reader:
             return t.TimingData(
                 kind=t.INTERVAL, start_at=start, stop_at=stop, interval_hours=minutes // 60
             )
-        if repeat in ("ONCE", "STAT", "NOW") or (not repeat and priorities & {"S", "A", "STAT"}):
+        # One dose. TQ1-9 priority is HL7 table 0485 (v2.5): S stat, A ASAP, P preop, C callback.
+        # TQ1-3 repeat patterns are the site's (table 0335): ONCE, STAT/NOW and ONCALL here.
+        if repeat in ("STAT", "NOW") or (not repeat and priorities & {"S", "STAT"}):
+            return t.TimingData(kind=t.STAT, start_at=start, stop_at=stop)
+        if repeat == "ONCALL" or (not repeat and priorities & {"C", "P"}):
+            return t.TimingData(kind=t.ON_CALL, start_at=start, stop_at=stop)
+        if repeat == "ONCE" or (not repeat and "A" in priorities):
             return t.TimingData(kind=t.ONCE, start_at=start, stop_at=stop)
         raise problem(
             f"The timing {repeat or '(none)'} is not one we can schedule: send times (TQ1-4), "
-            "every N hours (Q6H), ONCE/STAT or PRN.",
+            "every N hours (Q6H), ONCE, STAT, ONCALL or PRN.",
             3,
         )

@@ -409,15 +409,17 @@ def _order_values(order: t.OrderData, admission: Admission) -> dict[str, object]
         )
     elif timing.kind == t.INTERVAL:
         values.update(schedule_kind=ScheduleKind.INTERVAL, interval_hours=timing.interval_hours)
-    elif timing.kind == t.ONCE:
+    elif timing.kind in (t.ONCE, t.STAT):
         # One dose: due at the start; the order stays open for a day so that a late dose is a
         # TOO_LATE warning at the bedside rather than an inactive order.
         day = timing.start_at + timedelta(hours=24)
         values.update(
-            schedule_kind=ScheduleKind.INTERVAL,
-            interval_hours=24,
+            schedule_kind=ScheduleKind.STAT if timing.kind == t.STAT else ScheduleKind.ONCE,
             stop_at=min(timing.stop_at, day) if timing.stop_at else day,
         )
+    elif timing.kind == t.ON_CALL:
+        # One dose, given when the ward is called: open until the HIS ends or stops it.
+        values.update(schedule_kind=ScheduleKind.ON_CALL)
     else:
         values.update(
             schedule_kind=ScheduleKind.PRN,

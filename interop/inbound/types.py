@@ -106,12 +106,14 @@ class AdtEvent:
 TIMES = "times"
 INTERVAL = "interval"
 ONCE = "once"
+STAT = "stat"
+ON_CALL = "on_call"
 PRN = "prn"
 
 
 @dataclass(frozen=True)
 class TimingData:
-    kind: str  # times, interval, once, prn
+    kind: str  # times, interval, once, stat, on_call, prn
     start_at: datetime
     stop_at: datetime | None = None
     times_of_day: tuple[str, ...] = ()  # local "HH:MM"

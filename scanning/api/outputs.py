@@ -315,6 +315,14 @@ class OrderAllergySerializer(serializers.Serializer):
     severity = serializers.CharField()
 
 
+class VerbalFlagSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="verbal or telephone")
+    prescriber = serializers.CharField()
+    documented_at = serializers.DateTimeField()
+    documented_by = serializers.CharField()
+    cosigned_at = serializers.DateTimeField(allow_null=True, help_text="null: not co-signed yet")
+
+
 class MarOrderSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     medication = serializers.CharField()
@@ -332,6 +340,7 @@ class MarOrderSerializer(serializers.Serializer):
     interval_hours = serializers.IntegerField(allow_null=True)
     prn_indication = serializers.CharField()
     status = serializers.CharField()
+    verbal = VerbalFlagSerializer(allow_null=True, help_text="a verbal order; else null")
     doses = MarDoseSerializer(many=True)
 
 
@@ -427,6 +436,10 @@ class WorklistRowSerializer(serializers.Serializer):
     route_name = serializers.CharField()
     detail = serializers.CharField(help_text="a patch's site, a bag's line; else empty")
     pending = serializers.ListField(child=serializers.ChoiceField(choices=WorklistPending.CHOICES))
+    schedule = serializers.CharField(help_text="the order's schedule kind (stat, once, on_call…)")
+    verbal_unsigned = serializers.BooleanField(
+        help_text="a verbal or telephone order the prescriber has not co-signed yet"
+    )
 
 
 class WardWorklistOutputSerializer(serializers.Serializer):
@@ -506,3 +519,21 @@ class InfusionEventRecordOutputSerializer(serializers.Serializer):
 
 class PatientInfusionsOutputSerializer(serializers.Serializer):
     bags = BagOutputSerializer(many=True)
+
+
+class VerbalOrderSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    medication = serializers.CharField()
+    dose = serializers.CharField()
+    route = serializers.CharField()
+    schedule = serializers.CharField()
+    start_at = serializers.DateTimeField()
+    status = serializers.CharField(help_text="active for a STAT order, else awaiting verification")
+    verbal = VerbalFlagSerializer()
+
+
+class MedicationBriefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    strength_unit = serializers.CharField()
+    routes = serializers.ListField(child=serializers.CharField())

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from hospital.models import PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from pharmacy.assessments import ASSESSMENT_KINDS, AssessmentError, value_parse
 from pharmacy.body_sites import BODY_SITES
-from pharmacy.models import DoseUnit, Route
+from pharmacy.models import DoseUnit, Medication, Route, VerbalKind
 from scanning import rules
 from scanning.models import (
     CorrectionReason,
@@ -434,3 +434,36 @@ class MissingDoseRequestInputSerializer(ClientTimeSerializer):
                 {"comment": gettext("Say why, for the reason 'other'.")}
             )
         return attrs
+
+
+class VerbalOrderInputSerializer(serializers.Serializer):
+    """A verbal or telephone order a prescriber gave the nurse at the bedside."""
+
+    kind = serializers.ChoiceField(choices=VerbalKind.choices, help_text="verbal or telephone")
+    prescriber = serializers.CharField(max_length=200, help_text="who gave the order")
+    medication = serializers.SlugRelatedField(
+        slug_field="code", queryset=Medication.objects.all(), help_text="formulary code"
+    )
+    dose = serializers.DecimalField(
+        max_digits=12, decimal_places=4, min_value=Decimal("0.0001"), help_text="e.g. 40"
+    )
+    dose_unit = serializers.ChoiceField(choices=DoseUnit.choices)
+    route = serializers.ChoiceField(choices=Route.choices)
+    schedule = serializers.ChoiceField(
+        choices=[("stat", "stat"), ("once", "once"), ("interval", "interval")],
+        help_text="stat (now, givable before verification), once (at start_at) or interval",
+    )
+    start_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="a one-time order's time"
+    )
+    interval_hours = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=168
+    )
+    instructions = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=300
+    )
+    read_back_confirmed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="the nurse read the order back and the prescriber confirmed it (required)",
+    )

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from scanning.api import infusion_views, missing_dose_views, reassessment_views, views
+from scanning.api import (
+    infusion_views,
+    missing_dose_views,
+    reassessment_views,
+    verbal_order_views,
+    views,
+)
 
 urlpatterns = [
     path("auth/badge/", views.BadgeLoginApi.as_view(), name="auth-badge"),
@@ -59,6 +65,12 @@ urlpatterns = [
         infusion_views.PatientInfusionsApi.as_view(),
         name="patient-infusions",
     ),
+    path(
+        "patients/<str:mrn>/verbal-orders/",
+        verbal_order_views.VerbalOrderCreateApi.as_view(),
+        name="patient-verbal-orders",
+    ),
+    path("medications/", verbal_order_views.MedicationListApi.as_view(), name="medications"),
     path(
         "missing-doses/",
         missing_dose_views.MissingDoseRequestApi.as_view(),

@@ -46,7 +46,7 @@ from scanning.api.missing_dose_views import missing_request_body
 from scanning.api.permissions import IsClinicalStaff, MayAdminister
 from scanning.barcodes import ImageRejected, decode_image
 from scanning.dosemath import Quantity
-from scanning.missing_doses import missing_dose_requests_by_dose
+from scanning.missing_doses import missing_dose_requests_by_dose, staff_name
 from scanning.models import (
     AccessReason,
     Administration,
@@ -842,6 +842,7 @@ class PatientMarApi(APIView):
                         "interval_hours": order.interval_hours,
                         "prn_indication": order.prn_indication,
                         "status": order.status,
+                        "verbal": verbal_order_body(order),
                         "doses": [
                             {
                                 "id": str(dose.external_id),
@@ -1067,6 +1068,21 @@ class WardWorklistApi(APIView):
         )
 
 
+def verbal_order_body(order) -> dict | None:
+    """A verbal or telephone order's flag as the cart shows it: unsigned until cosigned_at."""
+    if not order.is_verbal:
+        return None
+    return {
+        "kind": order.verbal_kind,
+        "prescriber": order.prescriber_name,
+        "documented_at": timezone.localtime(order.created_at).isoformat(),
+        "documented_by": staff_name(order.documented_by),
+        "cosigned_at": timezone.localtime(order.cosigned_at).isoformat()
+        if order.cosigned_at
+        else None,
+    }
+
+
 def worklist_row_body(row, lang: str) -> dict:
     order = row.order
     return {
@@ -1082,6 +1098,8 @@ def worklist_row_body(row, lang: str) -> dict:
         "route_name": getattr(route_names(order.route), lang),
         "detail": site_label(row.detail, lang) if row.kind == WorklistKind.REMOVAL else row.detail,
         "pending": list(row.pending),
+        "schedule": order.schedule_kind,
+        "verbal_unsigned": order.verbal_unsigned,
     }
 
 

@@ -106,6 +106,9 @@ REASONS: dict[str, OverrideReason] = {
     "CANNOT_WEIGH_NOW": OverrideReason(
         "Không cân lại được lúc này", "The patient cannot be weighed now"
     ),
+    "COSIGN_REQUESTED": OverrideReason(
+        "Đã báo bác sĩ ký xác nhận y lệnh", "Prescriber asked to co-sign"
+    ),
     "OTHER": OverrideReason("Khác (ghi rõ)", "Other (explain)", needs_comment=True),
 }
 
@@ -513,6 +516,21 @@ ENTRIES: tuple[Entry, ...] = (
             "selected order (#{requested}). Check.",
         ),
         ("OTHER_ORDER_INTENDED", "OTHER"),
+    ),
+    Entry(
+        FindingCode.VERBAL_ORDER_UNSIGNED,
+        "order",
+        WARN,
+        "a verbal or telephone order the prescriber has not co-signed more than "
+        "VERBAL_ORDER_COSIGN_HOURS (default 24) after it was documented; exactly that long is "
+        "in time",
+        _one(
+            "Y lệnh miệng {medication} (bác sĩ {prescriber}, ghi lúc {documented}) chưa được bác "
+            "sĩ ký xác nhận sau {hours} giờ. Báo bác sĩ ký trước khi dùng tiếp.",
+            "The verbal {medication} order (Dr {prescriber}, documented at {documented}) has not "
+            "been co-signed after {hours} hours. Ask the prescriber to co-sign it.",
+        ),
+        ("COSIGN_REQUESTED", "PRESCRIBER_AWARE", "OTHER"),
     ),
     Entry(
         FindingCode.ROUTE_MISMATCH,

@@ -115,6 +115,13 @@ class OrderFacts:
     # A PRN order's indications, the reasons a nurse may give a dose for (an order written with
     # one indication offers that one): MedicationOrder.prn_indications_offered.
     prn_indications: tuple[str, ...] = ()
+    # pharmacy ScheduleKind value ("times", "interval", "prn", "once", "stat", "on_call").
+    schedule_kind: str = ""
+    # A verbal or telephone order documented at the bedside, and whether the prescriber has
+    # co-signed it (False for an order that is not verbal).
+    verbal: bool = False
+    cosigned: bool = False
+    prescriber: str = ""
 
     @property
     def weight_based(self) -> bool:
@@ -247,6 +254,12 @@ class CheckFacts:
     child_under_years: int = 16
     child_weight_max_age_days: int = 7
     prn_reason: str = ""  # the indication the nurse picked for a PRN dose, "" if none yet
+    # settings STAT_WINDOW_MINUTES: a STAT dose given later than this after it was ordered is
+    # TOO_LATE (a STAT dose is never early: it is due when ordered).
+    stat_window_minutes: int = 30
+    # settings VERBAL_ORDER_COSIGN_HOURS: a verbal order not co-signed this long after it was
+    # documented raises VERBAL_ORDER_UNSIGNED (exactly this long is still in time).
+    verbal_cosign_hours: int = 24
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,16 @@ for a patient in care (identified, admitted, alive).
 - With no usable order the most recent matching order gives the status finding (ORDER_ON_HOLD
   etc., not NOT_ORDERED), and still gets its route and dose findings; the schedule and PRN
   findings are only for a usable order.
+- A verbal STAT order a nurse documented at the bedside is usable before the pharmacist
+  verifies it: the doctor at the bedside wants the dose now, and hospitals give a STAT dose
+  before verification (the pharmacist verifies it afterwards, in the usual queue). Every other
+  verbal order (once at a time, every N hours) waits for verification like any order.
+- VERBAL_ORDER_UNSIGNED (WARN) for a usable verbal order the prescriber has not co-signed more
+  than `verbal_cosign_hours` after it was documented (exactly that long is in time). Not a STOP:
+  the STAT dose the doctor just ordered is never held back for a signature, and refusing a later
+  dose would leave the patient without treatment for want of paperwork; but past that time each
+  dose needs an override reason, so it is recorded and counted, never silent. Before that time
+  nothing is raised (the cart shows the order flagged "unsigned").
 - ROUTE_MISMATCH when the ordered route is not listed for a scanned product or its dose form
   cannot go by it (pharmacy/routes.py): a formulary slip listing IV for a tablet still STOPs.
 
@@ -78,13 +88,39 @@ def choose_order(
             order_id=order.id,
             requested_order_id=requested,
         )
+    check_verbal(facts, order, out)
     return OrderChoice(order, usable=True)
+
+
+def check_verbal(facts: CheckFacts, order: OrderFacts, out: Findings) -> None:
+    if not order.verbal or order.cosigned:
+        return
+    limit = timedelta(hours=facts.verbal_cosign_hours)
+    if facts.now - order.created_at <= limit:
+        return
+    out.add(
+        FindingCode.VERBAL_ORDER_UNSIGNED,
+        {
+            "medication": order.medication.name,
+            "prescriber": order.prescriber,
+            "documented": clock(order.created_at, facts),
+            "hours": facts.verbal_cosign_hours,
+        },
+        order_id=order.id,
+        documented_at=iso(order.created_at),
+        cosign_hours=facts.verbal_cosign_hours,
+    )
+
+
+def givable_before_verification(order: OrderFacts) -> bool:
+    """A verbal STAT order: its dose may go before the pharmacist verifies it."""
+    return order.verbal and order.schedule_kind == "stat"
 
 
 def _usable(order: OrderFacts, now: datetime) -> bool:
     return (
         order.status == "active"
-        and order.verified
+        and (order.verified or givable_before_verification(order))
         and order.start_at <= now
         and (order.stop_at is None or now < order.stop_at)
     )
@@ -111,7 +147,9 @@ class _OrderStatusData(TypedDict):
 def _order_status_finding(facts: CheckFacts, order: OrderFacts, out: Findings) -> None:
     fields = {"medication": order.medication.name}
     data = _OrderStatusData(order_id=order.id, status=order.status)
-    if order.status == "pending_verification" or (order.status == "active" and not order.verified):
+    if order.status == "pending_verification" or (
+        order.status == "active" and not order.verified and not givable_before_verification(order)
+    ):
         out.add(FindingCode.ORDER_NOT_VERIFIED, fields, **data)
     elif order.status == "on_hold":
         out.add(FindingCode.ORDER_ON_HOLD, fields, **data)

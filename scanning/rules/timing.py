@@ -12,6 +12,11 @@ only for a usable, scheduled (non-PRN) order.
   `time_critical_window_minutes` when the ordered or any scanned medication is time critical);
   exactly on the edge is inside. A WARN, never a STOP: a late antibiotic must stay recordable,
   with a reason. The message tells the time in hours and minutes, in local time.
+- One-time orders have one dose, due at the order's start, so a second scan of a given one-time
+  order is ALREADY_GIVEN. A STAT dose has its own window (`stat_window_minutes` after it was
+  ordered: TOO_LATE past it; it cannot be early). An on-call dose (given when the ward is called,
+  e.g. before a procedure) has no window: it is givable once from its start, and nobody knows
+  when the call comes.
 
 Words and severities: catalogue.py. Tests: tests/scanning/rules/test_timing.py.
 """
@@ -66,8 +71,12 @@ def check_schedule(
     if dose.given or dose.state == "given":
         out.add(FindingCode.ALREADY_GIVEN, {"due": due}, **data)
         return dose
+    if order.schedule_kind == "on_call":
+        return dose
     time_critical = order.medication.time_critical or any(m.time_critical for m in medications)
     window = admission.time_critical_window_minutes if time_critical else admission.window_minutes
+    if order.schedule_kind == "stat":
+        window = facts.stat_window_minutes
     late = facts.now - dose.due_at
     minute = timedelta(minutes=1)
     if late > timedelta(minutes=window):

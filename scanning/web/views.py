@@ -18,6 +18,7 @@ from hospital.models import ADMINISTERING_ROLES, PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from hospital.sessions import cart_session_start
 from hospital.throttle import LoginBusyError, LoginThrottledError, request_source
 from pharmacy.body_sites import BODY_SITES
+from pharmacy.models import DoseUnit, Route, VerbalKind
 from scanning.access import WardNotAssignedError
 from scanning.api.views import staff_display_name
 from scanning.models import MissingDoseReason, UnrecordedCheckReason
@@ -215,6 +216,27 @@ def cart_strings() -> dict[str, str]:
         **patch_strings(),
         **worklist_strings(),
         **missing_dose_strings(),
+        **verbal_order_strings(),
+    }
+
+
+def verbal_order_strings() -> dict[str, str]:
+    """A verbal or telephone order documented at the cart, and its flag on the dose list."""
+    return {
+        "verbal_unsigned": _("Verbal order from {prescriber}: not co-signed yet"),
+        "verbal_documented": _("Verbal order documented: {drug}. Scan it to give it."),
+        "verbal_documented_pending": _(
+            "Verbal order documented: {drug}. It awaits the pharmacist's verification."
+        ),
+        "verbal_not_documented": _("Verbal order NOT documented: {reason}"),
+        "verbal_no_answer": _(
+            "No answer from the server: the verbal order may not be documented. Check the list "
+            "before documenting it again."
+        ),
+        "verbal_kind_needed": _("Choose verbal or telephone."),
+        "worklist_stat": _("STAT"),
+        "worklist_verbal_unsigned": _("verbal order, not co-signed"),
+        "verbal_read_back_needed": _("Read the order back to the prescriber and tick the box."),
     }
 
 
@@ -428,6 +450,9 @@ def cart_terminal(request):
             "nurse": user,
             "unrecorded_reasons": UnrecordedCheckReason.choices,
             "missing_dose_reasons": MissingDoseReason.choices,
+            "verbal_kinds": VerbalKind.choices,
+            "dose_units": DoseUnit.choices,
+            "routes": Route.choices,
             "body_sites": body_sites(translation.get_language() or "vi"),
         },
     )

@@ -340,6 +340,7 @@ QUERIES = {
     "overdue-removals": 1,
     "controlled-drug-waste": 1,
     "missing-doses": 4,
+    "verbal-orders": 3,
 }
 
 

@@ -89,6 +89,8 @@ RULES = [
     Rule(r"api/v1/checks/<uuid:external_id>/acknowledge/$", NURSES),
     Rule(r"api/v1/missing-doses/$", NURSES),  # a dose asked for from the pharmacy
     Rule(r"api/v1/missing-doses/<uuid:external_id>/sent/$", PHARMACY),
+    Rule(r"api/v1/patients/<str:mrn>/verbal-orders/$", NURSES),  # documented at the bedside
+    Rule(r"api/v1/medications/$", CLINICAL),  # the formulary, for the verbal-order form
     # Reading the record (further limited to a nurse's wards: test_ward_scoping.py).
     Rule(r"api/v1/scan/decode/$", CLINICAL),
     Rule(r"api/v1/patients/<str:mrn>/mar/$", CLINICAL),
@@ -108,6 +110,9 @@ RULES = [
     # The pharmacy's own pages, and the rest of its site (index, app pages, password, logout).
     Rule(r"pharmacy/print/badge/", ADMINS),  # staff badges: whoever manages staff accounts
     Rule(r"pharmacy/(verify|print|reports)/", PHARMACY),
+    # a prescriber's co-signature is recorded by a pharmacist only; anyone in the site may read
+    Rule(r"pharmacy/verbal-orders/<uuid:order_id>/cosign/$", frozenset({PHARMACIST})),
+    Rule(r"pharmacy/verbal-orders/", PHARMACY),
     Rule(r"pharmacy/", PHARMACY),
 ]
 

@@ -501,3 +501,22 @@ def test_the_bedside_goes_on_a_bundle_order_only_after_verification(his):
 def test_the_readme_sample_is_the_bundle_these_tests_send():
     sample = Path(__file__).resolve().parents[2] / "docs" / "fhir-transaction-sample.json"
     assert json.loads(sample.read_text(encoding="utf-8")) == b.transaction()
+
+
+@pytest.mark.parametrize(("priority", "kind"), [("stat", "stat"), ("routine", "once")])
+def test_a_one_dose_medication_request_is_stat_by_its_priority_or_else_once(his, priority, kind):
+    # given: the scheduled order rewritten as one dose (count 1) with a priority
+    order = b.scheduled_order()
+    order["priority"] = priority
+    order["dosageInstruction"][0]["timing"]["repeat"] = {
+        "boundsPeriod": {"start": "2026-11-24T07:45:00+07:00"},
+        "count": 1,
+    }
+    bundle = b.transaction()
+    bundle["entry"][3]["resource"] = order
+    # when
+    response = post(bundle, bearer())
+    # then
+    assert response.status_code == 200, response.content
+    placed = MedicationOrder.objects.get(placer_order_number="YL2026-0777-1")
+    assert placed.schedule_kind == kind

@@ -48,8 +48,12 @@ def test_names_escapes_and_identifiers():
         ({"amount": "500", "times": "0800~2000"}, t.TIMES, ("08:00", "20:00")),
         ({"amount": "500", "repeat": "BID"}, t.TIMES, ("08:00", "20:00")),
         ({"amount": "1", "unit": "g", "repeat": "Q8H"}, t.INTERVAL, 8),
-        ({"amount": "1", "unit": "g", "repeat": "STAT"}, t.ONCE, None),
-        ({"amount": "1", "unit": "g", "priority": "S"}, t.ONCE, None),
+        ({"amount": "1", "unit": "g", "repeat": "STAT"}, t.STAT, None),
+        ({"amount": "1", "unit": "g", "priority": "S"}, t.STAT, None),
+        ({"amount": "1", "unit": "g", "repeat": "ONCE"}, t.ONCE, None),
+        ({"amount": "1", "unit": "g", "priority": "A"}, t.ONCE, None),
+        ({"amount": "1", "unit": "g", "repeat": "ONCALL"}, t.ON_CALL, None),
+        ({"amount": "1", "unit": "g", "priority": "C"}, t.ON_CALL, None),
     ],
 )
 def test_timing(fields, kind, detail):

@@ -304,3 +304,36 @@ def test_a_merge_moves_allergies_and_retires_the_duplicate(hospital):
     surviving = Patient.objects.get(mrn="BN2026000401")
     assert duplicate.merged_into == surviving
     assert surviving.allergies.get().allergen_code == "penicillins"
+
+
+@pytest.mark.parametrize(
+    ("timing", "kind"),
+    [
+        ({"priority": "S"}, "stat"),
+        ({"repeat": "STAT"}, "stat"),
+        ({"repeat": "ONCE"}, "once"),
+        ({"repeat": "ONCALL"}, "on_call"),
+        ({"priority": "C"}, "on_call"),
+    ],
+)
+def test_one_time_orders_from_the_his_have_one_dose_once_verified(hospital, timing, kind):
+    # given: a one-time order for a patient admitted by the HIS
+    an = h.pid("BN2026000401", "Nguyễn", "An")
+    send(h.adt("A01", "A1", START, an, h.pv1("NOI", "10", "VV41")))
+    send(
+        h.rde(
+            "O1",
+            START,
+            an,
+            h.pv1("NOI", "10", "VV41"),
+            h.order_group(
+                "NW", "YL41", at=START, drug="TT02", amount="1", unit="g", route="IV", **timing
+            ),
+        )
+    )
+    order = MedicationOrder.objects.get(placer_order_number="YL41")
+    assert (order.schedule_kind, order.status) == (kind, OrderStatus.PENDING_VERIFICATION)
+    # when
+    order_verify(order=order, pharmacist=User.objects.get(username="duocsi.tuan"))
+    # then
+    assert list(order.scheduled_doses.values_list("due_at", flat=True)) == [order.start_at]

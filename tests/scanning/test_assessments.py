@@ -74,7 +74,9 @@ def test_a_heart_rate_under_60_holds_and_the_dose_is_documented_held_with_its_va
     assert refused.status_code == 422
     assert not Administration.objects.exists()
 
-    order = MedicationOrder.objects.get(admission__patient__mrn="BN2026000121")
+    order = MedicationOrder.objects.get(
+        admission__patient__mrn="BN2026000121", medication__code="metoprolol-25-tab"
+    )
     dose = order.scheduled_doses.filter(state=DoseState.SCHEDULED).order_by("due_at").first()
     documented = nurse_client.post(
         "/api/v1/administrations/not-given/",

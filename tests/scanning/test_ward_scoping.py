@@ -256,7 +256,11 @@ def test_recording_on_another_ward_still_needs_the_wrong_ward_override(nurse_cli
 
 
 def test_documenting_not_given_on_another_ward_is_logged(nurse_client):
-    order = Patient.objects.get(mrn=OANH).admissions.get().orders.get()
+    order = (
+        Patient.objects.get(mrn=OANH)
+        .admissions.get()
+        .orders.get(medication__code="losartan-50-tab")
+    )
     body = {"patient": OANH_BAND, "order": str(order.external_id), "reason": "refused"}
 
     response = nurse_client.post("/api/v1/administrations/not-given/", body, format="json")
@@ -431,7 +435,11 @@ def test_a_typed_band_of_another_wards_patient_is_refused_and_shows_nobody(nurse
 
 
 def test_a_typed_band_cannot_record_or_document_on_another_ward(nurse_client):
-    order = Patient.objects.get(mrn=OANH).admissions.get().orders.get()
+    order = (
+        Patient.objects.get(mrn=OANH)
+        .admissions.get()
+        .orders.get(medication__code="losartan-50-tab")
+    )
     typed_band = code("8018952000100000001129\x1d80191", keyed=True)
 
     recorded = nurse_client.post(
@@ -470,7 +478,11 @@ def test_a_typed_band_of_her_own_wards_patient_still_works_with_keyed_entry(nurs
 
 def test_not_given_outside_a_cart_session_cannot_break_the_glass(frozen_demo):
     hoa = User.objects.get(username="dieuduong.hoa")
-    order = Patient.objects.get(mrn=OANH).admissions.get().orders.get()
+    order = (
+        Patient.objects.get(mrn=OANH)
+        .admissions.get()
+        .orders.get(medication__code="losartan-50-tab")
+    )
 
     response = session_client(hoa, ward="").post(
         "/api/v1/administrations/not-given/",

@@ -1157,6 +1157,7 @@
     tag.textContent = label;
     item.append(when, what, tag);
     if ((order.allergies || []).length) item.append(allergyFlag(order.allergies));
+    if (order.verbal && !order.verbal.cosigned_at) item.append(verbalFlag(order.verbal));
     if (!dose && order.prn) item.append(prnTimes(order.prn));
     const record = dose && (dose.records || []).at(-1);
     if (record) item.append(recordLine(record));
@@ -1563,6 +1564,101 @@
     if (status === 201) say(format(T.missing_requested, { drug: data.medication }), "ok");
     else if (status === 200) say(format(T.missing_already, { by: data.requested_by, time: formatWhen(data.requested_at) }), "ok");
     else say(format(T.missing_not_sent, { reason: errorText(data) }), "error");
+    await loadDoses();
+  });
+
+  // --- a verbal or telephone order, documented at the bedside -----------------------------------
+  // The server creates the order (flagged verbal, unsigned); the nurse then gives it by scanning,
+  // through the same check as every dose. One Idempotency-Key per dialog: a lost answer sent
+  // again never documents the order twice.
+  function verbalFlag(verbal) {
+    const flag = document.createElement("span");
+    flag.className = "tag verbal-unsigned";
+    flag.textContent = format(T.verbal_unsigned, { prescriber: verbal.prescriber });
+    return flag;
+  }
+  let verbalTarget = null;
+  let formulary = null;
+  async function openVerbal() {
+    if (!state.patient) return;
+    verbalTarget = { key: crypto.randomUUID(), kind: null };
+    for (const button of document.querySelectorAll("#verbal-kinds button")) button.setAttribute("aria-pressed", "false");
+    for (const id of ["verbal-prescriber", "verbal-dose", "verbal-time", "verbal-hours"]) $(id).value = "";
+    $("verbal-read-back").checked = false;
+    $("verbal-schedule").value = "stat";
+    showVerbalWhen();
+    $("verbal-problem").hidden = true;
+    $("verbal-confirm").disabled = false;
+    $("verbal-dialog").show();
+    if (formulary === null) {
+      try {
+        const { status, data } = await api("GET", "medications/");
+        if (status === 200) formulary = data;
+      } catch (error) { /* the list stays empty: the nurse is told when she documents */ }
+      $("verbal-medication").replaceChildren(...(formulary || []).map((medication) => {
+        const option = document.createElement("option");
+        option.value = medication.code;
+        option.textContent = medication.name;
+        return option;
+      }));
+    }
+    $("verbal-prescriber").focus();
+  }
+  function showVerbalWhen() {
+    $("verbal-time").hidden = $("verbal-schedule").value !== "once";
+    $("verbal-hours").hidden = $("verbal-schedule").value !== "interval";
+  }
+  function verbalProblem(text) { $("verbal-problem").textContent = `✕ ${text}`; $("verbal-problem").hidden = false; }
+  function closeVerbal() { verbalTarget = null; $("verbal-dialog").close(); refocus(); }
+  function verbalStart(time) {
+    // Today's local date at the time typed, as the cart's clock has it (the server bounds it).
+    const [hours, minutes] = time.split(":").map(Number);
+    const start = new Date();
+    start.setHours(hours, minutes, 0, 0);
+    return start.toISOString();
+  }
+  $("verbal-open").addEventListener("click", openVerbal);
+  $("verbal-schedule").addEventListener("change", showVerbalWhen);
+  $("verbal-cancel").addEventListener("click", closeVerbal);
+  for (const button of document.querySelectorAll("#verbal-kinds button")) {
+    button.addEventListener("click", () => {
+      if (!verbalTarget) return;
+      verbalTarget.kind = button.dataset.kind;
+      for (const other of document.querySelectorAll("#verbal-kinds button")) other.setAttribute("aria-pressed", String(other === button));
+    });
+  }
+  $("verbal-confirm").addEventListener("click", async () => {
+    const target = verbalTarget;
+    if (!target || !state.patient) return;
+    if (!target.kind) { verbalProblem(T.verbal_kind_needed); return; }
+    if (!$("verbal-read-back").checked) { verbalProblem(T.verbal_read_back_needed); return; }
+    const schedule = $("verbal-schedule").value;
+    const body = {
+      kind: target.kind, prescriber: $("verbal-prescriber").value.trim(), medication: $("verbal-medication").value,
+      dose: $("verbal-dose").value.trim().replace(",", "."), dose_unit: $("verbal-unit").value,
+      route: $("verbal-route").value, schedule, read_back_confirmed: true,
+      start_at: schedule === "once" && $("verbal-time").value ? verbalStart($("verbal-time").value) : null,
+      interval_hours: schedule === "interval" && $("verbal-hours").value ? Number($("verbal-hours").value) : null,
+    };
+    $("verbal-confirm").disabled = true;
+    let answer;
+    try {
+      answer = await api("POST", `patients/${encodeURIComponent(state.patient.mrn)}/verbal-orders/`, body,
+                         { "Idempotency-Key": target.key });
+    } catch (error) {
+      // The same key stays: documenting again replays the first answer if it was saved.
+      $("verbal-confirm").disabled = false;
+      if (error.message !== "session" || error.reauth === "cancelled") verbalProblem(T.verbal_no_answer);
+      return;
+    }
+    const { status, data } = answer;
+    if (status !== 201) {
+      $("verbal-confirm").disabled = false;
+      verbalProblem(format(T.verbal_not_documented, { reason: errorText(data) }));
+      return;
+    }
+    closeVerbal();
+    say(format(data.status === "active" ? T.verbal_documented : T.verbal_documented_pending, { drug: data.medication }), "ok");
     await loadDoses();
   });
 
@@ -2059,6 +2155,8 @@
     const status = row.kind === "dose" ? row.status : (row.overdue ? "overdue" : "");
     if (status) tags.append(tag(`${row.overdue ? "⚠" : "●"} ${T[status] || status}`, row.overdue ? "overdue" : "due"));
     for (const pending of row.pending) tags.append(tag(`⚑ ${T[`worklist_${pending}`] || pending}`, "pending"));
+    if (row.schedule === "stat") tags.append(tag(T.worklist_stat, "pending"));
+    if (row.verbal_unsigned) tags.append(tag(`⚑ ${T.worklist_verbal_unsigned}`, "verbal-unsigned"));
     item.append(when, who, what, tags);
     item.addEventListener("click", () => {
       const hint = $("worklist-hint");

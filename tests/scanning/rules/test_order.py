@@ -4,6 +4,7 @@ Pure tables, no database. Every row starts from `good()` (builders.py), which is
 one thing.
 """
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal as D
 
@@ -74,6 +75,18 @@ POSITIVE = [
         good(units=(unit(), unit(product(AMOXICILLIN), "S2"))),
     ),
     ("ORDER_MISMATCH", WARN, "other-order-requested", good(requested_order_id=99)),
+    (
+        "VERBAL_ORDER_UNSIGNED",
+        WARN,
+        "unsigned-24h-and-a-minute",
+        with_order(verbal=True, created_at=NOW - 24 * HOUR - MINUTE),
+    ),
+    (
+        "ORDER_NOT_VERIFIED",
+        STOP,
+        "verbal-once-unverified",
+        with_order(verbal=True, schedule_kind="once", verified=False),
+    ),
 ]
 
 
@@ -115,7 +128,55 @@ NEGATIVE = [
         "go",
     ),
     ("ORDER_MISMATCH", "requested-is-used", good(requested_order_id=10), "go"),
+    (
+        "VERBAL_ORDER_UNSIGNED",
+        "exactly-24h-unsigned",
+        with_order(verbal=True, created_at=NOW - 24 * HOUR),
+        "go",
+    ),
+    (
+        "VERBAL_ORDER_UNSIGNED",
+        "cosigned-long-ago",
+        with_order(verbal=True, cosigned=True, created_at=NOW - 72 * HOUR),
+        "go",
+    ),
+    (
+        "ORDER_NOT_VERIFIED",
+        "verbal-stat-before-verification",
+        with_order(verbal=True, schedule_kind="stat", verified=False, start_at=NOW, created_at=NOW),
+        "go",
+    ),
 ]
+
+
+def test_verbal_stat_dose_the_doctor_just_ordered_is_never_held_for_a_signature():
+    # given: a verbal STAT order documented a minute ago, unverified and unsigned
+    facts = with_order(
+        verbal=True,
+        schedule_kind="stat",
+        verified=False,
+        start_at=NOW - MINUTE,
+        created_at=NOW - MINUTE,
+    )
+    # when
+    result = check(replace(facts, doses=(dose(due_at=NOW - MINUTE),)))
+    # then
+    assert result.verdict == "go"
+    assert result.codes() == set()
+
+
+def test_verbal_unsigned_message_names_the_prescriber_and_the_limit():
+    facts = with_order(verbal=True, prescriber="Trần Văn Bình", created_at=NOW - 30 * HOUR)
+    found = finding(check(replace(facts, verbal_cosign_hours=24)), "VERBAL_ORDER_UNSIGNED")
+    assert "Trần Văn Bình" in found.message_vi
+    assert "24" in found.message_en
+    assert found.data["cosign_hours"] == 24
+
+
+def test_verbal_cosign_hours_is_configurable():
+    facts = with_order(verbal=True, created_at=NOW - 5 * HOUR)
+    assert "VERBAL_ORDER_UNSIGNED" not in check(facts).codes()
+    assert "VERBAL_ORDER_UNSIGNED" in check(replace(facts, verbal_cosign_hours=4)).codes()
 
 
 @pytest.mark.parametrize(("code", "facts", "verdict"), not_raised(NEGATIVE))

@@ -29,6 +29,7 @@ from tests.scanning.rules.builders import (
     for_medication,
     good,
     not_raised,
+    order,
     prn,
     product,
     raised,
@@ -41,6 +42,24 @@ POSITIVE = [
     ("TOO_EARLY", WARN, "61-min-early", good(doses=(dose(due_at=NOW + 61 * MINUTE),))),
     ("TOO_LATE", WARN, "61-min-late", good(doses=(dose(due_at=NOW - 61 * MINUTE),))),
     ("ALREADY_GIVEN", STOP, "given", good(doses=(dose(state="given", given=True),))),
+    (
+        "ALREADY_GIVEN",
+        STOP,
+        "one-time-given-twice",
+        good(
+            orders=(order(schedule_kind="once", start_at=NOW - HOUR),),
+            doses=(dose(due_at=NOW - HOUR, state="given", given=True),),
+        ),
+    ),
+    (
+        "TOO_LATE",
+        WARN,
+        "stat-31-min-late",
+        good(
+            orders=(order(schedule_kind="stat", start_at=NOW - 31 * MINUTE),),
+            doses=(dose(due_at=NOW - 31 * MINUTE),),
+        ),
+    ),
     ("NO_SCHEDULED_DOSE", STOP, "scheduled-order-without-dose", good(doses=())),
 ]
 
@@ -62,6 +81,24 @@ def test_every_code_has_a_positive_row():
 NEGATIVE = [
     ("TOO_EARLY", "exactly-60-early", good(doses=(dose(due_at=NOW + 60 * MINUTE),)), "go"),
     ("TOO_LATE", "exactly-60-late", good(doses=(dose(due_at=NOW - 60 * MINUTE),)), "go"),
+    (
+        "TOO_LATE",
+        "stat-exactly-30-late",
+        good(
+            orders=(order(schedule_kind="stat", start_at=NOW - 30 * MINUTE),),
+            doses=(dose(due_at=NOW - 30 * MINUTE),),
+        ),
+        "go",
+    ),
+    (
+        "TOO_LATE",
+        "on-call-hours-after-its-start",
+        good(
+            orders=(order(schedule_kind="on_call", start_at=NOW - 10 * HOUR),),
+            doses=(dose(due_at=NOW - 10 * HOUR),),
+        ),
+        "go",
+    ),
     ("ALREADY_GIVEN", "documented-not-given", good(doses=(dose(state="not_given"),)), "go"),
     ("NO_SCHEDULED_DOSE", "prn-has-no-schedule", prn(), "go"),
 ]
