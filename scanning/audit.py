@@ -52,6 +52,9 @@ ADMINISTRATION_FIELDS = (
     "corrects_id",
     "replaces_id",
 )
+# A student nurse's co-sign (issue 18): hashed only on the records that carry one, so that every
+# record written before it keeps the hash it was sealed with.
+ADMINISTRATION_COSIGN_FIELDS = ("cosigner_id", "cosigned_at")
 # A unit or override belongs to the administration that lists it; its own key and its
 # administration_id are covered by being hashed inside that administration.
 UNIT_FIELDS = (
@@ -200,9 +203,12 @@ def administration_hash(
     # Values measured before giving are hashed only where there are some, so that the records
     # written before they existed keep the hash they were sealed with.
     measured = [fields_of(value, ASSESSMENT_FIELDS) for value in assessments]
+    fields = fields_of(administration, ADMINISTRATION_FIELDS)
+    if getattr(administration, "cosigner_id", None) is not None:
+        fields.update(fields_of(administration, ADMINISTRATION_COSIGN_FIELDS))
     return content_hash(
         "scanning.administration",
-        fields_of(administration, ADMINISTRATION_FIELDS),
+        fields,
         units=[fields_of(unit, UNIT_FIELDS) for unit in units],
         overrides=[fields_of(override, OVERRIDE_FIELDS) for override in overrides],
         **({"assessments": measured} if measured else {}),

@@ -152,7 +152,11 @@ def test_units_and_overrides_hash_as_sets():
 @pytest.mark.parametrize(
     ("model", "names", "linked_by"),
     [
-        (Administration, audit.ADMINISTRATION_FIELDS, set()),
+        (
+            Administration,
+            audit.ADMINISTRATION_FIELDS + audit.ADMINISTRATION_COSIGN_FIELDS,
+            set(),
+        ),
         (ScanEvent, audit.SCAN_EVENT_FIELDS, set()),
         (AdministeredUnit, audit.UNIT_FIELDS, {"administration_id"}),
         (Override, audit.OVERRIDE_FIELDS, {"administration_id"}),
