@@ -25,9 +25,7 @@ def test_a_student_gives_a_dose_with_her_instructors_cosign(page):
 
     # then: waiting for the instructor, amber, not a red STOP
     expect(page.locator("#verdict")).to_have_class("verdict witness")
-    expect(page.locator("#verdict-word")).to_have_text(
-        "CHỜ – cần giảng viên hướng dẫn ký xác nhận"
-    )
+    expect(page.locator("#verdict-word")).to_have_text("CHỜ – cần giảng viên hướng dẫn ký xác nhận")
     expect(page.locator("#cosign")).to_be_visible()
     expect(page.locator("#record")).to_be_disabled()
 
