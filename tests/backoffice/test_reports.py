@@ -339,6 +339,7 @@ QUERIES = {
     "overdue-removals": 1,
     "controlled-drug-waste": 1,
     "missing-doses": 4,
+    "variances": 3,  # one per kind of variance
 }
 
 
