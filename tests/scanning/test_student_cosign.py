@@ -2,8 +2,12 @@
 record (scanning/rules/cosign.py): through the API, on the demo hospital (Thư, student, NOI; Nga,
 nurse and instructor, NOI)."""
 
+import uuid
+
 import pytest
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from hospital.models import LoginThrottle, Role, User
 from interop.fhir import medication_administration
@@ -179,3 +183,23 @@ def test_the_cosigner_goes_out_in_hl7_and_fhir(student_client):
     functions = {p["function"]["coding"][0]["code"] for p in resource["performer"]}
     assert functions == {"performer", "verifier"}
     assert snapshot_from_json(snapshot_to_json(snapshot)) == snapshot
+
+
+@pytest.mark.parametrize("change", ["herself", "no-time", "time-alone"])
+def test_the_database_refuses_a_cosign_by_the_performer_or_without_its_time(student_client, change):
+    # given: a co-signed record, copied as a new row (what code skipping the services might write)
+    record(student_client, cosigned(), "copied")
+    row = Administration.objects.get()
+    row.pk, row.external_id, row.chain_seq = None, uuid.uuid4(), 999
+    if change == "herself":
+        row.cosigner = row.performer
+    elif change == "no-time":
+        row.cosigned_at = None
+    else:
+        row.cosigner = None
+
+    # then
+    with pytest.raises(ValidationError, match="ký xác nhận"):
+        row.full_clean(exclude=["scheduled_dose", "corrects", "replaces"])
+    with pytest.raises(IntegrityError, match="cosign_by_another_with_time"), transaction.atomic():
+        row.save()
