@@ -27,10 +27,18 @@ class Role(models.TextChoices):
     CHARGE_NURSE = "charge_nurse", _("Charge nurse")
     PHARMACIST = "pharmacist", _("Pharmacist")
     ADMIN = "admin", _("Administrator")
+    # A student nurse gives medication only with an instructor's badge + PIN co-sign on each
+    # record (STUDENT_COSIGN_REQUIRED); she never witnesses or co-signs for anyone.
+    STUDENT_NURSE = "student_nurse", _("Student nurse")
+    # A marker beside a nurse's own role: a nurse (or charge nurse) in this group may co-sign a
+    # student's records. The group holds no permissions of its own.
+    INSTRUCTOR = "instructor", _("Clinical instructor")
 
 
-# Roles allowed to give medication or to witness a high-alert dose.
-ADMINISTERING_ROLES = frozenset({Role.NURSE, Role.CHARGE_NURSE})
+# Roles allowed to give medication (a student only with a co-sign).
+ADMINISTERING_ROLES = frozenset({Role.NURSE, Role.CHARGE_NURSE, Role.STUDENT_NURSE})
+# Roles allowed to witness a high-alert dose or co-sign a student's: licensed nurses.
+LICENSED_NURSE_ROLES = frozenset({Role.NURSE, Role.CHARGE_NURSE})
 
 gsrn_validator = RegexValidator(r"^\d{18}$", _("A GSRN has exactly 18 digits."))
 # Six digits at least (docs/security.md, "PIN policy"): badge numbers are printed and sequential,
@@ -100,6 +108,23 @@ class User(AbstractUser):
     @property
     def may_administer(self) -> bool:
         return self.is_active and bool(self.roles & ADMINISTERING_ROLES)
+
+    @property
+    def is_student_nurse(self) -> bool:
+        """A student: her doses need an instructor's co-sign. A student role beside a licensed
+        one still counts as a student (the safer reading of a doubtful account)."""
+        return Role.STUDENT_NURSE in self.roles
+
+    @property
+    def is_instructor(self) -> bool:
+        """May co-sign a student's records: in the instructor group, a licensed nurse, active,
+        and no student herself."""
+        return (
+            self.is_active
+            and Role.INSTRUCTOR in self.roles
+            and bool(self.roles & LICENSED_NURSE_ROLES)
+            and not self.is_student_nurse
+        )
 
 
 class ThrottleScope(models.TextChoices):

@@ -42,6 +42,9 @@ VIEW_RECORDS = [
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.NURSE: VIEW_WARDS + VIEW_PHARMACY,
     Role.CHARGE_NURSE: VIEW_WARDS + VIEW_PHARMACY,
+    Role.STUDENT_NURSE: VIEW_WARDS + VIEW_PHARMACY,
+    # A marker beside a nurse's role (hospital.models.User.is_instructor): no permissions.
+    Role.INSTRUCTOR: [],
     Role.PHARMACIST: VIEW_WARDS
     + VIEW_PHARMACY
     + EDIT_FORMULARY

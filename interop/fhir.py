@@ -311,6 +311,10 @@ def _resource(snapshot: AdministrationSnapshot, config: FhirConfig, version: str
     performers = [_performer(record.performer, "performer", "Performer", config, r5)]
     if record.witness is not None:
         performers.append(_performer(record.witness, "witness", "Witness", config, r5))
+    if record.cosigner is not None:
+        # A student nurse's clinical instructor, who co-signed the record at the bedside: the
+        # code system's "verifier" (it has performer, verifier and witness, no co-signer).
+        performers.append(_performer(record.cosigner, "verifier", "Verifier", config, r5))
     resource["performer"] = performers
     indication = _text(snapshot.prn_indication)
     if indication:

@@ -14,6 +14,7 @@
          action A (or D for entered in error), system entry time, the scanned barcode
     RXR  route (HL7 table 0162) and site (HL7 table 0163 when coded, else the old free text)
     OBX  the witness of a high-alert dose, if any
+    OBX  a student nurse's record: the clinical instructor who co-signed it (local code COSIGNER)
     OBX  the amount wasted of the units (NM + UCUM unit), if any: OBX-14 when, OBX-16 the
          witness of the waste, OBX-17 why (README, "Interop: waste", says why an OBX)
     OBX  each value measured before giving or holding the dose (heart rate, glucose, pain…):
@@ -195,6 +196,16 @@ def ras_o17_message(snapshot: AdministrationSnapshot, config: Hl7Config = Hl7Con
         obx.obx_5 = _xcn_er7(record.witness)
         obx.obx_11 = "F"
     set_id = 1 if record.witness is not None else 0
+    if record.cosigner is not None:
+        # A student nurse's record: her clinical instructor's co-sign, as the witness goes out.
+        set_id += 1
+        observation = administration.add_group("RAS_O17_OBSERVATION")
+        obx = observation.obx
+        obx.obx_1 = str(set_id)
+        obx.obx_2 = "XCN"
+        _coded(obx.obx_3, "COSIGNER", "Clinical instructor co-signing a student", LOCAL_CODES)
+        obx.obx_5 = _xcn_er7(record.cosigner)
+        obx.obx_11 = "F"
     if record.waste is not None and snapshot.status == COMPLETED:
         set_id += 1
         _waste_obx(administration, record.waste, set_id, zone)

@@ -53,6 +53,7 @@ _RELATIONS = (
     "order__medication",
     "performer",
     "witness",
+    "cosigner",
     "replaces",
 )
 
@@ -402,6 +403,7 @@ def _snapshot(row: Administration, *, facts: dict, correction) -> Administration
         reason_label=_label(row.status, row.reason) if row.reason else "",
         comment=row.comment,
         witness=_staff(row.witness),
+        cosigner=_staff(row.cosigner) if row.cosigner_id else None,
         placer_order_number=order.placer_order_number,
         filler_order_number=order.filler_order_number,
         visit_number=admission.visit_number,

@@ -236,6 +236,8 @@ class AdministrationSnapshot:
     reason_label: str = ""
     comment: str = ""
     witness: Staff | None = None
+    # A student nurse's record: the clinical instructor who co-signed it.
+    cosigner: Staff | None = None
     units: tuple[Unit, ...] = ()
     # The HIS's numbers (ORC-2, ORC-3, PV1-19), empty for orders and admissions typed in
     # /pharmacy/: then our own stable numbers go out instead, marked as ours.
@@ -381,6 +383,7 @@ class SnapshotJson(TypedDict):
     reason_label: str
     comment: str
     witness: StaffJson | None
+    cosigner: NotRequired[StaffJson]
     placer_order_number: NotRequired[str]
     filler_order_number: NotRequired[str]
     visit_number: NotRequired[str]
@@ -412,7 +415,7 @@ def _staff_json(staff: Staff) -> StaffJson:
 
 def snapshot_to_json(snapshot: AdministrationSnapshot) -> SnapshotJson:
     """A JSON-ready dict; `snapshot_from_json` reverses it exactly."""
-    return {
+    data: SnapshotJson = {
         "id": str(snapshot.id),
         "status": snapshot.status,
         "administered_at": snapshot.administered_at.isoformat(),
@@ -490,6 +493,10 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> SnapshotJson:
             for m in snapshot.assessments
         ],
     }
+    # Only on a student's record, so that every other snapshot reads as it always did.
+    if snapshot.cosigner is not None:
+        data["cosigner"] = _staff_json(snapshot.cosigner)
+    return data
 
 
 def _waste_json(waste: WasteSnapshot) -> WasteJson:
@@ -559,6 +566,7 @@ def snapshot_from_json(data: SnapshotJson) -> AdministrationSnapshot:
         reason_label=data["reason_label"],
         comment=data["comment"],
         witness=_staff(data["witness"]),
+        cosigner=_staff(data.get("cosigner")),
         # Snapshots queued before these fields existed read as empty.
         placer_order_number=data.get("placer_order_number", ""),
         filler_order_number=data.get("filler_order_number", ""),

@@ -132,9 +132,14 @@ def _staff_load(spec: dict, wards: dict, tally):
         changed.add("password")
     if changed:
         user.save(update_fields=sorted(changed))
-    group = Group.objects.get_or_create(name=spec["role"])[0]
-    if list(user.groups.all()) != [group]:
-        user.groups.set([group])
+    # The role, and a marker group beside it where there is one (an instructor is a nurse who
+    # may co-sign a student's records: hospital.models.Role.INSTRUCTOR).
+    groups = [
+        Group.objects.get_or_create(name=name)[0]
+        for name in (spec["role"], *spec.get("extra_roles", ()))
+    ]
+    if set(user.groups.all()) != set(groups):
+        user.groups.set(groups)
     for ward_code in spec["wards"]:
         if not wards[ward_code].staff.filter(pk=user.pk).exists():
             wards[ward_code].staff.add(user)
@@ -181,6 +186,15 @@ def _due_now_times() -> list[str]:
     return sorted({f"{nearest.hour:02d}:00", f"{(nearest.hour + 12) % 24:02d}:00"})
 
 
+def _due_an_hour_ago_times() -> list[str]:
+    """Twice a day, the first an hour before the hour nearest to now: 30 to 90 minutes ago, so
+    that it fell due before a transfer a few minutes ago (the transferred demo patient)."""
+    nearest = (timezone.localtime() + timedelta(minutes=30)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    return sorted({f"{(nearest.hour - 1) % 24:02d}:00", f"{(nearest.hour + 11) % 24:02d}:00"})
+
+
 # One step per kind of demo row, each counting what it created: a recipe read top to bottom.
 @transaction.atomic
 def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
@@ -215,7 +229,7 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
             {
                 "username": user.username,
                 "name": f"{user.last_name} {user.first_name}",
-                "role": spec["role"],
+                "role": "+".join((spec["role"], *spec.get("extra_roles", ()))),
                 "badge": user.badge_gsrn,
                 "pin": spec["pin"],
                 "password": spec.get("password"),
@@ -338,6 +352,15 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
                     admission=admission,
                     discharged_at=_local(-spec["discharged_days_ago"], time(10, 0)),
                 )
+            if moved := spec.get("transferred"):
+                # Moved here from another ward minutes ago (as the HIS's A02 records it).
+                from_ward = wards[moved["from_ward"]]
+                Admission.objects.filter(pk=admission.pk).update(
+                    transferred_at=timezone.now() - timedelta(minutes=moved["minutes_ago"]),
+                    transferred_from=from_ward,
+                    transferred_from_bed=Bed.objects.get(ward=from_ward, code=moved["from_bed"]),
+                )
+                admission.refresh_from_db()
             if "deceased_hours_ago" in spec:
                 patient.deceased_at = timezone.now() - timedelta(hours=spec["deceased_hours_ago"])
                 patient.save(update_fields=["deceased_at"])
@@ -375,6 +398,8 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
     fields = {"schedule_kind": ScheduleKind.TIMES_OF_DAY}
     if schedule == "due_now":
         fields["times_of_day"] = _due_now_times()
+    elif schedule == "due_an_hour_ago":
+        fields["times_of_day"] = _due_an_hour_ago_times()
     elif "times" in schedule:
         fields["times_of_day"] = schedule["times"]
     elif schedule.get("on_call"):
@@ -444,6 +469,7 @@ ROLE_TITLES = {
     "nurse": "Điều dưỡng / Nurse",
     "charge_nurse": "Điều dưỡng trưởng / Charge nurse",
     "pharmacist": "Dược sĩ / Pharmacist",
+    "student_nurse": "Sinh viên điều dưỡng / Student nurse",
 }
 
 

@@ -52,9 +52,10 @@ ADMINISTRATION_FIELDS = (
     "corrects_id",
     "replaces_id",
 )
-# Fields added after records were sealed: hashed only when they hold a value, so that a record
-# written before the field existed (and every record that leaves it empty) keeps its hash.
-OPTIONAL_ADMINISTRATION_FIELDS = ("prn_reason",)
+# Fields added after records were sealed (a PRN dose's reason, a student's co-sign): hashed only
+# when they hold a value, so that a record written before the field existed (and every record that
+# leaves it empty) keeps its hash.
+OPTIONAL_ADMINISTRATION_FIELDS = ("prn_reason", "cosigner_id", "cosigned_at")
 # A unit or override belongs to the administration that lists it; its own key and its
 # administration_id are covered by being hashed inside that administration.
 UNIT_FIELDS = (

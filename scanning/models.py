@@ -254,6 +254,17 @@ class Administration(ChainedRecord, BaseModel):
     witness = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # A student nurse's record: her clinical instructor, who co-signed it by badge and PIN at the
+    # bedside (scanning/rules/cosign.py), and when. Hashed only where set (scanning/audit.py).
+    cosigner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("co-signed by (instructor)"),
+    )
+    cosigned_at = models.DateTimeField(_("co-signed at"), null=True, blank=True)
     administered_at = models.DateTimeField(_("administered at"))
     amount = models.DecimalField(
         _("amount"), max_digits=12, decimal_places=4, null=True, blank=True
@@ -330,6 +341,17 @@ class Administration(ChainedRecord, BaseModel):
             ),
             models.UniqueConstraint(
                 fields=["patient", "chain_seq"], name="%(app_label)s_%(class)s_chain_seq_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(cosigner__isnull=True, cosigned_at__isnull=True)
+                | (
+                    Q(cosigner__isnull=False, cosigned_at__isnull=False)
+                    & ~Q(cosigner=models.F("performer"))
+                ),
+                name="%(app_label)s_%(class)s_cosign_by_another_with_time",
+                violation_error_message=_(
+                    "A co-sign names another person than the performer, and when."
+                ),
             ),
             _sealed_whole(),
         ]

@@ -63,6 +63,7 @@ class CheckContext:
     orders: dict[int, MedicationOrder] = field(default_factory=dict)
     doses: dict[int, ScheduledDose] = field(default_factory=dict)
     witness: User | None = None
+    cosigner: User | None = None  # the badge in the co-sign slot (a student's instructor)
     units: tuple[gs1.ParsedScan, ...] = ()
     unit_keyed: tuple[bool, ...] = ()
     bag: Administration | None = None  # the hung bag a bag event scanned, if any
@@ -228,6 +229,8 @@ def staff_facts(user) -> rules.StaffFacts:
         may_administer=user.may_administer,
         is_pharmacist=user.has_role(Role.PHARMACIST),
         active=user.is_active,
+        is_student=user.is_student_nurse,
+        is_instructor=user.is_instructor,
     )
 
 
@@ -324,6 +327,8 @@ def check_context_build(
     unit_scans: list[ResolvedScan],
     witness_scan: ResolvedScan | None = None,
     witness_verified_id: int | None = None,
+    cosigner_scan: ResolvedScan | None = None,
+    cosigner_verified_id: int | None = None,
     requested_order_id: int | None = None,
     amount: Quantity | None = None,
     now: datetime | None = None,
@@ -398,6 +403,12 @@ def check_context_build(
     )
 
     witness = staff_get_by_badge(scan=witness_scan) if witness_scan is not None else None
+    # Only a student's record is co-signed: a nurse's co-sign slot is neither read nor recorded.
+    cosigner = (
+        staff_get_by_badge(scan=cosigner_scan)
+        if cosigner_scan is not None and performer.is_student_nurse
+        else None
+    )
     if (
         infusion is not None
         and infusion.action == rules.infusion.PREVIEW
@@ -449,6 +460,11 @@ def check_context_build(
         witness_scan_kind=witness_scan.kind if witness_scan is not None else None,
         witness=staff_facts(witness) if witness is not None else None,
         witness_pin_ok=witness is not None and witness.pk == witness_verified_id,
+        cosigner_scan_kind=cosigner_scan.kind
+        if cosigner_scan is not None and performer.is_student_nurse
+        else None,
+        cosigner=staff_facts(cosigner) if cosigner is not None else None,
+        cosigner_pin_ok=cosigner is not None and cosigner.pk == cosigner_verified_id,
         requested_order_id=requested_order_id,
         amount=amount,
         band_discharged_at=band_discharged_at,
@@ -474,6 +490,7 @@ def check_context_build(
         orders=orders,
         doses=doses,
         witness=witness,
+        cosigner=cosigner,
         units=units,
         unit_keyed=unit_keyed,
         bag=bag.administration if bag is not None else None,
@@ -689,7 +706,7 @@ def mar_get(*, patient: Patient, day) -> dict:
     start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
     end = start + timedelta(days=1)
     admission = (
-        Admission.objects.select_related("ward", "bed")
+        Admission.objects.select_related("ward", "bed", "transferred_from", "transferred_from_bed")
         .filter(patient=patient, admitted_at__lt=end)
         .filter(Q(discharged_at__isnull=True) | Q(discharged_at__gte=start))
         .order_by("-admitted_at")
@@ -720,6 +737,7 @@ def mar_get(*, patient: Patient, day) -> dict:
                 "patient",
                 "performer",
                 "witness",
+                "cosigner",
                 "order__medication",
                 "scheduled_dose",
                 "corrects",

@@ -111,6 +111,10 @@ class CheckRequest:
     witness: ScanInput | None = None
     # The witness whose PIN was checked for this request (staff_authenticate_gsrn), if any.
     witness_verified_id: int | None = None
+    # A student nurse's instructor co-signing (scanning/rules/cosign.py): her badge, and her id
+    # once her PIN was checked for this request, as for the witness.
+    cosigner: ScanInput | None = None
+    cosigner_verified_id: int | None = None
     order_id: int | None = None
     cart: str = ""
     ward_code: str | None = None
@@ -206,6 +210,13 @@ def witness_authenticate(*, witness: ScanInput, pin: str, source: Source) -> int
         return staff_authenticate_gsrn(gsrn=scan.gsrn, pin=pin, source=source).pk
     except BadgeLoginFailedError:
         return None
+
+
+def cosigner_authenticate(*, cosigner: ScanInput, pin: str, source: Source) -> int | None:
+    """The id of the instructor whose badge was scanned to co-sign a student's record, if `pin`
+    is hers; None otherwise (the rules then say STUDENT_COSIGN_REQUIRED with what was wrong). The
+    witness's path: a wrong PIN counts against her badge like any failed login."""
+    return witness_authenticate(witness=cosigner, pin=pin, source=source)
 
 
 class WardRequiredError(ApplicationError):
@@ -312,6 +323,26 @@ def scans_resolve(
     return patient, units, witness
 
 
+def cosigner_resolve(request: CheckRequest) -> ResolvedScan | None:
+    """The co-sign slot as scanned (one badge at most), or None when nothing is in it."""
+    if request.cosigner is None:
+        return None
+    cosigner = scan_resolve(
+        request.cosigner,
+        max_bytes=settings.BARCODE_MAX_IMAGE_BYTES,
+        max_pixels=settings.BARCODE_MAX_IMAGE_PIXELS,
+        gs_substitute=settings.BARCODE_GS_SUBSTITUTE,
+        deadline=settings.BARCODE_DECODE_DEADLINE_SECONDS,
+    )
+    if cosigner.distinct("badge") > 1:
+        raise ApplicationError(
+            gettext("The co-sign image shows more than one badge: scan only one."),
+            code="AMBIGUOUS_SCAN",
+            status=422,
+        )
+    return cosigner
+
+
 def _event(
     *,
     performer: User,
@@ -342,11 +373,16 @@ def _event(
 
 
 def _audit_scans(
-    patient: ResolvedScan, units: list[ResolvedScan], witness: ResolvedScan | None
+    patient: ResolvedScan,
+    units: list[ResolvedScan],
+    witness: ResolvedScan | None,
+    cosigner: ResolvedScan | None = None,
 ) -> list[dict[str, object]]:
     scans = [patient.audit("patient"), *(unit.audit("medication") for unit in units)]
     if witness is not None:
         scans.append(witness.audit("witness"))
+    if cosigner is not None:
+        scans.append(cosigner.audit("cosigner"))
     return scans
 
 
@@ -392,6 +428,7 @@ def administration_check(*, performer: User, request: CheckRequest) -> CheckOutc
     was about (`CheckedDose`, for "scanned but not recorded") and the break-the-glass log of a
     patient outside the performer's wards."""
     patient, units, witness = scans_resolve(request)
+    cosigner = cosigner_resolve(request)
     context = check_context_build(
         performer=performer,
         cart_ward_code=request.ward_code,
@@ -399,6 +436,8 @@ def administration_check(*, performer: User, request: CheckRequest) -> CheckOutc
         unit_scans=units,
         witness_scan=witness,
         witness_verified_id=request.witness_verified_id,
+        cosigner_scan=cosigner,
+        cosigner_verified_id=request.cosigner_verified_id,
         requested_order_id=request.order_id,
         # A bag about to be hung: the cart sees a bag of the order still running before it records.
         infusion=InfusionAction(action=rules.infusion.PREVIEW),
@@ -419,7 +458,7 @@ def administration_check(*, performer: User, request: CheckRequest) -> CheckOutc
         performer=performer,
         request=request,
         purpose=ScanPurpose.CHECK,
-        scans=_audit_scans(patient, units, witness),
+        scans=_audit_scans(patient, units, witness, cosigner),
         result=result,
         context=context,
     )
@@ -505,6 +544,7 @@ def administration_record(
     if not performer.may_administer:
         raise PerformerNotAllowedError(gettext("Only nurses may record administrations."))
     patient_scan, units, witness = scans_resolve(request)
+    cosigner = cosigner_resolve(request)
     if not units:
         raise ApplicationError(
             gettext("Scan at least one medication."), code="NO_MEDICATION_SCANNED"
@@ -518,6 +558,8 @@ def administration_record(
         unit_scans=units,
         witness_scan=witness,
         witness_verified_id=request.witness_verified_id,
+        cosigner_scan=cosigner,
+        cosigner_verified_id=request.cosigner_verified_id,
         requested_order_id=request.order_id,
         amount=amount,
         infusion=infusion,
@@ -527,7 +569,7 @@ def administration_record(
         prn_reason=request.prn_reason,
     )
     result = rules.check_administration(context.facts)
-    scans = _audit_scans(patient_scan, units, witness)
+    scans = _audit_scans(patient_scan, units, witness, cosigner)
 
     def refuse(
         code: str,
@@ -586,6 +628,8 @@ def administration_record(
     try:
         with transaction.atomic():
             chosen = {override.code: override for override in overrides}
+            cosigned_by = cosigner_accepted(context, performer_id=performer.pk)
+            administered_at = timezone.now()
             # Built in memory and written once: the record is hashed with its units and overrides.
             administration = Administration(
                 patient=context.patient,
@@ -595,7 +639,9 @@ def administration_record(
                 status=AdministrationStatus.COMPLETED,
                 performer=performer,
                 witness=witness_accepted(context, performer_id=performer.pk),
-                administered_at=timezone.now(),
+                cosigner=cosigned_by,
+                cosigned_at=administered_at if cosigned_by is not None else None,
+                administered_at=administered_at,
                 amount=recorded.value,
                 unit=recorded.unit,
                 route=order.route,
@@ -903,6 +949,22 @@ def witness_accepted(context: CheckContext, *, performer_id: int) -> User | None
     return witness
 
 
+def cosigner_accepted(context: CheckContext, *, performer_id: int) -> User | None:
+    """The instructor the co-sign rule accepts for a student's record (scanning/rules/cosign.py),
+    else None: only she goes on the record, and the cart names her. Never set on a licensed
+    nurse's record."""
+    cosigner = context.cosigner
+    if (
+        cosigner is None
+        or not context.facts.performer.is_student
+        or not context.facts.cosigner_pin_ok
+        or not cosigner.is_instructor
+        or cosigner.pk == performer_id
+    ):
+        return None
+    return cosigner
+
+
 def _comparable(quantity: Quantity, unit: str) -> bool:
     try:
         quantity.to(unit)
@@ -1193,6 +1255,9 @@ def administration_correct(
                 status=AdministrationStatus.COMPLETED,
                 performer=original.performer,
                 witness=original.witness,
+                # The dose given is the one the instructor co-signed: the co-sign stands with it.
+                cosigner=original.cosigner,
+                cosigned_at=original.cosigned_at,
                 administered_at=original.administered_at,
                 amount=replacement_amount.value,
                 unit=replacement_amount.unit,

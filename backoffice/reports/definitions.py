@@ -1269,6 +1269,117 @@ def build_iv_bags(filters: ReportFilter, now: datetime) -> ReportContent:
     )
 
 
+# --- Variances --------------------------------------------------------------------------------
+
+# A kind of variance added to selectors.VARIANCE_SELECTORS gets its words and colour here.
+VARIANCE_LABELS = {
+    selectors.VARIANCE_EARLY: gettext_lazy("Given early"),
+    selectors.VARIANCE_LATE: gettext_lazy("Given late"),
+    selectors.VARIANCE_OVERRIDE: gettext_lazy("Warning overridden"),
+    selectors.VARIANCE_HOLD: gettext_lazy("Held (clinical)"),
+}
+VARIANCE_COLOURS = {
+    selectors.VARIANCE_EARLY: charts.AMBER,
+    selectors.VARIANCE_LATE: charts.ORANGE,
+    selectors.VARIANCE_OVERRIDE: charts.PURPLE,
+    selectors.VARIANCE_HOLD: charts.GREY,
+}
+
+
+def variance_label(kind: str) -> str:
+    return str(VARIANCE_LABELS.get(kind, kind))
+
+
+def variance_reason_label(line: selectors.VarianceLine) -> str:
+    """The reason in words: an override's reason, or the not-given reason."""
+    if line.kind == selectors.VARIANCE_HOLD:
+        return not_given_label(line.reason)
+    return override_reason_label(line.reason) if line.reason else ""
+
+
+def _variance_table(
+    slug: str, title: str, first: str, groups: list[selectors.VarianceGroup], kinds
+) -> Table:
+    return Table(
+        slug=slug,
+        title=title,
+        columns=(first, *(variance_label(kind) for kind in kinds), _("Variances")),
+        rows=[
+            (group.label, *(group.counts.get(kind, 0) for kind in kinds), group.total)
+            for group in groups
+        ],
+    )
+
+
+def build_variances(filters: ReportFilter, now: datetime) -> ReportContent:
+    report = selectors.report_variances(filters=filters, now=now)
+    kinds = report.kinds
+    return ReportContent(
+        headlines=[
+            Headline(_("Variances"), len(report.lines), tone="warn" if report.lines else "good"),
+            *(Headline(variance_label(kind), report.count(kind)) for kind in kinds),
+        ],
+        tables=[
+            Table(
+                slug="variances",
+                title=_("Every variance, with its reason"),
+                columns=(
+                    _("At"),
+                    _("Variance"),
+                    _("Ward"),
+                    _("Nurse"),
+                    _("Medication"),
+                    _("Patient"),
+                    _("MRN"),
+                    _("Code"),
+                    _("Due at"),
+                    _("Minutes from due time"),
+                    _("Reason code"),
+                    _("Reason"),
+                    _("Comment"),
+                ),
+                rows=[
+                    (
+                        _local(line.at),
+                        variance_label(line.kind),
+                        line.ward_code,
+                        line.nurse,
+                        line.medication,
+                        line.patient_name,
+                        line.mrn,
+                        line.code,
+                        _local(line.due_at),
+                        line.minutes,
+                        line.reason,
+                        variance_reason_label(line),
+                        line.comment,
+                    )
+                    for line in report.lines
+                ],
+                nowrap_columns=frozenset({0, 8}),
+            ),
+            _variance_table("wards", _("By ward"), _("Ward"), report.by_ward, kinds),
+            _variance_table("nurses", _("By nurse"), _("Nurse"), report.by_nurse, kinds),
+            _variance_table("drugs", _("By medication"), _("Medication"), report.by_drug, kinds),
+        ],
+        chart=charts.BarChart(
+            title=_("Variances by ward"),
+            categories=tuple(group.label for group in report.by_ward),
+            series=tuple(
+                charts.Series(
+                    name=variance_label(kind),
+                    values=tuple(group.counts.get(kind, 0) for group in report.by_ward),
+                    color=VARIANCE_COLOURS.get(kind, charts.BLUE),
+                    labels=tuple(_number(group.counts.get(kind, 0)) for group in report.by_ward),
+                )
+                for kind in kinds
+            ),
+            axis_label=_("Variances"),
+            empty_text=_("No variances in this period."),
+        ),
+    )
+
+
 REPORTS: dict[str, ReportDefinition] = {
     report.slug: report
     for report in (
@@ -1649,6 +1760,48 @@ REPORTS: dict[str, ReportDefinition] = {
                 ),
             ),
             build=build_verbal_orders,
+        ),
+        ReportDefinition(
+            slug="variances",
+            title=gettext_lazy("Variances"),
+            summary=gettext_lazy(
+                "Every dose given early or late, every warning overridden and every dose held, "
+                "each with its reason: by ward, nurse and medication."
+            ),
+            definitions=(
+                (
+                    gettext_lazy("Given early / late"),
+                    gettext_lazy(
+                        "A scheduled dose given before or after the ward's window around its due "
+                        "time, as in Missed and late doses; the reason is the one given for "
+                        "TOO_EARLY or TOO_LATE at the bedside. Minutes are from the due time "
+                        "(negative: early)."
+                    ),
+                ),
+                (
+                    gettext_lazy("Warning overridden"),
+                    gettext_lazy(
+                        "Every other warning accepted with a reason on a dose that counts as "
+                        "given, as in Overrides by finding (TOO_EARLY and TOO_LATE are counted "
+                        "once, as early or late)."
+                    ),
+                ),
+                (
+                    gettext_lazy("Held (clinical)"),
+                    gettext_lazy(
+                        "Doses documented not given because they were held for a clinical "
+                        "reason (a hold parameter met, or the nurse's judgement), not withdrawn."
+                    ),
+                ),
+                (
+                    gettext_lazy("Ward and nurse"),
+                    gettext_lazy(
+                        "The ward of the admission and the nurse who recorded the dose (for a "
+                        "late dose, the nurse who gave it)."
+                    ),
+                ),
+            ),
+            build=build_variances,
         ),
     )
 }

@@ -1496,3 +1496,214 @@ def report_verbal_orders(*, filters: ReportFilter) -> VerbalOrderReport:
             for line in lines
         ],
     )
+
+
+# --- Variances --------------------------------------------------------------------------------
+
+# The kinds of variance, in the order the report shows them. A late PRN effectiveness
+# reassessment (issue 18, built on another branch) is to join as "late_reassessment": its selector
+# added to VARIANCE_SELECTORS below, its label and colour to the report's definitions.
+VARIANCE_EARLY = "early"
+VARIANCE_LATE = "late"
+VARIANCE_OVERRIDE = "override"
+VARIANCE_HOLD = "hold"
+TIMING_CODES = ("TOO_EARLY", "TOO_LATE")
+
+
+@dataclass(frozen=True)
+class VarianceLine:
+    """One variance: a dose given outside its window, a warning overridden, a dose held. Its
+    reason is the code the nurse chose (an override reason, the not-given reason) and her
+    comment; `code` is what varied (TOO_LATE, an override's finding code, the not-given reason)."""
+
+    kind: str
+    at: datetime  # when it happened: the record's time
+    ward_code: str
+    ward_name: str
+    nurse: str
+    medication: str
+    patient_name: str
+    mrn: str
+    code: str
+    reason: str
+    comment: str = ""
+    due_at: datetime | None = None
+    minutes: int | None = None  # from the due time: negative early, positive late
+
+
+def _variance_line(record: Administration, **fields) -> VarianceLine:
+    performer = record.performer
+    return VarianceLine(
+        at=record.administered_at,
+        ward_code=record.admission.ward.code,
+        ward_name=record.admission.ward.name,
+        nurse=staff_name(performer.first_name, performer.last_name, performer.username),
+        medication=record.order.medication.name,
+        patient_name=record.admission.patient.full_name,
+        mrn=record.admission.patient.mrn,
+        **fields,
+    )
+
+
+def variances_timing(*, filters: ReportFilter, now: datetime) -> list[VarianceLine]:
+    """Doses given before or after the ward's window around their due time (the dose-timing
+    report's "early" and "late", same window), with the minutes from the due time and the reason
+    given for TOO_EARLY / TOO_LATE at the bedside. One query."""
+    doses = _dose_outcomes(
+        start=filters.start, end=filters.end, now=now, ward=filters.ward, nurse=filters.nurse
+    ).filter(outcome__in=[VARIANCE_EARLY, VARIANCE_LATE])
+    given = (
+        Administration.objects.filter(scheduled_dose=OuterRef("pk"))
+        .counting_given()
+        .order_by("administered_at", "pk")
+    )
+    # The bedside record holds the override; a correction's replacement holds none.
+    timing_override = Override.objects.filter(
+        administration__scheduled_dose=OuterRef("pk"), finding_code__in=TIMING_CODES
+    ).order_by("-pk")
+    rows = (
+        doses.annotate(
+            nurse_first=Subquery(given.values("performer__first_name")[:1]),
+            nurse_last=Subquery(given.values("performer__last_name")[:1]),
+            nurse_username=Subquery(given.values("performer__username")[:1]),
+            reason=Subquery(timing_override.values("reason")[:1]),
+            reason_comment=Subquery(timing_override.values("comment")[:1]),
+        )
+        .select_related("order__medication", "order__admission__ward", "order__admission__patient")
+        .order_by("due_at", "pk")
+    )
+    return [
+        VarianceLine(
+            kind=dose.outcome,
+            at=dose.given_at,
+            ward_code=dose.order.admission.ward.code,
+            ward_name=dose.order.admission.ward.name,
+            nurse=staff_name(
+                dose.nurse_first or "", dose.nurse_last or "", dose.nurse_username or ""
+            ),
+            medication=dose.order.medication.name,
+            patient_name=dose.order.admission.patient.full_name,
+            mrn=dose.order.admission.patient.mrn,
+            code="TOO_EARLY" if dose.outcome == VARIANCE_EARLY else "TOO_LATE",
+            reason=dose.reason or "",
+            comment=dose.reason_comment or "",
+            due_at=dose.due_at,
+            minutes=int((dose.given_at - dose.due_at).total_seconds() // 60),
+        )
+        for dose in rows
+    ]
+
+
+def variances_overrides(*, filters: ReportFilter, now: datetime) -> list[VarianceLine]:
+    """Every warning overridden on a dose that counts as given (the overrides report's), with its
+    finding code and reason; TOO_EARLY and TOO_LATE are the timing variances' reasons, not counted
+    twice. One query."""
+    bedside = _counting_bedside(_records(filters))
+    overrides = (
+        Override.objects.filter(administration__in=bedside.values("pk"))
+        .exclude(finding_code__in=TIMING_CODES)
+        .select_related(
+            "administration__admission__ward",
+            "administration__admission__patient",
+            "administration__order__medication",
+            "administration__performer",
+        )
+        .order_by("administration__administered_at", "pk")
+    )
+    return [
+        _variance_line(
+            override.administration,
+            kind=VARIANCE_OVERRIDE,
+            code=override.finding_code,
+            reason=override.reason,
+            comment=override.comment,
+            due_at=None,
+        )
+        for override in overrides
+    ]
+
+
+def variances_holds(*, filters: ReportFilter, now: datetime) -> list[VarianceLine]:
+    """Doses documented not given because they were held for a clinical reason (a hold parameter
+    met, or the nurse's judgement), still standing. One query."""
+    holds = (
+        _records(filters)
+        .counting_not_given()
+        .filter(reason="held_clinical")
+        .select_related(
+            "admission__ward",
+            "admission__patient",
+            "order__medication",
+            "performer",
+            "scheduled_dose",
+        )
+        .order_by("administered_at", "pk")
+    )
+    return [
+        _variance_line(
+            record,
+            kind=VARIANCE_HOLD,
+            code=record.reason,
+            reason=record.reason,
+            comment=record.comment,
+            due_at=record.scheduled_dose.due_at if record.scheduled_dose else None,
+        )
+        for record in holds
+    ]
+
+
+# One small selector per kind of variance; the report is their union. Another kind is one more
+# function with the same keyword arguments returning VarianceLines, added here.
+VARIANCE_SELECTORS = (variances_timing, variances_overrides, variances_holds)
+VARIANCE_KINDS = (VARIANCE_EARLY, VARIANCE_LATE, VARIANCE_OVERRIDE, VARIANCE_HOLD)
+
+
+@dataclass
+class VarianceGroup:
+    key: str
+    label: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class VarianceReport:
+    lines: list[VarianceLine]  # every variance, in time order
+    by_ward: list[VarianceGroup]
+    by_nurse: list[VarianceGroup]
+    by_drug: list[VarianceGroup]
+    kinds: tuple[str, ...]
+
+    def count(self, kind: str) -> int:
+        return sum(1 for line in self.lines if line.kind == kind)
+
+
+def _variance_groups(lines: list[VarianceLine], key) -> list[VarianceGroup]:
+    groups: dict[str, VarianceGroup] = {}
+    for line in lines:
+        code, label = key(line)
+        group = groups.setdefault(code, VarianceGroup(key=code, label=label))
+        group.counts[line.kind] = group.counts.get(line.kind, 0) + 1
+    return sorted(groups.values(), key=lambda g: (-g.total, g.label))
+
+
+def report_variances(*, filters: ReportFilter, now: datetime) -> VarianceReport:
+    """The union of VARIANCE_SELECTORS (one query each), grouped by ward, nurse and drug."""
+    lines = sorted(
+        (line for select in VARIANCE_SELECTORS for line in select(filters=filters, now=now)),
+        key=lambda line: (line.at, line.kind, line.code),
+    )
+    # a kind added to VARIANCE_SELECTORS shows even before its label is added
+    kinds = tuple(dict.fromkeys([*VARIANCE_KINDS, *(line.kind for line in lines)]))
+    return VarianceReport(
+        lines=lines,
+        by_ward=_variance_groups(
+            lines, lambda line: (line.ward_code, f"{line.ward_code} – {line.ward_name}")
+        ),
+        by_nurse=_variance_groups(lines, lambda line: (line.nurse, line.nurse)),
+        by_drug=_variance_groups(lines, lambda line: (line.medication, line.medication)),
+        kinds=kinds,
+    )

@@ -287,8 +287,9 @@ BARCODE_GS_SUBSTITUTE = os.environ.get("BARCODE_GS_SUBSTITUTE", "")
 
 # Scheduled doses are materialised this far ahead of now.
 DOSE_SCHEDULE_HORIZON_HOURS = int(os.environ.get("DOSE_SCHEDULE_HORIZON_HOURS", "48"))
-# The cart says "recently transferred" this long after a transfer from another ward (HL7 A02).
-TRANSFER_NOTICE_HOURS = int(os.environ.get("TRANSFER_NOTICE_HOURS", "24"))
+# The cart says "recently transferred" this long after a transfer from another ward (HL7 A02),
+# and marks the doses that fell due on the old ward (issue 18: three days, a weekend's length).
+TRANSFER_NOTICE_HOURS = int(os.environ.get("TRANSFER_NOTICE_HOURS", "72"))
 # Patients the HIS sends get a GSRN (AI 8018, on the wristband) under this GS1 prefix: the
 # hospital's company prefix and a range it reserves for patients (7 to 12 digits).
 PATIENT_GSRN_PREFIX = os.environ.get("PATIENT_GSRN_PREFIX", "9520001")

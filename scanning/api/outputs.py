@@ -171,6 +171,9 @@ class CheckOutputSerializer(serializers.Serializer):
     dose = DoseSummarySerializer(allow_null=True)
     findings = FindingSerializer(many=True)
     witness = WitnessNameSerializer(allow_null=True, help_text="the second nurse, once accepted")
+    cosigner = WitnessNameSerializer(
+        allow_null=True, help_text="a student's clinical instructor, once her co-sign is accepted"
+    )
     site = SiteAskSerializer()
     warnings = ClockWarningSerializer(many=True)
 
@@ -307,6 +310,11 @@ class MarDoseSerializer(serializers.Serializer):
     records = DoseRecordSerializer(many=True)
     missing_request = MissingDoseRequestSerializer(
         allow_null=True, help_text="the dose's latest request to the pharmacy, if any"
+    )
+    old_ward = serializers.CharField(
+        allow_null=True,
+        help_text="the ward code the patient was on when this dose fell due, for a dose due "
+        "before the admission's last transfer (null: due on the present ward)",
     )
 
 

@@ -5,7 +5,8 @@ from hospital.models import Role
 
 
 class MayAdminister(BasePermission):
-    """Nurses and charge nurses: the people who give medication at the bedside."""
+    """Nurses, charge nurses and student nurses: the people who give medication at the bedside
+    (a student's records need an instructor's co-sign: scanning/rules/cosign.py)."""
 
     message = gettext_lazy("Only nurses may do this.")
 
@@ -24,7 +25,9 @@ class IsClinicalStaff(BasePermission):
             user
             and user.is_authenticated
             and user.is_active
-            and user.has_role(Role.NURSE, Role.CHARGE_NURSE, Role.PHARMACIST, Role.ADMIN)
+            and user.has_role(
+                Role.NURSE, Role.CHARGE_NURSE, Role.STUDENT_NURSE, Role.PHARMACIST, Role.ADMIN
+            )
         )
 
 

@@ -185,6 +185,13 @@ class CheckInputSerializer(ClientTimeSerializer):
     witness_pin = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=PIN_MAX_DIGITS
     )
+    cosigner = ScanSerializer(
+        required=False,
+        help_text="a student nurse's record: her clinical instructor's badge (co-sign)",
+    )
+    cosigner_pin = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=PIN_MAX_DIGITS
+    )
     order = serializers.UUIDField(required=False)
     cart = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
     site = serializers.ChoiceField(
@@ -367,6 +374,13 @@ class AdministrationOutputSerializer(serializers.Serializer):
     is_partial = serializers.BooleanField()
     performer = serializers.CharField(source="performer.username")
     witness = serializers.CharField(source="witness.username", allow_null=True, default=None)
+    cosigner = serializers.CharField(
+        source="cosigner.username",
+        allow_null=True,
+        default=None,
+        help_text="a student nurse's record: the instructor who co-signed it",
+    )
+    cosigned_at = serializers.DateTimeField(allow_null=True)
     reason = serializers.CharField()
     comment = serializers.CharField()
     corrects = serializers.UUIDField(source="corrects.external_id", allow_null=True, default=None)

@@ -81,6 +81,8 @@ from scanning.services import (
     administration_waste_record,
     cart_ward_check,
     correction_deadline,
+    cosigner_accepted,
+    cosigner_authenticate,
     finding_as_dict,
     order_pk_for,
     removal_record,
@@ -144,6 +146,13 @@ def _check_request(request, data) -> CheckRequest:
             pin=data["witness_pin"],
             source=request_source(request, session.get("cart", "")),
         )
+    cosigner_verified_id = None
+    if data.get("cosigner") and data.get("cosigner_pin"):
+        cosigner_verified_id = cosigner_authenticate(
+            cosigner=s.scan_input(data["cosigner"]),
+            pin=data["cosigner_pin"],
+            source=request_source(request, session.get("cart", "")),
+        )
     ward_code = session.get("ward") or None
     if ward_code is None:
         # Every check runs for a cart's ward: without one WRONG_WARD could never warn.
@@ -157,6 +166,8 @@ def _check_request(request, data) -> CheckRequest:
         medications=tuple(s.scan_input(scan) for scan in data.get("medications", [])),
         witness=s.scan_input(data["witness"]) if data.get("witness") else None,
         witness_verified_id=witness_verified_id,
+        cosigner=s.scan_input(data["cosigner"]) if data.get("cosigner") else None,
+        cosigner_verified_id=cosigner_verified_id,
         order_id=order_id,
         cart=data.get("cart") or session.get("cart", ""),
         ward_code=ward_code,
@@ -212,6 +223,16 @@ def transfer_notice(admission) -> dict | None:
         "recent": timezone.now() - admission.transferred_at
         <= timedelta(hours=settings.TRANSFER_NOTICE_HOURS),
     }
+
+
+def old_ward_of(admission, due_at) -> str | None:
+    """The ward a dose fell due on, when that was before the admission's last transfer: the cart
+    marks it, so that the new ward sees what was planned (and perhaps given or missed) there.
+    Only the last transfer is kept (Admission.transferred_*): a dose due before an earlier one
+    is marked with the last ward the patient came from."""
+    if admission is None or admission.transferred_at is None or due_at >= admission.transferred_at:
+        return None
+    return admission.transferred_from.code
 
 
 def check_body(result, context) -> dict:
@@ -285,6 +306,7 @@ def check_body(result, context) -> dict:
         else None,
         "findings": [finding_as_dict(finding, lang) for finding in result.findings],
         "witness": witness_body(result, context),
+        "cosigner": cosigner_body(result, context),
         "site": site_body(context),
     }
 
@@ -320,6 +342,14 @@ def witness_body(result, context) -> dict | None:
         return None
     witness = witness_accepted(context, performer_id=context.facts.performer.id)
     return {"name": staff_display_name(witness)} if witness is not None else None
+
+
+def cosigner_body(result, context) -> dict | None:
+    """A student's instructor, once the rules accept her co-sign: the cart shows her name."""
+    if "STUDENT_COSIGN_REQUIRED" in result.codes():
+        return None
+    cosigner = cosigner_accepted(context, performer_id=context.facts.performer.id)
+    return {"name": staff_display_name(cosigner)} if cosigner is not None else None
 
 
 def csrf_check(request) -> None:
@@ -535,6 +565,7 @@ class AdministrationsApi(APIView):
             "scheduled_dose",
             "performer",
             "witness",
+            "cosigner",
             "corrects",
             "replaces",
         ).prefetch_related("units", "overrides", "assessments")
@@ -858,6 +889,7 @@ class PatientMarApi(APIView):
                                 "missing_request": missing_request_body(
                                     requested.get((order.pk, dose.due_at))
                                 ),
+                                "old_ward": old_ward_of(admission, dose.due_at),
                             }
                             for dose in order.day_doses
                         ],

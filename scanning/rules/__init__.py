@@ -13,7 +13,7 @@ Where things are (docs/architecture.md says more, docs/rules.md lists every rule
 - One module per clinical area, each holding its rules and, in its docstring, the decisions
   DESIGN.md section 4 leaves open (each pinned by a test in tests/scanning/rules/test_<area>.py):
   identity, entry, product, allergy, order, dose, weight, timing, prn, assessment, removal,
-  site, witness, waste, infusion.
+  site, witness, cosign, waste, infusion.
 - facts.py: what the rules are given; core.py: what they answer and the shared wording.
 
 This module keeps only the order in which the areas run, and what depends on what came before.
@@ -25,6 +25,7 @@ from scanning.dosemath import Quantity
 from scanning.rules import (
     allergy,
     assessment,
+    cosign,
     dose,
     entry,
     identity,
@@ -163,6 +164,7 @@ def check_administration(facts: CheckFacts) -> CheckResult:
             removal.check_worn(facts, scanned, out)
             site.check_site(facts, scanned, out)
         witness.check_witness(facts, scanned, chosen, out)
+        cosign.check_cosign(facts, out)
     entry.check_keyed(facts, out)
     return out.result(chosen, scheduled, summary)
 

@@ -57,6 +57,7 @@ AREAS: tuple[Area, ...] = (
     Area("removal", "Removal", "patches, rings and implants: the last one off before a new one"),
     Area("site", "Site", "the body site chosen for an injection or patch: rotation"),
     Area("witness", "Witness", "the second nurse who cross-checks high-alert medication"),
+    Area("cosign", "Co-sign", "a student nurse's records, co-signed by her clinical instructor"),
     Area(
         "waste",
         "Waste",
@@ -141,6 +142,41 @@ class Entry:
         return {message.severity or self.severity for message in self.messages.values()}
 
 
+_COSIGN_VI = (
+    "Sinh viên điều dưỡng chỉ được cho người bệnh dùng thuốc khi có giảng viên hướng dẫn ký xác "
+    "nhận: giảng viên quét thẻ và nhập mã PIN."
+)
+_COSIGN_EN = (
+    "A student nurse gives medication only with her clinical instructor's co-sign: the "
+    "instructor scans their badge and enters their PIN."
+)
+# What is wrong with the co-signer given (cosign.py's `cosign_problem` names the variants).
+_COSIGN_PROBLEMS: dict[str, tuple[str, str]] = {
+    "missing": ("", ""),
+    "not_a_badge": (
+        " Mã ở ô giảng viên ký xác nhận không phải thẻ nhân viên.",
+        " The co-sign slot does not hold a staff badge.",
+    ),
+    "unknown_badge": (
+        " Không nhận ra thẻ của giảng viên.",
+        " The instructor's badge is not known.",
+    ),
+    "same_person": (
+        " Sinh viên không thể tự ký xác nhận cho mình.",
+        " A student cannot co-sign her own record.",
+    ),
+    "inactive": (
+        " Tài khoản của giảng viên không còn hoạt động.",
+        " The instructor's account is not active.",
+    ),
+    "not_instructor": (
+        " Người quét thẻ không phải giảng viên hướng dẫn lâm sàng.",
+        " The badge scanned is not a clinical instructor's.",
+    ),
+    "pin": (" Mã PIN của giảng viên không đúng.", " The instructor's PIN is wrong."),
+}
+
+
 def _one(vi: str, en: str) -> dict[str, Message]:
     return {DEFAULT: Message(vi, en)}
 
@@ -193,6 +229,10 @@ _WITNESS_PROBLEMS: dict[str, tuple[str, str]] = {
         " The witness's account is not active.",
     ),
     "pharmacist": (" Dược sĩ không thể là người kiểm tra chéo.", " A pharmacist cannot witness."),
+    "student": (
+        " Sinh viên điều dưỡng không thể là người kiểm tra chéo.",
+        " A student nurse cannot witness.",
+    ),
     "not_allowed": (
         " Người kiểm tra chéo phải là người được phép cho người bệnh dùng thuốc.",
         " The witness must be allowed to give medication.",
@@ -992,6 +1032,10 @@ ENTRIES: tuple[Entry, ...] = (
             "pharmacist": _witness(
                 " Dược sĩ không thể là người kiểm tra chéo.", " A pharmacist cannot witness."
             ),
+            "student": _witness(
+                " Sinh viên điều dưỡng không thể là người kiểm tra chéo.",
+                " A student nurse cannot witness.",
+            ),
             "not_allowed": _witness(
                 " Người kiểm tra chéo phải là người được phép cho người bệnh dùng thuốc.",
                 " The witness must be allowed to give medication.",
@@ -999,6 +1043,18 @@ ENTRIES: tuple[Entry, ...] = (
             "pin": _witness(
                 " Mã PIN của người kiểm tra chéo không đúng.", " The witness PIN is wrong."
             ),
+        },
+    ),
+    # --- cosign -----------------------------------------------------------------------------
+    Entry(
+        FindingCode.STUDENT_COSIGN_REQUIRED,
+        "cosign",
+        STOP,
+        "the nurse giving is a student nurse, and no clinical instructor (another active licensed "
+        "nurse in the instructor group) co-signed with her badge and PIN",
+        {
+            problem: Message(_COSIGN_VI + vi, _COSIGN_EN + en)
+            for problem, (vi, en) in _COSIGN_PROBLEMS.items()
         },
     ),
     # --- waste ------------------------------------------------------------------------------

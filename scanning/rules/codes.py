@@ -3,7 +3,8 @@
 A code is part of the API (the cart, the override records, the reports and HL7 read it): never
 rename one. The members are listed in the order findings are shown (after STOP before WARN): who,
 what was scanned, the patient, the product, the order, the dose, the dose per kg of weight, the
-schedule, what is still on the patient and the site, the witness, how it was entered.
+schedule, what is still on the patient and the site, the witness, a student's co-signer, how it was
+entered.
 Each code's severity, override reasons and messages are in catalogue.py.
 """
 
@@ -70,6 +71,7 @@ class FindingCode(StrEnum):
     PREVIOUS_NOT_REMOVED = "PREVIOUS_NOT_REMOVED"
     SITE_RECENTLY_USED = "SITE_RECENTLY_USED"
     WITNESS_REQUIRED = "WITNESS_REQUIRED"
+    STUDENT_COSIGN_REQUIRED = "STUDENT_COSIGN_REQUIRED"
     WASTE_AMOUNT_MISMATCH = "WASTE_AMOUNT_MISMATCH"
     WASTE_WITNESS_REQUIRED = "WASTE_WITNESS_REQUIRED"
     KEYED_ENTRY = "KEYED_ENTRY"

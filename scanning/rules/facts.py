@@ -174,6 +174,11 @@ class StaffFacts:
     may_administer: bool
     is_pharmacist: bool
     active: bool
+    # hospital.models.Role.STUDENT_NURSE: gives only with an instructor's co-sign; never a
+    # witness or a co-signer herself.
+    is_student: bool = False
+    # hospital.models.User.is_instructor: an active licensed nurse in the instructor group.
+    is_instructor: bool = False
 
 
 @dataclass(frozen=True)
@@ -260,6 +265,12 @@ class CheckFacts:
     # settings VERBAL_ORDER_COSIGN_HOURS: a verbal order not co-signed this long after it was
     # documented raises VERBAL_ORDER_UNSIGNED (exactly this long is still in time).
     verbal_cosign_hours: int = 24
+    # A student nurse's instructor, co-signing the record (scanning/rules/cosign.py): the kind
+    # scanned in the co-sign slot (None if nothing), who the badge is (None: unknown badge) and
+    # whether her PIN was checked for this request.
+    cosigner_scan_kind: str | None = None
+    cosigner: StaffFacts | None = None
+    cosigner_pin_ok: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Witness: high-alert medication (the ordered or any scanned one) needs a second nurse to
 cross-check: another active staff member who may give medication (not the performer, not a
-pharmacist), identified by badge scan and PIN. Checked whenever known products were scanned, even
-before the patient is identified. WITNESS_REQUIRED says what is wrong with the witness given (the
+pharmacist, not a student nurse), identified by badge scan and PIN. Checked whenever known
+products were scanned, even before the patient is identified. WITNESS_REQUIRED says what is wrong with the witness given (the
 variant is the `problem` in its data); what the witness slot holds is entry.py's.
 
 Words and severities: catalogue.py. Tests: tests/scanning/rules/test_witness.py.
@@ -28,6 +28,8 @@ def witness_problem(facts: CheckFacts | WitnessFacts) -> str | None:
         return "inactive"
     if witness.is_pharmacist:
         return "pharmacist"
+    if witness.is_student:
+        return "student"
     if not witness.may_administer:
         return "not_allowed"
     if not facts.witness_pin_ok:

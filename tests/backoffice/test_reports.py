@@ -341,6 +341,7 @@ QUERIES = {
     "controlled-drug-waste": 1,
     "missing-doses": 4,
     "verbal-orders": 3,
+    "variances": 3,  # one per kind of variance
 }
 
 

@@ -1,5 +1,6 @@
 """A patient the HIS moved here (ADT A02) within TRANSFER_NOTICE_HOURS carries a notice on the
-cart's banner (issue 16); an older transfer, and a patient never moved, carry none."""
+cart's banner (issue 16), and a dose that fell due before the move is marked with the old ward
+(issue 18); an older transfer, and a patient never moved, carry no notice."""
 
 from datetime import timedelta
 
@@ -25,14 +26,18 @@ def transferred(hours_ago: float) -> Ward:
     return old_ward
 
 
-def test_a_patient_transferred_an_hour_ago_shows_where_from(page):
-    old_ward = transferred(hours_ago=1)
+def test_a_patient_transferred_minutes_ago_shows_where_from_and_the_old_wards_dose(page):
+    old_ward = transferred(hours_ago=0.1)  # after her paracetamol fell due at 08:00
     log_in(page, *HOA)
     scan(page, wedge(AN, "]C1"))
     expect(page.locator("#patient-name")).to_have_text("Nguyễn Văn An")
     expect(page.locator("#patient-transfer")).to_be_visible()
     expect(page.locator("#patient-transfer")).to_contain_text("Mới chuyển khoa")
     expect(page.locator("#patient-transfer")).to_contain_text(old_ward.code)
+    # issue 18: the dose that fell due on the old ward is marked with it on the dose list
+    expect(page.locator(".dose .tag.old-ward").first).to_have_text(
+        f"⇄ đến giờ dùng ở khoa {old_ward.code}, trước khi chuyển khoa"
+    )
     screenshot(page, "cart-transfer-vi")
 
 

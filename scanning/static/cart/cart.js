@@ -6,6 +6,9 @@
   const T = JSON.parse(document.getElementById("cart-strings").textContent);
   // The dose's own cross-check and the witness of a controlled drug's waste: one second nurse.
   const WITNESS_CODES = ["WITNESS_REQUIRED", "WASTE_WITNESS_REQUIRED"];
+  // A student nurse's dose: her clinical instructor co-signs by badge and PIN (asked after the
+  // witness, when both are needed: the instructor may be both and scans once for each).
+  const COSIGN_CODE = "STUDENT_COSIGN_REQUIRED";
   const $ = (id) => document.getElementById(id);
   const scanField = $("scan");
   const format = (template, values) => template.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
@@ -14,6 +17,7 @@
   let state = emptyState();
   function emptyState() {
     return { patientScan: null, patient: null, meds: [], witness: null, witnessPin: "", overrides: {},
+             cosigner: null, cosignerPin: "",
              lastCheck: null, idempotencyKey: null, pendingSwitch: null, busy: false, site: "",
              assessments: {}, assessmentsChecked: "", prnReason: "", prnReasonChecked: "" };
   }
@@ -138,7 +142,7 @@
       }
       return;
     }
-    if (active && (active.id === "witness-pin" || active.tagName === "SELECT" ||
+    if (active && (active.id === "witness-pin" || active.id === "cosign-pin" || active.tagName === "SELECT" ||
                    (active.tagName === "INPUT" && active.dataset.keepFocus === "1"))) return;
     scanField.focus();
   }
@@ -180,6 +184,7 @@
       if (state.pendingSwitch && kind.kind !== "wristband") await decideSwitch(kind);
       else if (kind.kind === "wristband") await onWristband(scan, kind);
       else if (kind.kind === "badge" && state.patient && needsWitness()) await onWitnessBadge(scan);
+      else if (kind.kind === "badge" && state.patient && needsCosign()) await onCosignBadge(scan);
       else if (!state.patient) await onFirstScanNotWristband(scan);
       else await onMedication(scan, kind);
     } catch (error) {
@@ -320,6 +325,17 @@
     return !!(state.lastCheck && state.lastCheck.findings.some((f) => WITNESS_CODES.includes(f.code)));
   }
 
+  async function onCosignBadge(scan) {
+    state.cosigner = scan;
+    $("cosign-name").textContent = T.cosign_scanned;
+    $("cosign-pin").value = "";
+    $("cosign-pin").focus();
+  }
+
+  function needsCosign() {
+    return !!(state.lastCheck && state.lastCheck.findings.some((f) => f.code === COSIGN_CODE));
+  }
+
   // The rest of a partial unit, wasted: what the rules computed (PARTIAL_UNIT's `waste`), sent
   // with the dose once the nurse says the remainder was wasted. The server checks it balances.
   function wasteOf(check) {
@@ -333,6 +349,7 @@
   function checkBody() {
     const body = { patient: state.patientScan, medications: state.meds, ward: config.ward };
     if (state.witness) { body.witness = state.witness; body.witness_pin = state.witnessPin; }
+    if (state.cosigner) { body.cosigner = state.cosigner; body.cosigner_pin = state.cosignerPin; }
     if (state.site) body.site = state.site;
     const measured = assessmentValues();
     if (measured.length) body.assessments = measured;
@@ -540,12 +557,15 @@
     if (check.error) list.append(li(check.error, "finding stop"));
     for (const finding of check.findings || []) list.append(findingItem(finding));
     $("witness").hidden = !(check.findings || []).some((f) => WITNESS_CODES.includes(f.code));
+    // One second person at a time: the co-sign panel once no witness is still wanted.
+    $("cosign").hidden = !$("witness").hidden || !(check.findings || []).some((f) => f.code === COSIGN_CODE);
     $("record").hidden = !!check.patientOnly;
     $("record").disabled = !canRecord();
     showSitePicker(check);
     showAssessments(check);
     showPrnReason(check);
-    setPrompt(needsWitness() ? T.prompt_witness : state.patient ? T.prompt_medication : T.prompt_patient);
+    setPrompt(needsWitness() ? T.prompt_witness : needsCosign() ? T.prompt_cosign
+              : state.patient ? T.prompt_medication : T.prompt_patient);
     showWitnessState(check);
     showInfusion(check);
   }
@@ -553,7 +573,7 @@
   // A dose waiting only for the second nurse, or for the values the order asks measured, is not a
   // STOP: it is its own amber state. Once the rules accept the witness, her name stays on the
   // verdict until the dose is recorded or cleared.
-  const WAITING_CODES = [...WITNESS_CODES, "ASSESSMENT_REQUIRED", "PRN_REASON_REQUIRED"];
+  const WAITING_CODES = [...WITNESS_CODES, COSIGN_CODE, "ASSESSMENT_REQUIRED", "PRN_REASON_REQUIRED"];
   function waitingOnly(check) {
     const stops = (check.findings || []).filter((f) => f.severity === "STOP");
     return check.verdict === "stop" && !check.error && stops.length > 0 &&
@@ -563,9 +583,11 @@
     if (waitingOnly(check)) {
       const measuring = (check.findings || []).some((f) => f.code === "ASSESSMENT_REQUIRED" ||
         f.code === "PRN_REASON_REQUIRED");
+      const witnessing = (check.findings || []).some((f) => WITNESS_CODES.includes(f.code));
       $("verdict").className = "verdict witness";
       $("verdict-icon").textContent = "⚠";
-      $("verdict-word").textContent = measuring ? T.assessment_pending : T.witness_pending;
+      $("verdict-word").textContent = measuring ? T.assessment_pending
+        : witnessing ? T.witness_pending : T.cosign_pending;
       for (const item of $("findings").querySelectorAll(".finding.stop")) {
         item.className = "finding witness";
         const text = item.querySelector("span");
@@ -575,6 +597,9 @@
     const confirmed = $("witness-confirmed");
     confirmed.hidden = !check.witness;
     confirmed.textContent = check.witness ? format(T.witness_confirmed, { name: check.witness.name }) : "";
+    const cosigned = $("cosign-confirmed");
+    cosigned.hidden = !check.cosigner;
+    cosigned.textContent = check.cosigner ? format(T.cosign_confirmed, { name: check.cosigner.name }) : "";
   }
 
   function unitsNeeded(check) {
@@ -1156,6 +1181,13 @@
     tag.className = "tag status";
     tag.textContent = label;
     item.append(when, what, tag);
+    // A dose that fell due before the patient's transfer: planned (and perhaps given) on that ward.
+    if (dose && dose.old_ward) {
+      const moved = document.createElement("span");
+      moved.className = "tag old-ward";
+      moved.textContent = format(T.dose_old_ward, { ward: dose.old_ward });
+      item.append(moved);
+    }
     if ((order.allergies || []).length) item.append(allergyFlag(order.allergies));
     if (order.verbal && !order.verbal.cosigned_at) item.append(verbalFlag(order.verbal));
     if (!dose && order.prn) item.append(prnTimes(order.prn));
@@ -1296,6 +1328,7 @@
 
   function clearMeds() {
     state.meds = []; state.overrides = {}; state.witness = null; state.witnessPin = ""; state.idempotencyKey = null;
+    state.cosigner = null; state.cosignerPin = "";
     state.site = ""; state.assessments = {}; state.assessmentsChecked = "";
     state.prnReason = ""; state.prnReasonChecked = "";
     $("assessment-fields").dataset.kinds = "";
@@ -1766,6 +1799,18 @@
     }).finally(refocus);
   });
   $("witness-pin").addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); $("witness-confirm").click(); } });
+
+  // The instructor's co-sign of a student's dose: her PIN, then the check again (as the witness's).
+  $("cosign-confirm").addEventListener("click", () => {
+    state.cosignerPin = $("cosign-pin").value;
+    $("cosign-pin").value = "";
+    scanField.focus();
+    if (!state.cosigner) { $("cosign-name").textContent = T.prompt_cosign; return; }
+    scanQueue = queued(runCheck).catch((error) => {
+      if (error.message !== "session") say(T.network_error, "error");
+    }).finally(refocus);
+  });
+  $("cosign-pin").addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); $("cosign-confirm").click(); } });
 
   $("record").addEventListener("click", record);
   $("clear-meds").addEventListener("click", () => { clearMeds(); refocus(); });

@@ -243,6 +243,10 @@ def prior(minutes_ago: float, amount="500", dose_unit="mg", order_id=10) -> Prio
 NURSE = StaffFacts(id=1, may_administer=True, is_pharmacist=False, active=True)
 SECOND_NURSE = StaffFacts(id=2, may_administer=True, is_pharmacist=False, active=True)
 PHARMACIST = StaffFacts(id=3, may_administer=False, is_pharmacist=True, active=True)
+STUDENT = StaffFacts(id=4, may_administer=True, is_pharmacist=False, active=True, is_student=True)
+INSTRUCTOR = StaffFacts(
+    id=5, may_administer=True, is_pharmacist=False, active=True, is_instructor=True
+)
 PATIENT = PatientFacts(
     id=1, mrn="BN000123", full_name="Nguyễn Văn An", date_of_birth=date(1950, 5, 1), deceased=False
 )

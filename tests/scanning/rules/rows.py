@@ -3,6 +3,7 @@
 from tests.scanning.rules import (
     test_allergy,
     test_assessment,
+    test_cosign,
     test_dose,
     test_entry,
     test_identity,
@@ -32,6 +33,7 @@ AREA_TESTS = (
     test_removal,
     test_site,
     test_witness,
+    test_cosign,
     test_infusion,
     test_waste,
 )
