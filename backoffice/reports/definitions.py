@@ -1277,12 +1277,14 @@ VARIANCE_LABELS = {
     selectors.VARIANCE_LATE: gettext_lazy("Given late"),
     selectors.VARIANCE_OVERRIDE: gettext_lazy("Warning overridden"),
     selectors.VARIANCE_HOLD: gettext_lazy("Held (clinical)"),
+    selectors.VARIANCE_LATE_REASSESSMENT: gettext_lazy("PRN reassessed late"),
 }
 VARIANCE_COLOURS = {
     selectors.VARIANCE_EARLY: charts.AMBER,
     selectors.VARIANCE_LATE: charts.ORANGE,
     selectors.VARIANCE_OVERRIDE: charts.PURPLE,
     selectors.VARIANCE_HOLD: charts.GREY,
+    selectors.VARIANCE_LATE_REASSESSMENT: charts.BLUE,
 }
 
 
@@ -1791,6 +1793,14 @@ REPORTS: dict[str, ReportDefinition] = {
                     gettext_lazy(
                         "Doses documented not given because they were held for a clinical "
                         "reason (a hold parameter met, or the nurse's judgement), not withdrawn."
+                    ),
+                ),
+                (
+                    gettext_lazy("PRN reassessed late"),
+                    gettext_lazy(
+                        "A PRN dose whose effect was reassessed more than the grace "
+                        "(PRN_REASSESS_GRACE_MINUTES) after it was due, as in PRN effectiveness; "
+                        "minutes are from the due time, the nurse is the one who reassessed."
                     ),
                 ),
                 (

@@ -19,7 +19,7 @@ What counts (the same everywhere, and stated on every page):
   are local (Asia/Ho_Chi_Minh) and both ends of a range are included.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -60,6 +60,7 @@ from scanning.models import (
     MissingDoseRequest,
     MissingDoseState,
     Override,
+    PrnReassessment,
     ScanEvent,
     ScanPurpose,
     Waste,
@@ -1500,13 +1501,13 @@ def report_verbal_orders(*, filters: ReportFilter) -> VerbalOrderReport:
 
 # --- Variances --------------------------------------------------------------------------------
 
-# The kinds of variance, in the order the report shows them. A late PRN effectiveness
-# reassessment (issue 18, built on another branch) is to join as "late_reassessment": its selector
-# added to VARIANCE_SELECTORS below, its label and colour to the report's definitions.
+# The kinds of variance, in the order the report shows them; each has its selector in
+# VARIANCE_SELECTORS below, its label and colour in the report's definitions.
 VARIANCE_EARLY = "early"
 VARIANCE_LATE = "late"
 VARIANCE_OVERRIDE = "override"
 VARIANCE_HOLD = "hold"
+VARIANCE_LATE_REASSESSMENT = "late_reassessment"
 TIMING_CODES = ("TOO_EARLY", "TOO_LATE")
 
 
@@ -1652,10 +1653,60 @@ def variances_holds(*, filters: ReportFilter, now: datetime) -> list[VarianceLin
     ]
 
 
+def variances_late_reassessments(*, filters: ReportFilter, now: datetime) -> list[VarianceLine]:
+    """PRN doses whose effect was reassessed after the grace (scanning.reassessments.minutes_late,
+    stored when documented), with the minutes after it was due; the period, ward and nurse are the
+    dose's, the nurse shown is the one who reassessed. A reassessment never documented is in the
+    PRN effectiveness report as missing. One query."""
+    late = (
+        PrnReassessment.objects.filter(
+            minutes_late__gt=0, administration__in=_records(filters).values("pk")
+        )
+        .select_related(
+            "administration__admission__ward",
+            "administration__admission__patient",
+            "administration__order__medication",
+            "performer",
+        )
+        .order_by("documented_at", "pk")
+    )
+    return [
+        replace(
+            _variance_line(
+                reassessment.administration,
+                kind=VARIANCE_LATE_REASSESSMENT,
+                code="PRN_REASSESSMENT_LATE",
+                reason="",
+                comment=reassessment.comment,
+                due_at=reassessment.due_at,
+                minutes=reassessment.minutes_late,
+            ),
+            at=reassessment.documented_at,
+            nurse=staff_name(
+                reassessment.performer.first_name,
+                reassessment.performer.last_name,
+                reassessment.performer.username,
+            ),
+        )
+        for reassessment in late
+    ]
+
+
 # One small selector per kind of variance; the report is their union. Another kind is one more
 # function with the same keyword arguments returning VarianceLines, added here.
-VARIANCE_SELECTORS = (variances_timing, variances_overrides, variances_holds)
-VARIANCE_KINDS = (VARIANCE_EARLY, VARIANCE_LATE, VARIANCE_OVERRIDE, VARIANCE_HOLD)
+VARIANCE_SELECTORS = (
+    variances_timing,
+    variances_overrides,
+    variances_holds,
+    variances_late_reassessments,
+)
+VARIANCE_KINDS = (
+    VARIANCE_EARLY,
+    VARIANCE_LATE,
+    VARIANCE_OVERRIDE,
+    VARIANCE_HOLD,
+    VARIANCE_LATE_REASSESSMENT,
+)
 
 
 @dataclass

@@ -118,3 +118,17 @@ def test_the_page_and_csv_show_the_figures(client, ledger):
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert rows[1][:9] == ["Tramadol 50 mg viên nang", "NOI", "4", "1", "1", "40", "1", "1", "1"]
     assert rows[-1][0] in ("Tổng", "Total")
+
+
+def test_a_late_reassessment_is_a_variance_and_one_on_time_is_not(ledger):
+    report = selectors.report_variances(
+        filters=ReportFilter(date_from=NOW.date(), date_to=NOW.date()), now=NOW
+    )
+
+    late = [line for line in report.lines if line.kind == selectors.VARIANCE_LATE_REASSESSMENT]
+    assert [(line.code, line.minutes, line.ward_code) for line in late] == [
+        ("PRN_REASSESSMENT_LATE", 40, "NOI")
+    ]
+    # documented 240 min ago + 60 due + 40 late
+    assert late[0].at == NOW - timedelta(minutes=140)
+    assert late[0].due_at == NOW - timedelta(minutes=180)
