@@ -170,7 +170,7 @@ _COSIGN_PROBLEMS: dict[str, tuple[str, str]] = {
         " The instructor's account is not active.",
     ),
     "not_instructor": (
-        " Người quét thẻ không phải giảng viên hướng dẫn lâm sàng.",
+        " Thẻ đã quét không phải thẻ của giảng viên hướng dẫn lâm sàng.",
         " The badge scanned is not a clinical instructor's.",
     ),
     "pin": (" Mã PIN của giảng viên không đúng.", " The instructor's PIN is wrong."),
@@ -565,8 +565,8 @@ ENTRIES: tuple[Entry, ...] = (
         "VERBAL_ORDER_COSIGN_HOURS (default 24) after it was documented; exactly that long is "
         "in time",
         _one(
-            "Y lệnh miệng {medication} (bác sĩ {prescriber}, ghi lúc {documented}) chưa được bác "
-            "sĩ ký xác nhận sau {hours} giờ. Báo bác sĩ ký trước khi dùng tiếp.",
+            "Y lệnh miệng {medication} (bác sĩ {prescriber}, ghi nhận lúc {documented}) chưa được "
+            "bác sĩ ký xác nhận sau {hours} giờ. Báo bác sĩ ký xác nhận y lệnh.",
             "The verbal {medication} order (Dr {prescriber}, documented at {documented}) has not "
             "been co-signed after {hours} hours. Ask the prescriber to co-sign it.",
         ),

@@ -45,7 +45,7 @@ def test_a_prn_tramadol_given_with_a_pain_score_and_a_reason_then_reassessed_onc
     page.fill("#reassess-pain", "3")
     page.click('#reassess-effects button[data-effect="effective"]')
     page.click("#reassess-confirm")
-    expect(page.locator("#message")).to_contain_text("Chưa biết đánh giá lại đã được lưu")
+    expect(page.locator("#message")).to_contain_text("Chưa rõ đánh giá lại đã được lưu")
     expect(page.locator("#reassess-dialog")).to_be_visible()
     page.unroute(REASSESSMENT)
     page.click("#reassess-confirm")  # the same key: answered, not saved twice
