@@ -81,7 +81,7 @@ def test_the_terminal_tells_its_page_who_is_logged_in(frozen_demo, settings):
     assert config["username"] == "dieuduong.hoa"
     assert config["nurseName"] == "Nguyễn Thị Hoa"
     assert config["idleWarningSeconds"] == 15
-    assert config["administeringRoles"] == ["charge_nurse", "nurse"]
+    assert config["administeringRoles"] == ["charge_nurse", "nurse", "student_nurse"]
 
 
 def test_the_json_login_names_the_nurse_as_the_ward_says_it(frozen_demo):
