@@ -98,6 +98,7 @@ def test_the_same_units_for_two_patients_at_once_are_administered_once(demo_at_e
     wrong_patient = {
         "patient": code("8018952000100000001044\x1d80191"),
         "medications": body["medications"],
+        "prn_reason": "Sốt > 38,5 °C hoặc đau",  # Hương's paracetamol is given as needed
     }
     responses = run_together(
         2,

@@ -64,10 +64,10 @@ class Bedside:
         band = gs1.wristband_element_string(
             gs1.WristbandPayload(gsrn=self.band.patient.gsrn, instance=self.band.instance)
         )
-        return {
-            "patient": {"code": band},
-            "medications": [{"code": unit} for unit in units],
-        }
+        body = {"patient": {"code": band}, "medications": [{"code": unit} for unit in units]}
+        if self.order.schedule_kind == ScheduleKind.PRN:
+            body["prn_reason"] = self.order.prn_indications_offered[0]
+        return body
 
     def record(self, *serials: str):
         client = APIClient()
