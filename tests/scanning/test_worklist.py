@@ -335,4 +335,6 @@ def test_the_worklist_costs_the_same_queries_for_any_number_of_patients():
     # then
     assert large_rows > small_rows >= 4  # a dose, an overdue dose, a patch, the bag
     assert large == small
-    assert large <= 13  # 9 reads (one of them the PRN doses to reassess) + PostgreSQL's plan-mode wrap
+    assert (
+        large <= 13
+    )  # 9 reads (one of them the PRN doses to reassess) + PostgreSQL's plan-mode wrap
