@@ -410,6 +410,9 @@ class AdministeredUnit(BaseModel):
     class Meta:
         verbose_name = _("administered unit")
         verbose_name_plural = _("administered units")
+        # The order they were scanned and written in, on every database (a vacuum reorders
+        # the heap, and an answer read back must list them as the answer written did).
+        ordering = ["id"]
         constraints = [
             # A serialised unit is given once, ever; an entered-in-error record keeps its serials used.
             models.UniqueConstraint(
@@ -436,6 +439,8 @@ class Override(BaseModel):
     class Meta:
         verbose_name = _("override")
         verbose_name_plural = _("overrides")
+        # The order they were written in, on every database (a vacuum reorders the heap).
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["administration", "finding_code"],
@@ -460,6 +465,8 @@ class AdministrationAssessment(BaseModel):
     class Meta:
         verbose_name = _("assessment before giving")
         verbose_name_plural = _("assessments before giving")
+        # The order they were written in, on every database (a vacuum reorders the heap).
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["administration", "kind"], name="%(app_label)s_%(class)s_one_per_kind"

@@ -95,17 +95,55 @@ def live_server_requests_finish(timeout: float = 15) -> None:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.call_report = report
+    return report
+
+
 @pytest.fixture
-def page(browser, live_server, demo):
+def page(request, browser, live_server, demo):
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
     context.grant_permissions(["camera"], origin=live_server.url)
     page = context.new_page()
-    errors = []
+    errors, traffic = [], []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda line: traffic.append(f"{time.perf_counter():.1f} {line.text}"))
+    page.on("requestfinished", lambda r: traffic.append(exchange(r, r.response())))
+    page.on("requestfailed", lambda r: traffic.append(exchange(r, None, r.failure)))
     page.base_url = live_server.url
     yield page
+    report = getattr(request.node, "call_report", None)
+    if report is not None and report.failed:
+        # A browser test that fails under load says what the cart saw: the API's answers and how
+        # long they took, and the state that keeps Record off (offline, a check still queued).
+        print("\n".join(["cart traffic:", *traffic[-40:], "cart state: " + cart_state(page)]))
     context.close()
     assert errors == [], errors
+
+
+def exchange(request, response, failure=None) -> str:
+    took = request.timing.get("responseEnd", -1)
+    outcome = failure or (response.status if response is not None else "no answer")
+    path = "/" + request.url.split("/", 3)[-1]
+    return f"{time.perf_counter():.1f} {request.method} {path} → {outcome} ({took:.0f} ms)"
+
+
+def cart_state(page) -> str:
+    try:
+        return page.evaluate(
+            """() => JSON.stringify({
+                body: document.body.className,
+                offline: !(document.getElementById("offline") || {hidden: true}).hidden,
+                record: (document.getElementById("record") || {}).disabled,
+                verdict: (document.getElementById("verdict") || {}).className,
+                message: (document.getElementById("message") || {}).textContent,
+            })"""
+        )
+    except Exception as error:  # the page may be gone: the traffic above still says what it saw
+        return f"unavailable ({error})"
 
 
 def log_in(page, badge: str, pin: str, ward: str = "NOI"):
