@@ -274,6 +274,7 @@ def hospital_generate(
     from django.utils import timezone
 
     import gs1
+    from hospital.models import Hospital as Tenant
     from hospital.models import Role, User
     from pharmacy.models import (
         DoseForm,
@@ -342,7 +343,20 @@ def hospital_generate(
         codes = list(ward_codes or (f"W{w + 1:02d}" for w in range(spec.wards)))
         if len(codes) != spec.wards:
             raise ValueError(f"{len(codes)} ward codes for {spec.wards} wards")
-        wards = Ward.objects.bulk_create(Ward(code=code, name=f"Khoa {code}") for code in codes)
+        # One hospital (a tenant, scanning/access.py) for the generated one; the province bench
+        # groups wards by code prefix within it.
+        tenant, _ = Tenant.objects.get_or_create(
+            code="BENCH",
+            defaults={
+                "name": "Bench",
+                "gln": gs1.make_gtin("893699999999"),
+                "hl7_facility": "BENCH",
+            },
+        )
+        tenant.staff.add(pharmacist)
+        wards = Ward.objects.bulk_create(
+            Ward(code=code, name=f"Khoa {code}", hospital=tenant) for code in codes
+        )
         hospital.wards = [ward.code for ward in wards]
         # Every bench nurse works every ward: the benchmark measures the bedside path, not
         # break-the-glass logging (scanning/access.py).

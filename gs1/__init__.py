@@ -109,6 +109,10 @@ def is_valid_gsrn(code: str) -> bool:
     return _has_valid_check_digit(code, frozenset({18}))
 
 
+def is_valid_gln(code: str) -> bool:
+    return _has_valid_check_digit(code, frozenset({13}))
+
+
 def make_gsrn(first_17_digits: str) -> str:
     if len(first_17_digits) != 17 or not _is_ascii_digits(first_17_digits):
         raise ValueError(f"a GSRN needs 17 digits before its check digit: {first_17_digits!r}")

@@ -3,11 +3,14 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.crypto import salted_hmac
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+
+from gs1 import is_valid_gln
 
 
 class BaseModel(models.Model):
@@ -18,6 +21,44 @@ class BaseModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def gln_validator(value: str) -> None:
+    if not is_valid_gln(value):
+        raise ValidationError(_("A GLN has 13 digits and a valid GS1 check digit."))
+
+
+class Hospital(BaseModel):
+    """One hospital of the province: a tenant. It owns its wards (and through them its beds,
+    admissions and staff assignments); staff work in one or more hospitals (`User.hospitals`) and
+    read nothing of another's (scanning/access.py). The formulary is provincial."""
+
+    code = models.CharField(
+        _("code"),
+        max_length=20,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9-]{2,20}$", _("Upper-case letters, digits, dashes."))],
+    )
+    name = models.CharField(_("name"), max_length=200)
+    # GS1 Global Location Number: the hospital as a GS1 party (GS1 Healthcare, AI 414).
+    gln = models.CharField(_("GLN"), max_length=13, unique=True, validators=[gln_validator])
+    # HL7 MSH-4 (and PID-3's assigning authority): the facility its HIS sends as, and the one
+    # messages about its patients are sent from.
+    hl7_facility = models.CharField(_("HL7 facility (MSH-4)"), max_length=20, unique=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("hospital")
+        verbose_name_plural = _("hospitals")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(gln__regex=r"^\d{13}$"),
+                name="%(app_label)s_%(class)s_gln_13_digits",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} – {self.name}"
 
 
 class Role(models.TextChoices):
@@ -64,6 +105,11 @@ class User(AbstractUser):
     # A system's user (hospital.ServiceAccount): no role, no badge, no password; reads what its
     # OAuth2 scopes allow, on every ward.
     is_service_account = models.BooleanField(_("service account"), default=False, editable=False)
+    # The hospitals this person (or system) works in: everything it reads is of these hospitals'
+    # wards. A nurse reads only her assigned wards among them; a superuser reads the province.
+    hospitals = models.ManyToManyField(
+        Hospital, blank=True, related_name="staff", verbose_name=_("hospitals")
+    )
 
     class Meta:
         constraints = [

@@ -6,13 +6,14 @@ from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from hospital.exceptions import ApplicationError
-from hospital.models import SecurityEvent, SecurityEventKind, ServiceAccount, User
+from hospital.models import Hospital, SecurityEvent, SecurityEventKind, ServiceAccount, User
 from hospital.scopes import SCOPES
 
 
-def service_account_create(*, name: str, scopes, by) -> tuple[ServiceAccount, str]:
-    """A new service account with these scopes; returns it and its client secret, which is
-    stored hashed and so shown this once."""
+def service_account_create(*, name: str, scopes, by, hospitals=None) -> tuple[ServiceAccount, str]:
+    """A new service account with these scopes, reading the wards of `hospitals` (by default
+    those its creator works in; every hospital when a superuser creates it); returns it and its
+    client secret, which is stored hashed and so shown this once."""
     scopes = sorted(set(scopes))
     unknown = set(scopes) - set(SCOPES)
     if not scopes or unknown:
@@ -24,6 +25,9 @@ def service_account_create(*, name: str, scopes, by) -> tuple[ServiceAccount, st
         user = User(username=f"service.{name}"[:150], is_service_account=True)
         user.set_unusable_password()
         user.save()
+        if hospitals is None:
+            hospitals = Hospital.objects.all() if by.is_superuser else by.hospitals.all()
+        user.hospitals.set(hospitals)
         application = Application.objects.create(
             name=name,
             user=user,

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import gs1
+from hospital.models import Hospital
 from pharmacy.models import (
     LotRecall,
     Medication,
@@ -102,7 +103,7 @@ def _upsert(model, lookup: dict, values: dict):
     return row, False
 
 
-def _staff_load(spec: dict, wards: dict, tally):
+def _staff_load(spec: dict, wards: dict, hospitals: dict, tally):
     """A demo login, re-hashing a PIN or password only when it no longer matches: a new hash
     changes the session hash and logs out every cart and pharmacy session (which `make run`
     reloaded on each start)."""
@@ -143,6 +144,12 @@ def _staff_load(spec: dict, wards: dict, tally):
     for ward_code in spec["wards"]:
         if not wards[ward_code].staff.filter(pk=user.pk).exists():
             wards[ward_code].staff.add(user)
+    # The hospitals she works in: named, or those of her wards.
+    works_in = {hospitals[code] for code in spec.get("hospitals", ())} | {
+        wards[code].hospital for code in spec["wards"]
+    }
+    if set(user.hospitals.all()) != works_in:
+        user.hospitals.set(works_in)
     return user
 
 
@@ -205,12 +212,26 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
     def tally(name: str, created: bool):
         count[name] = count.get(name, 0) + int(created)
 
+    hospitals = {}
+    for spec in data["hospitals"]:
+        hospitals[spec["code"]], created = _upsert(
+            Hospital,
+            {"code": spec["code"]},
+            {
+                "name": spec["name"],
+                "gln": spec["gln_ref"] + gs1.gs1_check_digit(spec["gln_ref"]),
+                "hl7_facility": spec["hl7_facility"],
+            },
+        )
+        tally("hospitals", created)
+
     wards = {}
     for spec in data["wards"]:
         ward, created = _upsert(
             Ward,
             {"code": spec["code"]},
             {
+                "hospital": hospitals[spec["hospital"]],
                 "name": spec["name"],
                 "window_minutes": spec["window_minutes"],
                 "time_critical_window_minutes": spec["time_critical_window_minutes"],
@@ -223,7 +244,7 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
 
     staff = {}
     for spec in data["staff"]:
-        user = _staff_load(spec, wards, tally)
+        user = _staff_load(spec, wards, hospitals, tally)
         staff[user.username] = user
         summary.staff.append(
             {
@@ -235,7 +256,14 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
                 "password": spec.get("password"),
             }
         )
-    pharmacist = next(user for user in staff.values() if user.has_role("pharmacist"))
+    # Each hospital's orders are verified, and its bands printed, by a pharmacist of its own.
+    pharmacists = {
+        hospital.pk: user
+        for user in staff.values()
+        if user.has_role("pharmacist")
+        for hospital in user.hospitals.all()
+    }
+    pharmacist = pharmacists[hospitals[data["hospitals"][0]["code"]].pk]
 
     substances = {}
     for spec in data["substances"]:
@@ -346,7 +374,7 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
                 bed=Bed.objects.get(ward=ward, code=spec["bed"]) if spec["bed"] else None,
                 admitted_at=_local(-spec["admitted_days_ago"], time(9, 0)),
             )
-            wristband_issue(admission=admission, printed_by=pharmacist)
+            wristband_issue(admission=admission, printed_by=pharmacists[ward.hospital_id])
             if "discharged_days_ago" in spec:
                 admission_discharge(
                     admission=admission,
@@ -383,7 +411,11 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
 
     for spec in data["orders"]:
         _order_load(
-            spec, admissions[spec["mrn"]], medications[spec["medication"]], pharmacist, tally
+            spec,
+            admissions[spec["mrn"]],
+            medications[spec["medication"]],
+            pharmacists[admissions[spec["mrn"]].ward.hospital_id],
+            tally,
         )
 
     scheduled_doses_generate()

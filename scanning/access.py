@@ -1,6 +1,11 @@
-"""Who may read which patient: ward scoping and break-the-glass.
+"""Who may read which patient: hospitals as tenants, ward scoping and break-the-glass.
 
-Pharmacists and administrators read every ward. Nurses and charge nurses read the patients of the
+Every read is first scoped to the hospitals the user works in (`User.hospitals`): nobody but a
+superuser reads another hospital's patients, wards or records, and a patient of another hospital
+is answered exactly as one that does not exist (`PATIENT_NOT_IN_YOUR_HOSPITALS`, 404), so that
+typing identifiers tells nothing. Break-the-glass never crosses a hospital.
+
+Within her hospitals: pharmacists and administrators read every ward. Nurses and charge nurses read the patients of the
 wards they are assigned to (`Ward.staff`) and the due lists of those wards. A nurse who scans the
 wristband of a patient on another ward (covering a colleague, a transfer, an emergency) is not
 stopped: the scan itself is her justification (she stands at the bed). It is logged as
@@ -14,8 +19,8 @@ patients an hour this way (`BREAK_GLASS_LIMIT`); the `BREAK_GLASS_ALERT_AFTER`-t
 every refusal, is a security event, and the first of them in an hour mails the administrators.
 
 The scope follows the person. Staff read through a cart session (or the pharmacy site); systems
-(an interface engine) read every ward through a service account, whose OAuth2 scopes limit what
-it reads (hospital/oauth.py).
+(an interface engine) read every ward of their hospitals through a service account, whose OAuth2
+scopes limit what it reads (hospital/oauth.py).
 
 A patient's ward is the ward of the open admission, or of the latest one after discharge."""
 
@@ -30,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from hospital.exceptions import ApplicationError
-from hospital.models import Role, SecurityEvent, SecurityEventKind
+from hospital.models import Hospital, Role, SecurityEvent, SecurityEventKind
 from scanning.models import AccessLog
 from wards.models import Admission, Ward
 
@@ -61,13 +66,59 @@ class BreakGlassLimitError(ApplicationError):
     status = 429
 
 
+class PatientNotInYourHospitalsError(ApplicationError):
+    code = "PATIENT_NOT_IN_YOUR_HOSPITALS"
+    status = 404
+
+
+_NOT_IN_YOUR_HOSPITALS = gettext_lazy(
+    "There is no patient with this identifier in the hospitals you work in."
+)
+
+
+def reads_province(user) -> bool:
+    return user.is_superuser
+
+
 def sees_every_ward(user) -> bool:
-    # A service account reads every ward; its token's scopes limit what it reads.
+    """Every ward of her hospitals (a service account too: its token's scopes limit what)."""
     return user.is_superuser or user.is_service_account or user.has_role(*EVERY_WARD_ROLES)
+
+
+def hospital_wards(user) -> QuerySet:
+    """The wards of the hospitals this user works in: those of `User.hospitals`, and those of
+    the wards she is assigned to (an assignment is work in that hospital)."""
+    hospitals = Hospital.objects.filter(Q(staff=user.pk) | Q(wards__staff=user.pk))
+    return Ward.objects.filter(hospital__in=hospitals.values("pk"))
+
+
+def readable_wards(user) -> QuerySet | None:
+    """The wards whose patients and records this user reads; None for the whole province."""
+    if reads_province(user):
+        return None
+    if sees_every_ward(user):
+        return hospital_wards(user)
+    return Ward.objects.filter(staff=user.pk)
+
+
+def scoped(user, queryset: QuerySet, ward_path: str) -> QuerySet:
+    """`queryset` cut to the rows whose ward (reached by `ward_path`, e.g. "admission__ward")
+    this user reads: for the lists of the pharmacy site, reports and searches."""
+    wards = readable_wards(user)
+    if wards is None:
+        return queryset
+    return queryset.filter(**{f"{ward_path}__in": wards.values("pk")})
 
 
 def _assignments(user) -> QuerySet:
     return _Assignment.objects.filter(user_id=user.pk)
+
+
+def _in_my_hospitals(user, *, patient_id: int, record_ward_id: int | None) -> bool:
+    here = Q(pk=_current_ward(patient_id))
+    if record_ward_id is not None:
+        here |= Q(pk=record_ward_id)
+    return hospital_wards(user).filter(here).exists()
 
 
 def _current_ward(patient_id: int) -> Subquery:
@@ -96,8 +147,14 @@ def patient_read_check(*, user, patient_id: int | None, record_ward_id: int | No
     break-the-glass scan of theirs is still open, or (`record_ward_id`) the record being read was
     made on one of the user's wards. `patient_id` None (no such patient) is refused alike to
     ward-scoped staff, so that trying identifiers tells them nothing."""
-    if sees_every_ward(user):
+    if reads_province(user):
         return
+    if sees_every_ward(user):
+        if patient_id is None or _in_my_hospitals(
+            user, patient_id=patient_id, record_ward_id=record_ward_id
+        ):
+            return  # an unknown identifier is the caller's 404, as for another hospital's
+        raise PatientNotInYourHospitalsError(_NOT_IN_YOUR_HOSPITALS)
     if patient_id is None:
         raise PatientNotInYourWardsError(_NOT_IN_YOUR_WARDS)
     on_my_ward = Q(ward_id=_current_ward(patient_id))
@@ -105,22 +162,24 @@ def patient_read_check(*, user, patient_id: int | None, record_ward_id: int | No
         on_my_ward |= Q(ward_id=record_ward_id)
     if _assignments(user).filter(on_my_ward).exists():
         return
-    if break_glass_open(user=user, patient_id=patient_id):
+    # A break-the-glass opened in her hospital reads the patient there, not after a transfer.
+    if break_glass_open(user=user, patient_id=patient_id) and _in_my_hospitals(
+        user, patient_id=patient_id, record_ward_id=None
+    ):
         return
     raise PatientNotInYourWardsError(_NOT_IN_YOUR_WARDS)
 
 
 def ward_read_check(*, user, ward: Ward) -> None:
-    if sees_every_ward(user) or _assignments(user).filter(ward_id=ward.pk).exists():
+    wards = readable_wards(user)
+    if wards is None or wards.filter(pk=ward.pk).exists():
         return
     raise WardNotAssignedError(_("You are not assigned to this ward."))
 
 
 def administrations_visible(*, user, queryset: QuerySet) -> QuerySet:
-    """The feed as this user may read it: nurses see the records made on their wards."""
-    if sees_every_ward(user):
-        return queryset
-    return queryset.filter(admission__ward_id__in=_assignments(user).values("ward_id"))
+    """The feed as this user may read it: the records made on the wards she reads."""
+    return scoped(user, queryset, "admission__ward")
 
 
 def _opened_recently(user) -> set[int]:
@@ -179,11 +238,16 @@ def break_glass_record(
     Raises `BreakGlassNeedsScanError` for a typed band (`band_keyed`) or outside a cart session,
     `BreakGlassLimitError` past `BREAK_GLASS_MAX_PER_HOUR` new patients an hour; both after writing
     their security event, so a caller must commit (not roll back) before answering."""
-    if admission is None or sees_every_ward(user):
+    if admission is None or reads_province(user):
         return None
     if on_assigned_ward is None:
         on_assigned_ward = _assignments(user).filter(ward_id=admission.ward_id).exists()
     if on_assigned_ward:
+        return None
+    if not hospital_wards(user).filter(pk=admission.ward_id).exists():
+        # Another hospital's patient: refused before anything about them is shown, whoever asks.
+        raise PatientNotInYourHospitalsError(_NOT_IN_YOUR_HOSPITALS)
+    if sees_every_ward(user):
         return None
     opened = _opened_recently(user)
     if band_keyed or not cart_session:

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 import gs1
-from hospital.models import Role, User
+from hospital.models import Hospital, Role, User
 from pharmacy.models import (
     LotRecall,
     Medication,
@@ -19,6 +19,23 @@ from pharmacy.models import (
 )
 from scanning.models import AdministeredUnit, Administration, AdministrationStatus
 from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
+
+
+def default_hospital() -> Hospital:
+    """The hospital a test's wards and staff belong to unless it says otherwise: the demo's
+    first when it is loaded, else one made here."""
+    return Hospital.objects.order_by("pk").first() or HospitalFactory()
+
+
+class HospitalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Hospital
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"H{n + 1}")
+    name = factory.Sequence(lambda n: f"Bệnh viện {n + 1}")
+    gln = factory.Sequence(lambda n: gs1.make_gtin(f"893600001{n:03d}"))
+    hl7_facility = factory.Sequence(lambda n: "HOSPITAL" if n == 0 else f"HOSPITAL{n + 1}")
 
 
 def _add_role(user, create, role):
@@ -40,6 +57,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     role = factory.PostGeneration(
         lambda obj, create, extracted, **kw: _add_role(obj, create, extracted)
     )
+
+    @factory.post_generation
+    def hospitals(obj, create, extracted, **kwargs):
+        if create:
+            obj.hospitals.set(extracted if extracted is not None else [default_hospital()])
 
     @factory.post_generation
     def pin(obj, create, extracted, **kwargs):
@@ -68,6 +90,7 @@ class WardFactory(factory.django.DjangoModelFactory):
 
     code = factory.Sequence(lambda n: f"W{n}")
     name = factory.Sequence(lambda n: f"Khoa {n}")
+    hospital = factory.LazyFunction(default_hospital)
 
 
 class BedFactory(factory.django.DjangoModelFactory):

@@ -7,11 +7,16 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from hospital.models import BaseModel, gsrn_validator
+from hospital.models import BaseModel, Hospital, gsrn_validator
 
 
 class Ward(BaseModel):
+    # Codes are unique across the province (e.g. "BC-NOI" at Bãi Cháy): a cart's ward, an HL7
+    # PV1-3 and a report's filter name a ward by code alone.
     code = models.CharField(_("code"), max_length=20, unique=True)
+    hospital = models.ForeignKey(
+        Hospital, on_delete=models.PROTECT, related_name="wards", verbose_name=_("hospital")
+    )
     name = models.CharField(_("name"), max_length=200)
     # Time-window policy: a scheduled dose given within ± this many minutes of its due time is on time.
     window_minutes = models.PositiveSmallIntegerField(_("dose window (minutes)"), default=60)

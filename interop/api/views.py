@@ -64,7 +64,12 @@ from interop.selectors import (
     order_get,
     patient_snapshot,
 )
-from scanning.access import PatientNotInYourWardsError, patient_read_check, sees_every_ward
+from scanning.access import (
+    PatientNotInYourHospitalsError,
+    PatientNotInYourWardsError,
+    patient_read_check,
+    reads_province,
+)
 from scanning.api.permissions import IsClinicalStaff
 from scanning.models import Administration
 from wards.models import Patient
@@ -385,13 +390,13 @@ class MedicationAdministrationSearchApi(FhirApiView):
         rows = Administration.objects.filter(external_id__in=record_ids).values_list(
             "external_id", "patient_id", "admission__ward_id"
         )
-        if sees_every_ward(user):
+        if reads_province(user):
             return frozenset(row[0] for row in rows)
         readable = set()
         for external_id, patient_pk, ward_id in rows:
             try:
                 patient_read_check(user=user, patient_id=patient_pk, record_ward_id=ward_id)
-            except PatientNotInYourWardsError:
+            except (PatientNotInYourWardsError, PatientNotInYourHospitalsError):
                 continue
             readable.add(external_id)
         return frozenset(readable)

@@ -329,10 +329,12 @@ def cart_client(user: User, ward: str = "NOI") -> Client:
     return client
 
 
-def _record_a_dose(nurse: User) -> Administration:
-    response = cart_client(nurse).post(
+def _record_a_dose(
+    nurse: User, band: str = AN_BAND, units: list[str] = PARACETAMOL, ward: str = "NOI"
+) -> Administration:
+    response = cart_client(nurse, ward).post(
         "/api/v1/administrations/",
-        {"patient": image(AN_BAND), "medications": [image(name) for name in PARACETAMOL]},
+        {"patient": image(band), "medications": [image(name) for name in units]},
         content_type="application/json",
     )
     assert response.status_code == 201, response.content

@@ -6,7 +6,7 @@ from hospital.models import User
 from pharmacy.demo import demo_hospital_load, demo_lots, read_demo
 from pharmacy.models import LotRecall, MedicationOrder, OrderStatus, Package, ScheduledDose
 from tests.scanning.conftest import frozen_demo
-from wards.models import Admission, Patient, Wristband
+from wards.models import Admission, Patient, Ward, Wristband
 
 pytestmark = pytest.mark.django_db
 __all__ = ["frozen_demo"]  # a fixture
@@ -34,7 +34,13 @@ def test_demo_has_the_promised_shape():
     open_admissions = Admission.objects.filter(
         discharged_at__isnull=True, patient__deceased_at__isnull=True
     )
-    assert open_admissions.count() == 19
+    assert open_admissions.count() == 21
+    # a province of two hospitals, each with its own wards and staff
+    assert {w.hospital.code for w in Ward.objects.all()} == {"BVDKT", "BVBC"}
+    assert open_admissions.filter(ward__hospital__code="BVBC").count() == 2
+    assert set(
+        User.objects.get(username="dieuduong.ha").hospitals.values_list("code", flat=True)
+    ) == {"BVBC"}
     assert Package.objects.count() >= 25
     assert LotRecall.objects.count() == 1
     statuses = set(MedicationOrder.objects.values_list("status", flat=True))

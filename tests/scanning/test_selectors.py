@@ -12,8 +12,8 @@ from tests.factories import (
     NurseFactory,
     OrderFactory,
     ScheduledDoseFactory,
+    WardFactory,
 )
-from wards.models import Ward
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,7 @@ def grow_ward(ward, patients: int, doses_per_order: int):
 
 def test_ward_due_list_uses_the_same_number_of_queries_for_any_ward_size(client):
     # given
-    ward = Ward.objects.create(code="Q", name="Khoa Q")
+    ward = WardFactory(code="Q", name="Khoa Q")
     nurse = grow_ward(ward, patients=1, doses_per_order=2)
     client.force_login(nurse)
     small = queries(client, "/api/v1/wards/Q/due/?window=4")
@@ -66,7 +66,7 @@ def test_ward_due_list_uses_the_same_number_of_queries_for_any_ward_size(client)
 
 
 def test_mar_uses_the_same_number_of_queries_however_long_the_record(client):
-    ward = Ward.objects.create(code="M", name="Khoa M")
+    ward = WardFactory(code="M", name="Khoa M")
     nurse = grow_ward(ward, patients=1, doses_per_order=2)  # one administration: prefetches run
     mrn = ward.admissions.get().patient.mrn
     client.force_login(nurse)
