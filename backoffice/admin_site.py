@@ -70,15 +70,28 @@ class PharmacyAdminSite(AdminSite):
         return response
 
     def index(self, request, extra_context=None):
+        from backoffice.tenancy import hospitals_of, rows_of_my_hospitals
         from interop.models import WORK_QUEUE_STATES, InboundMessage
         from pharmacy.selectors import order_list_awaiting_verification, verbal_orders_unsigned
         from scanning.missing_doses import missing_dose_queue
 
+        user = request.user
+        his_work = InboundMessage.objects.filter(state__in=WORK_QUEUE_STATES)
+        if not user.is_superuser:
+            his_work = his_work.filter(
+                sending_facility__in=hospitals_of(user).values("hl7_facility")
+            )
         extra_context = {
-            "awaiting_verification": order_list_awaiting_verification().count(),
-            "his_work_queue": InboundMessage.objects.filter(state__in=WORK_QUEUE_STATES).count(),
-            "missing_doses": missing_dose_queue().count(),
-            "verbal_orders_unsigned": verbal_orders_unsigned().count(),
+            "awaiting_verification": rows_of_my_hospitals(
+                user, order_list_awaiting_verification(), "admission__ward"
+            ).count(),
+            "his_work_queue": his_work.count(),
+            "missing_doses": rows_of_my_hospitals(
+                user, missing_dose_queue(), "order__admission__ward"
+            ).count(),
+            "verbal_orders_unsigned": rows_of_my_hospitals(
+                user, verbal_orders_unsigned(), "admission__ward"
+            ).count(),
             **(extra_context or {}),
         }
         return super().index(request, extra_context)

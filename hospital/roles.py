@@ -67,7 +67,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + VIEW_RECORDS
     + ["interop.add_destination", "interop.change_destination", "interop.change_outboundmessage"]
     # Security: alerts, login delays (lifting one is a change), service accounts for systems.
-    + ["hospital.view_securityevent", "hospital.view_loginthrottle"]
+    + ["hospital.view_securityevent", "hospital.view_loginthrottle", "hospital.view_hospital"]
     + ["hospital.change_loginthrottle"]
     + ["hospital.view_serviceaccount", "hospital.add_serviceaccount"]
     + ["hospital.change_serviceaccount", "oauth2_provider.view_accesstoken"],

@@ -9,10 +9,12 @@ from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import AccessToken
 
 import gs1
+from backoffice.admin.tenancy import HospitalChoices, hospitals_of, staff_of_my_hospitals
 from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from backoffice.printing.views import BADGE_PERMISSION, badges_response
 from hospital.auth import staff_pin_set
 from hospital.models import (
+    Hospital,
     LoginThrottle,
     SecurityEvent,
     ServiceAccount,
@@ -41,12 +43,40 @@ def permission_label(permission) -> str:
     return f"{permission.content_type} | {action or permission.name}"
 
 
+@admin.register(Hospital, site=pharmacy_site)
+class HospitalAdmin(admin.ModelAdmin):
+    """The province's hospitals: an administrator sees her own; a superuser adds and edits them
+    (backoffice/tenancy.py)."""
+
+    list_display = ["code", "name", "gln", "hl7_facility"]
+    search_fields = ["code", "name", "gln"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=hospitals_of(request.user).values("pk"))
+
+
 @admin.register(User, site=pharmacy_site)
-class StaffAdmin(UserAdmin):
+class StaffAdmin(HospitalChoices, UserAdmin):
     list_display = ["username", "first_name", "last_name", "badge_gsrn", "is_active"]
-    list_filter = ["groups", "is_active"]
+    list_filter = ["groups", "is_active", ("hospitals", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["username", "first_name", "last_name", "badge_gsrn"]
-    fieldsets = [*UserAdmin.fieldsets, (_("Badge"), {"fields": ["badge_gsrn"]})]
+    fieldsets = [
+        *UserAdmin.fieldsets,
+        (_("Badge"), {"fields": ["badge_gsrn"]}),
+        (_("Hospitals"), {"fields": ["hospitals"]}),
+    ]
+    filter_horizontal = [*UserAdmin.filter_horizontal, "hospitals"]
+
+    def get_queryset(self, request):
+        """Staff of her hospitals: an administrator manages her hospital's accounts only."""
+        return staff_of_my_hospitals(request.user, super().get_queryset(request))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            # A new account works where its creator does, until she says otherwise.
+            obj.hospitals.set(hospitals_of(request.user))
+
     actions = ["print_badges"]
     change_form_template = "pharmacy/print/user_change_form.html"
 
@@ -195,6 +225,13 @@ class ServiceAccountAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     list_select_related = ["application", "created_by"]
     actions = ["revoke", "new_secret"]
+
+    def get_queryset(self, request):
+        """The systems reading her hospitals' wards."""
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(user__hospitals__in=hospitals_of(request.user)).distinct()
 
     def has_add_permission(self, request, obj=None):
         return request.user.has_perm("hospital.add_serviceaccount")

@@ -5,6 +5,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from backoffice.admin.tenancy import HospitalRows, hospitals_of
 from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from interop.inbound.inbox import inbox_dismiss, inbox_reprocess
 from interop.models import (
@@ -95,9 +96,10 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(OutboundMessage, site=pharmacy_site)
-class OutboundMessageAdmin(ReadOnlyAdmin):
+class OutboundMessageAdmin(HospitalRows, ReadOnlyAdmin):
     """The outbox, read-only: what was sent where, and why a message is stuck or dead."""
 
+    ward_path = "administration__admission__ward"
     list_display = [
         "message_id",
         "destination",
@@ -213,6 +215,16 @@ class InboundMessageAdmin(ReadOnlyAdmin):
         "times_received",
     ]
     list_filter = [WorkQueueFilter, "state", "message_type", "sending_facility"]
+
+    def get_queryset(self, request):
+        """The messages the HIS of her hospitals sent (MSH-4); one naming no known hospital is
+        for a superuser to sort out."""
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        facilities = hospitals_of(request.user).values("hl7_facility")
+        return queryset.filter(sending_facility__in=facilities)
+
     search_fields = ["control_id", "patient_key", "problem", "raw"]
     date_hierarchy = "received_at"
     actions = ["reprocess", "dismiss"]

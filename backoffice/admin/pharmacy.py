@@ -4,6 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from backoffice.admin.tenancy import HospitalRows
 from backoffice.admin_site import pharmacy_site
 from pharmacy.models import (
     Medication,
@@ -100,7 +101,8 @@ class ScheduledDoseInline(admin.TabularInline):
 
 
 @admin.register(MedicationOrder, site=pharmacy_site)
-class MedicationOrderAdmin(SimpleHistoryAdmin):
+class MedicationOrderAdmin(HospitalRows, SimpleHistoryAdmin):
+    ward_path = "admission__ward"
     list_display = [
         "admission",
         "medication",
@@ -111,7 +113,12 @@ class MedicationOrderAdmin(SimpleHistoryAdmin):
         "status",
         "start_at",
     ]
-    list_filter = ["status", "schedule_kind", "route", "admission__ward"]
+    list_filter = [
+        "status",
+        "schedule_kind",
+        "route",
+        ("admission__ward", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["admission__patient__mrn", "admission__patient__full_name", "medication__name"]
     list_select_related = ["admission__patient", "admission__ward", "medication"]
     # Status changes go through the order services (verification queue), which record who and

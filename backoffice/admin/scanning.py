@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from backoffice.admin.tenancy import HospitalRows
 from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from pharmacy.models import LotRecall
 from pharmacy.selectors import package_get_by_gtin, scanned_gtin_and_lot
@@ -178,9 +179,10 @@ class OverrideInline(UnitInline):
 
 
 @admin.register(Administration, site=pharmacy_site)
-class AdministrationAdmin(ReadOnlyAdmin):
+class AdministrationAdmin(HospitalRows, ReadOnlyAdmin):
+    ward_path = "admission__ward"
     list_display = ["administered_at", "patient", "order", "status", "reason", "performer", "cart"]
-    list_filter = ["status", "admission__ward", "reason"]
+    list_filter = ["status", ("admission__ward", admin.RelatedOnlyFieldListFilter), "reason"]
     search_fields = ["patient__mrn", "patient__full_name", "units__gtin", "units__lot"]
     list_select_related = ["patient", "order__medication", "performer"]
     date_hierarchy = "administered_at"
@@ -188,32 +190,35 @@ class AdministrationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Waste, site=pharmacy_site)
-class WasteAdmin(ReadOnlyAdmin):
+class WasteAdmin(HospitalRows, ReadOnlyAdmin):
     """The controlled-drug waste ledger, read-only like the records (the report groups it)."""
 
     list_display = ["wasted_at", "patient", "administration", "amount", "unit", "reason"]
     list_display += ["performer", "witness"]
-    list_filter = ["reason", "administration__admission__ward"]
+    ward_path = "administration__admission__ward"
+    list_filter = ["reason", ("administration__admission__ward", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["patient__mrn", "performer__username", "witness__username"]
     list_select_related = ["patient", "administration__order__medication", "performer", "witness"]
     date_hierarchy = "wasted_at"
 
 
 @admin.register(ScanEvent, site=pharmacy_site)
-class ScanEventAdmin(ReadOnlyAdmin):
+class ScanEventAdmin(HospitalRows, ReadOnlyAdmin):
+    ward_path = "ward"
     list_display = ["created_at", "purpose", "verdict", "performer", "ward", "patient", "cart"]
-    list_filter = ["purpose", "verdict", "ward"]
+    list_filter = ["purpose", "verdict", ("ward", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["patient__mrn", "performer__username", "cart"]
     list_select_related = ["performer", "ward", "patient"]
     date_hierarchy = "created_at"
 
 
 @admin.register(AccessLog, site=pharmacy_site)
-class AccessLogAdmin(ReadOnlyAdmin):
+class AccessLogAdmin(HospitalRows, ReadOnlyAdmin):
     """Who opened which patient outside their wards, and why: read-only, like the bedside record."""
 
+    ward_path = "ward"
     list_display = ["created_at", "user", "patient", "ward", "reason", "cart"]
-    list_filter = ["reason", "ward"]
+    list_filter = ["reason", ("ward", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["patient__mrn", "patient__full_name", "user__username", "cart"]
     list_select_related = ["user", "patient", "ward"]
     date_hierarchy = "created_at"

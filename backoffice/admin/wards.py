@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.admin.tenancy import HospitalChoices, HospitalRows, patients_of_my_hospitals
 from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from backoffice.printing.services import MAX_WRISTBANDS_PER_PRINT
 from backoffice.printing.views import WRISTBAND_PERMISSION, wristbands_response
@@ -15,8 +16,9 @@ class BedInline(admin.TabularInline):
 
 
 @admin.register(Ward, site=pharmacy_site)
-class WardAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "window_minutes", "time_critical_window_minutes"]
+class WardAdmin(HospitalRows, admin.ModelAdmin):
+    ward_path = ""
+    list_display = ["code", "name", "hospital", "window_minutes", "time_critical_window_minutes"]
     search_fields = ["code", "name"]
     inlines = [BedInline]
     filter_horizontal = ["staff"]
@@ -28,7 +30,7 @@ class AllergyInline(admin.TabularInline):
     fields = ["allergen_code", "allergen_name", "severity", "reaction"]
 
 
-class AdmissionInline(admin.TabularInline):
+class AdmissionInline(HospitalChoices, admin.TabularInline):
     model = Admission
     extra = 0
     fields = ["ward", "bed", "admitted_at", "discharged_at"]
@@ -36,17 +38,24 @@ class AdmissionInline(admin.TabularInline):
 
 
 @admin.register(Patient, site=pharmacy_site)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(HospitalChoices, admin.ModelAdmin):
     list_display = ["mrn", "full_name", "date_of_birth", "sex", "gsrn", "deceased_at"]
     search_fields = ["mrn", "full_name", "gsrn", "national_id", "health_insurance_number"]
     list_filter = ["sex"]
     inlines = [AllergyInline, AdmissionInline]
 
+    def get_queryset(self, request):
+        return patients_of_my_hospitals(request.user, super().get_queryset(request))
+
 
 @admin.register(Admission, site=pharmacy_site)
-class AdmissionAdmin(admin.ModelAdmin):
+class AdmissionAdmin(HospitalRows, admin.ModelAdmin):
+    ward_path = "ward"
     list_display = ["patient", "ward", "bed", "admitted_at", "discharged_at"]
-    list_filter = ["ward", ("discharged_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        ("ward", admin.RelatedOnlyFieldListFilter),
+        ("discharged_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["patient__mrn", "patient__full_name"]
     list_select_related = ["patient", "ward", "bed__ward"]
     autocomplete_fields = ["patient"]
@@ -98,7 +107,8 @@ class AdmissionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Wristband, site=pharmacy_site)
-class WristbandAdmin(ReadOnlyAdmin):
+class WristbandAdmin(HospitalRows, ReadOnlyAdmin):
+    ward_path = "admission__ward"
     list_display = [
         "patient",
         "instance",

@@ -12,22 +12,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backoffice.admin_site import pharmacy_site
+from backoffice.tenancy import rows_of_my_hospitals, wards_of_my_hospitals
 from scanning.missing_doses import missing_dose_mark_sent, missing_dose_queue
 from scanning.models import MissingDoseRequest
 from scanning.refusals import MissingDoseAlreadySentError
-from wards.models import Ward
 
 
-def _ward_code(value: str) -> str:
-    return value if Ward.objects.filter(code=value).exists() else ""
+def _ward_code(request, value: str) -> str:
+    return value if wards_of_my_hospitals(request.user).filter(code=value).exists() else ""
 
 
 def _queue_page(request, ward_code: str, *, status: int = 200) -> TemplateResponse:
     context = {
         **pharmacy_site.each_context(request),
         "title": _("Missing doses requested by the wards"),
-        "requests": missing_dose_queue(ward_code=ward_code or None),
-        "wards": Ward.objects.order_by("code"),
+        "requests": rows_of_my_hospitals(
+            request.user, missing_dose_queue(ward_code=ward_code or None), "order__admission__ward"
+        ),
+        "wards": wards_of_my_hospitals(request.user).order_by("code"),
         "ward_code": ward_code,
         "now": timezone.now(),
     }
@@ -35,19 +37,22 @@ def _queue_page(request, ward_code: str, *, status: int = 200) -> TemplateRespon
 
 
 def queue(request):
-    return _queue_page(request, _ward_code(request.GET.get("ward", "")))
+    return _queue_page(request, _ward_code(request, request.GET.get("ward", "")))
 
 
 @require_POST
 def mark_sent(request, request_id):
+    requests = MissingDoseRequest.objects.select_related(
+        "order__medication", "order__admission__patient"
+    )
     found = (
-        MissingDoseRequest.objects.select_related("order__medication", "order__admission__patient")
+        rows_of_my_hospitals(request.user, requests, "order__admission__ward")
         .filter(external_id=request_id)
         .first()
     )
     if found is None:
         raise Http404
-    ward_code = _ward_code(request.POST.get("ward", ""))
+    ward_code = _ward_code(request, request.POST.get("ward", ""))
     try:
         missing_dose_mark_sent(pharmacist=request.user, request=found)
     except MissingDoseAlreadySentError as refused:

@@ -19,10 +19,11 @@ from backoffice.printing import services
 from backoffice.printing.forms import UnitDoseRunForm
 from backoffice.printing.mar import downtime_mar_pdf
 from backoffice.printing.selectors import downtime_mar_get
+from backoffice.tenancy import rows_of_my_hospitals, staff_of_my_hospitals, wards_of_my_hospitals
 from hospital.exceptions import ApplicationError
 from hospital.models import User
 from pharmacy.models import Package
-from wards.models import Admission, Ward
+from wards.models import Admission
 
 WRISTBAND_PERMISSION = "wards.add_wristband"
 # A badge logs its holder in at every cart (with the PIN): only who manages staff prints one.
@@ -83,8 +84,9 @@ def wristbands_response(request, admissions) -> HttpResponse:
 @permission_required(WRISTBAND_PERMISSION, raise_exception=True)
 def wristband(request, admission_id):
     """GET: what a new band replaces; POST: issue it and return the PDF."""
+    admissions = Admission.objects.select_related("patient", "ward", "bed")
     admission = get_object_or_404(
-        Admission.objects.select_related("patient", "ward", "bed"), external_id=admission_id
+        rows_of_my_hospitals(request.user, admissions, "ward"), external_id=admission_id
     )
     if request.method == "POST" and admission.is_open:
         try:
@@ -116,7 +118,8 @@ def badges_response(request, users) -> HttpResponse:
 
 @permission_required(BADGE_PERMISSION, raise_exception=True)
 def badge(request, user_id: int):
-    user = get_object_or_404(User.objects.prefetch_related("groups"), pk=user_id)
+    staff = staff_of_my_hospitals(request.user, User.objects.prefetch_related("groups"))
+    user = get_object_or_404(staff, pk=user_id)
     try:
         return badges_response(request, [user])
     except ValueError:
@@ -160,13 +163,15 @@ def downtime_wards(request):
     return TemplateResponse(
         request,
         "pharmacy/print/downtime_wards.html",
-        _context(request, _("Downtime MAR"), wards=Ward.objects.order_by("code")),
+        _context(
+            request, _("Downtime MAR"), wards=wards_of_my_hospitals(request.user).order_by("code")
+        ),
     )
 
 
 @permission_required(DOWNTIME_PERMISSIONS, raise_exception=True)
 def downtime_mar(request, ward_code: str):
-    ward = Ward.objects.filter(code=ward_code).first()
+    ward = wards_of_my_hospitals(request.user).filter(code=ward_code).first()
     if ward is None:
         raise Http404
     sheet = downtime_mar_get(ward=ward)

@@ -881,7 +881,12 @@ def build_allergy_acknowledgements(filters: ReportFilter, now: datetime) -> Repo
 def build_overdue_removals(filters: ReportFilter, now: datetime) -> ReportContent:
     """Patches, rings and implants on patients now and past their removal time: a state at this
     moment, not a count over the period (the dates do not apply; the ward does)."""
-    ward_ids = [filters.ward.pk] if filters.ward is not None else None
+    if filters.ward is not None:
+        ward_ids = [filters.ward.pk]
+    elif filters.wards is not None:
+        ward_ids = list(filters.wards.values_list("pk", flat=True))
+    else:
+        ward_ids = None
     rows = removals_overdue(ward_ids=ward_ids, now=now)
     by_ward: dict[str, int] = {}
     for row in rows:

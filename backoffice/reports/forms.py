@@ -7,7 +7,9 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.reports.selectors import ReportFilter, local_today
+from backoffice.tenancy import staff_of_my_hospitals, wards_of_my_hospitals
 from hospital.models import ADMINISTERING_ROLES
+from scanning.access import readable_wards
 from wards.models import Ward
 
 DEFAULT_DAYS = 7
@@ -47,7 +49,7 @@ class ReportFilterForm(forms.Form):
         empty_label=_("All nurses"),
     )
 
-    def __init__(self, data: QueryDict, *, now: datetime):
+    def __init__(self, data: QueryDict, *, now: datetime, user):
         # Missing dates become the default period, shown in the form as chosen ones.
         today = local_today(now)
         data = data.copy()
@@ -60,6 +62,14 @@ class ReportFilterForm(forms.Form):
             except (ValueError, OverflowError):
                 data["date_from"] = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
         super().__init__(data)
+        # Her hospitals' wards and nurses only: another hospital's are not a choice.
+        self.wards = readable_wards(user)
+        if self.wards is not None:
+            self.fields["ward"].queryset = wards_of_my_hospitals(user).order_by("code")
+            self.fields["nurse"].queryset = staff_of_my_hospitals(
+                user, self.fields["nurse"].queryset
+            ).order_by("last_name", "first_name", "username")
+            self.wards = wards_of_my_hospitals(user)
         self.fields["nurse"].label_from_instance = lambda user: (
             f"{user.last_name} {user.first_name}".strip() or user.username
         )
@@ -84,4 +94,5 @@ class ReportFilterForm(forms.Form):
             date_to=data["date_to"],
             ward=data.get("ward"),
             nurse=data.get("nurse"),
+            wards=self.wards,
         )

@@ -101,6 +101,16 @@ class ReportFilter:
     date_to: date
     ward: Ward | None = None
     nurse: object | None = None  # a User
+    # The wards the reader may see (backoffice/tenancy.py): None for the whole province.
+    wards: QuerySet[Ward] | None = None
+
+    def within(self, rows: QuerySet, ward_path: str) -> QuerySet:
+        """`rows` of the chosen ward, and of the reader's hospitals only."""
+        if self.ward is not None:
+            rows = rows.filter(**{ward_path: self.ward})
+        if self.wards is not None:
+            rows = rows.filter(**{f"{ward_path}__in": self.wards.values("pk")})
+        return rows
 
     @property
     def start(self) -> datetime:
@@ -116,8 +126,7 @@ def _records(filters: ReportFilter) -> QuerySet[Administration]:
     records = Administration.objects.filter(
         administered_at__gte=filters.start, administered_at__lt=filters.end
     )
-    if filters.ward is not None:
-        records = records.filter(admission__ward=filters.ward)
+    records = filters.within(records, "admission__ward")
     if filters.nurse is not None:
         records = records.filter(performer=filters.nurse)
     return records
@@ -335,6 +344,7 @@ def _dose_outcomes(
     now: datetime,
     ward: Ward | None = None,
     nurse=None,
+    wards: QuerySet[Ward] | None = None,
 ) -> QuerySet[ScheduledDose]:
     """Scheduled doses due in [start, end), not cancelled, each annotated with `outcome`:
 
@@ -407,6 +417,8 @@ def _dose_outcomes(
     )
     if ward is not None:
         doses = doses.filter(order__admission__ward=ward)
+    if wards is not None:
+        doses = doses.filter(order__admission__ward__in=wards.values("pk"))
     if nurse is not None:
         doses = doses.filter(Q(given_by=nurse.pk) | Q(given_at__isnull=True, not_given_by=nurse.pk))
     return doses
@@ -469,7 +481,12 @@ class DoseTimingReport:
 def report_dose_timing(*, filters: ReportFilter, now: datetime) -> DoseTimingReport:
     """Two queries: outcome counts per ward, then the late and missed doses themselves."""
     doses = _dose_outcomes(
-        start=filters.start, end=filters.end, now=now, ward=filters.ward, nurse=filters.nurse
+        start=filters.start,
+        end=filters.end,
+        now=now,
+        ward=filters.ward,
+        nurse=filters.nurse,
+        wards=filters.wards,
     )
     counts = (
         doses.values("order__admission__ward__code", "order__admission__ward__name", "outcome")
@@ -714,8 +731,7 @@ def report_prn(*, filters: ReportFilter) -> PrnReport:
         status__in=[OrderStatus.DISCONTINUED, OrderStatus.COMPLETED],
         status_changed_at__lte=filters.start,
     )
-    if filters.ward is not None:
-        orders = orders.filter(admission__ward=filters.ward)
+    orders = filters.within(orders, "admission__ward")
     for row in (
         orders.values("medication__name")
         .annotate(patients=Count("admission__patient", distinct=True))
@@ -880,8 +896,7 @@ def report_waste(*, filters: ReportFilter) -> WasteReport:
     """One query: every waste documented in the period (by when it was wasted), of records of the
     ward and nurse filtered, controlled or high-alert or not, with the dose it belongs to."""
     wastes = Waste.objects.filter(wasted_at__gte=filters.start, wasted_at__lt=filters.end)
-    if filters.ward is not None:
-        wastes = wastes.filter(administration__admission__ward=filters.ward)
+    wastes = filters.within(wastes, "administration__admission__ward")
     if filters.nurse is not None:
         wastes = wastes.filter(performer=filters.nurse)
     wastes = wastes.select_related(
@@ -943,8 +958,7 @@ def report_allergy_acknowledgements(*, filters: ReportFilter) -> list[Acknowledg
     acknowledgements = AllergyAcknowledgement.objects.filter(
         acknowledged_at__gte=filters.start, acknowledged_at__lt=filters.end
     )
-    if filters.ward is not None:
-        acknowledgements = acknowledgements.filter(order__admission__ward=filters.ward)
+    acknowledgements = filters.within(acknowledgements, "order__admission__ward")
     return [
         AcknowledgementLine(
             acknowledged_at=ack.acknowledged_at,
@@ -1362,8 +1376,7 @@ def report_missing_doses(*, filters: ReportFilter) -> MissingDoseReport:
     requests = MissingDoseRequest.objects.filter(
         requested_at__gte=filters.start, requested_at__lt=filters.end
     )
-    if filters.ward is not None:
-        requests = requests.filter(ward=filters.ward)
+    requests = filters.within(requests, "ward")
     if filters.nurse is not None:
         requests = requests.filter(requested_by=filters.nurse)
 
@@ -1455,8 +1468,7 @@ def report_verbal_orders(*, filters: ReportFilter) -> VerbalOrderReport:
     orders = MedicationOrder.objects.exclude(verbal_kind="").filter(
         created_at__gte=filters.start, created_at__lt=filters.end
     )
-    if filters.ward is not None:
-        orders = orders.filter(admission__ward=filters.ward)
+    orders = filters.within(orders, "admission__ward")
     if filters.nurse is not None:
         orders = orders.filter(documented_by=filters.nurse)
 
@@ -1551,7 +1563,12 @@ def variances_timing(*, filters: ReportFilter, now: datetime) -> list[VarianceLi
     report's "early" and "late", same window), with the minutes from the due time and the reason
     given for TOO_EARLY / TOO_LATE at the bedside. One query."""
     doses = _dose_outcomes(
-        start=filters.start, end=filters.end, now=now, ward=filters.ward, nurse=filters.nurse
+        start=filters.start,
+        end=filters.end,
+        now=now,
+        ward=filters.ward,
+        nurse=filters.nurse,
+        wards=filters.wards,
     ).filter(outcome__in=[VARIANCE_EARLY, VARIANCE_LATE])
     given = (
         Administration.objects.filter(scheduled_dose=OuterRef("pk"))

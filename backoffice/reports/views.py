@@ -33,6 +33,7 @@ from backoffice.reports.definitions import (
 )
 from backoffice.reports.forms import ReportFilterForm
 from backoffice.reports.selectors import DashboardRow, ward_dashboard_get
+from backoffice.tenancy import wards_of_my_hospitals
 from hospital.models import Role
 from hospital.replica import reads_from_replica
 from pharmacy.body_sites import site_label
@@ -58,7 +59,7 @@ def report_index(request):
 @reads_from_replica
 def report_page(request, slug: str):
     definition = _definition(slug)
-    form = ReportFilterForm(request.GET, now=timezone.now())
+    form = ReportFilterForm(request.GET, now=timezone.now(), user=request.user)
     content = None
     if form.is_valid():
         content = definition.build(form.report_filter(), timezone.now())
@@ -87,7 +88,7 @@ def _csv_cell(value):
 @reads_from_replica
 def report_csv(request, slug: str):
     definition = _definition(slug)
-    form = ReportFilterForm(request.GET, now=timezone.now())
+    form = ReportFilterForm(request.GET, now=timezone.now(), user=request.user)
     if not form.is_valid():
         return HttpResponseBadRequest(form.errors.as_text(), content_type="text/plain")
     filters = form.report_filter()
@@ -124,7 +125,7 @@ def report_chart(request, slug: str):
     fmt = request.GET.get("format", "svg")
     if fmt not in charts.FORMATS:
         return HttpResponseBadRequest("format: svg or png", content_type="text/plain")
-    form = ReportFilterForm(request.GET, now=timezone.now())
+    form = ReportFilterForm(request.GET, now=timezone.now(), user=request.user)
     if not form.is_valid():
         return HttpResponseBadRequest(form.errors.as_text(), content_type="text/plain")
     chart = definition.build(form.report_filter(), timezone.now()).chart
@@ -205,10 +206,10 @@ def _state_text(row: DashboardRow) -> str:
 
 
 def dashboard_wards(user):
-    """The wards this user may watch: every ward for pharmacists and administrators, her own
-    wards for a charge nurse, none (None) for anyone else."""
+    """The wards this user may watch: every ward of her hospitals for pharmacists and
+    administrators, her own wards for a charge nurse, none (None) for anyone else."""
     if user.is_superuser or user.has_role(Role.PHARMACIST, Role.ADMIN):
-        return Ward.objects.order_by("code")
+        return wards_of_my_hospitals(user).order_by("code")
     if user.has_role(Role.CHARGE_NURSE):
         return user.wards.order_by("code")
     return None

@@ -17,16 +17,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backoffice.admin_site import pharmacy_site
+from backoffice.tenancy import rows_of_my_hospitals, wards_of_my_hospitals
 from hospital.exceptions import ApplicationError
 from hospital.models import Role
 from pharmacy.models import MedicationOrder
 from pharmacy.selectors import verbal_orders_unsigned
 from pharmacy.services import order_cosign
-from wards.models import Ward
 
 
-def _ward_code(value: str) -> str:
-    return value if Ward.objects.filter(code=value).exists() else ""
+def _ward_code(request, value: str) -> str:
+    return value if wards_of_my_hospitals(request.user).filter(code=value).exists() else ""
 
 
 def _queue_page(request, ward_code: str, *, status: int = 200) -> TemplateResponse:
@@ -34,8 +34,10 @@ def _queue_page(request, ward_code: str, *, status: int = 200) -> TemplateRespon
     context = {
         **pharmacy_site.each_context(request),
         "title": _("Verbal orders awaiting the prescriber's co-signature"),
-        "orders": verbal_orders_unsigned(ward_code=ward_code or None),
-        "wards": Ward.objects.order_by("code"),
+        "orders": rows_of_my_hospitals(
+            request.user, verbal_orders_unsigned(ward_code=ward_code or None), "admission__ward"
+        ),
+        "wards": wards_of_my_hospitals(request.user).order_by("code"),
         "ward_code": ward_code,
         "now_local": timezone.localtime(now).strftime("%Y-%m-%dT%H:%M"),
     }
@@ -43,7 +45,7 @@ def _queue_page(request, ward_code: str, *, status: int = 200) -> TemplateRespon
 
 
 def queue(request):
-    return _queue_page(request, _ward_code(request.GET.get("ward", "")))
+    return _queue_page(request, _ward_code(request, request.GET.get("ward", "")))
 
 
 def _signed_at(value: str) -> datetime | None:
@@ -60,14 +62,15 @@ def cosign(request, order_id):
         raise PermissionDenied(_("Only a pharmacist records a prescriber's co-signature."))
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
+    orders = MedicationOrder.objects.select_related("medication", "admission__patient")
     order = (
-        MedicationOrder.objects.select_related("medication", "admission__patient")
+        rows_of_my_hospitals(request.user, orders, "admission__ward")
         .filter(external_id=order_id)
         .first()
     )
     if order is None:
         raise Http404
-    ward_code = _ward_code(request.POST.get("ward", ""))
+    ward_code = _ward_code(request, request.POST.get("ward", ""))
     signed_at = _signed_at(request.POST.get("signed_at", ""))
     if signed_at is None:
         messages.error(request, _("Give the date and time the prescriber signed."))

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from backoffice.admin_site import pharmacy_site
+from backoffice.tenancy import rows_of_my_hospitals, wards_of_my_hospitals
 from hospital.exceptions import ApplicationError
 from pharmacy import services
 from pharmacy.assessments import before_giving_words, order_assessments
@@ -25,7 +26,6 @@ from pharmacy.models import AllergyAcknowledgementReason, MedicationOrder, Route
 from pharmacy.selectors import order_list_awaiting_verification, order_review_get
 from pharmacy.services import AllergyAcknowledgementInput, order_version
 from scanning.dosemath import Quantity, Strength, format_decimal, to_decimal, units_for_dose
-from wards.models import Ward
 
 QUEUE_PAGE_SIZE = 100
 
@@ -63,20 +63,24 @@ class ReasonForm(forms.Form):
 
 def _ward_code(request) -> str:
     code = request.GET.get("ward", "")
-    return code if Ward.objects.filter(code=code).exists() else ""
+    return code if wards_of_my_hospitals(request.user).filter(code=code).exists() else ""
 
 
 @permission_required("pharmacy.view_medicationorder", raise_exception=True)
 def queue(request):
     ward_code = _ward_code(request)
-    orders = order_list_awaiting_verification(ward_code=ward_code or None)
+    orders = rows_of_my_hospitals(
+        request.user,
+        order_list_awaiting_verification(ward_code=ward_code or None),
+        "admission__ward",
+    )
     page = Paginator(orders, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         **pharmacy_site.each_context(request),
         "title": _("Orders awaiting verification"),
         "page": page,
         "total": page.paginator.count,
-        "wards": Ward.objects.order_by("code"),
+        "wards": wards_of_my_hospitals(request.user).order_by("code"),
         "ward_code": ward_code,
     }
     return TemplateResponse(request, "pharmacy/verification/queue.html", context)
@@ -85,6 +89,9 @@ def queue(request):
 @permission_required("pharmacy.view_medicationorder", raise_exception=True)
 def review(request, order_id):
     ward_code = _ward_code(request)
+    mine = rows_of_my_hospitals(request.user, MedicationOrder.objects.all(), "admission__ward")
+    if not mine.filter(external_id=order_id).exists():
+        raise Http404
     try:
         found = order_review_get(order_id=order_id, ward_code=ward_code or None)
     except MedicationOrder.DoesNotExist:
@@ -161,8 +168,9 @@ def _after(request, order: MedicationOrder, next_in_queue: bool):
     ward = request.POST.get("ward", "")
     suffix = f"?ward={ward}" if ward else ""
     if next_in_queue:
+        queue = order_list_awaiting_verification(ward_code=ward or None)
         following = (
-            order_list_awaiting_verification(ward_code=ward or None)
+            rows_of_my_hospitals(request.user, queue, "admission__ward")
             .values_list("external_id", flat=True)
             .first()
         )
@@ -175,7 +183,8 @@ def _after(request, order: MedicationOrder, next_in_queue: bool):
 @permission_required("pharmacy.change_medicationorder", raise_exception=True)
 @require_POST
 def transition(request, order_id, action: str):
-    order = MedicationOrder.objects.filter(external_id=order_id).first()
+    mine = rows_of_my_hospitals(request.user, MedicationOrder.objects.all(), "admission__ward")
+    order = mine.filter(external_id=order_id).first()
     if order is None:
         raise Http404
     form = ReasonForm(request.POST)

@@ -99,7 +99,8 @@ def cart_login(request):
             "unrecorded_at_lock": request.session.pop(UNRECORDED_AT_LOCK, "")
             if request.method == "GET"
             else "",
-            "wards": Ward.objects.order_by("code"),
+            # Grouped by hospital: in a province, NOI is on the list of every hospital.
+            "wards": Ward.objects.select_related("hospital").order_by("hospital__code", "code"),
             "selected_ward": request.POST.get("ward") or request.COOKIES.get("cart_ward", ""),
             "next": _safe_next(request),
         },

@@ -132,6 +132,7 @@ HOSPITAL_SETUP = ModelPages(view=PHARMACY, add=ADMINS, change=ADMINS)
 # PROTECTed and withdrawn by services (discharge, void, discontinue), never deleted.
 ADMIN_MODELS = {
     "hospital.user": ModelPages(view=ADMINS, add=ADMINS, change=ADMINS),
+    "hospital.hospital": ModelPages(view=ADMINS),  # added and changed by a superuser only
     "scanning.accesslog": RECORD,
     "hospital.securityevent": ModelPages(view=ADMINS),
     "hospital.loginthrottle": ModelPages(view=ADMINS),  # lifted by an action, never edited

@@ -94,3 +94,27 @@ def test_the_json_login_names_the_nurse_as_the_ward_says_it(frozen_demo):
 
     assert answer.status_code == 200
     assert answer.json()["display_name"] == "Nguyễn Thị Hoa"
+
+
+def test_the_carts_wards_are_listed_by_hospital_and_another_hospitals_ward_refuses_her(
+    frozen_demo,
+):
+    # given: a province of two hospitals, each with its own internal medicine ward
+    page = Client().get("/cart/login/").content.decode()
+
+    # then: the ward picker groups them under their hospitals
+    def group(hospital: str) -> str:
+        start = page.index(f'<optgroup label="{hospital}">')
+        return page[start : page.index("</optgroup>", start)]
+
+    general, bai_chay = group("Bệnh viện Đa khoa tỉnh (demo)"), group("Bệnh viện Bãi Cháy (demo)")
+    assert 'value="NOI"' in general and 'value="NGOAI"' in general
+    assert 'value="BC-NOI"' in bai_chay and 'value="NOI"' not in bai_chay
+
+    # when: a nurse of the provincial hospital picks Bãi Cháy's ward
+    response = Client().post("/cart/login/", {**HOA_LOGIN, "ward": "BC-NOI"})
+
+    # then: no session, and the reason in her language
+    assert response.status_code == 401
+    assert "_auth_user_id" not in response.wsgi_request.session
+    assert "Bạn không được phân công ở khoa này." in response.content.decode()

@@ -1,0 +1,82 @@
+"""The pharmacy site of one hospital: a pharmacist or administrator reads and edits the rows of
+the hospitals she works in (backoffice/tenancy.py), and picks wards, beds, admissions and staff
+of those hospitals only. The formulary, recalls and code maps are the province's and stay
+shared. A superuser reads the province."""
+
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import Http404
+
+from backoffice.tenancy import (
+    hospitals_of,
+    patients_of_my_hospitals,
+    rows_of_my_hospitals,
+    staff_of_my_hospitals,
+)
+from hospital.models import Hospital, User
+from wards.models import Admission, Bed, Patient, Ward
+
+
+# The choices a form offers, cut the same way: a ward, bed or admission of another hospital
+# cannot be picked, nor a patient or a colleague of another hospital.
+def _choices(user, model, queryset: QuerySet) -> QuerySet | None:
+    if model is Ward:
+        return rows_of_my_hospitals(user, queryset, "")
+    if model in (Bed, Admission):
+        return rows_of_my_hospitals(user, queryset, "ward")
+    if model is Patient:
+        return patients_of_my_hospitals(user, queryset)
+    if model is User:
+        return staff_of_my_hospitals(user, queryset)
+    if model is Hospital:
+        return queryset.filter(pk__in=hospitals_of(user).values("pk"))
+    return None
+
+
+class HospitalChoices:
+    """Form choices of one's own hospitals (for every ModelAdmin with a ward, bed, admission,
+    patient, staff or hospital field)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        model = db_field.related_model
+        choices = _choices(request.user, model, model._default_manager.all())
+        if choices is not None and "queryset" not in kwargs:
+            kwargs["queryset"] = choices
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        model = db_field.related_model
+        choices = _choices(request.user, model, model._default_manager.all())
+        if choices is not None and "queryset" not in kwargs:
+            kwargs["queryset"] = choices
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class HospitalRows(HospitalChoices):
+    """A page of one hospital's rows: lists, searches, autocompletes, change and history pages
+    read only the rows of the user's hospitals (another's is "not found"). `ward_path` leads
+    from a row to its ward."""
+
+    ward_path: str
+
+    def get_queryset(self, request):
+        return rows_of_my_hospitals(request.user, super().get_queryset(request), self.ward_path)
+
+    # django-simple-history shows the history of a row missing from get_queryset (it takes it
+    # for deleted): another hospital's row is not found here either.
+    def history_view(self, request, object_id, extra_context=None):
+        self._mine_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._mine_or_404(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _mine_or_404(self, request, object_id) -> None:
+        try:
+            mine = self.get_queryset(request).filter(pk=unquote(object_id)).exists()
+        except (ValueError, ValidationError):
+            mine = False
+        if not mine:
+            raise Http404

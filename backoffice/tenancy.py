@@ -1,0 +1,49 @@
+"""The back office of one hospital: every page, queue, report and form of the pharmacy site and
+the dashboard reads the rows of the hospitals its user works in (scanning/access.py decides
+which wards those are); a superuser reads the province."""
+
+from django.db.models import Q, QuerySet
+
+from hospital.models import Hospital
+from scanning.access import readable_wards
+from wards.models import Admission, Ward
+
+
+def hospitals_of(user) -> QuerySet:
+    """The hospitals this user works in (every one for a superuser)."""
+    if user.is_superuser:
+        return Hospital.objects.all()
+    return Hospital.objects.filter(Q(staff=user.pk) | Q(wards__staff=user.pk)).distinct()
+
+
+def rows_of_my_hospitals(user, queryset: QuerySet, ward_path: str) -> QuerySet:
+    """`queryset` cut to the rows whose ward (reached by `ward_path`; "" for a ward itself) is
+    one this user reads: a semi-join, so a path through a to-many relation repeats no row."""
+    wards = readable_wards(user)
+    if wards is None:
+        return queryset
+    lookup = f"{ward_path}__in" if ward_path else "pk__in"
+    mine = queryset.model._base_manager.filter(**{lookup: wards.values("pk")})
+    return queryset.filter(pk__in=mine.values("pk"))
+
+
+def patients_of_my_hospitals(user, queryset: QuerySet) -> QuerySet:
+    """Patients admitted (now or before) to her hospitals' wards, and those registered but never
+    admitted anywhere (an identity without a record: the HIS registers before it admits)."""
+    wards = readable_wards(user)
+    if wards is None:
+        return queryset
+    admitted_here = Admission.objects.filter(ward__in=wards.values("pk")).values("patient_id")
+    return queryset.filter(Q(pk__in=admitted_here) | Q(admissions__isnull=True)).distinct()
+
+
+def staff_of_my_hospitals(user, queryset: QuerySet) -> QuerySet:
+    if user.is_superuser:
+        return queryset
+    hospitals = hospitals_of(user).values("pk")
+    return queryset.filter(Q(hospitals__in=hospitals) | Q(wards__hospital__in=hospitals)).distinct()
+
+
+def wards_of_my_hospitals(user) -> QuerySet:
+    """The wards a page offers to pick from (a queue's filter, a print's ward)."""
+    return rows_of_my_hospitals(user, Ward.objects.all(), "")

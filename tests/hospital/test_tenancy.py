@@ -1,0 +1,302 @@
+"""Hospitals as tenants: whoever works at the provincial general hospital (BVDKT) reads and
+changes nothing of Bãi Cháy's (BVBC), on every URL the project serves, whatever identifier she
+types. The URLs are the role matrix's (found by walking the resolver, so a page added later is
+covered the day it is wired in); the identifiers are Bãi Cháy's patient, ward, order, record and
+pharmacy-site rows.
+
+A request passes when it is refused (401/403/404, a redirect to a login), or when it answers
+without any of Bãi Cháy's patients in it: a list or a report cut to the user's hospitals passes.
+No request may end in a 5xx, and none may change Bãi Cháy's rows.
+"""
+
+import json
+import re
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.apps import apps
+from django.db.models import Count
+from django.utils import timezone
+
+from backoffice.reports.definitions import REPORTS
+from backoffice.reports.selectors import ReportFilter
+from hospital.models import Role, User
+from interop.models import Destination, OutboundMessage
+from pharmacy.demo import demo_hospital_load
+from pharmacy.models import (
+    Medication,
+    MedicationOrder,
+    OrderStatus,
+    ScheduledDose,
+    ScheduleKind,
+)
+from pharmacy.services import VerbalOrderInput, order_create_verbal
+from scanning.missing_doses import missing_dose_request
+from scanning.models import (
+    AccessLog,
+    AccessReason,
+    Administration,
+    MissingDoseRequest,
+    ScanEvent,
+)
+from tests.factories import OrderFactory
+from tests.hospital.test_role_matrix import (
+    ADMIN,
+    CHARGE_NURSE,
+    NURSE,
+    PHARMACIST,
+    PUBLIC,
+    ROUTES,
+    SERVICE,
+    World,
+    _record_a_dose,
+    _service_account_token,
+    ask,
+    expected,
+    urls,
+)
+from tests.scanning.conftest import DEMO_NOW
+from wards.models import Admission, Patient, Ward, Wristband
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [NURSE, CHARGE_NURSE, PHARMACIST, ADMIN, SERVICE]
+THEIRS = "BVBC"
+HAI_BAND = "wristband-BC2026000001.png"  # paracetamol 1 g due now, at Bãi Cháy
+HAI_PARACETAMOL = [
+    "unit-dose-08936012345001-PCM2611AS005.png",
+    "unit-dose-08936012345001-PCM2611AS006.png",
+]
+
+
+# The pharmacy-site models whose rows belong to one hospital, and the lookup of that hospital's
+# code. The others (the formulary, recalls, code maps, destinations) are the province's.
+HOSPITAL_ROWS = {
+    "hospital.hospital": "code",
+    "wards.ward": "hospital__code",
+    "wards.patient": "admissions__ward__hospital__code",
+    "wards.admission": "ward__hospital__code",
+    "wards.wristband": "admission__ward__hospital__code",
+    "pharmacy.medicationorder": "admission__ward__hospital__code",
+    "scanning.administration": "admission__ward__hospital__code",
+    "scanning.scanevent": "administration__admission__ward__hospital__code",
+    "scanning.accesslog": "ward__hospital__code",
+    "interop.outboundmessage": "administration__admission__ward__hospital__code",
+    "hospital.user": "wards__hospital__code",
+}
+
+
+def secrets_of(hospital: str, *, public: bool = False) -> list[str]:
+    """What must never appear in another hospital's answers: its patients' MRNs, GSRNs and names
+    (as HTML and as JSON with its escapes); on a page behind a login, its staff, its wards'
+    names and its prescribers too. A public page (the cart's login, where a cart's ward is
+    picked before anyone is known) may name the province's wards."""
+    found = []
+    for mrn, gsrn, name in Patient.objects.filter(
+        admissions__ward__hospital__code=hospital
+    ).values_list("mrn", "gsrn", "full_name"):
+        found += [mrn, gsrn, name, json.dumps(name)[1:-1]]
+    if not public:
+        for name in [
+            "Bệnh viện Bãi Cháy (demo)",
+            "Đỗ Thu Hà",
+            "Trịnh Khánh Linh",
+            "Khoa Nội (Bãi Cháy)",
+            "BS. Đinh Văn Quang",
+        ]:
+            found += [name, json.dumps(name)[1:-1]]
+    return found
+
+
+def fingerprint(hospital: str) -> dict:
+    """Bãi Cháy's rows that a request could change, counted and summed by state."""
+    ward = {"admission__ward__hospital__code": hospital}
+    return {
+        "administrations": list(
+            Administration.objects.filter(**ward)
+            .values("status")
+            .annotate(n=Count("pk"))
+            .order_by("status")
+        ),
+        "orders": list(
+            MedicationOrder.objects.filter(**ward)
+            .values("status", "verified_by_id", "cosigned_at")
+            .order_by("pk")
+        ),
+        "bands": list(Wristband.objects.filter(**ward).values("voided_at").order_by("pk")),
+        "admissions": list(
+            Admission.objects.filter(ward__hospital__code=hospital)
+            .values("ward_id", "bed_id", "discharged_at")
+            .order_by("pk")
+        ),
+        "scan_events": ScanEvent.objects.filter(
+            administration__admission__ward__hospital__code=hospital
+        ).count(),
+    }
+
+
+@pytest.fixture
+def province():
+    """The demo province, with a dose given at Bãi Cháy by its own nurse, and the users of the
+    provincial general hospital who must not see it."""
+    with time_machine.travel(DEMO_NOW, tick=False):
+        demo_hospital_load()
+        Destination.objects.create(name="HIS", host="127.0.0.1", port=2575)
+        users = {
+            NURSE: User.objects.get(username="dieuduong.hoa"),
+            CHARGE_NURSE: User.objects.get(username="dieuduong.lan"),
+            PHARMACIST: User.objects.get(username="duocsi.tuan"),
+            ADMIN: User.objects.get(username="quantri"),
+        }
+        ha = User.objects.get(username="dieuduong.ha")
+        administration = _record_a_dose(ha, band=HAI_BAND, units=HAI_PARACETAMOL, ward="BC-NOI")
+        hai = administration.patient
+        AccessLog.objects.create(
+            user=ha,
+            patient=hai,
+            ward=Ward.objects.get(code="BC-NOI"),
+            reason=AccessReason.WRISTBAND_CHECK,
+        )
+        _more_of_bai_chay(ha)
+        bearer = _service_account_token(users[ADMIN])
+        users[SERVICE] = User.objects.get(is_service_account=True)
+        objects = defaultdict(lambda: "1")  # a list page's URL names no row
+        for label, lookup in HOSPITAL_ROWS.items():
+            model = apps.get_model(label)
+            row = model.objects.filter(**{lookup: THEIRS}).order_by("pk").first()
+            assert row is not None, f"the test needs a Bãi Cháy {label}"
+            objects[label] = str(row.pk)
+        order = MedicationOrder.objects.filter(admission__patient=hai).first()
+        huyen = Admission.objects.get(patient__mrn="BC2026000002")
+        samples = {
+            "admission_id": str(huyen.external_id),
+            "request_id": str(MissingDoseRequest.objects.get(order__admission=huyen).external_id),
+            "ward_code": "BC-NOI",
+            "user_id": str(ha.pk),
+            "id": str(ha.pk),  # a staff member's PIN and password pages
+            "mrn": hai.mrn,
+            "code": "BC-NOI",
+            "external_id": str(administration.external_id),
+            "order_id": str(order.external_id),
+            "action": "verify",
+            "content_type_id": "1",
+            "url": "no-such-page/",
+        }
+        assert OutboundMessage.objects.filter(administration=administration).exists()
+        yield World(users=users, samples=samples, objects=objects, bearer=bearer)
+
+
+def _more_of_bai_chay(nurse: User) -> None:
+    """A row of every kind the pharmacy's queues and reports list: an order awaiting
+    verification, an unsigned telephone order, and a missing dose asked for."""
+    huyen = Admission.objects.get(patient__mrn="BC2026000002")
+    OrderFactory(
+        admission=huyen,
+        medication=Medication.objects.get(code="losartan-50-tab"),
+        dose_value=Decimal("50"),
+        status=OrderStatus.PENDING_VERIFICATION,
+        verified_by=None,
+        verified_at=None,
+    )
+    order_create_verbal(
+        nurse=nurse,
+        values=VerbalOrderInput(
+            admission=huyen,
+            medication=Medication.objects.get(code="paracetamol-500-tab"),
+            dose_value=Decimal("500"),
+            dose_unit="mg",
+            route="PO",
+            schedule_kind=ScheduleKind.STAT,
+            prescriber_name="BS. Đinh Văn Quang",
+            verbal_kind="telephone",
+            read_back_confirmed=True,
+        ),
+    )
+    due = ScheduledDose.objects.filter(order__admission=huyen, order__status=OrderStatus.ACTIVE)
+    missing_dose_request(
+        nurse=nurse, scheduled_dose=due.order_by("due_at").first(), reason="not_on_cart"
+    )
+
+
+def their_urls(route: str, world: World) -> list[str]:
+    """The route's URLs with Bãi Cháy's identifiers; a model page of a provincial model (the
+    formulary) is left out, since it belongs to no hospital."""
+    match = re.match(r"pharmacy/(?P<app>\w+)/(?P<model>\w+)/(?P<rest>.+)$", route)
+    if match and "object_id" in match["rest"]:
+        label = f"{match['app']}.{match['model']}"
+        if label not in HOSPITAL_ROWS:
+            return []
+    return urls(route, world)
+
+
+def leaks(response, secrets: list[str]) -> list[str]:
+    if response.status_code != 200 or getattr(response, "streaming", False):
+        return []
+    body = response.content.decode("utf-8", "replace")
+    return [secret for secret in secrets if secret in body]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_another_hospitals_patients_are_out_of_reach_on_every_url(province, role):
+    secrets = {False: secrets_of(THEIRS), True: secrets_of(THEIRS, public=True)}
+    before = fingerprint(THEIRS)
+    wrong = []
+    for route in ROUTES:
+        with_identifier = "<" in route or "(?P<" in route
+        public = expected(route, "GET") == PUBLIC
+        for url in their_urls(route, province):
+            for method in ("GET", "POST") if with_identifier else ("GET",):
+                response = ask(province, role, method, url)
+                if response.status_code >= 500:
+                    wrong.append(f"{method} {url}: {response.status_code}")
+                elif found := leaks(response, secrets[public]):
+                    wrong.append(f"{method} {url}: shows {found[:2]}")
+                if method == "POST" and fingerprint(THEIRS) != before:
+                    wrong.append(f"{method} {url}: changed Bãi Cháy's rows")
+                    before = fingerprint(THEIRS)
+    assert not wrong, f"{role}:\n" + "\n".join(wrong)
+
+
+def report_urls() -> list[str]:
+    """Every report over the demo day: its page, each table's CSV and its chart."""
+    day = timezone.localdate(DEMO_NOW)
+    period = f"?date_from={day}&date_to={day}"
+    found = []
+    for slug, report in REPORTS.items():
+        found += [f"/pharmacy/reports/{slug}/{period}", f"/pharmacy/reports/{slug}/chart/{period}"]
+        content = report.build(ReportFilter(date_from=day, date_to=day), timezone.now())
+        found += [
+            f"/pharmacy/reports/{slug}/csv/{period}&table={table.slug}" for table in content.tables
+        ]
+    return found
+
+
+@pytest.mark.parametrize("role", [PHARMACIST, ADMIN])
+def test_another_hospitals_rows_are_in_no_report(province, role):
+    secrets = secrets_of(THEIRS)
+    wrong = []
+    with time_machine.travel(DEMO_NOW, tick=False):
+        for url in report_urls():
+            response = ask(province, role, "GET", url)
+            if response.status_code != 200:
+                wrong.append(f"{url}: {response.status_code}")
+            elif found := leaks(response, secrets):
+                wrong.append(f"{url}: shows {found[:2]}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_hospitals_own_staff_do_see_it(province):
+    """The refusals above are about the hospital, not the pages: Bãi Cháy's nurse and
+    pharmacist read its patient."""
+    from tests.hospital.test_role_matrix import cart_client
+
+    ha = cart_client(User.objects.get(username="dieuduong.ha"), ward="BC-NOI")
+    assert ha.get("/api/v1/patients/BC2026000001/mar/").status_code == 200
+    linh = cart_client(User.objects.get(username="duocsi.linh"))
+    page = linh.get("/pharmacy/wards/patient/")
+    assert page.status_code == 200 and "BC2026000001" in page.content.decode()
+    assert Role.PHARMACIST in {
+        g.name for g in User.objects.get(username="duocsi.linh").groups.all()
+    }
