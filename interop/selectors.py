@@ -141,6 +141,7 @@ def administration_snapshots_search(
     *,
     patient_id: int | None = None,
     record_ids: frozenset | None = None,
+    wards: QuerySet | None = None,
     statuses: frozenset[str] | None = None,
     occurred_from: datetime | None = None,
     occurred_before: datetime | None = None,
@@ -148,8 +149,11 @@ def administration_snapshots_search(
     count: int = 50,
 ) -> tuple[int, list[AdministrationSnapshot]]:
     """Records by time given, oldest first: (total, one page) in 9 queries at most. By patient,
-    by id (`_id`) or both; `statuses` are FHIR status codes."""
+    by id (`_id`) or both; `statuses` are FHIR status codes. `wards` (None: all) limits the
+    records to those made on these wards, in the query, so that the total counts only them."""
     queryset = Administration.objects.all()
+    if wards is not None:
+        queryset = queryset.filter(admission__ward__in=wards.values("pk"))
     if patient_id is not None:
         queryset = queryset.filter(patient_id=patient_id)
     if record_ids is not None:
