@@ -48,7 +48,7 @@ PARTIAL_FINDINGS = ("DOSE_INCOMPLETE", "PARTIAL_UNIT")
 # there is one. (One 19-table join instead plans slowly on PostgreSQL, tens of ms with a LIMIT.)
 _RELATIONS = (
     "patient",
-    "admission__ward",
+    "admission__ward__hospital",
     "admission__bed",
     "order__medication",
     "performer",
@@ -391,6 +391,7 @@ def _snapshot(row: Administration, *, facts: dict, correction) -> Administration
         encounter_id=admission.external_id,
         ward_code=admission.ward.code,
         ward_name=admission.ward.name,
+        hl7_facility=admission.ward.hospital.hl7_facility,
         bed_code=admission.bed.code if admission.bed_id else "",
         order_id=order.external_id,
         medication_code=order.medication.code,
