@@ -430,3 +430,18 @@ def test_the_hl7_view_of_a_baichay_record_names_baichay(province):
     assert response.status_code == 200, response.content
     message = hl7.parse(response.content.decode().strip())
     assert str(message.segment("MSH")[4]) == "BAICHAY"
+
+
+def test_a_pharmacist_is_told_in_vietnamese_that_the_record_is_not_in_her_hospitals(records):
+    client = Client()
+    client.force_login(User.objects.get(username="duocsi.linh"))  # Bãi Cháy
+
+    response = client.get(
+        f"/api/v1/fhir/MedicationAdministration/{records['mover_at_bvdkt'].external_id}"
+    )
+
+    assert response.status_code == 404
+    assert issue(response) == (
+        "PATIENT_NOT_IN_YOUR_HOSPITALS",
+        "Không có người bệnh nào mang mã này tại các bệnh viện bạn làm việc.",
+    )
