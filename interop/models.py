@@ -61,6 +61,15 @@ class Destination(BaseModel):
         validators=[validate_message_types],
         help_text=_('For example ["RAS^O17"].'),
     )
+    hospital = models.ForeignKey(
+        "hospital.Hospital",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("hospital"),
+        help_text=_("Only this hospital's records are sent here. Empty: every hospital's."),
+    )
     receiving_application = models.CharField(
         _("receiving application (MSH-5)"), max_length=20, blank=True
     )

@@ -445,3 +445,23 @@ def test_a_pharmacist_is_told_in_vietnamese_that_the_record_is_not_in_her_hospit
         "PATIENT_NOT_IN_YOUR_HOSPITALS",
         "Không có người bệnh nào mang mã này tại các bệnh viện bạn làm việc.",
     )
+
+
+def test_a_destination_of_one_hospital_gets_only_that_hospitals_records(province):
+    # given a system of BVDKT's, one of Bãi Cháy's, and one for the whole province
+    bvdkt = Destination.objects.create(
+        name="HIS BVDKT", host="127.0.0.1", port=2575, hospital=Hospital.objects.get(code="BVDKT")
+    )
+    bvbc = Destination.objects.create(
+        name="HIS BVBC", host="127.0.0.1", port=2576, hospital=Hospital.objects.get(code="BVBC")
+    )
+    province_wide = Destination.objects.create(name="Sở Y tế", host="127.0.0.1", port=2577)
+    bc_noi = Ward.objects.get(code="BC-NOI")
+
+    # when a record is made at Bãi Cháy
+    record = AdministrationFactory(order=OrderFactory(admission=AdmissionFactory(ward=bc_noi)))
+    queued = outbox_enqueue_administration(administration=record)
+
+    # then
+    assert {message.destination for message in queued} == {bvbc, province_wide}
+    assert not OutboundMessage.objects.filter(destination=bvdkt).exists()
