@@ -189,6 +189,27 @@ def test_an_order_from_baichay_for_its_own_patient_applies(province):
     assert order.admission.ward.code == "BC-NOI"
 
 
+def test_a_merge_from_hospital_cannot_take_a_baichay_patient(province):
+    # given BVDKT's HIS merges Bãi Cháy's admitted patient into one of its own records
+    send(admit("X0010", "BN2026009010", "NOI", facility="HOSPITAL"))
+    merge = "\r".join(
+        [
+            h.msh("ADT^A40", "X0011", START),
+            f"EVN|A40|{h.ts(START)}",
+            h.pid("BN2026009010", "Phạm", "Minh", "Đức"),
+            f"MRG|{HAI}^^^HOSPITAL^MR",
+        ]
+    )
+
+    # when
+    code, text = send(merge)
+
+    # then
+    assert code == "AE"
+    assert HAI in text
+    assert Patient.objects.get(mrn=HAI).merged_into is None
+
+
 # ------------------------------------------------------------------ FHIR in
 
 
