@@ -272,7 +272,8 @@ def _msh(
 ) -> None:
     msh = message.msh
     _text(msh.msh_3.hd_1, config.sending_application)
-    _text(msh.msh_4.hd_1, config.sending_facility)
+    # The hospital the record was made in speaks for it; the setting only for older snapshots.
+    _text(msh.msh_4.hd_1, snapshot.hl7_facility or config.sending_facility)
     if config.receiving_application:
         _text(msh.msh_5.hd_1, config.receiving_application)
     if config.receiving_facility:
@@ -302,7 +303,7 @@ def _pid(pid: Hl7Element, snapshot: AdministrationSnapshot, config: Hl7Config) -
     patient = snapshot.patient
     pid.pid_1 = "1"
     _text(pid.pid_3.cx_1, patient.mrn)
-    _text(pid.pid_3.cx_4.hd_1, config.sending_facility)
+    _text(pid.pid_3.cx_4.hd_1, snapshot.hl7_facility or config.sending_facility)
     pid.pid_3.cx_5 = "MR"
     family, given, middle = patient.name_parts
     _text(pid.pid_5.xpn_1.fn_1, family)

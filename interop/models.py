@@ -61,6 +61,15 @@ class Destination(BaseModel):
         validators=[validate_message_types],
         help_text=_('For example ["RAS^O17"].'),
     )
+    hospital = models.ForeignKey(
+        "hospital.Hospital",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("hospital"),
+        help_text=_("Only this hospital's records are sent here. Empty: every hospital's."),
+    )
     receiving_application = models.CharField(
         _("receiving application (MSH-5)"), max_length=20, blank=True
     )
@@ -344,6 +353,16 @@ class InboundMessage(BaseModel):
 
     sending_application = models.CharField(_("sending application (MSH-3)"), max_length=180)
     sending_facility = models.CharField(_("sending facility (MSH-4)"), max_length=180)
+    # The hospital whose HIS sent it (MSH-4 = Hospital.hl7_facility): the message is applied to
+    # that hospital's wards and patients only. Empty while MSH-4 names no hospital here.
+    hospital = models.ForeignKey(
+        "hospital.Hospital",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("hospital"),
+    )
     control_id = models.CharField(_("message control ID (MSH-10)"), max_length=199)
     message_type = models.CharField(_("message type (MSH-9)"), max_length=40, blank=True)
     # The MRN the message is about: messages with the same key are applied one at a time, in order.

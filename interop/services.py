@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from interop.hl7v2 import message_control_id
@@ -16,11 +16,7 @@ from scanning.models import Administration, InfusionEvent, Removal, Waste
 def outbox_enqueue_administration(*, administration: Administration) -> list[OutboundMessage]:
     """One RAS^O17 row per enabled destination that takes them. Called from the signal that the
     recording transaction sends, so the rows commit or roll back with the record."""
-    destinations = [
-        destination
-        for destination in Destination.objects.filter(enabled=True).order_by("pk")
-        if destination.accepts(MessageType.RAS_O17)
-    ]
+    destinations = _destinations(administration.pk)
     if not destinations:
         return []
     snapshot = snapshot_to_json(snapshot_of_new_record(administration))
@@ -47,11 +43,7 @@ def outbox_enqueue_removal(*, removal: Removal) -> list[OutboundMessage]:
     """One RAS^O17 row per enabled destination for a patch, ring or implant taken off: the
     applying record as the database holds it, with its removal (interop.hl7v2 sends it as an
     update of that record), after the record's own message. In the removal's transaction."""
-    destinations = [
-        destination
-        for destination in Destination.objects.filter(enabled=True).order_by("pk")
-        if destination.accepts(MessageType.RAS_O17)
-    ]
+    destinations = _destinations(removal.administration_id)
     if not destinations:
         return []
     snapshot = administration_snapshot(removal.administration_id)
@@ -103,11 +95,7 @@ def outbox_enqueue_waste(*, waste: Waste) -> list[OutboundMessage]:
     written with the record went out in the record's own message): the record as the database
     holds it, with its waste (interop.hl7v2 sends it as an update of that record, under the
     waste's own MSH-10), after the record's own message. In the waste's transaction."""
-    destinations = [
-        destination
-        for destination in Destination.objects.filter(enabled=True).order_by("pk")
-        if destination.accepts(MessageType.RAS_O17)
-    ]
+    destinations = _destinations(waste.administration_id)
     if not destinations:
         return []
     snapshot = administration_snapshot(waste.administration_id)
@@ -150,11 +138,7 @@ def outbox_enqueue_infusion_event(*, event: InfusionEvent) -> list[OutboundMessa
     """One RAS^O17 row per destination for a later event in a bag's life (rate changed, paused,
     resumed, completed, stopped): about the bag's administration, under the event's own message
     id, and sent only after the bag's previous message to that destination is settled."""
-    destinations = [
-        destination
-        for destination in Destination.objects.filter(enabled=True).order_by("pk")
-        if destination.accepts(MessageType.RAS_O17)
-    ]
+    destinations = _destinations(event.administration_id)
     if not destinations:
         return []
     administration = event.administration
@@ -183,6 +167,21 @@ def outbox_enqueue_infusion_event(*, event: InfusionEvent) -> list[OutboundMessa
             for destination in destinations
         ]
     )
+
+
+def _destinations(administration_id: int) -> list[Destination]:
+    """The enabled destinations taking RAS^O17 that serve the hospital the record was made in
+    (or every hospital): one hospital's records never reach a system that serves another."""
+    hospital = Administration.objects.filter(pk=administration_id).values(
+        "admission__ward__hospital_id"
+    )
+    return [
+        destination
+        for destination in Destination.objects.filter(enabled=True)
+        .filter(Q(hospital__isnull=True) | Q(hospital__in=hospital))
+        .order_by("pk")
+        if destination.accepts(MessageType.RAS_O17)
+    ]
 
 
 def _sent_before(

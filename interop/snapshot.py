@@ -265,6 +265,9 @@ class AdministrationSnapshot:
     waste: WasteSnapshot | None = None
     # What was measured before giving (or holding) the dose.
     assessments: tuple[Measurement, ...] = ()
+    # The HL7 facility (MSH-4, PID-3's assigning authority) of the hospital the record was made
+    # in; "" (a snapshot from before hospitals): the configured sending facility.
+    hl7_facility: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -399,6 +402,7 @@ class SnapshotJson(TypedDict):
     infusion: NotRequired[InfusionJson | None]
     waste: NotRequired[WasteJson | None]
     assessments: NotRequired[list[MeasurementJson]]
+    hl7_facility: NotRequired[str]
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -496,6 +500,8 @@ def snapshot_to_json(snapshot: AdministrationSnapshot) -> SnapshotJson:
     # Only on a student's record, so that every other snapshot reads as it always did.
     if snapshot.cosigner is not None:
         data["cosigner"] = _staff_json(snapshot.cosigner)
+    if snapshot.hl7_facility:
+        data["hl7_facility"] = snapshot.hl7_facility
     return data
 
 
@@ -613,6 +619,7 @@ def snapshot_from_json(data: SnapshotJson) -> AdministrationSnapshot:
             )
             for m in data.get("assessments", [])
         ),
+        hl7_facility=data.get("hl7_facility", ""),
     )
 
 

@@ -24,7 +24,9 @@ from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
 def default_hospital() -> Hospital:
     """The hospital a test's wards and staff belong to unless it says otherwise: the demo's
     first when it is loaded, else one made here."""
-    return Hospital.objects.order_by("pk").first() or HospitalFactory()
+    # MSH-4 "HOSPITAL", whatever the test order: what the HIS simulator and interop's default
+    # INTEROP_HL7_SENDING_FACILITY send as, so single-hospital messages keep their facility.
+    return Hospital.objects.order_by("pk").first() or HospitalFactory(hl7_facility="HOSPITAL")
 
 
 class HospitalFactory(factory.django.DjangoModelFactory):
@@ -35,7 +37,7 @@ class HospitalFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"H{n + 1}")
     name = factory.Sequence(lambda n: f"Bệnh viện {n + 1}")
     gln = factory.Sequence(lambda n: gs1.make_gtin(f"893600001{n:03d}"))
-    hl7_facility = factory.Sequence(lambda n: "HOSPITAL" if n == 0 else f"HOSPITAL{n + 1}")
+    hl7_facility = factory.Sequence(lambda n: f"HOSPITAL{n + 2}")
 
 
 def _add_role(user, create, role):

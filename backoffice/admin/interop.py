@@ -28,19 +28,21 @@ class DestinationAdmin(admin.ModelAdmin):
         "host",
         "port",
         "enabled",
+        "hospital",
         "message_types",
         "max_attempts",
         "ack_timeout_seconds",
         "pending",
         "dead",
     ]
-    list_filter = ["enabled"]
+    list_filter = ["enabled", "hospital"]
     search_fields = ["name", "host"]
     fields = [
         "name",
         "host",
         "port",
         "enabled",
+        "hospital",
         "message_types",
         "receiving_application",
         "receiving_facility",

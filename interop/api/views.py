@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.http import HttpResponse, QueryDict
 from django.urls import reverse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from oauth2_provider.models import AccessToken
@@ -67,6 +68,7 @@ from interop.selectors import (
 from scanning.access import (
     PatientNotInYourHospitalsError,
     PatientNotInYourWardsError,
+    hospital_wards,
     patient_read_check,
     reads_province,
 )
@@ -199,6 +201,16 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
+def _record_read_check(user, *, patient_id: int, ward_id: int) -> None:
+    """A record is read in the hospital it was made in: a patient readable here (admitted here
+    now) does not open the records another hospital made of them (MRNs are the province's)."""
+    patient_read_check(user=user, patient_id=patient_id, record_ward_id=ward_id)
+    if not reads_province(user) and not hospital_wards(user).filter(pk=ward_id).exists():
+        raise PatientNotInYourHospitalsError(
+            gettext("There is no patient with this identifier in the hospitals you work in.")
+        )
+
+
 def _administration_pk(request, external_id: str) -> int:
     """The record's key, if it exists and the user may read its patient (scanning/access.py)."""
     key = _uuid(external_id)
@@ -212,7 +224,7 @@ def _administration_pk(request, external_id: str) -> int:
     if found is None:
         raise ApplicationError("No such administration.", code="NOT_FOUND", status=404)
     pk, patient_id, ward_id = found
-    patient_read_check(user=request.user, patient_id=patient_id, record_ward_id=ward_id)
+    _record_read_check(request.user, patient_id=patient_id, ward_id=ward_id)
     return pk
 
 
@@ -324,9 +336,12 @@ class MedicationAdministrationSearchApi(FhirApiView):
         else:
             if record_ids is not None and patient is None:
                 record_ids = self._readable(request.user, record_ids)
+            # A patient readable here may have records of another hospital (MRNs are the
+            # province's): those are left out in the query, so that _total does not count them.
             total, snapshots = administration_snapshots_search(
                 patient_id=patient.pk if patient is not None else None,
                 record_ids=record_ids,
+                wards=None if reads_province(request.user) else hospital_wards(request.user),
                 statuses=wanted,
                 occurred_from=window.start,
                 occurred_before=window.end,
@@ -450,7 +465,7 @@ class EncounterReadApi(FhirApiView):
         if found is None:
             raise _not_found("encounter")
         record, patient_pk, ward_id = found
-        patient_read_check(user=request.user, patient_id=patient_pk, record_ward_id=ward_id)
+        _record_read_check(request.user, patient_id=patient_pk, ward_id=ward_id)
         return _fhir_response(encounter(record, conf.fhir_config(), version), version)
 
 
@@ -471,7 +486,7 @@ class MedicationRequestReadApi(FhirApiView):
         if found is None:
             raise _not_found("medication request")
         record, patient_pk, ward_id = found
-        patient_read_check(user=request.user, patient_id=patient_pk, record_ward_id=ward_id)
+        _record_read_check(request.user, patient_id=patient_pk, ward_id=ward_id)
         return _fhir_response(medication_request(record, conf.fhir_config(), version), version)
 
 

@@ -9,6 +9,10 @@ concurrent copy waits on the unique key and then replays the stored answer; a bu
 left no row, so its corrected retry applies. An unmapped drug code (or allergen, ward) is a 422
 that says which code to map in /pharmacy/: a synchronous sender gets the answer at once and
 resends, so nothing waits in the HL7 work queue for it.
+
+For the account's hospitals: a service account writes in the hospitals it works in
+(`User.hospitals`); an entry about a ward, admission, order or admitted patient of another
+hospital refuses the bundle (422), and a record of another hospital is never named in an answer.
 """
 
 from __future__ import annotations
@@ -88,7 +92,7 @@ def transaction_apply(
                 bundle=bundle,
                 entries=len(parsed.entries),
             )
-            outcomes = _apply(parsed)
+            outcomes = _apply(parsed, services.sender_of_account(client))
             row.response = respond([outcomes[entry.index] for entry in parsed.entries])
             row.save(update_fields=["response"])
             return row.response, False
@@ -122,22 +126,24 @@ def _replay(stored: FhirTransaction, digest: str) -> dict:
     return stored.response
 
 
-def _apply(parsed: fhirin.ParsedBundle) -> dict[int, EntryOutcome]:
+def _apply(parsed: fhirin.ParsedBundle, sender: services.Sender) -> dict[int, EntryOutcome]:
     outcomes: dict[int, EntryOutcome] = {}
     patients: dict[int, Patient] = {}
     admissions: dict[int, Admission] = {}
     for entry in parsed.in_application_order():
         try:
             if isinstance(entry, fhirin.PatientEntry):
-                outcome, patients[entry.index] = _patient(entry)
+                outcome, patients[entry.index] = _patient(entry, sender)
             elif isinstance(entry, fhirin.EncounterEntry):
-                patient = _subject(entry.subject, patients, entry, "subject")
-                outcome, admissions[entry.index] = _encounter(entry, patient)
+                patient = _subject(entry.subject, patients, entry, "subject", sender)
+                outcome, admissions[entry.index] = _encounter(entry, patient, sender)
             elif isinstance(entry, fhirin.AllergyEntry):
-                outcome = _allergy(entry, _subject(entry.subject, patients, entry, "patient"))
+                patient = _subject(entry.subject, patients, entry, "patient", sender)
+                outcome = _allergy(entry, patient)
             else:
-                patient = _subject(entry.subject, patients, entry, "subject")
-                outcome = _order(entry, patient, _visit(entry, patient, admissions))
+                patient = _subject(entry.subject, patients, entry, "subject", sender)
+                visit = _visit(entry, patient, admissions, sender)
+                outcome = _order(entry, patient, visit, sender)
         except t.InboundProblem as problem:
             raise EntryRefused(problem, entry) from problem
         outcomes[entry.index] = outcome
@@ -148,7 +154,9 @@ def _expression(entry: fhirin.Entry, element: str) -> str:
     return f"Bundle.entry[{entry.index}].resource.{element}"
 
 
-def _subject(ref: fhirin.Ref, patients: dict, entry: fhirin.Entry, element: str) -> Patient:
+def _subject(
+    ref: fhirin.Ref, patients: dict, entry: fhirin.Entry, element: str, sender: services.Sender
+) -> Patient:
     if ref.entry is not None:
         return patients[ref.entry]
     if ref.record_id:
@@ -162,10 +170,13 @@ def _subject(ref: fhirin.Ref, patients: dict, entry: fhirin.Entry, element: str)
             "in the bundle.",
             location=_expression(entry, element),
         )
+    services.patient_check(found, sender, location=_expression(entry, element))
     return found
 
 
-def _visit(entry: fhirin.OrderEntry, patient: Patient, admissions: dict) -> t.VisitData | None:
+def _visit(
+    entry: fhirin.OrderEntry, patient: Patient, admissions: dict, sender: services.Sender
+) -> t.VisitData | None:
     ref = entry.encounter
     if ref is None:
         return None
@@ -181,6 +192,7 @@ def _visit(entry: fhirin.OrderEntry, patient: Patient, admissions: dict) -> t.Vi
             "The order's encounter is not an admission of this patient here.",
             location=_expression(entry, "encounter"),
         )
+    services.admission_check(admission, sender, location=_expression(entry, "encounter"))
     if not admission.visit_number:
         raise t.InboundProblem(
             "VISIT_UNKNOWN",
@@ -198,22 +210,28 @@ def _located(problem: t.InboundProblem, location: str) -> t.InboundProblem:
     return problem
 
 
-def _patient(entry: fhirin.PatientEntry) -> tuple[EntryOutcome, Patient]:
+def _patient(entry: fhirin.PatientEntry, sender: services.Sender) -> tuple[EntryOutcome, Patient]:
     existing = Patient.objects.filter(mrn=entry.patient.mrn).first()
     try:
+        if existing is not None:
+            services.patient_check(existing, sender)
         if existing is not None and entry.mode == fhirin.CREATE:
             patient = existing
         else:
-            patient = services.patient_apply(entry.patient, create=True)
+            patient = services.patient_apply(entry.patient, create=True, sender=sender)
     except t.InboundProblem as problem:
         raise _located(problem, f"Bundle.entry[{entry.index}].resource") from problem
     status = OK if existing is not None else CREATED
     return EntryOutcome(status, f"Patient/{patient.external_id}"), patient
 
 
-def _encounter(entry: fhirin.EncounterEntry, patient: Patient) -> tuple[EntryOutcome, Admission]:
+def _encounter(
+    entry: fhirin.EncounterEntry, patient: Patient, sender: services.Sender
+) -> tuple[EntryOutcome, Admission]:
     visit = entry.visit
     existing = Admission.objects.filter(visit_number=visit.visit_number).first()
+    if existing is not None:
+        services.admission_check(existing, sender, location=_expression(entry, "identifier"))
     who = t.PatientData(mrn=patient.mrn)
     now = timezone.now()
     kind = None
@@ -256,7 +274,7 @@ def _encounter(entry: fhirin.EncounterEntry, patient: Patient) -> tuple[EntryOut
             visit=visit,
         )
         try:
-            services.adt_apply(event)
+            services.adt_apply(event, sender=sender)
         except t.InboundProblem as problem:
             raise _located(problem, f"Bundle.entry[{entry.index}].resource") from problem
     admission = Admission.objects.get(visit_number=visit.visit_number)
@@ -281,9 +299,13 @@ def _allergy(entry: fhirin.AllergyEntry, patient: Patient) -> EntryOutcome:
     return EntryOutcome(OK if existed else CREATED, f"AllergyIntolerance/{allergy.external_id}")
 
 
-def _order(entry: fhirin.OrderEntry, patient: Patient, visit: t.VisitData | None) -> EntryOutcome:
+def _order(
+    entry: fhirin.OrderEntry, patient: Patient, visit: t.VisitData | None, sender: services.Sender
+) -> EntryOutcome:
     order = entry.order
     existing = MedicationOrder.objects.filter(placer_order_number=order.placer_number).first()
+    if existing is not None:
+        services.order_check(existing, sender, location=_expression(entry, "identifier"))
     controls: list[str] = []
     if existing is None:
         if order.control != t.NEW:
@@ -308,7 +330,7 @@ def _order(entry: fhirin.OrderEntry, patient: Patient, visit: t.VisitData | None
             orders=(replace(order, control=control),),
         )
         try:
-            services.orders_apply(message)
+            services.orders_apply(message, sender=sender)
         except t.InboundProblem as problem:
             raise _located(problem, f"Bundle.entry[{entry.index}].resource") from problem
     found = MedicationOrder.objects.get(placer_order_number=order.placer_number)

@@ -17,7 +17,9 @@ DEMO_DRUG_CODES = {
     "TT02": ("Ceftriaxone 1g", "ceftriaxone-1g-inj"),
     "TT03": ("Omeprazole 20mg", "omeprazole-20-cap"),
 }
-FACILITY = "BVDKTINH"
+# MSH-4 of the simulated HIS: the demo's first hospital (BVDKT) sends as "HOSPITAL"; Bãi Cháy's
+# HIS as "BAICHAY" (Hospital.hl7_facility). A message is applied for that hospital only.
+FACILITY = "HOSPITAL"
 
 
 def ts(moment: datetime) -> str:
@@ -44,8 +46,9 @@ def pid(
     sex: str = "M",
     cccd: str = "",
     bhyt: str = "",
+    facility: str = FACILITY,
 ) -> str:
-    ids = [f"{mrn}^^^{FACILITY}^MR"]
+    ids = [f"{mrn}^^^{facility}^MR"]
     if cccd:
         ids.append(f"{cccd}^^^BCA^NNVNM")
     if bhyt:
@@ -74,9 +77,15 @@ def pv1(
 
 
 def adt(
-    event: str, control_id: str, at: datetime, patient: str, visit: str = "", *extra: str
+    event: str,
+    control_id: str,
+    at: datetime,
+    patient: str,
+    visit: str = "",
+    *extra: str,
+    facility: str = FACILITY,
 ) -> str:
-    segments = [msh(f"ADT^{event}", control_id, at), f"EVN|{event}|{ts(at)}", patient]
+    segments = [msh(f"ADT^{event}", control_id, at, facility), f"EVN|{event}|{ts(at)}", patient]
     if visit:
         segments.append(visit)
     segments.extend(extra)
@@ -124,8 +133,15 @@ def order_group(
     return [orc, tq1, rxe, f"RXR|{route}^{route}^HL70162"]
 
 
-def rde(control_id: str, at: datetime, patient: str, visit: str, *groups: list[str]) -> str:
-    segments = [msh("RDE^O11", control_id, at), patient, visit]
+def rde(
+    control_id: str,
+    at: datetime,
+    patient: str,
+    visit: str,
+    *groups: list[str],
+    facility: str = FACILITY,
+) -> str:
+    segments = [msh("RDE^O11", control_id, at, facility), patient, visit]
     for group in groups:
         segments.extend(group)
     segments.append("ZRX|1|Ghi chú nội bộ HIS")

@@ -14,6 +14,9 @@
   (MSH-7), after every message of the patient that applies.
 - What cannot be applied goes to the work queue (FAILED, answered AE with ERR) until a person
   fixes the cause (e.g. maps the drug code) and reprocesses it, or dismisses it with a reason.
+- For one hospital: MSH-4 names the hospital (`Hospital.hl7_facility`) whose wards and patients
+  the message may change. A facility that is no hospital here is a FAILED message (AE) that
+  applies once the hospital is set up and the message reprocessed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from hospital.exceptions import ApplicationError
+from hospital.models import Hospital
 from interop import conf
 from interop.inbound import hl7in, services
 from interop.inbound import types as t
@@ -54,6 +58,10 @@ def _lock(keys) -> None:
             )
 
 
+def _hospital_of(facility: str) -> Hospital | None:
+    return Hospital.objects.filter(hl7_facility=facility).first() if facility else None
+
+
 def _ack(row: InboundMessage, *, at: datetime | None = None) -> str:
     code = ACK_CODES[row.state]
     return ack_build(
@@ -63,7 +71,10 @@ def _ack(row: InboundMessage, *, at: datetime | None = None) -> str:
         control_id=f"ACK{row.pk}",
         at=timezone.localtime(at or timezone.now()),
         application=conf.get("INTEROP_HL7_SENDING_APPLICATION"),
-        facility=conf.get("INTEROP_HL7_SENDING_FACILITY"),
+        # We answer as the hospital the message was for, as we send about its records.
+        facility=row.hospital.hl7_facility
+        if row.hospital
+        else conf.get("INTEROP_HL7_SENDING_FACILITY"),
         to_application=row.sending_application,
         to_facility=row.sending_facility,
         error_code=_hl7_error(row),
@@ -100,6 +111,7 @@ def inbox_receive(text: str) -> str | None:
     except t.Rejected as error:
         rejected = error
     defaults = {
+        "hospital": _hospital_of(header.sending_facility),
         "sending_application": header.sending_application[:180],
         "message_type": header.message_type[:40],
         "raw": text,
@@ -179,11 +191,23 @@ def _apply_one(row: InboundMessage) -> str:
         parsed = hl7in.parse(row.raw, conf.inbound_parse_config())
         if parsed.problem is not None:
             raise parsed.problem
+        if row.hospital is None:
+            row.hospital = _hospital_of(row.sending_facility)
+            fields.append("hospital")
+        if row.hospital is None:
+            raise t.InboundProblem(
+                "FACILITY_UNKNOWN",
+                f"The sending facility {row.sending_facility!r} (MSH-4) is not the HL7 facility "
+                "of any hospital here: set it on the hospital in /pharmacy/, then reprocess.",
+                location="MSH^1^4",
+                hl7_error="103",
+            )
+        sender = services.sender_of_hospital(row.hospital)
         with transaction.atomic():
             if isinstance(parsed.body, t.AdtEvent):
-                summary = services.adt_apply(parsed.body)
+                summary = services.adt_apply(parsed.body, sender=sender)
             else:
-                summary = services.orders_apply(parsed.body)
+                summary = services.orders_apply(parsed.body, sender=sender)
     except (OperationalError, InterfaceError):
         raise
     except t.InboundProblem as problem:

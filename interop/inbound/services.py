@@ -5,10 +5,15 @@ One write path for every way in: the HL7 v2 inbox (`inbox.py`) and the FHIR tran
 The HIS's codes go through the pharmacy's mapping table (`InboundCodeMap`); what cannot be mapped
 or applied raises `InboundProblem` (waiting: an earlier message may still come; otherwise a
 person must act), and nothing is written: callers run each message in one transaction.
+
+Every message comes from a `Sender`: the hospitals it may write in (HL7: the hospital of MSH-4;
+FHIR: the service account's). A ward, admission, order or admitted patient of another hospital
+is refused, never changed: hospitals are tenants of one database.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -16,7 +21,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from hospital.exceptions import ApplicationError
-from hospital.models import User
+from hospital.models import Hospital, User
 from interop import conf
 from interop.inbound import types as t
 from interop.models import CodeMapKind, InboundCodeMap
@@ -29,6 +34,7 @@ from pharmacy.models import (
     ScheduleKind,
     Substance,
 )
+from scanning.access import hospital_wards, reads_province
 from wards import services as ward_services
 from wards.models import Admission, Bed, Patient, Ward
 
@@ -52,10 +58,79 @@ def _problem(error: Exception, location: str = "") -> t.InboundProblem:
     raise error
 
 
+# --------------------------------------------------------------------------------- hospitals
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who a message comes from: the hospitals it may write in, and how a refusal names it."""
+
+    hospital_ids: frozenset[int]
+    name: str
+
+
+def sender_of_hospital(hospital: Hospital) -> Sender:
+    """An HIS sending as `hospital.hl7_facility` (MSH-4)."""
+    return Sender(frozenset({hospital.pk}), f"facility {hospital.hl7_facility}")
+
+
+def sender_of_account(user) -> Sender:
+    """A service account writes in the hospitals it reads (scanning/access.py)."""
+    hospitals = (
+        Hospital.objects.all()
+        if reads_province(user)
+        else Hospital.objects.filter(wards__in=hospital_wards(user)).distinct()
+    )
+    codes = dict(hospitals.values_list("pk", "code"))
+    return Sender(
+        frozenset(codes), f"an account of {', '.join(sorted(codes.values())) or 'no hospital'}"
+    )
+
+
+def patient_check(patient: Patient, sender: Sender, *, location: str = "PID^1^3") -> None:
+    """A patient admitted in another hospital is that hospital's to change (MRNs are shared by
+    the province: a patient discharged elsewhere may be admitted here)."""
+    open_one = (
+        Admission.objects.filter(patient=patient, discharged_at__isnull=True)
+        .values_list("ward__hospital_id", flat=True)
+        .first()
+    )
+    if open_one is not None and open_one not in sender.hospital_ids:
+        raise t.InboundProblem(
+            "PATIENT_OTHER_HOSPITAL",
+            f"Patient {patient.mrn} is admitted in another hospital: {sender.name} cannot "
+            "change the record or the orders.",
+            location=location,
+            hl7_error="207",
+        )
+
+
+def admission_check(admission: Admission, sender: Sender, *, location: str = "PV1^1^19") -> None:
+    if admission.ward.hospital_id not in sender.hospital_ids:
+        raise t.InboundProblem(
+            "VISIT_OTHER_HOSPITAL",
+            f"Visit {admission.visit_number or admission.external_id} is an admission of another "
+            f"hospital: {sender.name} cannot change it.",
+            location=location,
+            hl7_error="207",
+        )
+
+
+def order_check(order: MedicationOrder, sender: Sender, *, location: str = "ORC^1^2") -> None:
+    if order.admission.ward.hospital_id not in sender.hospital_ids:
+        number = order.placer_order_number or order.filler_order_number
+        raise t.InboundProblem(
+            "ORDER_OTHER_HOSPITAL",
+            f"Order {number} is an order of another hospital: {sender.name} cannot change it.",
+            location=location,
+            hl7_error="205",
+        )
+
+
 # --------------------------------------------------------------------------------- mapping
 
 
-def ward_resolve(code: str, *, location: str = "PV1^1^3") -> Ward:
+def ward_resolve(code: str, *, sender: Sender, location: str = "PV1^1^3") -> Ward:
     if not code:
         raise t.InboundProblem(
             "WARD_MISSING", "The message names no ward (PV1-3).", location=location, hl7_error="101"
@@ -67,13 +142,23 @@ def ward_resolve(code: str, *, location: str = "PV1^1^3") -> Ward:
     )
     # A ward mapping always names a ward (check constraint); said again for the types.
     if mapped is not None and mapped.ward is not None:
-        return mapped.ward
-    ward = Ward.objects.filter(code=code).first()
+        ward = mapped.ward
+    else:
+        ward = Ward.objects.filter(code=code).first()
     if ward is None:
         raise t.InboundProblem(
             "WARD_UNKNOWN",
             f"Ward {code!r} is not known here: add the ward, or map the code to a ward in the "
             "HIS code mappings.",
+            location=location,
+            hl7_error="103",
+        )
+    if ward.hospital_id not in sender.hospital_ids:
+        mapped_as = f" (mapped to {ward.code})" if ward.code != code else ""
+        raise t.InboundProblem(
+            "WARD_OTHER_HOSPITAL",
+            f"Ward {code!r}{mapped_as} is a ward of another hospital: {sender.name} cannot "
+            "place a patient there. Check the ward code, or its HIS code mapping.",
             location=location,
             hl7_error="103",
         )
@@ -149,8 +234,11 @@ def _patient_values(patient: t.PatientData) -> dict[str, object]:
     }
 
 
-def patient_apply(data: t.PatientData, *, create: bool) -> Patient:
+def patient_apply(data: t.PatientData, *, create: bool, sender: Sender) -> Patient:
     """Create (when `create`) or update the patient the HIS describes."""
+    existing = Patient.objects.filter(mrn=data.mrn).first()
+    if existing is not None:
+        patient_check(existing, sender)
     try:
         return ward_services.patient_save_from_his(
             mrn=data.mrn, values=_patient_values(data), create=create
@@ -180,7 +268,9 @@ def allergies_apply(patient: Patient, allergies: tuple[t.AllergyData, ...] | Non
         raise _problem(error, "AL1") from error
 
 
-def _admission(patient: Patient, visit: t.VisitData | None, *, adopt: bool = True) -> Admission:
+def _admission(
+    patient: Patient, visit: t.VisitData | None, sender: Sender, *, adopt: bool = True
+) -> Admission:
     """The admission the message is about: by visit number, else the open one. An open admission
     typed in by hand before the interface existed is adopted by the first visit number."""
     number = visit.visit_number if visit else ""
@@ -194,6 +284,7 @@ def _admission(patient: Patient, visit: t.VisitData | None, *, adopt: bool = Tru
                     location="PV1^1^19",
                     hl7_error="207",
                 )
+            admission_check(found, sender)
             return found
         open_one = Admission.objects.filter(patient=patient, discharged_at__isnull=True).first()
         if adopt and open_one is not None and not open_one.visit_number:
@@ -220,23 +311,23 @@ def _admission(patient: Patient, visit: t.VisitData | None, *, adopt: bool = Tru
     return open_one
 
 
-def _location(visit: t.VisitData | None) -> tuple[Ward, Bed | None]:
-    ward = ward_resolve(visit.ward_code if visit else "")
+def _location(visit: t.VisitData | None, sender: Sender) -> tuple[Ward, Bed | None]:
+    ward = ward_resolve(visit.ward_code if visit else "", sender=sender)
     return ward, bed_resolve(ward, visit.bed_code if visit else "")
 
 
 @transaction.atomic
-def adt_apply(event: t.AdtEvent) -> str:
+def adt_apply(event: t.AdtEvent, *, sender: Sender) -> str:
     """Apply one ADT event; returns what was done, in a few words (for the inbox row)."""
     try:
-        return _ADT[event.kind](event)
+        return _ADT[event.kind](event, sender)
     except (ward_services.HisConflictError, ApplicationError, ValidationError) as error:
         raise _problem(error, "PV1^1^3") from error
 
 
-def _admit(event: t.AdtEvent) -> str:
-    ward, bed = _location(event.visit)
-    patient = patient_apply(event.patient, create=True)
+def _admit(event: t.AdtEvent, sender: Sender) -> str:
+    ward, bed = _location(event.visit, sender)
+    patient = patient_apply(event.patient, create=True, sender=sender)
     allergies_apply(patient, event.allergies)
     admission = ward_services.admission_admit_from_his(
         patient=patient,
@@ -248,10 +339,10 @@ def _admit(event: t.AdtEvent) -> str:
     return f"admitted to {admission.ward.code}"
 
 
-def _transfer(event: t.AdtEvent) -> str:
-    ward, bed = _location(event.visit)
-    patient = patient_apply(event.patient, create=False)
-    admission = _admission(patient, event.visit)
+def _transfer(event: t.AdtEvent, sender: Sender) -> str:
+    ward, bed = _location(event.visit, sender)
+    patient = patient_apply(event.patient, create=False, sender=sender)
+    admission = _admission(patient, event.visit, sender)
     if not admission.is_open:
         raise t.InboundProblem(
             "ADMISSION_CLOSED",
@@ -265,9 +356,9 @@ def _transfer(event: t.AdtEvent) -> str:
     return f"transferred to {admission.ward.code}"
 
 
-def _discharge(event: t.AdtEvent) -> str:
-    patient = patient_apply(event.patient, create=False)
-    admission = _admission(patient, event.visit)
+def _discharge(event: t.AdtEvent, sender: Sender) -> str:
+    patient = patient_apply(event.patient, create=False, sender=sender)
+    admission = _admission(patient, event.visit, sender)
     if not admission.is_open:
         return "already discharged"
     at = (event.visit.discharged_at if event.visit else None) or event.occurred_at
@@ -275,46 +366,49 @@ def _discharge(event: t.AdtEvent) -> str:
     return "discharged, band voided"
 
 
-def _update(event: t.AdtEvent) -> str:
+def _update(event: t.AdtEvent, sender: Sender) -> str:
     complete = bool(event.patient.full_name and event.patient.date_of_birth and event.patient.sex)
-    patient = patient_apply(event.patient, create=complete)
+    patient = patient_apply(event.patient, create=complete, sender=sender)
     allergies_apply(patient, event.allergies)
     return "patient updated"
 
 
-def _cancel_admit(event: t.AdtEvent) -> str:
-    patient = patient_apply(event.patient, create=False)
-    admission = _admission(patient, event.visit, adopt=False)
+def _cancel_admit(event: t.AdtEvent, sender: Sender) -> str:
+    patient = patient_apply(event.patient, create=False, sender=sender)
+    admission = _admission(patient, event.visit, sender, adopt=False)
     if admission.cancelled_at is not None:
         return "already cancelled"
     ward_services.admission_cancel_from_his(admission=admission, at=event.occurred_at)
     return "admission cancelled, band voided"
 
 
-def _cancel_transfer(event: t.AdtEvent) -> str:
-    patient = patient_apply(event.patient, create=False)
-    admission = _admission(patient, event.visit)
+def _cancel_transfer(event: t.AdtEvent, sender: Sender) -> str:
+    patient = patient_apply(event.patient, create=False, sender=sender)
+    admission = _admission(patient, event.visit, sender)
     ward = bed = None
     if event.visit and event.visit.ward_code:
-        ward, bed = _location(event.visit)
+        ward, bed = _location(event.visit, sender)
     admission = ward_services.admission_transfer_cancel_from_his(
         admission=admission, ward=ward, bed=bed
     )
     return f"transfer cancelled, back on {admission.ward.code}"
 
 
-def _cancel_discharge(event: t.AdtEvent) -> str:
-    patient = patient_apply(event.patient, create=False)
-    admission = _admission(patient, event.visit, adopt=False)
+def _cancel_discharge(event: t.AdtEvent, sender: Sender) -> str:
+    patient = patient_apply(event.patient, create=False, sender=sender)
+    admission = _admission(patient, event.visit, sender, adopt=False)
     if admission.is_open:
         return "not discharged"
     ward_services.admission_reopen_from_his(admission=admission)
     return "discharge cancelled: print a new band"
 
 
-def _merge(event: t.AdtEvent) -> str:
+def _merge(event: t.AdtEvent, sender: Sender) -> str:
     surviving = Patient.objects.filter(mrn=event.patient.mrn).first()
     prior = Patient.objects.filter(mrn=event.prior_mrn).first()
+    for known in (surviving, prior):
+        if known is not None:
+            patient_check(known, sender)
     if prior is None:
         if surviving is None:
             return "neither record is known here"
@@ -322,10 +416,10 @@ def _merge(event: t.AdtEvent) -> str:
     if surviving is None:
         # The HIS renamed the record: ours takes the surviving number.
         Patient.objects.filter(pk=prior.pk).update(mrn=event.patient.mrn)
-        patient_apply(event.patient, create=False)
+        patient_apply(event.patient, create=False, sender=sender)
         return f"{event.prior_mrn} renumbered {event.patient.mrn}"
     ward_services.patient_merge_from_his(surviving=surviving, prior=prior)
-    patient_apply(event.patient, create=False)
+    patient_apply(event.patient, create=False, sender=sender)
     return f"{event.prior_mrn} merged into {event.patient.mrn}"
 
 
@@ -440,7 +534,7 @@ def _find_order(order: t.OrderData) -> MedicationOrder | None:
 
 
 @transaction.atomic
-def orders_apply(message: t.OrderMessage) -> str:
+def orders_apply(message: t.OrderMessage, *, sender: Sender) -> str:
     """Apply every order of one message, or none."""
     patient = Patient.objects.filter(mrn=message.patient.mrn).first()
     if patient is None:
@@ -452,10 +546,11 @@ def orders_apply(message: t.OrderMessage) -> str:
             hl7_error="204",
             waiting=True,
         )
+    patient_check(patient, sender)
     done = []
     for order in message.orders:
         try:
-            done.append(_order_apply(order, patient, message.visit))
+            done.append(_order_apply(order, patient, message.visit, sender))
         except (ApplicationError, ValidationError) as error:
             raise _problem(error, f"ORC^{message.orders.index(order) + 1}") from error
     return "; ".join(done)
@@ -463,9 +558,13 @@ def orders_apply(message: t.OrderMessage) -> str:
 
 # One branch per order control (new, change, discontinue/cancel, hold, release) and its refusals:
 # kept in one place so that every case an HIS can send is read together.
-def _order_apply(order: t.OrderData, patient: Patient, visit: t.VisitData | None) -> str:  # noqa: C901
+def _order_apply(  # noqa: C901
+    order: t.OrderData, patient: Patient, visit: t.VisitData | None, sender: Sender
+) -> str:
     number = order.placer_number or order.filler_number
     existing = _find_order(order)
+    if existing is not None:
+        order_check(existing, sender)
     if existing is not None and existing.admission.patient_id != patient.pk:
         raise t.InboundProblem(
             "ORDER_OTHER_PATIENT",
@@ -481,7 +580,7 @@ def _order_apply(order: t.OrderData, patient: Patient, visit: t.VisitData | None
                 location="ORC^1^2",
                 hl7_error="205",
             )
-        admission = _admission(patient, visit)
+        admission = _admission(patient, visit, sender)
         if not admission.is_open:
             raise t.InboundProblem(
                 "ADMISSION_CLOSED",

@@ -1,0 +1,488 @@
+"""Issue 19, interop by hospital: an HL7 message is applied for the hospital of its sending
+facility (MSH-4) and nowhere else, a FHIR service account writes and reads only in the hospitals
+it works in, and what we send about a record names the record's hospital as the facility.
+
+The demo province: BVDKT (MSH-4 "HOSPITAL", wards NOI and NGOAI) and BVBC Bãi Cháy (MSH-4
+"BAICHAY", ward BC-NOI, patients BC2026000001 and BC2026000002 admitted there)."""
+
+import base64
+import copy
+import json
+from datetime import datetime
+
+import hl7
+import pytest
+import time_machine
+from django.test import Client
+
+from hospital.models import Hospital, User
+from hospital.service_accounts import service_account_create
+from interop.fhir import R5
+from interop.inbound import his_day as h
+from interop.inbound.inbox import inbox_receive, inbox_reprocess
+from interop.models import (
+    CodeMapKind,
+    Destination,
+    FhirTransaction,
+    InboundCodeMap,
+    InboundMessage,
+    InboundState,
+    OutboundMessage,
+)
+from interop.services import outbox_enqueue_administration
+from interop.worker import _render
+from pharmacy.demo import demo_hospital_load
+from pharmacy.models import Medication, MedicationOrder
+from tests.factories import AdministrationFactory, AdmissionFactory, OrderFactory, PatientFactory
+from tests.interop import fhir_bundles as b
+from wards.models import Admission, Patient, Ward
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 11, 24, 7, 0, tzinfo=h.HCMC)
+HAI = "BC2026000001"  # a Bãi Cháy patient, admitted on BC-NOI
+
+
+@pytest.fixture
+def province():
+    with time_machine.travel(START, tick=False) as traveller:
+        demo_hospital_load()
+        InboundCodeMap.objects.create(
+            kind=CodeMapKind.MEDICATION,
+            his_code="TT01",
+            medication=Medication.objects.get(code="paracetamol-500-tab"),
+        )
+        yield traveller
+
+
+def send(message: str) -> tuple[str, str]:
+    """(MSA-1, ERR-8) of the ACK, read with python-hl7."""
+    ack = inbox_receive(message)
+    assert ack is not None
+    parsed = hl7.parse(ack.replace("\n", "\r").strip())
+    text = str(parsed.segment("ERR")[8]) if "ERR" in [str(s[0]) for s in parsed] else ""
+    return str(parsed.segment("MSA")[1]), text
+
+
+def admit(control_id: str, mrn: str, ward: str, *, facility: str, visit: str = "") -> str:
+    patient = h.pid(mrn, "Phạm", "Minh", "Đức", facility=facility)
+    return h.adt("A01", control_id, START, patient, h.pv1(ward, "", visit), facility=facility)
+
+
+# ------------------------------------------------------------------ HL7 in: MSH-4 routes
+
+
+def test_a_message_from_an_unknown_facility_is_refused_and_kept(province):
+    # when
+    code, text = send(admit("X0001", "BN2026009001", "NOI", facility="NOWHERE"))
+
+    # then
+    assert code == "AE"
+    assert "NOWHERE" in text and "MSH-4" in text
+    row = InboundMessage.objects.get(control_id="X0001")
+    assert row.state == InboundState.FAILED
+    assert row.problem_code.startswith("FACILITY_UNKNOWN")
+    assert row.hospital is None
+    assert not Patient.objects.filter(mrn="BN2026009001").exists()
+
+
+def test_a_message_refused_for_its_facility_applies_once_the_hospital_exists(province):
+    # given a message from a hospital not yet set up
+    send(admit("X0002", "BN2026009002", "NOI", facility="BVMOI"))
+    # when the province adds it (its ward NOI is BVDKT's: that hospital takes MSH-4 BVMOI)
+    Hospital.objects.filter(code="BVDKT").update(hl7_facility="BVMOI")
+    inbox_reprocess(messages=InboundMessage.objects.all(), by=User.objects.get(username="quantri"))
+
+    # then
+    row = InboundMessage.objects.get(control_id="X0002")
+    assert row.state == InboundState.APPLIED
+    assert row.hospital.code == "BVDKT"
+
+
+def test_a_message_from_a_known_facility_records_its_hospital(province):
+    code, _text = send(admit("X0003", "BN2026009003", "BC-NOI", facility="BAICHAY"))
+
+    assert code == "AA"
+    row = InboundMessage.objects.get(control_id="X0003")
+    assert row.hospital.code == "BVBC"
+    assert Admission.objects.get(patient__mrn="BN2026009003").ward.code == "BC-NOI"
+
+
+def test_an_admission_from_baichay_to_a_bvdkt_ward_is_refused(province):
+    # when Bãi Cháy's HIS admits to NOI, a ward of BVDKT
+    code, text = send(admit("X0004", "BN2026009004", "NOI", facility="BAICHAY"))
+
+    # then nothing is written
+    assert code == "AE"
+    assert "NOI" in text and "BAICHAY" in text
+    assert InboundMessage.objects.get(control_id="X0004").problem_code.startswith(
+        "WARD_OTHER_HOSPITAL"
+    )
+    assert not Patient.objects.filter(mrn="BN2026009004").exists()
+
+
+def test_a_transfer_to_another_hospitals_ward_is_refused(province):
+    patient = h.pid(HAI, "Lương", "Hải", "Văn", facility="BAICHAY")
+    message = h.adt("A02", "X0005", START, patient, h.pv1("NOI", "", ""), facility="BAICHAY")
+
+    code, text = send(message)
+
+    assert code == "AE"
+    assert "NOI" in text
+    assert Admission.objects.get(patient__mrn=HAI, discharged_at__isnull=True).ward.code == "BC-NOI"
+
+
+def test_a_ward_code_mapped_to_another_hospitals_ward_is_refused(province):
+    # given Bãi Cháy's HIS code K01 mapped (wrongly) to BVDKT's NOI
+    InboundCodeMap.objects.create(
+        kind=CodeMapKind.WARD, his_code="K01", ward=Ward.objects.get(code="NOI")
+    )
+
+    code, text = send(admit("X0006", "BN2026009006", "K01", facility="BAICHAY"))
+
+    assert code == "AE"
+    assert "NOI" in text
+    assert not Patient.objects.filter(mrn="BN2026009006").exists()
+
+
+def test_an_order_from_hospital_for_a_baichay_patient_is_refused(province):
+    # given BVDKT's HIS (MSH-4 HOSPITAL) sends an order for Bãi Cháy's patient
+    group = h.order_group(
+        "NW", "YL9001", at=START, drug="TT01", amount="1000", unit="mg", times="0800"
+    )
+    patient = h.pid(HAI, "Lương", "Hải", "Văn")
+    message = h.rde("X0007", START, patient, h.pv1("BC-NOI", "", ""), group)
+
+    # when
+    code, text = send(message)
+
+    # then
+    assert code == "AE"
+    assert HAI in text
+    assert InboundMessage.objects.get(control_id="X0007").problem_code.startswith(
+        "PATIENT_OTHER_HOSPITAL"
+    )
+    assert not MedicationOrder.objects.filter(placer_order_number="YL9001").exists()
+
+
+def test_an_update_from_hospital_for_a_baichay_patient_is_refused(province):
+    patient = h.pid(HAI, "Nguyễn", "Sai", "Văn")
+    message = h.adt("A08", "X0008", START, patient)
+
+    code, _text = send(message)
+
+    assert code == "AE"
+    assert Patient.objects.get(mrn=HAI).full_name == "Lương Văn Hải"
+
+
+def test_an_order_from_baichay_for_its_own_patient_applies(province):
+    group = h.order_group(
+        "NW", "YL9002", at=START, drug="TT01", amount="1000", unit="mg", times="0800"
+    )
+    patient = h.pid(HAI, "Lương", "Hải", "Văn", facility="BAICHAY")
+    message = h.rde("X0009", START, patient, h.pv1("BC-NOI", "", ""), group, facility="BAICHAY")
+
+    code, text = send(message)
+
+    assert (code, text) == ("AA", "")
+    order = MedicationOrder.objects.get(placer_order_number="YL9002")
+    assert order.admission.ward.code == "BC-NOI"
+
+
+def test_a_merge_from_hospital_cannot_take_a_baichay_patient(province):
+    # given BVDKT's HIS merges Bãi Cháy's admitted patient into one of its own records
+    send(admit("X0010", "BN2026009010", "NOI", facility="HOSPITAL"))
+    merge = "\r".join(
+        [
+            h.msh("ADT^A40", "X0011", START),
+            f"EVN|A40|{h.ts(START)}",
+            h.pid("BN2026009010", "Phạm", "Minh", "Đức"),
+            f"MRG|{HAI}^^^HOSPITAL^MR",
+        ]
+    )
+
+    # when
+    code, text = send(merge)
+
+    # then
+    assert code == "AE"
+    assert HAI in text
+    assert Patient.objects.get(mrn=HAI).merged_into is None
+
+
+# ------------------------------------------------------------------ FHIR in
+
+
+def bearer(hospital_code: str, scopes: str) -> str:
+    admin = User.objects.get(username="quantri")
+    account, secret = service_account_create(
+        name=f"his-{hospital_code.lower()}",
+        scopes=scopes.split(),
+        by=admin,
+        hospitals=[Hospital.objects.get(code=hospital_code)],
+    )
+    basic = base64.b64encode(f"{account.client_id}:{secret}".encode()).decode()
+    answer = Client().post(
+        "/oauth/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
+    )
+    assert answer.status_code == 200, answer.content
+    return answer.json()["access_token"]
+
+
+def post(bundle: dict, token: str):
+    return Client().post(
+        "/api/v1/fhir/",
+        json.dumps(bundle),
+        content_type="application/fhir+json; fhirVersion=5.0",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
+def issue(response) -> tuple[str, str]:
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome", body
+    first = body["issue"][0]
+    return first["details"]["coding"][0]["code"], first["diagnostics"]
+
+
+def nothing_written():
+    assert not Patient.objects.filter(mrn=b.MRN).exists()
+    assert not Admission.objects.filter(visit_number=b.VISIT).exists()
+    assert not MedicationOrder.objects.filter(
+        placer_order_number__startswith="YL2026-0777"
+    ).exists()
+    assert not FhirTransaction.objects.exists()
+
+
+def test_a_bundle_from_a_bvdkt_account_for_bc_noi_is_refused_and_nothing_written(province):
+    # given a bundle that admits to Bãi Cháy's ward, from an account of BVDKT
+    InboundCodeMap.objects.create(
+        kind=CodeMapKind.MEDICATION,
+        his_code="TT07",
+        medication=Medication.objects.get(code="tramadol-50-cap"),
+    )
+    bundle = b.transaction(R5)
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Encounter":
+            entry["resource"] = b.encounter(R5, ward="BC-NOI", bed="")
+    token = bearer("BVDKT", "system/*.write")
+
+    # when
+    response = post(bundle, token)
+
+    # then
+    assert response.status_code == 422, response.content
+    code, text = issue(response)
+    assert code == "WARD_OTHER_HOSPITAL"
+    assert "BC-NOI" in text
+    nothing_written()
+
+
+def test_the_same_bundle_to_its_own_ward_applies(province):
+    InboundCodeMap.objects.create(
+        kind=CodeMapKind.MEDICATION,
+        his_code="TT07",
+        medication=Medication.objects.get(code="tramadol-50-cap"),
+    )
+    response = post(b.transaction(R5), bearer("BVDKT", "system/*.write"))
+
+    assert response.status_code == 200, response.content
+    assert Admission.objects.get(visit_number=b.VISIT).ward.code == "NOI"
+
+
+def test_a_bundle_from_a_bvdkt_account_cannot_update_a_baichay_patient(province):
+    # given a conditional update of Bãi Cháy's patient Hải
+    patient = copy.deepcopy(b.patient(name="Nguyễn Văn Sai"))
+    patient["identifier"][0]["value"] = HAI
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": b.PATIENT_URL,
+                "resource": patient,
+                "request": {"method": "PUT", "url": f"Patient?identifier={b.SID}/mrn|{HAI}"},
+            }
+        ],
+    }
+
+    response = post(bundle, bearer("BVDKT", "system/*.write"))
+
+    assert response.status_code == 422, response.content
+    assert issue(response)[0] == "PATIENT_OTHER_HOSPITAL"
+    assert Patient.objects.get(mrn=HAI).full_name == "Lương Văn Hải"
+    assert not FhirTransaction.objects.exists()
+
+
+# ------------------------------------------------------------------ FHIR search and read
+
+
+@pytest.fixture
+def records(province):
+    """One record in each hospital, and a patient with a record in each (discharged from BVDKT,
+    now on BC-NOI)."""
+    noi, bc_noi = Ward.objects.get(code="NOI"), Ward.objects.get(code="BC-NOI")
+    mover = PatientFactory(mrn="BN2026009100")
+    earlier = AdmissionFactory(patient=mover, ward=noi, discharged_at=START)
+    now = AdmissionFactory(patient=mover, ward=bc_noi)
+    return {
+        "bvdkt": AdministrationFactory(order=OrderFactory(admission=AdmissionFactory(ward=noi))),
+        "bvbc": AdministrationFactory(order=OrderFactory(admission=AdmissionFactory(ward=bc_noi))),
+        "mover_at_bvdkt": AdministrationFactory(order=OrderFactory(admission=earlier)),
+        "mover_at_bvbc": AdministrationFactory(order=OrderFactory(admission=now)),
+    }
+
+
+def search(token: str, **params):
+    return Client().get(
+        "/api/v1/fhir/MedicationAdministration",
+        params,
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
+READ = "system/MedicationAdministration.read system/Patient.read"
+
+
+def found(response) -> set[str]:
+    assert response.status_code == 200, response.content
+    return {entry["resource"]["id"] for entry in response.json().get("entry", [])}
+
+
+def test_a_bvdkt_account_finds_no_baichay_record_by_id(records):
+    token = bearer("BVDKT", READ)
+    ids = [str(records[k].external_id) for k in ("bvdkt", "bvbc", "mover_at_bvbc")]
+
+    response = search(token, _id=",".join(ids))
+
+    assert found(response) == {str(records["bvdkt"].external_id)}
+    assert response.json()["total"] == 1
+
+
+def test_a_bvdkt_account_cannot_search_or_read_a_baichay_patient(records):
+    token = bearer("BVDKT", READ)
+    bvbc = records["bvbc"]
+
+    by_mrn = search(token, **{"patient.identifier": bvbc.patient.mrn})
+    by_patient = search(token, patient=f"Patient/{bvbc.patient.external_id}")
+    read = Client().get(
+        f"/api/v1/fhir/MedicationAdministration/{bvbc.external_id}",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    patient = Client().get(
+        f"/api/v1/fhir/Patient/{bvbc.patient.external_id}", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+
+    for response in (by_mrn, by_patient, read, patient):
+        assert response.status_code == 404, response.content
+        assert "entry" not in response.json()
+
+
+def test_a_patients_search_leaves_out_the_records_of_the_other_hospital(records):
+    # when Bãi Cháy's system searches the patient it now holds, who was at BVDKT before
+    mover = records["mover_at_bvbc"].patient
+    token = bearer("BVBC", READ)
+    response = search(token, patient=f"Patient/{mover.external_id}")
+    total_only = search(token, **{"patient.identifier": mover.mrn, "_count": "0"})
+
+    # then it reads its own record only, and the total counts only that one
+    assert found(response) == {str(records["mover_at_bvbc"].external_id)}
+    assert response.json()["total"] == 1
+    assert total_only.json()["total"] == 1
+
+
+def test_a_record_of_another_hospital_is_not_read_through_the_patient_admitted_here(records):
+    # given Bãi Cháy holds the patient now; the record was made at BVDKT
+    earlier = records["mover_at_bvdkt"]
+    token = bearer("BVBC", f"{READ} system/Encounter.read system/MedicationRequest.read")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+    # when
+    read = Client().get(f"/api/v1/fhir/MedicationAdministration/{earlier.external_id}", **auth)
+    encounter = Client().get(f"/api/v1/fhir/Encounter/{earlier.admission.external_id}", **auth)
+    order = Client().get(f"/api/v1/fhir/MedicationRequest/{earlier.order.external_id}", **auth)
+    by_id = search(token, _id=str(earlier.external_id))
+
+    # then
+    assert [r.status_code for r in (read, encounter, order)] == [404, 404, 404]
+    assert found(by_id) == set()
+    assert by_id.json()["total"] == 0
+
+
+# ------------------------------------------------------------------ out
+
+
+@pytest.fixture
+def destination(province):
+    return Destination.objects.create(name="HIS", host="127.0.0.1", port=2575)
+
+
+def test_the_ras_of_a_baichay_record_is_sent_as_baichay(destination):
+    # given
+    bc_noi = Ward.objects.get(code="BC-NOI")
+    record = AdministrationFactory(order=OrderFactory(admission=AdmissionFactory(ward=bc_noi)))
+    # when
+    outbox_enqueue_administration(administration=record)
+    message = hl7.parse(_render(OutboundMessage.objects.get()).strip())
+
+    # then
+    assert str(message.segment("MSH")[4]) == "BAICHAY"
+    assert str(message.segment("PID")[3][0][3]) == "BAICHAY"
+
+
+def test_the_ras_of_a_bvdkt_record_is_sent_as_hospital(destination):
+    noi = Ward.objects.get(code="NOI")
+    record = AdministrationFactory(order=OrderFactory(admission=AdmissionFactory(ward=noi)))
+    outbox_enqueue_administration(administration=record)
+    message = hl7.parse(_render(OutboundMessage.objects.get()).strip())
+
+    assert str(message.segment("MSH")[4]) == "HOSPITAL"
+    assert str(message.segment("PID")[3][0][3]) == "HOSPITAL"
+
+
+def test_the_hl7_view_of_a_baichay_record_names_baichay(province):
+    bc_noi = Ward.objects.get(code="BC-NOI")
+    record = AdministrationFactory(order=OrderFactory(admission=AdmissionFactory(ward=bc_noi)))
+    client = Client()
+    client.force_login(User.objects.get(username="duocsi.linh"))
+
+    response = client.get(f"/api/v1/administrations/{record.external_id}/hl7/")
+
+    assert response.status_code == 200, response.content
+    message = hl7.parse(response.content.decode().strip())
+    assert str(message.segment("MSH")[4]) == "BAICHAY"
+
+
+def test_a_pharmacist_is_told_in_vietnamese_that_the_record_is_not_in_her_hospitals(records):
+    client = Client()
+    client.force_login(User.objects.get(username="duocsi.linh"))  # Bãi Cháy
+
+    response = client.get(
+        f"/api/v1/fhir/MedicationAdministration/{records['mover_at_bvdkt'].external_id}"
+    )
+
+    assert response.status_code == 404
+    assert issue(response) == (
+        "PATIENT_NOT_IN_YOUR_HOSPITALS",
+        "Không có người bệnh nào mang mã này tại các bệnh viện bạn làm việc.",
+    )
+
+
+def test_a_destination_of_one_hospital_gets_only_that_hospitals_records(province):
+    # given a system of BVDKT's, one of Bãi Cháy's, and one for the whole province
+    bvdkt = Destination.objects.create(
+        name="HIS BVDKT", host="127.0.0.1", port=2575, hospital=Hospital.objects.get(code="BVDKT")
+    )
+    bvbc = Destination.objects.create(
+        name="HIS BVBC", host="127.0.0.1", port=2576, hospital=Hospital.objects.get(code="BVBC")
+    )
+    province_wide = Destination.objects.create(name="Sở Y tế", host="127.0.0.1", port=2577)
+    bc_noi = Ward.objects.get(code="BC-NOI")
+
+    # when a record is made at Bãi Cháy
+    record = AdministrationFactory(order=OrderFactory(admission=AdmissionFactory(ward=bc_noi)))
+    queued = outbox_enqueue_administration(administration=record)
+
+    # then
+    assert {message.destination for message in queued} == {bvbc, province_wide}
+    assert not OutboundMessage.objects.filter(destination=bvdkt).exists()
