@@ -78,9 +78,7 @@ class PharmacyAdminSite(AdminSite):
         user = request.user
         his_work = InboundMessage.objects.filter(state__in=WORK_QUEUE_STATES)
         if not user.is_superuser:
-            his_work = his_work.filter(
-                sending_facility__in=hospitals_of(user).values("hl7_facility")
-            )
+            his_work = his_work.filter(hospital__in=hospitals_of(user).values("pk"))
         extra_context = {
             "awaiting_verification": rows_of_my_hospitals(
                 user, order_list_awaiting_verification(), "admission__ward"

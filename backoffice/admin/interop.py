@@ -1,11 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from backoffice.admin.tenancy import HospitalRows, hospitals_of
+from backoffice.admin.tenancy import HospitalChoices, HospitalRows, hospitals_of
 from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from interop.inbound.inbox import inbox_dismiss, inbox_reprocess
 from interop.models import (
@@ -22,7 +23,7 @@ from interop.services import outbound_retry_now
 
 
 @admin.register(Destination, site=pharmacy_site)
-class DestinationAdmin(admin.ModelAdmin):
+class DestinationAdmin(HospitalChoices, admin.ModelAdmin):
     list_display = [
         "name",
         "host",
@@ -35,7 +36,7 @@ class DestinationAdmin(admin.ModelAdmin):
         "pending",
         "dead",
     ]
-    list_filter = ["enabled", "hospital"]
+    list_filter = ["enabled", ("hospital", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "host"]
     fields = [
         "name",
@@ -53,7 +54,18 @@ class DestinationAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return destinations_with_queue()
+        """Her hospitals' destinations, and the province's (a health department's system)."""
+        destinations = destinations_with_queue()
+        if request.user.is_superuser:
+            return destinations
+        mine = hospitals_of(request.user).values("pk")
+        return destinations.filter(Q(hospital__isnull=True) | Q(hospital__in=mine))
+
+    def has_change_permission(self, request, obj=None):
+        # A destination of the whole province is changed by a superuser, not by one hospital.
+        if obj is not None and obj.hospital_id is None and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
 
     @admin.display(description=_("pending"), ordering="pending_count")
     def pending(self, obj):
@@ -219,13 +231,12 @@ class InboundMessageAdmin(ReadOnlyAdmin):
     list_filter = [WorkQueueFilter, "state", "message_type", "sending_facility"]
 
     def get_queryset(self, request):
-        """The messages the HIS of her hospitals sent (MSH-4); one naming no known hospital is
-        for a superuser to sort out."""
+        """The messages the HIS of her hospitals sent (MSH-4 named it); one naming no known
+        hospital is for a superuser to sort out."""
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        facilities = hospitals_of(request.user).values("hl7_facility")
-        return queryset.filter(sending_facility__in=facilities)
+        return queryset.filter(hospital__in=hospitals_of(request.user).values("pk"))
 
     search_fields = ["control_id", "patient_key", "problem", "raw"]
     date_hierarchy = "received_at"

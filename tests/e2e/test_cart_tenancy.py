@@ -24,7 +24,7 @@ def test_a_wristband_of_another_hospital_opens_nothing_and_says_why(page):
 
     expect(page.locator("#message")).to_have_class("message error")
     expect(page.locator("#message")).to_contain_text(
-        "Không có người bệnh nào mang mã này ở bệnh viện bạn làm việc."
+        "Không có người bệnh nào mang mã này tại các bệnh viện bạn làm việc."
     )
     expect(page.locator("#patient")).to_be_hidden()
     assert "Lương Văn Hải" not in page.content()

@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from backoffice.admin_site import pharmacy_site
-from hospital.models import Role, User
+from hospital.models import Hospital, Role, User
 from hospital.scopes import SCOPES
 from hospital.service_accounts import service_account_create
 from interop.inbound import his_day as his_messages
@@ -271,7 +271,9 @@ def _waste_sample(administration, nurse, witness):
 def world():
     with time_machine.travel(DEMO_NOW, tick=False):
         demo_hospital_load()
-        Destination.objects.create(name="HIS", host="127.0.0.1", port=2575)
+        Destination.objects.create(
+            name="HIS", host="127.0.0.1", port=2575, hospital=Hospital.objects.get(code="BVDKT")
+        )
         InboundCodeMap.objects.create(
             kind=CodeMapKind.WARD, his_code="K-NOI", ward=Ward.objects.get(code="NOI")
         )
