@@ -300,3 +300,60 @@ def test_the_hospitals_own_staff_do_see_it(province):
     assert Role.PHARMACIST in {
         g.name for g in User.objects.get(username="duocsi.linh").groups.all()
     }
+
+
+def test_saving_a_colleague_shared_with_another_hospital_keeps_her_there(province):
+    """The staff form offers an administrator her own hospitals only; saving it must not take
+    away the other hospital a colleague also works in."""
+    from hospital.models import Hospital
+    from tests.hospital.test_role_matrix import cart_client
+
+    # given: the charge nurse Lan also works at Bãi Cháy
+    lan = User.objects.get(username="dieuduong.lan")
+    lan.hospitals.add(Hospital.objects.get(code=THEIRS))
+    admin = cart_client(User.objects.get(username="quantri"))
+    url = f"/pharmacy/hospital/user/{lan.pk}/change/"
+
+    # when: the provincial hospital's administrator saves her form as it is
+    data = form_as_shown(admin.get(url).content.decode(), form_id="user_form")
+    response = admin.post(url, data)
+
+    # then: saved, and still at both hospitals
+    assert response.status_code == 302, response.content[:2000]
+    assert set(lan.hospitals.values_list("code", flat=True)) == {"BVDKT", THEIRS}
+
+
+def form_as_shown(page: str, *, form_id: str) -> dict:
+    """What a browser would send for the form as the page shows it, nothing changed."""
+    from html.parser import HTMLParser
+
+    class Form(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.inside, self.select, self.data = False, None, {}
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "form":
+                self.inside = a.get("id") == form_id
+            if not self.inside or ("name" not in a and tag != "option"):
+                return
+            if tag == "input" and a.get("type") not in ("submit", "button", "checkbox"):
+                self.data[a["name"]] = a.get("value", "")
+            elif tag == "input" and a.get("type") == "checkbox" and "checked" in a:
+                self.data.setdefault(a["name"], []).append(a.get("value", "on"))
+            elif tag == "select":
+                self.select = a["name"]
+                self.data.setdefault(self.select, [])
+            elif tag == "option" and self.select and "selected" in a:
+                self.data[self.select].append(a.get("value", ""))
+
+        def handle_endtag(self, tag):
+            if tag == "select":
+                self.select = None
+            elif tag == "form":
+                self.inside = False
+
+    parser = Form()
+    parser.feed(page)
+    return parser.data
