@@ -157,7 +157,16 @@ class Medication(BaseModel):
     wear_hours = models.PositiveSmallIntegerField(
         _("removal due after (hours)"), null=True, blank=True
     )
+    # The formulary is the province's; a hospital that does not stock an item is named here. A
+    # verbal order of it there is refused, the cart does not offer it, and the pharmacist
+    # verifying an HIS order of it is told.
+    not_stocked_at = models.ManyToManyField(
+        "hospital.Hospital", blank=True, related_name="+", verbose_name=_("not stocked at")
+    )
     history = HistoricalRecords()
+
+    def stocked_at(self, hospital_id: int) -> bool:
+        return not self.not_stocked_at.filter(pk=hospital_id).exists()
 
     class Meta:
         ordering = ["name"]

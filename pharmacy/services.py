@@ -215,6 +215,23 @@ class VerbalOrderError(ApplicationError):
     status = 400
 
 
+def _verbal_medication_check(values: VerbalOrderInput) -> None:
+    """The item can be given here: stocked at the patient's hospital, by the route ordered."""
+    hospital = values.admission.ward.hospital
+    if not values.medication.stocked_at(hospital.pk):
+        raise VerbalOrderError(
+            gettext("%(drug)s is not stocked at %(hospital)s: ask the prescriber for another.")
+            % {"drug": values.medication.name, "hospital": hospital.name},
+            code="NOT_STOCKED",
+        )
+    if not route_allowed(values.medication, values.route):
+        raise VerbalOrderError(
+            gettext("%(drug)s cannot be given by the %(route)s route.")
+            % {"drug": values.medication.name, "route": values.route},
+            code="ROUTE_NOT_ALLOWED",
+        )
+
+
 @transaction.atomic
 def order_create_verbal(*, nurse: User, values: VerbalOrderInput) -> MedicationOrder:
     """A verbal or telephone order a nurse took from a prescriber at the bedside. It is flagged
@@ -246,12 +263,7 @@ def order_create_verbal(*, nurse: User, values: VerbalOrderInput) -> MedicationO
         )
     if values.admission.discharged_at is not None:
         raise VerbalOrderError(gettext("The patient is not admitted."), code="PATIENT_NOT_ADMITTED")
-    if not route_allowed(values.medication, values.route):
-        raise VerbalOrderError(
-            gettext("%(drug)s cannot be given by the %(route)s route.")
-            % {"drug": values.medication.name, "route": values.route},
-            code="ROUTE_NOT_ALLOWED",
-        )
+    _verbal_medication_check(values)
     now = timezone.now()
     start_at = now
     interval_hours = None

@@ -77,16 +77,6 @@ class StaffAdmin(HospitalChoices, UserAdmin):
             # A new account works where its creator does, until she says otherwise.
             obj.hospitals.set(hospitals_of(request.user))
 
-    def save_related(self, request, form, formsets, change):
-        # The form offers her own hospitals only: the others this person works in are not hers
-        # to take away, and saving the form must not drop them.
-        others = set()
-        if change and not request.user.is_superuser:
-            others = set(form.instance.hospitals.exclude(pk__in=hospitals_of(request.user)))
-        super().save_related(request, form, formsets, change)
-        if others:
-            form.instance.hospitals.add(*others)
-
     actions = ["print_badges"]
     change_form_template = "pharmacy/print/user_change_form.html"
 

@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from backoffice.admin.tenancy import HospitalRows
+from backoffice.admin.tenancy import HospitalChoices, HospitalRows
 from backoffice.admin_site import pharmacy_site
 from pharmacy.models import (
     Medication,
@@ -50,7 +50,8 @@ class PackageInline(admin.TabularInline):
 
 
 @admin.register(Medication, site=pharmacy_site)
-class MedicationAdmin(ScanSearchMixin, SimpleHistoryAdmin):
+class MedicationAdmin(HospitalChoices, ScanSearchMixin, SimpleHistoryAdmin):
+    filter_horizontal = ["not_stocked_at"]
     scan_gtin_path = "packages__gtin"
     list_display = [
         "name",

@@ -52,6 +52,20 @@ class HospitalChoices:
             kwargs["queryset"] = choices
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def save_related(self, request, form, formsets, change):
+        # A list of hospitals (where a colleague works, where an item is not stocked) offers the
+        # editor's own only: the others are not hers to take away, and saving the form as shown
+        # must not drop them.
+        kept = {}
+        if change and not request.user.is_superuser:
+            mine = hospitals_of(request.user).values("pk")
+            for field in form.instance._meta.many_to_many:
+                if field.related_model is Hospital and field.name in form.fields:
+                    kept[field.name] = list(getattr(form.instance, field.name).exclude(pk__in=mine))
+        super().save_related(request, form, formsets, change)
+        for name, others in kept.items():
+            getattr(form.instance, name).add(*others)
+
 
 class HospitalRows(HospitalChoices):
     """A page of one hospital's rows: lists, searches, autocompletes, change and history pages

@@ -105,6 +105,7 @@ def review(request, order_id):
         "patient": order.admission.patient,
         "age": order.admission.patient.age_text(timezone.localdate()),
         "dose_warning": dose_units_warning(order),
+        "not_stocked": not order.medication.stocked_at(order.admission.ward.hospital_id),
         "route_allowed": route_allowed(order.medication, order.route),
         "allowed_routes": [Route(r).label for r in order.medication.routes if r in Route.values],
         "reason_form": ReasonForm(),

@@ -20,7 +20,7 @@ from scanning.api import serializers as s
 from scanning.api.idempotency import idempotent
 from scanning.api.permissions import IsClinicalStaff, MayAdminister
 from scanning.api.views import verbal_order_body
-from wards.models import Admission, Patient
+from wards.models import Admission, Patient, Ward
 
 
 def _verbal_order_created_body(order: MedicationOrder) -> dict:
@@ -77,6 +77,15 @@ class VerbalOrderCreateApi(APIView):
         return 201, _verbal_order_created_body(order)
 
 
+def _stocked_here(request):
+    """The formulary as the cart's hospital stocks it (the whole of it away from a cart)."""
+    ward = Ward.objects.filter(code=request.session.get("ward", "")).first()
+    medications = Medication.objects.all()
+    if ward is not None:
+        medications = medications.exclude(not_stocked_at=ward.hospital_id)
+    return medications
+
+
 class MedicationListApi(APIView):
     """The formulary, for the cart's verbal-order form: code, name, strength and routes."""
 
@@ -92,6 +101,6 @@ class MedicationListApi(APIView):
                     "strength_unit": m.strength_unit,
                     "routes": list(m.routes or []),
                 }
-                for m in Medication.objects.order_by("name", "pk")
+                for m in _stocked_here(request).order_by("name", "pk")
             ]
         )

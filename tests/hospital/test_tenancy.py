@@ -13,6 +13,7 @@ import json
 import re
 from collections import defaultdict
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 import time_machine
@@ -323,37 +324,57 @@ def test_saving_a_colleague_shared_with_another_hospital_keeps_her_there(provinc
     assert set(lan.hospitals.values_list("code", flat=True)) == {"BVDKT", THEIRS}
 
 
+class _FormAsShown(HTMLParser):
+    """The fields of one form as a browser would send them, nothing changed."""
+
+    def __init__(self, form_id: str):
+        super().__init__()
+        self.form_id = form_id
+        self.inside, self.select, self.textarea, self.data = False, None, None, {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        if not self.inside or ("name" not in a and tag != "option"):
+            return
+        if tag == "input":
+            self._input(a)
+        elif tag == "textarea":
+            self.textarea = a["name"]
+            self.data[self.textarea] = ""
+        elif tag == "select":
+            self.select = a["name"]
+            self.data.setdefault(self.select, [])
+        elif tag == "option" and self.select and "selected" in a:
+            self.data[self.select].append(a.get("value", ""))
+
+    def _input(self, a):
+        kind = a.get("type")
+        if kind == "checkbox":
+            if "checked" in a:
+                self.data.setdefault(a["name"], []).append(a.get("value", "on"))
+        elif kind not in ("submit", "button"):
+            self.data[a["name"]] = a.get("value", "")
+
+    def handle_data(self, data):
+        if self.textarea:
+            self.data[self.textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            # a browser drops the one newline that follows <textarea>
+            value = self.data[self.textarea]
+            self.data[self.textarea] = value[1:] if value.startswith("\n") else value
+            self.textarea = None
+        elif tag == "select":
+            self.select = None
+        elif tag == "form":
+            self.inside = False
+
+
 def form_as_shown(page: str, *, form_id: str) -> dict:
     """What a browser would send for the form as the page shows it, nothing changed."""
-    from html.parser import HTMLParser
-
-    class Form(HTMLParser):
-        def __init__(self):
-            super().__init__()
-            self.inside, self.select, self.data = False, None, {}
-
-        def handle_starttag(self, tag, attrs):
-            a = dict(attrs)
-            if tag == "form":
-                self.inside = a.get("id") == form_id
-            if not self.inside or ("name" not in a and tag != "option"):
-                return
-            if tag == "input" and a.get("type") not in ("submit", "button", "checkbox"):
-                self.data[a["name"]] = a.get("value", "")
-            elif tag == "input" and a.get("type") == "checkbox" and "checked" in a:
-                self.data.setdefault(a["name"], []).append(a.get("value", "on"))
-            elif tag == "select":
-                self.select = a["name"]
-                self.data.setdefault(self.select, [])
-            elif tag == "option" and self.select and "selected" in a:
-                self.data[self.select].append(a.get("value", ""))
-
-        def handle_endtag(self, tag):
-            if tag == "select":
-                self.select = None
-            elif tag == "form":
-                self.inside = False
-
-    parser = Form()
+    parser = _FormAsShown(form_id)
     parser.feed(page)
     return parser.data
