@@ -305,6 +305,9 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
         )
         tally("medications", created)
         medications[medication.code] = medication
+        not_stocked = {hospitals[code] for code in spec.get("not_stocked_at", ())}
+        if set(medication.not_stocked_at.all()) != not_stocked:
+            medication.not_stocked_at.set(not_stocked)
         for package_spec in spec["packages"]:
             quantity, quantity_unit = package_spec.get("quantity", ["1", "each"])
             _package, created = _upsert(

@@ -4,7 +4,14 @@ from django.core.management import call_command
 import gs1
 from hospital.models import User
 from pharmacy.demo import demo_hospital_load, demo_lots, read_demo
-from pharmacy.models import LotRecall, MedicationOrder, OrderStatus, Package, ScheduledDose
+from pharmacy.models import (
+    LotRecall,
+    Medication,
+    MedicationOrder,
+    OrderStatus,
+    Package,
+    ScheduledDose,
+)
 from tests.scanning.conftest import frozen_demo
 from wards.models import Admission, Patient, Ward, Wristband
 
@@ -38,6 +45,8 @@ def test_demo_has_the_promised_shape():
     # a province of two hospitals, each with its own wards and staff
     assert {w.hospital.code for w in Ward.objects.all()} == {"BVDKT", "BVBC"}
     assert open_admissions.filter(ward__hospital__code="BVBC").count() == 2
+    vincristine = Medication.objects.get(code="vincristine-1-inj")
+    assert list(vincristine.not_stocked_at.values_list("code", flat=True)) == ["BVBC"]
     assert set(
         User.objects.get(username="dieuduong.ha").hospitals.values_list("code", flat=True)
     ) == {"BVBC"}
