@@ -74,7 +74,7 @@ def sender_of_hospital(hospital: Hospital) -> Sender:
     return Sender(frozenset({hospital.pk}), f"facility {hospital.hl7_facility}")
 
 
-def sender_of_account(user) -> Sender:
+def sender_of_account(user: User) -> Sender:
     """A service account writes in the hospitals it reads (scanning/access.py)."""
     hospitals = (
         Hospital.objects.all()
@@ -141,6 +141,7 @@ def ward_resolve(code: str, *, sender: Sender, location: str = "PV1^1^3") -> War
         .first()
     )
     # A ward mapping always names a ward (check constraint); said again for the types.
+    ward: Ward | None
     if mapped is not None and mapped.ward is not None:
         ward = mapped.ward
     else:
