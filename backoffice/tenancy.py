@@ -4,16 +4,13 @@ which wards those are); a superuser reads the province."""
 
 from django.db.models import Q, QuerySet
 
-from hospital.models import Hospital
-from scanning.access import readable_wards
+from scanning.access import hospitals_worked_in, readable_wards
 from wards.models import Admission, Ward
 
 
 def hospitals_of(user) -> QuerySet:
     """The hospitals this user works in (every one for a superuser)."""
-    if user.is_superuser:
-        return Hospital.objects.all()
-    return Hospital.objects.filter(Q(staff=user.pk) | Q(wards__staff=user.pk)).distinct()
+    return hospitals_worked_in(user)
 
 
 def rows_of_my_hospitals(user, queryset: QuerySet, ward_path: str) -> QuerySet:

@@ -5,8 +5,9 @@ superuser reads another hospital's patients, wards or records, and a patient of 
 is answered exactly as one that does not exist (`PATIENT_NOT_IN_YOUR_HOSPITALS`, 404), so that
 typing identifiers tells nothing. Break-the-glass never crosses a hospital.
 
-Within her hospitals: pharmacists and administrators read every ward. Nurses and charge nurses read the patients of the
-wards they are assigned to (`Ward.staff`) and the due lists of those wards. A nurse who scans the
+Within her hospitals: pharmacists and administrators read every ward. Nurses and charge nurses
+read the patients of the wards they are assigned to (`Ward.staff`) and the due lists of those
+wards. A nurse who scans the
 wristband of a patient on another ward (covering a colleague, a transfer, an emergency) is not
 stopped: the scan itself is her justification (she stands at the bed). It is logged as
 break-the-glass (`scanning.models.AccessLog`) and opens that patient's record to her for
@@ -85,11 +86,17 @@ def sees_every_ward(user) -> bool:
     return user.is_superuser or user.is_service_account or user.has_role(*EVERY_WARD_ROLES)
 
 
+def hospitals_worked_in(user) -> QuerySet:
+    """The hospitals this user works in: those of `User.hospitals`, and those of the wards she
+    is assigned to (an assignment is work in that hospital); every one for a superuser."""
+    if reads_province(user):
+        return Hospital.objects.all()
+    return Hospital.objects.filter(Q(staff=user.pk) | Q(wards__staff=user.pk)).distinct()
+
+
 def hospital_wards(user) -> QuerySet:
-    """The wards of the hospitals this user works in: those of `User.hospitals`, and those of
-    the wards she is assigned to (an assignment is work in that hospital)."""
-    hospitals = Hospital.objects.filter(Q(staff=user.pk) | Q(wards__staff=user.pk))
-    return Ward.objects.filter(hospital__in=hospitals.values("pk"))
+    """The wards of the hospitals this user works in."""
+    return Ward.objects.filter(hospital__in=hospitals_worked_in(user).values("pk"))
 
 
 def readable_wards(user) -> QuerySet | None:

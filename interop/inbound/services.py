@@ -34,7 +34,7 @@ from pharmacy.models import (
     ScheduleKind,
     Substance,
 )
-from scanning.access import hospital_wards, reads_province
+from scanning.access import hospitals_worked_in
 from wards import services as ward_services
 from wards.models import Admission, Bed, Patient, Ward
 
@@ -76,12 +76,7 @@ def sender_of_hospital(hospital: Hospital) -> Sender:
 
 def sender_of_account(user: User) -> Sender:
     """A service account writes in the hospitals it reads (scanning/access.py)."""
-    hospitals = (
-        Hospital.objects.all()
-        if reads_province(user)
-        else Hospital.objects.filter(wards__in=hospital_wards(user)).distinct()
-    )
-    codes = dict(hospitals.values_list("pk", "code"))
+    codes = dict(hospitals_worked_in(user).values_list("pk", "code"))
     return Sender(
         frozenset(codes), f"an account of {', '.join(sorted(codes.values())) or 'no hospital'}"
     )
