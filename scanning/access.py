@@ -108,15 +108,6 @@ def readable_wards(user) -> QuerySet | None:
     return Ward.objects.filter(staff=user.pk)
 
 
-def scoped(user, queryset: QuerySet, ward_path: str) -> QuerySet:
-    """`queryset` cut to the rows whose ward (reached by `ward_path`, e.g. "admission__ward")
-    this user reads: for the lists of the pharmacy site, reports and searches."""
-    wards = readable_wards(user)
-    if wards is None:
-        return queryset
-    return queryset.filter(**{f"{ward_path}__in": wards.values("pk")})
-
-
 def _assignments(user) -> QuerySet:
     return _Assignment.objects.filter(user_id=user.pk)
 
@@ -185,8 +176,12 @@ def ward_read_check(*, user, ward: Ward) -> None:
 
 
 def administrations_visible(*, user, queryset: QuerySet) -> QuerySet:
-    """The feed as this user may read it: the records made on the wards she reads."""
-    return scoped(user, queryset, "admission__ward")
+    """The feed as this user may read it: the records made on the wards she reads. (The back
+    office cuts its lists the same way: backoffice.tenancy.rows_of_my_hospitals.)"""
+    wards = readable_wards(user)
+    if wards is None:
+        return queryset
+    return queryset.filter(admission__ward__in=wards.values("pk"))
 
 
 def _opened_recently(user) -> set[int]:

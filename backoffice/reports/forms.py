@@ -63,13 +63,12 @@ class ReportFilterForm(forms.Form):
                 data["date_from"] = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
         super().__init__(data)
         # Her hospitals' wards and nurses only: another hospital's are not a choice.
-        self.wards = readable_wards(user)
+        self.wards = None if readable_wards(user) is None else wards_of_my_hospitals(user)
         if self.wards is not None:
-            self.fields["ward"].queryset = wards_of_my_hospitals(user).order_by("code")
+            self.fields["ward"].queryset = self.wards.order_by("code")
             self.fields["nurse"].queryset = staff_of_my_hospitals(
                 user, self.fields["nurse"].queryset
             ).order_by("last_name", "first_name", "username")
-            self.wards = wards_of_my_hospitals(user)
         self.fields["nurse"].label_from_instance = lambda user: (
             f"{user.last_name} {user.first_name}".strip() or user.username
         )
