@@ -183,6 +183,7 @@ class Inpatient:
 class Nurse:
     username: str
     badge: str
+    hospital: str = "BENCH"  # the code of the hospital whose wards she works
 
 
 @dataclass
@@ -264,11 +265,11 @@ def _max_id(model) -> int:
     return model.objects.aggregate(top=Max("pk"))["top"] or 0
 
 
-def hospital_generate(
-    spec: HospitalSpec, *, seed: int = 2026, ward_codes: Sequence[str] | None = None
-) -> Hospital:
-    """The admitted hospital of `spec`, in one transaction. The anchor is now. `ward_codes`
-    names the wards (W01, W02, … by default)."""
+def hospital_generate(spec: HospitalSpec, *, seed: int = 2026, tenants: int = 1) -> Hospital:
+    """The admitted hospital of `spec`, in one transaction. The anchor is now. With `tenants`
+    above one, the province: that many hospitals (H1, H2, …), each with `spec.wards` wards
+    (H1W01, …) and the nurses of its own (nurse n works in hospital n mod `tenants`); the
+    formulary and the pharmacist are shared, as a province's are."""
     from django.contrib.auth.models import Group
     from django.db import transaction
     from django.utils import timezone
@@ -338,33 +339,38 @@ def hospital_generate(
             + [User.groups.through(user_id=u.pk, group_id=groups[Role.NURSE].pk) for u in nurses]
         )
         hospital.pharmacist_id = pharmacist.pk
-        hospital.nurses = [Nurse(username=u.username, badge=u.badge_gsrn) for u in nurses]
 
-        codes = list(ward_codes or (f"W{w + 1:02d}" for w in range(spec.wards)))
-        if len(codes) != spec.wards:
-            raise ValueError(f"{len(codes)} ward codes for {spec.wards} wards")
-        # One hospital (a tenant, scanning/access.py) for the generated one; the province bench
-        # groups wards by code prefix within it.
-        tenant, _ = Tenant.objects.get_or_create(
-            code="BENCH",
-            defaults={
-                "name": "Bench",
-                "gln": gs1.make_gtin("893699999999"),
-                "hl7_facility": "BENCH",
-            },
+        tenant_codes = ["BENCH"] if tenants == 1 else [f"H{t + 1}" for t in range(tenants)]
+        hospitals = Tenant.objects.bulk_create(
+            Tenant(
+                code=code,
+                name=f"Bệnh viện {code}",
+                gln=gs1.make_gtin(f"89369999{t:04d}"),
+                hl7_facility=code,
+            )
+            for t, code in enumerate(tenant_codes)
         )
-        tenant.staff.add(pharmacist)
+        for tenant in hospitals:
+            tenant.staff.add(pharmacist)
+        prefix = "" if tenants == 1 else "{}"
         wards = Ward.objects.bulk_create(
-            Ward(code=code, name=f"Khoa {code}", hospital=tenant) for code in codes
+            Ward(code=code, name=f"Khoa {code}", hospital=tenant)
+            for tenant in hospitals
+            for code in (f"{prefix.format(tenant.code)}W{w + 1:02d}" for w in range(spec.wards))
         )
         hospital.wards = [ward.code for ward in wards]
-        # Every bench nurse works every ward: the benchmark measures the bedside path, not
-        # break-the-glass logging (scanning/access.py).
+        # Every bench nurse works every ward of her hospital: the benchmark measures the bedside
+        # path, not break-the-glass logging (scanning/access.py).
         Ward.staff.through.objects.bulk_create(
             Ward.staff.through(ward_id=ward.pk, user_id=nurse.pk)
             for ward in wards
-            for nurse in nurses
+            for n, nurse in enumerate(nurses)
+            if ward.hospital_id == hospitals[n % tenants].pk
         )
+        hospital.nurses = [
+            Nurse(username=u.username, badge=u.badge_gsrn, hospital=tenant_codes[n % tenants])
+            for n, u in enumerate(nurses)
+        ]
         beds = Bed.objects.bulk_create(
             Bed(ward=ward, code=f"{ward.code}-{b + 1:02d}")
             for ward in wards

@@ -10,10 +10,11 @@ app servers behind HAProxy, each with the configuration shipped in deploy/. The 
 both database nodes (`host=a,b target_session_attrs=read-write`) and read the feed, reports and
 FHIR search from the standby (`target_session_attrs=prefer-standby`, hospital/replica.py).
 
-The data: three hospitals of bench.administer's generated size (40 wards × 30 beds, 8 orders per
-patient each). The app knows one hospital today (hospitals as tenants come later), so the three
-are three groups of wards (H1W01…, H2W01…, H3W01…) in one hospital, and every bench nurse works
-every ward; each cart takes the due doses of one group.
+The data: three hospitals (tenants: H1, H2, H3) of bench.administer's generated size (40 wards ×
+30 beds, 8 orders per patient each), with a shared formulary. Each nurse works the wards of one
+hospital (H1W01…, H2W01…, H3W01…), and each cart takes the due doses of its nurse's hospital.
+Before the carts start, each cart scans a wristband of the next hospital: it must be refused
+(404 PATIENT_NOT_IN_YOUR_HOSPITALS) with nothing written.
 
 1. The cost of zero loss: carts in a closed loop with the standby synchronous (a commit waits
    for the standby's flush, Patroni's synchronous_mode) and then asynchronous (Patroni's dynamic
@@ -130,8 +131,8 @@ class Dose:
 
 
 class ProvinceDoses:
-    """The due doses of each hospital (a group of wards), each handed out once; one serial counter
-    for all (a GS1 serial is used once, whoever scans it)."""
+    """The due doses of each hospital, each handed out once; one serial counter for all (a GS1
+    serial is used once, whoever scans it)."""
 
     def __init__(self, hospital: Hospital, groups: Sequence[str]):
         self.queues = {
@@ -140,7 +141,7 @@ class ProvinceDoses:
                     Dose(patient, medicine)
                     for medicine in hospital.medicines
                     for patient in hospital.patients
-                    if patient.ward.startswith(group)
+                    if patient.ward.startswith(f"{group}W")
                 ]
             )
             for group in groups
@@ -250,6 +251,24 @@ class Run:
                 await self.administer(cart, dose, tally)
 
         await asyncio.gather(*(run(cart, group) for cart, group in carts))
+
+    async def probe_other_hospital(
+        self, carts: Sequence[tuple[Cart, str]], patients: Sequence[Inpatient]
+    ) -> dict:
+        """Each cart scans a wristband of the next hospital on its own ward: refused as a patient
+        it does not know (404 PATIENT_NOT_IN_YOUR_HOSPITALS), or the bench fails."""
+        groups = sorted({group for _cart, group in carts})
+        answers: Counter = Counter()
+        for cart, group in carts:
+            other = groups[(groups.index(group) + 1) % len(groups)]
+            patient = next(p for p in patients if p.ward.startswith(f"{other}W"))
+            own_ward = next(iter(cart.sessions))
+            body = json.dumps(
+                {"patient": {"code": patient.wristband_scan}, "medications": [], "cart": cart.name}
+            ).encode()
+            reply = await http_post(self.port, CHECK_PATH, body, cart.headers(own_ward))
+            answers[f"{reply.status} {_error_code(reply.body)}"] += 1
+        return {"probes": len(carts), "answers": dict(answers)}
 
 
 def _error_code(body: bytes) -> str:
@@ -474,6 +493,20 @@ def verify(acknowledged: dict[str, float], db_url: str, given_up: int) -> dict:
         .filter(n__gt=1)
         .count()
     )
+    # Each record is on a ward of its nurse's hospital, and no cart opened break-the-glass (bench
+    # nurses work every ward of their own hospital, so one would mean a crossing).
+    from django.db.models import Exists, OuterRef
+
+    from scanning.models import AccessLog
+    from wards.models import Ward
+
+    works_there = Ward.staff.through.objects.filter(
+        user_id=OuterRef("performer_id"), ward__hospital_id=OuterRef("admission__ward__hospital_id")
+    )
+    crossed = (
+        Administration.objects.filter(cart__startswith="cart-").exclude(Exists(works_there)).count()
+    )
+    break_glass = AccessLog.objects.count()
     audit = subprocess.run(
         [sys.executable, "manage.py", "verify_audit"],
         cwd=ROOT,
@@ -503,6 +536,8 @@ def verify(acknowledged: dict[str, float], db_url: str, given_up: int) -> dict:
         "requests_given_up": given_up,
         "doses_recorded_twice": doubles,
         "serials_recorded_twice": serials,
+        "records_outside_the_nurses_hospital": crossed,
+        "break_the_glass_opened": break_glass,
         "table_sizes": sizes,
         "audit_exit": audit.returncode,
         "audit": (audit.stdout + audit.stderr).strip()[-600:],
@@ -518,6 +553,10 @@ def passed(results: dict) -> dict:
         "no_dose_twice": check["doses_recorded_twice"] == 0
         and check["serials_recorded_twice"] == 0,
         "audit_intact": check["audit_exit"] == 0,
+        "hospitals_kept_apart": results["other_hospital"]["answers"]
+        == {"404 PATIENT_NOT_IN_YOUR_HOSPITALS": results["other_hospital"]["probes"]}
+        and check["records_outside_the_nurses_hospital"] == 0
+        and check["break_the_glass_opened"] == 0,
         # A record without a 201 can only be one whose every retry was given up.
         "records_match_answers": check["records_without_a_201"] <= check["requests_given_up"],
         "only_retried_unavailable": not fail["fatal"]
@@ -611,6 +650,12 @@ def render(results: dict, plan: Plan) -> str:
         f"serials twice: {check['serials_recorded_twice']}; verify_audit exit "
         f"{check['audit_exit']}: {check['audit'].splitlines()[-1] if check['audit'] else ''}",
         "",
+        "Hospitals kept apart: each cart scanned a wristband of another hospital: "
+        + ", ".join(f"{k} × {n}" for k, n in sorted(results["other_hospital"]["answers"].items()))
+        + f"; records on a ward outside the nurse's hospital: "
+        f"{check['records_outside_the_nurses_hospital']}; break-the-glass opened: "
+        f"{check['break_the_glass_opened']}.",
+        "",
         "Bytes per row, indexes included: "
         + ", ".join(
             f"{table} {row['per_row']:.0f}"
@@ -664,7 +709,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{results['load_average']['after']}"
     )
     print(
-        f"{plan.hospitals} hospitals (groups of wards) × {plan.hospital.wards} wards × "
+        f"{plan.hospitals} hospitals × {plan.hospital.wards} wards × "
         f"{plan.hospital.beds_per_ward} beds, {plan.hospital.orders_per_patient} orders per "
         f"patient; {plan.app_servers} app servers × {plan.workers} gunicorn workers behind "
         f"HAProxy; PostgreSQL 15 primary + standby (Patroni, etcd); {plan.carts} carts"
@@ -698,10 +743,9 @@ def _run(deployment: cluster.Deployment, plan: Plan, log) -> dict:
     replica_url = deployment.url(DATABASE, attrs="prefer-standby")
     _common.django_setup(db_url)
     _common.migrate()
-    spec = replace(plan.hospital, wards=plan.hospital.wards * plan.hospitals, nurses=plan.nurses)
-    groups = [f"H{h + 1}" for h in range(plan.hospitals)]
-    codes = [f"{g}W{w + 1:02d}" for g in groups for w in range(plan.hospital.wards)]
-    hospital = _common.hospital_generate(spec, ward_codes=codes)
+    spec = replace(plan.hospital, nurses=plan.nurses)
+    hospital = _common.hospital_generate(spec, tenants=plan.hospitals)
+    groups = sorted({nurse.hospital for nurse in hospital.nurses})
     _common.audit_chains_seal()
     _common.analyze()
     from django.db import connections
@@ -726,12 +770,13 @@ def _run(deployment: cluster.Deployment, plan: Plan, log) -> dict:
     # A cart session names its ward: each cart logs in once for each ward of its hospital.
     carts = []
     for index, nurse in enumerate(hospital.nurses[: plan.carts]):
-        group = groups[index % len(groups)]
-        wards = [code for code in codes if code.startswith(group)]
-        carts.append((login(port, nurse, index, wards), group))
+        wards = [code for code in hospital.wards if code.startswith(f"{nurse.hospital}W")]
+        carts.append((login(port, nurse, index, wards), nurse.hospital))
     run = Run(port=port, plan=plan, doses=ProvinceDoses(hospital, groups))
 
     async def drive() -> dict:
+        other_hospital = await run.probe_other_hospital(carts, hospital.patients)
+        log(f"another hospital's wristband: {other_hospital['answers']}")
         # A few doses per cart first: connections opened, statements prepared.
         warm = Tally()
         end = time.monotonic() + 2
@@ -740,6 +785,7 @@ def _run(deployment: cluster.Deployment, plan: Plan, log) -> dict:
         cost = await cost_of_synchronous_commit(run, carts, deployment, standby, log)
         log("failures while recording")
         return {
+            "other_hospital": other_hospital,
             "cost": cost,
             "failures": await failures(run, carts, deployment, primary, standby, log),
         }
