@@ -126,7 +126,7 @@ class OutboundMessageAdmin(HospitalRows, ReadOnlyAdmin):
         "delivered_at",
         "created_at",
     ]
-    list_filter = ["state", "destination", "message_type"]
+    list_filter = ["state", ("destination", admin.RelatedOnlyFieldListFilter), "message_type"]
     search_fields = ["message_id", "administration__patient__mrn", "last_error"]
     list_select_related = ["destination", "administration__patient"]
     date_hierarchy = "created_at"
