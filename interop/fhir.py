@@ -83,6 +83,8 @@ ROUTE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0162"
 SITE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0163"
 IDENTIFIER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
 ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+# HL7 NamingSystem "GLN" (GS1 Global Location Number): a hospital is known by its GLN.
+GLN_SYSTEM = "urn:oid:2.51.1.3"
 PERFORM_FUNCTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/med-admin-perform-function"
 R5_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension-MedicationAdministration."
 CONTAINED_MEDICATION = "medication"
@@ -721,6 +723,13 @@ def encounter(record: Encounter, config: FhirConfig = FhirConfig(), version: str
         }
         for kind, value, display in places
     ]
+    if record.hospital_gln:
+        # A logical reference: the receiver knows the hospital by its GLN, with no Organization
+        # resource of ours to read.
+        data["serviceProvider"] = {
+            "identifier": {"system": GLN_SYSTEM, "value": record.hospital_gln},
+            "display": _text(record.hospital_name) or record.hospital_gln,
+        }
     return validated(data, version)
 
 

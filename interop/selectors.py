@@ -444,7 +444,7 @@ def _snapshot(row: Administration, *, facts: dict, correction) -> Administration
 def encounter_get(external_id) -> tuple[Encounter, int, int] | None:
     """An admission as FHIR sees it, with its patient's and ward's keys for the access check."""
     admission = (
-        Admission.objects.select_related("patient", "ward", "bed")
+        Admission.objects.select_related("patient", "ward__hospital", "bed")
         .filter(external_id=external_id)
         .first()
     )
@@ -459,6 +459,8 @@ def encounter_get(external_id) -> tuple[Encounter, int, int] | None:
         admitted_at=admission.admitted_at,
         discharged_at=admission.discharged_at,
         visit_number=admission.visit_number,
+        hospital_gln=admission.ward.hospital.gln,
+        hospital_name=admission.ward.hospital.name,
     )
     return encounter, admission.patient_id, admission.ward_id
 

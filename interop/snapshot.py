@@ -651,6 +651,8 @@ class Encounter:
     admitted_at: datetime
     discharged_at: datetime | None = None
     visit_number: str = ""
+    hospital_gln: str = ""  # the hospital of the ward (GS1 GLN), its service provider
+    hospital_name: str = ""
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from pharmacy.demo import demo_hospital_load
 from pharmacy.models import Medication, MedicationOrder
 from tests.factories import AdministrationFactory, AdmissionFactory, OrderFactory, PatientFactory
 from tests.interop import fhir_bundles as b
+from tests.interop import fhir_validator
 from wards.models import Admission, Patient, Ward
 
 pytestmark = pytest.mark.django_db
@@ -407,6 +408,29 @@ def test_a_record_of_another_hospital_is_not_read_through_the_patient_admitted_h
     assert [r.status_code for r in (read, encounter, order)] == [404, 404, 404]
     assert found(by_id) == set()
     assert by_id.json()["total"] == 0
+
+
+@pytest.mark.parametrize("version", ["4.0", "5.0"])
+def test_an_encounter_names_its_hospital_by_gln_and_passes_the_validator(province, version):
+    # given Bãi Cháy's system, and Hải admitted on its ward BC-NOI
+    admission = Admission.objects.get(patient__mrn=HAI, discharged_at__isnull=True)
+    token = bearer("BVBC", "system/Encounter.read")
+
+    # when it reads his encounter
+    response = Client().get(
+        f"/api/v1/fhir/Encounter/{admission.external_id}?fhirVersion={version}",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    # then the service provider is Bãi Cháy, known by its GS1 GLN, and the resource is valid
+    assert response.status_code == 200, response.content
+    encounter = response.json()
+    bai_chay = Hospital.objects.get(code="BVBC")
+    assert encounter["serviceProvider"] == {
+        "identifier": {"system": "urn:oid:2.51.1.3", "value": bai_chay.gln},
+        "display": bai_chay.name,
+    }
+    assert fhir_validator.errors([encounter], "R4" if version == "4.0" else "R5") == [[]]
 
 
 # ------------------------------------------------------------------ out
