@@ -15,11 +15,13 @@ tests/scanning/test_ward_scoping.py; the samples here are on the nurse's own war
 import base64
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 import time_machine
 from django.apps import apps
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -242,6 +244,7 @@ class World:
     samples: dict[str, str]  # URL parameter → value
     objects: dict[str, str]  # "app.model" → a primary key in the pharmacy site
     bearer: str = ""  # the service account's token
+    sessions: dict[str, dict] = field(default_factory=dict)  # role → a cart session's data
 
 
 def _waste_sample(administration, nurse, witness):
@@ -388,8 +391,18 @@ def ask(world: World, role: str, method: str, url: str):
     if role == SERVICE:
         # A system has a bearer token and no session, wherever it knocks.
         return getattr(Client(), method.lower())(url, HTTP_AUTHORIZATION=f"Bearer {world.bearer}")
-    # A fresh session each time: logging out must not spill into the next.
-    client = cart_client(world.users[role])
+    # A fresh session each time (logging out must not spill into the next), copied from one cart
+    # login per role: a login per request was a minute of every CI pass. A POST may change the
+    # user (her password, her session hash), so the next request logs in again.
+    if role not in world.sessions:
+        world.sessions[role] = dict(cart_client(world.users[role]).session.items())
+    session = SessionStore()
+    session.update(world.sessions[role])
+    session.create()
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    if method == "POST":
+        world.sessions.pop(role)
     return getattr(client, method.lower())(url)
 
 
