@@ -93,6 +93,11 @@ def staff_name(first_name: str, last_name: str, username: str) -> str:
     return f"{last_name} {first_name}".strip() or username
 
 
+def staff_name_of(user) -> str:
+    """A staff member's name as the reports write it; "" for nobody (no witness)."""
+    return staff_name(user.first_name, user.last_name, user.username) if user else ""
+
+
 @dataclass(frozen=True)
 class ReportFilter:
     """Local dates, both included; optionally one ward and one nurse (the performer)."""
@@ -914,14 +919,8 @@ def report_waste(*, filters: ReportFilter) -> WasteReport:
                 controlled=waste.administration.order.medication.controlled,
                 high_alert=waste.administration.order.medication.high_alert,
                 ward=waste.administration.admission.ward.code,
-                nurse=staff_name(
-                    waste.performer.first_name, waste.performer.last_name, waste.performer.username
-                ),
-                witness=staff_name(
-                    waste.witness.first_name, waste.witness.last_name, waste.witness.username
-                )
-                if waste.witness
-                else "",
+                nurse=staff_name_of(waste.performer),
+                witness=staff_name_of(waste.witness),
                 given=waste.administration.amount,
                 given_unit=waste.administration.unit,
                 amount=waste.amount,
@@ -962,11 +961,7 @@ def report_allergy_acknowledgements(*, filters: ReportFilter) -> list[Acknowledg
     return [
         AcknowledgementLine(
             acknowledged_at=ack.acknowledged_at,
-            pharmacist=staff_name(
-                ack.acknowledged_by.first_name,
-                ack.acknowledged_by.last_name,
-                ack.acknowledged_by.username,
-            ),
+            pharmacist=staff_name_of(ack.acknowledged_by),
             ward_code=ack.order.admission.ward.code,
             bed=ack.order.admission.bed.code if ack.order.admission.bed else "",
             patient_name=ack.order.admission.patient.full_name,
@@ -1112,9 +1107,7 @@ def _unrecorded_row(event: ScanEvent) -> DashboardRow:
         due_at=dose.due_at if dose is not None else None,
         detail=_local_hhmm(event.created_at),
         high_alert=order.medication.high_alert,
-        by=staff_name(
-            event.performer.first_name, event.performer.last_name, event.performer.username
-        ),
+        by=staff_name_of(event.performer),
     )
 
 
@@ -1406,17 +1399,9 @@ def report_missing_doses(*, filters: ReportFilter) -> MissingDoseReport:
                 due_at=line.due_at,
                 reason=line.reason,
                 comment=line.comment,
-                nurse=staff_name(
-                    line.requested_by.first_name,
-                    line.requested_by.last_name,
-                    line.requested_by.username,
-                ),
+                nurse=staff_name_of(line.requested_by),
                 sent_at=line.sent_at,
-                pharmacist=staff_name(
-                    line.sent_by.first_name, line.sent_by.last_name, line.sent_by.username
-                )
-                if line.sent_by
-                else "",
+                pharmacist=staff_name_of(line.sent_by),
             )
             for line in lines
         ],
@@ -1497,13 +1482,7 @@ def report_verbal_orders(*, filters: ReportFilter) -> VerbalOrderReport:
                 kind=line.verbal_kind,
                 schedule=line.schedule_kind,
                 prescriber=line.prescriber_name,
-                nurse=staff_name(
-                    line.documented_by.first_name,
-                    line.documented_by.last_name,
-                    line.documented_by.username,
-                )
-                if line.documented_by
-                else "",
+                nurse=staff_name_of(line.documented_by),
                 cosigned_at=line.cosigned_at,
             )
             for line in lines
@@ -1550,7 +1529,7 @@ def _variance_line(record: Administration, **fields) -> VarianceLine:
         at=record.administered_at,
         ward_code=record.admission.ward.code,
         ward_name=record.admission.ward.name,
-        nurse=staff_name(performer.first_name, performer.last_name, performer.username),
+        nurse=staff_name_of(performer),
         medication=record.order.medication.name,
         patient_name=record.admission.patient.full_name,
         mrn=record.admission.patient.mrn,
@@ -1699,11 +1678,7 @@ def variances_late_reassessments(*, filters: ReportFilter, now: datetime) -> lis
                 minutes=reassessment.minutes_late,
             ),
             at=reassessment.documented_at,
-            nurse=staff_name(
-                reassessment.performer.first_name,
-                reassessment.performer.last_name,
-                reassessment.performer.username,
-            ),
+            nurse=staff_name_of(reassessment.performer),
         )
         for reassessment in late
     ]
