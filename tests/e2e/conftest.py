@@ -9,7 +9,7 @@ import time_machine
 from django.conf import settings
 from PIL import Image
 
-from pharmacy.demo import demo_hospital_load
+from tests.e2e.demo_copy import DemoCopy
 from tests.scanning.conftest import DEMO_NOW
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by fixtures in
@@ -77,10 +77,13 @@ def browser(chromium_path, fake_camera):
         browser.close()
 
 
+DEMO = DemoCopy()
+
+
 @pytest.fixture
 def demo(transactional_db):
     with time_machine.travel(DEMO_NOW, tick=True) as traveller:
-        demo_hospital_load()
+        DEMO.load()
         yield traveller
     live_server_requests_finish()
 
