@@ -275,7 +275,10 @@ def world():
             name="HIS", host="127.0.0.1", port=2575, hospital=Hospital.objects.get(code="BVDKT")
         )
         InboundCodeMap.objects.create(
-            kind=CodeMapKind.WARD, his_code="K-NOI", ward=Ward.objects.get(code="NOI")
+            kind=CodeMapKind.WARD,
+            his_code="K-NOI",
+            ward=Ward.objects.get(code="NOI"),
+            hospital=Hospital.objects.get(code="BVDKT"),
         )
         inbox_receive(his_messages.ward_day(DEMO_NOW)[0][1])
         users = {

@@ -45,7 +45,7 @@ from hospital.throttle import (
     login_attempt_begin,
     login_throttle_release,
 )
-from interop.models import Destination, OutboundMessage
+from interop.models import CodeMapKind, Destination, InboundCodeMap, OutboundMessage
 from pharmacy.demo import demo_hospital_load
 from pharmacy.models import (
     Medication,
@@ -113,7 +113,8 @@ def _credential_of_staff(hospital: str) -> Q:
 
 # The pharmacy-site models whose rows belong to one hospital, and the lookup of that hospital's
 # code (or, for a row that names its staff member by a credential, a Q of the code). The others
-# (the formulary, recalls, code maps, destinations) are the province's.
+# (the formulary, recalls) are the province's, and so are a code map or a destination without a
+# hospital.
 HOSPITAL_ROWS: dict[str, str | Callable[[str], Q]] = {
     "hospital.hospital": "code",
     "wards.ward": "hospital__code",
@@ -126,6 +127,7 @@ HOSPITAL_ROWS: dict[str, str | Callable[[str], Q]] = {
     "scanning.accesslog": "ward__hospital__code",
     "interop.outboundmessage": "administration__admission__ward__hospital__code",
     "hospital.user": "wards__hospital__code",
+    "interop.inboundcodemap": "hospital__code",
     "hospital.securityevent": lambda code: Q(subject__in=staff_of(code)),
     "hospital.loginthrottle": _credential_of_staff,
     "oauth2_provider.accesstoken": lambda code: Q(application__user__in=staff_of(code)),
@@ -197,6 +199,9 @@ def fingerprint(hospital: str) -> dict:
             .order_by("pk")
         ),
         "tokens": AccessToken.objects.filter(application__user__in=staff_of(hospital)).count(),
+        "code_maps": list(
+            InboundCodeMap.objects.filter(hospital__code=hospital).values().order_by("pk")
+        ),
     }
 
 
@@ -226,6 +231,12 @@ def province():
         bearer = _service_account_token(users[ADMIN])
         users[SERVICE] = User.objects.get(username="service.his")
         _security_rows_of_bai_chay(ha)
+        InboundCodeMap.objects.create(
+            kind=CodeMapKind.WARD,
+            his_code="K-BC-NOI",
+            ward=Ward.objects.get(code="BC-NOI"),
+            hospital=Hospital.objects.get(code=THEIRS),
+        )
         objects = defaultdict(lambda: "1")  # a list page's URL names no row
         for label, lookup in HOSPITAL_ROWS.items():
             model = apps.get_model(label)
