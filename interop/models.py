@@ -447,8 +447,23 @@ class CodeMapKind(models.TextChoices):
 class InboundCodeMap(BaseModel):
     """What the HIS's code means here: a drug code → a formulary item, an allergen code → the
     substance or allergy-class code the bedside rules match, a ward code → a ward. The pharmacy
-    maintains it; an unmapped code sends the message to the work queue, never to a guess."""
+    maintains it; an unmapped code sends the message to the work queue, never to a guess.
 
+    Each hospital's HIS has its own codes: a row of a hospital reads the messages of that
+    hospital's sender, a row without one is the province's default, and a hospital's own row
+    wins over the default (interop/inbound/services.py). Two hospitals may so map one code to
+    different items."""
+
+    # Empty: the province's default, changed by a superuser (backoffice/admin/interop.py).
+    hospital = models.ForeignKey(
+        "hospital.Hospital",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("hospital"),
+        help_text=_("Only this hospital's messages read this mapping. Empty: every hospital's."),
+    )
     kind = models.CharField(_("kind"), max_length=12, choices=CodeMapKind.choices)
     his_code = models.CharField(_("HIS code"), max_length=60)
     his_name = models.CharField(_("HIS name"), max_length=200, blank=True)
@@ -479,8 +494,15 @@ class InboundCodeMap(BaseModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "his_code"],
-                name="%(app_label)s_%(class)s_one_per_code",
+                condition=Q(hospital__isnull=True),
+                name="%(app_label)s_%(class)s_one_default_per_code",
                 violation_error_message=_("This HIS code is already mapped."),
+            ),
+            models.UniqueConstraint(
+                fields=["hospital", "kind", "his_code"],
+                condition=Q(hospital__isnull=False),
+                name="%(app_label)s_%(class)s_one_per_code_per_hospital",
+                violation_error_message=_("This HIS code is already mapped for this hospital."),
             ),
             models.CheckConstraint(
                 condition=(
@@ -505,6 +527,21 @@ class InboundCodeMap(BaseModel):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.his_code}"
+
+    def clean(self):
+        # A hospital's HIS places patients on its own wards only: a ward of another hospital
+        # would be refused for every message anyway (WARD_OTHER_HOSPITAL), so say it here.
+        # Not a constraint: the ward's hospital is another table's column.
+        super().clean()
+        if (
+            self.hospital_id is not None
+            and self.ward is not None
+            and self.ward.hospital_id != self.hospital_id
+        ):
+            raise ValidationError(
+                {"ward": _("Choose a ward of this mapping's hospital.")},
+                code="ward_other_hospital",
+            )
 
 
 class FhirTransaction(BaseModel):

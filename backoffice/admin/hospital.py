@@ -12,6 +12,11 @@ import gs1
 from backoffice.admin.tenancy import HospitalChoices, hospitals_of, staff_of_my_hospitals
 from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from backoffice.printing.views import BADGE_PERMISSION, badges_response
+from backoffice.tenancy import (
+    login_delays_of_my_hospitals,
+    security_events_of_my_hospitals,
+    tokens_of_my_hospitals,
+)
 from hospital.auth import staff_pin_set
 from hospital.models import (
     Hospital,
@@ -156,6 +161,11 @@ class SecurityEventAdmin(ReadOnlyAdmin):
     fields = [*list_display, "cart"]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        """Her hospitals' staff's and systems' events; those about no one known are a
+        superuser's (backoffice/tenancy.py)."""
+        return security_events_of_my_hospitals(request.user, super().get_queryset(request))
+
 
 @admin.register(LoginThrottle, site=pharmacy_site)
 class LoginThrottleAdmin(ReadOnlyAdmin):
@@ -168,6 +178,11 @@ class LoginThrottleAdmin(ReadOnlyAdmin):
     fields = [*list_display, "last_failure_at"]
     readonly_fields = fields
     actions = ["release"]
+
+    def get_queryset(self, request):
+        """Her hospitals' staff's credentials; a source's counters are a superuser's (and a
+        charge nurse clears her cart's at the cart)."""
+        return login_delays_of_my_hospitals(request.user, super().get_queryset(request))
 
     def has_release_permission(self, request):
         return request.user.has_perm("hospital.change_loginthrottle")
@@ -287,6 +302,10 @@ class ServiceTokenAdmin(ReadOnlyAdmin):
     fields = list_display
     readonly_fields = fields
     actions = ["revoke_tokens"]
+
+    def get_queryset(self, request):
+        """The tokens of the systems that work in her hospitals."""
+        return tokens_of_my_hospitals(request.user, super().get_queryset(request))
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("hospital.change_serviceaccount")

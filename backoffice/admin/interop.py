@@ -321,16 +321,54 @@ class InboundMessageAdmin(ReadOnlyAdmin):
 
 
 @admin.register(InboundCodeMap, site=pharmacy_site)
-class InboundCodeMapAdmin(admin.ModelAdmin):
+class InboundCodeMapAdmin(HospitalChoices, admin.ModelAdmin):
     """The HIS's codes and what they mean here. A drug code maps to one formulary item; an
-    unmapped code sends its message to the work queue, never to a guess."""
+    unmapped code sends its message to the work queue, never to a guess. A pharmacist maps her
+    hospitals' HIS codes and reads the province's defaults; a superuser sets the defaults."""
 
-    list_display = ["kind", "his_code", "his_name", "medication", "allergen_code", "ward"]
-    list_filter = ["kind"]
+    list_display = [
+        "kind",
+        "his_code",
+        "hospital",
+        "his_name",
+        "medication",
+        "allergen_code",
+        "ward",
+    ]
+    list_filter = ["kind", ("hospital", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["his_code", "his_name", "medication__name", "allergen_code"]
-    list_select_related = ["medication", "ward"]
+    list_select_related = ["hospital", "medication", "ward"]
     autocomplete_fields = ["medication", "ward"]
-    fields = ["kind", "his_code", "his_name", "medication", "allergen_code", "ward"]
+    fields = ["hospital", "kind", "his_code", "his_name", "medication", "allergen_code", "ward"]
+
+    def get_queryset(self, request):
+        """Her hospitals' mappings, and the province's defaults they fall back to."""
+        code_maps = super().get_queryset(request)
+        if request.user.is_superuser:
+            return code_maps
+        mine = hospitals_of(request.user).values("pk")
+        return code_maps.filter(Q(hospital__isnull=True) | Q(hospital__in=mine))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "hospital" and not request.user.is_superuser:
+            # Leaving it empty would make a default for the whole province.
+            field.required = True
+        return field
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        mine = list(hospitals_of(request.user)[:2])
+        if len(mine) == 1 and not request.user.is_superuser:
+            initial.setdefault("hospital", mine[0].pk)
+        return initial
+
+    def has_change_permission(self, request, obj=None):
+        # A default of the whole province is changed by a superuser, not by one hospital: a
+        # hospital that reads a code otherwise adds its own mapping, which wins.
+        if obj is not None and obj.hospital_id is None and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False

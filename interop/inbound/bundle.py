@@ -139,7 +139,7 @@ def _apply(parsed: fhirin.ParsedBundle, sender: services.Sender) -> dict[int, En
                 outcome, admissions[entry.index] = _encounter(entry, patient, sender)
             elif isinstance(entry, fhirin.AllergyEntry):
                 patient = _subject(entry.subject, patients, entry, "patient", sender)
-                outcome = _allergy(entry, patient)
+                outcome = _allergy(entry, patient, sender)
             else:
                 patient = _subject(entry.subject, patients, entry, "subject", sender)
                 visit = _visit(entry, patient, admissions, sender)
@@ -286,13 +286,13 @@ def _bed_code(admission: Admission) -> str:
     return admission.bed.code if admission.bed_id else ""
 
 
-def _allergy(entry: fhirin.AllergyEntry, patient: Patient) -> EntryOutcome:
+def _allergy(entry: fhirin.AllergyEntry, patient: Patient, sender: services.Sender) -> EntryOutcome:
     code, _name = services.allergen_resolve(
-        entry.allergy.allergen, location=_expression(entry, "code")
+        entry.allergy.allergen, sender=sender, location=_expression(entry, "code")
     )
     existed = Allergy.objects.filter(patient=patient, allergen_code=code).exists()
     try:
-        services.allergies_apply(patient, (entry.allergy,))
+        services.allergies_apply(patient, (entry.allergy,), sender=sender)
     except t.InboundProblem as problem:
         raise _located(problem, f"Bundle.entry[{entry.index}].resource") from problem
     allergy = Allergy.objects.get(patient=patient, allergen_code=code)

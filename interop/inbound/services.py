@@ -8,7 +8,8 @@ person must act), and nothing is written: callers run each message in one transa
 
 Every message comes from a `Sender`: the hospitals it may write in (HL7: the hospital of MSH-4;
 FHIR: the service account's). A ward, admission, order or admitted patient of another hospital
-is refused, never changed: hospitals are tenants of one database.
+is refused, never changed: hospitals are tenants of one database. Its codes are read with its
+hospital's own mappings first, then the province's defaults (`code_map_find`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils.text import slugify
 
 from hospital.exceptions import ApplicationError
@@ -63,22 +65,28 @@ def _problem(error: Exception, location: str = "") -> t.InboundProblem:
 
 @dataclass(frozen=True)
 class Sender:
-    """Who a message comes from: the hospitals it may write in, and how a refusal names it."""
+    """Who a message comes from: the hospitals it may write in, how a refusal names it, and the
+    hospital whose code mappings read its codes (None: the province's defaults only)."""
 
     hospital_ids: frozenset[int]
     name: str
+    code_maps_of: int | None
 
 
 def sender_of_hospital(hospital: Hospital) -> Sender:
     """An HIS sending as `hospital.hl7_facility` (MSH-4)."""
-    return Sender(frozenset({hospital.pk}), f"facility {hospital.hl7_facility}")
+    return Sender(frozenset({hospital.pk}), f"facility {hospital.hl7_facility}", hospital.pk)
 
 
 def sender_of_account(user: User) -> Sender:
-    """A service account writes in the hospitals it reads (scanning/access.py)."""
+    """A service account writes in the hospitals it reads (scanning/access.py). An account of
+    one hospital is that hospital's system and reads its codes so; one of several (a provincial
+    engine) cannot say whose codes it sends, and reads them with the province's defaults."""
     codes = dict(hospitals_worked_in(user).values_list("pk", "code"))
     return Sender(
-        frozenset(codes), f"an account of {', '.join(sorted(codes.values())) or 'no hospital'}"
+        frozenset(codes),
+        f"an account of {', '.join(sorted(codes.values())) or 'no hospital'}",
+        next(iter(codes)) if len(codes) == 1 else None,
     )
 
 
@@ -125,16 +133,26 @@ def order_check(order: MedicationOrder, sender: Sender, *, location: str = "ORC^
 # --------------------------------------------------------------------------------- mapping
 
 
+def code_map_find(kind: str, code: str, *, sender: Sender) -> InboundCodeMap | None:
+    """The sender's hospital's mapping of the code, else the province's default; never another
+    hospital's."""
+    own = Q(hospital__isnull=True)
+    if sender.code_maps_of is not None:
+        own |= Q(hospital_id=sender.code_maps_of)
+    return (
+        InboundCodeMap.objects.filter(own, kind=kind, his_code=code)
+        .select_related("medication", "ward")
+        .order_by(F("hospital_id").asc(nulls_last=True))
+        .first()
+    )
+
+
 def ward_resolve(code: str, *, sender: Sender, location: str = "PV1^1^3") -> Ward:
     if not code:
         raise t.InboundProblem(
             "WARD_MISSING", "The message names no ward (PV1-3).", location=location, hl7_error="101"
         )
-    mapped = (
-        InboundCodeMap.objects.filter(kind=CodeMapKind.WARD, his_code=code)
-        .select_related("ward")
-        .first()
-    )
+    mapped = code_map_find(CodeMapKind.WARD, code, sender=sender)
     # A ward mapping always names a ward (check constraint); said again for the types.
     ward: Ward | None
     if mapped is not None and mapped.ward is not None:
@@ -175,12 +193,8 @@ def bed_resolve(ward: Ward, code: str, *, location: str = "PV1^1^3") -> Bed | No
     return bed
 
 
-def medication_resolve(coded: t.CodedValue, *, location: str) -> Medication:
-    mapped = (
-        InboundCodeMap.objects.filter(kind=CodeMapKind.MEDICATION, his_code=coded.code)
-        .select_related("medication")
-        .first()
-    )
+def medication_resolve(coded: t.CodedValue, *, sender: Sender, location: str) -> Medication:
+    mapped = code_map_find(CodeMapKind.MEDICATION, coded.code, sender=sender)
     # A medication mapping always names one (check constraint); said again for the types.
     if mapped is None or mapped.medication is None:
         raise t.InboundProblem(
@@ -193,10 +207,10 @@ def medication_resolve(coded: t.CodedValue, *, location: str) -> Medication:
     return mapped.medication
 
 
-def allergen_resolve(coded: t.CodedValue, *, location: str) -> tuple[str, str]:
+def allergen_resolve(coded: t.CodedValue, *, sender: Sender, location: str) -> tuple[str, str]:
     """(our substance or class code, the name to show). Mapped, or the HIS's code is already one
     of our substance or allergy-class codes; never a guess."""
-    mapped = InboundCodeMap.objects.filter(kind=CodeMapKind.ALLERGEN, his_code=coded.code).first()
+    mapped = code_map_find(CodeMapKind.ALLERGEN, coded.code, sender=sender)
     if mapped is not None:
         return mapped.allergen_code, coded.text or mapped.his_name or mapped.allergen_code
     slug = slugify(coded.code)
@@ -243,13 +257,15 @@ def patient_apply(data: t.PatientData, *, create: bool, sender: Sender) -> Patie
         raise _problem(error, "PID^1^3") from error
 
 
-def allergies_apply(patient: Patient, allergies: tuple[t.AllergyData, ...] | None) -> None:
+def allergies_apply(
+    patient: Patient, allergies: tuple[t.AllergyData, ...] | None, *, sender: Sender
+) -> None:
     """Add or update these allergies (None: the HIS said nothing about them); never removes."""
     if allergies is None:
         return
     rows: list[dict[str, str]] = []
     for index, allergy in enumerate(allergies, start=1):
-        code, name = allergen_resolve(allergy.allergen, location=f"AL1^{index}^3")
+        code, name = allergen_resolve(allergy.allergen, sender=sender, location=f"AL1^{index}^3")
         rows.append(
             {
                 "allergen_code": code,
@@ -324,7 +340,7 @@ def adt_apply(event: t.AdtEvent, *, sender: Sender) -> str:
 def _admit(event: t.AdtEvent, sender: Sender) -> str:
     ward, bed = _location(event.visit, sender)
     patient = patient_apply(event.patient, create=True, sender=sender)
-    allergies_apply(patient, event.allergies)
+    allergies_apply(patient, event.allergies, sender=sender)
     admission = ward_services.admission_admit_from_his(
         patient=patient,
         ward=ward,
@@ -348,7 +364,7 @@ def _transfer(event: t.AdtEvent, sender: Sender) -> str:
     admission = ward_services.admission_move_from_his(
         admission=admission, ward=ward, bed=bed, at=event.occurred_at
     )
-    allergies_apply(patient, event.allergies)
+    allergies_apply(patient, event.allergies, sender=sender)
     return f"transferred to {admission.ward.code}"
 
 
@@ -365,7 +381,7 @@ def _discharge(event: t.AdtEvent, sender: Sender) -> str:
 def _update(event: t.AdtEvent, sender: Sender) -> str:
     complete = bool(event.patient.full_name and event.patient.date_of_birth and event.patient.sex)
     patient = patient_apply(event.patient, create=complete, sender=sender)
-    allergies_apply(patient, event.allergies)
+    allergies_apply(patient, event.allergies, sender=sender)
     return "patient updated"
 
 
@@ -449,7 +465,7 @@ def his_verifier() -> User | None:
     return user
 
 
-def _order_values(order: t.OrderData, admission: Admission) -> dict[str, object]:
+def _order_values(order: t.OrderData, admission: Admission, sender: Sender) -> dict[str, object]:
     location = order.locations
     if order.medication is None or order.timing is None:
         # Unreachable from the parsers (hl7in, fhirin): they refuse a new or changed order
@@ -460,7 +476,9 @@ def _order_values(order: t.OrderData, admission: Admission) -> dict[str, object]
             location=location.get("medication", ""),
             hl7_error="101",
         )
-    medication = medication_resolve(order.medication, location=location.get("medication", ""))
+    medication = medication_resolve(
+        order.medication, sender=sender, location=location.get("medication", "")
+    )
     if order.route not in Route.values:
         raise t.InboundProblem(
             "ROUTE_UNKNOWN",
@@ -583,7 +601,7 @@ def _order_apply(  # noqa: C901
                 f"Visit {admission.visit_number} is closed here: no new orders.",
                 location="PV1^1^19",
             )
-        values = _order_values(order, admission)
+        values = _order_values(order, admission, sender)
         values.update(
             placer_order_number=order.placer_number, filler_order_number=order.filler_number
         )
@@ -606,7 +624,7 @@ def _order_apply(  # noqa: C901
                 f"Order {number} has ended here; it cannot be changed.",
                 location="ORC^1^1",
             )
-        values = _order_values(order, existing.admission)
+        values = _order_values(order, existing.admission, sender)
         values.pop("admission")
         if order.filler_number and not existing.filler_order_number:
             values["filler_order_number"] = order.filler_number

@@ -141,17 +141,29 @@ def test_a_burst_from_one_source_alerts_the_administrator(frozen_demo, now, sett
 
 
 def test_the_security_events_are_listed_in_the_pharmacy_site(frozen_demo, now, settings):
+    """A stranger's address concerns no hospital's staff: the province's IT (a superuser) reads
+    its alert and its delay; a hospital's administrator reads her own nurses' delays
+    (backoffice/tenancy.py)."""
     settings.LOGIN_SOURCE_FREE_FAILURES = 2
     for _ in range(4):
         login(Client(), "000000", ip=STRANGER)
-    admin = Client()
+    login(Client(), "000000")  # Hoa's own wrong PIN, at her cart
+    root, admin = Client(), Client()
+    root.force_login(User.objects.create_superuser("tinh.it", password="x" * 12))
     admin.force_login(User.objects.get(username="quantri"))
 
-    page = admin.get("/pharmacy/hospital/securityevent/")
-    delays = admin.get("/pharmacy/hospital/loginthrottle/")
+    page = root.get("/pharmacy/hospital/securityevent/")
+    delays = root.get("/pharmacy/hospital/loginthrottle/")
+    hers = admin.get("/pharmacy/hospital/loginthrottle/").context_data["cl"].queryset
 
     assert page.status_code == 200 and STRANGER in page.content.decode()
     assert delays.status_code == 200 and STRANGER in delays.content.decode()
+    # her nurse's badge at both sources (the stranger tried it too), no source's own counter
+    assert {(row.credential, row.source_ip) for row in hers} == {
+        (HOA_BADGE[4:], STRANGER),
+        (HOA_BADGE[4:], HOA_CART),
+    }
+    assert STRANGER not in admin.get("/pharmacy/hospital/securityevent/").content.decode()
 
 
 def delay_hoa(settings):

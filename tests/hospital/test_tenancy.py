@@ -9,24 +9,51 @@ without any of Bãi Cháy's patients in it: a list or a report cut to the user's
 No request may end in a 5xx, and none may change Bãi Cháy's rows.
 """
 
+import base64
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
 import time_machine
 from django.apps import apps
-from django.db.models import Count
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.test import Client
 from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application
 
 from backoffice.admin_site import pharmacy_site
 from backoffice.reports.definitions import REPORTS
 from backoffice.reports.selectors import ReportFilter
-from hospital.models import Hospital, Role, User
+from hospital.models import (
+    Hospital,
+    LoginThrottle,
+    Role,
+    SecurityEvent,
+    SecurityEventKind,
+    User,
+)
+from hospital.scopes import SCOPES
 from hospital.service_accounts import service_account_create
-from interop.models import Destination, InboundMessage, InboundState, OutboundMessage
+from hospital.throttle import (
+    BADGE,
+    PASSWORD,
+    Source,
+    login_attempt_begin,
+    login_throttle_release,
+)
+from interop.models import (
+    CodeMapKind,
+    Destination,
+    InboundCodeMap,
+    InboundMessage,
+    InboundState,
+    OutboundMessage,
+)
 from pharmacy.demo import demo_hospital_load
 from pharmacy.models import (
     Medication,
@@ -60,6 +87,7 @@ from tests.hospital.test_role_matrix import (
     _record_a_dose,
     _service_account_token,
     ask,
+    cart_client,
     expected,
     urls,
 )
@@ -77,9 +105,28 @@ HAI_PARACETAMOL = [
 ]
 
 
+def staff_of(hospital: str) -> QuerySet:
+    """The people and systems who work at the hospital (by assignment to one of its wards, or
+    by its list of staff)."""
+    return User.objects.filter(
+        Q(hospitals__code=hospital) | Q(wards__hospital__code=hospital)
+    ).distinct()
+
+
+def _credential_of_staff(hospital: str) -> Q:
+    staff = staff_of(hospital)
+    return (
+        Q(credential__in=staff.values("username"))
+        | Q(credential__in=staff.values("badge_gsrn"))
+        | Q(credential__in=Application.objects.filter(user__in=staff).values("client_id"))
+    )
+
+
 # The pharmacy-site models whose rows belong to one hospital, and the lookup of that hospital's
-# code. The others (the formulary, recalls, code maps, destinations) are the province's.
-HOSPITAL_ROWS = {
+# code (or, for a row that names its staff member by a credential, a Q of the code). The others
+# (the formulary, recalls) are the province's, and so are a code map or a destination without a
+# hospital.
+HOSPITAL_ROWS: dict[str, str | Callable[[str], Q]] = {
     "hospital.hospital": "code",
     "wards.ward": "hospital__code",
     "wards.patient": "admissions__ward__hospital__code",
@@ -95,6 +142,10 @@ HOSPITAL_ROWS = {
     "scanning.waste": "administration__admission__ward__hospital__code",
     "hospital.user": "wards__hospital__code",
     "hospital.serviceaccount": "user__hospitals__code",
+    "interop.inboundcodemap": "hospital__code",
+    "hospital.securityevent": lambda code: Q(subject__in=staff_of(code)),
+    "hospital.loginthrottle": _credential_of_staff,
+    "oauth2_provider.accesstoken": lambda code: Q(application__user__in=staff_of(code)),
 }
 
 # The pharmacy site's other models, and why they belong to the whole province. A model added to
@@ -105,11 +156,13 @@ PROVINCE_ROWS = {
     "pharmacy.medication": "the province's formulary (stocked per hospital: not_stocked_at)",
     "pharmacy.package": "the province's formulary",
     "pharmacy.lotrecall": "a recall is the province's",
-    "interop.inboundcodemap": "code maps are the province's (issue 19's note)",
-    "hospital.securityevent": "not yet cut to a hospital (issue 19's note)",
-    "hospital.loginthrottle": "not yet cut to a hospital (issue 19's note)",
-    "oauth2_provider.accesstoken": "not yet cut to a hospital (issue 19's note)",
 }
+
+# What a login throttle and its alerts keep about a stranger: an address and a username nobody
+# has. They concern no hospital's staff, so only a superuser (the province's IT) reads them.
+STRANGER_IP = "203.0.113.77"
+STRANGER_USERNAME = "khong.ai.ca"
+BC_CART_IP = "10.9.8.7"
 
 
 def secrets_of(hospital: str, *, public: bool = False) -> list[str]:
@@ -132,6 +185,13 @@ def secrets_of(hospital: str, *, public: bool = False) -> list[str]:
             "HIS Bãi Cháy",
         ]:
             found += [name, json.dumps(name)[1:-1]]
+        # Its staff's and systems' accounts (on the security pages: events, login delays,
+        # tokens), and what those pages keep about strangers, which is no hospital's to read.
+        staff = staff_of(hospital)
+        found += list(staff.values_list("username", flat=True))
+        found += list(staff.exclude(badge_gsrn=None).values_list("badge_gsrn", flat=True))
+        found += list(Application.objects.filter(user__in=staff).values_list("name", flat=True))
+        found += [STRANGER_IP, STRANGER_USERNAME, BC_CART_IP]
     return found
 
 
@@ -159,6 +219,15 @@ def fingerprint(hospital: str) -> dict:
         "scan_events": ScanEvent.objects.filter(
             administration__admission__ward__hospital__code=hospital
         ).count(),
+        "login_delays": list(
+            LoginThrottle.objects.filter(_credential_of_staff(hospital))
+            .values("failures", "blocked_until")
+            .order_by("pk")
+        ),
+        "tokens": AccessToken.objects.filter(application__user__in=staff_of(hospital)).count(),
+        "code_maps": list(
+            InboundCodeMap.objects.filter(hospital__code=hospital).values().order_by("pk")
+        ),
     }
 
 
@@ -186,11 +255,19 @@ def province():
         )
         _more_of_bai_chay(ha, administration)
         bearer = _service_account_token(users[ADMIN])
-        users[SERVICE] = User.objects.get(is_service_account=True, hospitals__code="BVDKT")
+        users[SERVICE] = User.objects.get(username="service.his")
+        _security_rows_of_bai_chay(ha)
+        InboundCodeMap.objects.create(
+            kind=CodeMapKind.WARD,
+            his_code="K-BC-NOI",
+            ward=Ward.objects.get(code="BC-NOI"),
+            hospital=Hospital.objects.get(code=THEIRS),
+        )
         objects = defaultdict(lambda: "1")  # a list page's URL names no row
         for label, lookup in HOSPITAL_ROWS.items():
             model = apps.get_model(label)
-            row = model.objects.filter(**{lookup: THEIRS}).order_by("pk").first()
+            theirs = lookup(THEIRS) if callable(lookup) else Q(**{lookup: THEIRS})
+            row = model.objects.filter(theirs).order_by("pk").first()
             assert row is not None, f"the test needs a Bãi Cháy {label}"
             objects[label] = str(row.pk)
         order = MedicationOrder.objects.filter(admission__patient=hai).first()
@@ -216,7 +293,7 @@ def province():
 def _more_of_bai_chay(nurse: User, given: Administration) -> None:
     """A row of every kind the pharmacy's queues, pages and reports list: an order awaiting
     verification, an unsigned telephone order, a missing dose asked for, a waste, a message from
-    its HIS, its HIS as a destination, and a service account of its own."""
+    its HIS and its HIS as a destination (its service account: _security_rows_of_bai_chay)."""
     huyen = Admission.objects.get(patient__mrn="BC2026000002")
     bai_chay = Hospital.objects.get(code=THEIRS)
     waste_append(
@@ -244,9 +321,6 @@ def _more_of_bai_chay(nurse: User, given: Administration) -> None:
         received_at=timezone.now(),
     )
     Destination.objects.create(name="HIS Bãi Cháy", host="127.0.0.1", port=2576, hospital=bai_chay)
-    service_account_create(
-        name="his-baichay", scopes=["administrations.read"], by=nurse, hospitals=[bai_chay]
-    )
     OrderFactory(
         admission=huyen,
         medication=Medication.objects.get(code="losartan-50-tab"),
@@ -273,6 +347,34 @@ def _more_of_bai_chay(nurse: User, given: Administration) -> None:
     missing_dose_request(
         nurse=nurse, scheduled_dose=due.order_by("due_at").first(), reason="not_on_cart"
     )
+
+
+def _security_rows_of_bai_chay(ha: User) -> None:
+    """A row of every kind the security pages list: Bãi Cháy's nurse delayed after wrong PINs at
+    her cart and let in by her pharmacist (a login delay and a security event), a token of Bãi
+    Cháy's HIS, and a stranger's guesses (an address and a username nobody has)."""
+    linh = User.objects.get(username="duocsi.linh")
+    cart = Source(ip=BC_CART_IP, cart="BC-NOI-1")
+    for _attempt in range(settings.LOGIN_FREE_FAILURES + 1):
+        login_attempt_begin(kind=BADGE, credential=ha.badge_gsrn, source=cart)
+    login_throttle_release(credential=ha.badge_gsrn, by=linh, subject=ha)
+    login_attempt_begin(kind=BADGE, credential=ha.badge_gsrn, source=cart)
+    stranger = Source(ip=STRANGER_IP)
+    login_attempt_begin(kind=PASSWORD, credential=STRANGER_USERNAME, source=stranger)
+    SecurityEvent.objects.create(
+        kind=SecurityEventKind.SOURCE_THROTTLED, source_ip=STRANGER_IP, failures=21
+    )
+    account, secret = service_account_create(
+        name="his-baichay",
+        scopes=list(SCOPES),
+        by=linh,
+        hospitals=[Hospital.objects.get(code=THEIRS)],
+    )
+    basic = base64.b64encode(f"{account.client_id}:{secret}".encode()).decode()
+    answer = Client().post(
+        "/oauth/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
+    )
+    assert answer.status_code == 200, answer.content
 
 
 def their_urls(route: str, world: World) -> list[str]:
@@ -345,8 +447,6 @@ def test_another_hospitals_rows_are_in_no_report(province, role):
 def test_the_hospitals_own_staff_do_see_it(province):
     """The refusals above are about the hospital, not the pages: Bãi Cháy's nurse and
     pharmacist read its patient."""
-    from tests.hospital.test_role_matrix import cart_client
-
     ha = cart_client(User.objects.get(username="dieuduong.ha"), ward="BC-NOI")
     assert ha.get("/api/v1/patients/BC2026000001/mar/").status_code == 200
     linh = cart_client(User.objects.get(username="duocsi.linh"))
@@ -360,9 +460,6 @@ def test_the_hospitals_own_staff_do_see_it(province):
 def test_saving_a_colleague_shared_with_another_hospital_keeps_her_there(province):
     """The staff form offers an administrator her own hospitals only; saving it must not take
     away the other hospital a colleague also works in."""
-    from hospital.models import Hospital
-    from tests.hospital.test_role_matrix import cart_client
-
     # given: the charge nurse Lan also works at Bãi Cháy
     lan = User.objects.get(username="dieuduong.lan")
     lan.hospitals.add(Hospital.objects.get(code=THEIRS))
@@ -441,3 +538,58 @@ def test_every_page_of_the_pharmacy_site_is_of_a_hospital_or_of_the_province():
         f"place these in HOSPITAL_ROWS (with a Bãi Cháy sample) or PROVINCE_ROWS: {unplaced}"
     )
     assert not (HOSPITAL_ROWS.keys() & PROVINCE_ROWS.keys())
+
+
+def test_the_security_pages_show_an_administrator_her_own_staff(province):
+    # given: a nurse of the provincial hospital delayed after wrong PINs, as Bãi Cháy's was
+    hoa = User.objects.get(username="dieuduong.hoa")
+    login_attempt_begin(kind=BADGE, credential=hoa.badge_gsrn, source=Source(ip="10.1.1.1"))
+    admin = cart_client(User.objects.get(username="quantri"))
+
+    # when
+    delays = admin.get("/pharmacy/hospital/loginthrottle/").content.decode()
+    events = admin.get("/pharmacy/hospital/securityevent/").content.decode()
+    tokens = admin.get("/pharmacy/oauth2_provider/accesstoken/").content.decode()
+
+    # then: her nurse's delay and her system's token, nothing of Bãi Cháy's or of strangers
+    ha = User.objects.get(username="dieuduong.ha")
+    assert hoa.badge_gsrn in delays
+    assert ha.badge_gsrn not in delays and STRANGER_USERNAME not in delays
+    assert STRANGER_IP not in delays and BC_CART_IP not in delays
+    assert "dieuduong.ha" not in events and STRANGER_IP not in events
+    assert ">his<" in tokens and "his-baichay" not in tokens
+
+
+def test_rows_about_no_known_account_are_read_by_a_superuser(province):
+    root = cart_client(User.objects.create_superuser("tinh.it", password="x" * 12))
+
+    delays = root.get("/pharmacy/hospital/loginthrottle/").content.decode()
+    events = root.get("/pharmacy/hospital/securityevent/").content.decode()
+    tokens = root.get("/pharmacy/oauth2_provider/accesstoken/").content.decode()
+
+    assert STRANGER_USERNAME in delays and STRANGER_IP in delays
+    assert STRANGER_IP in events and "dieuduong.ha" in events
+    assert "his-baichay" in tokens
+
+
+def test_an_administrator_cannot_lift_another_hospitals_delay_or_revoke_its_tokens(province):
+    # given: Bãi Cháy's nurse's delay and Bãi Cháy's HIS's token
+    ha = User.objects.get(username="dieuduong.ha")
+    delay = LoginThrottle.objects.get(credential=ha.badge_gsrn)
+    token = AccessToken.objects.get(application__name="his-baichay")
+    admin = cart_client(User.objects.get(username="quantri"))
+
+    # when: the provincial hospital's administrator posts the actions with their keys
+    for url, action, pk in [
+        ("/pharmacy/hospital/loginthrottle/", "release", delay.pk),
+        ("/pharmacy/oauth2_provider/accesstoken/", "revoke_tokens", token.pk),
+    ]:
+        admin.post(url, {"action": action, "_selected_action": [pk], "index": 0})
+
+    # then: nothing of Bãi Cháy's changed
+    delay.refresh_from_db()
+    assert delay.failures == 1
+    assert AccessToken.objects.filter(pk=token.pk).exists()
+    assert not SecurityEvent.objects.filter(
+        kind=SecurityEventKind.RELEASED, actor__username="quantri"
+    ).exists()

@@ -45,6 +45,7 @@ class Command(BaseCommand):
                 InboundCodeMap.objects.get_or_create(
                     kind=CodeMapKind.MEDICATION,
                     his_code=his_code,
+                    hospital=None,  # the province's default: a hospital's own mapping stays
                     defaults={"medication": medication, "his_name": name},
                 )
         start = timezone.localtime().replace(second=0, microsecond=0) - timedelta(minutes=60)
