@@ -379,6 +379,7 @@ def hospital_generate(spec: HospitalSpec, *, seed: int = 2026, tenants: int = 1)
         patients = Patient.objects.bulk_create(
             Patient(
                 mrn=f"BN{n + 1:010d}",
+                hospital=tenant,
                 gsrn=gs1.make_gsrn(f"95299100{n + 1:09d}"),
                 full_name=_name(rng),
                 date_of_birth=date(1940, 1, 1) + timedelta(days=rng.randrange(25_000)),

@@ -68,6 +68,12 @@ class Sender:
     hospital_ids: frozenset[int]
     name: str
 
+    @property
+    def sole_hospital_id(self) -> int | None:
+        """The hospital that registers a new patient this sender names without an admission:
+        its only one (an HIS: MSH-4's); None for an account of several hospitals."""
+        return next(iter(self.hospital_ids)) if len(self.hospital_ids) == 1 else None
+
 
 def sender_of_hospital(hospital: Hospital) -> Sender:
     """An HIS sending as `hospital.hl7_facility` (MSH-4)."""
@@ -230,14 +236,21 @@ def _patient_values(patient: t.PatientData) -> dict[str, object]:
     }
 
 
-def patient_apply(data: t.PatientData, *, create: bool, sender: Sender) -> Patient:
-    """Create (when `create`) or update the patient the HIS describes."""
+def patient_apply(
+    data: t.PatientData, *, create: bool, sender: Sender, hospital_id: int | None = None
+) -> Patient:
+    """Create (when `create`) or update the patient the HIS describes. A new patient is
+    registered by `hospital_id` (one of the sender's: the hospital of the ward she is admitted
+    to), else by the sender's only hospital."""
     existing = Patient.objects.filter(mrn=data.mrn).first()
     if existing is not None:
         patient_check(existing, sender)
     try:
         return ward_services.patient_save_from_his(
-            mrn=data.mrn, values=_patient_values(data), create=create
+            mrn=data.mrn,
+            values=_patient_values(data),
+            create=create,
+            hospital_id=hospital_id if hospital_id is not None else sender.sole_hospital_id,
         )
     except (ApplicationError, ValidationError) as error:
         raise _problem(error, "PID^1^3") from error
@@ -323,7 +336,7 @@ def adt_apply(event: t.AdtEvent, *, sender: Sender) -> str:
 
 def _admit(event: t.AdtEvent, sender: Sender) -> str:
     ward, bed = _location(event.visit, sender)
-    patient = patient_apply(event.patient, create=True, sender=sender)
+    patient = patient_apply(event.patient, create=True, sender=sender, hospital_id=ward.hospital_id)
     allergies_apply(patient, event.allergies)
     admission = ward_services.admission_admit_from_his(
         patient=patient,
