@@ -15,6 +15,7 @@ import pytest
 import time_machine
 from django.test import Client
 
+from backoffice.tenancy import patients_of_my_hospitals
 from hospital.models import Hospital, User
 from hospital.service_accounts import service_account_create
 from interop.fhir import R5
@@ -537,6 +538,21 @@ def test_an_a04_registers_the_patient_with_the_hospital_of_its_facility(
     assert Patient.objects.get(mrn="BN2026009101").hospital.code == hospital
 
 
+def test_a_patient_registered_without_an_admission_is_seen_by_her_hospital_only(province):
+    # given Bãi Cháy's HIS registers a person (A08 with her demographics), admitted nowhere
+    patient = h.pid("BN2026009102", "Quách", "Nga", "Thanh", sex="F", facility="BAICHAY")
+
+    # when
+    code, text = send(h.adt("A08", "R0002", START, patient, facility="BAICHAY"))
+
+    # then she is Bãi Cháy's, and the provincial hospital's pharmacist does not see her
+    assert code == "AA", text
+    nga = Patient.objects.get(mrn="BN2026009102")
+    assert nga.hospital.code == "BVBC"
+    assert not patients_of_my_hospitals(staff("duocsi.tuan"), Patient.objects.filter(pk=nga.pk))
+    assert patients_of_my_hospitals(staff("duocsi.linh"), Patient.objects.filter(pk=nga.pk))
+
+
 def test_admitted_in_another_hospital_she_stays_registered_by_the_first(province):
     # given a person Bãi Cháy registered
     registered = h.pid("BN2026009103", "Lò", "Dũng", facility="BAICHAY")
@@ -545,10 +561,11 @@ def test_admitted_in_another_hospital_she_stays_registered_by_the_first(province
     # when the provincial hospital admits her
     code, text = send(admit("R0005", "BN2026009103", "NOI", facility="HOSPITAL"))
 
-    # then she is admitted there, and still registered by Bãi Cháy
+    # then she is admitted there, still registered by Bãi Cháy, and read where she is admitted
     assert code == "AA", text
     patient = Patient.objects.get(mrn="BN2026009103")
     assert patient.hospital.code == "BVBC"
+    assert patients_of_my_hospitals(staff("duocsi.tuan"), Patient.objects.filter(pk=patient.pk))
 
 
 def two_hospital_bearer() -> str:
