@@ -27,13 +27,15 @@ def rows_of_my_hospitals(user, queryset: QuerySet, ward_path: str) -> QuerySet:
 
 
 def patients_of_my_hospitals(user, queryset: QuerySet) -> QuerySet:
-    """Patients admitted (now or before) to her hospitals' wards, and those registered but never
-    admitted anywhere (an identity without a record: the HIS registers before it admits)."""
+    """Patients admitted (now or before) to the wards she reads, and those her hospitals
+    registered but never admitted anywhere yet (the HIS registers before it admits): another
+    hospital's registered patient is not hers to see until admitted here."""
     wards = readable_wards(user)
     if wards is None:
         return queryset
     admitted_here = Admission.objects.filter(ward__in=wards.values("pk")).values("patient_id")
-    return queryset.filter(Q(pk__in=admitted_here) | Q(admissions__isnull=True)).distinct()
+    registered_here = Q(hospital__in=hospitals_of(user).values("pk"), admissions__isnull=True)
+    return queryset.filter(Q(pk__in=admitted_here) | registered_here).distinct()
 
 
 def staff_of_my_hospitals(user, queryset: QuerySet) -> QuerySet:

@@ -376,15 +376,17 @@ def hospital_generate(spec: HospitalSpec, *, seed: int = 2026, tenants: int = 1)
             for ward in wards
             for b in range(spec.beds_per_ward)
         )
+        hospital_of_ward = {ward.pk: ward.hospital_id for ward in wards}
         patients = Patient.objects.bulk_create(
             Patient(
                 mrn=f"BN{n + 1:010d}",
+                hospital_id=hospital_of_ward[bed.ward_id],
                 gsrn=gs1.make_gsrn(f"95299100{n + 1:09d}"),
                 full_name=_name(rng),
                 date_of_birth=date(1940, 1, 1) + timedelta(days=rng.randrange(25_000)),
                 sex=rng.choice("FM"),
             )
-            for n in range(len(beds))
+            for n, bed in enumerate(beds)
         )
         admissions = Admission.objects.bulk_create(
             Admission(patient=patient, ward_id=bed.ward_id, bed=bed, admitted_at=admitted_at)

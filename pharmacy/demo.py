@@ -346,6 +346,8 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
             Patient,
             {"mrn": spec["mrn"]},
             {
+                # Registered by the hospital that admits her (its HIS issued the MRN).
+                "hospital": wards[spec["ward"]].hospital,
                 "gsrn": gs1.make_gsrn(spec["gsrn_ref"]),
                 "full_name": spec["full_name"],
                 "date_of_birth": date.fromisoformat(spec["date_of_birth"]),

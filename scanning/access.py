@@ -23,7 +23,8 @@ The scope follows the person. Staff read through a cart session (or the pharmacy
 (an interface engine) read every ward of their hospitals through a service account, whose OAuth2
 scopes limit what it reads (hospital/oauth.py).
 
-A patient's ward is the ward of the open admission, or of the latest one after discharge."""
+A patient's ward is the ward of the open admission, or of the latest one after discharge. A patient
+never admitted anywhere is her registering hospital's (`Patient.hospital`) and no other's."""
 
 import logging
 from datetime import timedelta
@@ -38,7 +39,7 @@ from django.utils.translation import gettext_lazy
 from hospital.exceptions import ApplicationError
 from hospital.models import Hospital, Role, SecurityEvent, SecurityEventKind
 from scanning.models import AccessLog
-from wards.models import Admission, Ward
+from wards.models import Admission, Patient, Ward
 
 logger = logging.getLogger("bcma.security")
 
@@ -113,10 +114,18 @@ def _assignments(user) -> QuerySet:
 
 
 def _in_my_hospitals(user, *, patient_id: int, record_ward_id: int | None) -> bool:
+    """On (or, `record_ward_id`, recorded on) a ward of her hospitals; or never admitted anywhere
+    and registered by one of her hospitals (backoffice.tenancy.patients_of_my_hospitals alike)."""
     here = Q(pk=_current_ward(patient_id))
     if record_ward_id is not None:
         here |= Q(pk=record_ward_id)
-    return hospital_wards(user).filter(here).exists()
+    if hospital_wards(user).filter(here).exists():
+        return True
+    return Patient.objects.filter(
+        pk=patient_id,
+        hospital__in=hospitals_worked_in(user).values("pk"),
+        admissions__isnull=True,
+    ).exists()
 
 
 def _current_ward(patient_id: int) -> Subquery:

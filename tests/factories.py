@@ -107,6 +107,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Patient
 
+    hospital = factory.LazyFunction(default_hospital)
     mrn = factory.Sequence(lambda n: f"BN{n:010d}")
     gsrn = factory.Sequence(lambda n: gs1.make_gsrn(f"95200019{n:09d}"))
     full_name = "Trần Thị Bích Ngọc"
@@ -118,8 +119,9 @@ class AdmissionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Admission
 
-    patient = factory.SubFactory(PatientFactory)
     ward = factory.SubFactory(WardFactory)
+    # Registered by the hospital that admits her, as the HIS does.
+    patient = factory.SubFactory(PatientFactory, hospital=factory.SelfAttribute("..ward.hospital"))
     bed = None
     admitted_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
 

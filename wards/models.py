@@ -70,6 +70,15 @@ class Sex(models.TextChoices):
 
 
 class Patient(BaseModel):
+    # The hospital whose HIS registered this person and issued the MRN. A patient never admitted
+    # anywhere is seen by this hospital only (backoffice.tenancy, scanning.access); once admitted,
+    # by the hospitals of her admissions. It never changes: admitted elsewhere, she stays its.
+    hospital = models.ForeignKey(
+        Hospital,
+        on_delete=models.PROTECT,
+        related_name="registered_patients",
+        verbose_name=_("registering hospital"),
+    )
     mrn = models.CharField(
         _("MRN"),
         max_length=20,

@@ -120,8 +120,12 @@ def patient_gsrn_allocate() -> str:
     return gs1.make_gsrn(f"{prefix}{serial:0{width}d}")
 
 
-def patient_save_from_his(*, mrn: str, values: dict[str, object], create: bool) -> Patient:
-    """Create or update a patient from the HIS's demographics; blank values keep ours."""
+def patient_save_from_his(
+    *, mrn: str, values: dict[str, object], create: bool, hospital_id: int | None
+) -> Patient:
+    """Create or update a patient from the HIS's demographics; blank values keep ours. A new
+    patient is registered by `hospital_id` (the hospital whose HIS sent her); an update never
+    changes who registered her."""
     patient = Patient.objects.select_for_update(no_key=True).filter(mrn=mrn).first()
     values = {key: value for key, value in values.items() if value not in ("", None)}
     if patient is None:
@@ -129,13 +133,22 @@ def patient_save_from_his(*, mrn: str, values: dict[str, object], create: bool) 
             raise HisConflictError(
                 f"Patient {mrn} is not known here yet.", code="PATIENT_UNKNOWN", waiting=True
             )
+        if hospital_id is None:
+            raise HisConflictError(
+                f"Patient {mrn} is new, and the message does not say which hospital registers "
+                "her: send her with her admission (its ward's hospital), or from an account of "
+                "one hospital.",
+                code="PATIENT_HOSPITAL_UNKNOWN",
+            )
         missing = [name for name in ("full_name", "date_of_birth", "sex") if name not in values]
         if missing:
             raise HisConflictError(
                 f"A new patient needs {', '.join(missing)}.", code="PATIENT_INCOMPLETE"
             )
         for _attempt in range(5):
-            patient = Patient(mrn=mrn, gsrn=patient_gsrn_allocate(), **values)
+            patient = Patient(
+                mrn=mrn, hospital_id=hospital_id, gsrn=patient_gsrn_allocate(), **values
+            )
             patient.full_clean()
             try:
                 with transaction.atomic():

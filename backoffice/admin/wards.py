@@ -1,7 +1,12 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.admin.tenancy import HospitalChoices, HospitalRows, patients_of_my_hospitals
+from backoffice.admin.tenancy import (
+    HospitalChoices,
+    HospitalRows,
+    hospitals_of,
+    patients_of_my_hospitals,
+)
 from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from backoffice.printing.services import MAX_WRISTBANDS_PER_PRINT
 from backoffice.printing.views import WRISTBAND_PERMISSION, wristbands_response
@@ -39,13 +44,26 @@ class AdmissionInline(HospitalChoices, admin.TabularInline):
 
 @admin.register(Patient, site=pharmacy_site)
 class PatientAdmin(HospitalChoices, admin.ModelAdmin):
-    list_display = ["mrn", "full_name", "date_of_birth", "sex", "gsrn", "deceased_at"]
+    list_display = ["mrn", "full_name", "date_of_birth", "sex", "gsrn", "hospital", "deceased_at"]
     search_fields = ["mrn", "full_name", "gsrn", "national_id", "health_insurance_number"]
     list_filter = ["sex"]
+    list_select_related = ["hospital"]
     inlines = [AllergyInline, AdmissionInline]
 
     def get_queryset(self, request):
         return patients_of_my_hospitals(request.user, super().get_queryset(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        # Who registered her (and issued her MRN) is history, not a setting.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "hospital"] if obj is not None else readonly
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        mine = list(hospitals_of(request.user).values_list("pk", flat=True)[:2])
+        if len(mine) == 1:
+            initial.setdefault("hospital", mine[0])
+        return initial
 
 
 @admin.register(Admission, site=pharmacy_site)

@@ -133,7 +133,7 @@ def _apply(parsed: fhirin.ParsedBundle, sender: services.Sender) -> dict[int, En
     for entry in parsed.in_application_order():
         try:
             if isinstance(entry, fhirin.PatientEntry):
-                outcome, patients[entry.index] = _patient(entry, sender)
+                outcome, patients[entry.index] = _patient(entry, sender, parsed)
             elif isinstance(entry, fhirin.EncounterEntry):
                 patient = _subject(entry.subject, patients, entry, "subject", sender)
                 outcome, admissions[entry.index] = _encounter(entry, patient, sender)
@@ -210,7 +210,31 @@ def _located(problem: t.InboundProblem, location: str) -> t.InboundProblem:
     return problem
 
 
-def _patient(entry: fhirin.PatientEntry, sender: services.Sender) -> tuple[EntryOutcome, Patient]:
+def _registering_hospital(
+    entry: fhirin.PatientEntry, sender: services.Sender, parsed: fhirin.ParsedBundle
+) -> int | None:
+    """Who registers a new patient sent by an account of several hospitals: the hospital of the
+    ward her encounter in this bundle names. None when the account has one hospital (that one
+    registers her) or the bundle admits her nowhere (refused: never a guess)."""
+    if sender.sole_hospital_id is not None:
+        return None
+    for other in parsed.entries:
+        if (
+            isinstance(other, fhirin.EncounterEntry)
+            and other.subject.entry == entry.index
+            and other.visit is not None
+            and other.visit.ward_code
+        ):
+            location = _expression(other, "location")
+            return services.ward_resolve(
+                other.visit.ward_code, sender=sender, location=location
+            ).hospital_id
+    return None
+
+
+def _patient(
+    entry: fhirin.PatientEntry, sender: services.Sender, parsed: fhirin.ParsedBundle
+) -> tuple[EntryOutcome, Patient]:
     existing = Patient.objects.filter(mrn=entry.patient.mrn).first()
     try:
         if existing is not None:
@@ -218,7 +242,14 @@ def _patient(entry: fhirin.PatientEntry, sender: services.Sender) -> tuple[Entry
         if existing is not None and entry.mode == fhirin.CREATE:
             patient = existing
         else:
-            patient = services.patient_apply(entry.patient, create=True, sender=sender)
+            patient = services.patient_apply(
+                entry.patient,
+                create=True,
+                sender=sender,
+                hospital_id=None
+                if existing is not None
+                else _registering_hospital(entry, sender, parsed),
+            )
     except t.InboundProblem as problem:
         raise _located(problem, f"Bundle.entry[{entry.index}].resource") from problem
     status = OK if existing is not None else CREATED

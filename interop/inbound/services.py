@@ -65,28 +65,30 @@ def _problem(error: Exception, location: str = "") -> t.InboundProblem:
 
 @dataclass(frozen=True)
 class Sender:
-    """Who a message comes from: the hospitals it may write in, how a refusal names it, and the
-    hospital whose code mappings read its codes (None: the province's defaults only)."""
+    """Who a message comes from: the hospitals it may write in, and how a refusal names it."""
 
     hospital_ids: frozenset[int]
     name: str
-    code_maps_of: int | None
+
+    @property
+    def sole_hospital_id(self) -> int | None:
+        """The hospital this sender speaks for: its only one (an HIS: MSH-4's). Its code
+        mappings read the sender's codes, and a patient it names without an admission is
+        registered there. None for an account of several hospitals (a provincial engine), which
+        cannot say whose codes it sends: the province's default mappings read them."""
+        return next(iter(self.hospital_ids)) if len(self.hospital_ids) == 1 else None
 
 
 def sender_of_hospital(hospital: Hospital) -> Sender:
     """An HIS sending as `hospital.hl7_facility` (MSH-4)."""
-    return Sender(frozenset({hospital.pk}), f"facility {hospital.hl7_facility}", hospital.pk)
+    return Sender(frozenset({hospital.pk}), f"facility {hospital.hl7_facility}")
 
 
 def sender_of_account(user: User) -> Sender:
-    """A service account writes in the hospitals it reads (scanning/access.py). An account of
-    one hospital is that hospital's system and reads its codes so; one of several (a provincial
-    engine) cannot say whose codes it sends, and reads them with the province's defaults."""
+    """A service account writes in the hospitals it reads (scanning/access.py)."""
     codes = dict(hospitals_worked_in(user).values_list("pk", "code"))
     return Sender(
-        frozenset(codes),
-        f"an account of {', '.join(sorted(codes.values())) or 'no hospital'}",
-        next(iter(codes)) if len(codes) == 1 else None,
+        frozenset(codes), f"an account of {', '.join(sorted(codes.values())) or 'no hospital'}"
     )
 
 
@@ -137,8 +139,8 @@ def code_map_find(kind: str, code: str, *, sender: Sender) -> InboundCodeMap | N
     """The sender's hospital's mapping of the code, else the province's default; never another
     hospital's."""
     own = Q(hospital__isnull=True)
-    if sender.code_maps_of is not None:
-        own |= Q(hospital_id=sender.code_maps_of)
+    if sender.sole_hospital_id is not None:
+        own |= Q(hospital_id=sender.sole_hospital_id)
     return (
         InboundCodeMap.objects.filter(own, kind=kind, his_code=code)
         .select_related("medication", "ward")
@@ -244,14 +246,21 @@ def _patient_values(patient: t.PatientData) -> dict[str, object]:
     }
 
 
-def patient_apply(data: t.PatientData, *, create: bool, sender: Sender) -> Patient:
-    """Create (when `create`) or update the patient the HIS describes."""
+def patient_apply(
+    data: t.PatientData, *, create: bool, sender: Sender, hospital_id: int | None = None
+) -> Patient:
+    """Create (when `create`) or update the patient the HIS describes. A new patient is
+    registered by `hospital_id` (one of the sender's: the hospital of the ward she is admitted
+    to), else by the sender's only hospital."""
     existing = Patient.objects.filter(mrn=data.mrn).first()
     if existing is not None:
         patient_check(existing, sender)
     try:
         return ward_services.patient_save_from_his(
-            mrn=data.mrn, values=_patient_values(data), create=create
+            mrn=data.mrn,
+            values=_patient_values(data),
+            create=create,
+            hospital_id=hospital_id if hospital_id is not None else sender.sole_hospital_id,
         )
     except (ApplicationError, ValidationError) as error:
         raise _problem(error, "PID^1^3") from error
@@ -339,7 +348,7 @@ def adt_apply(event: t.AdtEvent, *, sender: Sender) -> str:
 
 def _admit(event: t.AdtEvent, sender: Sender) -> str:
     ward, bed = _location(event.visit, sender)
-    patient = patient_apply(event.patient, create=True, sender=sender)
+    patient = patient_apply(event.patient, create=True, sender=sender, hospital_id=ward.hospital_id)
     allergies_apply(patient, event.allergies, sender=sender)
     admission = ward_services.admission_admit_from_his(
         patient=patient,

@@ -2,7 +2,8 @@
 changes nothing of Bãi Cháy's (BVBC), on every URL the project serves, whatever identifier she
 types. The URLs are the role matrix's (found by walking the resolver, so a page added later is
 covered the day it is wired in); the identifiers are Bãi Cháy's patient, ward, order, record and
-pharmacy-site rows.
+pharmacy-site rows. Bãi Cháy's patients include one its HIS registered but nobody has admitted
+yet: she is Bãi Cháy's too (`Patient.hospital`), not the province's.
 
 A request passes when it is refused (401/403/404, a redirect to a login), or when it answers
 without any of Bãi Cháy's patients in it: a list or a report cut to the user's hospitals passes.
@@ -14,6 +15,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -93,6 +95,7 @@ from tests.hospital.test_role_matrix import (
 )
 from tests.scanning.conftest import DEMO_NOW
 from wards.models import Admission, Patient, Ward, Wristband
+from wards.services import patient_save_from_his
 
 pytestmark = pytest.mark.django_db
 
@@ -103,6 +106,8 @@ HAI_PARACETAMOL = [
     "unit-dose-08936012345001-PCM2611AS005.png",
     "unit-dose-08936012345001-PCM2611AS006.png",
 ]
+# Registered by Bãi Cháy's HIS (an outpatient visit booked), admitted nowhere yet.
+NGA = "BC2026000003"
 
 
 def staff_of(hospital: str) -> QuerySet:
@@ -171,9 +176,12 @@ def secrets_of(hospital: str, *, public: bool = False) -> list[str]:
     names and its prescribers too. A public page (the cart's login, where a cart's ward is
     picked before anyone is known) may name the province's wards."""
     found = []
-    for mrn, gsrn, name in Patient.objects.filter(
-        admissions__ward__hospital__code=hospital
-    ).values_list("mrn", "gsrn", "full_name"):
+    theirs = Q(admissions__ward__hospital__code=hospital) | Q(
+        hospital__code=hospital, admissions__isnull=True
+    )
+    for mrn, gsrn, name in (
+        Patient.objects.filter(theirs).distinct().values_list("mrn", "gsrn", "full_name")
+    ):
         found += [mrn, gsrn, name, json.dumps(name)[1:-1]]
     if not public:
         for name in [
@@ -347,6 +355,22 @@ def _more_of_bai_chay(nurse: User, given: Administration) -> None:
     missing_dose_request(
         nurse=nurse, scheduled_dose=due.order_by("due_at").first(), reason="not_on_cart"
     )
+    _registered_not_admitted()
+
+
+def _registered_not_admitted() -> Patient:
+    """A patient Bãi Cháy's HIS registered (A28/A04 before the visit) and nobody admitted yet."""
+    return patient_save_from_his(
+        mrn=NGA,
+        values={
+            "full_name": "Quách Thị Thanh Nga",
+            "date_of_birth": date(1979, 5, 30),
+            "sex": "F",
+            "national_id": "022179000123",
+        },
+        create=True,
+        hospital_id=Hospital.objects.get(code=THEIRS).pk,
+    )
 
 
 def _security_rows_of_bai_chay(ha: User) -> None:
@@ -442,6 +466,43 @@ def test_another_hospitals_rows_are_in_no_report(province, role):
             elif found := leaks(response, secrets):
                 wrong.append(f"{url}: shows {found[:2]}")
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_patient_bai_chay_registered_and_nobody_admitted_is_out_of_reach(province, role):
+    # given: Nga, registered by Bãi Cháy's HIS, admitted nowhere
+    nga = Patient.objects.get(mrn=NGA)
+    secrets = [NGA, nga.gsrn, nga.full_name, json.dumps(nga.full_name)[1:-1]]
+    autocomplete = "/pharmacy/autocomplete/?app_label=wards&model_name=admission"
+
+    # when: the provincial hospital's staff ask for her by every identifier
+    wrong = []
+    for url in [
+        "/pharmacy/wards/patient/",
+        "/pharmacy/wards/patient/?q=Quách",  # (the page repeats what was searched for)
+        f"/pharmacy/wards/patient/{nga.pk}/change/",
+        f"/pharmacy/wards/patient/{nga.pk}/history/",
+        f"{autocomplete}&field_name=patient&term=Nga",
+        f"/api/v1/patients/{NGA}/mar/",
+        f"/api/v1/fhir/Patient/{nga.external_id}",
+    ]:
+        response = ask(province, role, "GET", url)
+        if response.status_code >= 500:
+            wrong.append(f"{url}: {response.status_code}")
+        elif found := leaks(response, secrets):
+            wrong.append(f"{url}: shows {found[:2]}")
+
+    # then: she is nowhere in their answers
+    assert not wrong, f"{role}:\n" + "\n".join(wrong)
+
+
+def test_the_registering_hospital_sees_its_patient_nobody_admitted(province):
+    from tests.hospital.test_role_matrix import cart_client
+
+    linh = cart_client(User.objects.get(username="duocsi.linh"))
+    page = linh.get("/pharmacy/wards/patient/")
+    assert page.status_code == 200 and NGA in page.content.decode()
+    assert linh.get(f"/api/v1/patients/{NGA}/mar/").status_code == 200
 
 
 def test_the_hospitals_own_staff_do_see_it(province):
@@ -593,3 +654,29 @@ def test_an_administrator_cannot_lift_another_hospitals_delay_or_revoke_its_toke
     assert not SecurityEvent.objects.filter(
         kind=SecurityEventKind.RELEASED, actor__username="quantri"
     ).exists()
+
+
+def test_a_patient_added_in_the_pharmacy_site_is_registered_by_the_editors_hospital(province):
+    from tests.hospital.test_role_matrix import cart_client
+
+    # given the provincial hospital's administrator on an empty patient form
+    admin = cart_client(User.objects.get(username="quantri"))
+    url = "/pharmacy/wards/patient/add/"
+    data = form_as_shown(admin.get(url).content.decode(), form_id="patient_form")
+    assert data["hospital"] == [str(Hospital.objects.get(code="BVDKT").pk)]  # her only one
+    data.update(
+        mrn="BN2026009201",
+        gsrn="952000100000092011",
+        full_name="Mai Văn Tiến",
+        date_of_birth="1990-01-02",
+        sex="M",
+    )
+
+    # when she picks Bãi Cháy (not offered: typed into the request), then her own
+    refused = admin.post(url, {**data, "hospital": Hospital.objects.get(code=THEIRS).pk})
+    saved = admin.post(url, data)
+
+    # then the first is refused on the form, the second registered by her hospital
+    assert refused.status_code == 200
+    assert saved.status_code == 302, saved.content[:2000]
+    assert Patient.objects.get(mrn="BN2026009201").hospital.code == "BVDKT"

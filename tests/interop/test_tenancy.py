@@ -15,6 +15,7 @@ import pytest
 import time_machine
 from django.test import Client
 
+from backoffice.tenancy import patients_of_my_hospitals
 from hospital.models import Hospital, User
 from hospital.service_accounts import service_account_create
 from interop.fhir import R5
@@ -510,3 +511,109 @@ def test_a_destination_of_one_hospital_gets_only_that_hospitals_records(province
     # then
     assert {message.destination for message in queued} == {bvbc, province_wide}
     assert not OutboundMessage.objects.filter(destination=bvdkt).exists()
+
+
+# ------------------------------------------------------------------ who registers a patient
+
+
+def staff(username: str) -> User:
+    return User.objects.get(username=username)
+
+
+@pytest.mark.parametrize(
+    ("facility", "ward", "hospital"), [("HOSPITAL", "NOI", "BVDKT"), ("BAICHAY", "BC-NOI", "BVBC")]
+)
+def test_an_a04_registers_the_patient_with_the_hospital_of_its_facility(
+    province, facility, ward, hospital
+):
+    # given an outpatient registration (A04) from each hospital's HIS
+    patient = h.pid("BN2026009101", "Phạm", "Minh", "Đức", facility=facility)
+    message = h.adt("A04", "R0001", START, patient, h.pv1(ward, "", "V9101"), facility=facility)
+
+    # when
+    code, text = send(message)
+
+    # then
+    assert code == "AA", text
+    assert Patient.objects.get(mrn="BN2026009101").hospital.code == hospital
+
+
+def test_a_patient_registered_without_an_admission_is_seen_by_her_hospital_only(province):
+    # given Bãi Cháy's HIS registers a person (A08 with her demographics), admitted nowhere
+    patient = h.pid("BN2026009102", "Quách", "Nga", "Thanh", sex="F", facility="BAICHAY")
+
+    # when
+    code, text = send(h.adt("A08", "R0002", START, patient, facility="BAICHAY"))
+
+    # then she is Bãi Cháy's, and the provincial hospital's pharmacist does not see her
+    assert code == "AA", text
+    nga = Patient.objects.get(mrn="BN2026009102")
+    assert nga.hospital.code == "BVBC"
+    assert not patients_of_my_hospitals(staff("duocsi.tuan"), Patient.objects.filter(pk=nga.pk))
+    assert patients_of_my_hospitals(staff("duocsi.linh"), Patient.objects.filter(pk=nga.pk))
+
+
+def test_admitted_in_another_hospital_she_stays_registered_by_the_first(province):
+    # given a person Bãi Cháy registered
+    registered = h.pid("BN2026009103", "Lò", "Dũng", facility="BAICHAY")
+    assert send(h.adt("A08", "R0004", START, registered, facility="BAICHAY"))[0] == "AA"
+
+    # when the provincial hospital admits her
+    code, text = send(admit("R0005", "BN2026009103", "NOI", facility="HOSPITAL"))
+
+    # then she is admitted there, still registered by Bãi Cháy, and read where she is admitted
+    assert code == "AA", text
+    patient = Patient.objects.get(mrn="BN2026009103")
+    assert patient.hospital.code == "BVBC"
+    assert patients_of_my_hospitals(staff("duocsi.tuan"), Patient.objects.filter(pk=patient.pk))
+
+
+def two_hospital_bearer() -> str:
+    account, secret = service_account_create(
+        name="his-province",
+        scopes=["system/*.write"],
+        by=staff("quantri"),
+        hospitals=list(Hospital.objects.filter(code__in=["BVDKT", "BVBC"])),
+    )
+    basic = base64.b64encode(f"{account.client_id}:{secret}".encode()).decode()
+    answer = Client().post(
+        "/oauth/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
+    )
+    assert answer.status_code == 200, answer.content
+    return answer.json()["access_token"]
+
+
+def patient_and_encounter(ward: str | None) -> dict:
+    bundle = b.transaction(R5)
+    kept = bundle["entry"][:1] if ward is None else bundle["entry"][:2]
+    if ward is not None:
+        kept[1]["resource"] = b.encounter(R5, ward=ward, bed="")
+    return {**bundle, "entry": kept}
+
+
+def test_a_bundle_from_an_account_of_one_hospital_registers_with_it(province):
+    response = post(patient_and_encounter(None), bearer("BVBC", "system/*.write"))
+
+    assert response.status_code == 200, response.content
+    assert Patient.objects.get(mrn=b.MRN).hospital.code == "BVBC"
+
+
+def test_a_bundle_from_an_account_of_two_hospitals_registers_where_it_admits(province):
+    response = post(patient_and_encounter("BC-NOI"), two_hospital_bearer())
+
+    assert response.status_code == 200, response.content
+    assert Patient.objects.get(mrn=b.MRN).hospital.code == "BVBC"
+
+
+def test_a_new_patient_from_an_account_of_two_hospitals_without_an_admission_is_refused(
+    province,
+):
+    # when: a Patient alone, from an account that writes in both hospitals
+    response = post(patient_and_encounter(None), two_hospital_bearer())
+
+    # then: which hospital registers her is never guessed
+    assert response.status_code == 422, response.content
+    code, text = issue(response)
+    assert code == "PATIENT_HOSPITAL_UNKNOWN"
+    assert b.MRN in text
+    nothing_written()

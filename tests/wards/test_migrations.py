@@ -1,0 +1,63 @@
+"""wards 0011: every patient registered before issue 19's follow-up gets a registering hospital."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from wards.models import Patient
+
+BEFORE = ("wards", "0009_ward_hospital_required")
+AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_registers_each_patient_where_she_was_admitted_last():
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate([BEFORE])
+    try:
+        # given: two hospitals, and patients written by the old schema
+        old = MigrationExecutor(connection).loader.project_state(BEFORE).apps
+        hospital = old.get_model("hospital", "Hospital")
+        ward = old.get_model("wards", "Ward")
+        patient = old.get_model("wards", "Patient")
+        admission = old.get_model("wards", "Admission")
+        first = hospital.objects.create(
+            code="BVDKT", name="Tỉnh", gln="8936000000004", hl7_facility="HOSPITAL"
+        )
+        second = hospital.objects.create(
+            code="BVBC", name="Bãi Cháy", gln="8936000000011", hl7_facility="BAICHAY"
+        )
+        noi = ward.objects.create(code="NOI", name="Khoa Nội", hospital=first)
+        bc_noi = ward.objects.create(code="BC-NOI", name="Khoa Nội BC", hospital=second)
+
+        def person(mrn: str, n: int):
+            return patient.objects.create(
+                mrn=mrn,
+                gsrn=f"95200010000000{n:03d}0",
+                full_name="Nguyễn Văn An",
+                date_of_birth=date(1956, 3, 14),
+                sex="M",
+            )
+
+        moved, stayed, never = person("BN0001", 1), person("BN0002", 2), person("BN0003", 3)
+        admission.objects.create(
+            patient=moved, ward=noi, admitted_at=AT, discharged_at=AT + timedelta(days=2)
+        )
+        admission.objects.create(patient=moved, ward=bc_noi, admitted_at=AT + timedelta(days=5))
+        admission.objects.create(patient=stayed, ward=bc_noi, admitted_at=AT)
+
+        # when
+        executor = MigrationExecutor(connection)
+        executor.migrate(latest)
+
+        # then: her latest admission's hospital; never admitted, the first hospital
+        registered = dict(Patient.objects.values_list("mrn", "hospital__code"))
+        assert registered == {"BN0001": "BVBC", "BN0002": "BVBC", "BN0003": "BVDKT"}
+        assert never.pk in Patient.objects.filter(hospital__code="BVDKT").values_list(
+            "pk", flat=True
+        )
+    finally:
+        MigrationExecutor(connection).migrate(latest)

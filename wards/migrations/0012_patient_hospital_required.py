@@ -1,0 +1,22 @@
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("hospital", "0007_hospitals"),
+        ("wards", "0011_every_patient_registered"),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name="patient",
+            name="hospital",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="registered_patients",
+                to="hospital.hospital",
+                verbose_name="registering hospital",
+            ),
+        ),
+    ]
