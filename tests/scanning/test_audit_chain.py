@@ -2,6 +2,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
+from itertools import pairwise
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -296,6 +297,28 @@ def chain(db):
     order, nurse = OrderFactory(), NurseFactory()
     rows = [administration_append(not_given(order, nurse)) for _ in range(3)]
     return SimpleNamespace(order=order, nurse=nurse, rows=rows)
+
+
+def test_each_link_is_the_link_of_the_row_before_as_python_hashes_it(chain):
+    # given: three records and three scan events, sealed by the database on PostgreSQL
+    events = [
+        scan_event_append(ScanEvent(performer=chain.nurse, purpose="check")) for _ in range(3)
+    ]
+
+    # then: the chain columns in memory are the stored ones, each the link of the row before
+    for rows in (chain.rows, events):
+        stored = type(rows[0]).objects.filter(pk__in=[row.pk for row in rows]).order_by("chain_seq")
+        assert [(r.chain_seq, r.previous_hash, r.content_hash) for r in stored] == [
+            (r.chain_seq, r.previous_hash, r.content_hash) for r in rows
+        ]
+        assert [r.chain_seq for r in rows] == [1, 2, 3]
+        assert rows[0].previous_hash == audit.GENESIS
+        for before, after in pairwise(rows):
+            assert after.previous_hash == audit.link_hash(
+                seq=before.chain_seq,
+                previous_hash=before.previous_hash,
+                content_hash=before.content_hash,
+            )
 
 
 def test_a_deleted_record_leaves_a_sequence_gap(chain):

@@ -5,11 +5,13 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from hospital.models import User
+from hospital.sql import ModelColumns, fetchall, table
 from pharmacy.models import MedicationOrder, Package, ScheduledDose
 from scanning import locks
 from scanning.facts import fast_sql
@@ -330,3 +332,42 @@ def test_a_dose_due_and_a_record_given_exactly_at_the_bounds_are_read_on_every_d
     assert list(doses) == [dose.pk]
     assert doses[dose.pk].is_given is True
     assert [row[:2] for row in prior] == [(order.pk, now)]
+
+
+def test_a_row_builds_the_instance_that_from_db_builds(frozen_demo):
+    # given: every order row of the demo, read raw
+    columns = ModelColumns(MedicationOrder, "o")
+    rows = fetchall(f"SELECT {columns.sql} FROM {table(MedicationOrder)} o ORDER BY o.id", [])
+
+    # when
+    built = [columns.instance(row) for row in rows]
+
+    # then: the same values and state as Model.from_db, and the same as a queryset reads
+    for row, instance in zip(rows, built, strict=True):
+        expected = MedicationOrder.from_db(connection.alias, columns.names, columns.values(row))
+        assert {k: v for k, v in vars(instance).items() if k != "_state"} == {
+            k: v for k, v in vars(expected).items() if k != "_state"
+        }
+        assert (instance._state.adding, instance._state.db) == (False, connection.alias)
+    assert [fields(o) for o in built] == [fields(o) for o in MedicationOrder.objects.order_by("pk")]
+
+
+def test_a_model_with_an_init_signal_is_built_through_its_init(frozen_demo):
+    # given
+    columns = ModelColumns(MedicationOrder, "o")
+    row = fetchall(f"SELECT {columns.sql} FROM {table(MedicationOrder)} o LIMIT 1", [])[0]
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    # when
+    post_init.connect(receiver, sender=MedicationOrder)
+    try:
+        instance = columns.instance(row)
+    finally:
+        post_init.disconnect(receiver, sender=MedicationOrder)
+
+    # then
+    assert len(seen) == 1
+    assert seen[0] is instance
