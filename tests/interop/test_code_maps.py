@@ -341,6 +341,6 @@ def test_the_form_refuses_a_ward_of_another_hospital_in_vietnamese(province):
 
     assert response.status_code == 200
     assert response.context_data["adminform"].form.errors["ward"] == [
-        "Hãy chọn một khoa thuộc bệnh viện của ánh xạ này."
+        "Hãy chọn một khoa thuộc bệnh viện đã chọn cho ánh xạ này."
     ]
     assert not InboundCodeMap.objects.filter(his_code="K04").exists()
