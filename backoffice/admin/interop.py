@@ -1,12 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from backoffice.admin.tenancy import HospitalChoices, HospitalRows, hospitals_of
+from backoffice.admin.tenancy import HospitalOrProvinceRows, HospitalRows, hospitals_of
 from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from interop.inbound.inbox import inbox_dismiss, inbox_reprocess
 from interop.models import (
@@ -23,7 +22,7 @@ from interop.services import outbound_retry_now
 
 
 @admin.register(Destination, site=pharmacy_site)
-class DestinationAdmin(HospitalChoices, admin.ModelAdmin):
+class DestinationAdmin(HospitalOrProvinceRows, admin.ModelAdmin):
     list_display = [
         "name",
         "host",
@@ -55,17 +54,7 @@ class DestinationAdmin(HospitalChoices, admin.ModelAdmin):
 
     def get_queryset(self, request):
         """Her hospitals' destinations, and the province's (a health department's system)."""
-        destinations = destinations_with_queue()
-        if request.user.is_superuser:
-            return destinations
-        mine = hospitals_of(request.user).values("pk")
-        return destinations.filter(Q(hospital__isnull=True) | Q(hospital__in=mine))
-
-    def has_change_permission(self, request, obj=None):
-        # A destination of the whole province is changed by a superuser, not by one hospital.
-        if obj is not None and obj.hospital_id is None and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
+        return self.mine_or_province(request, destinations_with_queue())
 
     @admin.display(description=_("pending"), ordering="pending_count")
     def pending(self, obj):
@@ -321,7 +310,7 @@ class InboundMessageAdmin(ReadOnlyAdmin):
 
 
 @admin.register(InboundCodeMap, site=pharmacy_site)
-class InboundCodeMapAdmin(HospitalChoices, admin.ModelAdmin):
+class InboundCodeMapAdmin(HospitalOrProvinceRows, admin.ModelAdmin):
     """The HIS's codes and what they mean here. A drug code maps to one formulary item; an
     unmapped code sends its message to the work queue, never to a guess. A pharmacist maps her
     hospitals' HIS codes and reads the province's defaults; a superuser sets the defaults."""
@@ -340,35 +329,6 @@ class InboundCodeMapAdmin(HospitalChoices, admin.ModelAdmin):
     list_select_related = ["hospital", "medication", "ward"]
     autocomplete_fields = ["medication", "ward"]
     fields = ["hospital", "kind", "his_code", "his_name", "medication", "allergen_code", "ward"]
-
-    def get_queryset(self, request):
-        """Her hospitals' mappings, and the province's defaults they fall back to."""
-        code_maps = super().get_queryset(request)
-        if request.user.is_superuser:
-            return code_maps
-        mine = hospitals_of(request.user).values("pk")
-        return code_maps.filter(Q(hospital__isnull=True) | Q(hospital__in=mine))
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name == "hospital" and not request.user.is_superuser:
-            # Leaving it empty would make a default for the whole province.
-            field.required = True
-        return field
-
-    def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
-        mine = list(hospitals_of(request.user)[:2])
-        if len(mine) == 1 and not request.user.is_superuser:
-            initial.setdefault("hospital", mine[0].pk)
-        return initial
-
-    def has_change_permission(self, request, obj=None):
-        # A default of the whole province is changed by a superuser, not by one hospital: a
-        # hospital that reads a code otherwise adds its own mapping, which wins.
-        if obj is not None and obj.hospital_id is None and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -5,7 +5,7 @@ shared. A superuser reads the province."""
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from backoffice.tenancy import (
@@ -94,3 +94,38 @@ class HospitalRows(HospitalChoices):
             mine = False
         if not mine:
             raise Http404
+
+
+class HospitalOrProvinceRows(HospitalChoices):
+    """Rows that serve one hospital or, with no hospital, the whole province: a code map (a
+    default), a destination (a health department's system). She reads her hospitals' rows and
+    the province's; she adds and changes her hospitals' only, so the hospital is required of her
+    (left empty, a row of hers would reach or serve every hospital); the province's are a
+    superuser's."""
+
+    def mine_or_province(self, request, queryset: QuerySet) -> QuerySet:
+        if request.user.is_superuser:
+            return queryset
+        mine = hospitals_of(request.user).values("pk")
+        return queryset.filter(Q(hospital__isnull=True) | Q(hospital__in=mine))
+
+    def get_queryset(self, request):
+        return self.mine_or_province(request, super().get_queryset(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "hospital" and not request.user.is_superuser:
+            field.required = True
+        return field
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        mine = list(hospitals_of(request.user)[:2])
+        if len(mine) == 1 and not request.user.is_superuser:
+            initial.setdefault("hospital", mine[0].pk)
+        return initial
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.hospital_id is None and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)

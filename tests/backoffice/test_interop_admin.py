@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from interop.models import Destination, OutboundMessage, OutboundState
 from interop.worker import deliver_batch
-from tests.factories import NurseFactory, PharmacistFactory
+from tests.factories import NurseFactory, PharmacistFactory, default_hospital
 from tests.interop.conftest import later
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +42,7 @@ def test_destinations_are_configured_in_the_pharmacy_site(pharmacist_with_intero
             "host": "his.benhvien.local",
             "port": "2575",
             "enabled": "on",
+            "hospital": default_hospital().pk,  # hers; empty is a superuser's (the province's)
             "message_types": '["RAS^O17"]',
             "receiving_application": "HIS",
             "receiving_facility": "BV",
@@ -61,6 +62,7 @@ def test_destinations_are_configured_in_the_pharmacy_site(pharmacist_with_intero
         ["RAS^O17"],
     )
     assert (destination.ack_mode, destination.on_reject) == ("enhanced", "dead")
+    assert destination.hospital == default_hospital()
 
 
 def test_an_unknown_message_type_is_refused_in_the_form(pharmacist_with_interop):

@@ -680,3 +680,24 @@ def test_a_patient_added_in_the_pharmacy_site_is_registered_by_the_editors_hospi
     assert refused.status_code == 200
     assert saved.status_code == 302, saved.content[:2000]
     assert Patient.objects.get(mrn="BN2026009201").hospital.code == "BVDKT"
+
+
+def test_an_administrator_adds_a_destination_for_her_hospital_never_for_the_province(province):
+    from tests.hospital.test_role_matrix import cart_client
+
+    # given the provincial hospital's administrator on an empty destination form
+    admin = cart_client(User.objects.get(username="quantri"))
+    url = "/pharmacy/interop/destination/add/"
+    data = form_as_shown(admin.get(url).content.decode(), form_id="destination_form")
+    assert data["hospital"] == [str(Hospital.objects.get(code="BVDKT").pk)]  # her only one
+    data.update(name="HIS tỉnh", host="127.0.0.1", port="2590")
+
+    # when she leaves the hospital empty (a destination for every hospital's records), then not
+    province_wide = admin.post(url, {**data, "hospital": ""})
+    saved = admin.post(url, data)
+
+    # then the first is refused on the form: another hospital's records would reach her system
+    assert province_wide.status_code == 200
+    assert "hospital" in province_wide.context_data["adminform"].form.errors
+    assert saved.status_code == 302, saved.context_data["adminform"].form.errors
+    assert Destination.objects.get(name="HIS tỉnh").hospital.code == "BVDKT"
