@@ -537,9 +537,12 @@ def history_add(hospital: Hospital, administrations: int, *, days: int = 5) -> i
     the hospital (the wards measured included). Returns the administrations added."""
     from django.db import transaction
 
+    from hospital.models import Hospital as Tenant
     from pharmacy.models import MedicationOrder
     from wards.models import Admission, Patient, Wristband
 
+    if Tenant.objects.count() != 1:
+        raise ValueError("history_add generates one hospital's past patients")
     spec = hospital.spec
     per_admission = spec.orders_per_patient * days * 24 // spec.every_hours
     count = math.ceil(administrations / per_admission)
@@ -569,6 +572,8 @@ def history_add(hospital: Hospital, administrations: int, *, days: int = 5) -> i
                 "external_id": "gen_random_uuid()",
                 "created_at": admitted,
                 "mrn": "'BH' || lpad(n::text, 10, '0')",
+                # History is generated for the one-hospital bench (bench.mar_scale).
+                "hospital_id": "(SELECT min(id) FROM hospital_hospital)",
                 "gsrn": f"{gsrn_body} || {check_digit}",
                 "full_name": "'Người bệnh cũ ' || n",
                 "date_of_birth": "date '1950-01-01' + (n * 37 %% 20000)",
