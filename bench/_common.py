@@ -92,17 +92,25 @@ def database_url(server: str, name: str) -> str:
 
 
 def recreate_database(server: str, name: str) -> str:
-    """Drop and create `name` on the server (never the server's own database); its URL."""
+    """Drop and create `name` on the server (never the server's own database); its URL.
+
+    With `BENCH_TEMPLATE_DATABASE` set (tests/bench: a database migrated once per test session),
+    the new database is a copy of it, so `migrate()` finds nothing to do: a migration from empty
+    costs 15–30 s, and every smoke run would pay it."""
     import psycopg
     from psycopg import sql
 
     if not name.startswith("bench_"):
         raise ValueError(f"bench databases are named bench_…: {name!r}")
+    template = os.environ.get("BENCH_TEMPLATE_DATABASE", "")
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     with psycopg.connect(database_url(server, "postgres"), autocommit=True) as admin:
         admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        admin.execute(create)
     return database_url(server, name)
 
 

@@ -20,8 +20,35 @@ def _server_url() -> str:
     return f"postgres://{credentials}@{host}:{settings['PORT'] or 5432}/postgres"
 
 
+@pytest.fixture(scope="session")
+def bench_template():
+    """A database migrated once, which every smoke run below copies (`BENCH_TEMPLATE_DATABASE`,
+    bench._common.recreate_database) instead of migrating its own from empty."""
+    from bench import _common
+
+    server = _server_url()
+    name = f"bench_template_{os.getpid()}"
+    url = _common.recreate_database(server, name)
+    completed = subprocess.run(  # noqa: S603 - our interpreter, our module
+        [
+            sys.executable,
+            "-c",
+            f"from bench import _common; _common.django_setup({url!r}); _common.migrate()",
+        ],
+        cwd=ROOT,
+        env={key: value for key, value in os.environ.items() if key != "BENCH_TEMPLATE_DATABASE"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    yield name
+    _common.drop_database(server, name)
+
+
 @pytest.fixture(scope="module")
-def run_bench(tmp_path_factory):
+def run_bench(tmp_path_factory, bench_template):
     """Runs a benchmark with --smoke once per test module (each run takes seconds)."""
     runs: dict[str, tuple[subprocess.CompletedProcess, Path]] = {}
 
@@ -41,7 +68,11 @@ def run_bench(tmp_path_factory):
                 str(figures),
             ],
             cwd=ROOT,
-            env={**os.environ, "BENCH_POSTGRES_URL": _server_url()},
+            env={
+                **os.environ,
+                "BENCH_POSTGRES_URL": _server_url(),
+                "BENCH_TEMPLATE_DATABASE": bench_template,
+            },
             capture_output=True,
             text=True,
             timeout=180,
