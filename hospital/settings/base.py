@@ -354,6 +354,8 @@ STAT_WINDOW_MINUTES = int(os.environ.get("STAT_WINDOW_MINUTES", "30"))
 VERBAL_ORDER_COSIGN_HOURS = int(os.environ.get("VERBAL_ORDER_COSIGN_HOURS", "24"))
 # The ward dashboard lists a bag due to end within this many minutes.
 INFUSION_ENDING_SOON_MINUTES = int(os.environ.get("INFUSION_ENDING_SOON_MINUTES", "30"))
+# Django's database sessions, each read with one hand-written statement (hospital/session_store.py).
+SESSION_ENGINE = "hospital.session_store"
 # Sessions of the pharmacy site (username + password) last a shift at most.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_MAX_AGE_SECONDS", str(8 * 3600)))
 # The ward dashboard locks itself (logging out) after this much idle time, and refreshes its

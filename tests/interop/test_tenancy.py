@@ -34,6 +34,7 @@ from interop.services import outbox_enqueue_administration
 from interop.worker import _render
 from pharmacy.demo import demo_hospital_load
 from pharmacy.models import Medication, MedicationOrder
+from scanning.models import Administration
 from tests.factories import AdministrationFactory, AdmissionFactory, OrderFactory, PatientFactory
 from tests.interop import fhir_bundles as b
 from tests.interop import fhir_validator
@@ -511,6 +512,48 @@ def test_a_destination_of_one_hospital_gets_only_that_hospitals_records(province
     # then
     assert {message.destination for message in queued} == {bvbc, province_wide}
     assert not OutboundMessage.objects.filter(destination=bvdkt).exists()
+
+
+def test_the_destinations_statement_reads_what_the_orm_query_read(province):
+    """interop.services._destinations is one hand-written statement: it must pick, in the same
+    order and as the same rows, what the queryset it replaced picked."""
+    from django.db.models import Q
+
+    from interop.models import MessageType
+    from interop.services import _destinations
+
+    bvdkt, bvbc = Hospital.objects.get(code="BVDKT"), Hospital.objects.get(code="BVBC")
+    made = [
+        Destination.objects.create(name="Sở Y tế", host="127.0.0.1", port=2577),
+        Destination.objects.create(name="HIS BVBC", host="127.0.0.1", port=2576, hospital=bvbc),
+        Destination.objects.create(name="HIS BVDKT", host="127.0.0.1", port=2575, hospital=bvdkt),
+        Destination.objects.create(
+            name="Off", host="127.0.0.1", port=2578, hospital=bvbc, enabled=False
+        ),
+        Destination.objects.create(name="LIS", host="127.0.0.1", port=2579, message_types=[]),
+        Destination.objects.create(name="Province off", host="127.0.0.1", port=2580, enabled=False),
+    ]
+    assert len(made) == 6
+    for ward in (Ward.objects.get(code="BC-NOI"), Ward.objects.get(code="NOI")):
+        record = AdministrationFactory(order=OrderFactory(admission=AdmissionFactory(ward=ward)))
+        hospital = Administration.objects.filter(pk=record.pk).values(
+            "admission__ward__hospital_id"
+        )
+        reference = [
+            destination
+            for destination in Destination.objects.filter(enabled=True)
+            .filter(Q(hospital__isnull=True) | Q(hospital__in=hospital))
+            .order_by("pk")
+            if destination.accepts(MessageType.RAS_O17)
+        ]
+        found = _destinations(record.pk)
+        assert [d.pk for d in found] == [d.pk for d in reference]
+        assert len(found) == 2
+        for ours, theirs in zip(found, reference, strict=True):
+            assert {
+                f.attname: getattr(ours, f.attname) for f in Destination._meta.concrete_fields
+            } == {f.attname: getattr(theirs, f.attname) for f in Destination._meta.concrete_fields}
+    assert _destinations(0) == [made[0]]
 
 
 # ------------------------------------------------------------------ who registers a patient
