@@ -79,6 +79,22 @@ def test_a_service_account_reads_the_feed_hl7_and_fhir_with_a_client_credentials
     assert get(f"/api/v1/fhir/MedicationAdministration/{record}", bearer).status_code == 200
 
 
+def test_a_token_opens_the_api_from_the_authorization_header_only(record):
+    # given
+    created, secret = account()
+    bearer = token(created.client_id, secret)
+
+    # when: the token in the query string, and in the header with a lower-case scheme
+    in_the_url = Client().get(f"{FEED}?access_token={bearer}")
+    lower_case_scheme = Client().get(FEED, HTTP_AUTHORIZATION=f"bearer {bearer}")
+
+    # then: a token in a URL (access logs, browser history) opens nothing; the scheme's case does
+    # not matter (RFC 7235)
+    assert in_the_url.status_code == 401
+    assert in_the_url.headers["WWW-Authenticate"].startswith("Bearer")
+    assert lower_case_scheme.json()["results"][0]["id"] == record
+
+
 def test_a_token_reads_only_what_its_scopes_allow(record):
     created, secret = account(scopes="system/MedicationAdministration.read")
     bearer = token(created.client_id, secret)
