@@ -2,7 +2,8 @@
 
 The demo province: BVDKT (MSH-4 "HOSPITAL", wards NOI and NGOAI, patients BN2026…) and Bãi Cháy
 (BVBC, MSH-4 "BAICHAY", ward BC-NOI, patients BC2026…). Messages go through the inbox as the MLLP
-listener hands them over (tests/interop/test_tenancy.py does the same)."""
+listener hands them over (tests/interop/test_tenancy.py does the same), and once over a real
+MLLP socket on 127.0.0.1."""
 
 import base64
 import copy
@@ -18,6 +19,7 @@ from hospital.models import Hospital, User
 from hospital.service_accounts import service_account_create
 from interop.inbound import his_day as h
 from interop.inbound.inbox import inbox_receive
+from interop.inbound.server import InboundServer
 from interop.models import (
     CodeMapKind,
     Destination,
@@ -32,6 +34,7 @@ from pharmacy.demo import demo_hospital_load
 from pharmacy.models import Medication
 from tests.factories import AdministrationFactory, OrderFactory
 from tests.interop import fhir_bundles as b
+from tests.interop.test_code_maps import send as mllp_send
 from tests.interop.test_tenancy import bearer, post
 from tests.scanning.conftest import badge_client
 from wards.models import Admission, Patient, PatientNumber
@@ -56,6 +59,15 @@ def province():
             medication=Medication.objects.get(code="amoxicillin-500-cap"),
         )
         yield traveller
+
+
+@pytest.fixture
+def listener():
+    with time_machine.travel(START, tick=True):
+        demo_hospital_load()
+        server = InboundServer("127.0.0.1", 0).start()
+        yield server
+        server.stop()
 
 
 def send(message: str) -> tuple[str, str]:
@@ -308,3 +320,49 @@ def test_a_fhir_search_by_mrn_from_two_hospitals_asks_which_hospital(province):
     # when / then: the province's system is ambiguous, the hospital's is not
     assert search(f"{b.SID}/mrn").status_code == 400
     assert search(f"{b.SID}/mrn/BAICHAY").status_code == 200
+
+
+# ------------------------------------------------------------------ over MLLP
+
+
+@pytest.mark.django_db(transaction=True)
+def test_over_mllp_each_his_numbers_its_own_and_a_cccd_links_or_conflicts(listener):
+    # given BVDKT knows Xuân by her CCCD; Bãi Cháy's HIS will send three people
+    xuan = h.pid(XUAN, "Tạ", "Xuân", "Thị", birth="19530119", sex="F", cccd=CCCD)
+    same_number = h.pid("BN2026000101", "Đinh", "Khoa", "Văn", birth="19900101", facility="BAICHAY")
+    her_at_bc = h.pid(
+        XUAN_AT_BC, "Tạ", "Xuân", "Thị", birth="19530119", sex="F", cccd=CCCD, facility="BAICHAY"
+    )
+    not_her = h.pid(
+        "BC2026000901",
+        "Tạ",
+        "Xuân",
+        "Thị",
+        birth="19530911",
+        sex="F",
+        cccd=CCCD,
+        facility="BAICHAY",
+    )
+
+    # when
+    answers = mllp_send(
+        listener,
+        h.adt("A08", "L0001", START, xuan),
+        h.adt("A08", "L0002", START, same_number, facility="BAICHAY"),
+        h.adt("A08", "L0003", START, her_at_bc, facility="BAICHAY"),
+        h.adt("A08", "L0004", START, not_her, facility="BAICHAY"),
+    )
+
+    # then
+    assert answers[:3] == [("AA", "")] * 3
+    assert answers[3][0] == "AE" and "national ID" in answers[3][1]
+    bvdkt, bvbc = hospital("BVDKT").pk, hospital("BVBC").pk
+    assert patient_by_mrn(hospital_id=bvbc, mrn="BN2026000101").full_name == "Đinh Văn Khoa"
+    assert patient_by_mrn(hospital_id=bvdkt, mrn="BN2026000101").full_name == "Nguyễn Văn An"
+    assert patient_by_mrn(hospital_id=bvbc, mrn=XUAN_AT_BC) == patient_by_mrn(
+        hospital_id=bvdkt, mrn=XUAN
+    )
+    assert patient_by_mrn(hospital_id=bvbc, mrn="BC2026000901") is None
+    assert InboundMessage.objects.get(control_id="L0004").problem_code.startswith(
+        "IDENTITY_CONFLICT"
+    )
