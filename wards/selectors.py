@@ -49,10 +49,11 @@ def patient_by_mrn(*, hospital_id: int, mrn: str) -> Patient | None:
 
 def patients_by_mrn(*, hospital_ids, mrn: str) -> list[Patient]:
     """The patients numbered `mrn` by any of these hospitals (each hospital's own, so possibly
-    several people); those with an open admission first."""
+    several people); those with an open admission first. (Annotated, not aliased: PostgreSQL
+    orders a DISTINCT query only by what it selects.)"""
     return list(
         Patient.objects.filter(numbers__hospital_id__in=hospital_ids, numbers__mrn=mrn)
-        .alias(
+        .annotate(
             admitted=Exists(
                 Admission.objects.filter(patient=OuterRef("pk"), discharged_at__isnull=True)
             )
