@@ -296,7 +296,16 @@ def hospital_generate(spec: HospitalSpec, *, seed: int = 2026, tenants: int = 1)
         ScheduleKind,
         Substance,
     )
-    from wards.models import Admission, Allergy, AllergySeverity, Bed, Patient, Ward, Wristband
+    from wards.models import (
+        Admission,
+        Allergy,
+        AllergySeverity,
+        Bed,
+        Patient,
+        PatientNumber,
+        Ward,
+        Wristband,
+    )
 
     rng = random.Random(seed)  # noqa: S311 - synthetic names, not secrets
     anchor = timezone.now().replace(microsecond=0)
@@ -396,8 +405,17 @@ def hospital_generate(spec: HospitalSpec, *, seed: int = 2026, tenants: int = 1)
             )
             for n, bed in enumerate(beds)
         )
+        PatientNumber.objects.bulk_create(
+            PatientNumber(hospital_id=p.hospital_id, mrn=p.mrn, patient=p) for p in patients
+        )
         admissions = Admission.objects.bulk_create(
-            Admission(patient=patient, ward_id=bed.ward_id, bed=bed, admitted_at=admitted_at)
+            Admission(
+                patient=patient,
+                ward_id=bed.ward_id,
+                bed=bed,
+                mrn=patient.mrn,
+                admitted_at=admitted_at,
+            )
             for patient, bed in zip(patients, beds, strict=True)
         )
         Wristband.objects.bulk_create(
@@ -547,7 +565,7 @@ def history_add(hospital: Hospital, administrations: int, *, days: int = 5) -> i
 
     from hospital.models import Hospital as Tenant
     from pharmacy.models import MedicationOrder
-    from wards.models import Admission, Patient, Wristband
+    from wards.models import Admission, Patient, PatientNumber, Wristband
 
     if Tenant.objects.count() != 1:
         raise ValueError("history_add generates one hospital's past patients")
@@ -590,6 +608,18 @@ def history_add(hospital: Hospital, administrations: int, *, days: int = 5) -> i
             "FROM generate_series(%(first)s, %(last)s) AS n ORDER BY n",
             params,
         )
+        _insert_select(
+            PatientNumber,
+            {
+                "external_id": "gen_random_uuid()",
+                "created_at": "p.created_at",
+                "hospital_id": "p.hospital_id",
+                "mrn": "p.mrn",
+                "patient_id": "p.id",
+            },
+            "FROM wards_patient p WHERE p.id >= %(first_patient)s ORDER BY p.id",
+            {**params, "first_patient": first_patient},
+        )
         first_admission = _max_id(Admission) + 1
         _insert_select(
             Admission,
@@ -597,12 +627,13 @@ def history_add(hospital: Hospital, administrations: int, *, days: int = 5) -> i
                 "external_id": "gen_random_uuid()",
                 "created_at": admitted,
                 "patient_id": "p.id",
+                "mrn": "p.mrn",
                 "ward_id": "b.ward_id",
                 "bed_id": "b.id",
                 "admitted_at": admitted,
                 "discharged_at": f"{admitted} + %(days)s * interval '1 day'",
             },
-            "FROM (SELECT id, substr(mrn, 3)::bigint AS n FROM wards_patient "
+            "FROM (SELECT id, mrn, substr(mrn, 3)::bigint AS n FROM wards_patient "
             "WHERE id >= %(first_patient)s) AS p "
             "JOIN (SELECT id, ward_id, row_number() OVER (ORDER BY id) - 1 AS slot "
             "FROM wards_bed) AS b ON b.slot = p.n %% (SELECT count(*) FROM wards_bed) "

@@ -357,10 +357,12 @@ def _override_label(reason: str) -> str:
     return vietnamese if settings.LANGUAGE_CODE.startswith("vi") else english
 
 
-def patient_snapshot(patient: PatientRow) -> Patient:
+def patient_snapshot(patient: PatientRow, *, mrn: str = "") -> Patient:
+    """`mrn`: her number at the hospital the record was made in (its admission's), which goes out
+    under that hospital's name; without one, the number she was registered with."""
     return Patient(
         id=patient.external_id,
-        mrn=patient.mrn,
+        mrn=mrn or patient.mrn,
         full_name=patient.full_name,
         date_of_birth=patient.date_of_birth,
         sex=patient.sex,
@@ -387,7 +389,7 @@ def _snapshot(row: Administration, *, facts: dict, correction) -> Administration
         status=row.status,
         administered_at=row.administered_at,
         recorded_at=row.created_at,
-        patient=patient_snapshot(row.patient),
+        patient=patient_snapshot(row.patient, mrn=admission.mrn),
         encounter_id=admission.external_id,
         ward_code=admission.ward.code,
         ward_name=admission.ward.name,
@@ -452,7 +454,7 @@ def encounter_get(external_id) -> tuple[Encounter, int, int] | None:
         return None
     encounter = Encounter(
         id=admission.external_id,
-        patient=patient_snapshot(admission.patient),
+        patient=patient_snapshot(admission.patient, mrn=admission.mrn),
         ward_code=admission.ward.code,
         ward_name=admission.ward.name,
         bed_code=admission.bed.code if admission.bed_id else "",
@@ -478,7 +480,7 @@ def order_get(external_id) -> tuple[Order, int, int] | None:
     prn = order.schedule_kind == ScheduleKind.PRN
     snapshot = Order(
         id=order.external_id,
-        patient=patient_snapshot(admission.patient),
+        patient=patient_snapshot(admission.patient, mrn=admission.mrn),
         encounter_id=admission.external_id,
         medication_code=order.medication.code,
         medication_name=order.medication.name,

@@ -29,7 +29,13 @@ from pharmacy.models import (
 )
 from pharmacy.services import scheduled_doses_generate
 from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
-from wards.services import admission_discharge, wristband_issue
+from wards.selectors import patient_by_mrn
+from wards.services import (
+    admission_discharge,
+    admission_mrn,
+    patient_register,
+    wristband_issue,
+)
 
 DEMO_FILE = settings.BASE_DIR / "fixtures" / "demo_hospital.json"
 # Orders get stable ids from their demo key, so a second load finds them instead of adding more.
@@ -342,18 +348,25 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
 
     admissions = {}
     for spec in data["patients"]:
-        patient, created = _upsert(
-            Patient,
-            {"mrn": spec["mrn"]},
-            {
-                # Registered by the hospital that admits her (its HIS issued the MRN).
-                "hospital": wards[spec["ward"]].hospital,
-                "gsrn": gs1.make_gsrn(spec["gsrn_ref"]),
-                "full_name": spec["full_name"],
-                "date_of_birth": date.fromisoformat(spec["date_of_birth"]),
-                "sex": spec["sex"],
-            },
-        )
+        # Registered by the hospital that admits her (its HIS issued the MRN).
+        registering = wards[spec["ward"]].hospital
+        values = {
+            "gsrn": gs1.make_gsrn(spec["gsrn_ref"]),
+            "full_name": spec["full_name"],
+            "date_of_birth": date.fromisoformat(spec["date_of_birth"]),
+            "sex": spec["sex"],
+        }
+        known = patient_by_mrn(hospital_id=registering.pk, mrn=spec["mrn"])
+        if known is None:
+            patient = patient_register(
+                hospital_id=registering.pk,
+                mrn=spec["mrn"],
+                gsrn=str(values.pop("gsrn")),
+                values=values,
+            )
+            created = True
+        else:
+            patient, created = _upsert(Patient, {"pk": known.pk}, values)
         tally("patients", created)
         if "weight_kg" in spec and patient.weight_kg is None:
             # weighed on the morning of admission; a later weighing is not overwritten
@@ -376,6 +389,7 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
             admission = Admission.objects.create(
                 patient=patient,
                 ward=ward,
+                mrn=admission_mrn(patient=patient, hospital_id=ward.hospital_id),
                 bed=Bed.objects.get(ward=ward, code=spec["bed"]) if spec["bed"] else None,
                 admitted_at=_local(-spec["admitted_days_ago"], time(9, 0)),
             )

@@ -40,6 +40,7 @@ from hospital.exceptions import ApplicationError
 from hospital.models import Hospital, Role, SecurityEvent, SecurityEventKind
 from scanning.models import AccessLog
 from wards.models import Admission, Patient, Ward
+from wards.selectors import patients_by_mrn
 
 logger = logging.getLogger("bcma.security")
 
@@ -175,6 +176,22 @@ def patient_read_check(*, user, patient_id: int | None, record_ward_id: int | No
     ):
         return
     raise PatientNotInYourWardsError(_NOT_IN_YOUR_WARDS)
+
+
+def patient_by_mrn_for(*, user, mrn: str) -> Patient | None:
+    """The patient a cart names by an MRN: the one a hospital she works in numbers so (each
+    hospital numbers its own patients: another hospital's same number is someone else). With the
+    same number at two of her hospitals, the one she may read; else the first admitted."""
+    found = patients_by_mrn(hospital_ids=hospitals_worked_in(user).values("pk"), mrn=mrn)
+    if len(found) < 2:
+        return found[0] if found else None
+    for patient in found:
+        try:
+            patient_read_check(user=user, patient_id=patient.pk)
+        except (PatientNotInYourWardsError, PatientNotInYourHospitalsError):
+            continue
+        return patient
+    return found[0]
 
 
 def ward_read_check(*, user, ward: Ward) -> None:

@@ -423,7 +423,8 @@ def check_context_build(
         patient_scan=rules.PatientScan(kind=patient_scan.kind, keyed=patient_scan.keyed),
         patient=rules.PatientFacts(
             id=patient.pk,
-            mrn=patient.mrn,
+            # The number the admitting hospital knows her by (the band's, the cart's header).
+            mrn=admission.mrn if admission is not None else patient.mrn,
             full_name=patient.full_name,
             date_of_birth=patient.date_of_birth,
             deceased=patient.deceased_at is not None,
@@ -868,6 +869,7 @@ class WorklistRow:
     due_at: datetime
     overdue: bool  # past the ward's window for a dose; past its time for a removal or a bag
     patient: Patient
+    mrn: str  # hers at this ward's hospital (the admission's)
     bed: Bed | None
     order: MedicationOrder  # with medication
     status: str = ""  # a dose's timing (dose_timing): due, overdue or missed
@@ -902,6 +904,7 @@ def ward_worklist(*, ward, now: datetime, hours_before: int, hours_ahead: int) -
                 due_at=dose.due_at,
                 overdue=item["status"] in ("overdue", "missed"),
                 patient=dose.order.admission.patient,
+                mrn=dose.order.admission.mrn,
                 bed=dose.order.admission.bed,
                 order=dose.order,
                 status=item["status"],
@@ -915,6 +918,7 @@ def ward_worklist(*, ward, now: datetime, hours_before: int, hours_ahead: int) -
                 due_at=due,
                 overdue=due <= now,
                 patient=record.patient,
+                mrn=record.admission.mrn,
                 bed=record.admission.bed,
                 order=record.order,
                 detail=record.site,
@@ -928,6 +932,7 @@ def ward_worklist(*, ward, now: datetime, hours_before: int, hours_ahead: int) -
                 due_at=item.due_at,
                 overdue=item.overdue(now),
                 patient=record.patient,
+                mrn=record.admission.mrn,
                 bed=record.admission.bed,
                 order=record.order,
                 detail=record.prn_reason,
@@ -941,6 +946,7 @@ def ward_worklist(*, ward, now: datetime, hours_before: int, hours_ahead: int) -
                 due_at=end,
                 overdue=end <= now,
                 patient=bag.administration.patient,
+                mrn=bag.administration.admission.mrn,
                 bed=bag.administration.admission.bed,
                 order=bag.administration.order,
                 detail=bag.line,

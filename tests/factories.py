@@ -18,7 +18,7 @@ from pharmacy.models import (
     Substance,
 )
 from scanning.models import AdministeredUnit, Administration, AdministrationStatus
-from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
+from wards.models import Admission, Allergy, Bed, Patient, PatientNumber, Ward, Wristband
 
 
 def default_hospital() -> Hospital:
@@ -106,6 +106,7 @@ class BedFactory(factory.django.DjangoModelFactory):
 class PatientFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Patient
+        skip_postgeneration_save = True
 
     hospital = factory.LazyFunction(default_hospital)
     mrn = factory.Sequence(lambda n: f"BN{n:010d}")
@@ -113,6 +114,14 @@ class PatientFactory(factory.django.DjangoModelFactory):
     full_name = "Trần Thị Bích Ngọc"
     date_of_birth = date(1968, 11, 2)
     sex = "F"
+
+    @factory.post_generation
+    def numbered(obj, create, extracted, **kwargs):
+        """Her number at her registering hospital, as wards.services.patient_register writes it."""
+        if create:
+            PatientNumber.objects.get_or_create(
+                hospital_id=obj.hospital_id, patient=obj, defaults={"mrn": obj.mrn}
+            )
 
 
 class AdmissionFactory(factory.django.DjangoModelFactory):
@@ -123,6 +132,18 @@ class AdmissionFactory(factory.django.DjangoModelFactory):
     # Registered by the hospital that admits her, as the HIS does.
     patient = factory.SubFactory(PatientFactory, hospital=factory.SelfAttribute("..ward.hospital"))
     bed = None
+    # Her number at the ward's hospital, as wards.services.admission_mrn copies it.
+    mrn = factory.LazyAttribute(
+        lambda o: (
+            (
+                o.patient.pk
+                and PatientNumber.objects.filter(patient=o.patient, hospital_id=o.ward.hospital_id)
+                .values_list("mrn", flat=True)
+                .first()
+            )
+            or o.patient.mrn
+        )
+    )
     admitted_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
 
 

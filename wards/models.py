@@ -69,8 +69,14 @@ class Sex(models.TextChoices):
     UNKNOWN = "U", _("Unknown")
 
 
+MRN_VALIDATOR = RegexValidator(r"^[A-Z0-9-]{4,20}$", _("Upper-case letters, digits and dashes."))
+
+
 class Patient(BaseModel):
-    # The hospital whose HIS registered this person and issued the MRN. A patient never admitted
+    """One person in the province: an allergy recorded in one hospital stops a dose in another.
+    Each hospital's HIS knows her by its own MRN (`PatientNumber`)."""
+
+    # The hospital whose HIS registered this person and issued `mrn`. A patient never admitted
     # anywhere is seen by this hospital only (backoffice.tenancy, scanning.access); once admitted,
     # by the hospitals of her admissions. It never changes: admitted elsewhere, she stays its.
     hospital = models.ForeignKey(
@@ -79,19 +85,15 @@ class Patient(BaseModel):
         related_name="registered_patients",
         verbose_name=_("registering hospital"),
     )
-    mrn = models.CharField(
-        _("MRN"),
-        max_length=20,
-        unique=True,
-        validators=[
-            RegexValidator(r"^[A-Z0-9-]{4,20}$", _("Upper-case letters, digits and dashes."))
-        ],
-    )
+    # The registering hospital's MRN (also her `PatientNumber` there). Another hospital may
+    # issue the same number to someone else: it identifies her only with `hospital`.
+    mrn = models.CharField(_("MRN"), max_length=20, validators=[MRN_VALIDATOR])
     # GS1 AI 8018: the patient's Global Service Relation Number, printed on every wristband.
     gsrn = models.CharField(_("GSRN"), max_length=18, unique=True, validators=[gsrn_validator])
     full_name = models.CharField(_("full name"), max_length=200)
     date_of_birth = models.DateField(_("date of birth"))
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    # The CCCD (12 digits): what links the numbers two hospitals gave one person.
     national_id = models.CharField(_("national ID"), max_length=20, blank=True)
     health_insurance_number = models.CharField(
         _("health insurance number"), max_length=20, blank=True
@@ -122,6 +124,17 @@ class Patient(BaseModel):
         verbose_name = _("patient")
         verbose_name_plural = _("patients")
         constraints = [
+            models.UniqueConstraint(
+                fields=["hospital", "mrn"],
+                name="%(app_label)s_%(class)s_mrn_unique_in_hospital",
+                violation_error_message=_("This hospital has already issued this MRN."),
+            ),
+            models.UniqueConstraint(
+                fields=["national_id"],
+                condition=~Q(national_id="") & Q(merged_into__isnull=True),
+                name="%(app_label)s_%(class)s_one_live_per_national_id",
+                violation_error_message=_("Another patient has this national ID."),
+            ),
             models.CheckConstraint(
                 condition=Q(sex__in=Sex.values), name="%(app_label)s_%(class)s_sex_valid"
             ),
@@ -165,10 +178,49 @@ def age_text(born: date, on: date) -> str:
     return ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
 
 
+class PatientNumber(BaseModel):
+    """The MRN one hospital's HIS gave a patient: one per hospital, and one patient per MRN in a
+    hospital (hospital A's 000123 and hospital B's 000123 are two people)."""
+
+    hospital = models.ForeignKey(
+        Hospital,
+        on_delete=models.PROTECT,
+        related_name="patient_numbers",
+        verbose_name=_("hospital"),
+    )
+    mrn = models.CharField(_("MRN"), max_length=20, validators=[MRN_VALIDATOR])
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="numbers", verbose_name=_("patient")
+    )
+
+    class Meta:
+        ordering = ["hospital__code"]
+        verbose_name = _("patient number")
+        verbose_name_plural = _("patient numbers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hospital", "mrn"],
+                name="%(app_label)s_%(class)s_mrn_unique_in_hospital",
+                violation_error_message=_("This hospital has already issued this MRN."),
+            ),
+            models.UniqueConstraint(
+                fields=["hospital", "patient"],
+                name="%(app_label)s_%(class)s_one_per_hospital",
+                violation_error_message=_("This patient already has an MRN at this hospital."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.mrn} @ {self.hospital_id}"
+
+
 class Admission(BaseModel):
     patient = models.ForeignKey(
         Patient, on_delete=models.PROTECT, related_name="admissions", verbose_name=_("patient")
     )
+    # The patient's MRN at the hospital of the ward, copied when she is admitted: what the
+    # bedside shows and what goes out (PID-3) under that hospital's name.
+    mrn = models.CharField(_("MRN"), max_length=20, validators=[MRN_VALIDATOR])
     ward = models.ForeignKey(
         Ward, on_delete=models.PROTECT, related_name="admissions", verbose_name=_("ward")
     )
@@ -227,6 +279,11 @@ class Admission(BaseModel):
                 condition=~Q(visit_number=""),
                 name="%(app_label)s_%(class)s_visit_number_unique",
                 violation_error_message=_("Another admission has this visit number."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(mrn=""),
+                name="%(app_label)s_%(class)s_mrn_required",
+                violation_error_message=_("An admission carries the patient's MRN."),
             ),
             models.CheckConstraint(
                 condition=Q(discharged_at__isnull=True) | Q(discharged_at__gt=F("admitted_at")),

@@ -1,6 +1,6 @@
 from django.db.models import Exists, F, OuterRef
 
-from wards.models import Patient, Wristband
+from wards.models import Admission, Patient, PatientNumber, Wristband
 
 
 def wristband_get_active(*, gsrn: str, instance: int) -> Wristband | None:
@@ -40,3 +40,39 @@ def wristband_discharged_at(*, gsrn: str, instance: int):
 
 def patient_get_by_gsrn(*, gsrn: str) -> Patient | None:
     return Patient.objects.filter(gsrn=gsrn).first()
+
+
+def patient_by_mrn(*, hospital_id: int, mrn: str) -> Patient | None:
+    """The patient this hospital's HIS numbers `mrn`: an MRN means nothing without its hospital."""
+    return Patient.objects.filter(numbers__hospital_id=hospital_id, numbers__mrn=mrn).first()
+
+
+def patients_by_mrn(*, hospital_ids, mrn: str) -> list[Patient]:
+    """The patients numbered `mrn` by any of these hospitals (each hospital's own, so possibly
+    several people); those with an open admission first. (Annotated, not aliased: PostgreSQL
+    orders a DISTINCT query only by what it selects.)"""
+    return list(
+        Patient.objects.filter(numbers__hospital_id__in=hospital_ids, numbers__mrn=mrn)
+        .annotate(
+            admitted=Exists(
+                Admission.objects.filter(patient=OuterRef("pk"), discharged_at__isnull=True)
+            )
+        )
+        .order_by("-admitted", "pk")
+        .distinct()
+    )
+
+
+def patient_mrn_at(*, patient: Patient, hospital_id: int) -> str | None:
+    """Her MRN at this hospital; None when its HIS has not numbered her."""
+    return (
+        PatientNumber.objects.filter(patient=patient, hospital_id=hospital_id)
+        .values_list("mrn", flat=True)
+        .first()
+    )
+
+
+def patient_live_by_national_id(*, national_id: str) -> Patient | None:
+    if not national_id:
+        return None
+    return Patient.objects.filter(national_id=national_id, merged_into__isnull=True).first()

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -8,7 +9,8 @@ from django.utils import timezone
 import gs1
 from hospital.exceptions import ApplicationError
 from hospital.models import User
-from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
+from wards.models import Admission, Allergy, Bed, Patient, PatientNumber, Ward, Wristband
+from wards.selectors import patient_by_mrn, patient_live_by_national_id, patient_mrn_at
 
 
 class AdmissionClosedError(ApplicationError):
@@ -120,13 +122,70 @@ def patient_gsrn_allocate() -> str:
     return gs1.make_gsrn(f"{prefix}{serial:0{width}d}")
 
 
+@transaction.atomic
+def patient_register(
+    *, hospital_id: int, mrn: str, values: dict[str, object], gsrn: str = ""
+) -> Patient:
+    """A new person, registered by `hospital_id` under `mrn`, with her number there. Without a
+    `gsrn`, the next free one (taken by someone else at the same moment: the next again)."""
+    for _attempt in range(5):
+        patient = Patient(
+            mrn=mrn, hospital_id=hospital_id, gsrn=gsrn or patient_gsrn_allocate(), **values
+        )
+        patient.full_clean()
+        try:
+            with transaction.atomic():
+                patient.save()
+                patient_number_add(patient=patient, hospital_id=hospital_id, mrn=mrn)
+            return patient
+        except IntegrityError:
+            if gsrn or not Patient.objects.filter(gsrn=patient.gsrn).exists():
+                raise
+    raise ApplicationError("No free patient GSRN after 5 tries.", code="GSRN_BUSY")
+
+
+def patient_number_add(*, patient: Patient, hospital_id: int, mrn: str) -> PatientNumber:
+    number = PatientNumber(patient=patient, hospital_id=hospital_id, mrn=mrn)
+    number.full_clean()
+    number.save()
+    return number
+
+
+@transaction.atomic
+def patient_save_by_hand(*, patient: Patient) -> Patient:
+    """A patient typed in or corrected in the pharmacy site (validated by its form): her number at
+    her registering hospital follows `mrn`."""
+    patient.save()
+    number = PatientNumber.objects.filter(patient=patient, hospital_id=patient.hospital_id).first()
+    if number is None:
+        patient_number_add(patient=patient, hospital_id=patient.hospital_id, mrn=patient.mrn)
+    elif number.mrn != patient.mrn:
+        number.mrn = patient.mrn
+        number.full_clean()
+        number.save(update_fields=["mrn"])
+    return patient
+
+
+@transaction.atomic
+def patient_renumber_from_his(*, patient: Patient, hospital_id: int, mrn: str) -> Patient:
+    """This hospital's HIS gave her a new MRN (A40 onto a number we do not know); her registering
+    hospital's number is also `Patient.mrn`."""
+    PatientNumber.objects.filter(patient=patient, hospital_id=hospital_id).update(mrn=mrn)
+    if patient.hospital_id == hospital_id:
+        Patient.objects.filter(pk=patient.pk).update(mrn=mrn)
+        patient.mrn = mrn
+    return patient
+
+
 def patient_save_from_his(
     *, mrn: str, values: dict[str, object], create: bool, hospital_id: int | None
 ) -> Patient:
-    """Create or update a patient from the HIS's demographics; blank values keep ours. A new
-    patient is registered by `hospital_id` (the hospital whose HIS sent her); an update never
-    changes who registered her."""
-    patient = Patient.objects.select_for_update(no_key=True).filter(mrn=mrn).first()
+    """Create or update the patient `hospital_id`'s HIS numbers `mrn`, from its demographics;
+    blank values keep ours. A number new at this hospital with the national ID of someone we
+    know (and her date of birth and sex) is hers: the hospital's number joins her record. Else a
+    new patient, registered by `hospital_id`; an update never changes who registered her."""
+    found = patient_by_mrn(hospital_id=hospital_id, mrn=mrn) if hospital_id is not None else None
+    patient = Patient.objects.select_for_update(no_key=True).get(pk=found.pk) if found else None
     values = {key: value for key, value in values.items() if value not in ("", None)}
     if patient is None:
         if not create:
@@ -145,23 +204,65 @@ def patient_save_from_his(
             raise HisConflictError(
                 f"A new patient needs {', '.join(missing)}.", code="PATIENT_INCOMPLETE"
             )
-        for _attempt in range(5):
-            patient = Patient(
-                mrn=mrn, hospital_id=hospital_id, gsrn=patient_gsrn_allocate(), **values
-            )
-            patient.full_clean()
-            try:
-                with transaction.atomic():
-                    patient.save()
-                return patient
-            except IntegrityError:
-                if Patient.objects.filter(mrn=mrn).exists():
-                    raise
-        raise ApplicationError("No free patient GSRN after 5 tries.", code="GSRN_BUSY")
+        return _patient_link_or_register(hospital_id=hospital_id, mrn=mrn, values=values)
     if patient.merged_into_id is not None:
         raise HisConflictError(
             f"Patient {mrn} was merged into another record.", code="PATIENT_MERGED"
         )
+    return _patient_update(patient, values)
+
+
+def _patient_link_or_register(*, hospital_id: int, mrn: str, values: dict[str, object]) -> Patient:
+    national_id = str(values.get("national_id", ""))
+    for _attempt in range(3):
+        known = patient_live_by_national_id(national_id=national_id)
+        if known is not None:
+            return _patient_link(known, hospital_id=hospital_id, mrn=mrn, values=values)
+        try:
+            return patient_register(hospital_id=hospital_id, mrn=mrn, values=values)
+        except (IntegrityError, ValidationError):
+            # Another hospital registered the same person at this moment: she is now known.
+            if patient_live_by_national_id(national_id=national_id) is None:
+                raise
+    raise ApplicationError(f"Patient {mrn} could not be registered or linked.", code="PATIENT_BUSY")
+
+
+def _patient_link(
+    patient: Patient, *, hospital_id: int, mrn: str, values: dict[str, object]
+) -> Patient:
+    """The person we know by this national ID, now numbered by another hospital too. A name
+    alone never links; the date of birth and sex must agree, else two people share an ID (a
+    typing error in one HIS) and a person decides."""
+    patient = Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
+    disagree = [name for name in ("date_of_birth", "sex") if getattr(patient, name) != values[name]]
+    if disagree:
+        raise HisConflictError(
+            f"Patient {mrn} has the national ID of patient {patient.mrn}, but "
+            f"not the same {' and '.join(name.replace('_', ' ') for name in disagree)}: check "
+            "the national ID in the HIS.",
+            code="IDENTITY_CONFLICT",
+        )
+    already = patient_mrn_at(patient=patient, hospital_id=hospital_id)
+    if already is not None:
+        raise HisConflictError(
+            f"Patient {mrn} has the national ID of this hospital's patient {already}: one person "
+            "with two MRNs here (merge them in the HIS, A40), or a wrong national ID.",
+            code="IDENTITY_CONFLICT",
+        )
+    patient_number_add(patient=patient, hospital_id=hospital_id, mrn=mrn)
+    return _patient_update(patient, values)
+
+
+def _patient_update(patient: Patient, values: dict[str, object]) -> Patient:
+    national_id = values.get("national_id")
+    if national_id and national_id != patient.national_id:
+        other = patient_live_by_national_id(national_id=str(national_id))
+        if other is not None and other.pk != patient.pk:
+            raise HisConflictError(
+                f"Patient {patient.mrn} would take the national ID of patient {other.mrn}: "
+                "one person with two records (merge them), or a wrong national ID.",
+                code="IDENTITY_CONFLICT",
+            )
     changed = [name for name, value in values.items() if getattr(patient, name) != value]
     for name in changed:
         setattr(patient, name, values[name])
@@ -239,11 +340,22 @@ def admission_admit_from_his(
         raise HisConflictError(f"{patient.mrn} is recorded as deceased.", code="PATIENT_DECEASED")
     _bed_free(bed)
     admission = Admission(
-        patient=patient, ward=ward, bed=bed, visit_number=visit_number, admitted_at=admitted_at
+        patient=patient,
+        ward=ward,
+        bed=bed,
+        mrn=admission_mrn(patient=patient, hospital_id=ward.hospital_id),
+        visit_number=visit_number,
+        admitted_at=admitted_at,
     )
     admission.full_clean()
     admission.save()
     return admission
+
+
+def admission_mrn(*, patient: Patient, hospital_id: int) -> str:
+    """The MRN an admission in this hospital carries: her number there. One typed in by hand in
+    a hospital whose HIS never numbered her carries the number she was registered with."""
+    return patient_mrn_at(patient=patient, hospital_id=hospital_id) or patient.mrn
 
 
 @transaction.atomic

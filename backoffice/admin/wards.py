@@ -12,6 +12,7 @@ from backoffice.printing.services import MAX_WRISTBANDS_PER_PRINT
 from backoffice.printing.views import WRISTBAND_PERMISSION, wristbands_response
 from hospital.exceptions import ApplicationError
 from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
+from wards.services import admission_mrn, patient_save_by_hand
 
 
 class BedInline(admin.TabularInline):
@@ -65,6 +66,20 @@ class PatientAdmin(HospitalChoices, admin.ModelAdmin):
             initial.setdefault("hospital", mine[0])
         return initial
 
+    def save_model(self, request, obj, form, change):
+        patient_save_by_hand(patient=obj)
+
+    def save_formset(self, request, form, formset, change):
+        for admission in formset.save(commit=False):
+            if isinstance(admission, Admission) and not admission.mrn:
+                admission.mrn = admission_mrn(
+                    patient=admission.patient, hospital_id=admission.ward.hospital_id
+                )
+            admission.save()
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+        formset.save_m2m()
+
 
 @admin.register(Admission, site=pharmacy_site)
 class AdmissionAdmin(HospitalRows, admin.ModelAdmin):
@@ -77,8 +92,15 @@ class AdmissionAdmin(HospitalRows, admin.ModelAdmin):
     search_fields = ["patient__mrn", "patient__full_name"]
     list_select_related = ["patient", "ward", "bed__ward"]
     autocomplete_fields = ["patient"]
+    # Copied from her number at the ward's hospital when she is admitted, never typed.
+    readonly_fields = ["mrn"]
     actions = ["print_new_wristband"]
     change_form_template = "pharmacy/print/admission_change_form.html"
+
+    def save_model(self, request, obj, form, change):
+        if not obj.mrn:
+            obj.mrn = admission_mrn(patient=obj.patient, hospital_id=obj.ward.hospital_id)
+        super().save_model(request, obj, form, change)
 
     def has_print_wristband_permission(self, request):
         return request.user.has_perm(WRISTBAND_PERMISSION)

@@ -191,7 +191,7 @@ def downtime_mar_get(*, ward: Ward, now: datetime | None = None) -> MarSheet:
             MarPatient(
                 bed=admission.bed.code if admission.bed else "",
                 full_name=patient.full_name,
-                mrn=patient.mrn,
+                mrn=admission.mrn,
                 date_of_birth=patient.date_of_birth,
                 sex=patient.get_sex_display(),
                 allergies=tuple(

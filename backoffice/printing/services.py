@@ -47,7 +47,8 @@ def wristband_label(patient: Patient, band: Wristband) -> pdf.WristbandLabel:
         ),
         full_name=patient.full_name,
         date_of_birth=patient.date_of_birth,
-        mrn=patient.mrn,
+        # Her number at the admitting hospital: the one its staff and HIS know her by.
+        mrn=band.admission.mrn,
         sex=_in_hospital_language(patient.get_sex_display),
     )
 

@@ -536,7 +536,7 @@ def report_dose_timing(*, filters: ReportFilter, now: datetime) -> DoseTimingRep
             ward_code=dose.order.admission.ward.code,
             bed=dose.order.admission.bed.code if dose.order.admission.bed else "",
             patient_name=dose.order.admission.patient.full_name,
-            mrn=dose.order.admission.patient.mrn,
+            mrn=dose.order.admission.mrn,
             medication=dose.order.medication.name,
             time_critical=dose.order.medication.time_critical,
             outcome=dose.outcome,
@@ -965,7 +965,7 @@ def report_allergy_acknowledgements(*, filters: ReportFilter) -> list[Acknowledg
             ward_code=ack.order.admission.ward.code,
             bed=ack.order.admission.bed.code if ack.order.admission.bed else "",
             patient_name=ack.order.admission.patient.full_name,
-            mrn=ack.order.admission.patient.mrn,
+            mrn=ack.order.admission.mrn,
             order=str(ack.order),
             allergies=", ".join(str(allergy.get("name", "")) for allergy in ack.allergies),
             severe=any(allergy.get("severity") == "severe" for allergy in ack.allergies),
@@ -1015,7 +1015,7 @@ def _dose_row(dose: ScheduledDose, state: str, detail: str = "") -> DashboardRow
     admission = dose.order.admission
     return DashboardRow(
         patient=admission.patient.full_name,
-        mrn=admission.patient.mrn,
+        mrn=admission.mrn,
         bed=_bed(admission),
         state=state,
         medication=_dose_text(dose.order),
@@ -1028,7 +1028,7 @@ def _dose_row(dose: ScheduledDose, state: str, detail: str = "") -> DashboardRow
 def _record_row(record: Administration, state: str, detail: str) -> DashboardRow:
     return DashboardRow(
         patient=record.patient.full_name,
-        mrn=record.patient.mrn,
+        mrn=record.admission.mrn,
         bed=_bed(record.admission),
         state=state,
         medication=_dose_text(record.order),
@@ -1041,7 +1041,7 @@ def _record_row(record: Administration, state: str, detail: str) -> DashboardRow
 def _patient_row(admission: Admission, state: str) -> DashboardRow:
     return DashboardRow(
         patient=admission.patient.full_name,
-        mrn=admission.patient.mrn,
+        mrn=admission.mrn,
         bed=_bed(admission),
         state=state,
     )
@@ -1394,7 +1394,7 @@ def report_missing_doses(*, filters: ReportFilter) -> MissingDoseReport:
             MissingDoseLine(
                 requested_at=line.requested_at,
                 ward=line.ward.code,
-                mrn=line.order.admission.patient.mrn,
+                mrn=line.order.admission.mrn,
                 medication=line.order.medication.name,
                 due_at=line.due_at,
                 reason=line.reason,
@@ -1477,7 +1477,7 @@ def report_verbal_orders(*, filters: ReportFilter) -> VerbalOrderReport:
             VerbalOrderLine(
                 documented_at=line.created_at,
                 ward=line.admission.ward.code,
-                mrn=line.admission.patient.mrn,
+                mrn=line.admission.mrn,
                 medication=line.medication.name,
                 kind=line.verbal_kind,
                 schedule=line.schedule_kind,
@@ -1532,7 +1532,7 @@ def _variance_line(record: Administration, **fields) -> VarianceLine:
         nurse=staff_name_of(performer),
         medication=record.order.medication.name,
         patient_name=record.admission.patient.full_name,
-        mrn=record.admission.patient.mrn,
+        mrn=record.admission.mrn,
         **fields,
     )
 
@@ -1580,7 +1580,7 @@ def variances_timing(*, filters: ReportFilter, now: datetime) -> list[VarianceLi
             ),
             medication=dose.order.medication.name,
             patient_name=dose.order.admission.patient.full_name,
-            mrn=dose.order.admission.patient.mrn,
+            mrn=dose.order.admission.mrn,
             code="TOO_EARLY" if dose.outcome == VARIANCE_EARLY else "TOO_LATE",
             reason=dose.reason or "",
             comment=dose.reason_comment or "",

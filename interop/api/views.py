@@ -69,12 +69,14 @@ from scanning.access import (
     PatientNotInYourHospitalsError,
     PatientNotInYourWardsError,
     hospital_wards,
+    hospitals_worked_in,
     patient_read_check,
     reads_province,
 )
 from scanning.api.permissions import IsClinicalStaff
 from scanning.models import Administration
 from wards.models import Patient
+from wards.selectors import patients_by_mrn
 
 logger = logging.getLogger(__name__)
 
@@ -310,7 +312,7 @@ class MedicationAdministrationSearchApi(FhirApiView):
             record_ids = ids(params.getlist("_id"))
             if record_ids is not None and len(record_ids) > MAX_IDS:
                 raise SearchError(f"At most {MAX_IDS} ids at once.")
-            patient = self._patient(params, by_id=record_ids is not None)
+            patient = self._patient(params, request.user, by_id=record_ids is not None)
             wanted = statuses(params.getlist("status"))
             window = date_window(
                 params.getlist(TIME_PARAMETER[version]), ZoneInfo(settings.TIME_ZONE)
@@ -384,14 +386,27 @@ class MedicationAdministrationSearchApi(FhirApiView):
             )
 
     @staticmethod
-    def _patient(params, *, by_id: bool) -> Patient | None:
+    def _patient(params, user, *, by_id: bool) -> Patient | None:
         if params.get("patient"):
             return Patient.objects.filter(external_id=patient_id(params["patient"])).first()
         if params.get("patient.identifier"):
             system, mrn = token(params["patient.identifier"])
-            if system is not None and system != conf.fhir_config().system("sid", "mrn"):
-                return None
-            return Patient.objects.filter(mrn=mrn).first()
+            # An MRN is a hospital's: among the user's hospitals, or the one the system names
+            # (…/sid/mrn/<its HL7 facility>).
+            hospitals = hospitals_worked_in(user)
+            mrn_system = conf.fhir_config().system("sid", "mrn")
+            if system is not None and system != mrn_system:
+                facility = system.removeprefix(f"{mrn_system}/")
+                if facility == system:
+                    return None
+                hospitals = hospitals.filter(hl7_facility=facility)
+            found = patients_by_mrn(hospital_ids=hospitals.values("pk"), mrn=mrn)
+            if len(found) > 1:
+                raise SearchError(
+                    f"MRN {mrn} is a patient number of several of your hospitals: name the "
+                    f"hospital as the identifier's system ({mrn_system}/<its HL7 facility>)."
+                )
+            return found[0] if found else None
         if by_id:
             return None
         raise SearchError(
@@ -445,7 +460,14 @@ class PatientReadApi(FhirApiView):
         if row is None:
             raise _not_found("patient")
         patient_read_check(user=request.user, patient_id=row.pk)
-        return _fhir_response(patient(patient_snapshot(row), conf.fhir_config(), version), version)
+        # The reader's hospital's number for her, when it has (only) one.
+        mrns = list(
+            row.numbers.filter(
+                hospital__in=hospitals_worked_in(request.user).values("pk")
+            ).values_list("mrn", flat=True)[:2]
+        )
+        snapshot = patient_snapshot(row, mrn=mrns[0] if len(mrns) == 1 else "")
+        return _fhir_response(patient(snapshot, conf.fhir_config(), version), version)
 
 
 class EncounterReadApi(FhirApiView):

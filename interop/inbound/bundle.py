@@ -31,6 +31,7 @@ from interop.inbound import types as t
 from interop.models import FhirTransaction
 from pharmacy.models import MedicationOrder, OrderStatus
 from wards.models import Admission, Allergy, Patient
+from wards.selectors import patient_mrn_at
 
 CREATED = "201 Created"
 OK = "200 OK"
@@ -162,7 +163,7 @@ def _subject(
     if ref.record_id:
         found = Patient.objects.filter(external_id=uuid.UUID(ref.record_id)).first()
     else:
-        found = Patient.objects.filter(mrn=ref.identifier).first()
+        found = services.patient_find(ref.identifier, sender, location=_expression(entry, element))
     if found is None:
         raise t.InboundProblem(
             "PATIENT_UNKNOWN",
@@ -210,14 +211,15 @@ def _located(problem: t.InboundProblem, location: str) -> t.InboundProblem:
     return problem
 
 
-def _registering_hospital(
+def _patient_hospital(
     entry: fhirin.PatientEntry, sender: services.Sender, parsed: fhirin.ParsedBundle
 ) -> int | None:
-    """Who registers a new patient sent by an account of several hospitals: the hospital of the
-    ward her encounter in this bundle names. None when the account has one hospital (that one
-    registers her) or the bundle admits her nowhere (refused: never a guess)."""
+    """Whose MRN the Patient's identifier is (and who registers her if she is new): the account's
+    only hospital, else the hospital of the ward her encounter in this bundle names. None when
+    neither says (an existing patient is then looked up among the account's hospitals; a new one
+    is refused: never a guess)."""
     if sender.sole_hospital_id is not None:
-        return None
+        return sender.sole_hospital_id
     for other in parsed.entries:
         if (
             isinstance(other, fhirin.EncounterEntry)
@@ -235,25 +237,28 @@ def _registering_hospital(
 def _patient(
     entry: fhirin.PatientEntry, sender: services.Sender, parsed: fhirin.ParsedBundle
 ) -> tuple[EntryOutcome, Patient]:
-    existing = Patient.objects.filter(mrn=entry.patient.mrn).first()
     try:
+        hospital_id = _patient_hospital(entry, sender, parsed)
+        existing = services.patient_find(entry.patient.mrn, sender, hospital_id=hospital_id)
         if existing is not None:
             services.patient_check(existing, sender)
         if existing is not None and entry.mode == fhirin.CREATE:
             patient = existing
         else:
             patient = services.patient_apply(
-                entry.patient,
-                create=True,
-                sender=sender,
-                hospital_id=None
-                if existing is not None
-                else _registering_hospital(entry, sender, parsed),
+                entry.patient, create=True, sender=sender, hospital_id=hospital_id
             )
     except t.InboundProblem as problem:
         raise _located(problem, f"Bundle.entry[{entry.index}].resource") from problem
     status = OK if existing is not None else CREATED
     return EntryOutcome(status, f"Patient/{patient.external_id}"), patient
+
+
+def _mrn_for(patient: Patient, hospital_id: int | None) -> str:
+    """Her number at this hospital, as its HIS would send it (the services look it up there)."""
+    if hospital_id is None:
+        return patient.mrn
+    return patient_mrn_at(patient=patient, hospital_id=hospital_id) or patient.mrn
 
 
 def _encounter(
@@ -263,7 +268,17 @@ def _encounter(
     existing = Admission.objects.filter(visit_number=visit.visit_number).first()
     if existing is not None:
         services.admission_check(existing, sender, location=_expression(entry, "identifier"))
-    who = t.PatientData(mrn=patient.mrn)
+    if existing is not None:
+        who = t.PatientData(mrn=existing.mrn)
+    else:
+        ward_hospital = (
+            services.ward_resolve(
+                visit.ward_code, sender=sender, location=f"Bundle.entry[{entry.index}].resource"
+            ).hospital_id
+            if visit.ward_code
+            else sender.sole_hospital_id
+        )
+        who = t.PatientData(mrn=_mrn_for(patient, ward_hospital))
     now = timezone.now()
     kind = None
     if existing is None:
@@ -313,6 +328,17 @@ def _encounter(
     return EntryOutcome(status, f"Encounter/{admission.external_id}"), admission
 
 
+def _order_mrn(patient: Patient, existing: MedicationOrder | None, sender: services.Sender) -> str:
+    """The MRN the order's hospital knows her by: its admission's, else her number at the
+    account's hospital, else at the hospital of her open admission."""
+    if existing is not None:
+        return existing.admission.mrn
+    if sender.sole_hospital_id is not None:
+        return _mrn_for(patient, sender.sole_hospital_id)
+    open_one = patient.admissions.filter(discharged_at__isnull=True).first()
+    return open_one.mrn if open_one is not None else patient.mrn
+
+
 def _bed_code(admission: Admission) -> str:
     return admission.bed.code if admission.bed_id else ""
 
@@ -356,7 +382,7 @@ def _order(
             controls = [order.control]
     for control in controls:
         message = t.OrderMessage(
-            patient=t.PatientData(mrn=patient.mrn),
+            patient=t.PatientData(mrn=_order_mrn(patient, existing, sender)),
             visit=visit,
             orders=(replace(order, control=control),),
         )

@@ -38,7 +38,8 @@ from pharmacy.models import (
 )
 from scanning.access import hospitals_worked_in
 from wards import services as ward_services
-from wards.models import Admission, Bed, Patient, Ward
+from wards.models import Admission, Bed, Patient, PatientNumber, Ward
+from wards.selectors import patient_by_mrn, patient_live_by_national_id
 
 HIS_USERNAME = "his-interface"
 
@@ -93,8 +94,8 @@ def sender_of_account(user: User) -> Sender:
 
 
 def patient_check(patient: Patient, sender: Sender, *, location: str = "PID^1^3") -> None:
-    """A patient admitted in another hospital is that hospital's to change (MRNs are shared by
-    the province: a patient discharged elsewhere may be admitted here)."""
+    """A patient admitted in another hospital is that hospital's to change (a person is one
+    record in the province: discharged elsewhere, she may be admitted here)."""
     open_one = (
         Admission.objects.filter(patient=patient, discharged_at__isnull=True)
         .values_list("ward__hospital_id", flat=True)
@@ -246,21 +247,57 @@ def _patient_values(patient: t.PatientData) -> dict[str, object]:
     }
 
 
+def mrn_hospital(
+    mrn: str, sender: Sender, *, hospital_id: int | None = None, location: str = "PID^1^3"
+) -> int | None:
+    """The hospital whose MRN this is: `hospital_id` (the ward's), else the sender's only one
+    (an HIS's: MSH-4's), else the one of the sender's hospitals that issued it; None when none
+    did. Every hospital numbers its own patients, so an MRN is never looked up without it."""
+    if hospital_id is not None:
+        return hospital_id
+    if sender.sole_hospital_id is not None:
+        return sender.sole_hospital_id
+    issuers = set(
+        PatientNumber.objects.filter(mrn=mrn, hospital_id__in=sender.hospital_ids).values_list(
+            "hospital_id", flat=True
+        )
+    )
+    if len(issuers) > 1:
+        raise t.InboundProblem(
+            "MRN_AMBIGUOUS",
+            f"MRN {mrn} is a patient of several of {sender.name}'s hospitals, each its own: "
+            "send the patient with her encounter (its ward names the hospital), or from an "
+            "account of one hospital.",
+            location=location,
+            hl7_error="204",
+        )
+    return issuers.pop() if issuers else None
+
+
+def patient_find(
+    mrn: str, sender: Sender, *, hospital_id: int | None = None, location: str = "PID^1^3"
+) -> Patient | None:
+    """The patient the sender's hospital numbers `mrn`."""
+    hospital = mrn_hospital(mrn, sender, hospital_id=hospital_id, location=location)
+    return patient_by_mrn(hospital_id=hospital, mrn=mrn) if hospital is not None else None
+
+
 def patient_apply(
     data: t.PatientData, *, create: bool, sender: Sender, hospital_id: int | None = None
 ) -> Patient:
-    """Create (when `create`) or update the patient the HIS describes. A new patient is
-    registered by `hospital_id` (one of the sender's: the hospital of the ward she is admitted
-    to), else by the sender's only hospital."""
-    existing = Patient.objects.filter(mrn=data.mrn).first()
+    """Create (when `create`) or update the patient the HIS describes by its MRN. `hospital_id`
+    (one of the sender's: the hospital of the ward she is admitted to), else the sender's only
+    hospital, is the one whose MRN it is and that registers a new patient."""
+    hospital = mrn_hospital(data.mrn, sender, hospital_id=hospital_id)
+    existing = patient_by_mrn(hospital_id=hospital, mrn=data.mrn) if hospital else None
+    if existing is None and create:
+        # Known by her national ID elsewhere: this message would change her record.
+        existing = patient_live_by_national_id(national_id=data.national_id)
     if existing is not None:
         patient_check(existing, sender)
     try:
         return ward_services.patient_save_from_his(
-            mrn=data.mrn,
-            values=_patient_values(data),
-            create=create,
-            hospital_id=hospital_id if hospital_id is not None else sender.sole_hospital_id,
+            mrn=data.mrn, values=_patient_values(data), create=create, hospital_id=hospital
         )
     except (ApplicationError, ValidationError) as error:
         raise _problem(error, "PID^1^3") from error
@@ -425,8 +462,9 @@ def _cancel_discharge(event: t.AdtEvent, sender: Sender) -> str:
 
 
 def _merge(event: t.AdtEvent, sender: Sender) -> str:
-    surviving = Patient.objects.filter(mrn=event.patient.mrn).first()
-    prior = Patient.objects.filter(mrn=event.prior_mrn).first()
+    # Both numbers are the sending hospital's (A40 merges two records of one HIS).
+    surviving = patient_find(event.patient.mrn, sender)
+    prior = patient_find(event.prior_mrn, sender, location="MRG^1^1")
     for known in (surviving, prior):
         if known is not None:
             patient_check(known, sender)
@@ -436,12 +474,18 @@ def _merge(event: t.AdtEvent, sender: Sender) -> str:
         return "prior record not known here"
     if surviving is None:
         # The HIS renamed the record: ours takes the surviving number.
-        Patient.objects.filter(pk=prior.pk).update(mrn=event.patient.mrn)
+        _renumber(prior, event.prior_mrn, event.patient.mrn, sender)
         patient_apply(event.patient, create=False, sender=sender)
         return f"{event.prior_mrn} renumbered {event.patient.mrn}"
     ward_services.patient_merge_from_his(surviving=surviving, prior=prior)
     patient_apply(event.patient, create=False, sender=sender)
     return f"{event.prior_mrn} merged into {event.patient.mrn}"
+
+
+def _renumber(patient: Patient, old: str, new: str, sender: Sender) -> None:
+    hospital = mrn_hospital(old, sender, location="MRG^1^1")
+    if hospital is not None:
+        ward_services.patient_renumber_from_his(patient=patient, hospital_id=hospital, mrn=new)
 
 
 _ADT = {
@@ -559,7 +603,7 @@ def _find_order(order: t.OrderData) -> MedicationOrder | None:
 @transaction.atomic
 def orders_apply(message: t.OrderMessage, *, sender: Sender) -> str:
     """Apply every order of one message, or none."""
-    patient = Patient.objects.filter(mrn=message.patient.mrn).first()
+    patient = patient_find(message.patient.mrn, sender)
     if patient is None:
         raise t.InboundProblem(
             "PATIENT_UNKNOWN",

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from hospital.api import error_body
 from scanning import refusals
-from scanning.access import patient_read_check
+from scanning.access import patient_by_mrn_for, patient_read_check
 from scanning.api import outputs as o
 from scanning.api import serializers as s
 from scanning.api.idempotency import idempotent
@@ -19,7 +19,6 @@ from scanning.api.views import _check_request, _clock, check_body
 from scanning.infusions import infusion_event_record, infusion_hang
 from scanning.selectors import bag_summary, bags_infusing, bags_read
 from scanning.services import CheckRequest, OverrideInput
-from wards.models import Patient
 
 
 def _bag_body(bag) -> dict:
@@ -117,7 +116,7 @@ class PatientInfusionsApi(APIView):
 
     @extend_schema(responses={200: o.PatientInfusionsOutputSerializer})
     def get(self, request, mrn):
-        patient = Patient.objects.filter(mrn=mrn).first()
+        patient = patient_by_mrn_for(user=request.user, mrn=mrn)
         patient_read_check(user=request.user, patient_id=patient.pk if patient else None)
         if patient is None:
             raise Http404

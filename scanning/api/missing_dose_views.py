@@ -44,7 +44,7 @@ def _full_body(request: MissingDoseRequest, *, created: bool) -> dict:
         "created": created,
         "medication": request.order.medication.name,
         "due_at": timezone.localtime(request.due_at).isoformat(),
-        "patient": {"mrn": admission.patient.mrn, "full_name": admission.patient.full_name},
+        "patient": {"mrn": admission.mrn, "full_name": admission.patient.full_name},
         "ward": admission.ward.code,
         "bed": admission.bed.code if admission.bed else None,
     }

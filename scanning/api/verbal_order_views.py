@@ -14,13 +14,13 @@ from rest_framework.views import APIView
 from hospital.exceptions import ApplicationError
 from pharmacy.models import Medication, MedicationOrder
 from pharmacy.services import VerbalOrderInput, order_create_verbal
-from scanning.access import patient_read_check
+from scanning.access import patient_by_mrn_for, patient_read_check
 from scanning.api import outputs as o
 from scanning.api import serializers as s
 from scanning.api.idempotency import idempotent
 from scanning.api.permissions import IsClinicalStaff, MayAdminister
 from scanning.api.views import verbal_order_body
-from wards.models import Admission, Patient, Ward
+from wards.models import Admission, Ward
 
 
 def _verbal_order_created_body(order: MedicationOrder) -> dict:
@@ -45,7 +45,7 @@ class VerbalOrderCreateApi(APIView):
     @extend_schema(request=s.VerbalOrderInputSerializer, responses={201: o.VerbalOrderSerializer})
     @idempotent(endpoint="patients/{mrn}/verbal-orders")
     def post(self, request, mrn) -> tuple[int, dict]:
-        patient = Patient.objects.filter(mrn=mrn).first()
+        patient = patient_by_mrn_for(user=request.user, mrn=mrn)
         patient_read_check(user=request.user, patient_id=patient.pk if patient else None)
         if patient is None:
             raise Http404

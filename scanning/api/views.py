@@ -35,6 +35,7 @@ from scanning.access import (
     BreakGlassNeedsScanError,
     administrations_visible,
     break_glass_record,
+    patient_by_mrn_for,
     patient_read_check,
     ward_read_check,
 )
@@ -92,7 +93,7 @@ from scanning.services import (
     witness_accepted,
     witness_authenticate,
 )
-from wards.models import Patient, Ward
+from wards.models import Ward
 
 
 def language() -> str:
@@ -197,11 +198,12 @@ def _per_kg(value, unit) -> str | None:
     return None if quantity is None else f"{quantity}/kg"
 
 
-def patient_body(patient) -> dict:
-    """Who the patient is, their age today and the weight (with its time) and height the cart
-    shows on its banner: a dose by weight is computed from that weight."""
+def patient_body(patient, admission=None) -> dict:
+    """Who the patient is (by her MRN at the hospital of `admission`, her open one), their age
+    today and the weight (with its time) and height the cart shows on its banner: a dose by
+    weight is computed from that weight."""
     return {
-        "mrn": patient.mrn,
+        "mrn": admission.mrn if admission is not None else patient.mrn,
         "full_name": patient.full_name,
         "date_of_birth": patient.date_of_birth.isoformat(),
         "age": patient.age_text(timezone.localdate()),
@@ -245,7 +247,7 @@ def check_body(result, context) -> dict:
     return {
         "verdict": result.verdict,
         "patient": {
-            **patient_body(patient),
+            **patient_body(patient, context.admission),
             "allergies": [
                 {
                     "code": allergy.allergen_code,
@@ -824,7 +826,7 @@ class PatientMarApi(APIView):
 
     @extend_schema(responses={200: o.MarOutputSerializer})
     def get(self, request, mrn):
-        patient = Patient.objects.filter(mrn=mrn).first()
+        patient = patient_by_mrn_for(user=request.user, mrn=mrn)
         # An unknown MRN is refused to ward-scoped staff like another ward's patient.
         patient_read_check(user=request.user, patient_id=patient.pk if patient else None)
         if patient is None:
@@ -844,7 +846,7 @@ class PatientMarApi(APIView):
         )
         return Response(
             {
-                "patient": patient_body(patient),
+                "patient": patient_body(patient, mar["admission"]),
                 "date": day.isoformat(),
                 "admission": {
                     "ward": admission.ward.code,
@@ -953,7 +955,7 @@ class PatientRecentRecordsApi(APIView):
 
     @extend_schema(responses={200: o.RecentRecordsOutputSerializer})
     def get(self, request, mrn):
-        patient = Patient.objects.filter(mrn=mrn).first()
+        patient = patient_by_mrn_for(user=request.user, mrn=mrn)
         patient_read_check(user=request.user, patient_id=patient.pk if patient else None)
         if patient is None:
             raise Http404
@@ -1052,7 +1054,7 @@ class WardDueApi(APIView):
                         "status": row["status"],
                         "due_at": timezone.localtime(row["dose"].due_at).isoformat(),
                         "patient": {
-                            "mrn": row["dose"].order.admission.patient.mrn,
+                            "mrn": row["dose"].order.admission.mrn,
                             "full_name": row["dose"].order.admission.patient.full_name,
                         },
                         "bed": row["dose"].order.admission.bed.code
@@ -1122,7 +1124,7 @@ def worklist_row_body(row, lang: str) -> dict:
         "due_at": timezone.localtime(row.due_at).isoformat(),
         "overdue": row.overdue,
         "status": row.status,
-        "patient": {"mrn": row.patient.mrn, "full_name": row.patient.full_name},
+        "patient": {"mrn": row.mrn, "full_name": row.patient.full_name},
         "bed": row.bed.code if row.bed else None,
         "medication": order.medication.name,
         "dose": _quantity(order.dose_value, order.dose_unit),
@@ -1164,7 +1166,7 @@ def unrecorded_check_body(event) -> dict:
         "checked_at": timezone.localtime(event.created_at).isoformat(),
         "verdict": event.verdict,
         "nurse": staff_display_name(event.performer),
-        "patient": {"mrn": admission.patient.mrn, "full_name": event.patient.full_name},
+        "patient": {"mrn": admission.mrn, "full_name": event.patient.full_name},
         "bed": admission.bed.code if admission.bed else None,
         "medication": order.medication.name,
         "dose": _quantity(order.dose_value, order.dose_unit),

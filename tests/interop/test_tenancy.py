@@ -38,7 +38,7 @@ from scanning.models import Administration
 from tests.factories import AdministrationFactory, AdmissionFactory, OrderFactory, PatientFactory
 from tests.interop import fhir_bundles as b
 from tests.interop import fhir_validator
-from wards.models import Admission, Patient, Ward
+from wards.models import Admission, Patient, PatientNumber, Ward
 
 pytestmark = pytest.mark.django_db
 
@@ -148,8 +148,8 @@ def test_a_ward_code_mapped_to_another_hospitals_ward_is_refused(province):
     assert not Patient.objects.filter(mrn="BN2026009006").exists()
 
 
-def test_an_order_from_hospital_for_a_baichay_patient_is_refused(province):
-    # given BVDKT's HIS (MSH-4 HOSPITAL) sends an order for Bãi Cháy's patient
+def test_an_order_from_hospital_under_a_baichay_number_never_reaches_baichays_patient(province):
+    # given BVDKT's HIS (MSH-4 HOSPITAL) sends an order under Bãi Cháy's patient's number
     group = h.order_group(
         "NW", "YL9001", at=START, drug="TT01", amount="1000", unit="mg", times="0800"
     )
@@ -157,25 +157,39 @@ def test_an_order_from_hospital_for_a_baichay_patient_is_refused(province):
     message = h.rde("X0007", START, patient, h.pv1("BC-NOI", "", ""), group)
 
     # when
-    code, text = send(message)
+    send(message)
 
-    # then
-    assert code == "AE"
-    assert HAI in text
-    assert InboundMessage.objects.get(control_id="X0007").problem_code.startswith(
-        "PATIENT_OTHER_HOSPITAL"
-    )
+    # then the number is BVDKT's, and nobody there has it yet: it waits; Hải has no such order
+    row = InboundMessage.objects.get(control_id="X0007")
+    assert (row.state, row.problem_code) == (InboundState.WAITING, "PATIENT_UNKNOWN:204")
     assert not MedicationOrder.objects.filter(placer_order_number="YL9001").exists()
 
 
-def test_an_update_from_hospital_for_a_baichay_patient_is_refused(province):
-    patient = h.pid(HAI, "Nguyễn", "Sai", "Văn")
-    message = h.adt("A08", "X0008", START, patient)
+def test_an_update_from_hospital_for_a_person_admitted_at_baichay_is_refused(province):
+    # given Hải, admitted at Bãi Cháy, known at BVDKT too by his CCCD under its number
+    hai = Patient.objects.get(mrn=HAI)
+    Patient.objects.filter(pk=hai.pk).update(national_id="022067000001")
+    PatientNumber.objects.create(
+        hospital=Hospital.objects.get(code="BVDKT"), mrn="BN2026009011", patient=hai
+    )
 
-    code, _text = send(message)
+    # when BVDKT's HIS renames him
+    code, text = send(h.adt("A08", "X0008", START, h.pid("BN2026009011", "Nguyễn", "Sai", "Văn")))
 
+    # then
     assert code == "AE"
-    assert Patient.objects.get(mrn=HAI).full_name == "Lương Văn Hải"
+    assert "admitted in another hospital" in text
+    assert Patient.objects.get(pk=hai.pk).full_name == "Lương Văn Hải"
+
+
+def test_an_update_from_hospital_under_a_baichay_number_is_another_person(province):
+    patient = h.pid(HAI, "Nguyễn", "Khác", "Văn")
+
+    code, _text = send(h.adt("A08", "X0008", START, patient))
+
+    assert code == "AA"
+    assert Patient.objects.get(mrn=HAI, hospital__code="BVBC").full_name == "Lương Văn Hải"
+    assert Patient.objects.get(mrn=HAI, hospital__code="BVDKT").full_name == "Nguyễn Văn Khác"
 
 
 def test_an_order_from_baichay_for_its_own_patient_applies(province):
@@ -192,7 +206,7 @@ def test_an_order_from_baichay_for_its_own_patient_applies(province):
     assert order.admission.ward.code == "BC-NOI"
 
 
-def test_a_merge_from_hospital_cannot_take_a_baichay_patient(province):
+def test_a_merge_from_hospital_never_takes_baichays_patient_with_the_number(province):
     # given BVDKT's HIS merges Bãi Cháy's admitted patient into one of its own records
     send(admit("X0010", "BN2026009010", "NOI", facility="HOSPITAL"))
     merge = "\r".join(
@@ -205,11 +219,10 @@ def test_a_merge_from_hospital_cannot_take_a_baichay_patient(province):
     )
 
     # when
-    code, text = send(merge)
+    send(merge)
 
-    # then
-    assert code == "AE"
-    assert HAI in text
+    # then MRG-1 is BVDKT's number, which is nobody's there
+    assert "not known here" in InboundMessage.objects.get(control_id="X0011").outcome
     assert Patient.objects.get(mrn=HAI).merged_into is None
 
 
@@ -293,8 +306,8 @@ def test_the_same_bundle_to_its_own_ward_applies(province):
     assert Admission.objects.get(visit_number=b.VISIT).ward.code == "NOI"
 
 
-def test_a_bundle_from_a_bvdkt_account_cannot_update_a_baichay_patient(province):
-    # given a conditional update of Bãi Cháy's patient Hải
+def test_a_bundle_from_a_bvdkt_account_never_updates_baichays_patient(province):
+    # given a conditional update under Bãi Cháy's patient Hải's number
     patient = copy.deepcopy(b.patient(name="Nguyễn Văn Sai"))
     patient["identifier"][0]["value"] = HAI
     bundle = {
@@ -311,10 +324,10 @@ def test_a_bundle_from_a_bvdkt_account_cannot_update_a_baichay_patient(province)
 
     response = post(bundle, bearer("BVDKT", "system/*.write"))
 
-    assert response.status_code == 422, response.content
-    assert issue(response)[0] == "PATIENT_OTHER_HOSPITAL"
-    assert Patient.objects.get(mrn=HAI).full_name == "Lương Văn Hải"
-    assert not FhirTransaction.objects.exists()
+    # then the identifier is BVDKT's number: another person, registered there
+    assert response.status_code == 200, response.content
+    assert Patient.objects.get(mrn=HAI, hospital__code="BVBC").full_name == "Lương Văn Hải"
+    assert Patient.objects.get(mrn=HAI, hospital__code="BVDKT").full_name == "Nguyễn Văn Sai"
 
 
 # ------------------------------------------------------------------ FHIR search and read
@@ -325,7 +338,8 @@ def records(province):
     """One record in each hospital, and a patient with a record in each (discharged from BVDKT,
     now on BC-NOI)."""
     noi, bc_noi = Ward.objects.get(code="NOI"), Ward.objects.get(code="BC-NOI")
-    mover = PatientFactory(mrn="BN2026009100")
+    mover = PatientFactory(mrn="BN2026009100", hospital=noi.hospital)
+    PatientNumber.objects.create(hospital=bc_noi.hospital, mrn="BC2026009100", patient=mover)
     earlier = AdmissionFactory(patient=mover, ward=noi, discharged_at=START)
     now = AdmissionFactory(patient=mover, ward=bc_noi)
     return {
@@ -376,9 +390,12 @@ def test_a_bvdkt_account_cannot_search_or_read_a_baichay_patient(records):
         f"/api/v1/fhir/Patient/{bvbc.patient.external_id}", HTTP_AUTHORIZATION=f"Bearer {token}"
     )
 
+    # Her number means nobody at BVDKT: an empty answer, as for any unknown number.
+    assert by_mrn.status_code == 200 and by_mrn.json()["total"] == 0
     for response in (by_mrn, by_patient, read, patient):
-        assert response.status_code == 404, response.content
+        assert response.status_code in (200, 404), response.content
         assert "entry" not in response.json()
+    assert [r.status_code for r in (by_patient, read, patient)] == [404, 404, 404]
 
 
 def test_a_patients_search_leaves_out_the_records_of_the_other_hospital(records):
@@ -386,7 +403,8 @@ def test_a_patients_search_leaves_out_the_records_of_the_other_hospital(records)
     mover = records["mover_at_bvbc"].patient
     token = bearer("BVBC", READ)
     response = search(token, patient=f"Patient/{mover.external_id}")
-    total_only = search(token, **{"patient.identifier": mover.mrn, "_count": "0"})
+    at_bvbc = records["mover_at_bvbc"].admission.mrn
+    total_only = search(token, **{"patient.identifier": at_bvbc, "_count": "0"})
 
     # then it reads its own record only, and the total counts only that one
     assert found(response) == {str(records["mover_at_bvbc"].external_id)}
@@ -597,17 +615,21 @@ def test_a_patient_registered_without_an_admission_is_seen_by_her_hospital_only(
 
 
 def test_admitted_in_another_hospital_she_stays_registered_by_the_first(province):
-    # given a person Bãi Cháy registered
-    registered = h.pid("BN2026009103", "Lò", "Dũng", facility="BAICHAY")
+    # given a person Bãi Cháy registered, with her CCCD
+    registered = h.pid(
+        "BN2026009103", "Phạm", "Minh", "Đức", cccd="022056000103", facility="BAICHAY"
+    )
     assert send(h.adt("A08", "R0004", START, registered, facility="BAICHAY"))[0] == "AA"
 
-    # when the provincial hospital admits her
-    code, text = send(admit("R0005", "BN2026009103", "NOI", facility="HOSPITAL"))
+    # when the provincial hospital admits her under its own number, with the same CCCD
+    patient = h.pid("BN2026009903", "Phạm", "Minh", "Đức", cccd="022056000103")
+    code, text = send(h.adt("A01", "R0005", START, patient, h.pv1("NOI", "", "")))
 
     # then she is admitted there, still registered by Bãi Cháy, and read where she is admitted
     assert code == "AA", text
     patient = Patient.objects.get(mrn="BN2026009103")
     assert patient.hospital.code == "BVBC"
+    assert patient.admissions.get().mrn == "BN2026009903"
     assert patients_of_my_hospitals(staff("duocsi.tuan"), Patient.objects.filter(pk=patient.pk))
 
 

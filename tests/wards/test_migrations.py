@@ -61,3 +61,51 @@ def test_the_migration_registers_each_patient_where_she_was_admitted_last():
         )
     finally:
         MigrationExecutor(connection).migrate(latest)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_numbers_each_patient_at_her_registering_hospital_and_each_admission():
+    before = ("wards", "0012_patient_hospital_required")
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate([before])
+    try:
+        # given patients and admissions written when an MRN was the province's
+        old = MigrationExecutor(connection).loader.project_state(before).apps
+        hospital = old.get_model("hospital", "Hospital")
+        ward = old.get_model("wards", "Ward")
+        patient = old.get_model("wards", "Patient")
+        admission = old.get_model("wards", "Admission")
+        first = hospital.objects.create(
+            code="BVDKT", name="Tỉnh", gln="8936000000004", hl7_facility="HOSPITAL"
+        )
+        second = hospital.objects.create(
+            code="BVBC", name="Bãi Cháy", gln="8936000000011", hl7_facility="BAICHAY"
+        )
+        noi = ward.objects.create(code="NOI", name="Khoa Nội", hospital=first)
+        bc_noi = ward.objects.create(code="BC-NOI", name="Khoa Nội BC", hospital=second)
+        an = patient.objects.create(
+            mrn="BN0001",
+            hospital=first,
+            gsrn="952000100000000010",
+            full_name="Nguyễn Văn An",
+            date_of_birth=date(1956, 3, 14),
+            sex="M",
+        )
+        admission.objects.create(
+            patient=an, ward=noi, admitted_at=AT, discharged_at=AT + timedelta(days=2)
+        )
+        admission.objects.create(patient=an, ward=bc_noi, admitted_at=AT + timedelta(days=5))
+
+        # when
+        MigrationExecutor(connection).migrate(latest)
+
+        # then her number at BVDKT; both admissions carry it (Bãi Cháy never numbered her)
+        from wards.models import Admission, PatientNumber
+
+        assert list(PatientNumber.objects.values_list("hospital__code", "mrn")) == [
+            ("BVDKT", "BN0001")
+        ]
+        assert set(Admission.objects.values_list("mrn", flat=True)) == {"BN0001"}
+    finally:
+        MigrationExecutor(connection).migrate(latest)

@@ -22,13 +22,17 @@ def test_second_open_admission_for_a_patient_is_refused():
     # given
     first = AdmissionFactory()
     # when / then
-    second = Admission(patient=first.patient, ward=first.ward, admitted_at=timezone.now())
+    second = Admission(
+        patient=first.patient, ward=first.ward, mrn=first.mrn, admitted_at=timezone.now()
+    )
     assert_refused_twice(second)
 
 
 def test_a_discharged_admission_does_not_block_readmission():
     earlier = AdmissionFactory(discharged_at=timezone.now())
-    again = Admission(patient=earlier.patient, ward=earlier.ward, admitted_at=timezone.now())
+    again = Admission(
+        patient=earlier.patient, ward=earlier.ward, mrn=earlier.mrn, admitted_at=timezone.now()
+    )
     again.full_clean()
     again.save()
     assert earlier.patient.admissions.count() == 2
@@ -37,7 +41,10 @@ def test_a_discharged_admission_does_not_block_readmission():
 def test_two_open_admissions_in_one_bed_are_refused():
     bed = BedFactory()
     AdmissionFactory(ward=bed.ward, bed=bed)
-    other = Admission(patient=PatientFactory(), ward=bed.ward, bed=bed, admitted_at=timezone.now())
+    patient = PatientFactory()
+    other = Admission(
+        patient=patient, ward=bed.ward, bed=bed, mrn=patient.mrn, admitted_at=timezone.now()
+    )
     assert_refused_twice(other)
 
 
