@@ -626,6 +626,7 @@ def removals_overdue(*, ward_ids=None, now: datetime | None = None) -> list[dict
             {
                 "administration": record,
                 "patient": record.patient,
+                "mrn": record.admission.mrn,  # her number at this hospital
                 "ward": record.admission.ward,
                 "bed": record.admission.bed,
                 "medication": record.order.medication.name,

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
@@ -11,7 +12,7 @@ from backoffice.admin_site import ReadOnlyAdmin, pharmacy_site
 from backoffice.printing.services import MAX_WRISTBANDS_PER_PRINT
 from backoffice.printing.views import WRISTBAND_PERMISSION, wristbands_response
 from hospital.exceptions import ApplicationError
-from wards.models import Admission, Allergy, Bed, Patient, Ward, Wristband
+from wards.models import Admission, Allergy, Bed, Patient, PatientNumber, Ward, Wristband
 from wards.services import admission_mrn, patient_save_by_hand
 
 
@@ -43,8 +44,32 @@ class AdmissionInline(HospitalChoices, admin.TabularInline):
     show_change_link = True
 
 
+class PatientForm(forms.ModelForm):
+    def clean(self):
+        """An MRN is her hospital's number for one person: refused here if the hospital already
+        numbers someone else so, including a person it knows through the national ID (linked),
+        whom Patient's own constraint on (hospital, mrn) does not see."""
+        cleaned = super().clean()
+        hospital = cleaned.get("hospital") or (
+            self.instance.hospital if self.instance.hospital_id else None
+        )
+        mrn = cleaned.get("mrn")
+        if hospital is not None and mrn:
+            taken = PatientNumber.objects.filter(hospital=hospital, mrn=mrn)
+            if self.instance.pk is not None:
+                taken = taken.exclude(patient_id=self.instance.pk)
+            if taken.exists():
+                self.add_error(
+                    "mrn",
+                    _("%(hospital)s already uses this MRN for another patient.")
+                    % {"hospital": hospital.name},
+                )
+        return cleaned
+
+
 @admin.register(Patient, site=pharmacy_site)
 class PatientAdmin(HospitalChoices, admin.ModelAdmin):
+    form = PatientForm
     list_display = ["mrn", "full_name", "date_of_birth", "sex", "gsrn", "hospital", "deceased_at"]
     search_fields = ["mrn", "full_name", "gsrn", "national_id", "health_insurance_number"]
     list_filter = ["sex"]

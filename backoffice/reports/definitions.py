@@ -916,7 +916,7 @@ def build_overdue_removals(filters: ReportFilter, now: datetime) -> ReportConten
                     (
                         f"{row['ward'].code}/{row['bed'].code if row['bed'] else '–'}",
                         row["patient"].full_name,
-                        row["patient"].mrn,
+                        row["mrn"],
                         row["medication"],
                         site_label(row["site"], "en" if _english() else "vi"),
                         _local(row["applied_at"]),

@@ -926,7 +926,7 @@ def report_waste(*, filters: ReportFilter) -> WasteReport:
                 amount=waste.amount,
                 unit=waste.unit,
                 reason=waste.reason,
-                mrn=waste.patient.mrn,
+                mrn=waste.administration.admission.mrn,
             )
             for waste in wastes
         ]
@@ -1100,7 +1100,7 @@ def _unrecorded_row(event: ScanEvent) -> DashboardRow:
     dose = event.checked_dose.scheduled_dose
     return DashboardRow(
         patient=event.patient.full_name,
-        mrn=event.patient.mrn,
+        mrn=order.admission.mrn,
         bed=_bed(order.admission),
         state="unrecorded",
         medication=_dose_text(order),
@@ -1190,7 +1190,7 @@ def ward_dashboard_get(*, ward: Ward, now: datetime) -> WardDashboard:
         overdue_removals=[
             DashboardRow(
                 patient=row["patient"].full_name,
-                mrn=row["patient"].mrn,
+                mrn=row["mrn"],
                 bed=row["bed"].code if row["bed"] else "",
                 state="overdue_removal",
                 medication=row["medication"],
@@ -1202,7 +1202,7 @@ def ward_dashboard_get(*, ward: Ward, now: datetime) -> WardDashboard:
         reassessments_due=[
             DashboardRow(
                 patient=item.record.patient.full_name,
-                mrn=item.record.patient.mrn,
+                mrn=item.record.admission.mrn,
                 bed=item.record.admission.bed.code if item.record.admission.bed else "",
                 state="reassessment_due",
                 medication=item.record.order.medication.name,
@@ -1310,7 +1310,7 @@ def infusions_ending(*, ward: Ward, now: datetime) -> list[DashboardRow]:
         rows.append(
             DashboardRow(
                 patient=administration.patient.full_name,
-                mrn=administration.patient.mrn,
+                mrn=administration.admission.mrn,
                 bed=_bed(administration.admission),
                 state="bag_overdue" if end <= now else "bag_ending",
                 medication=f"{administration.order.medication.name} "

@@ -682,6 +682,38 @@ def test_a_patient_added_in_the_pharmacy_site_is_registered_by_the_editors_hospi
     assert Patient.objects.get(mrn="BN2026009201").hospital.code == "BVDKT"
 
 
+def test_a_patient_typed_under_a_number_her_hospital_gave_a_linked_person_is_refused_on_the_form(
+    province,
+):
+    from tests.hospital.test_role_matrix import cart_client
+    from wards.models import PatientNumber
+
+    # given a person registered by Bãi Cháy, also numbered BN2026009301 at the provincial
+    # hospital (linked through her national ID): her Patient.mrn is Bãi Cháy's
+    linked = Patient.objects.filter(hospital__code=THEIRS).first()
+    bvdkt = Hospital.objects.get(code="BVDKT")
+    PatientNumber.objects.create(patient=linked, hospital=bvdkt, mrn="BN2026009301")
+    admin = cart_client(User.objects.get(username="quantri"))
+    url = "/pharmacy/wards/patient/add/"
+    data = form_as_shown(admin.get(url).content.decode(), form_id="patient_form")
+    data.update(
+        mrn="BN2026009301",
+        gsrn="952000100000093011",
+        full_name="Mai Văn Tiến",
+        date_of_birth="1990-01-02",
+        sex="M",
+    )
+
+    # when the provincial hospital's administrator types a new patient under that number
+    refused = admin.post(url, data)
+
+    # then the form says so (no server error), and nobody is added
+    assert refused.status_code == 200
+    assert "mrn" in refused.context_data["adminform"].form.errors
+    assert not Patient.objects.filter(gsrn="952000100000093011").exists()
+    assert PatientNumber.objects.get(hospital=bvdkt, mrn="BN2026009301").patient == linked
+
+
 def test_an_administrator_adds_a_destination_for_her_hospital_never_for_the_province(province):
     from tests.hospital.test_role_matrix import cart_client
 
