@@ -1,3 +1,5 @@
+import re
+
 from django.db.models import Exists, F, OuterRef
 
 from wards.models import Admission, Patient, PatientNumber, Wristband
@@ -76,3 +78,35 @@ def patient_live_by_national_id(*, national_id: str) -> Patient | None:
     if not national_id:
         return None
     return Patient.objects.filter(national_id=national_id, merged_into__isnull=True).first()
+
+
+# A Vietnamese health-insurance card number (thẻ BHYT, 15 characters): two letters (the
+# beneficiary group), a digit (the benefit level), two digits (the province), then the holder's
+# 10-digit social-insurance number (mã số BHXH). The group and the province change with her job
+# or her home; the last ten digits are hers for life. Ten digits alone are that number.
+_INSURANCE_CARD = re.compile(r"[A-Z]{2}\d{3}(\d{10})")
+_SOCIAL_INSURANCE = re.compile(r"\d{10}")
+
+
+def social_insurance_number(health_insurance_number: str) -> str:
+    """The holder's lifelong part of a health-insurance number; "" when it is not one."""
+    value = health_insurance_number.replace(" ", "").upper()
+    card = _INSURANCE_CARD.fullmatch(value)
+    if card is not None:
+        return card.group(1)
+    return value if _SOCIAL_INSURANCE.fullmatch(value) else ""
+
+
+def patients_live_by_social_insurance(*, health_insurance_number: str) -> list[Patient]:
+    """The live (not merged) patients whose insurance number is the same person's: the same
+    social-insurance number, whatever group or province her card names today."""
+    core = social_insurance_number(health_insurance_number)
+    if not core:
+        return []
+    return [
+        patient
+        for patient in Patient.objects.filter(
+            health_insurance_number__endswith=core, merged_into__isnull=True
+        ).order_by("pk")
+        if social_insurance_number(patient.health_insurance_number) == core
+    ]

@@ -10,7 +10,12 @@ import gs1
 from hospital.exceptions import ApplicationError
 from hospital.models import User
 from wards.models import Admission, Allergy, Bed, Patient, PatientNumber, Ward, Wristband
-from wards.selectors import patient_by_mrn, patient_live_by_national_id, patient_mrn_at
+from wards.selectors import (
+    patient_by_mrn,
+    patient_live_by_national_id,
+    patient_mrn_at,
+    patients_live_by_social_insurance,
+)
 
 
 class AdmissionClosedError(ApplicationError):
@@ -218,6 +223,11 @@ def _patient_link_or_register(*, hospital_id: int, mrn: str, values: dict[str, o
         known = patient_live_by_national_id(national_id=national_id)
         if known is not None:
             return _patient_link(known, hospital_id=hospital_id, mrn=mrn, values=values)
+        known = _patient_by_social_insurance(mrn=mrn, values=values)
+        if known is not None:
+            return _patient_link(
+                known, hospital_id=hospital_id, mrn=mrn, values=values, by="social-insurance number"
+            )
         try:
             return patient_register(hospital_id=hospital_id, mrn=mrn, values=values)
         except (IntegrityError, ValidationError):
@@ -227,26 +237,58 @@ def _patient_link_or_register(*, hospital_id: int, mrn: str, values: dict[str, o
     raise ApplicationError(f"Patient {mrn} could not be registered or linked.", code="PATIENT_BUSY")
 
 
+def _patient_by_social_insurance(*, mrn: str, values: dict[str, object]) -> Patient | None:
+    """The one live patient with this person's social-insurance number (the lifelong part of her
+    health-insurance number), when the message's national ID matched nobody. Two such patients,
+    or one whose national ID is another, is for a person to settle."""
+    found = patients_live_by_social_insurance(
+        health_insurance_number=str(values.get("health_insurance_number", ""))
+    )
+    if not found:
+        return None
+    if len(found) > 1:
+        raise HisConflictError(
+            f"Patient {mrn} has the social-insurance number of {len(found)} patients "
+            f"({', '.join(p.mrn for p in found)}): merge them, or correct the number in the HIS.",
+            code="IDENTITY_CONFLICT",
+        )
+    (patient,) = found
+    national_id = str(values.get("national_id", ""))
+    if national_id and patient.national_id and patient.national_id != national_id:
+        raise HisConflictError(
+            f"Patient {mrn} has the social-insurance number of patient {patient.mrn}, but "
+            "another national ID: check both numbers in the HIS.",
+            code="IDENTITY_CONFLICT",
+        )
+    return patient
+
+
 def _patient_link(
-    patient: Patient, *, hospital_id: int, mrn: str, values: dict[str, object]
+    patient: Patient,
+    *,
+    hospital_id: int,
+    mrn: str,
+    values: dict[str, object],
+    by: str = "national ID",  # the number that found her
 ) -> Patient:
-    """The person we know by this national ID, now numbered by another hospital too. A name
-    alone never links; the date of birth and sex must agree, else two people share an ID (a
-    typing error in one HIS) and a person decides."""
+    """The person we know by this national ID (or social-insurance number), now numbered by
+    another hospital too. A name alone never links; the date of birth and sex must agree, else
+    two people share a number (a typing error in one HIS) and a person decides."""
+    number = by
     patient = Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
     disagree = [name for name in ("date_of_birth", "sex") if getattr(patient, name) != values[name]]
     if disagree:
         raise HisConflictError(
-            f"Patient {mrn} has the national ID of patient {patient.mrn}, but "
+            f"Patient {mrn} has the {number} of patient {patient.mrn}, but "
             f"not the same {' and '.join(name.replace('_', ' ') for name in disagree)}: check "
-            "the national ID in the HIS.",
+            f"the {number} in the HIS.",
             code="IDENTITY_CONFLICT",
         )
     already = patient_mrn_at(patient=patient, hospital_id=hospital_id)
     if already is not None:
         raise HisConflictError(
-            f"Patient {mrn} has the national ID of this hospital's patient {already}: one person "
-            "with two MRNs here (merge them in the HIS, A40), or a wrong national ID.",
+            f"Patient {mrn} has the {number} of this hospital's patient {already}: one person "
+            f"with two MRNs here (merge them in the HIS, A40), or a wrong {number}.",
             code="IDENTITY_CONFLICT",
         )
     patient_number_add(patient=patient, hospital_id=hospital_id, mrn=mrn)

@@ -229,3 +229,120 @@ def test_one_patient_per_number_at_a_hospital(two_hospitals):
 def test_an_admission_needs_its_mrn():
     admission = AdmissionFactory.build(patient=PatientFactory(), ward=WardFactory(), mrn="")
     assert_refused_twice(admission)
+
+
+# --- the health-insurance number: its lifelong social-insurance part --------------------------
+
+
+@pytest.mark.parametrize(
+    ("card", "core"),
+    [
+        ("DN4797915123456", "7915123456"),
+        ("hc 4 01 7915123456", "7915123456"),  # as typed, spaced and in lower case
+        ("7915123456", "7915123456"),  # the social-insurance number alone
+        ("DN47979151234", ""),  # too short: no card
+        ("DN479791512345X", ""),
+        ("", ""),
+    ],
+)
+def test_the_social_insurance_number_is_the_last_ten_digits_of_a_card(card, core):
+    from wards.selectors import social_insurance_number
+
+    assert social_insurance_number(card) == core
+
+
+def test_a_number_new_at_a_hospital_with_a_known_social_insurance_number_joins_her_record(
+    two_hospitals,
+):
+    # given a person hospital A registered without a CCCD, on her employee's card (DN)
+    a, b = two_hospitals
+    known = patient_save_from_his(
+        mrn="BN000123",
+        values=person(national_id="", health_insurance_number="DN4797915123456"),
+        create=True,
+        hospital_id=a.pk,
+    )
+
+    # when hospital B's HIS sends her on her retiree's card (HT), same social-insurance number
+    linked = patient_save_from_his(
+        mrn="BB777",
+        values=person(national_id="", health_insurance_number="HT3797915123456"),
+        create=True,
+        hospital_id=b.pk,
+    )
+
+    # then one person, two numbers, and her card as B read it last
+    assert linked.pk == known.pk
+    assert Patient.objects.count() == 1
+    assert patient_by_mrn(hospital_id=b.pk, mrn="BB777") == known
+    assert Patient.objects.get().health_insurance_number == "HT3797915123456"
+
+
+def test_a_known_social_insurance_number_with_another_birth_date_is_an_identity_conflict(
+    two_hospitals,
+):
+    a, b = two_hospitals
+    patient_save_from_his(
+        mrn="BN000123",
+        values=person(national_id="", health_insurance_number="DN4797915123456"),
+        create=True,
+        hospital_id=a.pk,
+    )
+
+    with pytest.raises(HisConflictError) as refused:
+        patient_save_from_his(
+            mrn="BB777",
+            values=person(
+                national_id="",
+                health_insurance_number="DN4797915123456",
+                date_of_birth=date(1980, 4, 2),
+            ),
+            create=True,
+            hospital_id=b.pk,
+        )
+
+    assert refused.value.code == "IDENTITY_CONFLICT"
+    assert "social-insurance number" in str(refused.value)
+    assert Patient.objects.count() == 1 and PatientNumber.objects.count() == 1
+
+
+def test_a_social_insurance_number_of_someone_with_another_national_id_is_an_identity_conflict(
+    two_hospitals,
+):
+    a, b = two_hospitals
+    patient_save_from_his(
+        mrn="BN000123",
+        values=person(health_insurance_number="DN4797915123456"),
+        create=True,
+        hospital_id=a.pk,
+    )
+
+    with pytest.raises(HisConflictError) as refused:
+        patient_save_from_his(
+            mrn="BB777",
+            values=person(national_id="001099000777", health_insurance_number="DN4797915123456"),
+            create=True,
+            hospital_id=b.pk,
+        )
+
+    assert refused.value.code == "IDENTITY_CONFLICT"
+    assert Patient.objects.count() == 1 and PatientNumber.objects.count() == 1
+
+
+def test_a_malformed_insurance_number_links_nobody(two_hospitals):
+    a, b = two_hospitals
+    patient_save_from_his(
+        mrn="BN000123",
+        values=person(national_id="", health_insurance_number="DN47979151"),
+        create=True,
+        hospital_id=a.pk,
+    )
+
+    other = patient_save_from_his(
+        mrn="BB777",
+        values=person(national_id="", health_insurance_number="DN47979151"),
+        create=True,
+        hospital_id=b.pk,
+    )
+
+    assert Patient.objects.count() == 2 and other.numbers.get().hospital_id == b.pk
