@@ -536,6 +536,12 @@ def patient_merge_from_his(*, surviving: Patient, prior: Patient) -> Patient:
         elif severity_rank[allergy.severity] > severity_rank[mine.severity]:
             mine.severity = allergy.severity
             mine.save(update_fields=["severity"])
+    # Her numbers at the hospitals that number only her prior record follow her there, so their
+    # HIS keeps finding her. A hospital that numbers both has the same duplicate to merge (its own
+    # A40): until then its messages under the prior number wait in its work queue (PATIENT_MERGED).
+    prior.numbers.exclude(hospital_id__in=surviving.numbers.values("hospital_id")).update(
+        patient=surviving
+    )
     now = timezone.now()
     prior.wristbands.filter(voided_at__isnull=True).update(
         voided_at=now, void_reason=f"Merged into {surviving.mrn}"

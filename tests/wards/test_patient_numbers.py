@@ -346,3 +346,49 @@ def test_a_malformed_insurance_number_links_nobody(two_hospitals):
     )
 
     assert Patient.objects.count() == 2 and other.numbers.get().hospital_id == b.pk
+
+
+# --- A40: a merge at one hospital and the numbers other hospitals gave the duplicate ------------
+
+
+def test_a_merge_moves_the_duplicates_number_at_another_hospital_to_the_surviving_record(
+    two_hospitals,
+):
+    from wards.services import patient_merge_from_his, patient_number_add
+
+    # given hospital A's duplicate record, which hospital B also numbers (BNB0009)
+    a, b = two_hospitals
+    surviving = patient_register(hospital_id=a.pk, mrn="BNA0001", values=person(national_id=""))
+    prior = patient_register(hospital_id=a.pk, mrn="BNA0002", values=person(national_id=""))
+    patient_number_add(patient=prior, hospital_id=b.pk, mrn="BNB0009")
+
+    # when A's HIS merges BNA0002 into BNA0001
+    patient_merge_from_his(surviving=surviving, prior=prior)
+
+    # then B's number finds the surviving record; A's old number stays with the merged one
+    assert patient_by_mrn(hospital_id=b.pk, mrn="BNB0009") == surviving
+    assert patient_by_mrn(hospital_id=a.pk, mrn="BNA0002") == prior
+    assert Patient.objects.get(pk=prior.pk).merged_into == surviving
+
+
+def test_a_merge_leaves_a_hospital_that_numbers_both_records_its_own_duplicate_to_merge(
+    two_hospitals,
+):
+    from wards.services import patient_merge_from_his, patient_number_add
+
+    # given both records numbered by hospital B too (BNB0008 and BNB0009)
+    a, b = two_hospitals
+    surviving = patient_register(hospital_id=a.pk, mrn="BNA0001", values=person(national_id=""))
+    prior = patient_register(hospital_id=a.pk, mrn="BNA0002", values=person(national_id=""))
+    patient_number_add(patient=surviving, hospital_id=b.pk, mrn="BNB0008")
+    patient_number_add(patient=prior, hospital_id=b.pk, mrn="BNB0009")
+
+    # when A merges them
+    patient_merge_from_his(surviving=surviving, prior=prior)
+
+    # then B's two numbers stay where they were (one per hospital and person): B merges its own
+    assert patient_by_mrn(hospital_id=b.pk, mrn="BNB0008") == surviving
+    assert patient_by_mrn(hospital_id=b.pk, mrn="BNB0009") == prior
+    with pytest.raises(HisConflictError) as refused:
+        patient_save_from_his(mrn="BNB0009", values={}, create=False, hospital_id=b.pk)
+    assert refused.value.code == "PATIENT_MERGED"
