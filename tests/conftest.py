@@ -9,6 +9,10 @@ def pytest_configure(config):
     # every concurrency test and still look green.
     if os.environ.get("REQUIRE_POSTGRES") and connection.vendor != "postgresql":
         raise pytest.UsageError("REQUIRE_POSTGRES is set but the database is " + connection.vendor)
+    if connection.vendor == "sqlite":
+        from tests.shared_sqlite import serialise_shared_sqlite_connection
+
+        serialise_shared_sqlite_connection()
 
 
 # What makes a test touch the database: pytest-django refuses any other test a connection.
