@@ -108,6 +108,10 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def page(request, browser, live_server, demo):
+    from playwright.sync_api import expect
+
+    # CI runs two passes side by side on two cores: an answer can take seconds there.
+    expect.set_options(timeout=10_000)
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
     context.grant_permissions(["camera"], origin=live_server.url)
     page = context.new_page()

@@ -43,12 +43,13 @@ LE = ("BN2026000108", "Bùi Thị Lệ")
 
 
 @pytest.fixture(autouse=True)
-def patient_waits():
+def patient_waits(page):
     """A loaded two-CPU machine answers slower than a desk: every expect() waits longer (only
-    for this module; the default comes back after it)."""
+    for this module; the browser tests' default comes back after it). After `page`, which sets
+    that default."""
     expect.set_options(timeout=15_000)
     yield
-    expect.set_options(timeout=5_000)
+    expect.set_options(timeout=10_000)
 
 
 def band(patient) -> str:
