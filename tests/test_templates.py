@@ -1,6 +1,5 @@
 """Template comments that would reach the screen."""
 
-
 from django.conf import settings
 
 APPS = ("backoffice", "hospital", "interop", "pharmacy", "scanning", "wards")
