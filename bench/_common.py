@@ -412,6 +412,7 @@ def hospital_generate(spec: HospitalSpec, *, seed: int = 2026, tenants: int = 1)
             Admission(
                 patient=patient,
                 ward_id=bed.ward_id,
+                hospital_id=hospital_of_ward[bed.ward_id],
                 bed=bed,
                 mrn=patient.mrn,
                 admitted_at=admitted_at,

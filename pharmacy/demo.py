@@ -387,6 +387,7 @@ def demo_hospital_load(data: dict | None = None) -> DemoSummary:  # noqa: C901
             admission = Admission.objects.create(
                 patient=patient,
                 ward=ward,
+                hospital_id=ward.hospital_id,
                 mrn=admission_mrn(patient=patient, hospital_id=ward.hospital_id),
                 bed=Bed.objects.get(ward=ward, code=spec["bed"]) if spec["bed"] else None,
                 admitted_at=_local(-spec["admitted_days_ago"], time(9, 0)),

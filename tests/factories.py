@@ -129,6 +129,8 @@ class AdmissionFactory(factory.django.DjangoModelFactory):
         model = Admission
 
     ward = factory.SubFactory(WardFactory)
+    # The ward's, as wards.services.admission_admit_from_his sets it.
+    hospital = factory.SelfAttribute("ward.hospital")
     # Registered by the hospital that admits her, as the HIS does.
     patient = factory.SubFactory(PatientFactory, hospital=factory.SelfAttribute("..ward.hospital"))
     bed = None

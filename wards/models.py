@@ -224,6 +224,12 @@ class Admission(BaseModel):
     ward = models.ForeignKey(
         Ward, on_delete=models.PROTECT, related_name="admissions", verbose_name=_("ward")
     )
+    # The ward's hospital, set when she is admitted; it never changes (a transfer to another
+    # hospital's ward is refused). Its HIS issued `visit_number`: another hospital's HIS may
+    # issue the same number for another visit.
+    hospital = models.ForeignKey(
+        Hospital, on_delete=models.PROTECT, related_name="admissions", verbose_name=_("hospital")
+    )
     bed = models.ForeignKey(
         Bed,
         on_delete=models.PROTECT,
@@ -235,6 +241,7 @@ class Admission(BaseModel):
     admitted_at = models.DateTimeField(_("admitted at"))
     discharged_at = models.DateTimeField(_("discharged at"), null=True, blank=True)
     # The HIS's visit number (HL7 PV1-19): kept as received and sent back in every message.
+    # Unique in its hospital only, and looked up with it.
     visit_number = models.CharField(_("visit number"), max_length=40, blank=True)
     # The last transfer (HL7 A02): the cart tells the nurse the patient came from another ward.
     transferred_at = models.DateTimeField(_("transferred at"), null=True, blank=True)
@@ -275,9 +282,9 @@ class Admission(BaseModel):
                 violation_error_message=_("This bed is already occupied."),
             ),
             models.UniqueConstraint(
-                fields=["visit_number"],
+                fields=["hospital", "visit_number"],
                 condition=~Q(visit_number=""),
-                name="%(app_label)s_%(class)s_visit_number_unique",
+                name="%(app_label)s_%(class)s_visit_number_unique_in_hospital",
                 violation_error_message=_("Another admission has this visit number."),
             ),
             models.CheckConstraint(

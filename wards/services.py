@@ -354,10 +354,13 @@ def _bed_free(bed: Bed | None, *, admission: Admission | None = None) -> None:
 def admission_admit_from_his(
     *, patient: Patient, ward: Ward, bed: Bed | None, visit_number: str, admitted_at: datetime
 ) -> Admission:
-    """Open an admission (A01/A04). The same visit again is an update, not a second admission."""
+    """Open an admission (A01/A04). The same visit again is an update, not a second admission.
+    The visit number is the ward's hospital's: another hospital's same number is another visit."""
     patient = Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
     if visit_number:
-        known = Admission.objects.filter(visit_number=visit_number).first()
+        known = Admission.objects.filter(
+            hospital_id=ward.hospital_id, visit_number=visit_number
+        ).first()
         if known is not None:
             if known.patient_id != patient.pk:
                 raise HisConflictError(
@@ -384,6 +387,7 @@ def admission_admit_from_his(
     admission = Admission(
         patient=patient,
         ward=ward,
+        hospital_id=ward.hospital_id,
         bed=bed,
         mrn=admission_mrn(patient=patient, hospital_id=ward.hospital_id),
         visit_number=visit_number,
@@ -415,6 +419,7 @@ def admission_move_from_his(
     admission = Admission.objects.select_for_update(no_key=True).get(pk=admission.pk)
     if not admission.is_open:
         raise HisConflictError("The admission is closed.", code="PATIENT_NOT_ADMITTED")
+    _same_hospital(admission, ward)
     if admission.ward_id == ward.pk and admission.bed_id == (bed.pk if bed else None):
         return admission
     _bed_free(bed, admission=admission)
@@ -428,6 +433,19 @@ def admission_move_from_his(
     admission.bed = bed
     admission.save(update_fields=fields)
     return admission
+
+
+def _same_hospital(admission: Admission, ward: Ward) -> None:
+    """An admission stays in its hospital: its visit number and its patient's MRN are that
+    hospital's HIS's. (An HIS names only its own wards; an account of several hospitals could
+    name another's.)"""
+    if ward.hospital_id != admission.hospital_id:
+        raise HisConflictError(
+            f"Ward {ward.code} is a ward of another hospital than visit "
+            f"{admission.visit_number or admission.external_id}: a patient moves to another "
+            "hospital by a discharge here and an admission there.",
+            code="WARD_OTHER_HOSPITAL",
+        )
 
 
 @transaction.atomic
@@ -446,6 +464,7 @@ def admission_transfer_cancel_from_his(
                 "No transfer to cancel and no location given.", code="NO_TRANSFER"
             )
         ward, bed = admission.transferred_from, admission.transferred_from_bed
+    _same_hospital(admission, ward)
     _bed_free(bed, admission=admission)
     admission.ward = ward
     admission.bed = bed

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.admin.tenancy import (
@@ -37,8 +38,41 @@ class AllergyInline(admin.TabularInline):
     fields = ["allergen_code", "allergen_name", "severity", "reaction"]
 
 
+class AdmissionForm(forms.ModelForm):
+    """The admission's hospital is its ward's, set when she is admitted and never changed: its
+    HIS issued the visit number, and her MRN on the admission is that hospital's."""
+
+    def clean(self):
+        cleaned = super().clean()
+        ward = cleaned.get("ward")
+        if ward is None:
+            return cleaned
+        if self.instance.hospital_id is None:
+            self.instance.hospital_id = ward.hospital_id
+        elif ward.hospital_id != self.instance.hospital_id:
+            self.add_error(
+                "ward",
+                _(
+                    "This ward is in another hospital: a patient moves to another hospital by a "
+                    "discharge here and an admission there."
+                ),
+            )
+        return cleaned
+
+    def validate_constraints(self):
+        super().validate_constraints()
+        # The hospital is no field of the form, so the visit number's constraint, unique in the
+        # hospital, was left out above: checked here on its own.
+        others = {field.name for field in Admission._meta.fields} - {"hospital", "visit_number"}
+        try:
+            self.instance.validate_constraints(exclude=others)
+        except ValidationError as error:
+            self._update_errors(error)
+
+
 class AdmissionInline(HospitalChoices, admin.TabularInline):
     model = Admission
+    form = AdmissionForm
     extra = 0
     fields = ["ward", "bed", "admitted_at", "discharged_at"]
     show_change_link = True
@@ -117,8 +151,9 @@ class AdmissionAdmin(HospitalRows, admin.ModelAdmin):
     search_fields = ["patient__mrn", "patient__full_name"]
     list_select_related = ["patient", "ward", "bed__ward"]
     autocomplete_fields = ["patient"]
-    # Copied from her number at the ward's hospital when she is admitted, never typed.
-    readonly_fields = ["mrn"]
+    form = AdmissionForm
+    # Copied from the ward's hospital (and her number there) when she is admitted, never typed.
+    readonly_fields = ["mrn", "hospital"]
     actions = ["print_new_wristband"]
     change_form_template = "pharmacy/print/admission_change_form.html"
 

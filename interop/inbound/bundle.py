@@ -186,7 +186,11 @@ def _visit(
     elif ref.record_id:
         admission = Admission.objects.filter(external_id=uuid.UUID(ref.record_id)).first()
     else:
-        admission = Admission.objects.filter(visit_number=ref.identifier).first()
+        # Her visit of that number at one of the account's hospitals: each hospital's HIS
+        # issues its own, and another's same number is another visit.
+        admission = Admission.objects.filter(
+            patient=patient, hospital_id__in=sender.hospital_ids, visit_number=ref.identifier
+        ).first()
     if admission is None or admission.patient_id != patient.pk:
         raise t.InboundProblem(
             "VISIT_UNKNOWN",
@@ -261,24 +265,42 @@ def _mrn_for(patient: Patient, hospital_id: int | None) -> str:
     return patient_mrn_at(patient=patient, hospital_id=hospital_id) or patient.mrn
 
 
+def _encounter_hospital(
+    entry: fhirin.EncounterEntry, patient: Patient, sender: services.Sender
+) -> int | None:
+    """Whose visit number the Encounter's identifier is (each hospital's HIS issues its own):
+    the account's only hospital; for an account of several, the one where she has a visit of
+    that number, else the hospital of the ward it names; None when neither (nothing is found)."""
+    if sender.sole_hospital_id is not None:
+        return sender.sole_hospital_id
+    visit = entry.visit
+    hers = (
+        Admission.objects.filter(
+            patient=patient, hospital_id__in=sender.hospital_ids, visit_number=visit.visit_number
+        )
+        .values_list("hospital_id", flat=True)
+        .first()
+    )
+    if hers is not None or not visit.ward_code:
+        return hers
+    location = f"Bundle.entry[{entry.index}].resource"
+    return services.ward_resolve(visit.ward_code, sender=sender, location=location).hospital_id
+
+
 def _encounter(
     entry: fhirin.EncounterEntry, patient: Patient, sender: services.Sender
 ) -> tuple[EntryOutcome, Admission]:
     visit = entry.visit
-    existing = Admission.objects.filter(visit_number=visit.visit_number).first()
+    hospital_id = _encounter_hospital(entry, patient, sender)
+    existing = Admission.objects.filter(
+        hospital_id=hospital_id, visit_number=visit.visit_number
+    ).first()
     if existing is not None:
         services.admission_check(existing, sender, location=_expression(entry, "identifier"))
     if existing is not None:
         who = t.PatientData(mrn=existing.mrn)
     else:
-        ward_hospital = (
-            services.ward_resolve(
-                visit.ward_code, sender=sender, location=f"Bundle.entry[{entry.index}].resource"
-            ).hospital_id
-            if visit.ward_code
-            else sender.sole_hospital_id
-        )
-        who = t.PatientData(mrn=_mrn_for(patient, ward_hospital))
+        who = t.PatientData(mrn=_mrn_for(patient, hospital_id))
     now = timezone.now()
     kind = None
     if existing is None:
@@ -323,7 +345,7 @@ def _encounter(
             services.adt_apply(event, sender=sender)
         except t.InboundProblem as problem:
             raise _located(problem, f"Bundle.entry[{entry.index}].resource") from problem
-    admission = Admission.objects.get(visit_number=visit.visit_number)
+    admission = Admission.objects.get(hospital_id=hospital_id, visit_number=visit.visit_number)
     status = CREATED if existing is None else OK
     return EntryOutcome(status, f"Encounter/{admission.external_id}"), admission
 

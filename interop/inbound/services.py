@@ -9,7 +9,9 @@ person must act), and nothing is written: callers run each message in one transa
 Every message comes from a `Sender`: the hospitals it may write in (HL7: the hospital of MSH-4;
 FHIR: the service account's). A ward, admission, order or admitted patient of another hospital
 is refused, never changed: hospitals are tenants of one database. Its codes are read with its
-hospital's own mappings first, then the province's defaults (`code_map_find`).
+hospital's own mappings first, then the province's defaults (`code_map_find`). Its MRNs and
+visit numbers are one hospital's (`mrn_hospital`): another hospital's HIS issues the same numbers
+to other patients and visits.
 """
 
 from __future__ import annotations
@@ -327,13 +329,28 @@ def allergies_apply(
 
 
 def _admission(
-    patient: Patient, visit: t.VisitData | None, sender: Sender, *, adopt: bool = True
+    patient: Patient,
+    visit: t.VisitData | None,
+    sender: Sender,
+    *,
+    hospital_id: int | None,
+    adopt: bool = True,
 ) -> Admission:
-    """The admission the message is about: by visit number, else the open one. An open admission
-    typed in by hand before the interface existed is adopted by the first visit number."""
+    """The admission the message is about: by visit number at `hospital_id`, else the open one.
+    An open admission there typed in by hand before the interface existed is adopted by the
+    first visit number.
+
+    `hospital_id` is the hospital whose MRN the message names (`mrn_hospital`): one HIS issued
+    both numbers. Another hospital's HIS may issue the same visit number for another visit."""
     number = visit.visit_number if visit else ""
     if number:
-        found = Admission.objects.filter(visit_number=number).first()
+        # None: no hospital of the sender numbers her, so none knows her visits.
+        there = (
+            Admission.objects.filter(hospital_id=hospital_id)
+            if hospital_id is not None
+            else Admission.objects.none()
+        )
+        found = there.filter(visit_number=number).first()
         if found is not None:
             if found.patient_id != patient.pk:
                 raise t.InboundProblem(
@@ -344,7 +361,7 @@ def _admission(
                 )
             admission_check(found, sender)
             return found
-        open_one = Admission.objects.filter(patient=patient, discharged_at__isnull=True).first()
+        open_one = there.filter(patient=patient, discharged_at__isnull=True).first()
         if adopt and open_one is not None and not open_one.visit_number:
             Admission.objects.filter(pk=open_one.pk).update(visit_number=number)
             open_one.visit_number = number
@@ -399,8 +416,9 @@ def _admit(event: t.AdtEvent, sender: Sender) -> str:
 
 def _transfer(event: t.AdtEvent, sender: Sender) -> str:
     ward, bed = _location(event.visit, sender)
-    patient = patient_apply(event.patient, create=False, sender=sender)
-    admission = _admission(patient, event.visit, sender)
+    hospital = mrn_hospital(event.patient.mrn, sender)
+    patient = patient_apply(event.patient, create=False, sender=sender, hospital_id=hospital)
+    admission = _admission(patient, event.visit, sender, hospital_id=hospital)
     if not admission.is_open:
         raise t.InboundProblem(
             "ADMISSION_CLOSED",
@@ -415,8 +433,9 @@ def _transfer(event: t.AdtEvent, sender: Sender) -> str:
 
 
 def _discharge(event: t.AdtEvent, sender: Sender) -> str:
-    patient = patient_apply(event.patient, create=False, sender=sender)
-    admission = _admission(patient, event.visit, sender)
+    hospital = mrn_hospital(event.patient.mrn, sender)
+    patient = patient_apply(event.patient, create=False, sender=sender, hospital_id=hospital)
+    admission = _admission(patient, event.visit, sender, hospital_id=hospital)
     if not admission.is_open:
         return "already discharged"
     at = (event.visit.discharged_at if event.visit else None) or event.occurred_at
@@ -432,8 +451,9 @@ def _update(event: t.AdtEvent, sender: Sender) -> str:
 
 
 def _cancel_admit(event: t.AdtEvent, sender: Sender) -> str:
-    patient = patient_apply(event.patient, create=False, sender=sender)
-    admission = _admission(patient, event.visit, sender, adopt=False)
+    hospital = mrn_hospital(event.patient.mrn, sender)
+    patient = patient_apply(event.patient, create=False, sender=sender, hospital_id=hospital)
+    admission = _admission(patient, event.visit, sender, hospital_id=hospital, adopt=False)
     if admission.cancelled_at is not None:
         return "already cancelled"
     ward_services.admission_cancel_from_his(admission=admission, at=event.occurred_at)
@@ -441,8 +461,9 @@ def _cancel_admit(event: t.AdtEvent, sender: Sender) -> str:
 
 
 def _cancel_transfer(event: t.AdtEvent, sender: Sender) -> str:
-    patient = patient_apply(event.patient, create=False, sender=sender)
-    admission = _admission(patient, event.visit, sender)
+    hospital = mrn_hospital(event.patient.mrn, sender)
+    patient = patient_apply(event.patient, create=False, sender=sender, hospital_id=hospital)
+    admission = _admission(patient, event.visit, sender, hospital_id=hospital)
     ward = bed = None
     if event.visit and event.visit.ward_code:
         ward, bed = _location(event.visit, sender)
@@ -453,8 +474,9 @@ def _cancel_transfer(event: t.AdtEvent, sender: Sender) -> str:
 
 
 def _cancel_discharge(event: t.AdtEvent, sender: Sender) -> str:
-    patient = patient_apply(event.patient, create=False, sender=sender)
-    admission = _admission(patient, event.visit, sender, adopt=False)
+    hospital = mrn_hospital(event.patient.mrn, sender)
+    patient = patient_apply(event.patient, create=False, sender=sender, hospital_id=hospital)
+    admission = _admission(patient, event.visit, sender, hospital_id=hospital, adopt=False)
     if admission.is_open:
         return "not discharged"
     ward_services.admission_reopen_from_his(admission=admission)
@@ -603,7 +625,8 @@ def _find_order(order: t.OrderData) -> MedicationOrder | None:
 @transaction.atomic
 def orders_apply(message: t.OrderMessage, *, sender: Sender) -> str:
     """Apply every order of one message, or none."""
-    patient = patient_find(message.patient.mrn, sender)
+    hospital = mrn_hospital(message.patient.mrn, sender)
+    patient = patient_find(message.patient.mrn, sender, hospital_id=hospital)
     if patient is None:
         raise t.InboundProblem(
             "PATIENT_UNKNOWN",
@@ -617,7 +640,7 @@ def orders_apply(message: t.OrderMessage, *, sender: Sender) -> str:
     done = []
     for order in message.orders:
         try:
-            done.append(_order_apply(order, patient, message.visit, sender))
+            done.append(_order_apply(order, patient, message.visit, sender, hospital))
         except (ApplicationError, ValidationError) as error:
             raise _problem(error, f"ORC^{message.orders.index(order) + 1}") from error
     return "; ".join(done)
@@ -626,7 +649,11 @@ def orders_apply(message: t.OrderMessage, *, sender: Sender) -> str:
 # One branch per order control (new, change, discontinue/cancel, hold, release) and its refusals:
 # kept in one place so that every case an HIS can send is read together.
 def _order_apply(  # noqa: C901
-    order: t.OrderData, patient: Patient, visit: t.VisitData | None, sender: Sender
+    order: t.OrderData,
+    patient: Patient,
+    visit: t.VisitData | None,
+    sender: Sender,
+    hospital_id: int | None,
 ) -> str:
     number = order.placer_number or order.filler_number
     existing = _find_order(order)
@@ -647,7 +674,7 @@ def _order_apply(  # noqa: C901
                 location="ORC^1^2",
                 hl7_error="205",
             )
-        admission = _admission(patient, visit, sender)
+        admission = _admission(patient, visit, sender, hospital_id=hospital_id)
         if not admission.is_open:
             raise t.InboundProblem(
                 "ADMISSION_CLOSED",

@@ -1,4 +1,5 @@
-"""wards 0011: every patient registered before issue 19's follow-up gets a registering hospital."""
+"""wards data migrations: 0011 registers every patient with a hospital, 0014 numbers her there,
+0017 puts every admission in its ward's hospital."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -107,5 +108,75 @@ def test_the_migration_numbers_each_patient_at_her_registering_hospital_and_each
             ("BVDKT", "BN0001")
         ]
         assert set(Admission.objects.values_list("mrn", flat=True)) == {"BN0001"}
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_puts_each_admission_in_its_wards_hospital():
+    before = ("wards", "0015_patient_numbers_required")
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate([before])
+    try:
+        # given admissions written when a visit number was the province's
+        old = MigrationExecutor(connection).loader.project_state(before).apps
+        hospital = old.get_model("hospital", "Hospital")
+        ward = old.get_model("wards", "Ward")
+        patient = old.get_model("wards", "Patient")
+        admission = old.get_model("wards", "Admission")
+        first = hospital.objects.create(
+            code="BVDKT", name="Tỉnh", gln="8936000000004", hl7_facility="HOSPITAL"
+        )
+        second = hospital.objects.create(
+            code="BVBC", name="Bãi Cháy", gln="8936000000011", hl7_facility="BAICHAY"
+        )
+        noi = ward.objects.create(code="NOI", name="Khoa Nội", hospital=first)
+        ngoai = ward.objects.create(code="NGOAI", name="Khoa Ngoại", hospital=first)
+        bc_noi = ward.objects.create(code="BC-NOI", name="Khoa Nội BC", hospital=second)
+
+        def person(mrn: str, n: int, at):
+            return patient.objects.create(
+                mrn=mrn,
+                hospital=at,
+                gsrn=f"95200010000000{n:03d}0",
+                full_name="Nguyễn Văn An",
+                date_of_birth=date(1956, 3, 14),
+                sex="M",
+            )
+
+        an, binh = person("BN0001", 1, first), person("BC0001", 2, second)
+        admission.objects.create(
+            patient=an,
+            ward=noi,
+            mrn="BN0001",
+            visit_number="V0001",
+            admitted_at=AT,
+            discharged_at=AT + timedelta(days=2),
+        )
+        admission.objects.create(  # transferred from NOI: its ward now is NGOAI
+            patient=an,
+            ward=ngoai,
+            mrn="BN0001",
+            visit_number="V0002",
+            admitted_at=AT + timedelta(days=5),
+            transferred_at=AT + timedelta(days=6),
+            transferred_from=noi,
+        )
+        admission.objects.create(patient=binh, ward=bc_noi, mrn="BC0001", admitted_at=AT)
+
+        # when
+        MigrationExecutor(connection).migrate(latest)
+
+        # then every admission is in its ward's hospital, and Bãi Cháy may now issue V0001
+        from wards.models import Admission
+
+        assert sorted(Admission.objects.values_list("visit_number", "hospital__code")) == [
+            ("", "BVBC"),
+            ("V0001", "BVDKT"),
+            ("V0002", "BVDKT"),
+        ]
+        Admission.objects.filter(patient__mrn="BC0001").update(visit_number="V0001")
+        assert Admission.objects.filter(visit_number="V0001").count() == 2
     finally:
         MigrationExecutor(connection).migrate(latest)

@@ -23,7 +23,11 @@ def test_second_open_admission_for_a_patient_is_refused():
     first = AdmissionFactory()
     # when / then
     second = Admission(
-        patient=first.patient, ward=first.ward, mrn=first.mrn, admitted_at=timezone.now()
+        patient=first.patient,
+        ward=first.ward,
+        hospital=first.hospital,
+        mrn=first.mrn,
+        admitted_at=timezone.now(),
     )
     assert_refused_twice(second)
 
@@ -31,7 +35,11 @@ def test_second_open_admission_for_a_patient_is_refused():
 def test_a_discharged_admission_does_not_block_readmission():
     earlier = AdmissionFactory(discharged_at=timezone.now())
     again = Admission(
-        patient=earlier.patient, ward=earlier.ward, mrn=earlier.mrn, admitted_at=timezone.now()
+        patient=earlier.patient,
+        ward=earlier.ward,
+        hospital=earlier.hospital,
+        mrn=earlier.mrn,
+        admitted_at=timezone.now(),
     )
     again.full_clean()
     again.save()
@@ -43,7 +51,12 @@ def test_two_open_admissions_in_one_bed_are_refused():
     AdmissionFactory(ward=bed.ward, bed=bed)
     patient = PatientFactory()
     other = Admission(
-        patient=patient, ward=bed.ward, bed=bed, mrn=patient.mrn, admitted_at=timezone.now()
+        patient=patient,
+        ward=bed.ward,
+        hospital=bed.ward.hospital,
+        bed=bed,
+        mrn=patient.mrn,
+        admitted_at=timezone.now(),
     )
     assert_refused_twice(other)
 
@@ -136,7 +149,7 @@ def test_patient_str_shows_two_identifiers():
     assert str(patient) == "Nguyễn Văn An (BN1)"
 
 
-def test_two_admissions_with_one_visit_number_are_refused():
+def test_two_admissions_with_one_visit_number_in_one_hospital_are_refused():
     AdmissionFactory(visit_number="VV2026-000123", discharged_at=timezone.now())
     again = AdmissionFactory.build(
         patient=PatientFactory(), ward=WardFactory(), visit_number="VV2026-000123"
