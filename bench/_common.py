@@ -630,14 +630,17 @@ def history_add(hospital: Hospital, administrations: int, *, days: int = 5) -> i
                 "patient_id": "p.id",
                 "mrn": "p.mrn",
                 "ward_id": "b.ward_id",
+                "hospital_id": "b.hospital_id",
                 "bed_id": "b.id",
                 "admitted_at": admitted,
                 "discharged_at": f"{admitted} + %(days)s * interval '1 day'",
             },
             "FROM (SELECT id, mrn, substr(mrn, 3)::bigint AS n FROM wards_patient "
             "WHERE id >= %(first_patient)s) AS p "
-            "JOIN (SELECT id, ward_id, row_number() OVER (ORDER BY id) - 1 AS slot "
-            "FROM wards_bed) AS b ON b.slot = p.n %% (SELECT count(*) FROM wards_bed) "
+            "JOIN (SELECT bed.id, bed.ward_id, ward.hospital_id, "
+            "row_number() OVER (ORDER BY bed.id) - 1 AS slot "
+            "FROM wards_bed bed JOIN wards_ward ward ON ward.id = bed.ward_id) AS b "
+            "ON b.slot = p.n %% (SELECT count(*) FROM wards_bed) "
             "ORDER BY p.id",
             {**params, "first_patient": first_patient},
         )
