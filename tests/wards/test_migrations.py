@@ -13,6 +13,26 @@ BEFORE = ("wards", "0009_ward_hospital_required")
 AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
+def two_hospitals(old):
+    """BVDKT with its ward NOI and Bãi Cháy with BC-NOI, written by a past schema's models:
+    (BVDKT, Bãi Cháy, NOI, BC-NOI)."""
+    hospital = old.get_model("hospital", "Hospital")
+    ward = old.get_model("wards", "Ward")
+    first = hospital.objects.create(
+        code="BVDKT", name="Tỉnh", gln="8936000000004", hl7_facility="HOSPITAL"
+    )
+    second = hospital.objects.create(
+        code="BVBC", name="Bãi Cháy", gln="8936000000011", hl7_facility="BAICHAY"
+    )
+    noi = ward.objects.create(code="NOI", name="Khoa Nội", hospital=first)
+    return (
+        first,
+        second,
+        noi,
+        ward.objects.create(code="BC-NOI", name="Khoa Nội BC", hospital=second),
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_registers_each_patient_where_she_was_admitted_last():
     executor = MigrationExecutor(connection)
@@ -21,18 +41,9 @@ def test_the_migration_registers_each_patient_where_she_was_admitted_last():
     try:
         # given: two hospitals, and patients written by the old schema
         old = MigrationExecutor(connection).loader.project_state(BEFORE).apps
-        hospital = old.get_model("hospital", "Hospital")
-        ward = old.get_model("wards", "Ward")
         patient = old.get_model("wards", "Patient")
         admission = old.get_model("wards", "Admission")
-        first = hospital.objects.create(
-            code="BVDKT", name="Tỉnh", gln="8936000000004", hl7_facility="HOSPITAL"
-        )
-        second = hospital.objects.create(
-            code="BVBC", name="Bãi Cháy", gln="8936000000011", hl7_facility="BAICHAY"
-        )
-        noi = ward.objects.create(code="NOI", name="Khoa Nội", hospital=first)
-        bc_noi = ward.objects.create(code="BC-NOI", name="Khoa Nội BC", hospital=second)
+        _, _, noi, bc_noi = two_hospitals(old)
 
         def person(mrn: str, n: int):
             return patient.objects.create(
@@ -73,18 +84,9 @@ def test_the_migration_numbers_each_patient_at_her_registering_hospital_and_each
     try:
         # given patients and admissions written when an MRN was the province's
         old = MigrationExecutor(connection).loader.project_state(before).apps
-        hospital = old.get_model("hospital", "Hospital")
-        ward = old.get_model("wards", "Ward")
         patient = old.get_model("wards", "Patient")
         admission = old.get_model("wards", "Admission")
-        first = hospital.objects.create(
-            code="BVDKT", name="Tỉnh", gln="8936000000004", hl7_facility="HOSPITAL"
-        )
-        second = hospital.objects.create(
-            code="BVBC", name="Bãi Cháy", gln="8936000000011", hl7_facility="BAICHAY"
-        )
-        noi = ward.objects.create(code="NOI", name="Khoa Nội", hospital=first)
-        bc_noi = ward.objects.create(code="BC-NOI", name="Khoa Nội BC", hospital=second)
+        first, _, noi, bc_noi = two_hospitals(old)
         an = patient.objects.create(
             mrn="BN0001",
             hospital=first,
@@ -121,19 +123,12 @@ def test_the_migration_puts_each_admission_in_its_wards_hospital():
     try:
         # given admissions written when a visit number was the province's
         old = MigrationExecutor(connection).loader.project_state(before).apps
-        hospital = old.get_model("hospital", "Hospital")
-        ward = old.get_model("wards", "Ward")
         patient = old.get_model("wards", "Patient")
         admission = old.get_model("wards", "Admission")
-        first = hospital.objects.create(
-            code="BVDKT", name="Tỉnh", gln="8936000000004", hl7_facility="HOSPITAL"
+        first, second, noi, bc_noi = two_hospitals(old)
+        ngoai = old.get_model("wards", "Ward").objects.create(
+            code="NGOAI", name="Khoa Ngoại", hospital=first
         )
-        second = hospital.objects.create(
-            code="BVBC", name="Bãi Cháy", gln="8936000000011", hl7_facility="BAICHAY"
-        )
-        noi = ward.objects.create(code="NOI", name="Khoa Nội", hospital=first)
-        ngoai = ward.objects.create(code="NGOAI", name="Khoa Ngoại", hospital=first)
-        bc_noi = ward.objects.create(code="BC-NOI", name="Khoa Nội BC", hospital=second)
 
         def person(mrn: str, n: int, at):
             return patient.objects.create(
