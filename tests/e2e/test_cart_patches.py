@@ -214,6 +214,76 @@ def test_a_check_answered_after_the_removal_dialog_opened_takes_neither_focus_no
     assert Removal.objects.get().scanned is True
 
 
+def test_taps_queued_behind_a_slow_check_are_dropped_when_she_starts_over(page, demo):
+    """The reason tapped (its check slow to answer), then a site, then "Start over" and the
+    removal dialog: the site's check, still queued, is dropped (it would be a check of no units,
+    its verdict or refusal on a cleared screen), and neither answer takes the dialog's focus."""
+    band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
+    log_in(page, *HOA)
+    scan(page, band)
+    scan(page, unit())
+    pick_reason(page)
+    page.click('#body-map [data-site="LUA"]')
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+
+    demo.shift(timedelta(minutes=2))
+    scan(page, unit())
+    expect(page.locator("#verdict")).to_have_class("verdict stop")
+    held, checks = [], []
+    page.on("request", lambda r: checks.append(r) if r.url.endswith("/scan/check/") else None)
+    page.route("**/api/v1/scan/check/", lambda route: held.append(route))
+    pick_reason(page)
+    for _ in range(50):  # route handlers run while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1  # the reason's check, held back
+    page.click('#site-list [data-site="RUA"]')  # queued behind it
+    page.click("#clear-meds")
+    expect(page.locator("#verdict")).to_be_hidden()
+    page.click("#worn-list .remove-patch")
+    expect(page.locator("#remove-label")).to_be_focused()
+
+    with page.expect_response("**/api/v1/scan/check/"):
+        held[0].continue_()
+    page.wait_for_timeout(500)  # what the queue would send after it
+    assert len(checks) == len(held) == 1
+    expect(page.locator("#remove-label")).to_be_focused()
+    expect(page.locator("#verdict")).to_be_hidden()
+    expect(page.locator("#message")).not_to_have_class("message error")
+
+
+def test_a_held_tap_below_the_fold_lands_where_she_pressed(page, demo):
+    """A gloved press lasts longer than the scan field's return of focus (150 ms after it loses
+    it): focusing the field must not scroll the page under her finger, or the tap ends on
+    whatever came under it and "Start over" does nothing (seen in CI under load)."""
+    band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
+    log_in(page, *HOA)
+    scan(page, band)
+    scan(page, unit())
+    pick_reason(page)
+    page.click('#body-map [data-site="LUA"]')
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+    expect(page.locator("#worn-list")).to_contain_text("cánh tay trái")
+
+    scan(page, unit())
+    expect(page.locator("#verdict")).to_have_class("verdict stop")
+    start_over = page.locator("#clear-meds")
+    start_over.scroll_into_view_if_needed()
+    assert page.evaluate("window.scrollY") > 0  # the scan field is above the fold
+    box = start_over.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.wait_for_timeout(400)
+    page.mouse.up()
+    expect(page.locator("#verdict")).to_be_hidden()
+    expect(page.locator("#scan")).to_be_focused()
+
+
 def test_a_label_of_another_product_is_refused_in_the_nurses_language(page, demo):
     """The cart shows the server's refusal as it comes: in Vietnamese, not the English of the
     code (REMOVAL_SCAN_MISMATCH), and the patch stays on the patient's list."""

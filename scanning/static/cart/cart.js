@@ -144,7 +144,10 @@
     }
     if (active && (active.id === "witness-pin" || active.id === "cosign-pin" || active.tagName === "SELECT" ||
                    (active.tagName === "INPUT" && active.dataset.keepFocus === "1"))) return;
-    scanField.focus();
+    // Without scrolling: this runs 150 ms after a tap takes focus, often while a gloved finger
+    // is still pressing. Scrolling up to the field moved the page under it, and the tap landed
+    // on whatever came there ("Start over" did nothing).
+    scanField.focus({ preventScroll: true });
   }
   document.addEventListener("click", () => setTimeout(refocus, 0));
   // A key that reaches no field (focus was lost, or the page was still loading) goes to the scan
@@ -174,6 +177,17 @@
     const done = scanQueue.then(work);
     done.finally(() => { workQueued -= 1; $("record").disabled = !canRecord(); }).catch(() => {});
     return done;
+  }
+
+  // A tap beside the verdict (a reason, a site, a value measured, a witness's PIN) checks again
+  // the units on screen when she tapped. Queued behind a slow answer, it may run after she chose
+  // "Start over" or opened another patient: then it is dropped, never a check of no units or a
+  // verdict back on a cleared screen. Focus goes back as after any tap (a dialog keeps it).
+  function checkAgainForTap(check) {
+    const meds = state.meds;
+    scanQueue = queued(() => (state.meds === meds && meds.length ? check() : undefined)).catch((error) => {
+      if (error.message !== "session") say(T.network_error, "error");
+    }).finally(refocus);
   }
 
   async function handleOneScan(scan) {
@@ -652,9 +666,7 @@
     // Wasting the rest, or no longer: checked again with the waste, which may need a witness.
     if (finding.code === "PARTIAL_UNIT" && JSON.stringify(wasteOf(state.lastCheck)) !== wasteBefore) {
       $("record").disabled = true;
-      scanQueue = queued(recheck).catch((error) => {
-        if (error.message !== "session") say(T.network_error, "error");
-      }).finally(refocus);
+      checkAgainForTap(recheck);
     }
     if (reason.needs_comment) {
       const input = document.querySelector(`input[data-comment-for="${finding.code}"]`);
@@ -773,9 +785,7 @@
   $("assessments-check").addEventListener("click", () => {
     if (!state.lastCheck || !state.meds.length) return;
     $("assessments-check").classList.remove("primary");
-    scanQueue = queued(recheck).catch((error) => {
-      if (error.message !== "session") say(T.network_error, "error");
-    }).finally(() => { scanField.focus(); });
+    checkAgainForTap(recheck);
   });
   // The values the rules judged for this order's scan go with a not-given documented from its
   // row too, not only from "document held".
@@ -814,9 +824,7 @@
           state.prnReason = indication;
           $("record").disabled = true;
           markPrnReason();
-          scanQueue = queued(recheck).catch((error) => {
-            if (error.message !== "session") say(T.network_error, "error");
-          }).finally(() => { scanField.focus(); });
+          checkAgainForTap(recheck);
         });
         return button;
       }));
@@ -938,9 +946,7 @@
   function chooseSite(code) {
     if (!state.lastCheck || !state.meds.length) return;
     state.site = code;
-    scanQueue = queued(runCheck).catch((error) => {
-      if (error.message !== "session") say(T.network_error, "error");
-    }).finally(refocus);
+    checkAgainForTap(runCheck);
   }
   for (const element of document.querySelectorAll("#site-picker [data-site]")) {
     element.addEventListener("click", () => chooseSite(element.dataset.site));
@@ -1794,9 +1800,7 @@
     // witness check is on its way is neither lost in the PIN field nor overtaken by it.
     scanField.focus();
     if (!state.witness) { $("witness-name").textContent = T.prompt_witness; return; }
-    scanQueue = queued(runCheck).catch((error) => {
-      if (error.message !== "session") say(T.network_error, "error");
-    }).finally(refocus);
+    checkAgainForTap(runCheck);
   });
   $("witness-pin").addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); $("witness-confirm").click(); } });
 
@@ -1806,9 +1810,7 @@
     $("cosign-pin").value = "";
     scanField.focus();
     if (!state.cosigner) { $("cosign-name").textContent = T.prompt_cosign; return; }
-    scanQueue = queued(runCheck).catch((error) => {
-      if (error.message !== "session") say(T.network_error, "error");
-    }).finally(refocus);
+    checkAgainForTap(runCheck);
   });
   $("cosign-pin").addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); $("cosign-confirm").click(); } });
 
