@@ -114,24 +114,50 @@ def page(request, browser, live_server, demo):
     expect.set_options(timeout=10_000)
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
     context.grant_permissions(["camera"], origin=live_server.url)
+    # Which element each tap reached (a tap "with no effect" under load: did it arrive, and where?).
+    context.add_init_script(TAP_TRACE)
     page = context.new_page()
-    errors, traffic = [], []
+    errors, traffic, in_flight = [], [], {}
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda line: traffic.append(f"{time.perf_counter():.1f} {line.text}"))
-    page.on("requestfinished", lambda r: traffic.append(exchange(r, r.response())))
-    page.on("requestfailed", lambda r: traffic.append(exchange(r, None, r.failure)))
+    page.on("request", lambda r: in_flight.setdefault(id(r), r))
+    page.on(
+        "requestfinished", lambda r: traffic.append(exchange(r, r.response(), in_flight=in_flight))
+    )
+    page.on(
+        "requestfailed", lambda r: traffic.append(exchange(r, None, r.failure, in_flight=in_flight))
+    )
     page.base_url = live_server.url
     yield page
     report = getattr(request.node, "call_report", None)
     if report is not None and report.failed:
         # A browser test that fails under load says what the cart saw: the API's answers and how
         # long they took, and the state that keeps Record off (offline, a check still queued).
-        print("\n".join(["cart traffic:", *traffic[-40:], "cart state: " + cart_state(page)]))
+        waiting = ", ".join(f"{r.method} /{r.url.split('/', 3)[-1]}" for r in in_flight.values())
+        lines = ["cart traffic:", *traffic[-40:], f"still waiting: {waiting or '–'}"]
+        print("\n".join([*lines, "cart state: " + cart_state(page)]))
     context.close()
     assert errors == [], errors
 
 
-def exchange(request, response, failure=None) -> str:
+TAP_TRACE = """
+addEventListener("DOMContentLoaded", () => {
+  const name = (node) => node && node.nodeType === 1
+    ? node.tagName.toLowerCase() + (node.id ? "#" + node.id : "")
+      + (node.dataset && (node.dataset.site || node.dataset.reason || node.dataset.code)
+         ? "[" + (node.dataset.site || node.dataset.reason || node.dataset.code) + "]" : "")
+      + (node.isConnected ? "" : " (detached)")
+    : String(node);
+  for (const type of ["pointerdown", "pointerup", "click"]) {
+    document.addEventListener(type, (event) => console.log(`${type} ${name(event.target)}`), true);
+  }
+});
+"""
+
+
+def exchange(request, response, failure=None, *, in_flight=None) -> str:
+    if in_flight is not None:
+        in_flight.pop(id(request), None)
     took = request.timing.get("responseEnd", -1)
     outcome = failure or (response.status if response is not None else "no answer")
     path = "/" + request.url.split("/", 3)[-1]
