@@ -448,6 +448,7 @@ def hospital_generate(spec: HospitalSpec, *, seed: int = 2026, tenants: int = 1)
         MedicationOrder.objects.bulk_create(
             MedicationOrder(
                 admission=admission,
+                hospital_id=admission.hospital_id,
                 medication=medication,
                 dose_value=medication.strength_value,
                 dose_unit=DoseUnit.MG,
@@ -665,6 +666,7 @@ def history_add(hospital: Hospital, administrations: int, *, days: int = 5) -> i
                 "external_id": "gen_random_uuid()",
                 "created_at": "a.admitted_at",
                 "admission_id": "a.id",
+                "hospital_id": "a.hospital_id",
                 "medication_id": "m.id",
                 "dose_value": "m.strength_value",
                 "dose_unit": "'mg'",

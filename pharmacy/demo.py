@@ -494,6 +494,7 @@ def _order_load(spec, admission, medication, pharmacist, tally) -> None:
     order = MedicationOrder.objects.create(
         external_id=external_id,
         admission=admission,
+        hospital_id=admission.hospital_id,
         medication=medication,
         dose_value=Decimal(spec["dose"][0]),
         dose_unit=spec["dose"][1],

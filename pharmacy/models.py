@@ -11,7 +11,7 @@ from simple_history.models import HistoricalRecords
 
 import gs1
 from hospital import sql
-from hospital.models import BaseModel
+from hospital.models import BaseModel, Hospital
 from pharmacy.assessments import (
     ASSESSMENT_KINDS,
     AssessmentError,
@@ -424,6 +424,13 @@ class MedicationOrder(BaseModel):
     admission = models.ForeignKey(
         Admission, on_delete=models.PROTECT, related_name="orders", verbose_name=_("admission")
     )
+    # The admission's hospital, set when the order is written; it never changes (clean() refuses
+    # an admission of another hospital). Its HIS issued `placer_order_number`: another hospital's
+    # HIS may issue the same number for another order. Its own column because a constraint
+    # cannot reach through the admission.
+    hospital = models.ForeignKey(
+        Hospital, on_delete=models.PROTECT, related_name="orders", verbose_name=_("hospital")
+    )
     medication = models.ForeignKey(
         Medication, on_delete=models.PROTECT, related_name="orders", verbose_name=_("medication")
     )
@@ -484,6 +491,7 @@ class MedicationOrder(BaseModel):
     )
     status_reason = models.CharField(_("reason for status"), max_length=300, blank=True)
     # The HIS's order numbers (HL7 ORC-2 placer, ORC-3 filler): kept as received, sent back.
+    # Its hospital's, and looked up with it; the placer number is unique in the hospital.
     placer_order_number = models.CharField(_("placer order number"), max_length=40, blank=True)
     filler_order_number = models.CharField(_("filler order number"), max_length=40, blank=True)
     # An infusion (a bag or syringe that runs over time): its volume, rate or duration, what is
@@ -578,9 +586,9 @@ class MedicationOrder(BaseModel):
         verbose_name_plural = _("medication orders")
         constraints = [
             models.UniqueConstraint(
-                fields=["placer_order_number"],
+                fields=["hospital", "placer_order_number"],
                 condition=~Q(placer_order_number=""),
-                name="%(app_label)s_%(class)s_placer_order_number_unique",
+                name="%(app_label)s_%(class)s_placer_order_number_unique_in_hospital",
                 violation_error_message=_("Another order has this placer order number."),
             ),
             models.CheckConstraint(
@@ -736,6 +744,19 @@ class MedicationOrder(BaseModel):
         return [single] if single else []
 
     def clean(self):
+        if (
+            self.admission_id
+            and self.hospital_id
+            and self.hospital_id != self.admission.hospital_id
+        ):
+            raise ValidationError(
+                {
+                    "admission": _(
+                        "This admission is in another hospital than the order: an order stays "
+                        "in the hospital whose doctor wrote it."
+                    )
+                }
+            )
         if self.schedule_kind == ScheduleKind.TIMES_OF_DAY:
             try:
                 validate_times_of_day(self.times_of_day)

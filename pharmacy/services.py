@@ -289,6 +289,7 @@ def order_create_verbal(*, nurse: User, values: VerbalOrderInput) -> MedicationO
     stat = values.schedule_kind == ScheduleKind.STAT
     order = MedicationOrder(
         admission=values.admission,
+        hospital_id=values.admission.hospital_id,
         medication=values.medication,
         dose_value=values.dose_value,
         dose_unit=values.dose_unit,
@@ -468,8 +469,12 @@ def _order_verified_by_his(order: MedicationOrder, verifier: User) -> None:
 def order_create_from_his(
     *, values: dict[str, object], verifier: User | None = None
 ) -> MedicationOrder:
-    """A new order (ORC NW). Awaits the pharmacist unless `verifier` is given (site setting)."""
+    """A new order (ORC NW). Awaits the pharmacist unless `verifier` is given (site setting).
+    It is in its admission's hospital, whose HIS issued its numbers (a hospital given in `values`
+    must be that one: full_clean refuses another)."""
     order = MedicationOrder(status=OrderStatus.PENDING_VERIFICATION, **values)
+    if order.hospital_id is None:
+        order.hospital_id = order.admission.hospital_id
     if verifier is not None:
         _order_verified_by_his(order, verifier)
     order.full_clean()

@@ -218,6 +218,8 @@ class OrderFactory(factory.django.DjangoModelFactory):
         model = MedicationOrder
 
     admission = factory.SubFactory(AdmissionFactory)
+    # The admission's, as pharmacy.services.order_create_from_his sets it.
+    hospital = factory.SelfAttribute("admission.hospital")
     medication = factory.SubFactory(MedicationFactory)
     dose_value = Decimal("500")
     dose_unit = "mg"

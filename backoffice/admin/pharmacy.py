@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -101,8 +103,35 @@ class ScheduledDoseInline(admin.TabularInline):
         return False
 
 
+class MedicationOrderForm(forms.ModelForm):
+    """An order's hospital is its admission's, set when it is written and never changed: that
+    hospital's HIS issued its order numbers (MedicationOrder.clean refuses an admission of another
+    hospital)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        admission = cleaned.get("admission")
+        if admission is not None and self.instance.hospital_id is None:
+            self.instance.hospital_id = admission.hospital_id
+        return cleaned
+
+    def validate_constraints(self):
+        super().validate_constraints()
+        # The hospital is no field of the form, so the placer number's constraint, unique in the
+        # hospital, was left out above: checked here on its own.
+        others = {field.name for field in MedicationOrder._meta.fields} - {
+            "hospital",
+            "placer_order_number",
+        }
+        try:
+            self.instance.validate_constraints(exclude=others)
+        except ValidationError as error:
+            self._update_errors(error)
+
+
 @admin.register(MedicationOrder, site=pharmacy_site)
 class MedicationOrderAdmin(HospitalRows, SimpleHistoryAdmin):
+    form = MedicationOrderForm
     ward_path = "admission__ward"
     list_display = [
         "admission",
@@ -125,6 +154,7 @@ class MedicationOrderAdmin(HospitalRows, SimpleHistoryAdmin):
     # Status changes go through the order services (verification queue), which record who and
     # when and generate or cancel the scheduled doses; the form never edits them directly.
     readonly_fields = [
+        "hospital",
         "status",
         "status_reason",
         "verified_by",

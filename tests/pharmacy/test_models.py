@@ -6,16 +6,18 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 import gs1
-from pharmacy.models import OrderStatus, Package, ScheduledDose, ScheduleKind
+from pharmacy.models import MedicationOrder, OrderStatus, Package, ScheduledDose, ScheduleKind
 from tests.constraints import assert_refused_twice
 from tests.factories import (
     AdmissionFactory,
+    HospitalFactory,
     LotRecallFactory,
     MedicationFactory,
     OrderFactory,
     PackageFactory,
     PharmacistFactory,
     ScheduledDoseFactory,
+    WardFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -206,6 +208,46 @@ def test_two_orders_with_one_placer_order_number_are_refused():
 def test_orders_without_a_placer_order_number_do_not_collide():
     OrderFactory(placer_order_number="")
     build_order(placer_order_number="").save()
+
+
+def test_two_hospitals_may_each_have_an_order_of_one_placer_order_number():
+    # given BVA's order DH0001 (each HIS issues its own numbers)
+    OrderFactory(placer_order_number="DH0001", admission=AdmissionFactory(ward=ward_at("BVA")))
+    # when BVB's HIS issues DH0001 too
+    theirs = build_order(
+        placer_order_number="DH0001", admission=AdmissionFactory(ward=ward_at("BVB"))
+    )
+    # then it is valid and stored
+    theirs.full_clean()
+    theirs.save()
+    assert sorted(
+        MedicationOrder.objects.filter(placer_order_number="DH0001").values_list(
+            "hospital__code", flat=True
+        )
+    ) == ["BVA", "BVB"]
+
+
+def test_one_hospital_may_not_have_one_placer_order_number_twice():
+    OrderFactory(placer_order_number="DH0001", admission=AdmissionFactory(ward=ward_at("BVA")))
+    again = build_order(
+        placer_order_number="DH0001", admission=AdmissionFactory(ward=ward_at("BVA", "A-NGOAI"))
+    )
+    assert_refused_twice(again)
+
+
+def test_an_orders_hospital_is_its_admissions():
+    # given an admission at BVA
+    admission = AdmissionFactory(ward=ward_at("BVA"))
+    # then an order for it at BVB fails validation (no constraint reaches through the admission:
+    # the services and the pharmacy site validate every order they write)
+    with pytest.raises(ValidationError) as refused:
+        build_order(admission=admission, hospital=HospitalFactory(code="BVB")).full_clean()
+    assert list(refused.value.message_dict) == ["admission"]
+    build_order(admission=admission, hospital=admission.hospital).full_clean()
+
+
+def ward_at(hospital: str, code: str = ""):
+    return WardFactory(code=code or f"{hospital}-NOI", hospital=HospitalFactory(code=hospital))
 
 
 def test_a_medication_code_fits_hl7s_20_character_identifier():

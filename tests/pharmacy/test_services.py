@@ -1,19 +1,31 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from hospital.exceptions import ApplicationError
-from pharmacy.models import DoseState, OrderStatus, ScheduledDose, ScheduleKind
+from pharmacy.models import DoseState, MedicationOrder, OrderStatus, ScheduledDose, ScheduleKind
 from pharmacy.services import (
     OrderStateError,
+    VerbalOrderInput,
+    order_create_from_his,
+    order_create_verbal,
     order_discontinue,
     order_hold,
     order_resume,
     order_verify,
     scheduled_doses_generate,
 )
-from tests.factories import NurseFactory, OrderFactory
+from tests.factories import (
+    AdmissionFactory,
+    HospitalFactory,
+    MedicationFactory,
+    NurseFactory,
+    OrderFactory,
+    WardFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -219,3 +231,68 @@ def test_an_order_by_a_route_the_medication_cannot_go_by_is_not_verified(pharmac
     assert refused.value.code == "ROUTE_NOT_ALLOWED"
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING_VERIFICATION
+
+
+# --- an order's hospital: its admission's, whose HIS issued its numbers -------------------------
+
+
+def his_values(admission, **more):
+    return {
+        "admission": admission,
+        "medication": MedicationFactory(routes=["PO"]),
+        "dose_value": Decimal("500"),
+        "dose_unit": "mg",
+        "route": "PO",
+        "schedule_kind": ScheduleKind.TIMES_OF_DAY,
+        "times_of_day": ["08:00"],
+        "start_at": timezone.now(),
+        "prescriber_name": "BS. Lê Văn Tâm",
+        "placer_order_number": "DH0001",
+        **more,
+    }
+
+
+def test_an_order_from_the_his_is_in_its_admissions_hospital():
+    admission = AdmissionFactory(
+        ward=WardFactory(code="B-NOI", hospital=HospitalFactory(code="BVB"))
+    )
+
+    order = order_create_from_his(values=his_values(admission))
+
+    assert order.hospital.code == "BVB"
+
+
+def test_an_order_from_the_his_for_another_hospital_than_its_admissions_is_refused():
+    admission = AdmissionFactory(
+        ward=WardFactory(code="B-NOI", hospital=HospitalFactory(code="BVB"))
+    )
+    elsewhere = HospitalFactory(code="BVA")
+
+    with pytest.raises(ValidationError) as refused:
+        order_create_from_his(values=his_values(admission, hospital=elsewhere))
+
+    assert list(refused.value.message_dict) == ["admission"]
+    assert not MedicationOrder.objects.exists()
+
+
+def test_a_verbal_order_is_in_its_admissions_hospital():
+    admission = AdmissionFactory(
+        ward=WardFactory(code="B-NOI", hospital=HospitalFactory(code="BVB"))
+    )
+
+    order = order_create_verbal(
+        nurse=NurseFactory(),
+        values=VerbalOrderInput(
+            admission=admission,
+            medication=MedicationFactory(routes=["PO"]),
+            dose_value=Decimal("500"),
+            dose_unit="mg",
+            route="PO",
+            schedule_kind=ScheduleKind.STAT,
+            prescriber_name="BS. Đinh Văn Quang",
+            verbal_kind="telephone",
+            read_back_confirmed=True,
+        ),
+    )
+
+    assert order.hospital.code == "BVB"

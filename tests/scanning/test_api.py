@@ -405,6 +405,7 @@ def test_vincristine_for_the_intrathecal_route_never_goes(nurse_client, route):
     pharmacist = User.objects.get(username="duocsi.tuan")
     order = MedicationOrder.objects.create(
         admission=admission,
+        hospital_id=admission.hospital_id,
         medication=Medication.objects.get(code="vincristine-1-inj"),
         dose_value=1,
         dose_unit="mg",
