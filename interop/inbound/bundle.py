@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from hospital.exceptions import ApplicationError
@@ -143,8 +144,8 @@ def _apply(parsed: fhirin.ParsedBundle, sender: services.Sender) -> dict[int, En
                 outcome = _allergy(entry, patient, sender)
             else:
                 patient = _subject(entry.subject, patients, entry, "subject", sender)
-                visit = _visit(entry, patient, admissions, sender)
-                outcome = _order(entry, patient, visit, sender)
+                admission = _visit(entry, patient, admissions, sender)
+                outcome = _order(entry, patient, admission, sender)
         except t.InboundProblem as problem:
             raise EntryRefused(problem, entry) from problem
         outcomes[entry.index] = outcome
@@ -177,7 +178,9 @@ def _subject(
 
 def _visit(
     entry: fhirin.OrderEntry, patient: Patient, admissions: dict, sender: services.Sender
-) -> t.VisitData | None:
+) -> Admission | None:
+    """The admission of the order's encounter (None: it names none), hers at one of the
+    sender's hospitals, with a visit number."""
     ref = entry.encounter
     if ref is None:
         return None
@@ -204,7 +207,7 @@ def _visit(
             "The order's encounter has no visit number here: send the Encounter with one.",
             location=_expression(entry, "encounter"),
         )
-    return t.VisitData(visit_number=admission.visit_number)
+    return admission
 
 
 def _located(problem: t.InboundProblem, location: str) -> t.InboundProblem:
@@ -350,13 +353,13 @@ def _encounter(
     return EntryOutcome(status, f"Encounter/{admission.external_id}"), admission
 
 
-def _order_mrn(patient: Patient, existing: MedicationOrder | None, sender: services.Sender) -> str:
+def _order_mrn(patient: Patient, existing: MedicationOrder | None, hospital_id: int | None) -> str:
     """The MRN the order's hospital knows her by: its admission's, else her number at the
-    account's hospital, else at the hospital of her open admission."""
+    order's hospital (`_order_hospital`), else at the hospital of her open admission."""
     if existing is not None:
         return existing.admission.mrn
-    if sender.sole_hospital_id is not None:
-        return _mrn_for(patient, sender.sole_hospital_id)
+    if hospital_id is not None:
+        return _mrn_for(patient, hospital_id)
     open_one = patient.admissions.filter(discharged_at__isnull=True).first()
     return open_one.mrn if open_one is not None else patient.mrn
 
@@ -378,11 +381,50 @@ def _allergy(entry: fhirin.AllergyEntry, patient: Patient, sender: services.Send
     return EntryOutcome(OK if existed else CREATED, f"AllergyIntolerance/{allergy.external_id}")
 
 
+def _order_hospital(
+    entry: fhirin.OrderEntry,
+    patient: Patient,
+    admission: Admission | None,
+    sender: services.Sender,
+) -> int | None:
+    """Whose order number the MedicationRequest's identifier is (each hospital's HIS issues its
+    own): the account's only hospital; for an account of several, the hospital of the order's
+    encounter, else the one where she has an order of that number, else the one of her open
+    admission; else the hospital whose MRN she is sent under (as `services.orders_apply` would
+    decide), None when none numbers her (nothing is found)."""
+    if sender.sole_hospital_id is not None:
+        return sender.sole_hospital_id
+    if admission is not None:
+        return admission.hospital_id
+    mine = Q(admission__patient=patient, hospital_id__in=sender.hospital_ids)
+    hers = (
+        MedicationOrder.objects.filter(mine, placer_order_number=entry.order.placer_number)
+        .values_list("hospital_id", flat=True)
+        .first()
+    )
+    if hers is not None:
+        return hers
+    open_one = (
+        patient.admissions.filter(hospital_id__in=sender.hospital_ids, discharged_at__isnull=True)
+        .values_list("hospital_id", flat=True)
+        .first()
+    )
+    if open_one is not None:
+        return open_one
+    return services.mrn_hospital(
+        _order_mrn(patient, None, None), sender, location=_expression(entry, "subject")
+    )
+
+
 def _order(
-    entry: fhirin.OrderEntry, patient: Patient, visit: t.VisitData | None, sender: services.Sender
+    entry: fhirin.OrderEntry, patient: Patient, admission: Admission | None, sender: services.Sender
 ) -> EntryOutcome:
     order = entry.order
-    existing = MedicationOrder.objects.filter(placer_order_number=order.placer_number).first()
+    visit = t.VisitData(visit_number=admission.visit_number) if admission is not None else None
+    hospital_id = _order_hospital(entry, patient, admission, sender)
+    existing = MedicationOrder.objects.filter(
+        hospital_id=hospital_id, placer_order_number=order.placer_number
+    ).first()
     if existing is not None:
         services.order_check(existing, sender, location=_expression(entry, "identifier"))
     controls: list[str] = []
@@ -404,15 +446,17 @@ def _order(
             controls = [order.control]
     for control in controls:
         message = t.OrderMessage(
-            patient=t.PatientData(mrn=_order_mrn(patient, existing, sender)),
+            patient=t.PatientData(mrn=_order_mrn(patient, existing, hospital_id)),
             visit=visit,
             orders=(replace(order, control=control),),
         )
         try:
-            services.orders_apply(message, sender=sender)
+            services.orders_apply(message, sender=sender, hospital_id=hospital_id)
         except t.InboundProblem as problem:
             raise _located(problem, f"Bundle.entry[{entry.index}].resource") from problem
-    found = MedicationOrder.objects.get(placer_order_number=order.placer_number)
+    found = MedicationOrder.objects.get(
+        hospital_id=hospital_id, placer_order_number=order.placer_number
+    )
     return EntryOutcome(
         CREATED if existing is None else OK, f"MedicationRequest/{found.external_id}"
     )

@@ -9,9 +9,9 @@ person must act), and nothing is written: callers run each message in one transa
 Every message comes from a `Sender`: the hospitals it may write in (HL7: the hospital of MSH-4;
 FHIR: the service account's). A ward, admission, order or admitted patient of another hospital
 is refused, never changed: hospitals are tenants of one database. Its codes are read with its
-hospital's own mappings first, then the province's defaults (`code_map_find`). Its MRNs and
-visit numbers are one hospital's (`mrn_hospital`): another hospital's HIS issues the same numbers
-to other patients and visits.
+hospital's own mappings first, then the province's defaults (`code_map_find`). Its MRNs, visit
+numbers and order numbers are one hospital's (`mrn_hospital`): another hospital's HIS issues the
+same numbers to other patients, visits and orders.
 """
 
 from __future__ import annotations
@@ -613,19 +613,28 @@ def _order_values(order: t.OrderData, admission: Admission, sender: Sender) -> d
     return values
 
 
-def _find_order(order: t.OrderData) -> MedicationOrder | None:
+def _find_order(order: t.OrderData, hospital_id: int | None) -> MedicationOrder | None:
+    """The order of that placer number, else of that filler number, at `hospital_id`: the
+    hospital whose MRN the message names (`mrn_hospital`), one HIS issuing both. Another
+    hospital's HIS may issue the same numbers for another order. None: no hospital of the sender
+    numbers her, so none of its orders is hers."""
+    if hospital_id is None:
+        return None
+    there = MedicationOrder.objects.filter(hospital_id=hospital_id)
     found = None
     if order.placer_number:
-        found = MedicationOrder.objects.filter(placer_order_number=order.placer_number).first()
+        found = there.filter(placer_order_number=order.placer_number).first()
     if found is None and order.filler_number:
-        found = MedicationOrder.objects.filter(filler_order_number=order.filler_number).first()
+        found = there.filter(filler_order_number=order.filler_number).first()
     return found
 
 
 @transaction.atomic
-def orders_apply(message: t.OrderMessage, *, sender: Sender) -> str:
-    """Apply every order of one message, or none."""
-    hospital = mrn_hospital(message.patient.mrn, sender)
+def orders_apply(message: t.OrderMessage, *, sender: Sender, hospital_id: int | None = None) -> str:
+    """Apply every order of one message, or none. Its MRN and order numbers are `hospital_id`'s
+    (a FHIR order's, decided by the bundle), else those of `mrn_hospital`'s (MSH-4's for an
+    HIS)."""
+    hospital = mrn_hospital(message.patient.mrn, sender, hospital_id=hospital_id)
     patient = patient_find(message.patient.mrn, sender, hospital_id=hospital)
     if patient is None:
         raise t.InboundProblem(
@@ -656,7 +665,7 @@ def _order_apply(  # noqa: C901
     hospital_id: int | None,
 ) -> str:
     number = order.placer_number or order.filler_number
-    existing = _find_order(order)
+    existing = _find_order(order, hospital_id)
     if existing is not None:
         order_check(existing, sender)
     if existing is not None and existing.admission.patient_id != patient.pk:
