@@ -427,6 +427,14 @@ def _order(
     ).first()
     if existing is not None:
         services.order_check(existing, sender, location=_expression(entry, "identifier"))
+    if existing is not None and existing.admission.patient_id != patient.pk:
+        # Checked here: the order is applied under its admission's MRN below, which would name
+        # the other patient and so pass the services' own check.
+        raise t.InboundProblem(
+            "ORDER_OTHER_PATIENT",
+            f"Order {order.placer_number} belongs to another patient here.",
+            location=_expression(entry, "subject"),
+        )
     controls: list[str] = []
     if existing is None:
         if order.control != t.NEW:

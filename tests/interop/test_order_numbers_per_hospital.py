@@ -17,7 +17,7 @@ from pharmacy.models import Medication, MedicationOrder, OrderStatus
 from tests.interop import fhir_bundles as b
 from tests.interop.test_code_maps import send as mllp_send
 from tests.interop.test_mrn_per_hospital import hospital, listener, send
-from tests.interop.test_tenancy import bearer, post, two_hospital_bearer
+from tests.interop.test_tenancy import bearer, issue, post, two_hospital_bearer
 from tests.interop.test_visit_per_hospital import (
     START,
     VISIT,
@@ -206,6 +206,21 @@ def test_a_bundle_from_bai_chay_creates_changes_and_stops_its_own_dh0001(provinc
     assert (ours.dose_value, ours.status) == (Decimal("1000"), OrderStatus.DISCONTINUED)
     untouched = MedicationOrder.objects.get(pk=theirs.pk)
     assert (untouched.dose_value, untouched.status) == (theirs.dose_value, theirs.status)
+
+
+def test_a_bundle_from_bvdkt_for_another_patient_under_its_dh0001_is_refused(province):
+    # given BVDKT's DH0001 is An's
+    theirs = bvdkt_orders_dh0001()
+
+    # when a BVDKT account sends DH0001 for Mai Anh (on its ward NOI)
+    bundle = bai_chays_bundle()
+    bundle["entry"][1]["resource"] = b.encounter(R5, ward="NOI", bed="")
+    response = post(bundle, bearer("BVDKT", "system/*.write"))
+
+    # then refused: the number is An's in BVDKT
+    assert response.status_code == 422, response.content
+    assert issue(response)[0] == "ORDER_OTHER_PATIENT"
+    assert list(MedicationOrder.objects.filter(placer_order_number=NUMBER)) == [theirs]
 
 
 def order_only(*, status: str, encounter: bool) -> dict:
