@@ -284,6 +284,31 @@ def test_a_held_tap_below_the_fold_lands_where_she_pressed(page, demo):
     expect(page.locator("#scan")).to_be_focused()
 
 
+def test_a_scan_brings_its_verdict_into_view_wherever_she_had_scrolled(page, demo):
+    """Scrolled down to the patch list (focus still in the scan field, as after a swipe), the
+    next scan's verdict comes into view: a STOP below or above the screen is a STOP unread. The
+    screen of a cart zoomed for reading (1366×768 at 175 %) is a short one."""
+    page.set_viewport_size({"width": 780, "height": 440})
+    band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
+    log_in(page, *HOA)
+    scan(page, band)
+    scan(page, unit())
+    pick_reason(page)
+    page.click('#body-map [data-site="LUA"]')
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+    expect(page.locator("#worn-list")).to_contain_text("cánh tay trái")
+
+    page.mouse.move(600, 400)
+    page.mouse.wheel(0, 5000)
+    expect(page.locator("#scan")).to_be_focused()
+    page.wait_for_function("window.scrollY > 0")
+    scan(page, unit())
+    expect(page.locator("#verdict")).to_have_class("verdict stop")
+    expect(page.locator("#verdict-word")).to_be_in_viewport()
+
+
 def test_a_label_of_another_product_is_refused_in_the_nurses_language(page, demo):
     """The cart shows the server's refusal as it comes: in Vietnamese, not the English of the
     code (REMOVAL_SCAN_MISMATCH), and the patch stays on the patient's list."""

@@ -207,7 +207,18 @@
     } finally {
       state.busy = false;
       refocus();
+      verdictInView();
     }
+  }
+
+  // A scan's verdict is read at once, wherever she had scrolled to (the dose list below, a patch
+  // to remove): its heading is brought into view. Only after a scan: the page never moves under
+  // a tap.
+  function verdictInView() {
+    const box = $("verdict");
+    if (box.hidden || document.querySelector("dialog[open]")) return;
+    const top = box.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight - 120) box.scrollIntoView({ block: "start" });
   }
 
   async function kindOf(scan) {
