@@ -85,6 +85,21 @@ def fentanyl_patch():
     )
 
 
+def first_patch_on(page):
+    """Tạ Văn Dán with a fentanyl patch recorded on her left upper arm; the wedge text of a next
+    unit, each call a new serial."""
+    band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
+    log_in(page, *HOA)
+    scan(page, band)
+    scan(page, unit())
+    pick_reason(page)
+    page.click('#body-map [data-site="LUA"]')
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+    return unit
+
+
 def test_apply_a_patch_a_second_is_a_stop_remove_the_first_then_apply(page, demo):
     band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
     log_in(page, *HOA)
@@ -177,15 +192,7 @@ def test_a_check_answered_after_the_removal_dialog_opened_takes_neither_focus_no
     """A site tap's check still on its way when she clears the units and opens the removal: its
     answer neither pulls the label scan out of the dialog (half a label there, half a scan in the
     main field) nor shows a verdict for units no longer on the screen."""
-    band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
-    log_in(page, *HOA)
-    scan(page, band)
-    scan(page, unit())
-    pick_reason(page)
-    page.click('#body-map [data-site="LUA"]')
-    expect(page.locator("#verdict")).to_have_class("verdict go")
-    page.click("#record")
-    expect(page.locator("#message")).to_have_class("message ok")
+    unit = first_patch_on(page)
 
     demo.shift(timedelta(minutes=2))
     scan(page, unit())
@@ -218,15 +225,7 @@ def test_taps_queued_behind_a_slow_check_are_dropped_when_she_starts_over(page, 
     """The reason tapped (its check slow to answer), then a site, then "Start over" and the
     removal dialog: the site's check, still queued, is dropped (it would be a check of no units,
     its verdict or refusal on a cleared screen), and neither answer takes the dialog's focus."""
-    band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
-    log_in(page, *HOA)
-    scan(page, band)
-    scan(page, unit())
-    pick_reason(page)
-    page.click('#body-map [data-site="LUA"]')
-    expect(page.locator("#verdict")).to_have_class("verdict go")
-    page.click("#record")
-    expect(page.locator("#message")).to_have_class("message ok")
+    unit = first_patch_on(page)
 
     demo.shift(timedelta(minutes=2))
     scan(page, unit())
@@ -259,15 +258,7 @@ def test_a_held_tap_below_the_fold_lands_where_she_pressed(page, demo):
     """A gloved press lasts longer than the scan field's return of focus (150 ms after it loses
     it): focusing the field must not scroll the page under her finger, or the tap ends on
     whatever came under it and "Start over" does nothing (seen in CI under load)."""
-    band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
-    log_in(page, *HOA)
-    scan(page, band)
-    scan(page, unit())
-    pick_reason(page)
-    page.click('#body-map [data-site="LUA"]')
-    expect(page.locator("#verdict")).to_have_class("verdict go")
-    page.click("#record")
-    expect(page.locator("#message")).to_have_class("message ok")
+    unit = first_patch_on(page)
     expect(page.locator("#worn-list")).to_contain_text("cánh tay trái")
 
     scan(page, unit())
@@ -289,15 +280,7 @@ def test_a_scan_brings_its_verdict_into_view_wherever_she_had_scrolled(page, dem
     next scan's verdict comes into view: a STOP below or above the screen is a STOP unread. The
     screen of a cart zoomed for reading (1366×768 at 175 %) is a short one."""
     page.set_viewport_size({"width": 780, "height": 440})
-    band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
-    log_in(page, *HOA)
-    scan(page, band)
-    scan(page, unit())
-    pick_reason(page)
-    page.click('#body-map [data-site="LUA"]')
-    expect(page.locator("#verdict")).to_have_class("verdict go")
-    page.click("#record")
-    expect(page.locator("#message")).to_have_class("message ok")
+    unit = first_patch_on(page)
     expect(page.locator("#worn-list")).to_contain_text("cánh tay trái")
 
     page.mouse.move(600, 400)
