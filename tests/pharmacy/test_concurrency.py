@@ -3,15 +3,14 @@ both do (each HIS issues its own numbers). PostgreSQL only: SQLite serialises wr
 
 import threading
 import time
-from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
-from pharmacy.models import MedicationOrder, ScheduleKind
+from pharmacy.models import MedicationOrder
 from pharmacy.services import order_create_from_his
 from tests.factories import AdmissionFactory, HospitalFactory, MedicationFactory, WardFactory
+from tests.pharmacy.test_services import his_values
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -28,20 +27,7 @@ def order_at_once(wards) -> list[Exception]:
         try:
             start.wait()
             with transaction.atomic():
-                order_create_from_his(
-                    values={
-                        "admission": admission,
-                        "medication": medication,
-                        "dose_value": Decimal("500"),
-                        "dose_unit": "mg",
-                        "route": "PO",
-                        "schedule_kind": ScheduleKind.TIMES_OF_DAY,
-                        "times_of_day": ["08:00"],
-                        "start_at": timezone.now(),
-                        "prescriber_name": "BS. Lê Văn Tâm",
-                        "placer_order_number": "DH0001",
-                    }
-                )
+                order_create_from_his(values=his_values(admission, medication=medication))
                 time.sleep(0.2)
         except Exception as error:
             errors.append(error)
