@@ -9,7 +9,7 @@ import time_machine
 from django.conf import settings
 from PIL import Image
 
-from tests.e2e.demo_copy import DemoCopy
+from tests.demo_copy import DemoCopy
 from tests.scanning.conftest import DEMO_NOW
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by fixtures in

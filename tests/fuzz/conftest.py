@@ -17,8 +17,9 @@ from django.db import close_old_connections
 from werkzeug.test import Client
 
 import gs1
-from pharmacy.demo import DEMO_NAMESPACE, demo_hospital_load, read_demo
+from pharmacy.demo import DEMO_NAMESPACE, read_demo
 from pharmacy.models import ScheduledDose
+from tests.demo_copy import demo_hospital_copy
 from tests.scanning.conftest import DEMO_NOW
 from wards.models import Patient
 
@@ -181,7 +182,7 @@ def wsgi_keeps_the_test_connection():
 @pytest.fixture
 def api_world(db, wsgi_keeps_the_test_connection):
     with time_machine.travel(DEMO_NOW, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         sessions = {
             "nurse": _login("dieuduong.hoa", ward="NOI"),
             "charge_nurse": _login("dieuduong.lan", ward="NOI"),

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from hospital import replica
 from hospital.models import User
-from pharmacy.demo import demo_hospital_load
+from tests.demo_copy import demo_hospital_copy
 from tests.scanning.conftest import AN_BAND, DEMO_NOW, HOA_BADGE, PARACETAMOL, badge_client, image
 from wards.models import Patient
 
@@ -39,7 +39,7 @@ def replica_reads(settings):
 @pytest.fixture
 def demo():
     with time_machine.travel(DEMO_NOW, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         yield
 
 

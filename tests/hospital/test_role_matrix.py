@@ -32,8 +32,8 @@ from hospital.service_accounts import service_account_create
 from interop.inbound import his_day as his_messages
 from interop.inbound.inbox import inbox_receive
 from interop.models import CodeMapKind, Destination, InboundCodeMap
-from pharmacy.demo import demo_hospital_load
 from scanning.models import AccessLog, AccessReason, Administration
+from tests.demo_copy import demo_hospital_copy
 from tests.factories import NurseFactory, UserFactory
 from tests.scanning.conftest import AN_BAND, DEMO_NOW, PARACETAMOL, image
 from wards.models import Patient, Ward
@@ -273,7 +273,7 @@ def _waste_sample(administration, nurse, witness):
 @pytest.fixture
 def world():
     with time_machine.travel(DEMO_NOW, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         Destination.objects.create(
             name="HIS", host="127.0.0.1", port=2575, hospital=Hospital.objects.get(code="BVDKT")
         )

@@ -56,7 +56,6 @@ from interop.models import (
     InboundState,
     OutboundMessage,
 )
-from pharmacy.demo import demo_hospital_load
 from pharmacy.models import (
     Medication,
     MedicationOrder,
@@ -76,6 +75,7 @@ from scanning.models import (
     Waste,
     WasteReason,
 )
+from tests.demo_copy import demo_hospital_copy
 from tests.factories import OrderFactory
 from tests.hospital.test_role_matrix import (
     ADMIN,
@@ -244,7 +244,7 @@ def province():
     """The demo province, with a dose given at Bãi Cháy by its own nurse, and the users of the
     provincial general hospital who must not see it."""
     with time_machine.travel(DEMO_NOW, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         Destination.objects.create(name="HIS", host="127.0.0.1", port=2575)
         users = {
             NURSE: User.objects.get(username="dieuduong.hoa"),

@@ -16,8 +16,8 @@ import time_machine
 from django.test import Client
 
 from backoffice.admin_site import pharmacy_site
-from pharmacy.demo import demo_hospital_load
 from pharmacy.models import MedicationOrder, OrderStatus
+from tests.demo_copy import demo_hospital_copy
 from tests.scanning.conftest import DEMO_NOW
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +123,7 @@ def leftovers(html: str) -> list[str]:
 @pytest.fixture
 def demo():
     with time_machine.travel(DEMO_NOW, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         yield
 
 

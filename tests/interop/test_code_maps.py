@@ -23,6 +23,7 @@ from interop.models import CodeMapKind, InboundCodeMap, InboundMessage
 from pharmacy.demo import demo_hospital_load
 from pharmacy.models import Medication, MedicationOrder
 from tests.constraints import assert_refused_twice
+from tests.demo_copy import demo_hospital_copy
 from tests.interop import fhir_bundles as b
 from tests.interop.test_tenancy import bearer, post
 from wards.models import Admission, Patient, Ward
@@ -59,7 +60,7 @@ def ward_map(his_code: str, ward: str, hospital_code: str | None) -> InboundCode
 @pytest.fixture
 def province():
     with time_machine.travel(START, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         yield
 
 

@@ -14,9 +14,9 @@ from hospital.models import User
 from hospital.service_accounts import service_account_create
 from interop.fhir import R4, R5
 from interop.models import CodeMapKind, FhirTransaction, InboundCodeMap
-from pharmacy.demo import demo_hospital_load
 from pharmacy.models import Medication, MedicationOrder, OrderStatus, ScheduleKind
 from pharmacy.services import order_verify
+from tests.demo_copy import demo_hospital_copy
 from tests.interop import fhir_bundles as b
 from tests.interop import fhir_validator
 from tests.interop.test_inbound_bedside import check
@@ -35,7 +35,7 @@ WRITE = "system/*.write"
 def his(db):
     """The demo hospital at 08:10 with the HIS's drug codes mapped."""
     with time_machine.travel(DEMO_NOW, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         for his_code, ours in (("TT01", "paracetamol-500-tab"), ("TT07", "tramadol-50-cap")):
             InboundCodeMap.objects.create(
                 kind=CodeMapKind.MEDICATION,

@@ -12,9 +12,9 @@ from hospital.models import User
 from interop.inbound import his_day as h
 from interop.inbound.inbox import inbox_dismiss, inbox_receive, inbox_reprocess
 from interop.models import CodeMapKind, InboundCodeMap, InboundMessage, InboundState
-from pharmacy.demo import demo_hospital_load
 from pharmacy.models import Medication, MedicationOrder, OrderStatus
 from pharmacy.services import order_verify
+from tests.demo_copy import demo_hospital_copy
 from wards.models import Admission, Patient
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ DRUGS = {"TT01": "paracetamol-500-tab", "TT02": "ceftriaxone-1g-inj", "TT03": "o
 @pytest.fixture
 def hospital():
     with time_machine.travel(START, tick=False) as traveller:
-        demo_hospital_load()
+        demo_hospital_copy()
         for code, medication in DRUGS.items():
             InboundCodeMap.objects.create(
                 kind=CodeMapKind.MEDICATION,

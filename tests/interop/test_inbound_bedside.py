@@ -13,9 +13,9 @@ from hospital.models import User
 from interop.inbound import his_day as h
 from interop.inbound.inbox import inbox_receive
 from interop.models import CodeMapKind, InboundCodeMap
-from pharmacy.demo import demo_hospital_load
 from pharmacy.models import Medication, MedicationOrder, OrderStatus
 from pharmacy.services import order_verify
+from tests.demo_copy import demo_hospital_copy
 from tests.scanning.conftest import DEMO_NOW, HOA_BADGE, badge_client, code
 from wards.models import Admission
 from wards.services import wristband_issue
@@ -28,7 +28,7 @@ PARACETAMOL_EAN = "8936012345001"  # 500 mg tablet
 @pytest.fixture
 def his_patient_with_order():
     with time_machine.travel(DEMO_NOW, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         InboundCodeMap.objects.create(
             kind=CodeMapKind.MEDICATION,
             his_code="TT01",

@@ -32,6 +32,7 @@ from interop.services import outbox_enqueue_administration
 from interop.worker import _render
 from pharmacy.demo import demo_hospital_load
 from pharmacy.models import Medication
+from tests.demo_copy import demo_hospital_copy
 from tests.factories import AdministrationFactory, OrderFactory
 from tests.interop import fhir_bundles as b
 from tests.interop.test_code_maps import send as mllp_send
@@ -52,7 +53,7 @@ HA_BADGE = "8017" + gs1.make_gsrn("95200020000000018")  # nurse Hà, BC-NOI, PIN
 @pytest.fixture
 def province():
     with time_machine.travel(START, tick=False) as traveller:
-        demo_hospital_load()
+        demo_hospital_copy()
         InboundCodeMap.objects.create(
             kind=CodeMapKind.MEDICATION,
             his_code="AMOX500",

@@ -32,9 +32,9 @@ from interop.models import (
 )
 from interop.services import outbox_enqueue_administration
 from interop.worker import _render
-from pharmacy.demo import demo_hospital_load
 from pharmacy.models import Medication, MedicationOrder
 from scanning.models import Administration
+from tests.demo_copy import demo_hospital_copy
 from tests.factories import AdministrationFactory, AdmissionFactory, OrderFactory, PatientFactory
 from tests.interop import fhir_bundles as b
 from tests.interop import fhir_validator
@@ -49,7 +49,7 @@ HAI = "BC2026000001"  # a Bãi Cháy patient, admitted on BC-NOI
 @pytest.fixture
 def province():
     with time_machine.travel(START, tick=False) as traveller:
-        demo_hospital_load()
+        demo_hospital_copy()
         InboundCodeMap.objects.create(
             kind=CodeMapKind.MEDICATION,
             his_code="TT01",

@@ -13,8 +13,8 @@ import time_machine
 from interop.fhir import R5
 from interop.inbound import his_day as h
 from interop.models import CodeMapKind, InboundCodeMap, InboundMessage, InboundState
-from pharmacy.demo import demo_hospital_load
 from pharmacy.models import Medication, MedicationOrder
+from tests.demo_copy import demo_hospital_copy
 from tests.interop import fhir_bundles as b
 from tests.interop.test_mrn_per_hospital import hospital, send
 from tests.interop.test_tenancy import bearer, issue, post, two_hospital_bearer
@@ -32,7 +32,7 @@ VISIT = "V0001"
 @pytest.fixture
 def province():
     with time_machine.travel(START, tick=False) as traveller:
-        demo_hospital_load()
+        demo_hospital_copy()
         for code, medication in (("TT01", "paracetamol-500-tab"), ("TT07", "tramadol-50-cap")):
             InboundCodeMap.objects.create(
                 kind=CodeMapKind.MEDICATION,

@@ -7,7 +7,7 @@ import time_machine
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from pharmacy.demo import demo_hospital_load
+from tests.demo_copy import demo_hospital_copy
 
 BARCODES = settings.BASE_DIR / "fixtures" / "barcodes"
 # 08:10 in Hồ Chí Minh City: the demo's "due now" orders have a dose at 08:00.
@@ -37,7 +37,7 @@ def code(text: str, keyed: bool = False) -> dict:
 @pytest.fixture
 def frozen_demo(db):
     with time_machine.travel(DEMO_NOW, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         yield
 
 

@@ -15,11 +15,11 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from pharmacy.demo import demo_hospital_load
 from pharmacy.models import DoseState, ScheduledDose
 from scanning import audit
 from scanning.chains import administration_append, scan_event_append
 from scanning.models import AdministeredUnit, Administration, Override, ScanEvent
+from tests.demo_copy import demo_hospital_copy
 from tests.factories import NurseFactory, OrderFactory, PackageFactory
 from tests.scanning.conftest import (
     AN_BAND,
@@ -483,7 +483,7 @@ def test_verify_streams_in_chunks(chain):
 @pytest.fixture
 def demo_at_eight(transactional_db):
     with time_machine.travel(DEMO_NOW, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         yield
 
 

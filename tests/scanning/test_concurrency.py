@@ -5,8 +5,8 @@ import pytest
 import time_machine
 from django.db import connection
 
-from pharmacy.demo import demo_hospital_load
 from scanning.models import AdministeredUnit, Administration
+from tests.demo_copy import demo_hospital_copy
 from tests.scanning.conftest import (
     AN_BAND,
     DEMO_NOW,
@@ -42,7 +42,7 @@ def run_together(count, work):
 @pytest.fixture
 def demo_at_eight():
     with time_machine.travel(DEMO_NOW, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         yield
 
 

@@ -11,12 +11,12 @@ from django.utils import translation
 
 from interop import services as interop_services
 from interop.models import Destination, OutboundMessage
-from pharmacy.demo import demo_hospital_load
 from pharmacy.models import DoseState, ScheduledDose
 from scanning import services as scanning_services
 from scanning.api import idempotency
 from scanning.api.clock import clock_warnings
 from scanning.models import AdministeredUnit, Administration, IdempotentRequest, ScanEvent
+from tests.demo_copy import demo_hospital_copy
 from tests.scanning.conftest import AN_BAND, DEMO_NOW, HOA_BADGE, PARACETAMOL, badge_client, image
 from tests.scanning.test_audit_chain import verify_audit
 
@@ -166,7 +166,7 @@ def test_the_cart_login_page_is_a_503_page_when_the_database_is_down(client, db)
 @pytest.fixture
 def demo_at_eight(transactional_db):
     with time_machine.travel(DEMO_NOW, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         Destination.objects.create(name="HIS", host="127.0.0.1", port=2575)
         yield
 

@@ -8,8 +8,9 @@ from collections import Counter
 import pytest
 import time_machine
 
-from pharmacy.demo import DEMO_NAMESPACE, demo_hospital_load
+from pharmacy.demo import DEMO_NAMESPACE
 from scanning.models import Administration, AdministrationStatus, IdempotentRequest
+from tests.demo_copy import demo_hospital_copy
 from tests.scanning.conftest import (
     AN_BAND,
     DEMO_NOW,
@@ -198,7 +199,7 @@ def test_a_correction_key_sent_for_another_record_is_refused(nurse_client):
 @pytest.fixture
 def demo_at_eight():
     with time_machine.travel(DEMO_NOW, tick=False):
-        demo_hospital_load()
+        demo_hospital_copy()
         yield
 
 

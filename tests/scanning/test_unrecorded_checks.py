@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from hospital.exceptions import ApplicationError
 from hospital.models import User
-from pharmacy.demo import demo_hospital_load
 from scanning.models import ScanEvent
 from scanning.scans import ScanInput
 from scanning.selectors import checks_unrecorded
@@ -23,6 +22,7 @@ from scanning.services import (
     administration_record,
     unrecorded_check_acknowledge,
 )
+from tests.demo_copy import demo_hospital_copy
 from tests.scanning.conftest import DEMO_NOW
 from wards.models import Ward
 
@@ -48,7 +48,7 @@ EXPIRED = wedge("unit-dose-08936012345001-PCM2409XS001.png")
 @pytest.fixture
 def clock(db):
     with time_machine.travel(DEMO_NOW, tick=False) as traveller:
-        demo_hospital_load()
+        demo_hospital_copy()
         yield traveller
 
 

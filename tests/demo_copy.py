@@ -1,21 +1,23 @@
-"""The demo hospital for the browser tests, loaded once and copied back for each test.
+"""The demo hospital for the tests, loaded once and copied back for each test.
 
-Each browser test starts from an emptied database (a transactional test's flush) and needs the
-demo hospital. Its loader makes ~430 rows through the ORM, 1–2 s a test, a few minutes of each
-CI pass. The first test loads it for real; the rows it added are kept, and each later test
-inserts them again in one transaction, as long as the emptied database holds what the first
-load started from. The flush's post_migrate builds the groups, content types and permissions
-again under new keys, so a kept row that points to one is pointed to its namesake. Anything
-unexpected falls back to the real loader.
+Several hundred tests start from the demo hospital, in an empty database (a test's rolled back
+transaction, or a transactional test's flush). Its loader makes ~430 rows through the ORM, 1–2 s
+a test under CI's load, minutes of each CI pass. The first test loads it for real; the rows it
+added are kept, and each later test inserts them again in one transaction, as long as the empty
+database holds what the first load started from. The flush's post_migrate builds the groups,
+content types and permissions again under new keys, so a kept row that points to one is pointed
+to its namesake. Anything unexpected falls back to the real loader.
 """
 
 import sys
+from datetime import datetime
 
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.color import no_style
 from django.db import connection, transaction
+from django.utils import timezone
 
 from pharmacy.demo import demo_hospital_load
 
@@ -82,13 +84,17 @@ class DemoCopy:
         self.added: dict[str, tuple[list[str], list[tuple], dict[int, str]]] = {}
         self.usable = True
 
-    def load(self) -> None:
-        if self.start is not None and self.usable and self._copy():
+    def load(self, dump: dict | None = None) -> None:
+        """`dump`: the database now (`_dump()`), when the caller has read it already."""
+        if not self.usable:
+            demo_hospital_load()
             return
-        before = _dump() if self.usable and self.start is None else None
-        demo_hospital_load()
-        if before is not None:
+        before = _dump() if dump is None else dump
+        if self.start is None:
+            demo_hospital_load()
             self._keep(before, _dump())
+        elif _shape(before) != self.start or not self._copy():
+            demo_hospital_load()
 
     def _keep(self, before, after) -> None:
         self.start = _shape(before)
@@ -106,8 +112,6 @@ class DemoCopy:
                 self.added[table] = (columns, new, _pointers(table, columns))
 
     def _copy(self) -> bool:
-        if _shape(_dump()) != self.start:
-            return False
         now = {
             table: {name: pk for pk, name in names.items()} for table, names in _rebuilt().items()
         }
@@ -138,3 +142,15 @@ class DemoCopy:
             print(f"demo copy failed ({error!r}): the demo is loaded each time", file=sys.stderr)
             return False
         return True
+
+
+_COPIES: dict[tuple[datetime, frozenset], DemoCopy] = {}
+
+
+def demo_hospital_copy() -> None:
+    """What `demo_hospital_load()` makes now, in a test's database, from a copy of the first load
+    made at the same moment (a test's frozen clock) into the same rows (an empty database, or one
+    a fixture added to first)."""
+    dump = _dump()
+    start = frozenset((table, frozenset(rows)) for table, rows in _shape(dump).items())
+    _COPIES.setdefault((timezone.now(), start), DemoCopy()).load(dump)
