@@ -93,6 +93,29 @@ def test_an_early_dose_warns_and_needs_a_reason(page, demo):
     assert Override.objects.get().finding_code == "TOO_EARLY"
 
 
+def test_an_answer_with_a_finding_shown_already_keeps_its_reason_buttons(page, demo):
+    """The findings were drawn again on every answer: a press on a reason that an answer came
+    during ended on a new button, and the tap was lost (seen in CI under load, as taps that did
+    nothing; a gloved press at a slow cart is as long). A finding the next answer brings again
+    keeps its item and buttons; those of a finding gone are removed."""
+    demo.move_to(datetime(2026, 11, 24, 6, 45, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")))
+    log_in(page, *HOA)
+    open_patient(page, AN, "Nguyễn Văn An")
+    scan(page, wedge(label("PCM2611A", 3)))  # half the dose, early
+    findings = page.locator("#findings > li")
+    expect(findings).to_have_count(2)
+    reason = page.locator('button[data-code="TOO_EARLY"][data-reason="PATIENT_LEAVING_UNIT"]')
+    reason.evaluate("button => { button.dataset.drawn = 'first answer'; }")
+
+    scan(page, wedge(label("PCM2611A", 4)))  # the whole dose, still early
+
+    expect(findings).to_have_count(1)
+    expect(page.locator("#progress")).to_be_hidden()
+    expect(reason).to_have_attribute("data-drawn", "first answer")  # the same button
+    reason.click()
+    expect(page.locator("#record")).to_be_enabled()
+
+
 def test_a_high_alert_drug_needs_a_second_nurse(page):
     log_in(page, *MAI, ward="NGOAI")
     open_patient(page, PHAT, "Huỳnh Tấn Phát")

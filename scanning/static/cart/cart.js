@@ -577,10 +577,11 @@
       progress.textContent = format(T.progress, { scanned: check.dose.scanned, ordered: check.dose.ordered,
                                                    count: state.meds.length, total: unitsNeeded(check) });
     } else progress.hidden = true;
-    const list = $("findings");
-    list.replaceChildren();
-    if (check.error) list.append(li(check.error, "finding stop"));
-    for (const finding of check.findings || []) list.append(findingItem(finding));
+    const waiting = waitingOnly(check);
+    showFindings([
+      ...(check.error ? [{ key: `error ${check.error}`, build: () => li(check.error, "finding stop") }] : []),
+      ...(check.findings || []).map((finding) => ({ key: findingKey(finding, waiting), build: () => findingItem(finding) })),
+    ]);
     $("witness").hidden = !(check.findings || []).some((f) => WITNESS_CODES.includes(f.code));
     // One second person at a time: the co-sign panel once no witness is still wanted.
     $("cosign").hidden = !$("witness").hidden || !(check.findings || []).some((f) => f.code === COSIGN_CODE);
@@ -631,6 +632,44 @@
     const ordered = parseFloat(check.dose.ordered), scanned = parseFloat(check.dose.scanned);
     if (!(ordered > 0 && scanned > 0) || !state.meds.length) return "?";
     return Math.ceil(ordered / (scanned / state.meds.length));
+  }
+
+  // An answer that brings a finding shown already keeps its item: a press held on a reason while
+  // the answer came ends on the button it began on (a rebuilt list lost the tap), and a comment
+  // being typed keeps its focus. Anything drawn from the finding is in its key.
+  function findingKey(finding, waiting) {
+    const chosen = state.overrides[finding.code];
+    const waste = finding.code === "PARTIAL_UNIT" ? wasteOf(state.lastCheck) : null;
+    return JSON.stringify([waiting, finding.severity, finding.code, finding.message,
+      (finding.override_reasons || []).map((reason) => [reason.code, reason.label, reason.needs_comment]),
+      chosen ? chosen.reason : null, waste]);
+  }
+  function showFindings(items) {
+    const list = $("findings");
+    const seen = {};
+    const keyed = items.map(({ key, build }) => {
+      seen[key] = (seen[key] || 0) + 1;  // the same finding twice: two items
+      return { key: `${key} ${seen[key]}`, build };
+    });
+    // Gone first, so that an item kept need not move (a moved button loses the press on it).
+    const wanted = new Set(keyed.map((item) => item.key));
+    for (const node of [...list.children]) if (!wanted.has(node.dataset.key)) node.remove();
+    const unused = new Map([...list.children].map((node) => [node.dataset.key, node]));
+    let next = list.firstChild;
+    for (const { key, build } of keyed) {
+      if (next && next.dataset.key === key) {
+        unused.delete(key);
+        next = next.nextSibling;
+        continue;
+      }
+      let node = unused.get(key);
+      if (node) unused.delete(key);
+      else {
+        node = build();
+        node.dataset.key = key;
+      }
+      list.insertBefore(node, next);
+    }
   }
 
   function findingItem(finding) {
