@@ -7,36 +7,32 @@ superuser alone changes.
 The demo province: BVDKT (MSH-4 "HOSPITAL", wards NOI and NGOAI) and BVBC Bãi Cháy (MSH-4
 "BAICHAY", ward BC-NOI, patient BC2026000001 admitted there)."""
 
-from datetime import datetime
-
-import hl7.client
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from hospital.models import Hospital, User
+from hospital.models import User
 from interop.fhir import R5
 from interop.inbound import his_day as h
-from interop.inbound.server import InboundServer
 from interop.models import CodeMapKind, InboundCodeMap, InboundMessage
-from pharmacy.demo import demo_hospital_load
 from pharmacy.models import Medication, MedicationOrder
 from tests.constraints import assert_refused_twice
-from tests.demo_copy import demo_hospital_copy
 from tests.interop import fhir_bundles as b
-from tests.interop.test_tenancy import bearer, post
+from tests.interop.province import (
+    HAI,
+    START,
+    bearer,
+    hospital,
+    mllp_send,
+    post,
+    province_at_start,
+    province_listener,
+)
 from wards.models import Admission, Patient, Ward
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2026, 11, 24, 7, 0, tzinfo=h.HCMC)
-HAI = "BC2026000001"  # a Bãi Cháy patient, admitted on BC-NOI
 ADD = "/pharmacy/interop/inboundcodemap/add/"
-
-
-def hospital(code: str) -> Hospital:
-    return Hospital.objects.get(code=code)
 
 
 def drug_map(his_code: str, medication: str, hospital_code: str | None) -> InboundCodeMap:
@@ -59,8 +55,7 @@ def ward_map(his_code: str, ward: str, hospital_code: str | None) -> InboundCode
 
 @pytest.fixture
 def province():
-    with time_machine.travel(START, tick=False):
-        demo_hospital_copy()
+    with province_at_start():
         yield
 
 
@@ -69,23 +64,8 @@ def province():
 
 @pytest.fixture
 def listener():
-    with time_machine.travel(START, tick=True):
-        demo_hospital_load()
-        server = InboundServer("127.0.0.1", 0).start()
+    with province_listener() as server:
         yield server
-        server.stop()
-
-
-def send(listener, *messages: str) -> list[tuple[str, str]]:
-    """(MSA-1, ERR-8) of each ACK, over one MLLP connection."""
-    answers = []
-    with hl7.client.MLLPClient("127.0.0.1", listener.port) as client:
-        for message in messages:
-            ack = hl7.parse(client.send_message(message).strip(b"\x0b\x1c\r").decode("utf-8"))
-            names = [str(segment[0]) for segment in ack]
-            error = str(ack.segment("ERR")[8]) if "ERR" in names else ""
-            answers.append((str(ack.segment("MSA")[1]), error))
-    return answers
 
 
 def bvdkt_order(control_id: str, mrn: str, placer: str, drug: str) -> list[str]:
@@ -118,7 +98,7 @@ def test_one_his_code_is_each_hospitals_own_item(listener):
     drug_map("TT50", "omeprazole-20-cap", None)
 
     # when
-    answers = send(
+    answers = mllp_send(
         listener,
         *bvdkt_order("M0001", "BN2026005001", "YL5001", "TT50"),
         baichay_order("M0002", "YL5002", "TT50"),
@@ -138,7 +118,7 @@ def test_a_code_a_hospital_has_not_mapped_reads_the_default_never_another_hospit
     drug_map("TT52", "paracetamol-500-tab", "BVDKT")
 
     # when: Bãi Cháy's HIS sends both
-    answers = send(
+    answers = mllp_send(
         listener, baichay_order("M0003", "YL5003", "TT51"), baichay_order("M0004", "YL5004", "TT52")
     )
 
@@ -162,7 +142,7 @@ def test_another_hospitals_ward_map_is_refused(listener):
         return h.adt("A01", control_id, START, patient, h.pv1(ward, "", ""), facility=facility)
 
     # when
-    answers = send(
+    answers = mllp_send(
         listener,
         admit("M0005", "BN2026005005", "K01", "BAICHAY"),
         admit("M0006", "BN2026005006", "K02", "BAICHAY"),

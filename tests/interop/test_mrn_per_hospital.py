@@ -7,7 +7,6 @@ MLLP socket on 127.0.0.1."""
 
 import base64
 import copy
-from datetime import datetime
 
 import hl7
 import pytest
@@ -18,32 +17,32 @@ import gs1
 from hospital.models import Hospital, User
 from hospital.service_accounts import service_account_create
 from interop.inbound import his_day as h
-from interop.inbound.inbox import inbox_receive
-from interop.inbound.server import InboundServer
 from interop.models import (
-    CodeMapKind,
     Destination,
-    InboundCodeMap,
     InboundMessage,
     InboundState,
     OutboundMessage,
 )
 from interop.services import outbox_enqueue_administration
 from interop.worker import _render
-from pharmacy.demo import demo_hospital_load
-from pharmacy.models import Medication
-from tests.demo_copy import demo_hospital_copy
 from tests.factories import AdministrationFactory, OrderFactory
 from tests.interop import fhir_bundles as b
-from tests.interop.test_code_maps import send as mllp_send
-from tests.interop.test_tenancy import bearer, post
+from tests.interop.province import (
+    START,
+    bearer,
+    hospital,
+    inbox_send,
+    mllp_send,
+    post,
+    province_at_start,
+    province_listener,
+)
 from tests.scanning.conftest import badge_client
 from wards.models import Admission, Patient, PatientNumber
 from wards.selectors import patient_by_mrn
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2026, 11, 24, 7, 0, tzinfo=h.HCMC)
 XUAN = "BN2026000117"  # BVDKT's patient Tạ Thị Xuân, born 1953-01-19, discharged from NOI
 XUAN_AT_BC = "BC2026000900"  # the number Bãi Cháy's HIS gives her
 CCCD = "022153000117"
@@ -52,42 +51,20 @@ HA_BADGE = "8017" + gs1.make_gsrn("95200020000000018")  # nurse Hà, BC-NOI, PIN
 
 @pytest.fixture
 def province():
-    with time_machine.travel(START, tick=False) as traveller:
-        demo_hospital_copy()
-        InboundCodeMap.objects.create(
-            kind=CodeMapKind.MEDICATION,
-            his_code="AMOX500",
-            medication=Medication.objects.get(code="amoxicillin-500-cap"),
-        )
+    with province_at_start(AMOX500="amoxicillin-500-cap") as traveller:
         yield traveller
 
 
 @pytest.fixture
 def listener():
-    with time_machine.travel(START, tick=True):
-        demo_hospital_load()
-        server = InboundServer("127.0.0.1", 0).start()
+    with province_listener() as server:
         yield server
-        server.stop()
-
-
-def send(message: str) -> tuple[str, str]:
-    """(MSA-1, ERR-8) of the ACK."""
-    ack = inbox_receive(message)
-    assert ack is not None
-    parsed = hl7.parse(ack.replace("\n", "\r").strip())
-    text = str(parsed.segment("ERR")[8]) if "ERR" in [str(s[0]) for s in parsed] else ""
-    return str(parsed.segment("MSA")[1]), text
-
-
-def hospital(code: str) -> Hospital:
-    return Hospital.objects.get(code=code)
 
 
 def xuan_known_at_bvdkt_with_her_cccd_and_allergy() -> Patient:
     pid = h.pid(XUAN, "Tạ", "Xuân", "Thị", birth="19530119", sex="F", cccd=CCCD)
     allergy = h.al1(1, "penicillins", "Penicillin", "SV", "Sốc phản vệ")
-    assert send(h.adt("A08", "M0001", START, pid, "", allergy)) == ("AA", "")
+    assert inbox_send(h.adt("A08", "M0001", START, pid, "", allergy)) == ("AA", "")
     return patient_by_mrn(hospital_id=hospital("BVDKT").pk, mrn=XUAN)
 
 
@@ -98,7 +75,7 @@ def bai_chay_admits(control_id: str, *, birth: str = "19530119", sex: str = "F")
     message = h.adt(
         "A01", control_id, START, pid, h.pv1("BC-NOI", "", "VBC-0900"), facility="BAICHAY"
     )
-    return send(message)
+    return inbox_send(message)
 
 
 # ------------------------------------------------------------------ the same number, two people
@@ -110,8 +87,8 @@ def test_the_same_mrn_at_two_hospitals_is_two_people_each_his_changing_its_own(p
     admit = h.adt("A01", "M0010", START, pid, h.pv1("BC-NOI", "", "VBC-0101"), facility="BAICHAY")
 
     # when
-    admitted = send(admit)
-    renamed = send(h.adt("A08", "M0011", START, h.pid("BN2026000101", "Nguyễn", "Ân", "Văn")))
+    admitted = inbox_send(admit)
+    renamed = inbox_send(h.adt("A08", "M0011", START, h.pid("BN2026000101", "Nguyễn", "Ân", "Văn")))
 
     # then two people; each HIS changed its own
     assert admitted == ("AA", "") and renamed == ("AA", "")
@@ -153,7 +130,7 @@ def test_the_allergy_recorded_at_bvdkt_flags_bai_chays_order_on_its_cart(provinc
     order = h.order_group("NW", "YLBC-1", at=START, drug="AMOX500", amount="500", times="0800")
     pid = h.pid(XUAN_AT_BC, "Tạ", "Xuân", "Thị", birth="19530119", sex="F", facility="BAICHAY")
     rde = h.rde("M0031", START, pid, h.pv1("BC-NOI", "", "VBC-0900"), order, facility="BAICHAY")
-    assert send(rde) == ("AA", "")
+    assert inbox_send(rde) == ("AA", "")
 
     # when Bãi Cháy's nurse opens her MAR at the cart by Bãi Cháy's number
     with time_machine.travel(START, tick=False):
@@ -290,7 +267,7 @@ def test_the_cart_finds_its_own_hospitals_patient_when_another_has_the_same_numb
     # given Bãi Cháy's HIS gives BVDKT's Nguyễn Văn An's number to someone of its own
     pid = h.pid("BN2026000101", "Đinh", "Khoa", "Văn", birth="19900101", facility="BAICHAY")
     admit = h.adt("A01", "M0070", START, pid, h.pv1("BC-NOI", "", "VBC-0101"), facility="BAICHAY")
-    assert send(admit) == ("AA", "")
+    assert inbox_send(admit) == ("AA", "")
 
     # when each hospital's nurse opens that number's MAR
     with time_machine.travel(START, tick=False):
@@ -308,7 +285,7 @@ def test_a_fhir_search_by_mrn_from_two_hospitals_asks_which_hospital(province):
     # given the number BN2026000101 at both hospitals
     pid = h.pid("BN2026000101", "Đinh", "Khoa", "Văn", birth="19900101", facility="BAICHAY")
     admit = h.adt("A01", "M0080", START, pid, h.pv1("BC-NOI", "", "VBC-0101"), facility="BAICHAY")
-    assert send(admit) == ("AA", "")
+    assert inbox_send(admit) == ("AA", "")
     token = province_reader()
 
     def search(system: str):

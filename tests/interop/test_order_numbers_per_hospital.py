@@ -15,23 +15,39 @@ from interop.inbound import his_day as h
 from interop.models import CodeMapKind, InboundCodeMap
 from pharmacy.models import Medication, MedicationOrder, OrderStatus
 from tests.interop import fhir_bundles as b
-from tests.interop.test_code_maps import send as mllp_send
-from tests.interop.test_mrn_per_hospital import hospital, listener, send
-from tests.interop.test_tenancy import bearer, issue, post, two_hospital_bearer
-from tests.interop.test_visit_per_hospital import (
+from tests.interop.province import (
     START,
     VISIT,
     an,
+    bearer,
     binh,
     from_bai_chay,
     from_bvdkt,
+    hospital,
+    inbox_send,
+    issue,
+    mllp_send,
+    post,
     problem,
-    province,
+    province_at_start,
+    province_listener,
+    two_hospital_bearer,
 )
 
 pytestmark = pytest.mark.django_db
 
-__all__ = ["listener", "province"]  # fixtures, used by name
+
+@pytest.fixture
+def province():
+    with province_at_start(TT01="paracetamol-500-tab", TT07="tramadol-50-cap") as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def listener():
+    with province_listener() as server:
+        yield server
+
 
 NUMBER = "DH0001"
 
@@ -50,10 +66,10 @@ def both_admitted_and_ordered(first: str) -> None:
     """BVDKT's An and Bãi Cháy's Bình, each admitted as V0001, each with a new order DH0001."""
     bvdkt, bai_chay = h.pv1("NOI", "", VISIT), h.pv1("BC-NOI", "", VISIT)
     acks = [
-        send(from_bvdkt("A01", f"{first}1", an(), bvdkt)),
-        send(from_bai_chay("A01", f"{first}2", binh(), bai_chay)),
-        send(rde(f"{first}3", "NW", an(), bvdkt)),
-        send(rde(f"{first}4", "NW", binh(), bai_chay, facility="BAICHAY")),
+        inbox_send(from_bvdkt("A01", f"{first}1", an(), bvdkt)),
+        inbox_send(from_bai_chay("A01", f"{first}2", binh(), bai_chay)),
+        inbox_send(rde(f"{first}3", "NW", an(), bvdkt)),
+        inbox_send(rde(f"{first}4", "NW", binh(), bai_chay, facility="BAICHAY")),
     ]
     assert acks == [("AA", "")] * 4
 
@@ -103,7 +119,7 @@ def test_a_change_and_a_discontinue_from_bai_chay_reach_only_its_dh0001(province
     bvdkts = order_at("BVDKT")
 
     # when Bãi Cháy's HIS changes its DH0001 to 500 mg
-    changed = send(rde("O105", "XO", binh(), h.pv1("BC-NOI", "", VISIT), facility="BAICHAY"))
+    changed = inbox_send(rde("O105", "XO", binh(), h.pv1("BC-NOI", "", VISIT), facility="BAICHAY"))
 
     # then only Bãi Cháy's is changed
     assert changed == ("AA", "")
@@ -111,7 +127,7 @@ def test_a_change_and_a_discontinue_from_bai_chay_reach_only_its_dh0001(province
     assert order_at("BVDKT").dose_value == Decimal("1000")
 
     # when it discontinues its DH0001
-    stopped = send(rde("O106", "DC", binh(), h.pv1("BC-NOI", "", VISIT), facility="BAICHAY"))
+    stopped = inbox_send(rde("O106", "DC", binh(), h.pv1("BC-NOI", "", VISIT), facility="BAICHAY"))
 
     # then only Bãi Cháy's ends; BVDKT's is as it was
     assert stopped == ("AA", "")
@@ -125,8 +141,8 @@ def test_a_change_and_a_discontinue_from_bvdkt_reach_only_its_dh0001(province):
     both_admitted_and_ordered("O20")
 
     # when BVDKT's HIS changes, then discontinues its DH0001
-    changed = send(rde("O205", "XO", an(), h.pv1("NOI", "", VISIT)))
-    stopped = send(rde("O206", "DC", an(), h.pv1("NOI", "", VISIT)))
+    changed = inbox_send(rde("O205", "XO", an(), h.pv1("NOI", "", VISIT)))
+    stopped = inbox_send(rde("O206", "DC", an(), h.pv1("NOI", "", VISIT)))
 
     # then only BVDKT's
     assert (changed, stopped) == (("AA", ""), ("AA", ""))
@@ -142,11 +158,11 @@ def test_within_one_hospital_dh0001_again_is_refused_as_before(province):
     # given BVDKT ordered DH0001 for An; it admits Cường too
     both_admitted_and_ordered("O30")
     cuong = h.pid("BN2026009102", "Lê", "Cường", "Văn")
-    assert send(from_bvdkt("A01", "O305", cuong, h.pv1("NGOAI", "", "V0002"))) == ("AA", "")
+    assert inbox_send(from_bvdkt("A01", "O305", cuong, h.pv1("NGOAI", "", "V0002"))) == ("AA", "")
 
     # when its HIS sends DH0001 as new again, for An and for Cường
-    again = send(rde("O306", "NW", an(), h.pv1("NOI", "", VISIT)))
-    for_cuong = send(rde("O307", "NW", cuong, h.pv1("NGOAI", "", "V0002")))
+    again = inbox_send(rde("O306", "NW", an(), h.pv1("NOI", "", VISIT)))
+    for_cuong = inbox_send(rde("O307", "NW", cuong, h.pv1("NGOAI", "", "V0002")))
 
     # then both refused as before: the number is taken in its hospital
     assert again[0] == "AE" and "already exists here" in again[1]
@@ -174,8 +190,8 @@ def bai_chays_bundle(*, dose: int = 500, status: str = "active") -> dict:
 
 def bvdkt_orders_dh0001() -> MedicationOrder:
     bvdkt = h.pv1("NOI", "", VISIT)
-    assert send(from_bvdkt("A01", "F0001", an(), bvdkt)) == ("AA", "")
-    assert send(rde("F0002", "NW", an(), bvdkt)) == ("AA", "")
+    assert inbox_send(from_bvdkt("A01", "F0001", an(), bvdkt)) == ("AA", "")
+    assert inbox_send(rde("F0002", "NW", an(), bvdkt)) == ("AA", "")
     return order_at("BVDKT")
 
 

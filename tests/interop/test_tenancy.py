@@ -5,22 +5,17 @@ it works in, and what we send about a record names the record's hospital as the 
 The demo province: BVDKT (MSH-4 "HOSPITAL", wards NOI and NGOAI) and BVBC Bãi Cháy (MSH-4
 "BAICHAY", ward BC-NOI, patients BC2026000001 and BC2026000002 admitted there)."""
 
-import base64
 import copy
-import json
-from datetime import datetime
 
 import hl7
 import pytest
-import time_machine
 from django.test import Client
 
 from backoffice.tenancy import patients_of_my_hospitals
 from hospital.models import Hospital, User
-from hospital.service_accounts import service_account_create
 from interop.fhir import R5
 from interop.inbound import his_day as h
-from interop.inbound.inbox import inbox_receive, inbox_reprocess
+from interop.inbound.inbox import inbox_reprocess
 from interop.models import (
     CodeMapKind,
     Destination,
@@ -34,37 +29,28 @@ from interop.services import outbox_enqueue_administration
 from interop.worker import _render
 from pharmacy.models import Medication, MedicationOrder
 from scanning.models import Administration
-from tests.demo_copy import demo_hospital_copy
 from tests.factories import AdministrationFactory, AdmissionFactory, OrderFactory, PatientFactory
 from tests.interop import fhir_bundles as b
 from tests.interop import fhir_validator
+from tests.interop.province import (
+    HAI,
+    START,
+    bearer,
+    inbox_send,
+    issue,
+    post,
+    province_at_start,
+    two_hospital_bearer,
+)
 from wards.models import Admission, Patient, PatientNumber, Ward
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2026, 11, 24, 7, 0, tzinfo=h.HCMC)
-HAI = "BC2026000001"  # a Bãi Cháy patient, admitted on BC-NOI
-
 
 @pytest.fixture
 def province():
-    with time_machine.travel(START, tick=False) as traveller:
-        demo_hospital_copy()
-        InboundCodeMap.objects.create(
-            kind=CodeMapKind.MEDICATION,
-            his_code="TT01",
-            medication=Medication.objects.get(code="paracetamol-500-tab"),
-        )
+    with province_at_start(TT01="paracetamol-500-tab") as traveller:
         yield traveller
-
-
-def send(message: str) -> tuple[str, str]:
-    """(MSA-1, ERR-8) of the ACK, read with python-hl7."""
-    ack = inbox_receive(message)
-    assert ack is not None
-    parsed = hl7.parse(ack.replace("\n", "\r").strip())
-    text = str(parsed.segment("ERR")[8]) if "ERR" in [str(s[0]) for s in parsed] else ""
-    return str(parsed.segment("MSA")[1]), text
 
 
 def admit(control_id: str, mrn: str, ward: str, *, facility: str, visit: str = "") -> str:
@@ -77,7 +63,7 @@ def admit(control_id: str, mrn: str, ward: str, *, facility: str, visit: str = "
 
 def test_a_message_from_an_unknown_facility_is_refused_and_kept(province):
     # when
-    code, text = send(admit("X0001", "BN2026009001", "NOI", facility="NOWHERE"))
+    code, text = inbox_send(admit("X0001", "BN2026009001", "NOI", facility="NOWHERE"))
 
     # then
     assert code == "AE"
@@ -91,7 +77,7 @@ def test_a_message_from_an_unknown_facility_is_refused_and_kept(province):
 
 def test_a_message_refused_for_its_facility_applies_once_the_hospital_exists(province):
     # given a message from a hospital not yet set up
-    send(admit("X0002", "BN2026009002", "NOI", facility="BVMOI"))
+    inbox_send(admit("X0002", "BN2026009002", "NOI", facility="BVMOI"))
     # when the province adds it (its ward NOI is BVDKT's: that hospital takes MSH-4 BVMOI)
     Hospital.objects.filter(code="BVDKT").update(hl7_facility="BVMOI")
     inbox_reprocess(messages=InboundMessage.objects.all(), by=User.objects.get(username="quantri"))
@@ -103,7 +89,7 @@ def test_a_message_refused_for_its_facility_applies_once_the_hospital_exists(pro
 
 
 def test_a_message_from_a_known_facility_records_its_hospital(province):
-    code, _text = send(admit("X0003", "BN2026009003", "BC-NOI", facility="BAICHAY"))
+    code, _text = inbox_send(admit("X0003", "BN2026009003", "BC-NOI", facility="BAICHAY"))
 
     assert code == "AA"
     row = InboundMessage.objects.get(control_id="X0003")
@@ -113,7 +99,7 @@ def test_a_message_from_a_known_facility_records_its_hospital(province):
 
 def test_an_admission_from_baichay_to_a_bvdkt_ward_is_refused(province):
     # when Bãi Cháy's HIS admits to NOI, a ward of BVDKT
-    code, text = send(admit("X0004", "BN2026009004", "NOI", facility="BAICHAY"))
+    code, text = inbox_send(admit("X0004", "BN2026009004", "NOI", facility="BAICHAY"))
 
     # then nothing is written
     assert code == "AE"
@@ -128,7 +114,7 @@ def test_a_transfer_to_another_hospitals_ward_is_refused(province):
     patient = h.pid(HAI, "Lương", "Hải", "Văn", facility="BAICHAY")
     message = h.adt("A02", "X0005", START, patient, h.pv1("NOI", "", ""), facility="BAICHAY")
 
-    code, text = send(message)
+    code, text = inbox_send(message)
 
     assert code == "AE"
     assert "NOI" in text
@@ -141,7 +127,7 @@ def test_a_ward_code_mapped_to_another_hospitals_ward_is_refused(province):
         kind=CodeMapKind.WARD, his_code="K01", ward=Ward.objects.get(code="NOI")
     )
 
-    code, text = send(admit("X0006", "BN2026009006", "K01", facility="BAICHAY"))
+    code, text = inbox_send(admit("X0006", "BN2026009006", "K01", facility="BAICHAY"))
 
     assert code == "AE"
     assert "NOI" in text
@@ -157,7 +143,7 @@ def test_an_order_from_hospital_under_a_baichay_number_never_reaches_baichays_pa
     message = h.rde("X0007", START, patient, h.pv1("BC-NOI", "", ""), group)
 
     # when
-    send(message)
+    inbox_send(message)
 
     # then the number is BVDKT's, and nobody there has it yet: it waits; Hải has no such order
     row = InboundMessage.objects.get(control_id="X0007")
@@ -174,7 +160,9 @@ def test_an_update_from_hospital_for_a_person_admitted_at_baichay_is_refused(pro
     )
 
     # when BVDKT's HIS renames him
-    code, text = send(h.adt("A08", "X0008", START, h.pid("BN2026009011", "Nguyễn", "Sai", "Văn")))
+    code, text = inbox_send(
+        h.adt("A08", "X0008", START, h.pid("BN2026009011", "Nguyễn", "Sai", "Văn"))
+    )
 
     # then
     assert code == "AE"
@@ -185,7 +173,7 @@ def test_an_update_from_hospital_for_a_person_admitted_at_baichay_is_refused(pro
 def test_an_update_from_hospital_under_a_baichay_number_is_another_person(province):
     patient = h.pid(HAI, "Nguyễn", "Khác", "Văn")
 
-    code, _text = send(h.adt("A08", "X0008", START, patient))
+    code, _text = inbox_send(h.adt("A08", "X0008", START, patient))
 
     assert code == "AA"
     assert Patient.objects.get(mrn=HAI, hospital__code="BVBC").full_name == "Lương Văn Hải"
@@ -199,7 +187,7 @@ def test_an_order_from_baichay_for_its_own_patient_applies(province):
     patient = h.pid(HAI, "Lương", "Hải", "Văn", facility="BAICHAY")
     message = h.rde("X0009", START, patient, h.pv1("BC-NOI", "", ""), group, facility="BAICHAY")
 
-    code, text = send(message)
+    code, text = inbox_send(message)
 
     assert (code, text) == ("AA", "")
     order = MedicationOrder.objects.get(placer_order_number="YL9002")
@@ -208,7 +196,7 @@ def test_an_order_from_baichay_for_its_own_patient_applies(province):
 
 def test_a_merge_from_hospital_never_takes_baichays_patient_with_the_number(province):
     # given BVDKT's HIS merges Bãi Cháy's admitted patient into one of its own records
-    send(admit("X0010", "BN2026009010", "NOI", facility="HOSPITAL"))
+    inbox_send(admit("X0010", "BN2026009010", "NOI", facility="HOSPITAL"))
     merge = "\r".join(
         [
             h.msh("ADT^A40", "X0011", START),
@@ -219,7 +207,7 @@ def test_a_merge_from_hospital_never_takes_baichays_patient_with_the_number(prov
     )
 
     # when
-    send(merge)
+    inbox_send(merge)
 
     # then MRG-1 is BVDKT's number, which is nobody's there
     assert "not known here" in InboundMessage.objects.get(control_id="X0011").outcome
@@ -227,38 +215,6 @@ def test_a_merge_from_hospital_never_takes_baichays_patient_with_the_number(prov
 
 
 # ------------------------------------------------------------------ FHIR in
-
-
-def bearer(hospital_code: str, scopes: str) -> str:
-    admin = User.objects.get(username="quantri")
-    account, secret = service_account_create(
-        name=f"his-{hospital_code.lower()}",
-        scopes=scopes.split(),
-        by=admin,
-        hospitals=[Hospital.objects.get(code=hospital_code)],
-    )
-    basic = base64.b64encode(f"{account.client_id}:{secret}".encode()).decode()
-    answer = Client().post(
-        "/oauth/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
-    )
-    assert answer.status_code == 200, answer.content
-    return answer.json()["access_token"]
-
-
-def post(bundle: dict, token: str):
-    return Client().post(
-        "/api/v1/fhir/",
-        json.dumps(bundle),
-        content_type="application/fhir+json; fhirVersion=5.0",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
-
-
-def issue(response) -> tuple[str, str]:
-    body = response.json()
-    assert body["resourceType"] == "OperationOutcome", body
-    first = body["issue"][0]
-    return first["details"]["coding"][0]["code"], first["diagnostics"]
 
 
 def nothing_written():
@@ -591,7 +547,7 @@ def test_an_a04_registers_the_patient_with_the_hospital_of_its_facility(
     message = h.adt("A04", "R0001", START, patient, h.pv1(ward, "", "V9101"), facility=facility)
 
     # when
-    code, text = send(message)
+    code, text = inbox_send(message)
 
     # then
     assert code == "AA", text
@@ -603,7 +559,7 @@ def test_a_patient_registered_without_an_admission_is_seen_by_her_hospital_only(
     patient = h.pid("BN2026009102", "Quách", "Nga", "Thanh", sex="F", facility="BAICHAY")
 
     # when
-    code, text = send(h.adt("A08", "R0002", START, patient, facility="BAICHAY"))
+    code, text = inbox_send(h.adt("A08", "R0002", START, patient, facility="BAICHAY"))
 
     # then she is Bãi Cháy's, and the provincial hospital's pharmacist does not see her
     assert code == "AA", text
@@ -618,11 +574,11 @@ def test_admitted_in_another_hospital_she_stays_registered_by_the_first(province
     registered = h.pid(
         "BN2026009103", "Phạm", "Minh", "Đức", cccd="022056000103", facility="BAICHAY"
     )
-    assert send(h.adt("A08", "R0004", START, registered, facility="BAICHAY"))[0] == "AA"
+    assert inbox_send(h.adt("A08", "R0004", START, registered, facility="BAICHAY"))[0] == "AA"
 
     # when the provincial hospital admits her under its own number, with the same CCCD
     patient = h.pid("BN2026009903", "Phạm", "Minh", "Đức", cccd="022056000103")
-    code, text = send(h.adt("A01", "R0005", START, patient, h.pv1("NOI", "", "")))
+    code, text = inbox_send(h.adt("A01", "R0005", START, patient, h.pv1("NOI", "", "")))
 
     # then she is admitted there, still registered by Bãi Cháy, and read where she is admitted
     assert code == "AA", text
@@ -630,21 +586,6 @@ def test_admitted_in_another_hospital_she_stays_registered_by_the_first(province
     assert patient.hospital.code == "BVBC"
     assert patient.admissions.get().mrn == "BN2026009903"
     assert patients_of_my_hospitals(staff("duocsi.tuan"), Patient.objects.filter(pk=patient.pk))
-
-
-def two_hospital_bearer() -> str:
-    account, secret = service_account_create(
-        name="his-province",
-        scopes=["system/*.write"],
-        by=staff("quantri"),
-        hospitals=list(Hospital.objects.filter(code__in=["BVDKT", "BVBC"])),
-    )
-    basic = base64.b64encode(f"{account.client_id}:{secret}".encode()).decode()
-    answer = Client().post(
-        "/oauth/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
-    )
-    assert answer.status_code == 200, answer.content
-    return answer.json()["access_token"]
 
 
 def patient_and_encounter(ward: str | None) -> dict:

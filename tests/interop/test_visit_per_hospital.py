@@ -5,59 +5,40 @@ each HIS's later messages reach its own.
 The demo province: BVDKT (MSH-4 "HOSPITAL", wards NOI and NGOAI) and Bãi Cháy (BVBC, MSH-4
 "BAICHAY", ward BC-NOI). Messages go through the inbox as the MLLP listener hands them over."""
 
-from datetime import datetime
-
 import pytest
-import time_machine
 
 from interop.fhir import R5
 from interop.inbound import his_day as h
-from interop.models import CodeMapKind, InboundCodeMap, InboundMessage, InboundState
-from pharmacy.models import Medication, MedicationOrder
-from tests.demo_copy import demo_hospital_copy
+from interop.models import InboundMessage, InboundState
+from pharmacy.models import MedicationOrder
 from tests.interop import fhir_bundles as b
-from tests.interop.test_mrn_per_hospital import hospital, send
-from tests.interop.test_tenancy import bearer, issue, post, two_hospital_bearer
+from tests.interop.province import (
+    MRN,
+    START,
+    VISIT,
+    an,
+    bearer,
+    binh,
+    from_bai_chay,
+    from_bvdkt,
+    hospital,
+    inbox_send,
+    issue,
+    post,
+    problem,
+    province_at_start,
+    two_hospital_bearer,
+)
 from wards.models import Admission, Patient
 from wards.selectors import patient_by_mrn
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2026, 11, 24, 7, 0, tzinfo=h.HCMC)
-# Both HISes number their patients and visits from the same vendor's sequence.
-MRN = "BN2026009101"
-VISIT = "V0001"
-
 
 @pytest.fixture
 def province():
-    with time_machine.travel(START, tick=False) as traveller:
-        demo_hospital_copy()
-        for code, medication in (("TT01", "paracetamol-500-tab"), ("TT07", "tramadol-50-cap")):
-            InboundCodeMap.objects.create(
-                kind=CodeMapKind.MEDICATION,
-                his_code=code,
-                medication=Medication.objects.get(code=medication),
-            )
+    with province_at_start(TT01="paracetamol-500-tab", TT07="tramadol-50-cap") as traveller:
         yield traveller
-
-
-def from_bvdkt(event: str, control_id: str, pid: str, pv1: str) -> str:
-    return h.adt(event, control_id, START, pid, pv1)
-
-
-def from_bai_chay(event: str, control_id: str, pid: str, pv1: str) -> str:
-    return h.adt(event, control_id, START, pid, pv1, facility="BAICHAY")
-
-
-def an(mrn: str = MRN) -> str:
-    """BVDKT's patient."""
-    return h.pid(mrn, "Nguyễn", "An", "Văn")
-
-
-def binh(given: str = "Bình") -> str:
-    """Bãi Cháy's patient, under the same number."""
-    return h.pid(MRN, "Trần", given, "Thị", birth="19700505", sex="F", facility="BAICHAY")
 
 
 def order(control_id: str, placer: str, pid: str, pv1: str, *, facility: str = "HOSPITAL"):
@@ -73,19 +54,17 @@ def visit_at(code: str) -> Admission:
     )
 
 
-def problem(control_id: str) -> str:
-    return InboundMessage.objects.get(control_id=control_id).problem_code
-
-
 # ------------------------------------------------------------------ HL7: one hospital
 
 
 def test_the_same_visit_number_for_another_patient_in_one_hospital_is_a_visit_conflict(province):
     # given BVDKT admitted An as V0001
-    assert send(from_bvdkt("A01", "V1001", an(), h.pv1("NOI", "", VISIT))) == ("AA", "")
+    assert inbox_send(from_bvdkt("A01", "V1001", an(), h.pv1("NOI", "", VISIT))) == ("AA", "")
 
     # when BVDKT's HIS sends V0001 again for someone else
-    code, text = send(from_bvdkt("A01", "V1002", an("BN2026009102"), h.pv1("NGOAI", "", VISIT)))
+    code, text = inbox_send(
+        from_bvdkt("A01", "V1002", an("BN2026009102"), h.pv1("NGOAI", "", VISIT))
+    )
 
     # then refused, nothing of it written
     assert code == "AE"
@@ -97,11 +76,11 @@ def test_the_same_visit_number_for_another_patient_in_one_hospital_is_a_visit_co
 
 def test_a_discharge_from_bai_chay_under_a_bvdkt_visit_never_closes_bvdkts(province):
     # given BVDKT admitted An as V0001; Bãi Cháy knows Bình, admitted without that visit
-    send(from_bvdkt("A01", "V1003", an(), h.pv1("NOI", "", VISIT)))
-    send(from_bai_chay("A01", "V1004", binh(), h.pv1("BC-NOI", "", "V0777")))
+    inbox_send(from_bvdkt("A01", "V1003", an(), h.pv1("NOI", "", VISIT)))
+    inbox_send(from_bai_chay("A01", "V1004", binh(), h.pv1("BC-NOI", "", "V0777")))
 
     # when Bãi Cháy's HIS discharges its V0001 (its admission has not arrived)
-    code, _text = send(from_bai_chay("A03", "V1005", binh(), h.pv1("BC-NOI", "", VISIT)))
+    code, _text = inbox_send(from_bai_chay("A03", "V1005", binh(), h.pv1("BC-NOI", "", VISIT)))
 
     # then it waits for its own visit; BVDKT's stays open
     row = InboundMessage.objects.get(control_id="V1005")
@@ -115,8 +94,8 @@ def test_a_discharge_from_bai_chay_under_a_bvdkt_visit_never_closes_bvdkts(provi
 
 def test_the_same_visit_number_at_two_hospitals_admits_two_patients(province):
     # when each HIS admits its own patient as V0001 (and under the same MRN)
-    first = send(from_bvdkt("A01", "V1010", an(), h.pv1("NOI", "", VISIT)))
-    second = send(from_bai_chay("A01", "V1011", binh(), h.pv1("BC-NOI", "", VISIT)))
+    first = inbox_send(from_bvdkt("A01", "V1010", an(), h.pv1("NOI", "", VISIT)))
+    second = inbox_send(from_bai_chay("A01", "V1011", binh(), h.pv1("BC-NOI", "", VISIT)))
 
     # then two admissions, of two people, each in its HIS's hospital
     assert first == ("AA", "") and second == ("AA", "")
@@ -128,8 +107,8 @@ def test_the_same_visit_number_at_two_hospitals_admits_two_patients(province):
 
 def test_each_his_later_messages_reach_its_own_visit_and_never_the_others(province):
     # given both HISes admitted their V0001
-    send(from_bvdkt("A01", "V1020", an(), h.pv1("NOI", "", VISIT)))
-    send(from_bai_chay("A01", "V1021", binh(), h.pv1("BC-NOI", "", VISIT)))
+    inbox_send(from_bvdkt("A01", "V1020", an(), h.pv1("NOI", "", VISIT)))
+    inbox_send(from_bai_chay("A01", "V1021", binh(), h.pv1("BC-NOI", "", VISIT)))
 
     # when each transfers, updates and orders for its V0001
     sent = [
@@ -140,7 +119,7 @@ def test_each_his_later_messages_reach_its_own_visit_and_never_the_others(provin
         order("V1026", "YL-BVDKT-0001", an(), h.pv1("NGOAI", "10", VISIT)),
         order("V1027", "YL-BVBC-0001", binh(), h.pv1("BC-NOI", "04", VISIT), facility="BAICHAY"),
     ]
-    acks = [send(message) for message in sent]
+    acks = [inbox_send(message) for message in sent]
 
     # then every message applied to its own hospital's visit
     assert acks == [("AA", "")] * len(sent)
@@ -160,23 +139,26 @@ def test_each_his_later_messages_reach_its_own_visit_and_never_the_others(provin
     assert orders["YL-BVBC-0001"] == at_bc.pk
 
     # when Bãi Cháy discharges its V0001
-    assert send(from_bai_chay("A03", "V1028", binh(), h.pv1("BC-NOI", "04", VISIT))) == ("AA", "")
+    assert inbox_send(from_bai_chay("A03", "V1028", binh(), h.pv1("BC-NOI", "04", VISIT))) == (
+        "AA",
+        "",
+    )
 
     # then only Bãi Cháy's closes; BVDKT's still takes orders
     assert not visit_at("BVBC").is_open and visit_at("BVDKT").is_open
     more = order("V1029", "YL-BVDKT-0002", an(), h.pv1("NGOAI", "10", VISIT))
-    assert send(more) == ("AA", "")
+    assert inbox_send(more) == ("AA", "")
     assert MedicationOrder.objects.get(placer_order_number="YL-BVDKT-0002").admission == at_bvdkt
 
 
 def test_an_order_for_a_closed_visit_is_refused_though_the_other_hospital_has_it_open(province):
     # given Bãi Cháy's V0001 was discharged; BVDKT's V0001 is open
-    send(from_bvdkt("A01", "V1030", an(), h.pv1("NOI", "", VISIT)))
-    send(from_bai_chay("A01", "V1031", binh(), h.pv1("BC-NOI", "", VISIT)))
-    send(from_bai_chay("A03", "V1032", binh(), h.pv1("BC-NOI", "", VISIT)))
+    inbox_send(from_bvdkt("A01", "V1030", an(), h.pv1("NOI", "", VISIT)))
+    inbox_send(from_bai_chay("A01", "V1031", binh(), h.pv1("BC-NOI", "", VISIT)))
+    inbox_send(from_bai_chay("A03", "V1032", binh(), h.pv1("BC-NOI", "", VISIT)))
 
     # when Bãi Cháy's HIS orders for its closed V0001
-    code, text = send(
+    code, text = inbox_send(
         order("V1033", "YL-BVBC-0009", binh(), h.pv1("BC-NOI", "", VISIT), facility="BAICHAY")
     )
 
@@ -197,7 +179,7 @@ def bai_chays_bundle() -> dict:
 
 def bvdkt_admits_someone_else_as_the_bundles_visit() -> Admission:
     message = from_bvdkt("A01", "V1040", an(), h.pv1("NOI", "", b.VISIT))
-    assert send(message) == ("AA", "")
+    assert inbox_send(message) == ("AA", "")
     return Admission.objects.get(visit_number=b.VISIT)
 
 
