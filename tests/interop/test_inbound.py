@@ -1,11 +1,10 @@
 """The inbound path without sockets: a ward day of ADT and orders through the inbox, and the
 unhappy paths (unmapped codes, out-of-order arrival, repeats, changes to verified orders)."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.test import override_settings
 
 from hospital.models import User
@@ -14,24 +13,16 @@ from interop.inbound.inbox import inbox_dismiss, inbox_receive, inbox_reprocess
 from interop.models import CodeMapKind, InboundCodeMap, InboundMessage, InboundState
 from pharmacy.models import Medication, MedicationOrder, OrderStatus
 from pharmacy.services import order_verify
-from tests.demo_copy import demo_hospital_copy
+from tests.interop.province import START, province_at_start
 from wards.models import Admission, Patient
 
 pytestmark = pytest.mark.django_db
-START = datetime(2026, 11, 24, 7, 0, tzinfo=h.HCMC)
 DRUGS = {"TT01": "paracetamol-500-tab", "TT02": "ceftriaxone-1g-inj", "TT03": "omeprazole-20-cap"}
 
 
 @pytest.fixture
 def hospital():
-    with time_machine.travel(START, tick=False) as traveller:
-        demo_hospital_copy()
-        for code, medication in DRUGS.items():
-            InboundCodeMap.objects.create(
-                kind=CodeMapKind.MEDICATION,
-                his_code=code,
-                medication=Medication.objects.get(code=medication),
-            )
+    with province_at_start(**DRUGS) as traveller:
         yield traveller
 
 
