@@ -54,8 +54,9 @@ def province_at_start(**drug_maps: str) -> Iterator[time_machine.Traveller]:
 
 @contextmanager
 def province_listener() -> Iterator[InboundServer]:
-    """The demo province from START with the clock running, and the HL7 listener on a free port
-    of 127.0.0.1 (its threads commit: the loader's rows must be committed too)."""
+    """The demo province from START with the clock running (so loaded, not copied), and the HL7
+    listener on a free port of 127.0.0.1. Its threads have connections of their own: a test that
+    uses it is a transactional one."""
     with time_machine.travel(START, tick=True):
         demo_hospital_load()
         server = InboundServer("127.0.0.1", 0).start()
