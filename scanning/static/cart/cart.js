@@ -654,22 +654,15 @@
     // Gone first, so that an item kept need not move (a moved button loses the press on it).
     const wanted = new Set(keyed.map((item) => item.key));
     for (const node of [...list.children]) if (!wanted.has(node.dataset.key)) node.remove();
-    const unused = new Map([...list.children].map((node) => [node.dataset.key, node]));
-    let next = list.firstChild;
-    for (const { key, build } of keyed) {
-      if (next && next.dataset.key === key) {
-        unused.delete(key);
-        next = next.nextSibling;
-        continue;
-      }
-      let node = unused.get(key);
-      if (node) unused.delete(key);
-      else {
+    const kept = new Map([...list.children].map((node) => [node.dataset.key, node]));
+    keyed.forEach(({ key, build }, index) => {
+      let node = kept.get(key);
+      if (!node) {
         node = build();
         node.dataset.key = key;
       }
-      list.insertBefore(node, next);
-    }
+      if (list.children[index] !== node) list.insertBefore(node, list.children[index] || null);
+    });
   }
 
   function findingItem(finding) {
