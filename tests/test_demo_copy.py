@@ -14,10 +14,16 @@ from tests.scanning.conftest import DEMO_NOW
 pytestmark = pytest.mark.django_db
 
 
-def test_a_copy_holds_every_row_the_loader_made_and_the_next_row_gets_a_new_key(monkeypatch):
-    loads = []
+@pytest.fixture
+def loads(monkeypatch) -> list:
+    """One item for each run of the real loader."""
+    runs = []
     real_load = demo_copy.demo_hospital_load
-    monkeypatch.setattr(demo_copy, "demo_hospital_load", lambda: loads.append(1) or real_load())
+    monkeypatch.setattr(demo_copy, "demo_hospital_load", lambda: runs.append(1) or real_load())
+    return runs
+
+
+def test_a_copy_holds_every_row_the_loader_made_and_the_next_row_gets_a_new_key(loads):
     demo = DemoCopy()
     with time_machine.travel(DEMO_NOW, tick=False):
         # given: the first load, real, then undone
@@ -37,10 +43,7 @@ def test_a_copy_holds_every_row_the_loader_made_and_the_next_row_gets_a_new_key(
     PatientFactory()
 
 
-def test_a_database_that_holds_other_rows_first_is_loaded_for_real(monkeypatch):
-    loads = []
-    real_load = demo_copy.demo_hospital_load
-    monkeypatch.setattr(demo_copy, "demo_hospital_load", lambda: loads.append(1) or real_load())
+def test_a_database_that_holds_other_rows_first_is_loaded_for_real(loads):
     demo = DemoCopy()
     with time_machine.travel(DEMO_NOW, tick=False):
         with transaction.atomic():

@@ -85,18 +85,23 @@ def fentanyl_patch():
     )
 
 
+def recorded_at(page, unit: str, site: str):
+    """A unit scanned, the order's reason tapped and `site` tapped on the body map: GO, recorded."""
+    scan(page, unit)
+    pick_reason(page)
+    page.click(f'#body-map [data-site="{site}"]')
+    expect(page.locator("#verdict")).to_have_class("verdict go")
+    page.click("#record")
+    expect(page.locator("#message")).to_have_class("message ok")
+
+
 def first_patch_on(page):
     """Tạ Văn Dán with a fentanyl patch recorded on her left upper arm; the wedge text of a next
     unit, each call a new serial."""
     band, unit = bedside(fentanyl_patch(), dose="25", unit="mcg", route="TD")
     log_in(page, *HOA)
     scan(page, band)
-    scan(page, unit())
-    pick_reason(page)
-    page.click('#body-map [data-site="LUA"]')
-    expect(page.locator("#verdict")).to_have_class("verdict go")
-    page.click("#record")
-    expect(page.locator("#message")).to_have_class("message ok")
+    recorded_at(page, unit(), "LUA")
     return unit
 
 
@@ -168,12 +173,7 @@ def test_tapping_a_site_used_recently_warns_with_the_last_time(page, demo):
     band, unit = bedside(enoxaparin, dose="40", unit="mg", route="SC", package=("0.4", "mL"))
     log_in(page, *HOA)
     scan(page, band)
-    scan(page, unit())
-    pick_reason(page)
-    page.click('#body-map [data-site="LLAQ"]')
-    expect(page.locator("#verdict")).to_have_class("verdict go")
-    page.click("#record")
-    expect(page.locator("#message")).to_have_class("message ok")
+    recorded_at(page, unit(), "LLAQ")
 
     demo.shift(timedelta(minutes=2))
     scan(page, unit())
